@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// Shows that the published shape works: the main package plus this
+// platform's binary package, both packed with `npm pack`, install into an
+// empty directory and run `new Scheduler()` with no Rust toolchain on PATH.
+'use strict'
+const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const root = path.resolve(__dirname, '..')
+const pkg = require(path.join(root, 'package.json'))
+
+function sh(cmd, args, opts = {}) {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts })
+}
+
+function platformDir() {
+  const nodeFile = fs.readdirSync(path.join(root, 'native')).find((f) => f.startsWith(`${pkg.napi.binaryName}.`) && f.endsWith('.node'))
+  if (!nodeFile) throw new Error('no native/*.node: run `npm run build:native` first')
+  const triple = nodeFile.slice(pkg.napi.binaryName.length + 1, -'.node'.length)
+  const dir = path.join(root, 'npm', triple)
+  if (!fs.existsSync(dir)) throw new Error(`no npm/${triple} package dir (napi create-npm-dirs makes them)`)
+  return { nodeFile, triple, dir }
+}
+
+function main() {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'skein-pack-'))
+  try {
+    const { nodeFile, triple, dir } = platformDir()
+    const platformPkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'))
+
+    // 1. the platform package, with the binary copied in (as `napi pre-publish` does)
+    const platformStage = path.join(work, 'platform')
+    fs.cpSync(dir, platformStage, { recursive: true })
+    fs.copyFileSync(path.join(root, 'native', nodeFile), path.join(platformStage, nodeFile))
+    const platformTgz = sh('npm', ['pack', '--pack-destination', work], { cwd: platformStage }).trim().split('\n').pop()
+
+    // 2. the main package, with the platform packages as optional dependencies (added at publish time,
+    //    so a source checkout never fetches them from the registry)
+    const mainStage = path.join(work, 'main')
+    fs.mkdirSync(mainStage)
+    for (const entry of ['dist', 'native', 'scripts', 'README.md']) {
+      const from = path.join(root, entry)
+      if (fs.existsSync(from)) fs.cpSync(from, path.join(mainStage, entry), { recursive: true })
+    }
+    for (const f of fs.readdirSync(path.join(mainStage, 'native'))) {
+      if (f.endsWith('.node')) fs.rmSync(path.join(mainStage, 'native', f)) // the binary must come from the platform package
+    }
+    const stagedPkg = { ...pkg, optionalDependencies: { [platformPkg.name]: platformPkg.version } }
+    delete stagedPkg.devDependencies
+    delete stagedPkg.scripts.prepack
+    fs.writeFileSync(path.join(mainStage, 'package.json'), JSON.stringify(stagedPkg, null, 2))
+    const mainTgz = sh('npm', ['pack', '--pack-destination', work], { cwd: mainStage }).trim().split('\n').pop()
+
+    // 3. an empty project installs both, with no cargo/rustc reachable
+    const app = path.join(work, 'app')
+    fs.mkdirSync(app)
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'skein-pack-test-app', version: '1.0.0', private: true }))
+    const nodeDir = path.dirname(process.execPath)
+    const env = { ...process.env, PATH: [nodeDir, '/usr/bin', '/bin'].join(path.delimiter), CARGO: '', RUSTC: '', CARGO_HOME: path.join(work, 'no-cargo'), RUSTUP_HOME: path.join(work, 'no-rustup') }
+    try {
+      sh('cargo', ['--version'], { env })
+      throw new Error('cargo is still on PATH; the test would not prove anything')
+    } catch (err) {
+      if (err.message.includes('still on PATH')) throw err
+    }
+    sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(work, platformTgz), path.join(work, mainTgz)], { cwd: app, env })
+    const cjs = sh(process.execPath, ['-e', "const { Scheduler } = require('skein'); const s = new Scheduler(); console.log('cjs ok', typeof s)"], { cwd: app, env })
+    const esm = sh(process.execPath, ['--input-type=module', '-e', "import { Scheduler } from 'skein'; const s = new Scheduler(); console.log('esm ok', typeof s)"], { cwd: app, env })
+    const loaded = sh(process.execPath, ['-e', "console.log(require.resolve('" + platformPkg.name + "'))"], { cwd: app, env })
+    process.stdout.write(cjs + esm)
+    console.log(`binary from ${path.relative(app, loaded.trim())} (${triple})`)
+    console.log('pack test passed')
+  } finally {
+    if (!process.env.SKEIN_KEEP_PACK_TEST) fs.rmSync(work, { recursive: true, force: true })
+  }
+}
+
+main()

@@ -1,0 +1,223 @@
+use std::collections::HashMap;
+
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+use skein_core::{ClientId, Config, Scheduler, StateCounts, TaskId, WorkerId, WorkerSpec};
+
+use crate::error::{core_error, BindingResult};
+use crate::wire::{decode_graph, decode_worker_events, encode_instructions, WorkerEvent};
+
+/// Options for the native core; every field is optional and has the core's default.
+#[napi(object)]
+#[derive(Default)]
+pub struct NativeCoreOptions {
+    /// A task errs after this many workers died while running it (default 3).
+    pub allowed_failures: Option<u32>,
+    /// Seconds of queued work each worker slot is given (default 0.005).
+    pub saturation_horizon: Option<f64>,
+    /// Cap on queued tasks per slot (default 1000).
+    pub max_tasks_per_slot: Option<u32>,
+    /// Estimated seconds for a task prefix never seen before (default 0.0005).
+    pub default_task_duration: Option<f64>,
+    /// Bytes per second assumed for moving data between workers.
+    pub bandwidth: Option<f64>,
+    /// Seconds of silence after which tick() removes a worker (default 30).
+    pub heartbeat_timeout: Option<f64>,
+    /// Check every invariant after every event (slow; for tests).
+    pub validate: Option<bool>,
+}
+
+impl From<NativeCoreOptions> for Config {
+    fn from(o: NativeCoreOptions) -> Self {
+        let d = Config::default();
+        Config {
+            allowed_failures: o.allowed_failures.unwrap_or(d.allowed_failures),
+            saturation_horizon: o.saturation_horizon.unwrap_or(d.saturation_horizon),
+            max_tasks_per_slot: o.max_tasks_per_slot.unwrap_or(d.max_tasks_per_slot),
+            default_task_duration: o.default_task_duration.unwrap_or(d.default_task_duration),
+            bandwidth: o.bandwidth.unwrap_or(d.bandwidth),
+            heartbeat_timeout: o.heartbeat_timeout.unwrap_or(d.heartbeat_timeout),
+            validate: o.validate.unwrap_or(false),
+            ..d
+        }
+    }
+}
+
+/// Counts of tasks per state and of workers and clients.
+#[napi(object)]
+pub struct CoreCounts {
+    pub released: u32,
+    pub waiting: u32,
+    pub queued: u32,
+    pub no_worker: u32,
+    pub processing: u32,
+    pub memory: u32,
+    pub erred: u32,
+    pub workers: u32,
+    pub clients: u32,
+}
+
+impl From<StateCounts> for CoreCounts {
+    fn from(c: StateCounts) -> Self {
+        CoreCounts {
+            released: c.released as u32,
+            waiting: c.waiting as u32,
+            queued: c.queued as u32,
+            no_worker: c.no_worker as u32,
+            processing: c.processing as u32,
+            memory: c.memory as u32,
+            erred: c.erred as u32,
+            workers: c.workers as u32,
+            clients: c.clients as u32,
+        }
+    }
+}
+
+/// One entry of a key's story: a transition and the event that caused it.
+#[napi(object)]
+pub struct StoryEntry {
+    pub from: String,
+    pub to: String,
+    pub stimulus: String,
+}
+
+/// The scheduling state machine. Events go in through the methods; what the
+/// scheduler wants done comes out of `takeInstructions()` as one buffer.
+#[napi]
+pub struct NativeCore {
+    core: Scheduler,
+}
+
+#[napi]
+impl NativeCore {
+    #[napi(constructor)]
+    pub fn new(options: Option<NativeCoreOptions>) -> Self {
+        NativeCore { core: Scheduler::new(options.unwrap_or_default().into()) }
+    }
+
+    #[napi]
+    pub fn add_client(&mut self) -> u32 {
+        self.core.add_client().0
+    }
+
+    #[napi]
+    pub fn remove_client(&mut self, client: u32) -> BindingResult<()> {
+        self.core.remove_client(ClientId(client)).map_err(core_error)
+    }
+
+    /// Adds the tasks of `graph` (see wire.rs) and makes `client` want the keys in `wanted`.
+    /// Returns the number of tasks in the graph. Throws (with `code`) and changes nothing on a bad graph.
+    #[napi]
+    pub fn submit_graph(&mut self, client: u32, graph: Buffer, wanted: Vec<String>) -> BindingResult<u32> {
+        let tasks = decode_graph(&graph)?;
+        let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        let ids = self.core.submit_graph(ClientId(client), tasks, &wanted).map_err(core_error)?;
+        Ok(ids.len() as u32)
+    }
+
+    #[napi]
+    pub fn want_keys(&mut self, client: u32, keys: Vec<String>) -> BindingResult<()> {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.core.want_keys(ClientId(client), &keys).map_err(core_error)
+    }
+
+    #[napi]
+    pub fn release_keys(&mut self, client: u32, keys: Vec<String>) -> BindingResult<()> {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.core.release_keys(ClientId(client), &keys).map_err(core_error)
+    }
+
+    #[napi]
+    pub fn cancel_keys(&mut self, client: u32, keys: Vec<String>) -> BindingResult<()> {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.core.cancel_keys(ClientId(client), &keys).map_err(core_error)
+    }
+
+    /// Records data a client placed on `worker` itself (scatter).
+    #[napi]
+    pub fn add_scattered(&mut self, client: u32, key: String, worker: u32, nbytes: f64) -> BindingResult<()> {
+        self.core
+            .add_scattered(ClientId(client), &key, WorkerId(worker), nbytes.max(0.0) as u64)
+            .map(|_| ())
+            .map_err(core_error)
+    }
+
+    #[napi]
+    pub fn add_worker(&mut self, name: String, slots: u32, resources: Option<HashMap<String, f64>>, now: f64) -> BindingResult<u32> {
+        let resources = resources.unwrap_or_default().into_iter().collect();
+        let spec = WorkerSpec { name, slots, resources };
+        self.core.add_worker(spec, now).map(|w| w.0).map_err(core_error)
+    }
+
+    #[napi]
+    pub fn remove_worker(&mut self, worker: u32, now: f64) -> BindingResult<()> {
+        self.core.remove_worker(WorkerId(worker), now).map_err(core_error)
+    }
+
+    #[napi]
+    pub fn heartbeat(&mut self, worker: u32, now: f64) -> BindingResult<()> {
+        self.core.heartbeat(WorkerId(worker), now).map_err(core_error)
+    }
+
+    /// Applies one frame of events from `worker`. A malformed frame throws and
+    /// changes nothing; events naming unknown tasks are skipped and described in
+    /// the returned list, so one bad event does not cost the rest of the batch.
+    #[napi]
+    pub fn worker_events(&mut self, worker: u32, events: Buffer) -> BindingResult<Vec<String>> {
+        let w = WorkerId(worker);
+        let mut rejected = Vec::new();
+        for event in decode_worker_events(&events)? {
+            let applied = match event {
+                WorkerEvent::Finished { task, run, nbytes, duration } => self.core.task_finished(w, task, run, nbytes, duration),
+                WorkerEvent::Erred { task, run, payload } => self.core.task_erred(w, task, run, payload.into()),
+                WorkerEvent::MissingData { task, run, dep, holder } => self.core.missing_data(w, task, run, dep, holder),
+                WorkerEvent::DataLost { task } => self.core.data_lost(w, task),
+            };
+            if let Err(err) = applied {
+                rejected.push(format!("{}: {}", err.code(), err));
+            }
+        }
+        Ok(rejected)
+    }
+
+    #[napi]
+    pub fn tick(&mut self, now: f64) {
+        self.core.tick(now);
+    }
+
+    /// Everything the scheduler wants done since the last call, or null if nothing.
+    #[napi]
+    pub fn take_instructions(&mut self) -> Option<Buffer> {
+        let ins = self.core.take_instructions();
+        if ins.workers.is_empty() && ins.clients.is_empty() && ins.removed_workers.is_empty() {
+            return None;
+        }
+        Some(encode_instructions(&self.core, &ins).into())
+    }
+
+    /// The state of `key`, or null if the scheduler does not know it.
+    #[napi]
+    pub fn state(&self, key: String) -> Option<String> {
+        self.core.task_id(&key).map(|t: TaskId| format!("{:?}", self.core.state(t)).to_lowercase())
+    }
+
+    #[napi]
+    pub fn story(&self, key: String) -> Vec<StoryEntry> {
+        self.core
+            .story(&key)
+            .into_iter()
+            .map(|r| StoryEntry { from: format!("{:?}", r.from), to: format!("{:?}", r.to), stimulus: format!("{:?}", r.stimulus) })
+            .collect()
+    }
+
+    #[napi]
+    pub fn counts(&self) -> CoreCounts {
+        self.core.counts().into()
+    }
+
+    /// Throws naming the broken invariant, if any.
+    #[napi]
+    pub fn validate(&self) -> napi::Result<()> {
+        self.core.validate().map_err(|msg| napi::Error::new(napi::Status::GenericFailure, msg))
+    }
+}

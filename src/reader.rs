@@ -1,0 +1,152 @@
+//! A bounds-checked MessagePack reader for the event batches the shell sends.
+//! Every read names what it expected, so a bad frame yields a clear error.
+
+use crate::error::{malformed, BindingResult};
+use rmp::Marker;
+
+pub struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        Reader { buf }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    fn marker(&mut self, what: &str) -> BindingResult<Marker> {
+        rmp::decode::read_marker(&mut self.buf).map_err(|_| malformed(format!("{what}: unexpected end")))
+    }
+
+    fn take(&mut self, n: usize, what: &str) -> BindingResult<&'a [u8]> {
+        if self.buf.len() < n {
+            return Err(malformed(format!("{what}: truncated")));
+        }
+        let (head, tail) = self.buf.split_at(n);
+        self.buf = tail;
+        Ok(head)
+    }
+
+    fn be(&mut self, n: usize, what: &str) -> BindingResult<u64> {
+        let bytes = self.take(n, what)?;
+        Ok(bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+    }
+
+    /// Peeks whether the next value is nil, consuming it if so.
+    pub fn nil(&mut self) -> bool {
+        if self.buf.first() == Some(&0xc0) {
+            self.buf = &self.buf[1..];
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn array_len(&mut self, what: &str) -> BindingResult<usize> {
+        match self.marker(what)? {
+            Marker::FixArray(n) => Ok(n as usize),
+            Marker::Array16 => Ok(self.be(2, what)? as usize),
+            Marker::Array32 => Ok(self.be(4, what)? as usize),
+            m => Err(malformed(format!("{what}: expected an array, found {m:?}"))),
+        }
+    }
+
+    pub fn map_len(&mut self, what: &str) -> BindingResult<usize> {
+        match self.marker(what)? {
+            Marker::FixMap(n) => Ok(n as usize),
+            Marker::Map16 => Ok(self.be(2, what)? as usize),
+            Marker::Map32 => Ok(self.be(4, what)? as usize),
+            m => Err(malformed(format!("{what}: expected a map, found {m:?}"))),
+        }
+    }
+
+    pub fn i64(&mut self, what: &str) -> BindingResult<i64> {
+        let v = match self.marker(what)? {
+            Marker::FixPos(n) => i64::from(n),
+            Marker::FixNeg(n) => i64::from(n),
+            Marker::U8 => self.be(1, what)? as i64,
+            Marker::U16 => self.be(2, what)? as i64,
+            Marker::U32 => self.be(4, what)? as i64,
+            Marker::U64 => i64::try_from(self.be(8, what)?).map_err(|_| malformed(format!("{what}: integer too large")))?,
+            Marker::I8 => self.be(1, what)? as u8 as i8 as i64,
+            Marker::I16 => self.be(2, what)? as u16 as i16 as i64,
+            Marker::I32 => self.be(4, what)? as u32 as i32 as i64,
+            Marker::I64 => self.be(8, what)? as i64,
+            Marker::F32 | Marker::F64 => return Err(malformed(format!("{what}: expected an integer, found a float"))),
+            m => return Err(malformed(format!("{what}: expected an integer, found {m:?}"))),
+        };
+        Ok(v)
+    }
+
+    pub fn u32(&mut self, what: &str) -> BindingResult<u32> {
+        let v = self.i64(what)?;
+        u32::try_from(v).map_err(|_| malformed(format!("{what}: {v} is not a u32")))
+    }
+
+    pub fn u64(&mut self, what: &str) -> BindingResult<u64> {
+        let v = self.i64(what)?;
+        u64::try_from(v).map_err(|_| malformed(format!("{what}: {v} is negative")))
+    }
+
+    pub fn i32(&mut self, what: &str) -> BindingResult<i32> {
+        let v = self.i64(what)?;
+        i32::try_from(v).map_err(|_| malformed(format!("{what}: {v} is not an i32")))
+    }
+
+    /// A number that may arrive as an integer or a float.
+    pub fn f64(&mut self, what: &str) -> BindingResult<f64> {
+        match self.buf.first() {
+            Some(0xca) => {
+                self.buf = &self.buf[1..];
+                Ok(f64::from(f32::from_bits(self.be(4, what)? as u32)))
+            }
+            Some(0xcb) => {
+                self.buf = &self.buf[1..];
+                Ok(f64::from_bits(self.be(8, what)?))
+            }
+            _ => Ok(self.i64(what)? as f64),
+        }
+    }
+
+    pub fn str(&mut self, what: &str) -> BindingResult<&'a str> {
+        let len = match self.marker(what)? {
+            Marker::FixStr(n) => n as usize,
+            Marker::Str8 => self.be(1, what)? as usize,
+            Marker::Str16 => self.be(2, what)? as usize,
+            Marker::Str32 => self.be(4, what)? as usize,
+            m => return Err(malformed(format!("{what}: expected a string, found {m:?}"))),
+        };
+        let bytes = self.take(len, what)?;
+        std::str::from_utf8(bytes).map_err(|_| malformed(format!("{what}: invalid UTF-8")))
+    }
+
+    pub fn bin(&mut self, what: &str) -> BindingResult<&'a [u8]> {
+        let len = match self.marker(what)? {
+            Marker::Bin8 => self.be(1, what)? as usize,
+            Marker::Bin16 => self.be(2, what)? as usize,
+            Marker::Bin32 => self.be(4, what)? as usize,
+            m => return Err(malformed(format!("{what}: expected bytes, found {m:?}"))),
+        };
+        self.take(len, what)
+    }
+
+    pub fn str_list(&mut self, what: &str) -> BindingResult<Vec<&'a str>> {
+        let n = self.array_len(what)?;
+        let mut out = Vec::with_capacity(n.min(self.buf.len()));
+        for _ in 0..n {
+            out.push(self.str(what)?);
+        }
+        Ok(out)
+    }
+
+    pub fn expect_end(&self, what: &str) -> BindingResult<()> {
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(malformed(format!("{what}: {} trailing bytes", self.buf.len())))
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! MessagePack layouts of what crosses the binding (arrays, not maps: the
+//! shell builds them positionally and they stay compact).
+//!
+//! Graph (submitGraph): `[task, ...]`, each task
+//!   `[key, prefix, payload: bin, deps: [key], priority: int, restrictions: [name] | nil, resources: {name: number} | nil]`
+//!
+//! Worker events (workerEvents): `[event, ...]`, each one of
+//!   `[0, task, run, nbytes, duration]`   finished
+//!   `[1, task, run, payload: bin]`       erred
+//!   `[2, task, run, dep, holder]`        missing data
+//!   `[3, task]`                          data lost
+//!
+//! Instructions (takeInstructions): `[workers, clients, removedWorkers]`
+//!   workers: `[[worker, compute: [[task, run, key, payload: bin, deps: [[key, nbytes, [holder], task]]]], free: [key]]]`
+//!   clients: `[[client, memory: [[key, nbytes, [holder]]], erred: [[key, causeKey, failure]], cancelled: [key]]]`
+//!   failure: `[0, payload: bin]` raised | `[1, key, [workerName]]` killed workers | `[2, key]` lost
+
+use crate::error::{malformed, BindingResult};
+use crate::reader::Reader;
+use skein_core::{Failure, Instructions, Scheduler, TaskId, TaskSpec, WorkerId};
+
+pub fn decode_graph(bytes: &[u8]) -> BindingResult<Vec<TaskSpec>> {
+    let mut r = Reader::new(bytes);
+    let n = r.array_len("graph")?;
+    let mut tasks = Vec::with_capacity(n.min(bytes.len()));
+    for _ in 0..n {
+        let fields = r.array_len("task")?;
+        if fields != 7 {
+            return Err(malformed(format!("task: expected 7 fields, found {fields}")));
+        }
+        let key = r.str("task key")?.to_owned();
+        let prefix = r.str("task prefix")?.to_owned();
+        let payload: Box<[u8]> = r.bin("task payload")?.into();
+        let dependencies = r.str_list("task dependencies")?.into_iter().map(str::to_owned).collect();
+        let priority = r.i32("task priority")?;
+        let restrictions = if r.nil() {
+            None
+        } else {
+            Some(r.str_list("task restrictions")?.into_iter().map(str::to_owned).collect())
+        };
+        let resources = decode_resources(&mut r)?;
+        tasks.push(TaskSpec { key, prefix, payload, dependencies, priority, restrictions, resources });
+    }
+    r.expect_end("graph")?;
+    Ok(tasks)
+}
+
+fn decode_resources(r: &mut Reader<'_>) -> BindingResult<Vec<(String, f64)>> {
+    if r.nil() {
+        return Ok(Vec::new());
+    }
+    let n = r.map_len("task resources")?;
+    let mut out = Vec::with_capacity(n.min(64));
+    for _ in 0..n {
+        let name = r.str("resource name")?.to_owned();
+        let amount = r.f64("resource amount")?;
+        out.push((name, amount));
+    }
+    Ok(out)
+}
+
+pub enum WorkerEvent<'a> {
+    Finished { task: TaskId, run: u32, nbytes: u64, duration: f64 },
+    Erred { task: TaskId, run: u32, payload: &'a [u8] },
+    MissingData { task: TaskId, run: u32, dep: TaskId, holder: WorkerId },
+    DataLost { task: TaskId },
+}
+
+/// Decodes the whole batch before any of it is applied, so a malformed frame changes nothing.
+pub fn decode_worker_events(bytes: &[u8]) -> BindingResult<Vec<WorkerEvent<'_>>> {
+    let mut r = Reader::new(bytes);
+    let n = r.array_len("worker events")?;
+    let mut events = Vec::with_capacity(n.min(bytes.len()));
+    for _ in 0..n {
+        let fields = r.array_len("worker event")?;
+        let kind = r.u32("worker event kind")?;
+        let (event, expected) = match kind {
+            0 => (
+                WorkerEvent::Finished {
+                    task: TaskId(r.u32("finished task")?),
+                    run: r.u32("finished run")?,
+                    nbytes: r.u64("finished nbytes")?,
+                    duration: r.f64("finished duration")?,
+                },
+                5,
+            ),
+            1 => (
+                WorkerEvent::Erred { task: TaskId(r.u32("erred task")?), run: r.u32("erred run")?, payload: r.bin("erred payload")? },
+                4,
+            ),
+            2 => (
+                WorkerEvent::MissingData {
+                    task: TaskId(r.u32("missing-data task")?),
+                    run: r.u32("missing-data run")?,
+                    dep: TaskId(r.u32("missing-data dependency")?),
+                    holder: WorkerId(r.u32("missing-data holder")?),
+                },
+                5,
+            ),
+            3 => (WorkerEvent::DataLost { task: TaskId(r.u32("data-lost task")?) }, 2),
+            other => return Err(malformed(format!("worker event kind {other} is unknown"))),
+        };
+        if fields != expected {
+            return Err(malformed(format!("worker event kind {kind}: expected {expected} fields, found {fields}")));
+        }
+        events.push(event);
+    }
+    r.expect_end("worker events")?;
+    Ok(events)
+}
+
+/// Writing into a Vec cannot fail; this keeps the encoder free of error plumbing.
+struct Out(Vec<u8>);
+
+impl Out {
+    fn array(&mut self, n: usize) {
+        rmp::encode::write_array_len(&mut self.0, n as u32).expect("Vec write");
+    }
+    fn uint(&mut self, v: u64) {
+        rmp::encode::write_uint(&mut self.0, v).expect("Vec write");
+    }
+    fn str(&mut self, s: &str) {
+        rmp::encode::write_str(&mut self.0, s).expect("Vec write");
+    }
+    fn bin(&mut self, b: &[u8]) {
+        rmp::encode::write_bin(&mut self.0, b).expect("Vec write");
+    }
+    fn holders(&mut self, holders: &[WorkerId]) {
+        self.array(holders.len());
+        for w in holders {
+            self.uint(u64::from(w.0));
+        }
+    }
+}
+
+pub fn encode_instructions(core: &Scheduler, ins: &Instructions) -> Vec<u8> {
+    let mut out = Out(Vec::with_capacity(256));
+    out.array(3);
+    out.array(ins.workers.len());
+    for (worker, batch) in &ins.workers {
+        out.array(3);
+        out.uint(u64::from(worker.0));
+        out.array(batch.compute.len());
+        for c in &batch.compute {
+            out.array(5);
+            out.uint(u64::from(c.task.0));
+            out.uint(u64::from(c.run));
+            out.str(core.key(c.task));
+            out.bin(core.payload(c.task));
+            let deps = core.dependencies(c.task);
+            out.array(deps.len());
+            for &dep in deps {
+                out.array(4);
+                out.str(core.key(dep));
+                out.uint(core.nbytes(dep));
+                out.holders(core.who_has(dep));
+                out.uint(u64::from(dep.0));
+            }
+        }
+        out.array(batch.free.len());
+        for &t in &batch.free {
+            out.str(core.key(t));
+        }
+    }
+    out.array(ins.clients.len());
+    for (client, batch) in &ins.clients {
+        out.array(4);
+        out.uint(u64::from(client.0));
+        out.array(batch.memory.len());
+        for &t in &batch.memory {
+            out.array(3);
+            out.str(core.key(t));
+            out.uint(core.nbytes(t));
+            out.holders(core.who_has(t));
+        }
+        out.array(batch.erred.len());
+        for (t, cause, failure) in &batch.erred {
+            out.array(3);
+            out.str(core.key(*t));
+            out.str(core.key(*cause));
+            encode_failure(&mut out, failure);
+        }
+        out.array(batch.cancelled.len());
+        for &t in &batch.cancelled {
+            out.str(core.key(t));
+        }
+    }
+    out.array(ins.removed_workers.len());
+    for w in &ins.removed_workers {
+        out.uint(u64::from(w.0));
+    }
+    out.0
+}
+
+fn encode_failure(out: &mut Out, failure: &Failure) {
+    match failure {
+        Failure::Raised { payload } => {
+            out.array(2);
+            out.uint(0);
+            out.bin(payload);
+        }
+        Failure::KilledWorker { key, workers } => {
+            out.array(3);
+            out.uint(1);
+            out.str(key);
+            out.array(workers.len());
+            for w in workers {
+                out.str(w);
+            }
+        }
+        Failure::Lost { key } => {
+            out.array(2);
+            out.uint(2);
+            out.str(key);
+        }
+    }
+}

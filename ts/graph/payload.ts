@@ -1,0 +1,54 @@
+import { decode, encode } from '../protocol'
+
+/**
+ * What a task payload holds: which function to run and its arguments. The
+ * scheduler never looks inside; the client encodes it and the worker decodes
+ * it. Arguments are encoded with the shared codec, dependencies appearing as
+ * KeyRef values wherever they sit (also inside arrays and objects).
+ */
+export type FunctionRef =
+  /** A self-contained function shipped as source, registered with the scheduler under its hash. */
+  | [kind: 0, hash: string, name: string]
+  /** A function the worker imports: module specifier (absolute path, file URL or package) and export name. */
+  | [kind: 1, specifier: string, exportName: string]
+
+export const SHIPPED = 0
+export const MODULE = 1
+
+export interface TaskPayload {
+  fn: FunctionRef
+  args: unknown[]
+}
+
+export function encodeTaskPayload(fn: FunctionRef, args: unknown[]): Buffer {
+  return encode([fn, args])
+}
+
+export function decodeTaskPayload(bytes: Uint8Array): TaskPayload {
+  const decoded = decode(bytes)
+  if (!Array.isArray(decoded) || decoded.length !== 2 || !Array.isArray(decoded[0]) || !Array.isArray(decoded[1])) {
+    throw new Error('task payload is not [function, args]')
+  }
+  return { fn: decoded[0] as FunctionRef, args: decoded[1] as unknown[] }
+}
+
+/** What a worker sends when a task throws; opaque to the scheduler, decoded by the client. */
+export interface RemoteFailure {
+  name: string
+  message: string
+  stack: string
+}
+
+export function encodeTaskFailure(err: unknown): Buffer {
+  const e = err instanceof Error ? err : new Error(String(err))
+  return encode({ name: e.name, message: e.message, stack: e.stack ?? '' })
+}
+
+export function decodeTaskFailure(bytes: Uint8Array): RemoteFailure {
+  try {
+    const v = decode(bytes) as Partial<RemoteFailure>
+    return { name: String(v.name ?? 'Error'), message: String(v.message ?? ''), stack: String(v.stack ?? '') }
+  } catch {
+    return { name: 'Error', message: 'the task failed with an error that could not be decoded', stack: '' }
+  }
+}

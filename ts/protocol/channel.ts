@@ -1,0 +1,106 @@
+import type WebSocket from 'ws'
+import { decode, encode } from './codec'
+
+/** Above this many buffered bytes the channel waits for the socket to drain before the next frame. */
+const HIGH_WATER_BYTES = 4 * 1024 * 1024
+
+/**
+ * One side of a WebSocket that speaks frames of messages. Messages sent in one
+ * event-loop turn, or while the socket is still draining, leave together as
+ * one frame; a lone message leaves on the next turn. There is no timer: an
+ * idle channel adds no latency.
+ */
+export class Channel<Out, In> {
+  private pending: Out[] = []
+  private scheduled = false
+  private waitingForDrain = false
+  private closed = false
+
+  constructor(
+    readonly socket: WebSocket,
+    private readonly onMessage: (message: In) => void,
+    private readonly onBadFrame: (error: Error) => void,
+  ) {
+    socket.binaryType = 'nodebuffer'
+    socket.on('message', (data: Buffer, isBinary: boolean) => this.receive(data, isBinary))
+    socket.on('close', () => {
+      this.closed = true
+      this.pending = []
+    })
+  }
+
+  send(message: Out): void {
+    if (this.closed) return
+    this.pending.push(message)
+    this.schedule()
+  }
+
+  /** Sends everything pending now, in this turn (for shutdown paths). */
+  flush(): void {
+    if (this.closed || this.pending.length === 0) return
+    const frame = encode(this.pending)
+    this.pending = []
+    if (this.socket.readyState !== this.socket.OPEN) return
+    this.socket.send(frame, { binary: true })
+    if (this.socket.bufferedAmount > HIGH_WATER_BYTES) this.waitForDrain()
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && this.socket.readyState === this.socket.OPEN
+  }
+
+  close(code = 1000, reason = ''): void {
+    this.flush()
+    this.closed = true
+    this.socket.close(code, reason)
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.waitingForDrain) return
+    this.scheduled = true
+    setImmediate(() => {
+      this.scheduled = false
+      if (!this.waitingForDrain) this.flush()
+    })
+  }
+
+  private waitForDrain(): void {
+    this.waitingForDrain = true
+    const poll = () => {
+      if (this.closed) return
+      if (this.socket.bufferedAmount > HIGH_WATER_BYTES / 2) {
+        setTimeout(poll, 1)
+        return
+      }
+      this.waitingForDrain = false
+      this.flush()
+    }
+    setTimeout(poll, 1)
+  }
+
+  private receive(data: Buffer, isBinary: boolean): void {
+    let messages: unknown
+    try {
+      if (!isBinary) throw new Error('text frames are not part of the protocol')
+      messages = decode(data)
+    } catch (err) {
+      this.onBadFrame(new Error(`undecodable frame: ${(err as Error).message}`))
+      return
+    }
+    if (!Array.isArray(messages)) {
+      this.onBadFrame(new Error('a frame must be an array of messages'))
+      return
+    }
+    for (const message of messages) {
+      if (!Array.isArray(message) || typeof message[0] !== 'string') {
+        this.onBadFrame(new Error('a message must be an array whose first element is its name'))
+        continue
+      }
+      try {
+        this.onMessage(message as In)
+      } catch (err) {
+        this.onBadFrame(err as Error)
+      }
+    }
+  }
+}

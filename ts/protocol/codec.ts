@@ -1,0 +1,65 @@
+import { Packr, addExtension } from 'msgpackr'
+
+/**
+ * A reference to another task's result inside task arguments. Dependencies
+ * are found by this type, never by comparing strings with keys: a plain
+ * string argument that happens to equal a key stays a string.
+ */
+export class KeyRef {
+  constructor(readonly key: string) {}
+}
+
+const KEY_REF_EXTENSION = 0x4b // 'K'
+
+addExtension({
+  Class: KeyRef,
+  type: KEY_REF_EXTENSION,
+  write: (ref: KeyRef) => ref.key,
+  read: (key: string) => new KeyRef(key),
+})
+
+/**
+ * The one codec shared by client, scheduler and worker. Every frame decodes
+ * on its own (no structures shared between frames). Plain objects come back
+ * as objects and Maps as Maps; Dates, Buffers, typed arrays, Sets and bigints
+ * round-trip.
+ */
+const packr = new Packr({ moreTypes: true, int64AsType: 'number' })
+
+export function encode(value: unknown): Buffer {
+  return packr.pack(value)
+}
+
+export function decode(bytes: Uint8Array): unknown {
+  return packr.unpack(bytes)
+}
+
+export class UnencodableValueError extends Error {
+  readonly code = 'SKEIN_UNENCODABLE'
+}
+
+/**
+ * msgpackr silently drops functions and fails late on symbols; a task result
+ * or argument must either round-trip or fail with a message naming the path.
+ */
+export function assertEncodable(value: unknown, path = 'value', seen = new Set<object>()): void {
+  const t = typeof value
+  if (t === 'function') throw new UnencodableValueError(`${path} is a function, which cannot be sent between processes`)
+  if (t === 'symbol') throw new UnencodableValueError(`${path} is a symbol, which cannot be sent between processes`)
+  if (t !== 'object' || value === null) return
+  const obj = value as object
+  if (ArrayBuffer.isView(obj) || obj instanceof Date || obj instanceof ArrayBuffer || obj instanceof KeyRef) return
+  if (seen.has(obj)) throw new UnencodableValueError(`${path} refers back to itself (a cycle), which cannot be encoded`)
+  seen.add(obj)
+  if (Array.isArray(obj)) obj.forEach((v, i) => assertEncodable(v, `${path}[${i}]`, seen))
+  else if (obj instanceof Map) for (const [k, v] of obj) assertEncodable(v, `${path}.get(${String(k)})`, seen)
+  else if (obj instanceof Set) for (const v of obj) assertEncodable(v, `${path} (set member)`, seen)
+  else {
+    const proto = Object.getPrototypeOf(obj)
+    if (proto !== Object.prototype && proto !== null && !(obj instanceof Error)) {
+      throw new UnencodableValueError(`${path} is an instance of ${proto?.constructor?.name ?? 'a class'}; only plain data (objects, arrays, Maps, Sets, Dates, Buffers, typed arrays) can be sent`)
+    }
+    for (const k of Object.keys(obj)) assertEncodable((obj as Record<string, unknown>)[k], `${path}.${k}`, seen)
+  }
+  seen.delete(obj)
+}

@@ -1,0 +1,3 @@
+export { KeyRef, encode, decode, assertEncodable, UnencodableValueError } from './codec'
+export { Channel } from './channel'
+export * from './messages'

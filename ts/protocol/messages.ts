@@ -1,0 +1,103 @@
+/**
+ * Every message is a tuple whose first element names it. A frame on the wire
+ * is a MessagePack array of messages: whatever one side produced in one
+ * event-loop turn. Hot-path messages carry ids and positional fields, not
+ * repeated strings.
+ */
+
+/** Native graph layout: [key, prefix, payload, deps, priority, restrictions, resources]. */
+export type WireTask = [
+  key: string,
+  prefix: string,
+  payload: Uint8Array,
+  dependencies: string[],
+  priority: number,
+  restrictions: string[] | null,
+  resources: Record<string, number> | null,
+]
+
+/** [key, nbytes, holders (worker ids)] */
+export type KeyLocation = [key: string, nbytes: number, holders: number[]]
+
+/** Why a key erred: raised by the task, killed too many workers, or lost scattered data. */
+export type WireFailure =
+  | [kind: 0, payload: Uint8Array]
+  | [kind: 1, key: string, workers: string[]]
+  | [kind: 2, key: string]
+
+/** A dependency of a task to compute: where to fetch it, and its task id for missing-data reports. */
+export type DependencyLocation = [key: string, nbytes: number, holders: number[], task: number]
+
+/** [task id, run id, key, payload, dependencies] */
+export type WireCompute = [task: number, run: number, key: string, payload: Uint8Array, deps: DependencyLocation[]]
+
+/** [id, name, peer address] */
+export type WorkerInfo = [id: number, name: string, address: string]
+
+// ---------------------------------------------------------------- handshake
+export type HelloClient = ['hello-client', name: string]
+export type HelloWorker = ['hello-worker', name: string, slots: number, address: string, resources: Record<string, number> | null]
+/** Reply to either hello: the id the scheduler gave this party. */
+export type Welcome = ['welcome', id: number]
+
+// ---------------------------------------------------------------- client -> scheduler
+/** graph: the native graph layout, MessagePack-encoded (passed to the core as is). */
+export type Submit = ['submit', request: number, graph: Uint8Array, wanted: string[]]
+export type Want = ['want', keys: string[]]
+export type Release = ['release', keys: string[]]
+export type Cancel = ['cancel', keys: string[]]
+/** Data the client already placed on workers: [key, worker id, nbytes]. */
+export type Scattered = ['scattered', request: number, entries: [key: string, worker: number, nbytes: number][]]
+/** Source of a shipped function, registered before the tasks that use it. */
+export type RegisterFunction = ['fn', hash: string, source: string, name: string]
+export type Heartbeat = ['heartbeat']
+
+// ---------------------------------------------------------------- scheduler -> client
+export type Done = ['done', request: number]
+export type InMemory = ['memory', entries: KeyLocation[]]
+export type Erred = ['erred', entries: [key: string, causeKey: string, failure: WireFailure][]]
+export type Cancelled = ['cancelled', keys: string[]]
+/** Full list of live workers, sent on join and leave. */
+export type Workers = ['workers', workers: WorkerInfo[]]
+/** A request (or, with request -1, the connection) was refused. */
+export type ErrorReply = ['error', request: number, code: string, message: string]
+
+// ---------------------------------------------------------------- worker -> scheduler
+/** events: the native worker-events layout, MessagePack-encoded (passed to the core as is). */
+export type WorkerEvents = ['events', events: Uint8Array]
+export type FunctionRequest = ['fn?', hash: string]
+
+// ---------------------------------------------------------------- scheduler -> worker
+export type ComputeBatch = ['compute', tasks: WireCompute[]]
+export type Free = ['free', keys: string[]]
+export type FunctionSource = ['fn', hash: string, source: string, name: string]
+
+// ---------------------------------------------------------------- peer (worker server) <- worker or client
+export type Get = ['get', request: number, keys: string[]]
+/** values: encoded result bytes per key, or null when this worker does not hold it. */
+export type Data = ['data', request: number, values: (Uint8Array | null)[]]
+export type Put = ['put', request: number, entries: [key: string, value: Uint8Array][]]
+export type PutDone = ['put-done', request: number, nbytes: number[]]
+
+export type ClientToScheduler = HelloClient | Submit | Want | Release | Cancel | Scattered | RegisterFunction | Heartbeat
+export type SchedulerToClient = Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply
+export type WorkerToScheduler = HelloWorker | WorkerEvents | FunctionRequest | Heartbeat
+export type SchedulerToWorker = Welcome | ComputeBatch | Free | FunctionSource | Workers | ErrorReply
+export type PeerRequest = Get | Put
+export type PeerReply = Data | PutDone | ErrorReply
+
+/** Native worker-event tuples, encoded into WorkerEvents. */
+export const enum WorkerEventKind {
+  Finished = 0,
+  Erred = 1,
+  MissingData = 2,
+  DataLost = 3,
+}
+export type NativeWorkerEvent =
+  | [WorkerEventKind.Finished, task: number, run: number, nbytes: number, duration: number]
+  | [WorkerEventKind.Erred, task: number, run: number, payload: Uint8Array]
+  | [WorkerEventKind.MissingData, task: number, run: number, dep: number, holder: number]
+  | [WorkerEventKind.DataLost, task: number]
+
+/** Frames larger than this are refused (the connection is closed with a log line). */
+export const MAX_FRAME_BYTES = 256 * 1024 * 1024

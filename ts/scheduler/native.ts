@@ -1,0 +1,7 @@
+// The generated napi-rs loader picks the platform package or a local .node.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const binding = require('../../native/index.js') as typeof import('../../native/index')
+
+export const NativeCore = binding.NativeCore
+export type NativeCore = InstanceType<typeof binding.NativeCore>
+export type NativeCoreOptions = import('../../native/index').NativeCoreOptions
