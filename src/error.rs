@@ -11,7 +11,8 @@ impl AsRef<str> for ErrorCode {
     }
 }
 
-pub type BindingResult<T> = std::result::Result<T, napi::Error<ErrorCode>>;
+// Named `Result` on purpose: napi-derive recognises a fallible export by that name and throws the error with its code.
+pub type Result<T> = std::result::Result<T, napi::Error<ErrorCode>>;
 
 pub const MALFORMED_FRAME: ErrorCode = ErrorCode("SKEIN_MALFORMED_FRAME");
 

@@ -4,7 +4,7 @@ use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use skein_core::{ClientId, Config, Scheduler, StateCounts, TaskId, WorkerId, WorkerSpec};
 
-use crate::error::{core_error, BindingResult};
+use crate::error::{core_error, Result};
 use crate::wire::{decode_graph, decode_worker_events, encode_instructions, WorkerEvent};
 
 /// Options for the native core; every field is optional and has the core's default.
@@ -101,14 +101,14 @@ impl NativeCore {
     }
 
     #[napi]
-    pub fn remove_client(&mut self, client: u32) -> BindingResult<()> {
+    pub fn remove_client(&mut self, client: u32) -> Result<()> {
         self.core.remove_client(ClientId(client)).map_err(core_error)
     }
 
     /// Adds the tasks of `graph` (see wire.rs) and makes `client` want the keys in `wanted`.
     /// Returns the number of tasks in the graph. Throws (with `code`) and changes nothing on a bad graph.
     #[napi]
-    pub fn submit_graph(&mut self, client: u32, graph: Buffer, wanted: Vec<String>) -> BindingResult<u32> {
+    pub fn submit_graph(&mut self, client: u32, graph: Buffer, wanted: Vec<String>) -> Result<u32> {
         let tasks = decode_graph(&graph)?;
         let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
         let ids = self.core.submit_graph(ClientId(client), tasks, &wanted).map_err(core_error)?;
@@ -116,26 +116,26 @@ impl NativeCore {
     }
 
     #[napi]
-    pub fn want_keys(&mut self, client: u32, keys: Vec<String>) -> BindingResult<()> {
+    pub fn want_keys(&mut self, client: u32, keys: Vec<String>) -> Result<()> {
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         self.core.want_keys(ClientId(client), &keys).map_err(core_error)
     }
 
     #[napi]
-    pub fn release_keys(&mut self, client: u32, keys: Vec<String>) -> BindingResult<()> {
+    pub fn release_keys(&mut self, client: u32, keys: Vec<String>) -> Result<()> {
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         self.core.release_keys(ClientId(client), &keys).map_err(core_error)
     }
 
     #[napi]
-    pub fn cancel_keys(&mut self, client: u32, keys: Vec<String>) -> BindingResult<()> {
+    pub fn cancel_keys(&mut self, client: u32, keys: Vec<String>) -> Result<()> {
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         self.core.cancel_keys(ClientId(client), &keys).map_err(core_error)
     }
 
     /// Records data a client placed on `worker` itself (scatter).
     #[napi]
-    pub fn add_scattered(&mut self, client: u32, key: String, worker: u32, nbytes: f64) -> BindingResult<()> {
+    pub fn add_scattered(&mut self, client: u32, key: String, worker: u32, nbytes: f64) -> Result<()> {
         self.core
             .add_scattered(ClientId(client), &key, WorkerId(worker), nbytes.max(0.0) as u64)
             .map(|_| ())
@@ -143,19 +143,19 @@ impl NativeCore {
     }
 
     #[napi]
-    pub fn add_worker(&mut self, name: String, slots: u32, resources: Option<HashMap<String, f64>>, now: f64) -> BindingResult<u32> {
+    pub fn add_worker(&mut self, name: String, slots: u32, resources: Option<HashMap<String, f64>>, now: f64) -> Result<u32> {
         let resources = resources.unwrap_or_default().into_iter().collect();
         let spec = WorkerSpec { name, slots, resources };
         self.core.add_worker(spec, now).map(|w| w.0).map_err(core_error)
     }
 
     #[napi]
-    pub fn remove_worker(&mut self, worker: u32, now: f64) -> BindingResult<()> {
+    pub fn remove_worker(&mut self, worker: u32, now: f64) -> Result<()> {
         self.core.remove_worker(WorkerId(worker), now).map_err(core_error)
     }
 
     #[napi]
-    pub fn heartbeat(&mut self, worker: u32, now: f64) -> BindingResult<()> {
+    pub fn heartbeat(&mut self, worker: u32, now: f64) -> Result<()> {
         self.core.heartbeat(WorkerId(worker), now).map_err(core_error)
     }
 
@@ -163,7 +163,7 @@ impl NativeCore {
     /// changes nothing; events naming unknown tasks are skipped and described in
     /// the returned list, so one bad event does not cost the rest of the batch.
     #[napi]
-    pub fn worker_events(&mut self, worker: u32, events: Buffer) -> BindingResult<Vec<String>> {
+    pub fn worker_events(&mut self, worker: u32, events: Buffer) -> Result<Vec<String>> {
         let w = WorkerId(worker);
         let mut rejected = Vec::new();
         for event in decode_worker_events(&events)? {

@@ -1,7 +1,7 @@
 //! A bounds-checked MessagePack reader for the event batches the shell sends.
 //! Every read names what it expected, so a bad frame yields a clear error.
 
-use crate::error::{malformed, BindingResult};
+use crate::error::{malformed, Result};
 use rmp::Marker;
 
 pub struct Reader<'a> {
@@ -13,15 +13,11 @@ impl<'a> Reader<'a> {
         Reader { buf }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
-    fn marker(&mut self, what: &str) -> BindingResult<Marker> {
+    fn marker(&mut self, what: &str) -> Result<Marker> {
         rmp::decode::read_marker(&mut self.buf).map_err(|_| malformed(format!("{what}: unexpected end")))
     }
 
-    fn take(&mut self, n: usize, what: &str) -> BindingResult<&'a [u8]> {
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
         if self.buf.len() < n {
             return Err(malformed(format!("{what}: truncated")));
         }
@@ -30,7 +26,7 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
-    fn be(&mut self, n: usize, what: &str) -> BindingResult<u64> {
+    fn be(&mut self, n: usize, what: &str) -> Result<u64> {
         let bytes = self.take(n, what)?;
         Ok(bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     }
@@ -45,7 +41,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn array_len(&mut self, what: &str) -> BindingResult<usize> {
+    pub fn array_len(&mut self, what: &str) -> Result<usize> {
         match self.marker(what)? {
             Marker::FixArray(n) => Ok(n as usize),
             Marker::Array16 => Ok(self.be(2, what)? as usize),
@@ -54,7 +50,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn map_len(&mut self, what: &str) -> BindingResult<usize> {
+    pub fn map_len(&mut self, what: &str) -> Result<usize> {
         match self.marker(what)? {
             Marker::FixMap(n) => Ok(n as usize),
             Marker::Map16 => Ok(self.be(2, what)? as usize),
@@ -63,7 +59,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn i64(&mut self, what: &str) -> BindingResult<i64> {
+    pub fn i64(&mut self, what: &str) -> Result<i64> {
         let v = match self.marker(what)? {
             Marker::FixPos(n) => i64::from(n),
             Marker::FixNeg(n) => i64::from(n),
@@ -81,23 +77,23 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
-    pub fn u32(&mut self, what: &str) -> BindingResult<u32> {
+    pub fn u32(&mut self, what: &str) -> Result<u32> {
         let v = self.i64(what)?;
         u32::try_from(v).map_err(|_| malformed(format!("{what}: {v} is not a u32")))
     }
 
-    pub fn u64(&mut self, what: &str) -> BindingResult<u64> {
+    pub fn u64(&mut self, what: &str) -> Result<u64> {
         let v = self.i64(what)?;
         u64::try_from(v).map_err(|_| malformed(format!("{what}: {v} is negative")))
     }
 
-    pub fn i32(&mut self, what: &str) -> BindingResult<i32> {
+    pub fn i32(&mut self, what: &str) -> Result<i32> {
         let v = self.i64(what)?;
         i32::try_from(v).map_err(|_| malformed(format!("{what}: {v} is not an i32")))
     }
 
     /// A number that may arrive as an integer or a float.
-    pub fn f64(&mut self, what: &str) -> BindingResult<f64> {
+    pub fn f64(&mut self, what: &str) -> Result<f64> {
         match self.buf.first() {
             Some(0xca) => {
                 self.buf = &self.buf[1..];
@@ -111,7 +107,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn str(&mut self, what: &str) -> BindingResult<&'a str> {
+    pub fn str(&mut self, what: &str) -> Result<&'a str> {
         let len = match self.marker(what)? {
             Marker::FixStr(n) => n as usize,
             Marker::Str8 => self.be(1, what)? as usize,
@@ -123,7 +119,7 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(bytes).map_err(|_| malformed(format!("{what}: invalid UTF-8")))
     }
 
-    pub fn bin(&mut self, what: &str) -> BindingResult<&'a [u8]> {
+    pub fn bin(&mut self, what: &str) -> Result<&'a [u8]> {
         let len = match self.marker(what)? {
             Marker::Bin8 => self.be(1, what)? as usize,
             Marker::Bin16 => self.be(2, what)? as usize,
@@ -133,7 +129,7 @@ impl<'a> Reader<'a> {
         self.take(len, what)
     }
 
-    pub fn str_list(&mut self, what: &str) -> BindingResult<Vec<&'a str>> {
+    pub fn str_list(&mut self, what: &str) -> Result<Vec<&'a str>> {
         let n = self.array_len(what)?;
         let mut out = Vec::with_capacity(n.min(self.buf.len()));
         for _ in 0..n {
@@ -142,7 +138,7 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    pub fn expect_end(&self, what: &str) -> BindingResult<()> {
+    pub fn expect_end(&self, what: &str) -> Result<()> {
         if self.buf.is_empty() {
             Ok(())
         } else {

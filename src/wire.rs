@@ -15,11 +15,11 @@
 //!   clients: `[[client, memory: [[key, nbytes, [holder]]], erred: [[key, causeKey, failure]], cancelled: [key]]]`
 //!   failure: `[0, payload: bin]` raised | `[1, key, [workerName]]` killed workers | `[2, key]` lost
 
-use crate::error::{malformed, BindingResult};
+use crate::error::{malformed, Result};
 use crate::reader::Reader;
 use skein_core::{Failure, Instructions, Scheduler, TaskId, TaskSpec, WorkerId};
 
-pub fn decode_graph(bytes: &[u8]) -> BindingResult<Vec<TaskSpec>> {
+pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
     let mut r = Reader::new(bytes);
     let n = r.array_len("graph")?;
     let mut tasks = Vec::with_capacity(n.min(bytes.len()));
@@ -45,7 +45,7 @@ pub fn decode_graph(bytes: &[u8]) -> BindingResult<Vec<TaskSpec>> {
     Ok(tasks)
 }
 
-fn decode_resources(r: &mut Reader<'_>) -> BindingResult<Vec<(String, f64)>> {
+fn decode_resources(r: &mut Reader<'_>) -> Result<Vec<(String, f64)>> {
     if r.nil() {
         return Ok(Vec::new());
     }
@@ -67,7 +67,7 @@ pub enum WorkerEvent<'a> {
 }
 
 /// Decodes the whole batch before any of it is applied, so a malformed frame changes nothing.
-pub fn decode_worker_events(bytes: &[u8]) -> BindingResult<Vec<WorkerEvent<'_>>> {
+pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
     let mut r = Reader::new(bytes);
     let n = r.array_len("worker events")?;
     let mut events = Vec::with_capacity(n.min(bytes.len()));

@@ -1,0 +1,84 @@
+import test from 'ava'
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import { LocalCluster } from '../ts/cluster'
+import { Client } from '../ts/client'
+
+const root = path.join(__dirname, '..')
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function eventually(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (check()) return true
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return check()
+}
+
+test('LocalCluster starts two worker processes, answers /health, runs a graph across them and closes leaving no process', async (t) => {
+  const cluster = await LocalCluster.start({ workers: 2 })
+  const pids = cluster.workers
+  try {
+    t.regex(cluster.address, /^ws:\/\/127\.0\.0\.1:\d+$/)
+    t.is(pids.length, 2)
+    t.true(pids.every(alive))
+    const health = (await (await fetch(`${cluster.address.replace('ws:', 'http:')}/health`)).json()) as Record<string, unknown>
+    t.like(health, { status: 'ok', workers: 2, clients: 0 })
+    t.like(health.tasks as object, { processing: 0 })
+
+    const client = await Client.connect(cluster.address)
+    try {
+      const inc = (x: number) => x + 1
+      const many = client.map(inc, Array.from({ length: 50 }, (_, i) => i))
+      const total = client.submit((...v: number[]) => v.reduce((a, b) => a + b, 0), ...many)
+      t.is(await total, (50 * 51) / 2)
+    } finally {
+      await client.close()
+    }
+  } finally {
+    await cluster.close()
+  }
+  t.false(pids.some(alive), 'every worker process has exited')
+  await t.notThrowsAsync(cluster.close(), 'close twice is harmless')
+})
+
+test('worker processes exit when the process that started the cluster is killed', async (t) => {
+  const script = `require(${JSON.stringify(path.join(root, 'dist/cluster'))}).LocalCluster.start({ workers: 2 }).then((c) => console.log(JSON.stringify(c.workers)))`
+  const parent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const pids = await new Promise<number[]>((resolve, reject) => {
+    let out = ''
+    parent.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      if (out.includes('\n')) resolve(JSON.parse(out) as number[])
+    })
+    parent.once('exit', (code) => reject(new Error(`the parent exited early with ${code}`)))
+  })
+  t.is(pids.length, 2)
+  t.true(pids.every(alive))
+  parent.kill('SIGKILL')
+  t.true(await eventually(() => !pids.some(alive), 10_000), 'orphaned workers exit by themselves')
+})
+
+test('the scheduler alone needs no configuration', async (t) => {
+  const { Scheduler } = await import('../ts/scheduler')
+  const scheduler = new Scheduler()
+  await scheduler.listen()
+  try {
+    t.regex(scheduler.address, /^ws:\/\/127\.0\.0\.1:\d+$/)
+    t.like(scheduler.health(), { status: 'ok', workers: 0, clients: 0 })
+    const notFound = await fetch(`http://127.0.0.1:${scheduler.port}/nope`)
+    t.is(notFound.status, 404)
+    await t.throwsAsync(scheduler.waitForWorkers(1, 100), { message: /only 0 of 1 workers joined/ })
+  } finally {
+    await scheduler.close()
+  }
+})

@@ -1,0 +1,40 @@
+//! Tunables of the scheduling policies.
+
+/// Scheduler configuration. `Config::default()` gives the documented defaults.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// A task whose worker died under it this many times errs with `Failure::KilledWorker`.
+    pub allowed_failures: u32,
+    /// Seconds of work a worker should have buffered per slot (root-task saturation).
+    pub saturation_horizon: f64,
+    /// Cap on that buffer, in tasks per slot.
+    pub max_tasks_per_slot: u32,
+    /// Duration estimate (seconds) for a prefix never seen finishing.
+    pub default_task_duration: f64,
+    /// Weight of the newest duration in the per-prefix moving average.
+    pub duration_ema_alpha: f64,
+    /// Bytes per second, used to price moving inputs in worker choice.
+    pub bandwidth: f64,
+    /// `tick(now)` removes workers silent for longer than this (seconds).
+    pub heartbeat_timeout: f64,
+    /// Transitions kept per task for `story()`.
+    pub story_len: usize,
+    /// Run `validate()` after every event and panic on a violation.
+    pub validate: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            allowed_failures: 3,
+            saturation_horizon: 0.005,
+            max_tasks_per_slot: 1000,
+            default_task_duration: 0.0005,
+            duration_ema_alpha: 0.3,
+            bandwidth: 100e6,
+            heartbeat_timeout: 30.0,
+            story_len: 16,
+            validate: cfg!(debug_assertions),
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Workers joining, leaving, and going silent.
+
+use crate::error::CoreError;
+use crate::ids::WorkerId;
+use crate::scheduler::Scheduler;
+use crate::spec::{Failure, WorkerSpec};
+use crate::state::TaskState;
+use crate::story::Stimulus;
+use std::sync::Arc;
+
+impl Scheduler {
+    /// A worker joins: queued work and tasks that had no worker are offered to it.
+    pub fn add_worker(&mut self, spec: WorkerSpec, now: f64) -> Result<WorkerId, CoreError> {
+        if spec.slots == 0 {
+            return Err(CoreError::InvalidWorker { reason: format!("worker {:?} has 0 slots", spec.name) });
+        }
+        if spec.name.is_empty() {
+            return Err(CoreError::InvalidWorker { reason: "empty worker name".into() });
+        }
+        for (r, v) in &spec.resources {
+            if !(v.is_finite() && *v >= 0.0) {
+                return Err(CoreError::InvalidWorker {
+                    reason: format!("worker {:?} declares resource {r:?} = {v}", spec.name),
+                });
+            }
+        }
+        if self.workers.by_name.contains_key(spec.name.as_str()) {
+            return Err(CoreError::DuplicateWorkerName { name: spec.name });
+        }
+        self.stimulus = Stimulus::AddWorker;
+        let mut resources: Vec<(u32, f64)> =
+            spec.resources.iter().map(|(name, v)| (self.workers.resource_id(name), *v)).collect();
+        resources.sort_by_key(|r| r.0);
+        resources.dedup_by_key(|r| r.0);
+        let w = self.workers.add(&spec.name, spec.slots, resources.into_boxed_slice(), now);
+        self.outbox.add_worker();
+        for i in (0..self.no_worker.len()).rev() {
+            let t = self.no_worker[i];
+            self.recommend(t, TaskState::Processing);
+        }
+        self.end_event();
+        Ok(w)
+    }
+
+    /// A worker leaves: its processing tasks are rescheduled (each counts a suspicious death;
+    /// at `allowed_failures` the task errs with `KilledWorker`), data only it held is
+    /// recomputed. Removing a removed worker is a no-op.
+    pub fn remove_worker(&mut self, w: WorkerId, now: f64) -> Result<(), CoreError> {
+        let _ = now;
+        let Some(wk) = self.workers.list.get(w.ix()) else {
+            return Err(CoreError::UnknownWorker { worker: w.0 });
+        };
+        if !wk.alive {
+            return Ok(());
+        }
+        self.stimulus = Stimulus::RemoveWorker;
+        self.retire_worker(w);
+        self.end_event();
+        Ok(())
+    }
+
+    fn retire_worker(&mut self, w: WorkerId) {
+        self.workers.retire(w);
+        self.outbox.drop_worker(w);
+        // Every task running there counts a death; those at the limit err now.
+        let running = self.workers.list[w.ix()].processing.clone();
+        for t in running {
+            let task = &mut self.tasks[t];
+            task.suspicious = task.suspicious.saturating_add(1);
+            task.extras_mut().killed_on.push(w);
+            if task.suspicious as u32 >= self.config.allowed_failures {
+                let key = task.key().to_string();
+                let names = task
+                    .extras
+                    .as_ref()
+                    .map(|e| e.killed_on.iter().map(|&x| self.workers.list[x.ix()].name.to_string()).collect())
+                    .unwrap_or_default();
+                let f = Arc::new(Failure::KilledWorker { key, workers: names });
+                self.pending_failure = Some((t, t, f));
+                self.apply(t, TaskState::Erred);
+                self.pending_failure = None;
+            }
+        }
+        // Then its data: what nobody else holds is lost (recomputed if needed), so the
+        // rescheduled tasks below already see which inputs are gone.
+        while let Some(&t) = self.workers.list[w.ix()].has_what.last() {
+            self.remove_holder(t, w);
+            if !self.tasks[t].has_holders() {
+                self.recommend_settle(t);
+            }
+        }
+        self.run_recommendations();
+        while let Some(&t) = self.workers.list[w.ix()].processing.last() {
+            self.apply(t, TaskState::Waiting);
+        }
+    }
+
+    pub fn heartbeat(&mut self, w: WorkerId, now: f64) -> Result<(), CoreError> {
+        let Some(wk) = self.workers.list.get_mut(w.ix()) else {
+            return Err(CoreError::UnknownWorker { worker: w.0 });
+        };
+        if wk.alive && now > wk.last_seen {
+            wk.last_seen = now;
+        }
+        Ok(())
+    }
+
+    /// Periodic: removes workers silent for longer than `heartbeat_timeout`; they are listed
+    /// in `Instructions::removed_workers`.
+    pub fn tick(&mut self, now: f64) {
+        self.stimulus = Stimulus::Tick;
+        let timeout = self.config.heartbeat_timeout;
+        let silent: Vec<WorkerId> = self
+            .workers
+            .list
+            .iter()
+            .enumerate()
+            .filter(|(_, wk)| wk.alive && now - wk.last_seen > timeout)
+            .map(|(i, _)| WorkerId(i as u32))
+            .collect();
+        for w in silent {
+            self.retire_worker(w);
+            self.outbox.removed_workers.push(w);
+            self.run_recommendations();
+        }
+        self.end_event();
+    }
+}

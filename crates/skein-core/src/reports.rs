@@ -1,0 +1,118 @@
+//! What workers report about tasks: finished, erred, missing an input, lost data.
+//! Reports that are stale (the task is no longer processing there with that run id) are
+//! ignored and return `Ok(false)`; unknown ids are errors.
+
+use crate::error::CoreError;
+use crate::ids::{TaskId, WorkerId};
+use crate::scheduler::Scheduler;
+use crate::spec::Failure;
+use crate::state::TaskState;
+use crate::story::Stimulus;
+use std::sync::Arc;
+
+impl Scheduler {
+    fn check_ids(&self, w: WorkerId, t: TaskId) -> Result<(), CoreError> {
+        if w.ix() >= self.workers.list.len() {
+            return Err(CoreError::UnknownWorker { worker: w.0 });
+        }
+        if !self.tasks.contains(t) {
+            return Err(CoreError::UnknownTask { task: t.0 });
+        }
+        Ok(())
+    }
+
+    /// True if `t` is processing on live worker `w` under run `run`.
+    fn is_current_run(&self, w: WorkerId, t: TaskId, run: u32) -> bool {
+        let task = &self.tasks[t];
+        task.state == TaskState::Processing
+            && task.worker == w
+            && task.run == run
+            && self.workers.list[w.ix()].alive
+    }
+
+    /// `t` finished on `w`: it is in memory there, its dependents may become ready, and
+    /// inputs nobody needs any more are released.
+    pub fn task_finished(
+        &mut self,
+        w: WorkerId,
+        t: TaskId,
+        run: u32,
+        nbytes: u64,
+        duration: f64,
+    ) -> Result<bool, CoreError> {
+        self.check_ids(w, t)?;
+        if !self.is_current_run(w, t, run) {
+            return Ok(false);
+        }
+        self.stimulus = Stimulus::TaskFinished;
+        let prefix = self.tasks[t].prefix;
+        self.prefixes.observe(prefix, duration, &self.config);
+        self.tasks[t].nbytes = nbytes;
+        self.apply(t, TaskState::Memory);
+        self.end_event();
+        Ok(true)
+    }
+
+    /// `t` raised on `w`: it and every dependent still pursued err with the same failure.
+    pub fn task_erred(&mut self, w: WorkerId, t: TaskId, run: u32, payload: Box<[u8]>) -> Result<bool, CoreError> {
+        self.check_ids(w, t)?;
+        if !self.is_current_run(w, t, run) {
+            return Ok(false);
+        }
+        self.stimulus = Stimulus::TaskErred;
+        self.pending_failure = Some((t, t, Arc::new(Failure::Raised { payload })));
+        self.apply(t, TaskState::Erred);
+        self.pending_failure = None;
+        self.end_event();
+        Ok(true)
+    }
+
+    /// `w`, running `t`, could not get `dep` from `holder`: `holder` is dropped from
+    /// `who_has(dep)` (and told to free it); with no holder left `dep` is recomputed; `t`
+    /// goes back to waiting.
+    pub fn missing_data(
+        &mut self,
+        w: WorkerId,
+        t: TaskId,
+        run: u32,
+        dep: TaskId,
+        holder: WorkerId,
+    ) -> Result<bool, CoreError> {
+        self.check_ids(w, t)?;
+        self.check_ids(holder, dep)?;
+        if !self.is_current_run(w, t, run) || !self.tasks[t].deps().contains(&dep) {
+            return Ok(false);
+        }
+        self.stimulus = Stimulus::MissingData;
+        if self.remove_holder(dep, holder) {
+            if self.workers.list[holder.ix()].alive {
+                self.outbox.free(holder, dep);
+            }
+            if !self.tasks[dep].has_holders() {
+                // Lost: this moves `t` (and any other user of `dep`) back to waiting.
+                self.recommend_settle(dep);
+                self.run_recommendations();
+            }
+        }
+        if self.is_current_run(w, t, run) {
+            self.apply(t, TaskState::Waiting);
+        }
+        self.end_event();
+        Ok(true)
+    }
+
+    /// `w` no longer holds `t` (evicted or lost). With no holder left, `t` is recomputed if
+    /// needed (scattered data errs with `Failure::Lost`).
+    pub fn data_lost(&mut self, w: WorkerId, t: TaskId) -> Result<bool, CoreError> {
+        self.check_ids(w, t)?;
+        if self.tasks[t].state != TaskState::Memory || !self.remove_holder(t, w) {
+            return Ok(false);
+        }
+        self.stimulus = Stimulus::DataLost;
+        if !self.tasks[t].has_holders() {
+            self.recommend_settle(t);
+        }
+        self.end_event();
+        Ok(true)
+    }
+}

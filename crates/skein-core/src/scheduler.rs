@@ -1,0 +1,160 @@
+//! The `Scheduler` struct, its constructor, read accessors and the end-of-event step.
+
+use crate::client::ClientTable;
+use crate::config::Config;
+use crate::ids::{ClientId, TaskId, WorkerId};
+use crate::instructions::Outbox;
+use crate::prefix::Prefixes;
+use crate::queue::ReadyQueue;
+use crate::spec::Failure;
+use crate::state::{StateCounts, TaskState};
+use crate::story::{Stimulus, TransitionRecord};
+use crate::task::TaskTable;
+use crate::transitions::Rec;
+use crate::worker::WorkerTable;
+use std::sync::Arc;
+
+/// The scheduling state machine. Events in through methods, instructions out through
+/// [`Scheduler::take_instructions`].
+pub struct Scheduler {
+    pub(crate) config: Config,
+    pub(crate) tasks: TaskTable,
+    pub(crate) workers: WorkerTable,
+    pub(crate) clients: ClientTable,
+    pub(crate) prefixes: Prefixes,
+    pub(crate) queue: ReadyQueue,
+    /// Ready tasks no live worker can take; each stores its position (`Task::set_pos`).
+    pub(crate) no_worker: Vec<TaskId>,
+    pub(crate) outbox: Outbox,
+    /// Pending recommendations (a stack: depth-first, like Dask's popitem).
+    pub(crate) recs: Vec<(TaskId, Rec)>,
+    pub(crate) stimulus: Stimulus,
+    pub(crate) next_run: u32,
+    pub(crate) generation: u32,
+    /// Failure to attach when `task` next errs: (task, cause, failure).
+    pub(crate) pending_failure: Option<(TaskId, TaskId, Arc<Failure>)>,
+    pub(crate) by_state: [usize; TaskState::COUNT],
+}
+
+impl Scheduler {
+    pub fn new(config: Config) -> Self {
+        Scheduler {
+            workers: WorkerTable::new(config.max_tasks_per_slot),
+            config,
+            tasks: TaskTable::new(),
+            clients: ClientTable::default(),
+            prefixes: Prefixes::new(),
+            queue: ReadyQueue::default(),
+            no_worker: Vec::new(),
+            outbox: Outbox::default(),
+            recs: Vec::new(),
+            stimulus: Stimulus::SubmitGraph,
+            next_run: 0,
+            generation: 0,
+            pending_failure: None,
+            by_state: [0; TaskState::COUNT],
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Applies pending recommendations, hands queued work to workers with room, and (when
+    /// `Config::validate`) checks every invariant.
+    pub(crate) fn end_event(&mut self) {
+        loop {
+            self.run_recommendations();
+            self.fill_from_queue();
+            if self.recs.is_empty() {
+                break;
+            }
+        }
+        if self.config.validate {
+            if let Err(e) = self.validate() {
+                panic!("skein-core invariant broken after {}: {e}", self.stimulus.name());
+            }
+        }
+    }
+
+    // --- read access (out-of-range ids give empty values, never a panic)
+
+    pub fn key(&self, t: TaskId) -> &str {
+        self.tasks.slots.get(t.ix()).map_or("", |task| task.key())
+    }
+
+    pub fn payload(&self, t: TaskId) -> &[u8] {
+        self.tasks.slots.get(t.ix()).map_or(&[], |task| task.payload())
+    }
+
+    pub fn dependencies(&self, t: TaskId) -> &[TaskId] {
+        self.tasks.slots.get(t.ix()).map_or(&[], |task| task.deps())
+    }
+
+    pub fn who_has(&self, t: TaskId) -> &[WorkerId] {
+        if self.tasks.contains(t) {
+            self.tasks.who_has(t)
+        } else {
+            &[]
+        }
+    }
+
+    pub fn nbytes(&self, t: TaskId) -> u64 {
+        self.tasks.slots.get(t.ix()).map_or(0, |task| task.nbytes)
+    }
+
+    pub fn state(&self, t: TaskId) -> TaskState {
+        self.tasks.slots.get(t.ix()).map_or(TaskState::Forgotten, |task| task.state)
+    }
+
+    pub fn task_id(&self, key: &str) -> Option<TaskId> {
+        self.tasks.find(key)
+    }
+
+    pub fn worker_name(&self, w: WorkerId) -> &str {
+        self.workers.list.get(w.ix()).map_or("", |wk| &wk.name)
+    }
+
+    /// Whether `w` is a live worker.
+    pub fn worker_alive(&self, w: WorkerId) -> bool {
+        self.workers.live(w).is_some()
+    }
+
+    /// Number of tasks processing on `w` (0 for unknown or removed workers).
+    pub fn processing_count(&self, w: WorkerId) -> usize {
+        self.workers.live(w).map_or(0, |wk| wk.processing.len())
+    }
+
+    /// Estimated seconds of work processing on `w`.
+    pub fn occupancy(&self, w: WorkerId) -> f64 {
+        self.workers.live(w).map_or(0.0, |wk| wk.occupancy_us as f64 * 1e-6)
+    }
+
+    /// The run id of `t`'s current Compute (meaningful while processing).
+    pub fn run_id(&self, t: TaskId) -> u32 {
+        self.tasks.slots.get(t.ix()).map_or(0, |task| task.run)
+    }
+
+    /// The failure of an erred task: (the key whose failure caused it, failure).
+    pub fn failure(&self, t: TaskId) -> Option<(TaskId, Arc<Failure>)> {
+        let task = self.tasks.slots.get(t.ix())?;
+        if task.state != TaskState::Erred {
+            return None;
+        }
+        task.failure().map(|(c, f)| (*c, f.clone()))
+    }
+
+    /// Whether client `c` currently wants `t`.
+    pub fn wants(&self, c: ClientId, t: TaskId) -> bool {
+        self.clients.live(c).is_some_and(|cl| cl.wants.contains(t))
+    }
+
+    /// The last `Config::story_len` transitions of `key` (empty if unknown).
+    pub fn story(&self, key: &str) -> Vec<TransitionRecord> {
+        self.tasks.find(key).map_or_else(Vec::new, |t| self.tasks[t].story.records().to_vec())
+    }
+
+    pub fn counts(&self) -> StateCounts {
+        StateCounts::from_array(&self.by_state, self.workers.alive, self.clients.live.len())
+    }
+}

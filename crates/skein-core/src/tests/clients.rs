@@ -1,0 +1,129 @@
+//! Client wants, releases, cancels and departures.
+
+use super::*;
+use crate::TaskState::*;
+
+#[test]
+fn want_keys_reports_keys_already_in_memory_or_erred() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("a", &[]), task("e", &[])], &["a", "e"]).unwrap();
+    finish(&mut s, "a");
+    let e = id(&s, "e");
+    s.task_erred(w, e, s.run_id(e), b"x".to_vec().into()).unwrap();
+    s.take_instructions();
+    let c2 = s.add_client();
+    s.want_keys(c2, &["a", "e"]).unwrap();
+    let ins = s.take_instructions();
+    let b = client_batch(&ins, c2);
+    assert_eq!(b.memory, vec![id(&s, "a")]);
+    assert_eq!(b.erred.len(), 1);
+    assert_eq!((b.erred[0].0, b.erred[0].1), (e, e));
+    assert!(client_batch(&ins, c).memory.is_empty());
+    assert_eq!(s.want_keys(c2, &["nope"]).unwrap_err().code(), "SKEIN_UNKNOWN_KEY");
+    assert_eq!(s.want_keys(ClientId(42), &["a"]).unwrap_err().code(), "SKEIN_UNKNOWN_CLIENT");
+}
+
+#[test]
+fn a_key_stays_while_another_client_wants_it() {
+    let mut s = sched();
+    let c1 = s.add_client();
+    let c2 = s.add_client();
+    worker(&mut s, "w1", 1);
+    s.submit_graph(c1, vec![task("a", &[])], &["a"]).unwrap();
+    s.want_keys(c2, &["a"]).unwrap();
+    s.want_keys(c2, &["a"]).unwrap();
+    s.cancel_keys(c1, &["a"]).unwrap();
+    assert_eq!(st(&s, "a"), Processing);
+    let ins = s.take_instructions();
+    assert_eq!(client_batch(&ins, c1).cancelled, vec![id(&s, "a")]);
+    finish(&mut s, "a");
+    let ins = s.take_instructions();
+    assert_eq!(client_batch(&ins, c2).memory, vec![id(&s, "a")]);
+    assert!(client_batch(&ins, c1).memory.is_empty());
+    s.release_keys(c2, &["a", "unknown-is-ignored"]).unwrap();
+    assert_eq!(st(&s, "a"), Forgotten);
+}
+
+#[test]
+fn cancel_keeps_a_dependency_another_task_needs() {
+    let mut s = sched();
+    let c = s.add_client();
+    s.submit_graph(c, vec![task("shared", &[]), task("x", &["shared"]), task("y", &["shared"])], &["x", "y"])
+        .unwrap();
+    s.cancel_keys(c, &["x"]).unwrap();
+    assert_eq!((st(&s, "shared"), st(&s, "x"), st(&s, "y")), (Queued, Forgotten, Waiting));
+    s.cancel_keys(c, &["y"]).unwrap();
+    assert_eq!(s.counts().tasks, 0);
+}
+
+#[test]
+fn remove_client_releases_everything_it_wanted() {
+    let mut s = sched();
+    let c = s.add_client();
+    let keep = s.add_client();
+    let w = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("a", &[]), task("b", &["a"]), task("k", &[])], &["b", "k"]).unwrap();
+    s.want_keys(keep, &["k"]).unwrap();
+    finish(&mut s, "a");
+    s.take_instructions();
+    s.remove_client(c).unwrap();
+    assert_eq!((st(&s, "a"), st(&s, "b")), (Forgotten, Forgotten));
+    assert_ne!(st(&s, "k"), Forgotten);
+    let ins = s.take_instructions();
+    assert!(frees(&s, &ins, w).contains(&"a".to_string()));
+    assert!(ins.clients.iter().all(|(x, _)| *x != c));
+    s.remove_client(c).unwrap();
+    s.release_keys(c, &["k"]).unwrap();
+    assert_eq!(s.want_keys(c, &["k"]).unwrap_err().code(), "SKEIN_UNKNOWN_CLIENT");
+    assert_eq!(s.counts().clients, 1);
+}
+
+#[test]
+fn scattered_keys_are_in_memory_and_wanted_by_their_client() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w = worker(&mut s, "w1", 1);
+    let x = s.add_scattered(c, "x", w, 64).unwrap();
+    assert_eq!((s.state(x), s.nbytes(x), s.payload(x)), (Memory, 64, &b""[..]));
+    assert!(s.wants(c, x));
+    s.submit_graph(c, vec![task("y", &["x"])], &["y"]).unwrap();
+    assert_eq!(processing_on(&s, "y"), Some(w));
+    assert_eq!(s.add_scattered(c, "y", w, 1).unwrap_err().code(), "SKEIN_INVALID_GRAPH");
+    assert_eq!(s.add_scattered(c, "z", WorkerId(5), 1).unwrap_err().code(), "SKEIN_UNKNOWN_WORKER");
+    s.release_keys(c, &["x"]).unwrap();
+    assert_eq!(s.state(x), Memory, "y still needs it");
+    finish(&mut s, "y");
+    assert_eq!(s.state(x), Released);
+    let ins = s.take_instructions();
+    assert!(frees(&s, &ins, w).contains(&"x".to_string()));
+}
+
+#[test]
+fn validate_names_the_key_and_the_broken_invariant() {
+    let mut s = sched();
+    let c = s.add_client();
+    s.submit_graph(c, vec![task("a", &[]), task("b", &["a"])], &["b"]).unwrap();
+    s.validate().unwrap();
+    let a = id(&s, "a");
+    s.tasks[a].waiters = 7;
+    let e = s.validate().unwrap_err();
+    assert!(e.contains("\"a\"") && e.contains("waiters"), "{e}");
+    s.tasks[a].waiters = 1;
+    let b = id(&s, "b");
+    s.tasks[b].waiting_on = 0;
+    let e = s.validate().unwrap_err();
+    assert!(e.contains("\"b\"") && e.contains("waiting on"), "{e}");
+}
+
+#[test]
+#[should_panic(expected = "invariant broken")]
+fn events_panic_on_a_broken_invariant_when_validating() {
+    let mut s = sched();
+    let c = s.add_client();
+    s.submit_graph(c, vec![task("a", &[])], &["a"]).unwrap();
+    let a = id(&s, "a");
+    s.tasks[a].want_count = 5;
+    s.add_client();
+}

@@ -1,0 +1,124 @@
+//! Worker choice and saturation.
+
+use super::*;
+use crate::TaskState::*;
+
+#[test]
+fn a_task_goes_where_its_big_input_is() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 1);
+    let w2 = worker(&mut s, "w2", 1);
+    let big = s.add_scattered(c, "big", w2, 1_000_000_000).unwrap();
+    let small = s.add_scattered(c, "small", w1, 10).unwrap();
+    s.submit_graph(c, vec![task("f", &["big", "small"])], &["f"]).unwrap();
+    assert_eq!(processing_on(&s, "f"), Some(w2));
+    assert_eq!(s.who_has(big), &[w2]);
+    assert_eq!(s.who_has(small), &[w1]);
+}
+
+#[test]
+fn tiny_inputs_do_not_pin_a_task_to_a_busy_worker() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 1);
+    s.add_scattered(c, "x", w1, 8).unwrap();
+    // keep w1 busy with a long task
+    let mut busy = task("busy", &[]);
+    busy.restrictions = Some(vec!["w1".into()]);
+    s.submit_graph(c, vec![busy], &["busy"]).unwrap();
+    let w2 = worker(&mut s, "w2", 1);
+    s.submit_graph(c, vec![task("f", &["x"])], &["f"]).unwrap();
+    assert_eq!(processing_on(&s, "f"), Some(w2));
+}
+
+#[test]
+fn restrictions_and_resources_are_respected() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 8);
+    let gpu = s
+        .add_worker(WorkerSpec { name: "gpu1".into(), slots: 1, resources: vec![("gpu".into(), 2.0)] }, 0.0)
+        .unwrap();
+    let mut a = task("a", &[]);
+    a.resources = vec![("gpu".into(), 2.0)];
+    let mut b = task("b", &[]);
+    b.resources = vec![("gpu".into(), 3.0)];
+    let mut r = task("r", &[]);
+    r.restrictions = Some(vec!["w1".into(), "ghost".into()]);
+    s.submit_graph(c, vec![a, b, r], &["a", "b", "r"]).unwrap();
+    assert_eq!(processing_on(&s, "a"), Some(gpu));
+    assert_eq!(st(&s, "b"), NoWorker);
+    assert_eq!(processing_on(&s, "r"), Some(w1));
+    let big = s
+        .add_worker(WorkerSpec { name: "gpu2".into(), slots: 1, resources: vec![("gpu".into(), 4.0)] }, 0.0)
+        .unwrap();
+    assert_eq!(processing_on(&s, "b"), Some(big));
+}
+
+#[test]
+fn root_tasks_wait_in_the_queue_until_a_worker_has_room() {
+    let mut s = sched();
+    let c = s.add_client();
+    let n = 100;
+    let g: Vec<TaskSpec> = (0..n).map(|i| task(&format!("slow-{i}"), &[])).collect();
+    let wanted: Vec<String> = (0..n).map(|i| format!("slow-{i}")).collect();
+    let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    s.submit_graph(c, g, &wanted).unwrap();
+    assert_eq!(s.counts().queued, n);
+    let w = worker(&mut s, "w1", 2);
+    // default estimate 0.5 ms against a 5 ms horizon: 1 + 10 per slot
+    assert_eq!(s.processing_count(w), 22);
+    assert_eq!(s.counts().queued, n - 22);
+    // a slow finish shrinks the buffer to one per slot: nothing new until room frees
+    finish_with(&mut s, "slow-0", 1, 10.0);
+    assert_eq!(s.processing_count(w), 21);
+    // the batch leaves out the compute of slow-0, which already finished
+    let ins = s.take_instructions();
+    assert_eq!(computes(&s, &ins, w).len(), 21);
+    // a fast prefix gets a deep buffer
+    let g: Vec<TaskSpec> = (0..5000).map(|i| task(&format!("fast-{i}"), &[])).collect();
+    let wanted: Vec<String> = (0..5000).map(|i| format!("fast-{i}")).collect();
+    let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let mut s2 = Scheduler::new(Config { validate: false, ..config() });
+    let c2 = s2.add_client();
+    let w2 = worker(&mut s2, "w", 2);
+    s2.submit_graph(c2, g, &wanted).unwrap();
+    assert_eq!(s2.processing_count(w2), 22);
+    finish_with(&mut s2, "fast-0", 1, 0.000001);
+    assert_eq!(s2.processing_count(w2), 2 * 1001);
+}
+
+#[test]
+fn queued_work_spreads_over_workers_by_load() {
+    let mut s = Scheduler::new(Config { validate: false, ..config() });
+    let c = s.add_client();
+    let ws: Vec<WorkerId> = (0..1000).map(|i| worker(&mut s, &format!("w{i}"), 4)).collect();
+    let g: Vec<TaskSpec> = (0..4000).map(|i| task(&format!("t-{i}"), &[])).collect();
+    let wanted: Vec<String> = (0..4000).map(|i| format!("t-{i}")).collect();
+    let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    s.submit_graph(c, g, &wanted).unwrap();
+    for &w in &ws {
+        assert_eq!(s.processing_count(w), 4);
+    }
+    s.validate().unwrap();
+    // the worker whose task finished is the least loaded: it gets the next one
+    let freed = processing_on(&s, "t-0").unwrap();
+    finish(&mut s, "t-0");
+    s.validate().unwrap();
+    assert_eq!(s.counts().processing, 3999);
+    s.submit_graph(c, vec![task("next", &[])], &["next"]).unwrap();
+    assert_eq!(processing_on(&s, "next"), Some(freed));
+}
+
+#[test]
+fn occupancy_is_the_sum_of_the_estimates() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("a", &[]), task("b", &[])], &["a", "b"]).unwrap();
+    assert!((s.occupancy(w) - 0.001).abs() < 1e-9);
+    finish_with(&mut s, "a", 1, 0.002);
+    assert!((s.occupancy(w) - 0.0005).abs() < 1e-9, "b keeps the estimate it started with");
+    assert_eq!(st(&s, "b"), Processing);
+}

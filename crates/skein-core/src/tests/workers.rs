@@ -1,0 +1,160 @@
+//! Workers joining, leaving, dying under tasks, going silent; worker reports.
+
+use super::*;
+use crate::TaskState::*;
+
+#[test]
+fn bad_workers_are_refused() {
+    let mut s = sched();
+    worker(&mut s, "w1", 1);
+    let err = s.add_worker(WorkerSpec { name: "w1".into(), slots: 2, resources: vec![] }, 0.0).unwrap_err();
+    assert_eq!(err, CoreError::DuplicateWorkerName { name: "w1".into() });
+    let err = s.add_worker(WorkerSpec { name: "w2".into(), slots: 0, resources: vec![] }, 0.0).unwrap_err();
+    assert_eq!(err.code(), "SKEIN_INVALID_WORKER");
+    let err = s
+        .add_worker(WorkerSpec { name: "w2".into(), slots: 1, resources: vec![("gpu".into(), -1.0)] }, 0.0)
+        .unwrap_err();
+    assert_eq!(err.code(), "SKEIN_INVALID_WORKER");
+    assert_eq!(s.counts().workers, 1);
+    assert_eq!(s.remove_worker(WorkerId(7), 0.0).unwrap_err(), CoreError::UnknownWorker { worker: 7 });
+    assert_eq!(s.heartbeat(WorkerId(7), 0.0).unwrap_err().code(), "SKEIN_UNKNOWN_WORKER");
+}
+
+#[test]
+fn a_name_can_be_reused_once_its_worker_left() {
+    let mut s = sched();
+    let w1 = worker(&mut s, "w1", 1);
+    s.remove_worker(w1, 1.0).unwrap();
+    s.remove_worker(w1, 1.0).unwrap();
+    let again = worker(&mut s, "w1", 1);
+    assert_ne!(again, w1);
+    assert_eq!(s.worker_name(w1), "w1");
+    assert!(!s.worker_alive(w1));
+}
+
+#[test]
+fn removing_a_worker_reschedules_its_tasks_elsewhere() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("a", &[]), task("b", &[])], &["a", "b"]).unwrap();
+    assert_eq!(s.processing_count(w1), 2);
+    let a = id(&s, "a");
+    let old_run = s.run_id(a);
+    s.take_instructions();
+    let w2 = worker(&mut s, "w2", 1);
+    s.remove_worker(w1, 1.0).unwrap();
+    assert_eq!(s.processing_count(w2), 2);
+    assert_eq!(processing_on(&s, "a"), Some(w2));
+    let ins = s.take_instructions();
+    assert_eq!(computes(&s, &ins, w2), ["a", "b"]);
+    assert!(ins.workers.iter().all(|(w, _)| *w != w1), "a removed worker hears nothing");
+    // the dead worker's late report is stale
+    assert_eq!(s.task_finished(w1, a, old_run, 1, 0.1), Ok(false));
+    assert_eq!(s.story("a").last().map(|r| r.stimulus), Some(Stimulus::RemoveWorker));
+}
+
+#[test]
+fn data_only_the_removed_worker_held_is_recomputed_recursively() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("a", &[]), task("b", &["a"]), task("c", &["b"])], &["c"]).unwrap();
+    finish(&mut s, "a");
+    finish(&mut s, "b");
+    assert_eq!((st(&s, "a"), st(&s, "b")), (Released, Memory));
+    assert_eq!(processing_on(&s, "c"), Some(w1));
+    s.take_instructions();
+    let w2 = worker(&mut s, "w2", 1);
+    s.remove_worker(w1, 1.0).unwrap();
+    // b's data is gone; a must be recomputed first
+    assert_eq!((st(&s, "a"), st(&s, "b"), st(&s, "c")), (Processing, Waiting, Waiting));
+    finish(&mut s, "a");
+    finish(&mut s, "b");
+    finish(&mut s, "c");
+    assert_eq!(st(&s, "c"), Memory);
+    assert_eq!(s.who_has(id(&s, "c")), &[w2]);
+}
+
+#[test]
+fn a_task_that_kills_three_workers_errs_with_killed_worker() {
+    let mut s = sched();
+    let c = s.add_client();
+    s.submit_graph(c, vec![task("bad", &[]), task("after", &["bad"])], &["after"]).unwrap();
+    let mut names = vec![];
+    for i in 0..3 {
+        let name = format!("w{i}");
+        let w = worker(&mut s, &name, 1);
+        assert_eq!(processing_on(&s, "bad"), Some(w));
+        names.push(name);
+        s.remove_worker(w, i as f64).unwrap();
+    }
+    assert_eq!((st(&s, "bad"), st(&s, "after")), (Erred, Erred));
+    let (cause, f) = s.failure(id(&s, "after")).unwrap();
+    assert_eq!(cause, id(&s, "bad"));
+    assert_eq!(*f, Failure::KilledWorker { key: "bad".into(), workers: names });
+    let ins = s.take_instructions();
+    assert_eq!(client_batch(&ins, c).erred.len(), 1);
+}
+
+#[test]
+fn tick_removes_silent_workers() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("a", &[])], &["a"]).unwrap();
+    assert_eq!(processing_on(&s, "a"), Some(w1));
+    let w2 = s.add_worker(WorkerSpec { name: "w2".into(), slots: 1, resources: vec![] }, 20.0).unwrap();
+    s.take_instructions();
+    s.heartbeat(w1, 10.0).unwrap();
+    s.tick(35.0);
+    assert!(s.worker_alive(w1) && s.worker_alive(w2));
+    s.tick(40.5);
+    assert!(!s.worker_alive(w1) && s.worker_alive(w2));
+    assert_eq!(processing_on(&s, "a"), Some(w2));
+    let ins = s.take_instructions();
+    assert_eq!(ins.removed_workers, vec![w1]);
+    assert_eq!(computes(&s, &ins, w2), ["a"]);
+    assert_eq!(s.counts().workers, 1);
+}
+
+#[test]
+fn reports_with_unknown_ids_are_errors_stale_ones_are_ignored() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 1);
+    let w2 = worker(&mut s, "w2", 1);
+    let mut a = task("a", &[]);
+    a.restrictions = Some(vec!["w1".into()]);
+    s.submit_graph(c, vec![a], &["a"]).unwrap();
+    let t = id(&s, "a");
+    let run = s.run_id(t);
+    assert_eq!(s.task_finished(WorkerId(9), t, run, 1, 0.1).unwrap_err().code(), "SKEIN_UNKNOWN_WORKER");
+    assert_eq!(s.task_finished(w1, TaskId(99), run, 1, 0.1).unwrap_err().code(), "SKEIN_UNKNOWN_TASK");
+    assert_eq!(s.task_erred(w1, TaskId(99), run, Box::new([])).unwrap_err().code(), "SKEIN_UNKNOWN_TASK");
+    assert_eq!(s.data_lost(w1, TaskId(99)).unwrap_err().code(), "SKEIN_UNKNOWN_TASK");
+    assert_eq!(s.task_finished(w2, t, run, 1, 0.1), Ok(false), "wrong worker");
+    assert_eq!(s.task_finished(w1, t, run + 1, 1, 0.1), Ok(false), "wrong run");
+    assert_eq!(s.task_erred(w2, t, run, Box::new([])), Ok(false));
+    assert_eq!(s.data_lost(w2, t), Ok(false), "not in memory");
+    assert_eq!(s.task_finished(w1, t, run, 1, 0.1), Ok(true));
+    assert_eq!(s.task_finished(w1, t, run, 1, 0.1), Ok(false), "twice");
+    assert_eq!(s.data_lost(w2, t), Ok(false), "not a holder");
+    assert_eq!(s.nbytes(t), 1);
+}
+
+#[test]
+fn lost_data_nobody_needs_is_just_forgotten() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("a", &[])], &["a"]).unwrap();
+    finish(&mut s, "a");
+    let a = id(&s, "a");
+    assert_eq!(s.data_lost(w1, a), Ok(true));
+    // still wanted: recomputed
+    assert_eq!(s.state(a), Processing);
+    finish(&mut s, "a");
+    s.release_keys(c, &["a"]).unwrap();
+    assert_eq!(s.state(a), Forgotten);
+}

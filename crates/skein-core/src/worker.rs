@@ -1,0 +1,168 @@
+//! The worker table: per-worker processing set, held data (`has_what`), occupancy, and the
+//! indexes placement uses (by name, by resource, by load level).
+
+use crate::ids::{fixed_hasher, FixedMap, TaskId, WorkerId};
+use crate::room::RoomIndex;
+
+#[derive(Debug)]
+pub(crate) struct Worker {
+    pub name: Box<str>,
+    pub slots: u32,
+    /// (resource id, amount declared), sorted by id.
+    pub resources: Box<[(u32, f64)]>,
+    pub alive: bool,
+    pub last_seen: f64,
+    /// Tasks processing here; each task stores its position (`Task::set_pos`).
+    pub processing: Vec<TaskId>,
+    /// Data held here; each task stores its position in its `Holders`.
+    pub has_what: Vec<TaskId>,
+    /// Sum of the estimates (µs) of the processing tasks.
+    pub occupancy_us: u64,
+    /// Bucket in the room index and position in it.
+    pub level: u32,
+    pub level_pos: u32,
+    /// Placement scratch: bytes of a task's inputs held here, valid when `mark` is current.
+    pub mark: u32,
+    pub mark_bytes: u64,
+}
+
+impl Worker {
+    /// Amount of resource `r` declared (0 if none).
+    pub fn resource(&self, r: u32) -> f64 {
+        self.resources.iter().find(|(id, _)| *id == r).map_or(0.0, |&(_, v)| v)
+    }
+
+    pub fn satisfies(&self, needs: &[(u32, f64)]) -> bool {
+        needs.iter().all(|&(r, v)| self.resource(r) >= v)
+    }
+
+    /// Estimated seconds of queued work per slot.
+    #[inline]
+    pub fn occupancy_per_slot(&self) -> f64 {
+        self.occupancy_us as f64 * 1e-6 / self.slots.max(1) as f64
+    }
+}
+
+pub(crate) struct WorkerTable {
+    pub list: Vec<Worker>,
+    /// Live workers by name.
+    pub by_name: FixedMap<Box<str>, WorkerId>,
+    pub room: RoomIndex,
+    resource_ids: FixedMap<Box<str>, u32>,
+    /// Live workers declaring each resource.
+    pub with_resource: Vec<Vec<WorkerId>>,
+    pub alive: usize,
+    /// Placement scratch epoch and candidate list (reused, so no allocation per decision).
+    pub epoch: u32,
+    pub candidates: Vec<WorkerId>,
+}
+
+impl WorkerTable {
+    pub fn new(max_tasks_per_slot: u32) -> Self {
+        WorkerTable {
+            list: Vec::new(),
+            by_name: FixedMap::with_hasher(fixed_hasher()),
+            room: RoomIndex::new(max_tasks_per_slot),
+            resource_ids: FixedMap::with_hasher(fixed_hasher()),
+            with_resource: Vec::new(),
+            alive: 0,
+            epoch: 0,
+            candidates: Vec::new(),
+        }
+    }
+
+    pub fn resource_id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.resource_ids.get(name) {
+            return id;
+        }
+        let id = self.with_resource.len() as u32;
+        self.with_resource.push(Vec::new());
+        self.resource_ids.insert(name.into(), id);
+        id
+    }
+
+    /// A live worker by id.
+    #[inline]
+    pub fn live(&self, w: WorkerId) -> Option<&Worker> {
+        self.list.get(w.ix()).filter(|wk| wk.alive)
+    }
+
+    pub fn add(&mut self, name: &str, slots: u32, resources: Box<[(u32, f64)]>, now: f64) -> WorkerId {
+        let w = WorkerId(self.list.len() as u32);
+        for &(r, _) in resources.iter() {
+            self.with_resource[r as usize].push(w);
+        }
+        self.list.push(Worker {
+            name: name.into(),
+            slots,
+            resources,
+            alive: true,
+            last_seen: now,
+            processing: Vec::new(),
+            has_what: Vec::new(),
+            occupancy_us: 0,
+            level: 0,
+            level_pos: 0,
+            mark: 0,
+            mark_bytes: 0,
+        });
+        self.by_name.insert(name.into(), w);
+        self.room.insert(&mut self.list, w);
+        self.alive += 1;
+        w
+    }
+
+    /// Takes a worker out of every index; its processing/has_what are left for the caller.
+    pub fn retire(&mut self, w: WorkerId) {
+        self.room.remove(&mut self.list, w);
+        let wk = &mut self.list[w.ix()];
+        wk.alive = false;
+        let name = wk.name.clone();
+        let resources = wk.resources.clone();
+        if self.by_name.get(&name) == Some(&w) {
+            self.by_name.remove(&name);
+        }
+        for &(r, _) in resources.iter() {
+            self.with_resource[r as usize].retain(|&x| x != w);
+        }
+        self.alive -= 1;
+    }
+
+    /// Adds `t` to `w`'s processing set; returns its position.
+    #[inline]
+    pub fn push_processing(&mut self, w: WorkerId, t: TaskId, estimate_us: u32) -> u32 {
+        let wk = &mut self.list[w.ix()];
+        let pos = wk.processing.len() as u32;
+        wk.processing.push(t);
+        wk.occupancy_us += estimate_us as u64;
+        if wk.alive {
+            self.room.update(&mut self.list, w);
+        }
+        pos
+    }
+
+    /// Removes the entry at `pos` from `w`'s processing set; returns the task moved into
+    /// `pos` (whose stored position the caller must update).
+    #[inline]
+    pub fn remove_processing(&mut self, w: WorkerId, pos: u32, estimate_us: u32) -> Option<TaskId> {
+        let wk = &mut self.list[w.ix()];
+        wk.processing.swap_remove(pos as usize);
+        wk.occupancy_us -= estimate_us as u64;
+        let moved = wk.processing.get(pos as usize).copied();
+        if wk.alive {
+            self.room.update(&mut self.list, w);
+        }
+        moved
+    }
+
+    pub fn next_epoch(&mut self) -> u32 {
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            for wk in &mut self.list {
+                wk.mark = 0;
+            }
+            self.epoch = 1;
+        }
+        self.epoch
+    }
+}

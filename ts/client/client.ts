@@ -1,0 +1,322 @@
+import { hostname } from 'node:os'
+import {
+  InvalidTaskError,
+  Task,
+  buildTask,
+  collectGraph,
+  encodeGraph,
+  type Arg,
+  type Args,
+  type Fn,
+  type ModuleFunction,
+  type ResultOf,
+  type TaskOptions,
+} from '../graph'
+import { AsCompleted, type Completed } from './as-completed'
+import { SchedulerConnection, type SchedulerEvent } from './connection'
+import { CancelledError, ConnectionClosedError, NoWorkersError } from './errors'
+import { failureError } from './failures'
+import { Fetcher } from './fetcher'
+import { Future, type FutureOwner } from './future'
+import type { KeyState } from './key-state'
+import { KeyTable } from './key-table'
+import { PeerPool, type WorkerDescription } from './peers'
+import { scatterValues, type ScatterOptions } from './scatter'
+
+export interface ClientOptions {
+  /** Shown in the scheduler's logs; default `client-<host>-<pid>`. */
+  name?: string
+  /** Milliseconds to wait for the scheduler's welcome; default 10,000. */
+  timeout?: number
+}
+
+/** Options of `submitWith`: key, purity and placement of the one task. */
+export type SubmitOptions = TaskOptions
+
+/** Options of `map`, applied to every task (a key per task makes no sense, so there is none). */
+export type MapOptions = Omit<TaskOptions, 'key'>
+
+/** The futures of a tuple of tasks. */
+export type FuturesOf<T extends readonly Task[]> = { -readonly [K in keyof T]: T[K] extends Task<infer R> ? Future<R> : never }
+
+/** The values of a tuple of futures. */
+export type ValuesOf<T extends readonly Future[]> = { -readonly [K in keyof T]: T[K] extends Future<infer R> ? R : never }
+
+const DEFAULT_TIMEOUT_MS = 10_000
+
+type WorkerWaiter = { count: number; resolve: () => void; reject: (error: Error) => void; timer: NodeJS.Timeout }
+
+/**
+ * A connection to a skein scheduler: submit work, get futures back.
+ *
+ * ```ts
+ * const client = await Client.connect(cluster.address)
+ * const total = client.submit((...v: number[]) => v.reduce((a, b) => a + b, 0), ...client.map(inc, [1, 2, 3]))
+ * console.log(await total)
+ * await client.close()
+ * ```
+ */
+export class Client implements FutureOwner {
+  private connection: SchedulerConnection | null = null
+  private readonly peers = new PeerPool()
+  private readonly keys = new KeyTable((keys) => this.connection?.send(['release', keys]))
+  private readonly fetcher = new Fetcher(this.peers, (state) => this.connection?.send(['want', [state.key]]))
+  /** Hashes of shipped functions already registered on this connection. */
+  private readonly registered = new Set<string>()
+  /** 'cancelled' replies still expected per key: they confirm our own cancel, not a new event. */
+  private readonly cancelAcks = new Map<string, number>()
+  private workerWaiters: WorkerWaiter[] = []
+  private closedError: ConnectionClosedError | null = null
+  /** Rotates scatter placement across calls. */
+  private scatterCursor = 0
+
+  private constructor() {}
+
+  /** Connects to the scheduler at `address` (a `ws://host:port` URL). */
+  static async connect(address: string, options: ClientOptions = {}): Promise<Client> {
+    const client = new Client()
+    client.connection = await SchedulerConnection.open(
+      address,
+      options.name ?? `client-${hostname()}-${process.pid}`,
+      options.timeout ?? DEFAULT_TIMEOUT_MS,
+      (event) => client.receive(event),
+      (error) => client.shutdown(error),
+    )
+    return client
+  }
+
+  /** Runs `fn(...args)` on a worker. A Future or Task among the arguments (also inside arrays and objects) is a dependency. */
+  submit<F extends Fn>(fn: F | ModuleFunction<F>, ...args: Args<F>): Future<ResultOf<F>> {
+    return this.submitTasks([buildTask(fn, args, undefined)])[0] as Future<ResultOf<F>>
+  }
+
+  /** Like `submit`, with options: `client.submitWith({ key: 'total', priority: 10 }, sum, a, b)`. */
+  submitWith<F extends Fn>(options: SubmitOptions, fn: F | ModuleFunction<F>, ...args: Args<F>): Future<ResultOf<F>> {
+    return this.submitTasks([buildTask(fn, args, options)])[0] as Future<ResultOf<F>>
+  }
+
+  /** Runs `fn(item)` for every item, all sent as one graph. Returns one future per item, in order. */
+  map<F extends Fn>(fn: F | ModuleFunction<F>, items: Iterable<Arg<Parameters<F>[0]>>, options?: MapOptions): Future<ResultOf<F>>[] {
+    if (options !== undefined && 'key' in options) {
+      throw new InvalidTaskError('map: option key is not allowed (every task needs its own key); use submitWith for a named task')
+    }
+    const roots: Task[] = []
+    for (const item of items) roots.push(buildTask(fn, [item], options))
+    return this.submitTasks(roots) as Future<ResultOf<F>>[]
+  }
+
+  /** Submits a graph of tasks built with `task()`; returns a future per task given (not for the tasks upstream of them). */
+  compute<T>(task: Task<T>): Future<T>
+  compute<const T extends readonly Task[]>(tasks: T): FuturesOf<T>
+  compute(tasks: Task | readonly Task[]): Future | Future[] {
+    if (tasks instanceof Task) return this.submitTasks([tasks])[0]
+    if (!Array.isArray(tasks)) throw new InvalidTaskError('compute: expected a Task or an array of Tasks (build them with task())')
+    tasks.forEach((t, i) => {
+      if (!(t instanceof Task)) throw new InvalidTaskError(`compute: element ${i} is not a Task (build tasks with task())`)
+    })
+    return this.submitTasks(tasks)
+  }
+
+  /** The value of a future, or the values of an array of futures (rejects with the first error). */
+  gather<T>(future: Future<T>): Promise<T>
+  gather<const T extends readonly Future[]>(futures: T): Promise<ValuesOf<T>>
+  gather(futures: Future | readonly Future[]): Promise<unknown> {
+    if (futures instanceof Future) return futures.result()
+    return Promise.all(futures.map((f) => f.result()))
+  }
+
+  /**
+   * Places each value on a worker (round-robin, or on the named `workers`)
+   * and returns a future per value. Equal values share a key unless
+   * `hash: false`.
+   */
+  async scatter<T>(values: readonly T[], options: ScatterOptions = {}): Promise<Future<T>[]> {
+    const connection = this.open()
+    await this.waitForWorkers(1, options.timeout ?? DEFAULT_TIMEOUT_MS)
+    const start = this.scatterCursor
+    this.scatterCursor += values.length
+    const states = await scatterValues(values, options, start, {
+      keys: this.keys,
+      peers: this.peers,
+      connection,
+      hold: (state) => this.future(state),
+    })
+    return states as Future<T>[]
+  }
+
+  /** Cancels the tasks of these futures; every future of those keys rejects with CancelledError. */
+  cancel(futures: Future | readonly Future[]): void {
+    this.cancelStates((futures instanceof Future ? [futures] : futures).map((f) => f.state))
+  }
+
+  /**
+   * Iterates over the futures as each finishes (or errs, or is cancelled), in that order:
+   * `for await (const { future } of client.asCompleted(futures))`.
+   */
+  asCompleted<T>(futures: Iterable<Future<T>>): AsyncIterableIterator<Completed<T>> {
+    return new AsCompleted(futures)
+  }
+
+  /** Resolves once at least `count` workers are connected; rejects with NoWorkersError after `timeoutMs`. */
+  waitForWorkers(count = 1, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError)
+    if (this.peers.list().length >= count) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.workerWaiters = this.workerWaiters.filter((w) => w !== waiter)
+        reject(new NoWorkersError(`${this.peers.list().length} of ${count} workers joined within ${timeoutMs} ms`))
+      }, timeoutMs)
+      const waiter: WorkerWaiter = { count, resolve, reject, timer }
+      this.workerWaiters.push(waiter)
+    })
+  }
+
+  /** The workers connected to the scheduler, as last reported. */
+  get workers(): readonly WorkerDescription[] {
+    return this.peers.list()
+  }
+
+  /** Closes the connections; futures not yet fetched reject with ConnectionClosedError. */
+  async close(): Promise<void> {
+    await this.connection?.close()
+  }
+
+  /** @internal */
+  resultOf(state: KeyState): Promise<unknown> {
+    // `await client.submit(f)` drops the Future at once; the await itself must keep the key until the value is here.
+    if (!state.awaited && !state.hasValue && state.error === null && state.attached) {
+      this.keys.pin(state)
+      state.onResolved = () => this.keys.unpin(state)
+    }
+    return state.awaitResult((s) => this.fetcher.fetch(s))
+  }
+
+  /** @internal */
+  cancelStates(states: KeyState[]): void {
+    const connection = this.open()
+    const keys: string[] = []
+    for (const state of states) {
+      if (!state.attached) continue
+      this.keys.detach(state)
+      state.hasValue = false
+      state.value = undefined
+      state.fail(new CancelledError(state.key), 'cancelled')
+      this.cancelAcks.set(state.key, (this.cancelAcks.get(state.key) ?? 0) + 1)
+      keys.push(state.key)
+    }
+    if (keys.length > 0) connection.send(['cancel', keys])
+  }
+
+  /** @internal */
+  letGo(future: Future, state: KeyState): void {
+    this.keys.letGo(future, state)
+  }
+
+  private future(state: KeyState): Future {
+    const future = new Future(state, this)
+    this.keys.hold(future, state)
+    return future
+  }
+
+  private submitTasks(roots: readonly Task[]): Future[] {
+    const connection = this.open()
+    const batch = collectGraph(roots, (key) => this.keys.has(key))
+    const created: KeyState[] = []
+    const wanted: string[] = []
+    const futures: Future[] = new Array(roots.length)
+    for (let i = 0; i < roots.length; i++) {
+      let state = this.keys.get(roots[i].key)
+      if (state === undefined) {
+        state = this.keys.state(roots[i].key)
+        created.push(state)
+        wanted.push(state.key)
+      }
+      futures[i] = this.future(state)
+    }
+    for (const fn of batch.functions) {
+      if (this.registered.has(fn.hash)) continue
+      this.registered.add(fn.hash)
+      connection.send(['fn', fn.hash, fn.source, fn.name])
+    }
+    if (batch.tasks.length > 0 || wanted.length > 0) {
+      const graph = encodeGraph(batch.tasks)
+      connection.request((request) => ['submit', request, graph, wanted]).catch((error: Error) => {
+        for (const state of created) {
+          if (!state.attached) continue
+          this.keys.detach(state)
+          state.fail(error, 'error')
+        }
+      })
+    }
+    return futures
+  }
+
+  private receive(event: SchedulerEvent): void {
+    switch (event[0]) {
+      case 'memory':
+        for (const [key, nbytes, holders] of event[1]) {
+          const state = this.keys.get(key)
+          if (state === undefined) continue
+          state.located(nbytes, holders)
+          if (state.awaited && !state.hasValue && !state.fetching && state.error === null) this.fetcher.fetch(state)
+        }
+        return
+      case 'erred':
+        for (const [key, causeKey, failure] of event[1]) {
+          const state = this.keys.get(key)
+          if (state === undefined || state.hasValue) continue
+          state.fail(failureError(key, causeKey, failure), failure[0] === 2 ? 'lost' : 'error')
+        }
+        return
+      case 'cancelled':
+        for (const key of event[1]) this.cancelled(key)
+        return
+      case 'workers':
+        this.peers.setWorkers(event[1])
+        this.wakeWorkerWaiters()
+        return
+    }
+  }
+
+  private cancelled(key: string): void {
+    const acks = this.cancelAcks.get(key) ?? 0
+    if (acks > 0) {
+      if (acks === 1) this.cancelAcks.delete(key)
+      else this.cancelAcks.set(key, acks - 1)
+      return
+    }
+    const state = this.keys.get(key)
+    if (state === undefined) return
+    this.keys.detach(state)
+    state.fail(new CancelledError(key), 'cancelled')
+  }
+
+  private wakeWorkerWaiters(): void {
+    const count = this.peers.list().length
+    this.workerWaiters = this.workerWaiters.filter((waiter) => {
+      if (count < waiter.count) return true
+      clearTimeout(waiter.timer)
+      waiter.resolve()
+      return false
+    })
+  }
+
+  private open(): SchedulerConnection {
+    if (this.closedError) throw this.closedError
+    return this.connection!
+  }
+
+  private shutdown(error: ConnectionClosedError): void {
+    this.closedError = error
+    this.keys.close()
+    this.peers.closeAll()
+    for (const state of this.keys.values()) {
+      if (!state.hasValue) state.fail(error, 'error')
+    }
+    for (const waiter of this.workerWaiters) {
+      clearTimeout(waiter.timer)
+      waiter.reject(error)
+    }
+    this.workerWaiters = []
+  }
+}

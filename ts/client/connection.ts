@@ -1,0 +1,151 @@
+import WebSocket from 'ws'
+import { Channel, MAX_FRAME_BYTES, type ClientToScheduler, type SchedulerToClient } from '../protocol'
+import { ConnectionClosedError, SchedulerError } from './errors'
+
+/** How long a closing handshake may take before the socket is cut. */
+const CLOSE_GRACE_MS = 1000
+
+type Waiter = { resolve: () => void; reject: (error: Error) => void }
+
+/** Messages the client handles itself; 'welcome', 'done' and 'error' are handled here. */
+export type SchedulerEvent = Exclude<SchedulerToClient, ['welcome', ...unknown[]] | ['done', ...unknown[]] | ['error', ...unknown[]]>
+
+/**
+ * The client's connection to the scheduler: the hello/welcome handshake,
+ * request ids matched to their 'done' or 'error' reply, and one callback
+ * when the connection ends for any reason.
+ */
+export class SchedulerConnection {
+  private nextRequest = 1
+  private readonly waiting = new Map<number, Waiter>()
+  private closedError: ConnectionClosedError | null = null
+  /** The last connection-level refusal from the scheduler, kept to explain a close. */
+  private lastRefusal: string | null = null
+
+  private constructor(
+    readonly address: string,
+    private readonly socket: WebSocket,
+    private readonly channel: Channel<ClientToScheduler, SchedulerToClient>,
+    private readonly onEvent: (event: SchedulerEvent) => void,
+    private readonly onClose: (error: ConnectionClosedError) => void,
+  ) {}
+
+  /** Opens the connection and completes the handshake; rejects after `timeoutMs`. */
+  static open(
+    address: string,
+    name: string,
+    timeoutMs: number,
+    onEvent: (event: SchedulerEvent) => void,
+    onClose: (error: ConnectionClosedError) => void,
+  ): Promise<SchedulerConnection> {
+    return new Promise((resolve, reject) => {
+      let connection: SchedulerConnection | null = null
+      let welcomed = false
+      const socket = new WebSocket(address, { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
+      const fail = (reason: string) => {
+        clearTimeout(timer)
+        socket.terminate()
+        reject(new ConnectionClosedError(`could not connect to the scheduler at ${address}: ${reason}`))
+      }
+      const timer = setTimeout(() => fail(`no welcome within ${timeoutMs} ms`), timeoutMs)
+      socket.on('error', (err) => {
+        if (!welcomed) fail(err.message)
+      })
+      socket.on('close', (code, reason) => {
+        if (!welcomed) fail(`closed during the handshake (${code}${reason.length ? `: ${reason}` : ''})`)
+        else connection!.closed(code, reason.toString())
+      })
+      socket.on('open', () => {
+        const channel = new Channel<ClientToScheduler, SchedulerToClient>(
+          socket,
+          (message) => {
+            if (welcomed) return connection!.receive(message)
+            if (message[0] === 'welcome') {
+              welcomed = true
+              clearTimeout(timer)
+              resolve(connection!)
+            } else if (message[0] === 'error') {
+              fail(`${message[2]}: ${message[3]}`)
+            }
+          },
+          (err) => {
+            connection?.refused(`bad frame from the scheduler: ${err.message}`)
+          },
+        )
+        connection = new SchedulerConnection(address, socket, channel, onEvent, onClose)
+        channel.send(['hello-client', name])
+      })
+    })
+  }
+
+  get isOpen(): boolean {
+    return this.closedError === null
+  }
+
+  send(message: ClientToScheduler): void {
+    if (this.closedError) throw this.closedError
+    this.channel.send(message)
+  }
+
+  /** Sends `build(requestId)`; resolves on ['done', id], rejects with SchedulerError on ['error', id, ...]. */
+  request(build: (request: number) => ClientToScheduler): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError)
+    const request = this.nextRequest++
+    return new Promise((resolve, reject) => {
+      this.waiting.set(request, { resolve, reject })
+      this.channel.send(build(request))
+    })
+  }
+
+  /** Closes the socket; resolves once it is closed (forcibly after a second). */
+  close(): Promise<void> {
+    if (this.socket.readyState === WebSocket.CLOSED) {
+      this.closed(1000, '', 'the client was closed')
+      return Promise.resolve()
+    }
+    const gone = new Promise<void>((resolve) => {
+      this.socket.once('close', () => resolve())
+      setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref()
+    })
+    this.channel.close(1000, 'client closed')
+    this.closed(1000, 'client closed', 'the client was closed')
+    return gone
+  }
+
+  private receive(message: SchedulerToClient): void {
+    switch (message[0]) {
+      case 'done':
+        this.settle(message[1], null)
+        return
+      case 'error':
+        if (message[1] >= 0 && this.waiting.has(message[1])) this.settle(message[1], new SchedulerError(message[2], message[3]))
+        else this.refused(`${message[2]}: ${message[3]}`)
+        return
+      case 'welcome':
+        return
+      default:
+        this.onEvent(message)
+    }
+  }
+
+  private refused(description: string): void {
+    this.lastRefusal = description
+  }
+
+  private settle(request: number, error: Error | null): void {
+    const waiter = this.waiting.get(request)
+    if (waiter === undefined) return
+    this.waiting.delete(request)
+    if (error) waiter.reject(error)
+    else waiter.resolve()
+  }
+
+  private closed(code: number, reason: string, why?: string): void {
+    if (this.closedError) return
+    const detail = why ?? `the connection to the scheduler at ${this.address} closed (${code}${reason ? `: ${reason}` : ''})`
+    this.closedError = new ConnectionClosedError(this.lastRefusal ? `${detail}; last scheduler error: ${this.lastRefusal}` : detail)
+    for (const waiter of this.waiting.values()) waiter.reject(this.closedError)
+    this.waiting.clear()
+    this.onClose(this.closedError)
+  }
+}

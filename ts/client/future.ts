@@ -1,0 +1,78 @@
+import { DEPENDENCY, type Dependency, type TypedKey } from '../graph'
+import { ReleasedFutureError } from './errors'
+import type { FutureStatus, KeyState } from './key-state'
+
+/** What a Future needs from its client. */
+export interface FutureOwner {
+  resultOf(state: KeyState): Promise<unknown>
+  cancelStates(states: KeyState[]): void
+  letGo(future: Future, state: KeyState): void
+}
+
+/**
+ * The result of a task that runs (or ran) on the cluster. Await it for the
+ * value, which is fetched from a worker holding it and then cached. Pass it
+ * as an argument of another task to make it a dependency. While any Future
+ * of a key is alive (or until `release()`), the cluster keeps the result.
+ */
+export class Future<T = unknown> implements PromiseLike<T>, Dependency<T> {
+  private released = false
+
+  /** @internal futures come from a Client */
+  constructor(
+    /** @internal */ readonly state: KeyState,
+    private readonly owner: FutureOwner,
+  ) {}
+
+  /** The task's key. */
+  get key(): string {
+    return this.state.key
+  }
+
+  get status(): FutureStatus {
+    return this.state.status
+  }
+
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    const result = this.released && !this.state.hasValue
+      ? Promise.reject(new ReleasedFutureError(this.key))
+      : (this.owner.resultOf(this.state) as Promise<T>)
+    return result.then(onfulfilled, onrejected)
+  }
+
+  /** Awaits the value; like `await future` but a real Promise, for `.catch` and `.finally`. */
+  result(): Promise<T> {
+    return this.then()
+  }
+
+  /** Stops the task if nothing else needs it; awaiting then rejects with CancelledError. */
+  cancel(): void {
+    this.owner.cancelStates([this.state])
+  }
+
+  /**
+   * Lets go of the result: when no live Future of this key remains, the
+   * cluster may forget it. Happens by itself when the Future is garbage
+   * collected; call it to free memory sooner.
+   */
+  release(): void {
+    if (this.released) return
+    this.released = true
+    this.owner.letGo(this, this.state)
+  }
+
+  [DEPENDENCY](): TypedKey<T> {
+    if (this.released) throw new ReleasedFutureError(this.key)
+    // The scheduler may have forgotten a cancelled key: say so now rather than as an unknown dependency later.
+    if (this.state.status === 'cancelled' && this.state.error) throw this.state.error
+    return this.state.key
+  }
+
+  /** Futures print as their key and status rather than their internals. */
+  toString(): string {
+    return `Future(${this.key}, ${this.status})`
+  }
+}

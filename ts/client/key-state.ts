@@ -1,0 +1,108 @@
+/** Where a future stands: waiting, result in memory on a worker, failed, cancelled, or its data lost. */
+export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled' | 'lost'
+
+/**
+ * What the client knows about one key, shared by every Future of that key.
+ * The result promise exists only once someone awaits, so an unawaited
+ * failure never surfaces as an unhandled rejection and a million futures
+ * cost a million small objects, not a million promises.
+ */
+export class KeyState {
+  status: FutureStatus = 'pending'
+  /** Live Future objects of this key. */
+  refs = 0
+  /** False once the client stopped tracking the key (released, cancelled, refused). */
+  attached = true
+  nbytes = 0
+  /** Ids of the workers holding the value. */
+  holders: number[] = []
+  /** Times the scheduler was asked anew where the value is, after its holders did not have it. */
+  relocations = 0
+  /** A fetch from a worker is under way. */
+  fetching = false
+  hasValue = false
+  value: unknown = undefined
+  error: Error | null = null
+  private result: Promise<unknown> | null = null
+  private resolve: ((value: unknown) => void) | null = null
+  private reject: ((error: Error) => void) | null = null
+  private listeners: (() => void)[] | null = null
+  /** Called once when the awaited result resolves or rejects (the client unpins the key then). */
+  onResolved: (() => void) | null = null
+
+  constructor(readonly key: string) {}
+
+  get awaited(): boolean {
+    return this.result !== null
+  }
+
+  /** The value, fetched through `fetch` once the key is in memory. */
+  awaitResult(fetch: (state: KeyState) => void): Promise<unknown> {
+    if (this.result !== null) return this.result
+    if (this.hasValue) return (this.result = Promise.resolve(this.value))
+    if (this.error !== null) return (this.result = Promise.reject(this.error))
+    this.result = new Promise((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+    if (this.status === 'finished' && !this.fetching) fetch(this)
+    return this.result
+  }
+
+  /** Scattered data: the value is known before it is placed on a worker. */
+  preset(value: unknown): void {
+    this.hasValue = true
+    this.value = value
+  }
+
+  /** The scheduler reports the key in memory on `holders`. */
+  located(nbytes: number, holders: number[]): void {
+    if (this.error !== null) return
+    this.nbytes = nbytes
+    this.holders = holders
+    this.settle('finished')
+  }
+
+  fulfil(value: unknown): void {
+    this.fetching = false
+    this.hasValue = true
+    this.value = value
+    this.settle('finished')
+    this.resolve?.(value)
+    this.resolve = this.reject = null
+    this.resolved()
+  }
+
+  fail(error: Error, status: 'error' | 'cancelled' | 'lost'): void {
+    if (this.error !== null) return
+    this.fetching = false
+    this.error = error
+    this.settle(status)
+    this.reject?.(error)
+    this.resolve = this.reject = null
+    this.resolved()
+  }
+
+  /** Calls `listener` once, when the key first leaves 'pending' (now, if it already has). */
+  onSettled(listener: () => void): void {
+    if (this.status !== 'pending') {
+      listener()
+      return
+    }
+    ;(this.listeners ??= []).push(listener)
+  }
+
+  private resolved(): void {
+    const hook = this.onResolved
+    this.onResolved = null
+    hook?.()
+  }
+
+  private settle(status: FutureStatus): void {
+    this.status = status
+    const listeners = this.listeners
+    if (listeners === null) return
+    this.listeners = null
+    for (const listener of listeners) listener()
+  }
+}

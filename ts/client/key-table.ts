@@ -1,0 +1,93 @@
+import { KeyState } from './key-state'
+
+/**
+ * The keys this client holds futures for, with a count of live futures per
+ * key. A key whose count drops to zero (release() or garbage collection) is
+ * released at the scheduler, batched per event-loop turn; a new future for it
+ * before then keeps it.
+ */
+export class KeyTable {
+  private readonly states = new Map<string, KeyState>()
+  private releasing: KeyState[] = []
+  private flushScheduled = false
+  private closed = false
+  private readonly registry = new FinalizationRegistry<KeyState>((state) => this.drop(state))
+
+  constructor(private readonly sendRelease: (keys: string[]) => void) {}
+
+  /** The tracked state of `key`, if any. */
+  get(key: string): KeyState | undefined {
+    return this.states.get(key)
+  }
+
+  has(key: string): boolean {
+    return this.states.has(key)
+  }
+
+  /** The state for `key`, created if untracked; the caller must then `hold` it with a future. */
+  state(key: string): KeyState {
+    let state = this.states.get(key)
+    if (state === undefined) {
+      state = new KeyState(key)
+      this.states.set(key, state)
+    }
+    return state
+  }
+
+  /** Counts `future` as a live holder of `state` until it is released or collected. */
+  hold(future: object, state: KeyState): void {
+    state.refs++
+    this.registry.register(future, state, future)
+  }
+
+  /** `future` lets go of `state` (explicit release). */
+  letGo(future: object, state: KeyState): void {
+    if (this.registry.unregister(future)) this.drop(state)
+  }
+
+  /** Holds `state` without a future: an await in progress keeps its key even if every future of it is dropped. */
+  pin(state: KeyState): void {
+    state.refs++
+  }
+
+  unpin(state: KeyState): void {
+    this.drop(state)
+  }
+
+  /** Stops tracking `state` without a release message (cancelled, refused, or already released). */
+  detach(state: KeyState): void {
+    state.attached = false
+    if (this.states.get(state.key) === state) this.states.delete(state.key)
+  }
+
+  /** Every tracked state. */
+  values(): IterableIterator<KeyState> {
+    return this.states.values()
+  }
+
+  close(): void {
+    this.closed = true
+    this.releasing = []
+  }
+
+  private drop(state: KeyState): void {
+    state.refs--
+    if (state.refs > 0 || !state.attached || this.closed) return
+    this.releasing.push(state)
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    setImmediate(() => this.flushReleases())
+  }
+
+  private flushReleases(): void {
+    this.flushScheduled = false
+    const keys: string[] = []
+    for (const state of this.releasing) {
+      if (state.refs > 0 || !state.attached) continue
+      this.detach(state)
+      keys.push(state.key)
+    }
+    this.releasing = []
+    if (keys.length > 0 && !this.closed) this.sendRelease(keys)
+  }
+}

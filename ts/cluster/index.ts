@@ -1,0 +1,1 @@
+export { LocalCluster, type LocalClusterOptions } from './local-cluster'

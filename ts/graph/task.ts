@@ -1,0 +1,128 @@
+import { replaceDependencies } from './dependencies'
+import { InvalidTaskError } from './errors'
+import { functionHandle, type FunctionHandle, type ModuleFunction } from './functions'
+import { nextNonce, shortHash } from './hash'
+import { encodeTaskPayload } from './payload'
+import { DEPENDENCY, type Args, type Dependency, type Fn, type ResultOf, type TypedKey } from './types'
+
+/** How one task is keyed and placed. Every field is optional. */
+export interface TaskOptions {
+  /** Use this key instead of a content hash of function and arguments. */
+  key?: string
+  /** `false` gives every call its own key, so equal calls run separately. Default `true`. */
+  pure?: boolean
+  /** Higher runs first among ready tasks. An integer; default 0. */
+  priority?: number
+  /** Names of the workers allowed to run the task. */
+  restrictions?: readonly string[]
+  /** Amounts of named worker resources the task holds while it runs, e.g. `{ gpu: 1 }`. */
+  resources?: Readonly<Record<string, number>>
+}
+
+/**
+ * One node of a task graph: a function, its arguments, and the explicit
+ * list of keys it depends on. Build with {@link task}; run with
+ * `client.compute`. Passing a Task as an argument of another makes it a
+ * dependency.
+ */
+export class Task<T = unknown> implements Dependency<T> {
+  /** @internal use task() or taskWith() */
+  constructor(
+    readonly key: string,
+    /** The function's name; groups tasks for duration estimates. */
+    readonly name: string,
+    readonly fn: FunctionHandle,
+    /** The arguments with each dependency replaced by a KeyRef. */
+    readonly args: readonly unknown[],
+    /** Keys this task needs, each once. */
+    readonly dependencies: readonly string[],
+    /** The Task objects among the arguments, which compute() submits along with this one. */
+    readonly upstream: readonly Task[],
+    /** Function reference + arguments as workers receive them. */
+    readonly payload: Buffer,
+    readonly priority: number,
+    readonly restrictions: readonly string[] | null,
+    readonly resources: Readonly<Record<string, number>> | null,
+  ) {}
+
+  [DEPENDENCY](): TypedKey<T> {
+    return this.key
+  }
+}
+
+/** Builds a task: `task(add, 1, task(inc, 2))`. A Task or Future among the arguments is a dependency. */
+export function task<F extends Fn>(fn: F | ModuleFunction<F>, ...args: Args<F>): Task<ResultOf<F>> {
+  return buildTask(fn, args, undefined)
+}
+
+/** Builds a task with options: `taskWith({ key: 'total', priority: 1 }, sum, a, b)`. */
+export function taskWith<F extends Fn>(options: TaskOptions, fn: F | ModuleFunction<F>, ...args: Args<F>): Task<ResultOf<F>> {
+  return buildTask(fn, args, options)
+}
+
+const NO_TASKS: readonly Task[] = Object.freeze([])
+
+/** @internal shared by task(), taskWith() and the client's submit/map. */
+export function buildTask<T>(fn: Fn | ModuleFunction, args: readonly unknown[], options: TaskOptions | undefined): Task<T> {
+  const handle = functionHandle(fn)
+  const name = handle.name
+  const replaced = replaceDependencies(args, name)
+  const payload = encodeTaskPayload(handle.ref, replaced.args)
+  const upstream = replaced.sources.length === 0 ? NO_TASKS : replaced.sources.filter((s): s is Task => s instanceof Task)
+  if (options === undefined) {
+    return new Task(`${name}-${shortHash(payload)}`, name, handle, replaced.args, replaced.keys, upstream, payload, 0, null, null)
+  }
+  return new Task(
+    taskKey(name, payload, options),
+    name,
+    handle,
+    replaced.args,
+    replaced.keys,
+    upstream,
+    payload,
+    checkPriority(name, options.priority),
+    checkRestrictions(name, options.restrictions),
+    checkResources(name, options.resources),
+  )
+}
+
+function taskKey(name: string, payload: Buffer, options: TaskOptions): string {
+  if (options.key !== undefined) {
+    if (typeof options.key !== 'string' || options.key === '') throw new InvalidTaskError(`task ${name}: option key must be a non-empty string`)
+    return options.key
+  }
+  if (options.pure === false) return `${name}-${shortHash(Buffer.concat([payload, nextNonce()]))}`
+  return `${name}-${shortHash(payload)}`
+}
+
+const I32_MIN = -(2 ** 31)
+const I32_MAX = 2 ** 31 - 1
+
+function checkPriority(name: string, priority: number | undefined): number {
+  if (priority === undefined) return 0
+  if (!Number.isInteger(priority) || priority < I32_MIN || priority > I32_MAX) {
+    throw new InvalidTaskError(`task ${name}: option priority must be a 32-bit integer, got ${String(priority)}`)
+  }
+  return priority
+}
+
+function checkRestrictions(name: string, restrictions: readonly string[] | undefined): readonly string[] | null {
+  if (restrictions === undefined) return null
+  if (!Array.isArray(restrictions) || restrictions.some((r) => typeof r !== 'string')) {
+    throw new InvalidTaskError(`task ${name}: option restrictions must be an array of worker names`)
+  }
+  return restrictions
+}
+
+function checkResources(name: string, resources: Readonly<Record<string, number>> | undefined): Readonly<Record<string, number>> | null {
+  if (resources === undefined) return null
+  if (typeof resources !== 'object' || resources === null) {
+    throw new InvalidTaskError(`task ${name}: option resources must be an object of resource name to amount`)
+  }
+  for (const [resource, amount] of Object.entries(resources)) {
+    if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0) {
+      throw new InvalidTaskError(`task ${name}: resource ${resource} must be a finite number >= 0, got ${String(amount)}`)
+    }
+  }
+  return resources
+}

@@ -1,0 +1,68 @@
+import type WebSocket from 'ws'
+import { Channel, type ErrorReply } from '../protocol'
+
+/** After this many protocol violations a connection is closed instead of answered. */
+const MAX_STRIKES = 20
+
+export const enum Role {
+  Pending,
+  Client,
+  Worker,
+}
+
+/**
+ * One socket on the scheduler port. It starts Pending and becomes a client or
+ * a worker with its hello; `id` is then the core's id for it.
+ */
+export class Connection {
+  role = Role.Pending
+  id = -1
+  name = ''
+  /** A worker's peer server address. */
+  address = ''
+  /** Set when the core already dropped this worker (heartbeat timeout), so closing must not remove it twice. */
+  removedByCore = false
+  private strikes = 0
+  readonly channel: Channel<unknown[], unknown[]>
+
+  constructor(
+    socket: WebSocket,
+    readonly remote: string,
+    onMessage: (conn: Connection, message: unknown[]) => void,
+    onBadFrame: (conn: Connection, error: Error) => void,
+  ) {
+    this.channel = new Channel<unknown[], unknown[]>(
+      socket,
+      (message) => onMessage(this, message),
+      (error) => onBadFrame(this, error),
+    )
+  }
+
+  get label(): string {
+    if (this.role === Role.Worker) return `worker ${this.id} '${this.name}' (${this.remote})`
+    if (this.role === Role.Client) return `client ${this.id} (${this.remote})`
+    return `connection from ${this.remote}`
+  }
+
+  send(message: unknown[]): void {
+    this.channel.send(message)
+  }
+
+  sendError(request: number, code: string, message: string): void {
+    const reply: ErrorReply = ['error', request, code, message]
+    this.channel.send(reply)
+  }
+
+  /** Counts a protocol violation; false once the peer has misbehaved too often to keep. */
+  strike(): boolean {
+    return ++this.strikes < MAX_STRIKES
+  }
+
+  close(code: number, reason: string): void {
+    try {
+      this.channel.close(code, reason.slice(0, 120))
+    } catch {
+      this.channel.socket.terminate()
+    }
+  }
+}

@@ -1,0 +1,3 @@
+export { Scheduler, type SchedulerOptions, type ListenOptions, type SchedulerHealth, type SchedulerEvents } from './scheduler'
+export type { Log } from './log'
+export type { NativeCoreOptions } from './native'

@@ -1,0 +1,294 @@
+import type WebSocket from 'ws'
+import type { NativeCore } from './native'
+import type { WorkerInfo, Workers } from '../protocol'
+import { Connection, Role } from './connection'
+import { FunctionRegistry } from './functions'
+import { decodeInstructions } from './instructions'
+import type { Log } from './log'
+import { asBuffer, checkClientMessage, checkHello, checkWorkerMessage, HANDSHAKE, ProtocolError } from './validate'
+
+const MALFORMED_FRAME = 'SKEIN_MALFORMED_FRAME'
+const UNKNOWN_FUNCTION = 'SKEIN_UNKNOWN_FUNCTION'
+const UNKNOWN_WORKER = 'SKEIN_UNKNOWN_WORKER'
+const INTERNAL = 'SKEIN_INTERNAL'
+const CLOSE_POLICY = 1008
+
+export const now = (): number => performance.now() / 1000
+
+export interface RouterHooks {
+  workersChanged(workers: readonly WorkerInfo[]): void
+}
+
+/**
+ * Routes every message on the scheduler port into the native core and sends
+ * the core's instructions out, once per event-loop turn, as per-worker and
+ * per-client messages. Nothing a peer sends can throw out of here: a bad
+ * message earns that connection an error reply (and, if it keeps at it or
+ * never said hello, a close) and a log line.
+ */
+export class Router {
+  private readonly workers = new Map<number, Connection>()
+  private readonly clients = new Map<number, Connection>()
+  private readonly pending = new Set<Connection>()
+  private readonly functions = new FunctionRegistry()
+  private workerList: WorkerInfo[] = []
+  private flushScheduled = false
+  private readonly onMessage = (conn: Connection, m: unknown[]) => this.handle(conn, m)
+  private readonly onBadFrame = (conn: Connection, err: Error) => this.badFrame(conn, err)
+  private readonly flush = () => this.flushInstructions()
+
+  /** Workers joining and leaving: worth a line from a standalone scheduler, noise from an embedded one. */
+  private readonly info: Log
+
+  constructor(
+    private readonly core: NativeCore,
+    private readonly log: Log,
+    verbose: boolean,
+    private readonly hooks: RouterHooks,
+  ) {
+    this.info = verbose ? log : () => {}
+  }
+
+  get workerCount(): number {
+    return this.workers.size
+  }
+
+  get clientCount(): number {
+    return this.clients.size
+  }
+
+  get liveWorkers(): readonly WorkerInfo[] {
+    return this.workerList
+  }
+
+  accept(socket: WebSocket, remote: string): void {
+    const conn = new Connection(socket, remote, this.onMessage, this.onBadFrame)
+    this.pending.add(conn)
+    socket.on('error', (err) => this.log(`${conn.label}: ${err.message}; closing it`))
+    socket.on('close', () => this.guard(conn, () => this.closed(conn)))
+  }
+
+  /** Runs the periodic core timer (heartbeat timeouts, stealing). */
+  tick(): void {
+    this.core.tick(now())
+    this.scheduleFlush()
+  }
+
+  closeAll(): void {
+    for (const conn of [...this.pending, ...this.clients.values(), ...this.workers.values()]) {
+      conn.channel.socket.terminate()
+    }
+  }
+
+  private handle(conn: Connection, m: unknown[]): void {
+    this.guard(conn, () => {
+      if (conn.role === Role.Client) this.clientMessage(conn, m)
+      else if (conn.role === Role.Worker) this.workerMessage(conn, m)
+      else this.hello(conn, m)
+    })
+  }
+
+  private guard(conn: Connection, action: () => void): void {
+    try {
+      action()
+    } catch (err) {
+      if (err instanceof ProtocolError) this.violation(conn, err.code, err.message)
+      else {
+        // A bug of ours, not the peer's: keep serving, but say so loudly.
+        const e = err as Error
+        this.log(`internal error while serving ${conn.label}: ${e.stack ?? e.message}`)
+        conn.sendError(-1, INTERNAL, `the scheduler failed to handle a message: ${e.message}`)
+      }
+    }
+  }
+
+  private badFrame(conn: Connection, err: Error): void {
+    this.violation(conn, MALFORMED_FRAME, err.message)
+  }
+
+  private violation(conn: Connection, code: string, message: string): void {
+    conn.sendError(-1, code, message)
+    if (conn.role === Role.Pending || code === HANDSHAKE) {
+      this.log(`${conn.label}: ${message}; closing it`)
+      conn.close(CLOSE_POLICY, message)
+    } else if (!conn.strike()) {
+      this.log(`${conn.label}: ${message}; too many bad messages, closing it`)
+      conn.close(CLOSE_POLICY, 'too many bad messages')
+    } else {
+      this.log(`${conn.label}: ${message}`)
+    }
+  }
+
+  private hello(conn: Connection, m: unknown[]): void {
+    const hello = checkHello(m)
+    if (hello[0] === 'hello-client') {
+      conn.id = this.core.addClient()
+      conn.name = hello[1]
+      conn.role = Role.Client
+      this.pending.delete(conn)
+      this.clients.set(conn.id, conn)
+      conn.send(['welcome', conn.id])
+      conn.send(['workers', this.workerList] satisfies Workers)
+      return
+    }
+    const [, name, slots, address, resources] = hello
+    let id: number
+    try {
+      id = this.core.addWorker(name, slots, resources, now())
+    } catch (err) {
+      const e = err as Error & { code?: string }
+      conn.sendError(-1, e.code ?? INTERNAL, e.message)
+      this.log(`${conn.label}: refused worker '${name}': ${e.message}`)
+      conn.close(CLOSE_POLICY, e.message)
+      return
+    }
+    conn.id = id
+    conn.name = name
+    conn.address = address
+    conn.role = Role.Worker
+    this.pending.delete(conn)
+    this.workers.set(id, conn)
+    conn.send(['welcome', id])
+    this.info(`${conn.label} joined with ${slots} slot(s), peer server ${address}`)
+    this.workersChanged()
+    this.scheduleFlush()
+  }
+
+  private clientMessage(conn: Connection, m: unknown[]): void {
+    const msg = checkClientMessage(m)
+    const client = conn.id
+    switch (msg[0]) {
+      case 'submit':
+        this.request(conn, msg[1], () => this.core.submitGraph(client, asBuffer(msg[2]), msg[3]))
+        break
+      case 'want':
+        this.request(conn, -1, () => this.core.wantKeys(client, msg[1]))
+        break
+      case 'release':
+        this.request(conn, -1, () => this.core.releaseKeys(client, msg[1]))
+        break
+      case 'cancel':
+        this.request(conn, -1, () => this.core.cancelKeys(client, msg[1]))
+        break
+      case 'scattered':
+        this.request(conn, msg[1], () => {
+          for (const [key, worker] of msg[2]) {
+            if (!this.workers.has(worker)) throw Object.assign(new Error(`scattered key '${key}': worker ${worker} is not connected`), { code: UNKNOWN_WORKER })
+          }
+          for (const [key, worker, nbytes] of msg[2]) this.core.addScattered(client, key, worker, nbytes)
+        })
+        break
+      case 'fn':
+        this.functions.register(msg[1], msg[2], msg[3])
+        break
+      case 'heartbeat':
+        break
+    }
+  }
+
+  /** Runs a core call for a client; the core's refusal (cycle, unknown key...) goes back with its code, and is not a protocol violation. */
+  private request(conn: Connection, request: number, call: () => unknown): void {
+    try {
+      call()
+      if (request !== -1) conn.send(['done', request])
+    } catch (err) {
+      const e = err as Error & { code?: string }
+      conn.sendError(request, e.code ?? INTERNAL, e.message)
+    }
+    this.scheduleFlush()
+  }
+
+  private workerMessage(conn: Connection, m: unknown[]): void {
+    const msg = checkWorkerMessage(m)
+    switch (msg[0]) {
+      case 'events': {
+        let rejected: string[]
+        try {
+          rejected = this.core.workerEvents(conn.id, asBuffer(msg[1]))
+        } catch (err) {
+          const e = err as Error & { code?: string }
+          throw new ProtocolError(e.code ?? MALFORMED_FRAME, `'events' message: ${e.message}`)
+        }
+        if (rejected.length > 0) this.log(`${conn.label}: ${rejected.length} event(s) rejected, first: ${rejected[0]}`)
+        this.scheduleFlush()
+        break
+      }
+      case 'fn?': {
+        const source = this.functions.lookup(msg[1])
+        if (source) conn.send(source)
+        else conn.sendError(-1, UNKNOWN_FUNCTION, `no client registered a shipped function with hash ${msg[1]}`)
+        break
+      }
+      case 'heartbeat':
+        this.core.heartbeat(conn.id, now())
+        break
+    }
+  }
+
+  private closed(conn: Connection): void {
+    this.pending.delete(conn)
+    if (conn.role === Role.Client && this.clients.delete(conn.id)) {
+      this.core.removeClient(conn.id)
+      this.scheduleFlush()
+    } else if (conn.role === Role.Worker && this.workers.delete(conn.id)) {
+      if (!conn.removedByCore) this.core.removeWorker(conn.id, now())
+      this.info(`${conn.label} left`)
+      this.workersChanged()
+      this.scheduleFlush()
+    }
+  }
+
+  private workersChanged(): void {
+    this.workerList = [...this.workers.values()].map((w): WorkerInfo => [w.id, w.name, w.address])
+    const message: Workers = ['workers', this.workerList]
+    for (const c of this.clients.values()) c.send(message)
+    for (const w of this.workers.values()) w.send(message)
+    this.hooks.workersChanged(this.workerList)
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    setImmediate(this.flush)
+  }
+
+  private flushInstructions(): void {
+    this.flushScheduled = false
+    try {
+      const bytes = this.core.takeInstructions()
+      if (bytes) this.dispatch(bytes)
+    } catch (err) {
+      const e = err as Error
+      this.log(`internal error while sending instructions: ${e.stack ?? e.message}`)
+    }
+  }
+
+  private dispatch(bytes: Buffer): void {
+    const [workers, clients, removed] = decodeInstructions(bytes)
+    for (const [id, compute, free] of workers) {
+      const conn = this.workers.get(id)
+      if (!conn) continue
+      // Free first: a key freed and recomputed in one batch must end up computed.
+      if (free.length > 0) conn.send(['free', free])
+      if (compute.length > 0) conn.send(['compute', compute])
+    }
+    for (const [id, memory, erred, cancelled] of clients) {
+      const conn = this.clients.get(id)
+      if (!conn) continue
+      if (memory.length > 0) conn.send(['memory', memory])
+      if (erred.length > 0) conn.send(['erred', erred])
+      if (cancelled.length > 0) conn.send(['cancelled', cancelled])
+    }
+    if (removed.length > 0) {
+      for (const id of removed) {
+        const conn = this.workers.get(id)
+        if (!conn) continue
+        conn.removedByCore = true
+        this.workers.delete(id)
+        this.log(`${conn.label} missed its heartbeats; removed`)
+        conn.close(CLOSE_POLICY, 'heartbeat timeout')
+      }
+      this.workersChanged()
+    }
+  }
+}

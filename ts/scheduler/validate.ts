@@ -1,0 +1,152 @@
+import type { ClientToScheduler, HelloClient, HelloWorker, WorkerToScheduler } from '../protocol'
+
+/** A message that does not follow the protocol; `code` is what the sender is told. */
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export const BAD_MESSAGE = 'SKEIN_BAD_MESSAGE'
+export const HANDSHAKE = 'SKEIN_HANDSHAKE'
+
+type Message = unknown[]
+
+const MAX_NAME_LENGTH = 256
+
+function fail(message: Message, reason: string): never {
+  throw new ProtocolError(BAD_MESSAGE, `'${String(message[0]).slice(0, 32)}' message: ${reason}`)
+}
+
+function expectLength(m: Message, n: number): void {
+  if (m.length !== n) fail(m, `expected ${n - 1} fields, found ${m.length - 1}`)
+}
+
+function isString(v: unknown): v is string {
+  return typeof v === 'string'
+}
+
+function isStringArray(v: unknown): v is string[] {
+  if (!Array.isArray(v)) return false
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') return false
+  return true
+}
+
+function isId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff
+}
+
+function isRequest(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v)
+}
+
+function isResources(v: unknown): v is Record<string, number> | null {
+  if (v === null) return true
+  if (typeof v !== 'object' || Array.isArray(v) || v instanceof Map || ArrayBuffer.isView(v)) return false
+  return Object.values(v as object).every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)
+}
+
+function field<T>(m: Message, i: number, ok: (v: unknown) => v is T, what: string): T {
+  const v = m[i]
+  if (!ok(v)) fail(m, `${what} has the wrong type (${describe(v)})`)
+  return v
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'array'
+  if (v instanceof Uint8Array) return 'bytes'
+  return typeof v
+}
+
+function isBytes(v: unknown): v is Uint8Array {
+  return v instanceof Uint8Array
+}
+
+function isName(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_NAME_LENGTH
+}
+
+/** The first message of every connection says who is speaking. */
+export function checkHello(m: Message): HelloClient | HelloWorker {
+  if (m[0] === 'hello-client') {
+    expectLength(m, 2)
+    field(m, 1, isString, 'name')
+    return m as HelloClient
+  }
+  if (m[0] === 'hello-worker') {
+    expectLength(m, 5)
+    field(m, 1, isName, 'name (1 to 256 characters)')
+    field(m, 2, (v): v is number => isId(v) && v > 0, 'slots (a positive integer)')
+    field(m, 3, isString, 'peer address')
+    field(m, 4, isResources, 'resources (null or an object of non-negative numbers)')
+    return m as HelloWorker
+  }
+  throw new ProtocolError(HANDSHAKE, `the first message must be 'hello-client' or 'hello-worker', not '${String(m[0]).slice(0, 32)}'`)
+}
+
+export function checkClientMessage(m: Message): Exclude<ClientToScheduler, HelloClient> {
+  switch (m[0]) {
+    case 'submit':
+      expectLength(m, 4)
+      field(m, 1, isRequest, 'request id')
+      field(m, 2, isBytes, 'graph')
+      field(m, 3, isStringArray, 'wanted keys')
+      break
+    case 'want':
+    case 'release':
+    case 'cancel':
+      expectLength(m, 2)
+      field(m, 1, isStringArray, 'keys')
+      break
+    case 'scattered':
+      expectLength(m, 3)
+      field(m, 1, isRequest, 'request id')
+      field(m, 2, isScatteredEntries, 'entries ([key, worker id, nbytes][])')
+      break
+    case 'fn':
+      expectLength(m, 4)
+      field(m, 1, isString, 'hash')
+      field(m, 2, isString, 'source')
+      field(m, 3, isString, 'name')
+      break
+    case 'heartbeat':
+      break
+    default:
+      fail(m, 'not a message a client sends')
+  }
+  return m as Exclude<ClientToScheduler, HelloClient>
+}
+
+function isScatteredEntries(v: unknown): v is [string, number, number][] {
+  return (
+    Array.isArray(v) &&
+    v.every((e) => Array.isArray(e) && e.length === 3 && isString(e[0]) && isId(e[1]) && typeof e[2] === 'number' && e[2] >= 0)
+  )
+}
+
+export function checkWorkerMessage(m: Message): Exclude<WorkerToScheduler, HelloWorker> {
+  switch (m[0]) {
+    case 'events':
+      expectLength(m, 2)
+      field(m, 1, isBytes, 'events')
+      break
+    case 'fn?':
+      expectLength(m, 2)
+      field(m, 1, isString, 'hash')
+      break
+    case 'heartbeat':
+      break
+    default:
+      fail(m, 'not a message a worker sends')
+  }
+  return m as Exclude<WorkerToScheduler, HelloWorker>
+}
+
+/** napi Buffers must be Node Buffers; msgpackr gives Buffers for bin but a typed-array extension could differ. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}

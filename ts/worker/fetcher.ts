@@ -1,0 +1,109 @@
+import type { DependencyLocation } from '../protocol'
+import type { Log } from './log'
+import { PeerPool, type KeyRequest } from './peers'
+import type { DataStore } from './store'
+import type { TaskRecord } from './task'
+
+/** One dependency being fetched, shared by every local task that waits for it. */
+class Fetch implements KeyRequest {
+  next = 0
+  readonly failed: number[] = []
+
+  constructor(
+    readonly key: string,
+    readonly depTask: number,
+    readonly holders: number[],
+    readonly waiters: TaskRecord[],
+  ) {}
+}
+
+export interface FetcherHost {
+  /** This worker's id (a holder list naming it means the data was lost here). */
+  readonly selfId: number
+  /** A peer's server address by worker id, if it is alive. */
+  peerAddress(worker: number): string | undefined
+  /** A fetched key arrived; the task holds a reference to it now. */
+  arrived(task: TaskRecord): void
+  /** No holder gave `key`; the waiting tasks are abandoned and reported by the host. */
+  unavailable(key: string, depTask: number, failedHolders: number[], waiters: TaskRecord[]): void
+}
+
+/**
+ * Gets dependencies from the workers that hold them, trying each holder in
+ * turn. Data moves worker to worker; the scheduler only said who has what.
+ */
+export class Fetcher {
+  private readonly fetching = new Map<string, Fetch>()
+  private readonly pool: PeerPool<Fetch>
+
+  constructor(
+    private readonly store: DataStore,
+    private readonly host: FetcherHost,
+    log: Log,
+  ) {
+    this.pool = new PeerPool<Fetch>({ received: (f, bytes, holder) => this.received(f as Fetch, bytes, holder) }, log)
+  }
+
+  /** `task` needs `dep`, which is not in the local store. */
+  need(dep: DependencyLocation, task: TaskRecord): void {
+    const pending = this.fetching.get(dep[0])
+    if (pending) {
+      pending.waiters.push(task)
+      return
+    }
+    const fetch = new Fetch(dep[0], dep[3], dep[2], [task])
+    this.fetching.set(fetch.key, fetch)
+    this.tryNext(fetch)
+  }
+
+  /** `task` no longer waits for `key` (it was freed). */
+  detach(key: string, task: TaskRecord): void {
+    const fetch = this.fetching.get(key)
+    if (!fetch) return
+    const i = fetch.waiters.indexOf(task)
+    if (i !== -1) fetch.waiters.splice(i, 1)
+  }
+
+  forgetPeer(worker: number): void {
+    this.pool.forget(worker)
+  }
+
+  close(): void {
+    this.pool.closeAll()
+  }
+
+  private tryNext(fetch: Fetch): void {
+    while (fetch.next < fetch.holders.length) {
+      const holder = fetch.holders[fetch.next++]
+      const address = holder === this.host.selfId ? undefined : this.host.peerAddress(holder)
+      if (address !== undefined) {
+        this.pool.request(holder, address, fetch)
+        return
+      }
+      fetch.failed.push(holder)
+    }
+    this.fetching.delete(fetch.key)
+    // No holder at all still needs a report naming one: blame ourselves.
+    if (fetch.failed.length === 0) fetch.failed.push(this.host.selfId)
+    this.host.unavailable(fetch.key, fetch.depTask, fetch.failed, fetch.waiters)
+  }
+
+  private received(fetch: Fetch, bytes: Uint8Array | null, holder: number): void {
+    if (this.fetching.get(fetch.key) !== fetch) return
+    if (bytes === null) {
+      fetch.failed.push(holder)
+      if (fetch.waiters.length === 0) this.fetching.delete(fetch.key)
+      else this.tryNext(fetch)
+      return
+    }
+    this.fetching.delete(fetch.key)
+    this.store.putReplica(fetch.key, bytes)
+    for (const task of fetch.waiters) {
+      this.store.retain(fetch.key)
+      const i = task.awaiting!.indexOf(fetch.key)
+      if (i !== -1) task.awaiting!.splice(i, 1)
+      this.host.arrived(task)
+    }
+    this.store.dropIfUnused(fetch.key)
+  }
+}

@@ -1,0 +1,152 @@
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { MODULE, SHIPPED, type FunctionRef } from '../graph/payload'
+import type { TaskRecord } from './task'
+
+type TaskFunction = (...args: unknown[]) => unknown
+/** A function, or why it could not be had (kept, so later tasks fail at once). */
+export type Loaded = TaskFunction | Error
+
+export interface FunctionHost {
+  /** Asks the scheduler for a shipped function's source (['fn?', hash]). */
+  askSource(hash: string): void
+  /** The function of a waiting task is now loaded (or failed to load). */
+  loaded(task: TaskRecord): void
+}
+
+// tsc (CommonJS) would turn import() into require(), which cannot load ES modules or file URLs.
+const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>
+
+/**
+ * The functions tasks name: shipped sources compiled once per hash, module
+ * exports imported once per specifier and name. Lookups allocate nothing.
+ */
+export class FunctionCache {
+  private readonly shipped = new Map<string, Loaded>()
+  private readonly modules = new Map<string, Map<string, Loaded>>()
+  private readonly waitingShipped = new Map<string, TaskRecord[]>()
+  private readonly waitingModules = new Map<string, TaskRecord[]>()
+  /** Hashes asked for, in order: the scheduler answers each 'fn?' in turn, and a refusal does not repeat the hash. */
+  private readonly asked: string[] = []
+
+  constructor(private readonly host: FunctionHost) {}
+
+  lookup(ref: FunctionRef): Loaded | undefined {
+    if (ref[0] === SHIPPED) return this.shipped.get(ref[1])
+    return this.modules.get(ref[1])?.get(ref[2])
+  }
+
+  /** Starts loading `ref` for `task`; the host hears back through `loaded`. */
+  load(ref: FunctionRef, task: TaskRecord): void {
+    if (ref[0] === SHIPPED) {
+      const waiting = this.waitingShipped.get(ref[1])
+      if (waiting) return void waiting.push(task)
+      this.waitingShipped.set(ref[1], [task])
+      this.asked.push(ref[1])
+      this.host.askSource(ref[1])
+      return
+    }
+    const id = `${ref[1]}\0${ref[2]}`
+    const waiting = this.waitingModules.get(id)
+    if (waiting) return void waiting.push(task)
+    this.waitingModules.set(id, [task])
+    const [, specifier, exportName] = ref
+    importExport(specifier, exportName).then(
+      (fn) => this.settleModule(specifier, exportName, id, fn),
+      (err: Error) => this.settleModule(specifier, exportName, id, err),
+    )
+  }
+
+  /** The scheduler sent a shipped function's source. */
+  defineShipped(hash: string, source: string, name: string): void {
+    const i = this.asked.indexOf(hash)
+    if (i !== -1) this.asked.splice(i, 1)
+    if (!this.shipped.has(hash)) this.shipped.set(hash, compileShipped(source, name))
+    this.wake(this.waitingShipped, hash)
+  }
+
+  /** The scheduler refused the oldest outstanding source request. */
+  sourceRefused(reason: string): void {
+    const hash = this.asked.shift()
+    if (hash === undefined) return
+    const name = this.waitingShipped.get(hash)?.[0]?.fn?.[2] ?? hash
+    this.shipped.set(hash, new Error(`shipped function '${name}' is unknown to the scheduler (${reason}); the client must register it before submitting tasks that use it`))
+    this.wake(this.waitingShipped, hash)
+  }
+
+  private settleModule(specifier: string, exportName: string, id: string, loaded: Loaded): void {
+    let exports = this.modules.get(specifier)
+    if (!exports) this.modules.set(specifier, (exports = new Map()))
+    exports.set(exportName, loaded)
+    this.wake(this.waitingModules, id)
+  }
+
+  private wake(waiting: Map<string, TaskRecord[]>, id: string): void {
+    const tasks = waiting.get(id)
+    if (!tasks) return
+    waiting.delete(id)
+    for (const task of tasks) this.host.loaded(task)
+  }
+}
+
+export function compileShipped(source: string, name: string): Loaded {
+  try {
+    let fn: unknown
+    try {
+      fn = new Function(`return (${source}\n)`)()
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err
+      // Method shorthand (`name(x) { ... }`) is only an expression inside an object literal.
+      const holder = new Function(`return ({ ${source}\n })`)() as Record<string, unknown>
+      fn = Object.values(holder)[0]
+    }
+    if (typeof fn !== 'function') return new Error(`shipped function '${name}' did not compile to a function`)
+    return fn as TaskFunction
+  } catch (err) {
+    return new Error(`shipped function '${name}' cannot be compiled on the worker: ${(err as Error).message}; use a module function instead`)
+  }
+}
+
+async function importExport(specifier: string, exportName: string): Promise<TaskFunction> {
+  const mod = await importModule(specifier)
+  let fn = mod[exportName]
+  const fallback = mod.default
+  if (typeof fn !== 'function' && fallback && typeof fallback === 'object') fn = (fallback as Record<string, unknown>)[exportName]
+  if (typeof fn !== 'function') throw new Error(`module '${specifier}' has no function export '${exportName}'`)
+  return fn as TaskFunction
+}
+
+async function importModule(specifier: string): Promise<Record<string, unknown>> {
+  const target = path.isAbsolute(specifier) ? pathToFileURL(specifier).href : specifier
+  try {
+    return await dynamicImport(target)
+  } catch (err) {
+    const code = (err as { code?: string }).code
+    const bare = !path.isAbsolute(specifier) && !specifier.startsWith('.') && !/^[a-z]+:/i.test(specifier)
+    if (code !== 'ERR_MODULE_NOT_FOUND' || !bare) throw new Error(`cannot import module '${specifier}': ${(err as Error).message}`)
+    // A package installed in the user's project rather than next to skein.
+    const resolved = createRequire(path.join(process.cwd(), 'index.js')).resolve(specifier)
+    return dynamicImport(pathToFileURL(resolved).href)
+  }
+}
+
+/**
+ * A shipped function that touches a variable from its defining scope throws a
+ * ReferenceError on the worker; say what happened and what to do instead.
+ */
+export function explainFailure(err: unknown, ref: FunctionRef | null): unknown {
+  if (!(err instanceof ReferenceError) || ref === null || ref[0] !== SHIPPED) return err
+  const identifier = /^(\S+) is not defined/.exec(err.message)?.[1]
+  if (!identifier) return err
+  const explained = new ReferenceError(
+    `shipped function '${ref[2]}' refers to '${identifier}', which is not defined on the worker: ` +
+      `a shipped function must be self-contained (only its parameters and globals); use a module function for code that needs imports or outer variables`,
+  )
+  explained.stack = `${explained.name}: ${explained.message}\n${(err.stack ?? '').split('\n').slice(1).join('\n')}`
+  return explained
+}
+
+export function isFunctionRef(v: unknown): v is FunctionRef {
+  return Array.isArray(v) && v.length === 3 && (v[0] === SHIPPED || v[0] === MODULE) && typeof v[1] === 'string' && typeof v[2] === 'string'
+}

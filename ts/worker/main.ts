@@ -1,0 +1,32 @@
+/**
+ * Worker process entry (dist/worker/main.js), forked by LocalCluster:
+ *   node main.js <scheduler address> [--slots n] [--name name] [--host host] [--advertise-host host] [--quiet]
+ */
+import { parseArgs } from 'node:util'
+import { runWorkerProcess } from './process'
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    slots: { type: 'string' },
+    name: { type: 'string' },
+    host: { type: 'string' },
+    'advertise-host': { type: 'string' },
+    /** No "ready" line (LocalCluster's workers). */
+    quiet: { type: 'boolean' },
+  },
+})
+
+if (positionals.length !== 1) {
+  process.stderr.write('usage: node dist/worker/main.js <ws://scheduler:port> [--slots n] [--name name] [--host host] [--advertise-host host] [--quiet]\n')
+  process.exit(2)
+}
+
+void runWorkerProcess({
+  scheduler: positionals[0],
+  slots: values.slots === undefined ? undefined : Number(values.slots),
+  name: values.name,
+  host: values.host,
+  advertiseHost: values['advertise-host'],
+  quiet: values.quiet,
+})

@@ -1,0 +1,133 @@
+import WebSocket from 'ws'
+import { Channel, MAX_FRAME_BYTES, type Get, type PeerReply } from '../protocol'
+import type { Log } from './log'
+
+/** One key wanted from one holder; the pool answers through `PeerPoolHost.received`. */
+export interface KeyRequest {
+  readonly key: string
+}
+
+export interface PeerPoolHost {
+  /** The holder's bytes for the request's key, or null when it could not give them. */
+  received(request: KeyRequest, bytes: Uint8Array | null, holder: number): void
+}
+
+/** A pooled connection to one peer worker's server. */
+class PeerLink<R extends KeyRequest> {
+  open = false
+  dirty = false
+  /** Requested this turn, sent as one 'get' at the end of it. */
+  queued: R[] = []
+  readonly inflight = new Map<number, R[]>()
+  readonly channel: Channel<Get, PeerReply>
+
+  constructor(
+    readonly holder: number,
+    readonly address: string,
+    onReply: (link: PeerLink<R>, reply: PeerReply) => void,
+    onBroken: (link: PeerLink<R>, why: string) => void,
+  ) {
+    const socket = new WebSocket(address, { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
+    this.channel = new Channel<Get, PeerReply>(
+      socket,
+      (reply) => onReply(this, reply),
+      (err) => onBroken(this, err.message),
+    )
+    socket.on('error', (err) => onBroken(this, err.message))
+    socket.on('close', () => onBroken(this, 'connection closed'))
+  }
+}
+
+/**
+ * Connections to peer workers, opened on first use and kept. Keys wanted from
+ * the same peer in one event-loop turn leave as one 'get' request.
+ */
+export class PeerPool<R extends KeyRequest> {
+  private readonly links = new Map<number, PeerLink<R>>()
+  private dirty: PeerLink<R>[] = []
+  private scheduled = false
+  private nextRequest = 1
+  private readonly flushNow = () => this.flush()
+  private readonly onReply = (link: PeerLink<R>, reply: PeerReply) => this.reply(link, reply)
+  private readonly onBroken = (link: PeerLink<R>, why: string) => this.broken(link, why)
+
+  constructor(
+    private readonly host: PeerPoolHost,
+    private readonly log: Log,
+  ) {}
+
+  request(holder: number, address: string, request: R): void {
+    let link = this.links.get(holder)
+    if (!link || link.address !== address) {
+      if (link) this.forget(holder)
+      link = new PeerLink<R>(holder, address, this.onReply, this.onBroken)
+      link.channel.socket.once('open', () => this.opened(link!))
+      this.links.set(holder, link)
+    }
+    link.queued.push(request)
+    if (!link.dirty && link.open) this.markDirty(link)
+  }
+
+  /** Closes the link to a worker that left; its outstanding requests fail. */
+  forget(holder: number): void {
+    const link = this.links.get(holder)
+    if (!link) return
+    this.broken(link, 'the worker left')
+    link.channel.socket.terminate()
+  }
+
+  closeAll(): void {
+    for (const holder of [...this.links.keys()]) this.forget(holder)
+  }
+
+  private opened(link: PeerLink<R>): void {
+    link.open = true
+    if (link.queued.length > 0) this.markDirty(link)
+  }
+
+  private markDirty(link: PeerLink<R>): void {
+    link.dirty = true
+    this.dirty.push(link)
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(this.flushNow)
+  }
+
+  private flush(): void {
+    this.scheduled = false
+    const dirty = this.dirty
+    this.dirty = []
+    for (const link of dirty) {
+      link.dirty = false
+      if (!link.open || link.queued.length === 0) continue
+      const requests = link.queued
+      link.queued = []
+      const id = this.nextRequest++
+      link.inflight.set(id, requests)
+      link.channel.send(['get', id, requests.map((r) => r.key)])
+    }
+  }
+
+  private reply(link: PeerLink<R>, reply: PeerReply): void {
+    if (reply[0] !== 'data' && reply[0] !== 'error') return
+    const requests = typeof reply[1] === 'number' ? link.inflight.get(reply[1]) : undefined
+    if (!requests) return
+    link.inflight.delete(reply[1])
+    const values = reply[0] === 'data' && Array.isArray(reply[2]) ? reply[2] : []
+    for (let i = 0; i < requests.length; i++) {
+      const v = values[i]
+      this.host.received(requests[i], v instanceof Uint8Array ? v : null, link.holder)
+    }
+  }
+
+  private broken(link: PeerLink<R>, why: string): void {
+    if (this.links.get(link.holder) !== link) return
+    this.links.delete(link.holder)
+    const failed = [...link.queued]
+    for (const requests of link.inflight.values()) failed.push(...requests)
+    link.queued = []
+    link.inflight.clear()
+    if (failed.length > 0) this.log(`peer ${link.address} (worker ${link.holder}): ${why}; ${failed.length} transfer(s) failed`)
+    for (const r of failed) this.host.received(r, null, link.holder)
+  }
+}

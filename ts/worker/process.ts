@@ -1,0 +1,25 @@
+import { Worker, type WorkerOptions } from './worker'
+
+/**
+ * Runs a worker as this process's only job: logs one line when ready, exits
+ * when the scheduler connection drops, on SIGINT/SIGTERM, and (when forked
+ * with an IPC channel) when the parent goes away, so it never outlives it.
+ */
+export async function runWorkerProcess(options: WorkerOptions & { quiet?: boolean }): Promise<void> {
+  if (process.send) process.on('disconnect', () => process.exit(0))
+  let worker: Worker
+  try {
+    worker = await Worker.start(options)
+  } catch (err) {
+    process.stderr.write(`skein worker: ${(err as Error).message}\n`)
+    process.exit(1)
+  }
+  const stop = () => {
+    void worker.close().then(() => process.exit(0))
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  if (!options.quiet) process.stderr.write(`skein worker '${worker.name}' (id ${worker.id}) ready: ${worker.slots} slot(s), peer server ${worker.address}, scheduler ${options.scheduler}\n`)
+  await worker.closed
+  process.exit(0)
+}

@@ -1,0 +1,281 @@
+import os from 'node:os'
+import WebSocket from 'ws'
+import {
+  Channel,
+  MAX_FRAME_BYTES,
+  WorkerEventKind,
+  type HelloWorker,
+  type SchedulerToWorker,
+  type WireCompute,
+  type WorkerInfo,
+  type WorkerToScheduler,
+} from '../protocol'
+import { Fetcher } from './fetcher'
+import { FunctionCache } from './functions'
+import { stderrLog, type Log } from './log'
+import { EventOutbox } from './outbox'
+import { PeerServer } from './peer-server'
+import { TaskRunner } from './runner'
+import { DataStore } from './store'
+import { Phase, TaskRecord } from './task'
+
+export interface WorkerOptions {
+  /** The scheduler's ws:// address. */
+  scheduler: string
+  /** Tasks run at once (default 1). */
+  slots?: number
+  /** Unique among the scheduler's workers (default: host-pid-n). */
+  name?: string
+  /** Interface of the peer server that serves data to peers and clients (default 127.0.0.1). */
+  host?: string
+  /** Host name peers use to reach the peer server (default: `host`, or this machine's name when `host` is a wildcard). */
+  advertiseHost?: string
+  /** What this worker offers to tasks that declare resource needs, e.g. { gpu: 1 }. */
+  resources?: Record<string, number>
+  /** Default 1000 ms; the scheduler drops workers silent for its heartbeat timeout. */
+  heartbeatIntervalMs?: number
+  /** One line per notice; default stderr. */
+  log?: Log
+}
+
+let started = 0
+
+/**
+ * A worker: runs the tasks the scheduler sends, keeps their results, fetches
+ * inputs from the peers that hold them and serves its own data. It stops when
+ * its scheduler connection drops. Use it in-process or via `dist/worker/main.js`.
+ */
+export class Worker {
+  readonly name: string
+  readonly slots: number
+  /** The id the scheduler gave this worker. */
+  id = -1
+  /** Resolves when the worker has stopped (scheduler gone or close() called). */
+  readonly closed: Promise<void>
+
+  private readonly log: Log
+  private readonly store = new DataStore()
+  private readonly tasks = new Map<string, TaskRecord>()
+  private readonly peers = new Map<number, string>()
+  private readonly functions: FunctionCache
+  private readonly outbox: EventOutbox
+  private readonly runner: TaskRunner
+  private readonly fetcher: Fetcher
+  private channel!: Channel<WorkerToScheduler, SchedulerToWorker>
+  private server!: PeerServer
+  private peerAddress = ''
+  private heartbeat: NodeJS.Timeout | undefined
+  private resolveClosed!: () => void
+  private stopped = false
+
+  private constructor(private readonly options: WorkerOptions) {
+    this.slots = options.slots ?? 1
+    if (!Number.isInteger(this.slots) || this.slots < 1) throw new Error(`worker slots must be a positive integer, not ${options.slots}`)
+    this.name = options.name ?? `${os.hostname()}-${process.pid}-${++started}`
+    this.log = options.log ?? stderrLog(this.name)
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
+    this.functions = new FunctionCache({
+      askSource: (hash) => this.channel.send(['fn?', hash]),
+      loaded: (task) => {
+        if (task.phase === Phase.Loading) this.runner.enqueue(task)
+      },
+    })
+    this.outbox = new EventOutbox((events) => this.channel.send(['events', events]))
+    this.runner = new TaskRunner(this.slots, this.store, this.functions, this.outbox, (task) => this.settled(task))
+    const worker = this
+    this.fetcher = new Fetcher(
+      this.store,
+      {
+        get selfId() {
+          return worker.id
+        },
+        peerAddress: (id) => this.peers.get(id),
+        arrived: (task) => this.arrived(task),
+        unavailable: (key, depTask, holders, waiters) => this.unavailable(key, depTask, holders, waiters),
+      },
+      this.log,
+    )
+  }
+
+  /** Starts the peer server, joins the scheduler and resolves once welcomed. */
+  static async start(options: WorkerOptions): Promise<Worker> {
+    const worker = new Worker(options)
+    await worker.connect()
+    return worker
+  }
+
+  /** The peer server's ws:// address (for 'get' and 'put'). */
+  get address(): string {
+    return this.peerAddress
+  }
+
+  async close(): Promise<void> {
+    this.stop()
+    await this.closed
+  }
+
+  private async connect(): Promise<void> {
+    const host = this.options.host ?? '127.0.0.1'
+    this.server = await PeerServer.listen(host, this.store, this.log)
+    const wildcard = host === '0.0.0.0' || host === '::'
+    const advertised = this.options.advertiseHost ?? (wildcard ? os.hostname() : host)
+    this.peerAddress = `ws://${advertised.includes(':') ? `[${advertised}]` : advertised}:${this.server.port}`
+    try {
+      await this.join()
+    } catch (err) {
+      this.stop()
+      throw err
+    }
+    this.heartbeat = setInterval(() => this.channel.send(['heartbeat']), this.options.heartbeatIntervalMs ?? 1000)
+    this.heartbeat.unref()
+  }
+
+  private join(): Promise<void> {
+    const socket = new WebSocket(this.options.scheduler, { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
+    return new Promise<void>((resolve, reject) => {
+      let welcomed = false
+      this.channel = new Channel<WorkerToScheduler, SchedulerToWorker>(
+        socket,
+        (message) => {
+          if (!welcomed && message[0] === 'welcome') {
+            welcomed = true
+            this.id = message[1]
+            resolve()
+          } else if (!welcomed && message[0] === 'error') {
+            reject(new Error(`the scheduler at ${this.options.scheduler} refused worker '${this.name}': ${message[2]}: ${message[3]}`))
+          } else {
+            this.handle(message)
+          }
+        },
+        (err) => this.log(`bad frame from the scheduler: ${err.message}`),
+      )
+      socket.on('open', () => {
+        const hello: HelloWorker = ['hello-worker', this.name, this.slots, this.peerAddress, this.options.resources ?? null]
+        this.channel.send(hello)
+      })
+      socket.on('error', (err) => {
+        if (!welcomed) reject(new Error(`cannot reach the scheduler at ${this.options.scheduler}: ${err.message}`))
+        else this.log(`scheduler connection: ${err.message}`)
+      })
+      socket.on('close', () => {
+        if (!welcomed) reject(new Error(`the scheduler at ${this.options.scheduler} closed the connection before welcoming worker '${this.name}'`))
+        this.stop()
+      })
+    })
+  }
+
+  private handle(message: SchedulerToWorker): void {
+    try {
+      switch (message[0]) {
+        case 'compute':
+          this.compute(message[1])
+          break
+        case 'free':
+          this.free(message[1])
+          break
+        case 'workers':
+          this.updatePeers(message[1])
+          break
+        case 'fn':
+          this.functions.defineShipped(message[1], message[2], message[3])
+          break
+        case 'error':
+          if (message[2] === 'SKEIN_UNKNOWN_FUNCTION') this.functions.sourceRefused(message[3])
+          else this.log(`the scheduler reports ${message[2]}: ${message[3]}`)
+          break
+      }
+    } catch (err) {
+      this.log(`failed to handle '${message[0]}' from the scheduler: ${(err as Error).stack ?? err}`)
+    }
+  }
+
+  private compute(batch: WireCompute[]): void {
+    for (const wire of batch) {
+      const task = TaskRecord.from(wire)
+      const previous = this.tasks.get(task.key)
+      if (previous) this.drop(previous)
+      this.tasks.set(task.key, task)
+      for (const dep of task.deps) {
+        if (this.store.has(dep[0])) {
+          this.store.retain(dep[0])
+        } else {
+          task.missing++
+          ;(task.awaiting ??= []).push(dep[0])
+          this.fetcher.need(dep, task)
+        }
+      }
+      if (task.missing === 0) this.runner.enqueue(task)
+      else task.phase = Phase.Fetching
+    }
+  }
+
+  private arrived(task: TaskRecord): void {
+    if (--task.missing === 0 && task.phase === Phase.Fetching) this.runner.enqueue(task)
+  }
+
+  private unavailable(key: string, depTask: number, holders: number[], waiters: TaskRecord[]): void {
+    for (const task of waiters) {
+      if (task.phase === Phase.Dropped) continue
+      for (const holder of holders) this.outbox.push([WorkerEventKind.MissingData, task.task, task.run, depTask, holder])
+      this.drop(task)
+    }
+    this.log(`no holder could give '${key}' (tried worker(s) ${holders.join(', ')}); reported it missing`)
+  }
+
+  private free(keys: string[]): void {
+    for (const key of keys) {
+      this.store.free(key)
+      const task = this.tasks.get(key)
+      if (task && task.phase !== Phase.Done) this.drop(task)
+    }
+  }
+
+  /** Abandons a task: its outcome is not reported, and what it held is released. */
+  private drop(task: TaskRecord): void {
+    if (this.tasks.get(task.key) === task) this.tasks.delete(task.key)
+    const was = task.phase
+    if (was === Phase.Dropped || was === Phase.Done) return
+    task.phase = Phase.Dropped
+    // A running task keeps its inputs until it returns; settled() releases them then.
+    if (was !== Phase.Running) this.releaseInputs(task)
+  }
+
+  /** Called by the runner once per task that finished, failed or was dropped while running. */
+  private settled(task: TaskRecord): void {
+    if (this.tasks.get(task.key) === task) this.tasks.delete(task.key)
+    this.releaseInputs(task)
+  }
+
+  private releaseInputs(task: TaskRecord): void {
+    const awaiting = task.awaiting
+    for (const dep of task.deps) {
+      if (awaiting !== null && awaiting.includes(dep[0])) this.fetcher.detach(dep[0], task)
+      else this.store.release(dep[0])
+    }
+    task.awaiting = null
+  }
+
+  private updatePeers(workers: WorkerInfo[]): void {
+    const alive = new Set<number>()
+    for (const [id, , address] of workers) {
+      alive.add(id)
+      this.peers.set(id, address)
+    }
+    for (const id of [...this.peers.keys()]) {
+      if (alive.has(id)) continue
+      this.peers.delete(id)
+      this.fetcher.forgetPeer(id)
+    }
+  }
+
+  private stop(): void {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.heartbeat) clearInterval(this.heartbeat)
+    this.outbox.flush()
+    this.fetcher.close()
+    this.server?.close()
+    if (this.channel?.isOpen) this.channel.close()
+    this.resolveClosed()
+  }
+}
