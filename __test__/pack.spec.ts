@@ -1,0 +1,14 @@
+import test from 'ava'
+import { execFile } from 'node:child_process'
+import path from 'node:path'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+
+test('the packed main package plus its platform package install and run with no Rust toolchain', async (t) => {
+  const script = path.join(__dirname, '..', 'scripts', 'pack-test.js')
+  const { stdout } = await run(process.execPath, [script], { timeout: 120_000 })
+  t.regex(stdout, /cjs ok object/)
+  t.regex(stdout, /esm ok object/)
+  t.regex(stdout, /binary from node_modules\/skein-[a-z0-9-]+\/skein\.[a-z0-9-]+\.node/)
+})
