@@ -3,6 +3,9 @@ import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { LocalCluster } from '../ts/cluster'
 import { Client } from '../ts/client'
+import { Scheduler } from '../ts/scheduler'
+import { Worker } from '../ts/worker'
+import { RawConnection } from './helpers/raw'
 
 const root = path.join(__dirname, '..')
 
@@ -69,7 +72,6 @@ test('worker processes exit when the process that started the cluster is killed'
 })
 
 test('the scheduler alone needs no configuration', async (t) => {
-  const { Scheduler } = await import('../ts/scheduler')
   const scheduler = new Scheduler()
   await scheduler.listen()
   try {
@@ -78,6 +80,37 @@ test('the scheduler alone needs no configuration', async (t) => {
     const notFound = await fetch(`http://127.0.0.1:${scheduler.port}/nope`)
     t.is(notFound.status, 404)
     await t.throwsAsync(scheduler.waitForWorkers(1, 100), { message: /only 0 of 1 workers joined/ })
+  } finally {
+    await scheduler.close()
+  }
+})
+
+test('workers run in-process too, and stop when their scheduler closes', async (t) => {
+  const scheduler = await new Scheduler({ log: () => {} }).listen()
+  const workers = await Promise.all([
+    Worker.start({ scheduler: scheduler.address, slots: 2, name: 'in-process-a' }),
+    Worker.start({ scheduler: scheduler.address, name: 'in-process-b' }),
+  ])
+  t.deepEqual(scheduler.workers.map((w) => w[1]).sort(), ['in-process-a', 'in-process-b'])
+  await t.throwsAsync(Worker.start({ scheduler: scheduler.address, name: 'in-process-a', log: () => {} }), { message: /refused worker 'in-process-a': SKEIN_DUPLICATE_WORKER/ })
+  const client = await Client.connect(scheduler.address)
+  const double = async (x: number) => x * 2
+  t.deepEqual(await client.gather(client.map(double, [1, 2, 3])), [2, 4, 6])
+  await client.close()
+  await scheduler.close()
+  await Promise.all(workers.map((w) => w.closed))
+  t.pass()
+})
+
+test('a worker that stops sending heartbeats is removed and disconnected', async (t) => {
+  const scheduler = await new Scheduler({ core: { heartbeatTimeout: 0.3 }, tickIntervalMs: 50, log: () => {} }).listen()
+  try {
+    const silent = await RawConnection.open(scheduler.address)
+    silent.send(['hello-worker', 'silent', 1, 'ws://127.0.0.1:1', null])
+    await silent.next((m) => m[0] === 'welcome')
+    t.is(scheduler.health().workers, 1)
+    await silent.whenClosed()
+    t.is(scheduler.health().workers, 0)
   } finally {
     await scheduler.close()
   }

@@ -2,7 +2,49 @@
  * skein: a distributed task scheduler for Node.js with a native Rust
  * scheduling core. See the README for the API.
  */
-export * from './scheduler'
-export * from './client'
-export * from './graph'
-export * from './cluster'
+export {
+  Client,
+  Future,
+  SkeinError,
+  TaskError,
+  KilledWorkerError,
+  LostDataError,
+  CancelledError,
+  SchedulerError,
+  ConnectionClosedError,
+  ReleasedFutureError,
+  NoWorkersError,
+  PeerUnavailableError,
+  type ClientOptions,
+  type SubmitOptions,
+  type MapOptions,
+  type FuturesOf,
+  type ValuesOf,
+  type Completed,
+  type FutureStatus,
+  type ScatterOptions,
+  type WorkerDescription,
+} from './client'
+export {
+  Task,
+  task,
+  taskWith,
+  moduleFunction,
+  ModuleFunction,
+  KeyRef,
+  InvalidTaskError,
+  type TaskOptions,
+  type Arg,
+  type Args,
+  type ResultOf,
+} from './graph'
+export {
+  Scheduler,
+  type SchedulerOptions,
+  type ListenOptions,
+  type SchedulerHealth,
+  type SchedulerEvents,
+  type NativeCoreOptions,
+} from './scheduler'
+export { LocalCluster, type LocalClusterOptions } from './cluster'
+export { Worker, type WorkerOptions } from './worker'

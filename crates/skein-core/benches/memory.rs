@@ -70,8 +70,15 @@ fn live() -> usize {
 }
 
 fn measure(label: &str, n: usize, payload: &[u8]) {
-    let config = Config { validate: false, ..Config::default() };
-    let sim_config = SimConfig { check: false, tasks_per_slot_per_step: 8, ..SimConfig::default() };
+    let config = Config {
+        validate: false,
+        ..Config::default()
+    };
+    let sim_config = SimConfig {
+        check: false,
+        tasks_per_slot_per_step: 8,
+        ..SimConfig::default()
+    };
     let mut sim = SimCluster::new(config, sim_config);
     sim.add_workers("w", 8, 4).expect("fresh worker names");
 
@@ -80,9 +87,15 @@ fn measure(label: &str, n: usize, payload: &[u8]) {
     let keys: Vec<String> = (0..n).map(|i| format!("noop-{i}")).collect();
     let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
     let before = live();
-    let tasks: Vec<TaskSpec> = keys.iter().map(|k| sim::task(k.clone(), "noop", Vec::new(), payload)).collect();
+    let tasks: Vec<TaskSpec> = keys
+        .iter()
+        .map(|k| sim::task(k.clone(), "noop", Vec::new(), payload))
+        .collect();
     let client = sim.client();
-    let ids = sim.scheduler_mut().submit_graph(client, tasks, &refs).expect("valid graph");
+    let ids = sim
+        .scheduler_mut()
+        .submit_graph(client, tasks, &refs)
+        .expect("valid graph");
     drop(ids);
     let after_submit = live();
 
@@ -105,7 +118,11 @@ fn measure(label: &str, n: usize, payload: &[u8]) {
 
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` does not: keep that a quick smoke run.
-    let n = if std::env::args().any(|a| a == "--bench") { 1_000_000 } else { 10_000 };
+    let n = if std::env::args().any(|a| a == "--bench") {
+        1_000_000
+    } else {
+        10_000
+    };
     measure("independent_empty_payload", n, b"");
     measure("independent_8B_payload", n, b"12345678");
 }

@@ -22,7 +22,9 @@
 
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 use skein_core::sim::{self, SimCluster, SimConfig, XorShift};
 use skein_core::{Config, TaskSpec};
 
@@ -38,18 +40,35 @@ struct Warm {
 
 impl Warm {
     fn new(workers: usize) -> Self {
-        let config = Config { validate: false, ..Config::default() };
-        let sim_config = SimConfig { seed: 3, tasks_per_slot_per_step: 8, check: false, ..SimConfig::default() };
+        let config = Config {
+            validate: false,
+            ..Config::default()
+        };
+        let sim_config = SimConfig {
+            seed: 3,
+            tasks_per_slot_per_step: 8,
+            check: false,
+            ..SimConfig::default()
+        };
         let mut sim = SimCluster::new(config, sim_config);
-        let ids = sim.add_workers("w", workers, 2).expect("fresh worker names");
+        let ids = sim
+            .add_workers("w", workers, 2)
+            .expect("fresh worker names");
         let mut rng = XorShift::new(11);
         let c = sim.client();
-        let data: Vec<String> = (0..(2 * workers).max(2000)).map(|i| format!("data-{i}")).collect();
+        let data: Vec<String> = (0..(2 * workers).max(2000))
+            .map(|i| format!("data-{i}"))
+            .collect();
         for key in &data {
             let w = ids[rng.below(ids.len() as u64) as usize];
             sim.scatter(c, key, w, 1_000_000).expect("live worker");
         }
-        let mut warm = Warm { sim, data, rng, next: 0 };
+        let mut warm = Warm {
+            sim,
+            data,
+            rng,
+            next: 0,
+        };
         // Learn durations for both prefixes before timing anything.
         for _ in 0..3 {
             let (tasks, keys) = warm.batch(true);
@@ -76,7 +95,12 @@ impl Warm {
             } else {
                 Vec::new()
             };
-            tasks.push(sim::task(key.clone(), if with_deps { "use" } else { "root" }, deps, b""));
+            tasks.push(sim::task(
+                key.clone(),
+                if with_deps { "use" } else { "root" },
+                deps,
+                b"",
+            ));
             keys.push(key);
         }
         (tasks, keys)
@@ -97,7 +121,10 @@ impl Warm {
         self.drain();
         let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         let c = self.sim.client();
-        self.sim.scheduler_mut().release_keys(c, &refs).expect("live client");
+        self.sim
+            .scheduler_mut()
+            .release_keys(c, &refs)
+            .expect("live client");
         self.sim.pump();
     }
 }
@@ -122,7 +149,11 @@ fn benches(c: &mut Criterion) {
                     let start = Instant::now();
                     warm.sim.submit(tasks, &refs).expect("valid graph");
                     timed += start.elapsed();
-                    assert_eq!(warm.sim.stats().computes - computes, BATCH as u64, "every task placed at submit");
+                    assert_eq!(
+                        warm.sim.stats().computes - computes,
+                        BATCH as u64,
+                        "every task placed at submit"
+                    );
                     drop(refs);
                     warm.drain_and_release(&keys);
                 }
@@ -140,7 +171,11 @@ fn benches(c: &mut Criterion) {
                     warm.sim.submit(tasks, &refs).expect("valid graph");
                     warm.drain();
                     timed += start.elapsed();
-                    assert_eq!(warm.sim.stats().finished - finished, BATCH as u64, "every task ran");
+                    assert_eq!(
+                        warm.sim.stats().finished - finished,
+                        BATCH as u64,
+                        "every task ran"
+                    );
                     drop(refs);
                     warm.drain_and_release(&keys);
                 }

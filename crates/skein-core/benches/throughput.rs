@@ -26,7 +26,10 @@ const WORKERS: usize = 8;
 const SLOTS: u32 = 4;
 
 fn cluster() -> SimCluster {
-    let config = Config { validate: false, ..Config::default() };
+    let config = Config {
+        validate: false,
+        ..Config::default()
+    };
     let sim = SimConfig {
         seed: 7,
         tasks_per_slot_per_step: 8,
@@ -35,12 +38,19 @@ fn cluster() -> SimCluster {
         ..SimConfig::default()
     };
     let mut cluster = SimCluster::new(config, sim);
-    cluster.add_workers("w", WORKERS, SLOTS).expect("fresh worker names");
+    cluster
+        .add_workers("w", WORKERS, SLOTS)
+        .expect("fresh worker names");
     cluster
 }
 
 /// Submits and runs to quiescence; returns the cluster so it is dropped untimed.
-fn submit_to_memory(mut sim: SimCluster, tasks: Vec<TaskSpec>, wanted: Vec<String>, expect_finished: u64) -> SimCluster {
+fn submit_to_memory(
+    mut sim: SimCluster,
+    tasks: Vec<TaskSpec>,
+    wanted: Vec<String>,
+    expect_finished: u64,
+) -> SimCluster {
     let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
     sim.submit(tasks, &refs).expect("valid graph");
     sim.run_until_idle(u64::MAX).expect("no step limit");
@@ -50,10 +60,15 @@ fn submit_to_memory(mut sim: SimCluster, tasks: Vec<TaskSpec>, wanted: Vec<Strin
 
 fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("throughput");
-    group.sample_size(10).sampling_mode(SamplingMode::Flat).warm_up_time(Duration::from_millis(500));
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(500));
 
     const N: usize = 1_000_000;
-    group.throughput(Throughput::Elements(N as u64)).measurement_time(Duration::from_secs(10));
+    group
+        .throughput(Throughput::Elements(N as u64))
+        .measurement_time(Duration::from_secs(10));
     group.bench_function("independent/1M", |b| {
         b.iter_batched(
             || (cluster(), sim::independent("noop", N, b"")),
@@ -63,7 +78,9 @@ fn benches(c: &mut Criterion) {
     });
 
     let tree_tasks = 2 * N - 1;
-    group.throughput(Throughput::Elements(tree_tasks as u64)).measurement_time(Duration::from_secs(25));
+    group
+        .throughput(Throughput::Elements(tree_tasks as u64))
+        .measurement_time(Duration::from_secs(25));
     group.bench_function("tree_reduction/1M_leaves", |b| {
         b.iter_batched(
             || (cluster(), sim::tree_reduction(N)),
@@ -73,7 +90,9 @@ fn benches(c: &mut Criterion) {
     });
 
     const SIDE: usize = 1000;
-    group.throughput(Throughput::Elements((SIDE * SIDE) as u64)).measurement_time(Duration::from_secs(5));
+    group
+        .throughput(Throughput::Elements((SIDE * SIDE) as u64))
+        .measurement_time(Duration::from_secs(5));
     group.bench_function("shuffle/1000x1000_edges", |b| {
         b.iter_batched(
             || (cluster(), sim::shuffle(SIDE, SIDE)),

@@ -35,7 +35,7 @@ pub(crate) fn decide_worker(
     let mut total_bytes: u64 = 0;
     for &d in task.deps() {
         let dep = &tasks[d];
-        total_bytes += dep.nbytes;
+        total_bytes = total_bytes.saturating_add(dep.nbytes);
         for &w in tasks.who_has(d) {
             let wk = &mut workers.list[w.ix()];
             if wk.mark != epoch {
@@ -43,7 +43,7 @@ pub(crate) fn decide_worker(
                 wk.mark_bytes = 0;
                 candidates.push(w);
             }
-            wk.mark_bytes += dep.nbytes;
+            wk.mark_bytes = wk.mark_bytes.saturating_add(dep.nbytes);
         }
     }
 

@@ -99,7 +99,10 @@ impl Default for SimConfig {
 #[derive(Clone, Debug)]
 pub enum Outcome {
     Memory,
-    Erred { cause: String, failure: Arc<Failure> },
+    Erred {
+        cause: String,
+        failure: Arc<Failure>,
+    },
     Cancelled,
 }
 
@@ -311,13 +314,22 @@ impl SimCluster {
     /// The jobs worker `w` has queued, oldest first.
     pub fn queued(&self, w: WorkerId) -> Vec<Compute> {
         match self.workers.get(w.0 as usize) {
-            Some(sw) => sw.queue.iter().map(|j| Compute { task: j.task, run: j.run }).collect(),
+            Some(sw) => sw
+                .queue
+                .iter()
+                .map(|j| Compute {
+                    task: j.task,
+                    run: j.run,
+                })
+                .collect(),
             None => Vec::new(),
         }
     }
 
     pub fn queue_len(&self, w: WorkerId) -> usize {
-        self.workers.get(w.0 as usize).map_or(0, |sw| sw.queue.len())
+        self.workers
+            .get(w.0 as usize)
+            .map_or(0, |sw| sw.queue.len())
     }
 
     /// Whether some live worker has queued jobs (constant time).
@@ -349,7 +361,11 @@ impl SimCluster {
     }
 
     pub fn add_worker(&mut self, name: &str, slots: u32) -> Result<WorkerId, CoreError> {
-        self.add_worker_spec(WorkerSpec { name: name.to_owned(), slots, resources: Vec::new() })
+        self.add_worker_spec(WorkerSpec {
+            name: name.to_owned(),
+            slots,
+            resources: Vec::new(),
+        })
     }
 
     pub fn add_worker_spec(&mut self, spec: WorkerSpec) -> Result<WorkerId, CoreError> {
@@ -366,8 +382,15 @@ impl SimCluster {
     }
 
     /// Adds `count` workers named `{prefix}-{i}`.
-    pub fn add_workers(&mut self, prefix: &str, count: usize, slots: u32) -> Result<Vec<WorkerId>, CoreError> {
-        (0..count).map(|i| self.add_worker(&format!("{prefix}-{i}"), slots)).collect()
+    pub fn add_workers(
+        &mut self,
+        prefix: &str,
+        count: usize,
+        slots: u32,
+    ) -> Result<Vec<WorkerId>, CoreError> {
+        (0..count)
+            .map(|i| self.add_worker(&format!("{prefix}-{i}"), slots))
+            .collect()
     }
 
     /// The worker left (or was killed): tell the scheduler and drop its jobs and data.
@@ -386,18 +409,33 @@ impl SimCluster {
 
     // ----- events
 
-    pub fn submit(&mut self, tasks: Vec<TaskSpec>, wanted: &[&str]) -> Result<Vec<TaskId>, CoreError> {
+    pub fn submit(
+        &mut self,
+        tasks: Vec<TaskSpec>,
+        wanted: &[&str],
+    ) -> Result<Vec<TaskId>, CoreError> {
         self.submit_as(self.default_client, tasks, wanted)
     }
 
-    pub fn submit_as(&mut self, c: ClientId, tasks: Vec<TaskSpec>, wanted: &[&str]) -> Result<Vec<TaskId>, CoreError> {
+    pub fn submit_as(
+        &mut self,
+        c: ClientId,
+        tasks: Vec<TaskSpec>,
+        wanted: &[&str],
+    ) -> Result<Vec<TaskId>, CoreError> {
         let ids = self.scheduler.submit_graph(c, tasks, wanted)?;
         self.pump();
         Ok(ids)
     }
 
     /// Client `c` placed `key` on worker `w` itself.
-    pub fn scatter(&mut self, c: ClientId, key: &str, w: WorkerId, nbytes: u64) -> Result<TaskId, CoreError> {
+    pub fn scatter(
+        &mut self,
+        c: ClientId,
+        key: &str,
+        w: WorkerId,
+        nbytes: u64,
+    ) -> Result<TaskId, CoreError> {
         let t = self.scheduler.add_scattered(c, key, w, nbytes)?;
         if let Some(sw) = self.workers.get_mut(w.0 as usize) {
             sw.store.insert(t);
@@ -421,19 +459,36 @@ impl SimCluster {
     }
 
     /// Worker `w` finishes its `index`-th queued job. `None` if there is no such job.
-    pub fn finish_job(&mut self, w: WorkerId, index: usize, nbytes: u64, duration: f64) -> Option<Result<bool, CoreError>> {
+    pub fn finish_job(
+        &mut self,
+        w: WorkerId,
+        index: usize,
+        nbytes: u64,
+        duration: f64,
+    ) -> Option<Result<bool, CoreError>> {
         let job = self.take_job(w, index)?;
         Some(self.report(w.0, job, Report::Finished { nbytes, duration }))
     }
 
     /// Worker `w` reports its `index`-th queued job as erred.
-    pub fn fail_job(&mut self, w: WorkerId, index: usize, payload: &[u8]) -> Option<Result<bool, CoreError>> {
+    pub fn fail_job(
+        &mut self,
+        w: WorkerId,
+        index: usize,
+        payload: &[u8],
+    ) -> Option<Result<bool, CoreError>> {
         let job = self.take_job(w, index)?;
         Some(self.report(w.0, job, Report::Erred(payload.into())))
     }
 
     /// Worker `w` could not fetch `dep` from `holder` for its `index`-th queued job.
-    pub fn missing_job(&mut self, w: WorkerId, index: usize, dep: TaskId, holder: WorkerId) -> Option<Result<bool, CoreError>> {
+    pub fn missing_job(
+        &mut self,
+        w: WorkerId,
+        index: usize,
+        dep: TaskId,
+        holder: WorkerId,
+    ) -> Option<Result<bool, CoreError>> {
         let job = self.take_job(w, index)?;
         Some(self.report(w.0, job, Report::Missing { dep, holder }))
     }
@@ -445,14 +500,22 @@ impl SimCluster {
             return None;
         }
         let (w, job) = self.history[pick % self.history.len()];
-        let result = self.scheduler.task_finished(WorkerId(w), job.task, job.run, 1, 0.0);
+        let result = self
+            .scheduler
+            .task_finished(WorkerId(w), job.task, job.run, 1, 0.0);
         if let Ok(true) = result {
             let key = self.key_of(job.task);
-            self.anomaly(format!("stale report of {key} (run {}) on worker {w} was accepted", job.run));
+            self.anomaly(format!(
+                "stale report of {key} (run {}) on worker {w} was accepted",
+                job.run
+            ));
         }
         match &result {
             Ok(false) => self.stats.stale_reports += 1,
-            Err(e) => self.anomaly(format!("stale report of task {} from worker {w} failed: {e}", job.task.0)),
+            Err(e) => self.anomaly(format!(
+                "stale report of task {} from worker {w} failed: {e}",
+                job.task.0
+            )),
             Ok(true) => {}
         }
         Some(result)
@@ -492,12 +555,15 @@ impl SimCluster {
         for &w in &busy {
             let wi = w as usize;
             self.workers[wi].in_busy_list = false;
-            let budget = self.workers[wi].slots.max(1) as usize * self.config.tasks_per_slot_per_step.max(1) as usize;
+            let budget = self.workers[wi].slots.max(1) as usize
+                * self.config.tasks_per_slot_per_step.max(1) as usize;
             for _ in 0..budget {
                 if !self.workers[wi].alive {
                     break;
                 }
-                let Some(job) = self.workers[wi].queue.pop_front() else { break };
+                let Some(job) = self.workers[wi].queue.pop_front() else {
+                    break;
+                };
                 self.execute(w, job);
             }
             let sw = &mut self.workers[wi];
@@ -617,7 +683,9 @@ impl SimCluster {
     }
 
     fn bury(&mut self, w: WorkerId) {
-        let Some(sw) = self.workers.get_mut(w.0 as usize) else { return };
+        let Some(sw) = self.workers.get_mut(w.0 as usize) else {
+            return;
+        };
         if !sw.alive {
             return;
         }
@@ -657,10 +725,18 @@ impl SimCluster {
                     .iter()
                     .map(|&t| (s.key(t).to_owned(), Outcome::Memory))
                     .chain(batch.erred.iter().map(|(t, cause, failure)| {
-                        let outcome = Outcome::Erred { cause: s.key(*cause).to_owned(), failure: Arc::clone(failure) };
+                        let outcome = Outcome::Erred {
+                            cause: s.key(*cause).to_owned(),
+                            failure: Arc::clone(failure),
+                        };
                         (s.key(*t).to_owned(), outcome)
                     }))
-                    .chain(batch.cancelled.iter().map(|&t| (s.key(t).to_owned(), Outcome::Cancelled)))
+                    .chain(
+                        batch
+                            .cancelled
+                            .iter()
+                            .map(|&t| (s.key(t).to_owned(), Outcome::Cancelled)),
+                    )
                     .collect()
             } else {
                 Vec::new()
@@ -677,7 +753,9 @@ impl SimCluster {
     }
 
     fn free(&mut self, w: WorkerId, t: TaskId) {
-        let Some(sw) = self.workers.get_mut(w.0 as usize) else { return };
+        let Some(sw) = self.workers.get_mut(w.0 as usize) else {
+            return;
+        };
         sw.store.remove(&t);
         if self.current(t).is_some_and(|a| a.worker == w.0) {
             *self.current_mut(t) = None;
@@ -704,7 +782,11 @@ impl SimCluster {
         }
         let alive = self.workers.get(w.0 as usize).is_some_and(|sw| sw.alive);
         if let Some(prev) = self.current(c.task) {
-            if self.workers.get(prev.worker as usize).is_some_and(|sw| sw.alive) {
+            if self
+                .workers
+                .get(prev.worker as usize)
+                .is_some_and(|sw| sw.alive)
+            {
                 self.stats.reassigned_without_free += 1;
                 if self.config.check {
                     let key = self.scheduler.key(c.task).to_owned();
@@ -722,7 +804,11 @@ impl SimCluster {
         self.next_gen += 1;
         *self.current_mut(c.task) = Some(Assignment { worker: w.0, gen });
         let sw = &mut self.workers[w.0 as usize];
-        sw.queue.push_back(Job { task: c.task, run: c.run, gen });
+        sw.queue.push_back(Job {
+            task: c.task,
+            run: c.run,
+            gen,
+        });
         if !sw.in_busy_list {
             sw.in_busy_list = true;
             self.busy.push(w.0);
@@ -732,7 +818,10 @@ impl SimCluster {
     fn check_compute(&mut self, w: WorkerId, c: Compute) {
         let key = self.scheduler.key(c.task).to_owned();
         if !self.workers.get(w.0 as usize).is_some_and(|sw| sw.alive) {
-            self.anomaly(format!("Compute {key} sent to worker {} which is gone", w.0));
+            self.anomaly(format!(
+                "Compute {key} sent to worker {} which is gone",
+                w.0
+            ));
         }
         let i = c.task.0 as usize;
         if self.computed_in_pump.len() <= i {
@@ -744,14 +833,24 @@ impl SimCluster {
         self.computed_in_pump[i] = self.pumps;
         let state = self.scheduler.state(c.task);
         if state != TaskState::Processing {
-            self.anomaly(format!("Compute {key} on worker {} while it is {state:?}", w.0));
+            self.anomaly(format!(
+                "Compute {key} on worker {} while it is {state:?}",
+                w.0
+            ));
         }
         let s = &self.scheduler;
         let unready: Vec<String> = s
             .dependencies(c.task)
             .iter()
             .filter(|&&d| s.state(d) != TaskState::Memory || s.who_has(d).is_empty())
-            .map(|&d| format!("Compute {key} while its input {} is {:?} with {} holders", s.key(d), s.state(d), s.who_has(d).len()))
+            .map(|&d| {
+                format!(
+                    "Compute {key} while its input {} is {:?} with {} holders",
+                    s.key(d),
+                    s.state(d),
+                    s.who_has(d).len()
+                )
+            })
             .collect();
         for what in unready {
             self.anomaly(what);
@@ -795,7 +894,9 @@ impl SimCluster {
         for &dep in self.scheduler.dependencies(t) {
             let holders = self.scheduler.who_has(dep);
             let reachable = holders.iter().any(|h| {
-                self.workers.get(h.0 as usize).is_some_and(|sw| sw.alive && sw.store.contains(&dep))
+                self.workers
+                    .get(h.0 as usize)
+                    .is_some_and(|sw| sw.alive && sw.store.contains(&dep))
             });
             if !reachable {
                 if let Some(&holder) = holders.first() {
@@ -820,7 +921,11 @@ impl SimCluster {
         }
         if self.config.replace_killed {
             self.replacements += 1;
-            let spec = WorkerSpec { name: format!("{name}~{}", self.replacements), slots, resources };
+            let spec = WorkerSpec {
+                name: format!("{name}~{}", self.replacements),
+                slots,
+                resources,
+            };
             if let Err(e) = self.add_worker_spec(spec) {
                 self.anomaly(format!("replacement worker refused: {e}"));
             }
@@ -837,11 +942,13 @@ impl SimCluster {
             Report::Missing { .. } => "missing-data",
         };
         let result = match report {
-            Report::Finished { nbytes, duration } => {
-                self.scheduler.task_finished(wid, job.task, job.run, nbytes, duration)
-            }
+            Report::Finished { nbytes, duration } => self
+                .scheduler
+                .task_finished(wid, job.task, job.run, nbytes, duration),
             Report::Erred(payload) => self.scheduler.task_erred(wid, job.task, job.run, payload),
-            Report::Missing { dep, holder } => self.scheduler.missing_data(wid, job.task, job.run, dep, holder),
+            Report::Missing { dep, holder } => self
+                .scheduler
+                .missing_data(wid, job.task, job.run, dep, holder),
         };
         match &result {
             Ok(true) => {
@@ -870,7 +977,9 @@ impl SimCluster {
             Err(e) => {
                 // Reports about known ids never fail; from a removed worker they are stale.
                 let key = self.key_of(job.task);
-                self.anomaly(format!("{kind} report of {key} from worker {w} failed: {e}"));
+                self.anomaly(format!(
+                    "{kind} report of {key} from worker {w} failed: {e}"
+                ));
             }
         }
         self.end(job);
@@ -882,7 +991,12 @@ impl SimCluster {
 // ----- graph builders shared by tests and benchmarks
 
 /// A task with no restrictions, no resources and priority 0.
-pub fn task(key: impl Into<String>, prefix: &str, dependencies: Vec<String>, payload: &[u8]) -> TaskSpec {
+pub fn task(
+    key: impl Into<String>,
+    prefix: &str,
+    dependencies: Vec<String>,
+    payload: &[u8],
+) -> TaskSpec {
     TaskSpec {
         key: key.into(),
         prefix: prefix.to_owned(),
@@ -897,7 +1011,10 @@ pub fn task(key: impl Into<String>, prefix: &str, dependencies: Vec<String>, pay
 /// `n` independent tasks `{prefix}-{i}`; returns the tasks and their keys.
 pub fn independent(prefix: &str, n: usize, payload: &[u8]) -> (Vec<TaskSpec>, Vec<String>) {
     let keys: Vec<String> = (0..n).map(|i| format!("{prefix}-{i}")).collect();
-    let tasks = keys.iter().map(|k| task(k.clone(), prefix, Vec::new(), payload)).collect();
+    let tasks = keys
+        .iter()
+        .map(|k| task(k.clone(), prefix, Vec::new(), payload))
+        .collect();
     (tasks, keys)
 }
 
@@ -937,8 +1054,15 @@ pub fn tree_reduction(leaves: usize) -> (Vec<TaskSpec>, String) {
 pub fn shuffle(inputs: usize, outputs: usize) -> (Vec<TaskSpec>, Vec<String>) {
     let input_keys: Vec<String> = (0..inputs).map(|i| format!("in-{i}")).collect();
     let output_keys: Vec<String> = (0..outputs).map(|j| format!("out-{j}")).collect();
-    let mut tasks: Vec<TaskSpec> = input_keys.iter().map(|k| task(k.clone(), "split", Vec::new(), b"")).collect();
-    tasks.extend(output_keys.iter().map(|k| task(k.clone(), "combine", input_keys.clone(), b"")));
+    let mut tasks: Vec<TaskSpec> = input_keys
+        .iter()
+        .map(|k| task(k.clone(), "split", Vec::new(), b""))
+        .collect();
+    tasks.extend(
+        output_keys
+            .iter()
+            .map(|k| task(k.clone(), "combine", input_keys.clone(), b"")),
+    );
     (tasks, output_keys)
 }
 
@@ -970,19 +1094,44 @@ mod tests {
 
     #[test]
     fn a_task_handed_to_a_second_worker_is_noticed() {
-        let mut sim = SimCluster::new(Config { validate: true, ..Config::default() }, SimConfig::default());
+        let mut sim = SimCluster::new(
+            Config {
+                validate: true,
+                ..Config::default()
+            },
+            SimConfig::default(),
+        );
         let workers = sim.add_workers("w", 2, 1).expect("fresh names");
-        sim.submit(vec![task("x", "f", Vec::new(), b"")], &["x"]).expect("valid graph");
-        let first = workers.iter().copied().find(|&w| sim.queue_len(w) > 0).expect("x was placed");
+        sim.submit(vec![task("x", "f", Vec::new(), b"")], &["x"])
+            .expect("valid graph");
+        let first = workers
+            .iter()
+            .copied()
+            .find(|&w| sim.queue_len(w) > 0)
+            .expect("x was placed");
         // The worker leaves behind the simulator's back, so it still runs x.
-        sim.scheduler_mut().remove_worker(first, 0.0).expect("live worker");
+        sim.scheduler_mut()
+            .remove_worker(first, 0.0)
+            .expect("live worker");
         sim.pump();
-        assert!(sim.anomalies().iter().any(|a| a.contains("never told to drop")), "{:?}", sim.anomalies());
+        assert!(
+            sim.anomalies()
+                .iter()
+                .any(|a| a.contains("never told to drop")),
+            "{:?}",
+            sim.anomalies()
+        );
     }
 
     #[test]
     fn independent_tasks_finish() {
-        let mut sim = SimCluster::new(Config { validate: true, ..Config::default() }, SimConfig::default());
+        let mut sim = SimCluster::new(
+            Config {
+                validate: true,
+                ..Config::default()
+            },
+            SimConfig::default(),
+        );
         sim.add_workers("w", 2, 2).expect("fresh names");
         let (tasks, keys) = independent("noop", 50, b"");
         let wanted: Vec<&str> = keys.iter().map(String::as_str).collect();

@@ -57,8 +57,12 @@ fn resources(code: u8) -> Vec<(String, f64)> {
 /// Whether some worker of the pool may run a task with these needs.
 fn satisfiable(restrictions: &Option<Vec<String>>, needs: &[(String, f64)]) -> bool {
     POOL.iter().any(|(name, has)| {
-        restrictions.as_ref().is_none_or(|r| r.iter().any(|n| n == name))
-            && needs.iter().all(|(k, need)| has.iter().any(|(hk, hv)| hk == k && hv >= need))
+        restrictions
+            .as_ref()
+            .is_none_or(|r| r.iter().any(|n| n == name))
+            && needs
+                .iter()
+                .all(|(k, need)| has.iter().any(|(hk, hv)| hk == k && hv >= need))
     })
 }
 
@@ -77,27 +81,88 @@ struct TaskSeed {
 
 #[derive(Clone, Debug)]
 enum Ev {
-    AddWorker { name: u8, slots: u8 },
-    RemoveWorker { w: u8 },
-    Finish { w: u8, job: u8, nbytes: u64, duration: f64 },
-    Fail { w: u8, job: u8 },
-    Missing { w: u8, job: u8, dep: u8, holder: u8 },
-    DataLost { key: u16, holder: u8 },
-    Stale { pick: u8 },
-    Impostor { w: u8, job: u8, other: u8 },
-    Evict { key: u16, holder: u8 },
-    Garbage { kind: u8 },
-    Want { client: u8, key: u16 },
-    Release { client: u8, key: u16 },
-    Cancel { client: u8, key: u16 },
+    AddWorker {
+        name: u8,
+        slots: u8,
+    },
+    RemoveWorker {
+        w: u8,
+    },
+    Finish {
+        w: u8,
+        job: u8,
+        nbytes: u64,
+        duration: f64,
+    },
+    Fail {
+        w: u8,
+        job: u8,
+    },
+    Missing {
+        w: u8,
+        job: u8,
+        dep: u8,
+        holder: u8,
+    },
+    DataLost {
+        key: u16,
+        holder: u8,
+    },
+    Stale {
+        pick: u8,
+    },
+    Impostor {
+        w: u8,
+        job: u8,
+        other: u8,
+    },
+    Evict {
+        key: u16,
+        holder: u8,
+    },
+    Garbage {
+        kind: u8,
+    },
+    Want {
+        client: u8,
+        key: u16,
+    },
+    Release {
+        client: u8,
+        key: u16,
+    },
+    Cancel {
+        client: u8,
+        key: u16,
+    },
     AddClient,
-    RemoveClient { client: u8 },
-    Heartbeat { w: u8 },
-    Tick { seconds: u8 },
+    RemoveClient {
+        client: u8,
+    },
+    Heartbeat {
+        w: u8,
+    },
+    Tick {
+        seconds: u8,
+    },
     Step,
-    Submit { client: u8, graph: Vec<TaskSeed>, reuse: Vec<u16>, wanted: u32, reverse: bool },
-    SubmitInvalid { client: u8, graph: Vec<TaskSeed>, kind: u8 },
-    Scatter { client: u8, w: u8, existing: Option<u16> },
+    Submit {
+        client: u8,
+        graph: Vec<TaskSeed>,
+        reuse: Vec<u16>,
+        wanted: u32,
+        reverse: bool,
+    },
+    SubmitInvalid {
+        client: u8,
+        graph: Vec<TaskSeed>,
+        kind: u8,
+    },
+    Scatter {
+        client: u8,
+        w: u8,
+        existing: Option<u16>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -109,8 +174,20 @@ struct Plan {
 }
 
 fn task_seed() -> impl Strategy<Value = TaskSeed> {
-    (prop::collection::vec(any::<u16>(), 0..4), 0u8..4, -2i8..=2, any::<u8>(), any::<u8>())
-        .prop_map(|(deps, prefix, priority, restrict, resource)| TaskSeed { deps, prefix, priority, restrict, resource })
+    (
+        prop::collection::vec(any::<u16>(), 0..4),
+        0u8..4,
+        -2i8..=2,
+        any::<u8>(),
+        any::<u8>(),
+    )
+        .prop_map(|(deps, prefix, priority, restrict, resource)| TaskSeed {
+            deps,
+            prefix,
+            priority,
+            restrict,
+            resource,
+        })
 }
 
 fn graph_seed(max: usize) -> impl Strategy<Value = Vec<TaskSeed>> {
@@ -183,17 +260,31 @@ fn plan(mix: Mix, max_tasks: usize, max_events: usize) -> impl Strategy<Value = 
         any::<u32>(),
         prop::collection::vec(event(mix), 0..max_events),
     )
-        .prop_map(|(workers, graph, wanted, events)| Plan { workers, graph, wanted, events })
+        .prop_map(|(workers, graph, wanted, events)| Plan {
+            workers,
+            graph,
+            wanted,
+            events,
+        })
 }
 
 // ---------------------------------------------------------------- harness
 
 fn core_config() -> Config {
-    Config { validate: true, ..Config::default() }
+    Config {
+        validate: true,
+        ..Config::default()
+    }
 }
 
 fn sim_config(seed: u64) -> SimConfig {
-    SimConfig { seed, tasks_per_slot_per_step: 2, check: true, replace_killed: false, ..SimConfig::default() }
+    SimConfig {
+        seed,
+        tasks_per_slot_per_step: 2,
+        check: true,
+        replace_killed: false,
+        ..SimConfig::default()
+    }
 }
 
 /// What the test knows besides the scheduler: who wants what, and which
@@ -242,7 +333,8 @@ impl Harness {
 
     fn exists(&self, key: &str) -> bool {
         let s = self.sim.scheduler();
-        s.task_id(key).is_some_and(|t| s.state(t) != TaskState::Forgotten)
+        s.task_id(key)
+            .is_some_and(|t| s.state(t) != TaskState::Forgotten)
     }
 
     fn counts(&self) -> String {
@@ -271,12 +363,19 @@ impl Harness {
 
     fn check(&self, after: &str) -> Check {
         if let Err(e) = self.sim.scheduler().validate() {
-            return Err(TestCaseError::fail(format!("validate() after {after}: {e}")));
+            return Err(TestCaseError::fail(format!(
+                "validate() after {after}: {e}"
+            )));
         }
         self.check_placement(after)?;
         self.check_stories(after)?;
         let anomalies = self.sim.anomalies();
-        prop_assert!(anomalies.is_empty(), "after {}: simulator saw {:?}", after, anomalies);
+        prop_assert!(
+            anomalies.is_empty(),
+            "after {}: simulator saw {:?}",
+            after,
+            anomalies
+        );
         Ok(())
     }
 
@@ -294,10 +393,25 @@ impl Harness {
                     continue;
                 }
                 let key = s.key(c.task);
-                let Some(needs) = self.needs.get(key) else { continue };
-                let allowed = needs.restrictions.as_ref().is_none_or(|r| r.iter().any(|n| n == name));
-                let equipped = needs.resources.iter().all(|(k, need)| has.iter().any(|(hk, hv)| hk == k && hv >= need));
-                prop_assert!(allowed && equipped, "after {}: {} ({:?}) runs on worker {}", after, key, needs, name);
+                let Some(needs) = self.needs.get(key) else {
+                    continue;
+                };
+                let allowed = needs
+                    .restrictions
+                    .as_ref()
+                    .is_none_or(|r| r.iter().any(|n| n == name));
+                let equipped = needs
+                    .resources
+                    .iter()
+                    .all(|(k, need)| has.iter().any(|(hk, hv)| hk == k && hv >= need));
+                prop_assert!(
+                    allowed && equipped,
+                    "after {}: {} ({:?}) runs on worker {}",
+                    after,
+                    key,
+                    needs,
+                    name
+                );
             }
         }
         Ok(())
@@ -310,16 +424,35 @@ impl Harness {
         for key in &self.keys {
             let Some(t) = s.task_id(key) else { continue };
             let story = s.story(key);
-            prop_assert!(story.len() <= limit, "after {}: story of {} has {} records", after, key, story.len());
+            prop_assert!(
+                story.len() <= limit,
+                "after {}: story of {} has {} records",
+                after,
+                key,
+                story.len()
+            );
             if let Some(last) = story.last() {
-                prop_assert_eq!(last.to, s.state(t), "after {}: story of {} ends elsewhere: {:?}", after, key, story);
+                prop_assert_eq!(
+                    last.to,
+                    s.state(t),
+                    "after {}: story of {} ends elsewhere: {:?}",
+                    after,
+                    key,
+                    story
+                );
             }
         }
         Ok(())
     }
 
     /// An event that must fail left everything as it was.
-    fn expect_refused(&mut self, what: &str, result: Result<impl std::fmt::Debug, CoreError>, code: Option<&str>, before: &str) -> Check {
+    fn expect_refused(
+        &mut self,
+        what: &str,
+        result: Result<impl std::fmt::Debug, CoreError>,
+        code: Option<&str>,
+        before: &str,
+    ) -> Check {
         match result {
             Ok(v) => prop_assert!(false, "{} was accepted: {:?}", what, v),
             Err(e) => {
@@ -329,14 +462,29 @@ impl Harness {
             }
         }
         let delivered = self.sim.pump();
-        prop_assert_eq!(delivered, 0, "{} was refused but produced instructions", what);
-        prop_assert_eq!(self.counts(), before, "{} was refused but changed the counts", what);
+        prop_assert_eq!(
+            delivered,
+            0,
+            "{} was refused but produced instructions",
+            what
+        );
+        prop_assert_eq!(
+            self.counts(),
+            before,
+            "{} was refused but changed the counts",
+            what
+        );
         Ok(())
     }
 
     /// An event about a removed client or worker (a race the shell cannot
     /// avoid): `Ok(())`, and nothing changes.
-    fn expect_no_effect(&mut self, what: &str, result: Result<(), CoreError>, before: &str) -> Check {
+    fn expect_no_effect(
+        &mut self,
+        what: &str,
+        result: Result<(), CoreError>,
+        before: &str,
+    ) -> Check {
         prop_assert!(result.is_ok(), "{} failed: {:?}", what, result);
         let delivered = self.sim.pump();
         prop_assert_eq!(delivered, 0, "{} produced instructions", what);
@@ -352,11 +500,19 @@ impl Harness {
             slots: u32::from(slots.max(1)),
             resources: has.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
         };
-        let taken = self.workers.iter().any(|&(w, i)| i == index && self.sim.is_alive(w));
+        let taken = self
+            .workers
+            .iter()
+            .any(|&(w, i)| i == index && self.sim.is_alive(w));
         let before = self.counts();
         let result = self.sim.add_worker_spec(spec);
         if taken {
-            return self.expect_refused("adding a worker under a live name", result, Some("SKEIN_DUPLICATE_WORKER"), &before);
+            return self.expect_refused(
+                "adding a worker under a live name",
+                result,
+                Some("SKEIN_DUPLICATE_WORKER"),
+                &before,
+            );
         }
         match result {
             Ok(w) => self.workers.push((w, index)),
@@ -368,10 +524,21 @@ impl Harness {
 
     /// Builds a valid graph from seeds; dependencies point at keys that exist
     /// or at earlier tasks of the graph.
-    fn build_graph(&mut self, seeds: &[TaskSeed], reuse: &[u16]) -> (Vec<TaskSpec>, Vec<(String, Needs)>) {
+    fn build_graph(
+        &mut self,
+        seeds: &[TaskSeed],
+        reuse: &[u16],
+    ) -> (Vec<TaskSpec>, Vec<(String, Needs)>) {
         let mut specs = Vec::new();
         let mut created = Vec::new();
-        let mut pool: Vec<String> = self.keys.iter().rev().filter(|k| self.exists(k)).take(16).cloned().collect();
+        let mut pool: Vec<String> = self
+            .keys
+            .iter()
+            .rev()
+            .filter(|k| self.exists(k))
+            .take(16)
+            .cloned()
+            .collect();
         for &r in reuse {
             let Some(key) = self.key(r) else { continue };
             if specs.iter().any(|s: &TaskSpec| s.key == key) {
@@ -397,7 +564,13 @@ impl Harness {
             }
             let restrictions = restriction(seed.restrict);
             let needs = resources(seed.resource);
-            created.push((key.clone(), Needs { restrictions: restrictions.clone(), resources: needs.clone() }));
+            created.push((
+                key.clone(),
+                Needs {
+                    restrictions: restrictions.clone(),
+                    resources: needs.clone(),
+                },
+            ));
             specs.push(TaskSpec {
                 key: key.clone(),
                 prefix: PREFIXES[seed.prefix as usize % PREFIXES.len()].to_owned(),
@@ -413,15 +586,26 @@ impl Harness {
     }
 
     /// Submits a valid graph; `reverse` lists dependents before their dependencies.
-    fn submit(&mut self, client: u8, seeds: &[TaskSeed], reuse: &[u16], mask: u32, reverse: bool) -> Check {
+    fn submit(
+        &mut self,
+        client: u8,
+        seeds: &[TaskSeed],
+        reuse: &[u16],
+        mask: u32,
+        reverse: bool,
+    ) -> Check {
         let (c, live) = self.client(client);
         let (mut specs, created) = self.build_graph(seeds, reuse);
         if reverse {
             specs.reverse();
         }
         let order: Vec<String> = specs.iter().map(|s| s.key.clone()).collect();
-        let wanted: Vec<String> =
-            specs.iter().enumerate().filter(|(i, _)| mask & (1 << (i % 32)) != 0).map(|(_, s)| s.key.clone()).collect();
+        let wanted: Vec<String> = specs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << (i % 32)) != 0)
+            .map(|(_, s)| s.key.clone())
+            .collect();
         let wanted_refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
         let before = self.counts();
         let n = specs.len();
@@ -434,7 +618,12 @@ impl Harness {
         }
         let result = self.sim.submit_as(c, specs, &wanted_refs);
         if !live {
-            return self.expect_refused("a graph from a removed client", result, Some("SKEIN_UNKNOWN_CLIENT"), &before);
+            return self.expect_refused(
+                "a graph from a removed client",
+                result,
+                Some("SKEIN_UNKNOWN_CLIENT"),
+                &before,
+            );
         }
         match result {
             Ok(ids) => {
@@ -468,7 +657,11 @@ impl Harness {
             }
             1 => {
                 let ghost = format!("ghost-{}", self.next_key);
-                specs.last_mut().expect("graphs have a task").dependencies.push(ghost);
+                specs
+                    .last_mut()
+                    .expect("graphs have a task")
+                    .dependencies
+                    .push(ghost);
                 "SKEIN_UNKNOWN_DEPENDENCY"
             }
             2 => {
@@ -495,7 +688,12 @@ impl Harness {
                 "SKEIN_INVALID_GRAPH"
             }
         };
-        let wanted: Vec<String> = specs.iter().map(|s| s.key.clone()).filter(|k| !k.is_empty()).take(3).collect();
+        let wanted: Vec<String> = specs
+            .iter()
+            .map(|s| s.key.clone())
+            .filter(|k| !k.is_empty())
+            .take(3)
+            .collect();
         let wanted_refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
         let before = self.counts();
         let result = self.sim.submit_as(c, specs, &wanted_refs);
@@ -505,7 +703,9 @@ impl Harness {
 
     fn want(&mut self, client: u8, key: u16) -> Check {
         let (c, live) = self.client(client);
-        let Some(key) = self.key(key) else { return Ok(()) };
+        let Some(key) = self.key(key) else {
+            return Ok(());
+        };
         let exists = self.exists(&key);
         let newly = !self.wants.get(&c.0).is_some_and(|w| w.contains(&key));
         if live && exists && newly {
@@ -514,10 +714,20 @@ impl Harness {
         let before = self.counts();
         let result = self.sim.scheduler_mut().want_keys(c, &[key.as_str()]);
         if !live {
-            return self.expect_refused("want from a removed client", result, Some("SKEIN_UNKNOWN_CLIENT"), &before);
+            return self.expect_refused(
+                "want from a removed client",
+                result,
+                Some("SKEIN_UNKNOWN_CLIENT"),
+                &before,
+            );
         }
         if !exists {
-            return self.expect_refused("want of a forgotten key", result, Some("SKEIN_UNKNOWN_KEY"), &before);
+            return self.expect_refused(
+                "want of a forgotten key",
+                result,
+                Some("SKEIN_UNKNOWN_KEY"),
+                &before,
+            );
         }
         prop_assert!(result.is_ok(), "want_keys({}) failed: {:?}", key, result);
         self.wants.entry(c.0).or_default().insert(key);
@@ -527,7 +737,9 @@ impl Harness {
 
     fn release(&mut self, client: u8, key: u16, cancel: bool) -> Check {
         let (c, live) = self.client(client);
-        let Some(key) = self.key(key) else { return Ok(()) };
+        let Some(key) = self.key(key) else {
+            return Ok(());
+        };
         let wanted = self.wants.get(&c.0).is_some_and(|w| w.contains(&key)) && self.exists(&key);
         self.sim.forget_outcome(c, &key);
         let before = self.counts();
@@ -540,14 +752,24 @@ impl Harness {
         if !live {
             return self.expect_no_effect("release from a removed client", result, &before);
         }
-        prop_assert!(result.is_ok(), "release/cancel of {} failed: {:?}", key, result);
+        prop_assert!(
+            result.is_ok(),
+            "release/cancel of {} failed: {:?}",
+            key,
+            result
+        );
         if let Some(w) = self.wants.get_mut(&c.0) {
             w.remove(&key);
         }
         self.sim.pump();
         if cancel && wanted {
             let heard = self.sim.outcome(c, &key);
-            prop_assert!(matches!(heard, Some(Outcome::Cancelled)), "cancel of {} answered {:?}", key, heard);
+            prop_assert!(
+                matches!(heard, Some(Outcome::Cancelled)),
+                "cancel of {} answered {:?}",
+                key,
+                heard
+            );
         }
         Ok(())
     }
@@ -574,8 +796,13 @@ impl Harness {
     /// existing key (allowed only while that key is in memory).
     fn scatter(&mut self, client: u8, w: u8, existing: Option<u16>) -> Check {
         let (c, live) = self.client(client);
-        let Some(w) = self.worker(w) else { return Ok(()) };
-        let key = match existing.and_then(|k| self.key(k)).filter(|k| self.exists(k)) {
+        let Some(w) = self.worker(w) else {
+            return Ok(());
+        };
+        let key = match existing
+            .and_then(|k| self.key(k))
+            .filter(|k| self.exists(k))
+        {
             Some(key) => key,
             None => {
                 self.next_key += 1;
@@ -583,20 +810,39 @@ impl Harness {
             }
         };
         let fresh = !self.exists(&key);
-        let state = self.sim.scheduler().task_id(&key).map(|t| self.sim.scheduler().state(t));
+        let state = self
+            .sim
+            .scheduler()
+            .task_id(&key)
+            .map(|t| self.sim.scheduler().state(t));
         let before = self.counts();
         if live && self.sim.is_alive(w) && !self.wants.get(&c.0).is_some_and(|k| k.contains(&key)) {
             self.sim.forget_outcome(c, &key);
         }
         let result = self.sim.scatter(c, &key, w, 64);
         if !live {
-            return self.expect_refused("scatter from a removed client", result, Some("SKEIN_UNKNOWN_CLIENT"), &before);
+            return self.expect_refused(
+                "scatter from a removed client",
+                result,
+                Some("SKEIN_UNKNOWN_CLIENT"),
+                &before,
+            );
         }
         if !self.sim.is_alive(w) {
-            return self.expect_refused("scatter to a removed worker", result, Some("SKEIN_UNKNOWN_WORKER"), &before);
+            return self.expect_refused(
+                "scatter to a removed worker",
+                result,
+                Some("SKEIN_UNKNOWN_WORKER"),
+                &before,
+            );
         }
         if !fresh && state != Some(TaskState::Memory) {
-            return self.expect_refused("scatter onto a key not in memory", result, Some("SKEIN_INVALID_GRAPH"), &before);
+            return self.expect_refused(
+                "scatter onto a key not in memory",
+                result,
+                Some("SKEIN_INVALID_GRAPH"),
+                &before,
+            );
         }
         let t = match result {
             Ok(t) => t,
@@ -604,7 +850,11 @@ impl Harness {
         };
         let s = self.sim.scheduler();
         prop_assert_eq!(s.state(t), TaskState::Memory);
-        prop_assert!(s.who_has(t).contains(&w), "scatter of {} did not add the holder", key);
+        prop_assert!(
+            s.who_has(t).contains(&w),
+            "scatter of {} did not add the holder",
+            key
+        );
         if fresh {
             prop_assert_eq!(s.who_has(t), &[w][..]);
             self.needs.insert(key.clone(), Needs::default());
@@ -615,7 +865,9 @@ impl Harness {
     }
 
     fn missing(&mut self, w: u8, job: u8, dep: u8, holder: u8) -> Check {
-        let Some(w) = self.worker(w) else { return Ok(()) };
+        let Some(w) = self.worker(w) else {
+            return Ok(());
+        };
         let queued = self.sim.queued(w);
         if queued.is_empty() {
             return Ok(());
@@ -636,40 +888,69 @@ impl Harness {
         let result = self.sim.missing_job(w, index, d, h);
         if let Some(Ok(true)) = result {
             let s = self.sim.scheduler();
-            prop_assert!(!s.who_has(d).contains(&h), "missing data kept {:?} as a holder of {}", h, s.key(d));
+            prop_assert!(
+                !s.who_has(d).contains(&h),
+                "missing data kept {:?} as a holder of {}",
+                h,
+                s.key(d)
+            );
         }
         self.sim.pump();
         Ok(())
     }
 
     fn data_lost(&mut self, key: u16, holder: u8) -> Check {
-        let Some(key) = self.key(key) else { return Ok(()) };
+        let Some(key) = self.key(key) else {
+            return Ok(());
+        };
         let s = self.sim.scheduler();
-        let Some(t) = s.task_id(&key) else { return Ok(()) };
+        let Some(t) = s.task_id(&key) else {
+            return Ok(());
+        };
         let holders = s.who_has(t).to_vec();
         if holders.is_empty() {
             return Ok(());
         }
         let h = holders[holder as usize % holders.len()];
         let result = self.sim.data_lost(h, t);
-        prop_assert!(result.is_ok(), "data_lost({}) from holder failed: {:?}", key, result);
+        prop_assert!(
+            result.is_ok(),
+            "data_lost({}) from holder failed: {:?}",
+            key,
+            result
+        );
         let s = self.sim.scheduler();
-        prop_assert!(!s.who_has(t).contains(&h), "data_lost kept the holder of {}", key);
+        prop_assert!(
+            !s.who_has(t).contains(&h),
+            "data_lost kept the holder of {}",
+            key
+        );
         self.sim.pump();
         Ok(())
     }
 
     /// Another worker reports a job it was never given, with the right run id.
     fn impostor(&mut self, w: u8, job: u8, other: u8) -> Check {
-        let (Some(w), Some(o)) = (self.worker(w), self.worker(other)) else { return Ok(()) };
+        let (Some(w), Some(o)) = (self.worker(w), self.worker(other)) else {
+            return Ok(());
+        };
         let queued = self.sim.queued(w);
         if w == o || queued.is_empty() {
             return Ok(());
         }
         let c = queued[job as usize % queued.len()];
         let before = self.counts();
-        let result = self.sim.scheduler_mut().task_finished(o, c.task, c.run, 1, 0.001);
-        prop_assert!(matches!(result, Ok(false)), "worker {:?} finished a task of {:?}: {:?}", o, w, result);
+        let result = self
+            .sim
+            .scheduler_mut()
+            .task_finished(o, c.task, c.run, 1, 0.001);
+        prop_assert!(
+            matches!(result, Ok(false)),
+            "worker {:?} finished a task of {:?}: {:?}",
+            o,
+            w,
+            result
+        );
         prop_assert_eq!(self.sim.pump(), 0);
         prop_assert_eq!(self.counts(), before);
         Ok(())
@@ -690,19 +971,60 @@ impl Harness {
     /// Ids that never existed are refused and change nothing.
     fn garbage(&mut self, kind: u8) -> Check {
         let before = self.counts();
-        let (no_task, no_worker, no_client) = (skein_core::TaskId(u32::MAX - 1), WorkerId(u32::MAX - 1), ClientId(u32::MAX - 1));
-        let live = self.workers.iter().map(|&(w, _)| w).find(|&w| self.sim.is_alive(w));
+        let (no_task, no_worker, no_client) = (
+            skein_core::TaskId(u32::MAX - 1),
+            WorkerId(u32::MAX - 1),
+            ClientId(u32::MAX - 1),
+        );
+        let live = self
+            .workers
+            .iter()
+            .map(|&(w, _)| w)
+            .find(|&w| self.sim.is_alive(w));
         let s = self.sim.scheduler_mut();
         let (what, code, result): (&str, &str, Result<(), CoreError>) = match kind {
             0 => match live {
-                Some(w) => ("a report of an unknown task", "SKEIN_UNKNOWN_TASK", s.task_finished(w, no_task, 0, 1, 0.1).map(drop)),
+                Some(w) => (
+                    "a report of an unknown task",
+                    "SKEIN_UNKNOWN_TASK",
+                    s.task_finished(w, no_task, 0, 1, 0.1).map(drop),
+                ),
                 None => return Ok(()),
             },
-            1 => ("a report from an unknown worker", "SKEIN_UNKNOWN_WORKER", s.task_erred(no_worker, skein_core::TaskId(0), 0, Box::default()).map(drop)),
-            2 => ("a heartbeat of an unknown worker", "SKEIN_UNKNOWN_WORKER", s.heartbeat(no_worker, 0.0)),
-            3 => ("want from an unknown client", "SKEIN_UNKNOWN_CLIENT", s.want_keys(no_client, &[])),
-            4 => ("removing an unknown worker", "SKEIN_UNKNOWN_WORKER", s.remove_worker(no_worker, 0.0)),
-            _ => ("an invalid worker", "SKEIN_INVALID_WORKER", s.add_worker(WorkerSpec { name: "zero".into(), slots: 0, resources: Vec::new() }, 0.0).map(drop)),
+            1 => (
+                "a report from an unknown worker",
+                "SKEIN_UNKNOWN_WORKER",
+                s.task_erred(no_worker, skein_core::TaskId(0), 0, Box::default())
+                    .map(drop),
+            ),
+            2 => (
+                "a heartbeat of an unknown worker",
+                "SKEIN_UNKNOWN_WORKER",
+                s.heartbeat(no_worker, 0.0),
+            ),
+            3 => (
+                "want from an unknown client",
+                "SKEIN_UNKNOWN_CLIENT",
+                s.want_keys(no_client, &[]),
+            ),
+            4 => (
+                "removing an unknown worker",
+                "SKEIN_UNKNOWN_WORKER",
+                s.remove_worker(no_worker, 0.0),
+            ),
+            _ => (
+                "an invalid worker",
+                "SKEIN_INVALID_WORKER",
+                s.add_worker(
+                    WorkerSpec {
+                        name: "zero".into(),
+                        slots: 0,
+                        resources: Vec::new(),
+                    },
+                    0.0,
+                )
+                .map(drop),
+            ),
         };
         self.expect_refused(what, result, Some(code), &before)
     }
@@ -711,7 +1033,9 @@ impl Harness {
         match ev {
             Ev::AddWorker { name, slots } => self.add_worker(*name, *slots)?,
             Ev::RemoveWorker { w } => {
-                let Some(w) = self.worker(*w) else { return Ok(()) };
+                let Some(w) = self.worker(*w) else {
+                    return Ok(());
+                };
                 let before = self.counts();
                 let alive = self.sim.is_alive(w);
                 let result = self.sim.remove_worker(w);
@@ -722,7 +1046,9 @@ impl Harness {
                 self.sim.pump();
             }
             Ev::Heartbeat { w } => {
-                let Some(w) = self.worker(*w) else { return Ok(()) };
+                let Some(w) = self.worker(*w) else {
+                    return Ok(());
+                };
                 let alive = self.sim.is_alive(w);
                 let before = self.counts();
                 let result = self.sim.heartbeat(w);
@@ -736,23 +1062,38 @@ impl Harness {
                 self.sim.tick();
             }
             Ev::Step => self.sim.step(),
-            Ev::Finish { w, job, nbytes, duration } => {
-                let Some(w) = self.worker(*w) else { return Ok(()) };
+            Ev::Finish {
+                w,
+                job,
+                nbytes,
+                duration,
+            } => {
+                let Some(w) = self.worker(*w) else {
+                    return Ok(());
+                };
                 let n = self.sim.queue_len(w);
                 if n > 0 {
-                    self.sim.finish_job(w, *job as usize % n, *nbytes, *duration);
+                    self.sim
+                        .finish_job(w, *job as usize % n, *nbytes, *duration);
                     self.sim.pump();
                 }
             }
             Ev::Fail { w, job } => {
-                let Some(w) = self.worker(*w) else { return Ok(()) };
+                let Some(w) = self.worker(*w) else {
+                    return Ok(());
+                };
                 let n = self.sim.queue_len(w);
                 if n > 0 {
                     self.sim.fail_job(w, *job as usize % n, b"boom");
                     self.sim.pump();
                 }
             }
-            Ev::Missing { w, job, dep, holder } => self.missing(*w, *job, *dep, *holder)?,
+            Ev::Missing {
+                w,
+                job,
+                dep,
+                holder,
+            } => self.missing(*w, *job, *dep, *holder)?,
             Ev::DataLost { key, holder } => self.data_lost(*key, *holder)?,
             Ev::Stale { pick } => {
                 self.sim.report_stale(*pick as usize);
@@ -769,9 +1110,23 @@ impl Harness {
                 self.clients.push((c, true));
             }
             Ev::RemoveClient { client } => self.remove_client(*client)?,
-            Ev::Scatter { client, w, existing } => self.scatter(*client, *w, *existing)?,
-            Ev::Submit { client, graph, reuse, wanted, reverse } => self.submit(*client, graph, reuse, *wanted, *reverse)?,
-            Ev::SubmitInvalid { client, graph, kind } => self.submit_invalid(*client, graph, *kind)?,
+            Ev::Scatter {
+                client,
+                w,
+                existing,
+            } => self.scatter(*client, *w, *existing)?,
+            Ev::Submit {
+                client,
+                graph,
+                reuse,
+                wanted,
+                reverse,
+            } => self.submit(*client, graph, reuse, *wanted, *reverse)?,
+            Ev::SubmitInvalid {
+                client,
+                graph,
+                kind,
+            } => self.submit_invalid(*client, graph, *kind)?,
         }
         Ok(())
     }
@@ -779,14 +1134,20 @@ impl Harness {
     /// Whether `key` or anything it depends on can run on no pool worker.
     fn blocked(&self, key: &str) -> bool {
         let s = self.sim.scheduler();
-        let Some(start) = s.task_id(key) else { return false };
+        let Some(start) = s.task_id(key) else {
+            return false;
+        };
         let mut stack = vec![start];
         let mut seen = BTreeSet::new();
         while let Some(t) = stack.pop() {
             if !seen.insert(t) {
                 continue;
             }
-            if self.needs.get(s.key(t)).is_some_and(|n| !satisfiable(&n.restrictions, &n.resources)) {
+            if self
+                .needs
+                .get(s.key(t))
+                .is_some_and(|n| !satisfiable(&n.restrictions, &n.resources))
+            {
                 return true;
             }
             stack.extend_from_slice(s.dependencies(t));
@@ -797,7 +1158,10 @@ impl Harness {
     /// Every pool worker alive, all work finished: what is wanted is done.
     fn settle_and_check_liveness(&mut self) -> Check {
         for index in 0..POOL.len() {
-            let live = self.workers.iter().any(|&(w, i)| i == index && self.sim.is_alive(w));
+            let live = self
+                .workers
+                .iter()
+                .any(|&(w, i)| i == index && self.sim.is_alive(w));
             if !live {
                 self.add_worker(index as u8, 2)?;
             }
@@ -811,7 +1175,11 @@ impl Harness {
             let c = ClientId(c);
             for key in keys {
                 let t = s.task_id(key);
-                prop_assert!(t.is_some_and(|t| s.state(t) != TaskState::Forgotten), "wanted key {} was forgotten", key);
+                prop_assert!(
+                    t.is_some_and(|t| s.state(t) != TaskState::Forgotten),
+                    "wanted key {} was forgotten",
+                    key
+                );
                 let t = t.expect("checked above");
                 let mut ancestors: BTreeSet<String> = BTreeSet::new();
                 let mut stack = vec![t];
@@ -829,22 +1197,39 @@ impl Harness {
                 match state {
                     TaskState::Memory => {
                         prop_assert!(!s.who_has(t).is_empty(), "{} in memory nowhere", key);
-                        prop_assert!(matches!(heard, Some(Outcome::Memory)), "{} in memory but client heard {:?}", key, heard);
+                        prop_assert!(
+                            matches!(heard, Some(Outcome::Memory)),
+                            "{} in memory but client heard {:?}",
+                            key,
+                            heard
+                        );
                     }
                     TaskState::Erred => {
                         let Some(Outcome::Erred { cause, failure }) = heard else {
-                            return Err(TestCaseError::fail(format!("{key} erred but client heard {heard:?}")));
+                            return Err(TestCaseError::fail(format!(
+                                "{key} erred but client heard {heard:?}"
+                            )));
                         };
                         let cause_id = s.task_id(cause);
                         prop_assert!(
                             cause_id.is_some_and(|c| s.state(c) == TaskState::Erred),
-                            "{} erred because of {}, which is not erred", key, cause
+                            "{} erred because of {}, which is not erred",
+                            key,
+                            cause
                         );
-                        prop_assert!(ancestors.contains(cause.as_str()), "{} erred because of {}, which it does not depend on", key, cause);
+                        prop_assert!(
+                            ancestors.contains(cause.as_str()),
+                            "{} erred because of {}, which it does not depend on",
+                            key,
+                            cause
+                        );
                         match &**failure {
                             Failure::KilledWorker { key: k, workers } => {
                                 prop_assert_eq!(k, cause);
-                                prop_assert_eq!(workers.len(), Config::default().allowed_failures as usize);
+                                prop_assert_eq!(
+                                    workers.len(),
+                                    Config::default().allowed_failures as usize
+                                );
                             }
                             Failure::Lost { key: k } => prop_assert_eq!(k, cause),
                             Failure::Raised { .. } => {}
@@ -852,7 +1237,13 @@ impl Harness {
                     }
                     other => {
                         let story = s.story(key);
-                        prop_assert!(false, "wanted key {} ended {:?}; story {:?}", key, other, story);
+                        prop_assert!(
+                            false,
+                            "wanted key {} ended {:?}; story {:?}",
+                            key,
+                            other,
+                            story
+                        );
                     }
                 }
             }
@@ -863,11 +1254,24 @@ impl Harness {
             if state == TaskState::Forgotten {
                 continue;
             }
-            prop_assert!(state != TaskState::Processing, "{} still processing at quiescence", key);
+            prop_assert!(
+                state != TaskState::Processing,
+                "{} still processing at quiescence",
+                key
+            );
             if !self.blocked(key) {
-                prop_assert!(state != TaskState::Queued, "{} still queued at quiescence", key);
+                prop_assert!(
+                    state != TaskState::Queued,
+                    "{} still queued at quiescence",
+                    key
+                );
             }
-            prop_assert!(needed.contains(key), "{} ({:?}) is kept though nobody needs it", key, state);
+            prop_assert!(
+                needed.contains(key),
+                "{} ({:?}) is kept though nobody needs it",
+                key,
+                state
+            );
         }
         Ok(())
     }
@@ -891,19 +1295,63 @@ fn run_plan(plan: &Plan, seed: u64) -> Result<String, TestCaseError> {
     let states: Vec<String> = h
         .keys
         .iter()
-        .map(|k| format!("{k}:{:?}:{:?}", s.task_id(k).map(|t| s.state(t)), s.task_id(k).map(|t| s.who_has(t).to_vec())))
+        .map(|k| {
+            format!(
+                "{k}:{:?}:{:?}",
+                s.task_id(k).map(|t| s.state(t)),
+                s.task_id(k).map(|t| s.who_has(t).to_vec())
+            )
+        })
         .collect();
-    Ok(format!("{:?} {:?} {} {:?}", h.sim.stats(), s.counts(), h.sim.now(), states))
+    Ok(format!(
+        "{:?} {:?} {} {:?}",
+        h.sim.stats(),
+        s.counts(),
+        h.sim.now(),
+        states
+    ))
 }
 
 fn cases(n: u32) -> ProptestConfig {
-    ProptestConfig { cases: n, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases: n,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
-const EVERYTHING: Mix = Mix { churn: 2, work: 3, faults: 2, clients: 2, graphs: 2, invalid: 1 };
-const CHURN: Mix = Mix { churn: 6, work: 3, faults: 1, clients: 1, graphs: 1, invalid: 1 };
-const FAULTS: Mix = Mix { churn: 1, work: 3, faults: 5, clients: 1, graphs: 1, invalid: 1 };
-const CLIENTS: Mix = Mix { churn: 1, work: 2, faults: 1, clients: 6, graphs: 3, invalid: 2 };
+const EVERYTHING: Mix = Mix {
+    churn: 2,
+    work: 3,
+    faults: 2,
+    clients: 2,
+    graphs: 2,
+    invalid: 1,
+};
+const CHURN: Mix = Mix {
+    churn: 6,
+    work: 3,
+    faults: 1,
+    clients: 1,
+    graphs: 1,
+    invalid: 1,
+};
+const FAULTS: Mix = Mix {
+    churn: 1,
+    work: 3,
+    faults: 5,
+    clients: 1,
+    graphs: 1,
+    invalid: 1,
+};
+const CLIENTS: Mix = Mix {
+    churn: 1,
+    work: 2,
+    faults: 1,
+    clients: 6,
+    graphs: 3,
+    invalid: 2,
+};
 
 proptest! {
     #![proptest_config(cases(4000))]
@@ -945,7 +1393,14 @@ proptest! {
     }
 }
 
-const BIG: Mix = Mix { churn: 2, work: 4, faults: 1, clients: 1, graphs: 1, invalid: 1 };
+const BIG: Mix = Mix {
+    churn: 2,
+    work: 4,
+    faults: 1,
+    clients: 1,
+    graphs: 1,
+    invalid: 1,
+};
 
 proptest! {
     #![proptest_config(cases(400))]
@@ -968,28 +1423,43 @@ proptest! {
 // ---------------------------------------------------------------- scenarios
 
 fn cluster(workers: usize, slots: u32) -> SimCluster {
-    let mut sim = SimCluster::new(core_config(), SimConfig { seed: 42, ..SimConfig::default() });
+    let mut sim = SimCluster::new(
+        core_config(),
+        SimConfig {
+            seed: 42,
+            ..SimConfig::default()
+        },
+    );
     sim.add_workers("w", workers, slots).expect("fresh names");
     sim
 }
 
 fn state_of(sim: &SimCluster, key: &str) -> Option<TaskState> {
     let s = sim.scheduler();
-    s.task_id(key).map(|t| s.state(t)).filter(|&st| st != TaskState::Forgotten)
+    s.task_id(key)
+        .map(|t| s.state(t))
+        .filter(|&st| st != TaskState::Forgotten)
 }
 
 /// Intermediate results are dropped once their dependents have run (the task
 /// itself may stay `Released`, to be recomputed if a result is lost).
 fn assert_released(sim: &SimCluster, key: &str) {
     let state = state_of(sim, key);
-    assert!(matches!(state, None | Some(TaskState::Released)), "{key} is {state:?}");
+    assert!(
+        matches!(state, None | Some(TaskState::Released)),
+        "{key} is {state:?}"
+    );
     if let Some(t) = sim.scheduler().task_id(key) {
         assert!(sim.scheduler().who_has(t).is_empty(), "{key} still held");
     }
 }
 
 fn assert_clean(sim: &SimCluster) {
-    assert!(sim.anomalies().is_empty(), "simulator saw {:?}", sim.anomalies());
+    assert!(
+        sim.anomalies().is_empty(),
+        "simulator saw {:?}",
+        sim.anomalies()
+    );
     if let Err(e) = sim.scheduler().validate() {
         panic!("validate(): {e}");
     }
@@ -1003,7 +1473,10 @@ fn tree_reduction_completes_and_frees_intermediates() {
     sim.run_until_idle(100_000).expect("finishes");
     assert_clean(&sim);
     assert_eq!(state_of(&sim, &root), Some(TaskState::Memory));
-    assert!(matches!(sim.outcome(sim.client(), &root), Some(Outcome::Memory)));
+    assert!(matches!(
+        sim.outcome(sim.client(), &root),
+        Some(Outcome::Memory)
+    ));
     for key in ["leaf-0", "leaf-999", "sum-1-0", "sum-5-3"] {
         assert_released(&sim, key);
     }
@@ -1064,7 +1537,9 @@ fn a_silent_worker_times_out_and_its_work_moves() {
     assert!(!sim.is_alive(quiet), "tick removed the silent worker");
     sim.run_until_idle(100_000).expect("finishes");
     assert_clean(&sim);
-    assert!(keys.iter().all(|k| state_of(&sim, k) == Some(TaskState::Memory)));
+    assert!(keys
+        .iter()
+        .all(|k| state_of(&sim, k) == Some(TaskState::Memory)));
 }
 
 #[test]
@@ -1080,7 +1555,12 @@ fn a_poison_task_errs_with_killed_worker_and_the_rest_completes() {
     sim.submit(tasks, &wanted).expect("valid graph");
     sim.run_until_idle(100_000).expect("finishes");
     assert_clean(&sim);
-    assert_eq!(sim.killed_workers().len(), 3, "killed {:?}", sim.killed_workers());
+    assert_eq!(
+        sim.killed_workers().len(),
+        3,
+        "killed {:?}",
+        sim.killed_workers()
+    );
     assert_eq!(state_of(&sim, "poison"), Some(TaskState::Erred));
     match sim.outcome(sim.client(), "poison") {
         Some(Outcome::Erred { cause, failure }) => {
@@ -1117,7 +1597,9 @@ fn an_error_reaches_dependents_with_its_cause() {
     match sim.outcome(sim.client(), "after") {
         Some(Outcome::Erred { cause, failure }) => {
             assert_eq!(cause, "bad");
-            assert!(matches!(&**failure, Failure::Raised { payload } if &payload[..] == b"sim: task failed"));
+            assert!(
+                matches!(&**failure, Failure::Raised { payload } if &payload[..] == b"sim: task failed")
+            );
         }
         other => panic!("client heard {other:?} about after"),
     }
@@ -1130,7 +1612,11 @@ fn scattered_data_whose_holder_leaves_is_lost() {
     let holder = sim.workers()[0];
     sim.scatter(c, "data", holder, 100).expect("live worker");
     sim.remove_worker(holder).expect("live worker");
-    sim.submit(vec![sim::task("use", "f", vec!["data".into()], b"")], &["use"]).expect("data is known, though lost");
+    sim.submit(
+        vec![sim::task("use", "f", vec!["data".into()], b"")],
+        &["use"],
+    )
+    .expect("data is known, though lost");
     sim.run_until_idle(10_000).expect("finishes");
     assert_clean(&sim);
     assert_eq!(state_of(&sim, "data"), Some(TaskState::Erred));
@@ -1143,7 +1629,10 @@ fn scattered_data_whose_holder_leaves_is_lost() {
 #[test]
 fn a_silently_evicted_input_is_recomputed() {
     let mut sim = cluster(2, 1);
-    let tasks = vec![sim::task("x", "f", Vec::new(), b""), sim::task("y", "g", vec!["x".into()], b"")];
+    let tasks = vec![
+        sim::task("x", "f", Vec::new(), b""),
+        sim::task("y", "g", vec!["x".into()], b""),
+    ];
     sim.submit(tasks, &["x", "y"]).expect("valid graph");
     // Run until x is in memory, then drop it behind the scheduler's back.
     while state_of(&sim, "x") != Some(TaskState::Memory) {
@@ -1165,7 +1654,11 @@ fn input_sizes_past_u64_max_do_not_overflow() {
     let c = sim.client();
     sim.scatter(c, "a", w, u64::MAX).expect("live worker");
     sim.scatter(c, "b", w, u64::MAX).expect("live worker");
-    sim.submit(vec![sim::task("c", "g", vec!["a".into(), "b".into()], b"")], &["c"]).expect("valid graph");
+    sim.submit(
+        vec![sim::task("c", "g", vec!["a".into(), "b".into()], b"")],
+        &["c"],
+    )
+    .expect("valid graph");
     sim.run_until_idle(1000).expect("finishes");
     assert_clean(&sim);
     assert_eq!(state_of(&sim, "c"), Some(TaskState::Memory));
@@ -1183,7 +1676,11 @@ fn the_simulation_is_deterministic() {
         let victim = sim.workers()[0];
         sim.remove_worker(victim).expect("live worker");
         sim.run_until_idle(100_000).expect("finishes");
-        (sim.stats().clone(), sim.now(), format!("{:?}", sim.scheduler().counts()))
+        (
+            sim.stats().clone(),
+            sim.now(),
+            format!("{:?}", sim.scheduler().counts()),
+        )
     };
     assert_eq!(run(), run());
 }
