@@ -22,6 +22,11 @@ export declare class NativeCore {
    * Returns the number of tasks in the graph. Throws (with `code`) and changes nothing on a bad graph.
    */
   submitGraph(client: number, graph: Buffer, wanted: Array<string>): number
+  /**
+   * Like `submitGraph`, with the wanted keys named by their index in `graph` (no key strings
+   * cross twice). Returns the task id of each wanted key, in order: the ids `memory` messages carry.
+   */
+  submitGraphIndexed(client: number, graph: Buffer, wanted: Uint32Array): Uint32Array
   wantKeys(client: number, keys: Array<string>): void
   releaseKeys(client: number, keys: Array<string>): void
   cancelKeys(client: number, keys: Array<string>): void
@@ -39,6 +44,8 @@ export declare class NativeCore {
   tick(now: number): void
   /** Everything the scheduler wants done since the last call, or null if nothing. */
   takeInstructions(): Buffer | null
+  /** Like `takeInstructions`, as ready-to-send messages per worker and client (see wire.rs). */
+  takeMessages(): Buffer | null
   /** The state of `key`, or null if the scheduler does not know it. */
   state(key: string): string | null
   story(key: string): Array<StoryEntry>

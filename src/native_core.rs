@@ -1,11 +1,11 @@
 use std::collections::HashMap;
 
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{Buffer, Uint32Array};
 use napi_derive::napi;
 use skein_core::{ClientId, Config, Scheduler, StateCounts, TaskId, WorkerId, WorkerSpec};
 
-use crate::error::{core_error, Result};
-use crate::wire::{decode_graph, decode_worker_events, encode_instructions, WorkerEvent};
+use crate::error::{core_error, malformed, Result};
+use crate::wire::{decode_graph, decode_worker_events, encode_instructions, encode_messages, WorkerEvent};
 
 /// Options for the native core; every field is optional and has the core's default.
 #[napi(object)]
@@ -115,6 +115,21 @@ impl NativeCore {
         Ok(ids.len() as u32)
     }
 
+    /// Like `submitGraph`, with the wanted keys named by their index in `graph` (no key strings
+    /// cross twice). Returns the task id of each wanted key, in order: the ids `memory` messages carry.
+    #[napi]
+    pub fn submit_graph_indexed(&mut self, client: u32, graph: Buffer, wanted: Uint32Array) -> Result<Uint32Array> {
+        let tasks = decode_graph(&graph)?;
+        let mut keys: Vec<String> = Vec::with_capacity(wanted.len());
+        for &i in wanted.iter() {
+            let task = tasks.get(i as usize).ok_or_else(|| malformed(format!("wanted index {i} is not in the graph of {} tasks", tasks.len())))?;
+            keys.push(task.key.clone());
+        }
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let ids = self.core.submit_graph(ClientId(client), tasks, &keys).map_err(core_error)?;
+        Ok(wanted.iter().map(|&i| ids[i as usize].0).collect::<Vec<u32>>().into())
+    }
+
     #[napi]
     pub fn want_keys(&mut self, client: u32, keys: Vec<String>) -> Result<()> {
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
@@ -193,6 +208,16 @@ impl NativeCore {
             return None;
         }
         Some(encode_instructions(&self.core, &ins).into())
+    }
+
+    /// Like `takeInstructions`, as ready-to-send messages per worker and client (see wire.rs).
+    #[napi]
+    pub fn take_messages(&mut self) -> Option<Buffer> {
+        let ins = self.core.take_instructions();
+        if ins.workers.is_empty() && ins.clients.is_empty() && ins.removed_workers.is_empty() {
+            return None;
+        }
+        Some(encode_messages(&self.core, &ins).into())
     }
 
     /// The state of `key`, or null if the scheduler does not know it.

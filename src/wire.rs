@@ -14,6 +14,15 @@
 //!   workers: `[[worker, compute: [[task, run, key, payload: bin, deps: [[key, nbytes, [holder], task]]]], free: [key]]]`
 //!   clients: `[[client, memory: [[key, nbytes, [holder]]], erred: [[key, causeKey, failure]], cancelled: [key]]]`
 //!   failure: `[0, payload: bin]` raised | `[1, key, [workerName]]` killed workers | `[2, key]` lost
+//!
+//! Messages (takeMessages): the same instructions as ready-to-send protocol
+//! messages, so the shell forwards bytes instead of decoding and re-encoding
+//! every task: `[workers, clients, removedWorkers]`
+//!   workers: `[[worker, free: bin | nil, compute: bin | nil]]`
+//!   clients: `[[client, memory: bin | nil, erred: bin | nil, cancelled: bin | nil]]`
+//!   each bin is one encoded message: `["free", [key]]`, `["compute", [compute, ...]]` (compute as above),
+//!   `["memory", [task, nbytes, holderCount, holder..., task, ...]]` (flat: task ids, not keys),
+//!   `["erred", [[key, causeKey, failure]]]`, `["cancelled", [key]]`
 
 use crate::error::{malformed, Result};
 use crate::reader::Reader;
@@ -125,6 +134,19 @@ impl Out {
     fn bin(&mut self, b: &[u8]) {
         rmp::encode::write_bin(&mut self.0, b).expect("Vec write");
     }
+    fn nil(&mut self) {
+        rmp::encode::write_nil(&mut self.0).expect("Vec write");
+    }
+    /// Starts a bin32 whose length is patched by `end_bin`: a message is written in place, not copied.
+    fn begin_bin(&mut self) -> usize {
+        self.0.push(0xc6);
+        self.0.extend_from_slice(&[0; 4]);
+        self.0.len()
+    }
+    fn end_bin(&mut self, start: usize) {
+        let len = (self.0.len() - start) as u32;
+        self.0[start - 4..start].copy_from_slice(&len.to_be_bytes());
+    }
     fn holders(&mut self, holders: &[WorkerId]) {
         self.array(holders.len());
         for w in holders {
@@ -183,6 +205,109 @@ pub fn encode_instructions(core: &Scheduler, ins: &Instructions) -> Vec<u8> {
         out.array(batch.cancelled.len());
         for &t in &batch.cancelled {
             out.str(core.key(t));
+        }
+    }
+    out.array(ins.removed_workers.len());
+    for w in &ins.removed_workers {
+        out.uint(u64::from(w.0));
+    }
+    out.0
+}
+
+pub fn encode_messages(core: &Scheduler, ins: &Instructions) -> Vec<u8> {
+    let mut out = Out(Vec::with_capacity(256));
+    out.array(3);
+    out.array(ins.workers.len());
+    for (worker, batch) in &ins.workers {
+        out.array(3);
+        out.uint(u64::from(worker.0));
+        if batch.free.is_empty() {
+            out.nil();
+        } else {
+            let bin = out.begin_bin();
+            out.array(2);
+            out.str("free");
+            out.array(batch.free.len());
+            for &t in &batch.free {
+                out.str(core.key(t));
+            }
+            out.end_bin(bin);
+        }
+        if batch.compute.is_empty() {
+            out.nil();
+        } else {
+            let bin = out.begin_bin();
+            out.array(2);
+            out.str("compute");
+            out.array(batch.compute.len());
+            for c in &batch.compute {
+                out.array(5);
+                out.uint(u64::from(c.task.0));
+                out.uint(u64::from(c.run));
+                out.str(core.key(c.task));
+                out.bin(core.payload(c.task));
+                let deps = core.dependencies(c.task);
+                out.array(deps.len());
+                for &dep in deps {
+                    out.array(4);
+                    out.str(core.key(dep));
+                    out.uint(core.nbytes(dep));
+                    out.holders(core.who_has(dep));
+                    out.uint(u64::from(dep.0));
+                }
+            }
+            out.end_bin(bin);
+        }
+    }
+    out.array(ins.clients.len());
+    for (client, batch) in &ins.clients {
+        out.array(4);
+        out.uint(u64::from(client.0));
+        if batch.memory.is_empty() {
+            out.nil();
+        } else {
+            let bin = out.begin_bin();
+            out.array(2);
+            out.str("memory");
+            let flat: usize = batch.memory.iter().map(|&t| 3 + core.who_has(t).len()).sum();
+            out.array(flat);
+            for &t in &batch.memory {
+                let holders = core.who_has(t);
+                out.uint(u64::from(t.0));
+                out.uint(core.nbytes(t));
+                out.uint(holders.len() as u64);
+                for w in holders {
+                    out.uint(u64::from(w.0));
+                }
+            }
+            out.end_bin(bin);
+        }
+        if batch.erred.is_empty() {
+            out.nil();
+        } else {
+            let bin = out.begin_bin();
+            out.array(2);
+            out.str("erred");
+            out.array(batch.erred.len());
+            for (t, cause, failure) in &batch.erred {
+                out.array(3);
+                out.str(core.key(*t));
+                out.str(core.key(*cause));
+                encode_failure(&mut out, failure);
+            }
+            out.end_bin(bin);
+        }
+        if batch.cancelled.is_empty() {
+            out.nil();
+        } else {
+            let bin = out.begin_bin();
+            out.array(2);
+            out.str("cancelled");
+            out.array(batch.cancelled.len());
+            for &t in &batch.cancelled {
+                out.str(core.key(t));
+            }
+            out.end_bin(bin);
         }
     }
     out.array(ins.removed_workers.len());

@@ -240,7 +240,18 @@ export class Client implements FutureOwner {
     }
     if (batch.tasks.length > 0 || wanted.length > 0) {
       const graph = encodeGraph(batch.tasks)
-      connection.request((request) => ['submit', request, graph, wanted]).catch((error: Error) => {
+      // Wanted keys go as indices into the graph and come back as task ids: no key crosses twice.
+      const indices = graphIndices(batch.tasks, created)
+      const submit = indices
+        ? connection.request(
+            (request) => ['submit', request, graph, indices],
+            (done) => {
+              const ids = done[2]
+              if (ids !== undefined) for (let i = 0; i < created.length; i++) this.keys.bindId(created[i], ids[i])
+            },
+          )
+        : connection.request((request) => ['submit', request, graph, wanted])
+      submit.catch((error: Error) => {
         for (const state of created) {
           if (!state.attached) continue
           this.keys.detach(state)
@@ -253,14 +264,20 @@ export class Client implements FutureOwner {
 
   private receive(event: SchedulerEvent): void {
     switch (event[0]) {
-      case 'memory':
-        for (const [key, nbytes, holders] of event[1]) {
-          const state = this.keys.get(key)
+      case 'memory': {
+        // Flat: [task id, nbytes, holder count, ...holders] per key.
+        const entries = event[1]
+        for (let i = 0; i < entries.length; ) {
+          const state = this.keys.getById(entries[i])
+          const nbytes = entries[i + 1]
+          const count = entries[i + 2]
+          i += 3 + count
           if (state === undefined) continue
-          state.located(nbytes, holders)
+          state.located(nbytes, count === 1 ? [entries[i - 1]] : entries.slice(i - count, i))
           if (state.awaited && !state.hasValue && !state.fetching && state.error === null) this.fetcher.fetch(state)
         }
         return
+      }
       case 'erred':
         for (const [key, causeKey, failure] of event[1]) {
           const state = this.keys.get(key)
@@ -319,4 +336,30 @@ export class Client implements FutureOwner {
     }
     this.workerWaiters = []
   }
+}
+
+/**
+ * The index in `tasks` of each state's key, or null if one is missing. The roots of a submit
+ * mostly appear in `tasks` in their own order, so one forward scan usually finds them all.
+ */
+function graphIndices(tasks: readonly Task[], states: readonly KeyState[]): Uint32Array | null {
+  const out = new Uint32Array(states.length)
+  let next = 0
+  let byKey: Map<string, number> | null = null
+  for (let i = 0; i < states.length; i++) {
+    const key = states[i].key
+    if (byKey === null) {
+      while (next < tasks.length && tasks[next].key !== key) next++
+      if (next < tasks.length) {
+        out[i] = next++
+        continue
+      }
+      byKey = new Map()
+      for (let j = 0; j < tasks.length; j++) byKey.set(tasks[j].key, j)
+    }
+    const at = byKey.get(key)
+    if (at === undefined) return null
+    out[i] = at
+  }
+  return out
 }

@@ -1,11 +1,11 @@
 import WebSocket from 'ws'
-import { Channel, MAX_FRAME_BYTES, type ClientToScheduler, type SchedulerToClient } from '../protocol'
+import { Channel, MAX_FRAME_BYTES, type ClientToScheduler, type Done, type SchedulerToClient } from '../protocol'
 import { ConnectionClosedError, SchedulerError } from './errors'
 
 /** How long a closing handshake may take before the socket is cut. */
 const CLOSE_GRACE_MS = 1000
 
-type Waiter = { resolve: () => void; reject: (error: Error) => void }
+type Waiter = { resolve: () => void; reject: (error: Error) => void; onDone: ((reply: Done) => void) | undefined }
 
 /** Messages the client handles itself; 'welcome', 'done' and 'error' are handled here. */
 export type SchedulerEvent = Exclude<SchedulerToClient, ['welcome', ...unknown[]] | ['done', ...unknown[]] | ['error', ...unknown[]]>
@@ -87,12 +87,15 @@ export class SchedulerConnection {
     this.channel.send(message)
   }
 
-  /** Sends `build(requestId)`; resolves on ['done', id], rejects with SchedulerError on ['error', id, ...]. */
-  request(build: (request: number) => ClientToScheduler): Promise<void> {
+  /**
+   * Sends `build(requestId)`; resolves on ['done', id], rejects with SchedulerError on ['error', id, ...].
+   * `onDone` sees the 'done' reply synchronously, before the messages after it in its frame are handled.
+   */
+  request(build: (request: number) => ClientToScheduler, onDone?: (reply: Done) => void): Promise<void> {
     if (this.closedError) return Promise.reject(this.closedError)
     const request = this.nextRequest++
     return new Promise((resolve, reject) => {
-      this.waiting.set(request, { resolve, reject })
+      this.waiting.set(request, { resolve, reject, onDone })
       this.channel.send(build(request))
     })
   }
@@ -115,7 +118,7 @@ export class SchedulerConnection {
   private receive(message: SchedulerToClient): void {
     switch (message[0]) {
       case 'done':
-        this.settle(message[1], null)
+        this.settle(message[1], null, message)
         return
       case 'error':
         if (message[1] >= 0 && this.waiting.has(message[1])) this.settle(message[1], new SchedulerError(message[2], message[3]))
@@ -132,12 +135,15 @@ export class SchedulerConnection {
     this.lastRefusal = description
   }
 
-  private settle(request: number, error: Error | null): void {
+  private settle(request: number, error: Error | null, done?: Done): void {
     const waiter = this.waiting.get(request)
     if (waiter === undefined) return
     this.waiting.delete(request)
     if (error) waiter.reject(error)
-    else waiter.resolve()
+    else {
+      if (done !== undefined) waiter.onDone?.(done)
+      waiter.resolve()
+    }
   }
 
   private closed(code: number, reason: string, why?: string): void {

@@ -9,6 +9,8 @@ export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled' | 'los
  */
 export class KeyState {
   status: FutureStatus = 'pending'
+  /** The scheduler's task id for the key, once its submit is done (-1 before, or for scattered keys). */
+  id = -1
   /** Live Future objects of this key. */
   refs = 0
   /** False once the client stopped tracking the key (released, cancelled, refused). */

@@ -8,6 +8,8 @@ import { KeyState } from './key-state'
  */
 export class KeyTable {
   private readonly states = new Map<string, KeyState>()
+  /** The same states by the scheduler's task id: 'memory' messages name tasks by id. */
+  private readonly byTaskId = new Map<number, KeyState>()
   private releasing: KeyState[] = []
   private flushScheduled = false
   private closed = false
@@ -18,6 +20,18 @@ export class KeyTable {
   /** The tracked state of `key`, if any. */
   get(key: string): KeyState | undefined {
     return this.states.get(key)
+  }
+
+  /** The tracked state of the task with this scheduler id, if any. */
+  getById(id: number): KeyState | undefined {
+    return this.byTaskId.get(id)
+  }
+
+  /** Records the scheduler's task id of `state` (from its submit's reply). */
+  bindId(state: KeyState, id: number): void {
+    if (!state.attached) return
+    state.id = id
+    this.byTaskId.set(id, state)
   }
 
   has(key: string): boolean {
@@ -58,6 +72,8 @@ export class KeyTable {
   detach(state: KeyState): void {
     state.attached = false
     if (this.states.get(state.key) === state) this.states.delete(state.key)
+    // The scheduler may give a forgotten task's id to a new task: this state must not hear about it.
+    if (state.id >= 0 && this.byTaskId.get(state.id) === state) this.byTaskId.delete(state.id)
   }
 
   /** Every tracked state. */

@@ -4,6 +4,21 @@ import { decode, encode } from './codec'
 /** Above this many buffered bytes the channel waits for the socket to drain before the next frame. */
 const HIGH_WATER_BYTES = 4 * 1024 * 1024
 
+/** One message already encoded (by the native core): sent as its bytes, not re-encoded. */
+class Encoded {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+/** MessagePack array header for `n` elements. */
+function arrayHeader(n: number): Buffer {
+  if (n < 16) return Buffer.from([0x90 | n])
+  if (n < 0x10000) return Buffer.from([0xdc, n >> 8, n & 0xff])
+  const b = Buffer.allocUnsafe(5)
+  b[0] = 0xdd
+  b.writeUInt32BE(n, 1)
+  return b
+}
+
 /**
  * One side of a WebSocket that speaks frames of messages. Messages sent in one
  * event-loop turn, or while the socket is still draining, leave together as
@@ -11,7 +26,8 @@ const HIGH_WATER_BYTES = 4 * 1024 * 1024
  * idle channel adds no latency.
  */
 export class Channel<Out, In> {
-  private pending: Out[] = []
+  private pending: (Out | Encoded)[] = []
+  private encodedPending = 0
   private scheduled = false
   private waitingForDrain = false
   private closed = false
@@ -26,6 +42,7 @@ export class Channel<Out, In> {
     socket.on('close', () => {
       this.closed = true
       this.pending = []
+      this.encodedPending = 0
     })
   }
 
@@ -35,11 +52,20 @@ export class Channel<Out, In> {
     this.schedule()
   }
 
+  /** Like `send`, for one message already encoded as MessagePack bytes; it joins the same frame. */
+  sendEncoded(message: Uint8Array): void {
+    if (this.closed) return
+    this.pending.push(new Encoded(message))
+    this.encodedPending++
+    this.schedule()
+  }
+
   /** Sends everything pending now, in this turn (for shutdown paths). */
   flush(): void {
     if (this.closed || this.pending.length === 0) return
-    const frame = encode(this.pending)
+    const frame = this.encodedPending === 0 ? encode(this.pending) : this.spliceFrame()
     this.pending = []
+    this.encodedPending = 0
     if (this.socket.readyState !== this.socket.OPEN) return
     this.socket.send(frame, { binary: true })
     if (this.socket.bufferedAmount > HIGH_WATER_BYTES) this.waitForDrain()
@@ -53,6 +79,13 @@ export class Channel<Out, In> {
     this.flush()
     this.closed = true
     this.socket.close(code, reason)
+  }
+
+  /** The frame as an array header followed by each message's bytes: encoded ones as they are. */
+  private spliceFrame(): Buffer {
+    const parts: Uint8Array[] = [arrayHeader(this.pending.length)]
+    for (const m of this.pending) parts.push(m instanceof Encoded ? m.bytes : encode(m))
+    return Buffer.concat(parts)
   }
 
   private schedule(): void {

@@ -41,8 +41,12 @@ export type HelloWorker = ['hello-worker', name: string, slots: number, address:
 export type Welcome = ['welcome', id: number]
 
 // ---------------------------------------------------------------- client -> scheduler
-/** graph: the native graph layout, MessagePack-encoded (passed to the core as is). */
-export type Submit = ['submit', request: number, graph: Uint8Array, wanted: string[]]
+/**
+ * graph: the native graph layout, MessagePack-encoded (passed to the core as is).
+ * wanted: the keys the client wants, or (the client's fast path) their indices in the graph;
+ * with indices the 'done' reply carries their task ids, which 'memory' messages then name.
+ */
+export type Submit = ['submit', request: number, graph: Uint8Array, wanted: string[] | Uint32Array]
 export type Want = ['want', keys: string[]]
 export type Release = ['release', keys: string[]]
 export type Cancel = ['cancel', keys: string[]]
@@ -53,8 +57,10 @@ export type RegisterFunction = ['fn', hash: string, source: string, name: string
 export type Heartbeat = ['heartbeat']
 
 // ---------------------------------------------------------------- scheduler -> client
-export type Done = ['done', request: number]
-export type InMemory = ['memory', entries: KeyLocation[]]
+/** taskIds: for a submit whose wanted keys were given as indices, the task id of each, in order. */
+export type Done = ['done', request: number] | ['done', request: number, taskIds: Uint32Array]
+/** Flat, by task id (from the submit's 'done'): [task, nbytes, holderCount, ...holders, task, ...]. */
+export type InMemory = ['memory', entries: number[]]
 export type Erred = ['erred', entries: [key: string, causeKey: string, failure: WireFailure][]]
 export type Cancelled = ['cancelled', keys: string[]]
 /** Full list of live workers, sent on join and leave. */

@@ -48,6 +48,11 @@ export class Connection {
     this.channel.send(message)
   }
 
+  /** One message the native core encoded. */
+  sendEncoded(message: Uint8Array): void {
+    this.channel.sendEncoded(message)
+  }
+
   sendError(request: number, code: string, message: string): void {
     const reply: ErrorReply = ['error', request, code, message]
     this.channel.send(reply)

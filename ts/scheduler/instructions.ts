@@ -13,3 +13,12 @@ export type Instructions = [workers: WorkerInstructions[], clients: ClientInstru
 export function decodeInstructions(bytes: Buffer): Instructions {
   return decode(bytes) as Instructions
 }
+
+/** The native core's instructions as ready-to-send messages (takeMessages; layout in src/wire.rs). */
+export type WorkerMessages = [worker: number, free: Uint8Array | null, compute: Uint8Array | null]
+export type ClientMessages = [client: number, memory: Uint8Array | null, erred: Uint8Array | null, cancelled: Uint8Array | null]
+export type Messages = [workers: WorkerMessages[], clients: ClientMessages[], removedWorkers: number[]]
+
+export function decodeMessages(bytes: Buffer): Messages {
+  return decode(bytes) as Messages
+}

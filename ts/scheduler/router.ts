@@ -3,7 +3,7 @@ import type { NativeCore } from './native'
 import type { WorkerInfo, Workers } from '../protocol'
 import { Connection, Role } from './connection'
 import { FunctionRegistry } from './functions'
-import { decodeInstructions } from './instructions'
+import { decodeMessages } from './instructions'
 import type { Log } from './log'
 import { asBuffer, checkClientMessage, checkHello, checkWorkerMessage, HANDSHAKE, ProtocolError } from './validate'
 
@@ -158,9 +158,23 @@ export class Router {
     const msg = checkClientMessage(m)
     const client = conn.id
     switch (msg[0]) {
-      case 'submit':
-        this.request(conn, msg[1], () => this.core.submitGraph(client, asBuffer(msg[2]), msg[3]))
+      case 'submit': {
+        const [, request, graph, wanted] = msg
+        if (wanted instanceof Uint32Array) {
+          // The reply carries the wanted keys' task ids: 'memory' messages name tasks by id.
+          try {
+            const ids = this.core.submitGraphIndexed(client, asBuffer(graph), wanted)
+            conn.send(['done', request, ids])
+          } catch (err) {
+            const e = err as Error & { code?: string }
+            conn.sendError(request, e.code ?? INTERNAL, e.message)
+          }
+          this.scheduleFlush()
+        } else {
+          this.request(conn, request, () => this.core.submitGraph(client, asBuffer(graph), wanted))
+        }
         break
+      }
       case 'want':
         this.request(conn, -1, () => this.core.wantKeys(client, msg[1]))
         break
@@ -255,7 +269,7 @@ export class Router {
   private flushInstructions(): void {
     this.flushScheduled = false
     try {
-      const bytes = this.core.takeInstructions()
+      const bytes = this.core.takeMessages()
       if (bytes) this.dispatch(bytes)
     } catch (err) {
       const e = err as Error
@@ -264,20 +278,21 @@ export class Router {
   }
 
   private dispatch(bytes: Buffer): void {
-    const [workers, clients, removed] = decodeInstructions(bytes)
-    for (const [id, compute, free] of workers) {
+    // Messages come ready to send: the tasks in them are never decoded here.
+    const [workers, clients, removed] = decodeMessages(bytes)
+    for (const [id, free, compute] of workers) {
       const conn = this.workers.get(id)
       if (!conn) continue
       // Free first: a key freed and recomputed in one batch must end up computed.
-      if (free.length > 0) conn.send(['free', free])
-      if (compute.length > 0) conn.send(['compute', compute])
+      if (free !== null) conn.sendEncoded(free)
+      if (compute !== null) conn.sendEncoded(compute)
     }
     for (const [id, memory, erred, cancelled] of clients) {
       const conn = this.clients.get(id)
       if (!conn) continue
-      if (memory.length > 0) conn.send(['memory', memory])
-      if (erred.length > 0) conn.send(['erred', erred])
-      if (cancelled.length > 0) conn.send(['cancelled', cancelled])
+      if (memory !== null) conn.sendEncoded(memory)
+      if (erred !== null) conn.sendEncoded(erred)
+      if (cancelled !== null) conn.sendEncoded(cancelled)
     }
     if (removed.length > 0) {
       for (const id of removed) {

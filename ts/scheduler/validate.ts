@@ -35,6 +35,10 @@ function isStringArray(v: unknown): v is string[] {
   return true
 }
 
+function isWanted(v: unknown): v is string[] | Uint32Array {
+  return v instanceof Uint32Array || isStringArray(v)
+}
+
 function isId(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff
 }
@@ -94,7 +98,7 @@ export function checkClientMessage(m: Message): Exclude<ClientToScheduler, Hello
       expectLength(m, 4)
       field(m, 1, isRequest, 'request id')
       field(m, 2, isBytes, 'graph')
-      field(m, 3, isStringArray, 'wanted keys')
+      field(m, 3, isWanted, 'wanted keys (strings, or indices into the graph as a Uint32Array)')
       break
     case 'want':
     case 'release':

@@ -2,9 +2,10 @@
 //! workers (2 slots each). Read the growth across worker counts; a policy in
 //! near-constant time per task shows flat lines.
 //!
-//! The scheduler is warm: workers joined, 2 pieces of scattered data per
-//! worker (at least 2,000) on random workers, and every task prefix already has
-//! a duration estimate. Each iteration submits a batch of 1,000 tasks; after
+//! The scheduler is warm: workers joined, 20,000 pieces of scattered data (the
+//! same for every N, so only the worker count changes) on random workers, and
+//! every task prefix has a duration estimate. Each iteration submits a batch
+//! of 1,000 tasks; after
 //! it, untimed, the simulator finishes them and the client releases them so
 //! the state returns to where it was.
 //!
@@ -29,6 +30,7 @@ use skein_core::sim::{self, SimCluster, SimConfig, XorShift};
 use skein_core::{Config, TaskSpec};
 
 const BATCH: usize = 1000;
+const DATA: usize = 20_000;
 const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
 
 struct Warm {
@@ -56,9 +58,7 @@ impl Warm {
             .expect("fresh worker names");
         let mut rng = XorShift::new(11);
         let c = sim.client();
-        let data: Vec<String> = (0..(2 * workers).max(2000))
-            .map(|i| format!("data-{i}"))
-            .collect();
+        let data: Vec<String> = (0..DATA).map(|i| format!("data-{i}")).collect();
         for key in &data {
             let w = ids[rng.below(ids.len() as u64) as usize];
             sim.scatter(c, key, w, 1_000_000).expect("live worker");

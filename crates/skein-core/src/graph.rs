@@ -9,7 +9,8 @@ use crate::scheduler::Scheduler;
 use crate::spec::TaskSpec;
 use crate::state::TaskState;
 use crate::story::Stimulus;
-use crate::task::{bucket_mask_for, sort_by_masked_key, Extras, Priority, Task, FLAG_SCATTERED};
+use crate::bucket_order::{bucket_mask_for, sort_by_masked_key};
+use crate::task::{Extras, Priority, Task, FLAG_SCATTERED};
 use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 

@@ -57,7 +57,13 @@ pub(crate) struct Outbox {
     client_dirty: Vec<bool>,
     pub dirty_clients: Vec<ClientId>,
     pub removed_workers: Vec<WorkerId>,
+    /// Emptied buffers handed back through `Scheduler::recycle`, reused for new batches.
+    compute_pool: Vec<Vec<Compute>>,
+    task_pool: Vec<Vec<TaskId>>,
 }
+
+const POOL_MAX: usize = 4096;
+const POOLED_CAPACITY_MAX: usize = 1 << 16;
 
 impl Outbox {
     pub fn add_worker(&mut self) {
@@ -90,17 +96,46 @@ impl Outbox {
 
     #[inline]
     pub fn compute(&mut self, w: WorkerId, task: TaskId, run: u32) {
+        if self.workers[w.ix()].compute.capacity() == 0 {
+            if let Some(v) = self.compute_pool.pop() {
+                self.workers[w.ix()].compute = v;
+            }
+        }
         self.worker(w).compute.push(Compute { task, run });
     }
 
     #[inline]
     pub fn free(&mut self, w: WorkerId, t: TaskId) {
+        if self.workers[w.ix()].free.capacity() == 0 {
+            if let Some(v) = self.task_pool.pop() {
+                self.workers[w.ix()].free = v;
+            }
+        }
         self.worker(w).free.push(t);
     }
 
     #[inline]
     pub fn memory(&mut self, c: ClientId, t: TaskId) {
+        if self.clients[c.ix()].memory.capacity() == 0 {
+            if let Some(v) = self.task_pool.pop() {
+                self.clients[c.ix()].memory = v;
+            }
+        }
         self.client(c).memory.push(t);
+    }
+
+    fn pool_compute(&mut self, mut v: Vec<Compute>) {
+        if self.compute_pool.len() < POOL_MAX && v.capacity() > 0 && v.capacity() <= POOLED_CAPACITY_MAX {
+            v.clear();
+            self.compute_pool.push(v);
+        }
+    }
+
+    fn pool_tasks(&mut self, mut v: Vec<TaskId>) {
+        if self.task_pool.len() < POOL_MAX && v.capacity() > 0 && v.capacity() <= POOLED_CAPACITY_MAX {
+            v.clear();
+            self.task_pool.push(v);
+        }
     }
 
     pub fn erred(&mut self, c: ClientId, t: TaskId, cause: TaskId, f: Arc<Failure>) {
@@ -165,5 +200,18 @@ impl crate::scheduler::Scheduler {
         out.removed_workers = std::mem::take(&mut self.outbox.removed_workers);
         self.end_event();
         out
+    }
+
+    /// Optional: hands the buffers of a batch the caller is done with back to the core, so
+    /// later batches reuse them instead of allocating (worth it with many workers).
+    pub fn recycle(&mut self, instructions: Instructions) {
+        for (_, b) in instructions.workers {
+            self.outbox.pool_compute(b.compute);
+            self.outbox.pool_tasks(b.free);
+        }
+        for (_, b) in instructions.clients {
+            self.outbox.pool_tasks(b.memory);
+            self.outbox.pool_tasks(b.cancelled);
+        }
     }
 }

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod bookkeeping;
+mod bucket_order;
 mod client;
 mod config;
 mod error;

@@ -102,6 +102,7 @@ impl Scheduler {
         if wk.alive && now > wk.last_seen {
             wk.last_seen = now;
         }
+        self.end_event();
         Ok(())
     }
 

@@ -377,7 +377,7 @@ impl TaskTable {
     /// Mask of the key index's bucket positions: keys inserted in order of `hash & mask`
     /// sweep the table once instead of hitting it at random.
     pub fn index_bucket_mask(&self) -> u64 {
-        bucket_mask_for(self.index.capacity())
+        crate::bucket_order::bucket_mask_for(self.index.capacity())
     }
 
     /// Drops the key from the index; the slot keeps key and payload until recycled. A slot
@@ -427,38 +427,4 @@ impl std::ops::IndexMut<TaskId> for TaskTable {
     fn index_mut(&mut self, t: TaskId) -> &mut Task {
         &mut self.slots[t.ix()]
     }
-}
-
-/// Bucket mask of a hashbrown table with this capacity (capacity is 7/8 of the buckets, or
-/// buckets - 1 below 8). Only a locality hint: a wrong guess costs speed, not correctness.
-pub(crate) fn bucket_mask_for(capacity: usize) -> u64 {
-    let buckets = if capacity < 8 { capacity + 1 } else { (capacity / 7 * 8).next_power_of_two() };
-    (buckets as u64).saturating_sub(1)
-}
-
-/// `index` sorted by `keys[i] & mask` (LSD radix sort on (key, index) pairs, 11 bits a pass).
-pub(crate) fn sort_by_masked_key(keys: &[u64], mask: u64, index: Vec<u32>) -> Vec<u32> {
-    let mask = mask.min(u32::MAX as u64);
-    let bits = 64 - mask.leading_zeros();
-    let mut pairs: Vec<(u32, u32)> = index.iter().map(|&i| ((keys[i as usize] & mask) as u32, i)).collect();
-    drop(index);
-    let mut tmp = vec![(0u32, 0u32); pairs.len()];
-    let mut shift = 0;
-    while shift < bits {
-        let mut counts = [0usize; 2049];
-        for &(k, _) in &pairs {
-            counts[((k >> shift) & 2047) as usize + 1] += 1;
-        }
-        for b in 1..2049 {
-            counts[b] += counts[b - 1];
-        }
-        for &p in &pairs {
-            let b = ((p.0 >> shift) & 2047) as usize;
-            tmp[counts[b]] = p;
-            counts[b] += 1;
-        }
-        std::mem::swap(&mut pairs, &mut tmp);
-        shift += 11;
-    }
-    pairs.into_iter().map(|p| p.1).collect()
 }

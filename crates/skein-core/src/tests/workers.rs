@@ -158,3 +158,40 @@ fn lost_data_nobody_needs_is_just_forgotten() {
     s.release_keys(c, &["a"]).unwrap();
     assert_eq!(s.state(a), Forgotten);
 }
+
+#[test]
+fn recycled_buffers_are_reused_and_batches_stay_right() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("a", &[])], &["a"]).unwrap();
+    let ins = s.take_instructions();
+    assert_eq!(computes(&s, &ins, w), ["a"]);
+    s.recycle(ins);
+    finish(&mut s, "a");
+    s.submit_graph(c, vec![task("b", &[])], &["b"]).unwrap();
+    let ins = s.take_instructions();
+    assert_eq!(computes(&s, &ins, w), ["b"]);
+    assert_eq!(keys(&s, &client_batch(&ins, c).memory), ["a"]);
+    s.recycle(ins);
+    assert!(s.take_instructions().is_empty());
+}
+
+#[test]
+fn story_is_bounded_per_task() {
+    let mut s = Scheduler::new(Config { story_len: 3, ..config() });
+    let c = s.add_client();
+    let w = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("a", &[])], &["a"]).unwrap();
+    finish(&mut s, "a");
+    assert_eq!(s.data_lost(w, id(&s, "a")), Ok(true));
+    let story = s.story("a");
+    assert_eq!(story.len(), 3);
+    assert_eq!(story.last().map(|r| (r.from, r.to)), Some((Queued, Processing)));
+    assert_eq!(story[0].stimulus, Stimulus::DataLost);
+    let mut quiet = Scheduler::new(Config { story_len: 0, ..config() });
+    let c = quiet.add_client();
+    quiet.submit_graph(c, vec![task("a", &[])], &["a"]).unwrap();
+    assert!(quiet.story("a").is_empty());
+    assert!(quiet.story("unknown").is_empty());
+}

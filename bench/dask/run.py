@@ -1,0 +1,92 @@
+"""Runs one benchmark workload on a Dask LocalCluster and prints the result as JSON (last line of stdout).
+
+    python bench/dask/run.py --workload inc-1000 --size 1000 --runs 5 --warmup-size 100
+
+The cluster is LocalCluster(n_workers=2, threads_per_worker=1, processes=True).
+Warm-up is one run at --warmup-size (a tenth of the size: Dask's full-size
+runs take minutes). Then --runs timed runs, only 3 when one run is slower
+than --slow-run-ms. Progress goes to stderr. Exit code 0 even when the
+workload failed: the JSON then carries "error".
+"""
+
+import argparse
+import gc
+import json
+import logging
+import platform
+import statistics
+import sys
+import time
+import traceback
+
+import dask
+import distributed
+from distributed import Client, LocalCluster
+
+from workloads import WORKLOADS, tasks_of
+
+
+def summarise(runs):
+    stats = {}
+    for metric in runs[0]:
+        values = [r[metric] for r in runs]
+        stats[metric] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
+    return stats
+
+
+def brief(metrics):
+    return " ".join(f"{k}={v:.0f}" if v >= 100 else f"{k}={v:.2f}" for k, v in metrics.items())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workload", required=True, choices=sorted(WORKLOADS))
+    parser.add_argument("--size", type=int, required=True)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--warmup-size", type=int, default=0, help="0: no warm-up")
+    parser.add_argument("--slow-run-ms", type=float, default=60_000)
+    args = parser.parse_args()
+
+    name, size = args.workload, args.size
+    workload = WORKLOADS[name]
+    result = {
+        "workload": name,
+        "size": size,
+        "tasks": tasks_of(name, size),
+        "warmup": None,
+        "runs": [],
+        "once": None,
+        "stats": {},
+        "versions": {"dask": dask.__version__, "distributed": distributed.__version__, "python": platform.python_version()},
+    }
+
+    def log(line):
+        print(f"  dask {name} {line}", file=sys.stderr, flush=True)
+
+    try:
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+            run = 0
+            if args.warmup_size > 0:
+                result["warmup"] = workload(client, args.warmup_size, run)
+                run += 1
+                log(f"warm-up (size {args.warmup_size}): {brief(result['warmup'])}")
+            wanted = args.runs
+            while len(result["runs"]) < wanted:
+                gc.collect()  # the previous runs' garbage, outside the timed region (as the skein side)
+                started = time.perf_counter()
+                metrics = workload(client, size, run)
+                run += 1
+                result["runs"].append(metrics)
+                log(f"run {len(result['runs'])}: {brief(metrics)}")
+                if (time.perf_counter() - started) * 1000 > args.slow_run_ms:
+                    wanted = min(wanted, 3)
+        result["stats"] = summarise(result["runs"])
+    except Exception as err:  # reported in the JSON: the compare goes on with the other workloads
+        traceback.print_exc(file=sys.stderr)
+        result["error"] = f"{type(err).__name__}: {err}"
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    main()

@@ -1,0 +1,91 @@
+/**
+ * The ratio chart: a vega-lite spec compiled to vega and rendered to SVG by
+ * vega's headless View (no browser, no canvas).
+ */
+import type { Row } from './report'
+import { HEADLINES } from './targets'
+
+interface Bar {
+  figure: string
+  value: number
+  target: number | null
+  status: string
+  label: string
+}
+
+/** Bars of skein/Dask ratios; without Dask figures, bars of skein's margin over its absolute targets. */
+function bars(rows: readonly Row[]): { bars: Bar[]; axis: string } {
+  const withRatio = rows.filter((r) => r.ratio !== null)
+  if (withRatio.length > 0) {
+    return {
+      axis: 'times better than Dask distributed (log scale; tick = target)',
+      bars: withRatio.map((r) => ({
+        figure: `${r.workload}: ${r.label}`,
+        value: r.ratio!,
+        target: r.targetRatio,
+        status: r.targetRatio === null ? 'no ratio target' : r.ratio! >= r.targetRatio ? 'met' : 'missed',
+        label: r.ratio! >= 10 ? `${Math.round(r.ratio!)}x` : `${r.ratio!.toFixed(2)}x`,
+      })),
+    }
+  }
+  const out: Bar[] = []
+  for (const r of rows) {
+    const h = HEADLINES.find((x) => x.workload === r.workload && x.label === r.label)
+    if (!h || h.bound === undefined || !r.skein) continue
+    const margin = h.better === 'lower' ? h.bound / r.skein.median : r.skein.median / h.bound
+    out.push({ figure: `${r.workload}: ${r.label}`, value: margin, target: 1, status: margin >= 1 ? 'met' : 'missed', label: `${margin.toFixed(2)}x` })
+  }
+  return { axis: 'skein alone: margin over the absolute target (>= 1 is met; log scale)', bars: out }
+}
+
+/** The vega-lite spec of the chart (exported for tests and for anyone who wants to restyle it). */
+export function chartSpec(rows: readonly Row[], title: string): Record<string, unknown> {
+  const { bars: values, axis } = bars(rows)
+  const y = { field: 'figure', type: 'nominal', sort: null, title: null, axis: { labelLimit: 400 } }
+  const x = { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: axis }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 520,
+    height: { step: 26 },
+    data: { values },
+    layer: [
+      {
+        mark: { type: 'bar' },
+        encoding: {
+          y,
+          x,
+          color: {
+            field: 'status',
+            type: 'nominal',
+            title: 'target',
+            scale: { domain: ['met', 'missed', 'no ratio target'], range: ['#2e7d32', '#c62828', '#90a4ae'] },
+          },
+        },
+      },
+      {
+        mark: { type: 'tick', color: 'black', thickness: 2 },
+        transform: [{ filter: 'datum.target != null' }],
+        encoding: { y, x: { field: 'target', type: 'quantitative' } },
+      },
+      {
+        mark: { type: 'text', align: 'left', dx: 4 },
+        encoding: { y, x, text: { field: 'label' } },
+      },
+    ],
+  }
+}
+
+/** Renders the chart to an SVG string with vega's headless View. */
+export async function renderChart(rows: readonly Row[], title: string): Promise<string> {
+  // vega and vega-lite are ES modules only; this file is CommonJS under tsx.
+  const vega = await import('vega')
+  const vegaLite = await import('vega-lite')
+  const compiled = vegaLite.compile(chartSpec(rows, title) as unknown as Parameters<typeof vegaLite.compile>[0]).spec
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' })
+  try {
+    return await view.toSVG()
+  } finally {
+    view.finalize()
+  }
+}

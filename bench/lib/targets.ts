@@ -1,0 +1,52 @@
+/**
+ * The headline figure of each workload and the issue's target for it
+ * (issue 5, "Targets": ratios in the same run, absolute figures on this machine).
+ */
+
+export type Better = 'lower' | 'higher'
+
+export interface Headline {
+  workload: string
+  /** Key of the metric in a run's metrics (or in `once` when `fromOnce`). */
+  metric: string
+  label: string
+  unit: string
+  better: Better
+  fromOnce?: boolean
+  /** Absolute bound on skein's median. */
+  bound?: number
+  /** Minimum ratio (how many times better than Dask). */
+  ratio?: number
+  /** Minimum fraction of another headline's skein median (same metric, same direction). */
+  fractionOf?: { workload: string; metric: string; fraction: number }
+}
+
+export const HEADLINES: readonly Headline[] = [
+  { workload: 'inc-1000', metric: 'perTaskUs', label: 'overhead per task', unit: 'us', better: 'lower', bound: 10, ratio: 100 },
+  { workload: 'noop-map-100k', metric: 'tasksPerSec', label: 'throughput', unit: 'tasks/s', better: 'higher', ratio: 300 },
+  { workload: 'latency', metric: 'medianUs', label: 'round trip, median', unit: 'us', better: 'lower', bound: 100, ratio: 100 },
+  { workload: 'latency', metric: 'p99Us', label: 'round trip, p99', unit: 'us', better: 'lower', bound: 1000 },
+  { workload: 'tree-reduce-10k', metric: 'tasksPerSec', label: 'throughput', unit: 'tasks/s', better: 'higher', ratio: 100 },
+  { workload: 'shuffle-100x100', metric: 'tasksPerSec', label: 'throughput', unit: 'tasks/s', better: 'higher', ratio: 100 },
+  { workload: 'graph-submit-100k', metric: 'firstTaskMs', label: 'submit to first task running', unit: 'ms', better: 'lower', bound: 50 },
+  { workload: 'graph-submit-100k', metric: 'doneMs', label: 'submit to result', unit: 'ms', better: 'lower' },
+  {
+    workload: 'noop-map-1m',
+    metric: 'tasksPerSec',
+    label: 'throughput',
+    unit: 'tasks/s',
+    better: 'higher',
+    fractionOf: { workload: 'noop-map-100k', metric: 'tasksPerSec', fraction: 0.8 },
+  },
+  { workload: 'noop-map-1m', metric: 'schedulerOnlyBytesPerTask', label: 'scheduler RSS growth per task', unit: 'B', better: 'lower', fromOnce: true, bound: 300 },
+  { workload: 'noop-map-1m', metric: 'bytesPerTask', label: 'process RSS growth per task (with client)', unit: 'B', better: 'lower' },
+]
+
+/** The target as a short text, e.g. "<= 10 us, >= 100x". */
+export function describeTarget(h: Headline): string {
+  const parts: string[] = []
+  if (h.bound !== undefined) parts.push(`${h.better === 'lower' ? '<=' : '>='} ${h.bound.toLocaleString('en-US')} ${h.unit}`)
+  if (h.ratio !== undefined) parts.push(`>= ${h.ratio}x Dask`)
+  if (h.fractionOf) parts.push(`>= ${h.fractionOf.fraction * 100}% of ${h.fractionOf.workload}`)
+  return parts.join(', ')
+}

@@ -1,0 +1,167 @@
+// Performance engineer's measurement/profiling harness (not the official suite; see bench/ for that).
+//   node bench/profile/run.mjs [--runs 5] [--only noop,inc,latency,tree,submit] [--prof-workers DIR] [--scale 1]
+// Driver profiling: node --cpu-prof --cpu-prof-dir=DIR bench/profile/run.mjs ...
+// Workers are forked here (LocalCluster with workers: 0) so they can get --cpu-prof too.
+import { fork } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+const rootArg = process.argv.indexOf('--root')
+const root = rootArg > 0 ? path.resolve(process.argv[rootArg + 1]) : path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const skein = await import(path.join(root, 'dist/index.js'))
+const { LocalCluster, Client, task } = skein.default ?? skein
+
+const { values: opts } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    only: { type: 'string', default: 'noop,inc,latency,tree,submit' },
+    'prof-workers': { type: 'string' },
+    scale: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '2' },
+    root: { type: 'string' },
+  },
+})
+const runs = Number(opts.runs)
+const scale = Number(opts.scale)
+const only = new Set(opts.only.split(','))
+
+const noop = (i) => i
+const inc = (x) => x + 1
+const sum = (...v) => v.reduce((a, b) => a + b, 0)
+const leaf = (i) => i
+const add = (a, b) => a + b
+const stamp = (i) => performance.timeOrigin + performance.now()
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)] }
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] }
+
+async function startCluster(n) {
+  const cluster = await LocalCluster.start({ workers: 0 })
+  const entry = path.join(root, 'dist/worker/main.js')
+  const execArgv = opts['prof-workers'] ? ['--cpu-prof', `--cpu-prof-dir=${opts['prof-workers']}`] : []
+  const children = []
+  for (let i = 0; i < n; i++) {
+    children.push(fork(entry, [cluster.address, '--slots', '1', '--name', `w-${i}`, '--quiet'], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
+  }
+  await cluster.scheduler.waitForWorkers(n, 30000)
+  return {
+    pids: children.map((c) => c.pid),
+    address: cluster.address,
+    async close() {
+      // SIGTERM lets workers write their --cpu-prof file on a clean exit.
+      await Promise.all(children.map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM') })))
+      await cluster.close()
+    },
+  }
+}
+
+const workloads = {
+  async noop(client) {
+    const n = Math.round(100_000 * scale)
+    const items = Array.from({ length: n }, (_, i) => i + runId * n)
+    const t0 = performance.now()
+    const fs = client.map(noop, items)
+    const vals = await client.gather(fs)
+    const ms = performance.now() - t0
+    if (vals[n - 1] !== items[n - 1]) throw new Error('noop wrong')
+    for (const f of fs) f.release()
+    return { 'noop-map tasks/s': (n / ms) * 1000 }
+  },
+  async inc(client) {
+    const n = Math.round(1000 * scale)
+    const numbers = Array.from({ length: n }, (_, i) => i + runId * 1e6)
+    const t0 = performance.now()
+    const sc = await client.scatter(numbers)
+    const incd = client.map(inc, sc)
+    const total = await client.submit(sum, ...incd)
+    const ms = performance.now() - t0
+    const expect = numbers.reduce((a, b) => a + b + 1, 0)
+    if (total !== expect) throw new Error(`inc wrong ${total} ${expect}`)
+    for (const f of [...sc, ...incd]) f.release()
+    return { 'inc-1000 us/task': (ms * 1000) / n }
+  },
+  async latency(client) {
+    const n = Math.round(1000 * scale)
+    const lat = []
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now()
+      const f = client.submit(inc, i + runId * 1e6)
+      const v = await f
+      lat.push((performance.now() - t0) * 1000)
+      if (v !== i + runId * 1e6 + 1) throw new Error('latency wrong')
+      f.release()
+    }
+    return { 'latency median us': median(lat), 'latency p99 us': pct(lat, 0.99) }
+  },
+  async tree(client) {
+    const leaves = Math.round(10_000 * scale)
+    const t0 = performance.now()
+    let level = Array.from({ length: leaves }, (_, i) => task(leaf, i + runId * leaves))
+    let tasks = leaves
+    while (level.length > 1) {
+      const next = []
+      for (let i = 0; i + 1 < level.length; i += 2) next.push(task(add, level[i], level[i + 1]))
+      if (level.length % 2 === 1) next.push(level[level.length - 1])
+      tasks += Math.floor(level.length / 2)
+      level = next
+    }
+    const f = client.compute(level[0])
+    const total = await f
+    const ms = performance.now() - t0
+    f.release()
+    return { 'tree-reduce tasks/s': (tasks / ms) * 1000 }
+  },
+  async submit(client) {
+    const n = Math.round(100_000 * scale)
+    const tasks = Array.from({ length: n }, (_, i) => task(stamp, i + runId * n))
+    const t0 = performance.timeOrigin + performance.now()
+    const fs = client.compute(tasks)
+    const vals = await client.gather(fs)
+    const t1 = performance.timeOrigin + performance.now()
+    let first = Infinity
+    for (const v of vals) if (v < first) first = v
+    for (const f of fs) f.release()
+    return { 'graph-submit first-task ms': first - t0, 'graph-submit done ms': t1 - t0 }
+  },
+}
+
+// CPU seconds (user + system) of a process, from /proc: robust to other load on a shared machine.
+import fs from 'node:fs'
+const ticks = 100
+function cpuOf(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(f[11]) + Number(f[12])) / ticks
+}
+const TASKS = { noop: 100_000, inc: 1001, latency: 1000, tree: 19_999, submit: 100_000 }
+
+let runId = 0
+const cluster = await startCluster(Number(opts.workers))
+const client = await Client.connect(cluster.address)
+// warm-up: compile shipped functions on every worker
+await client.gather(client.map(noop, Array.from({ length: 2000 }, (_, i) => -1 - i)))
+for (const fn of [inc, sum, leaf, add, stamp]) await client.submit(fn, 1)
+const results = {}
+for (const name of Object.keys(workloads)) {
+  if (!only.has(name)) continue
+  runId++
+  await workloads[name](client) // warm-up run
+  for (let r = 0; r < runs; r++) {
+    runId++
+    const c0 = process.cpuUsage()
+    const w0 = cluster.pids.map(cpuOf)
+    const out = await workloads[name](client)
+    const c1 = process.cpuUsage(c0)
+    const w1 = cluster.pids.map(cpuOf)
+    const n = TASKS[name] * scale
+    out[`${name} driver cpu us/task`] = (c1.user + c1.system) / n
+    out[`${name} workers cpu us/task`] = (w1.reduce((a, b) => a + b, 0) - w0.reduce((a, b) => a + b, 0)) * 1e6 / n
+    for (const [k, v] of Object.entries(out)) (results[k] ??= []).push(v)
+  }
+}
+for (const [k, xs] of Object.entries(results)) {
+  console.log(`${k.padEnd(28)} median ${median(xs).toFixed(1).padStart(10)}   min ${Math.min(...xs).toFixed(1).padStart(10)}   max ${Math.max(...xs).toFixed(1).padStart(10)}`)
+}
+await client.close()
+await cluster.close()
+process.exit(0)

@@ -1,0 +1,111 @@
+import { fork } from 'node:child_process'
+import path from 'node:path'
+import type { Client } from 'skein'
+import type { Workload } from './workload'
+import { WrongResult, expectEqual, runBase } from './workload'
+
+const noop = (i: number) => i
+
+/** Maps a no-op over n integers and gathers them all; checks every value. */
+export async function noopMap(client: Client, n: number, base: number, onPhase: () => void = () => {}): Promise<number> {
+  const items = Array.from({ length: n }, (_, i) => base + i)
+  const start = performance.now()
+  const futures = client.map(noop, items)
+  onPhase()
+  const values = await client.gather(futures)
+  const wallMs = performance.now() - start
+  onPhase()
+  expectEqual('noop result count', values.length, n)
+  for (let i = 0; i < n; i++) if (values[i] !== base + i) expectEqual(`noop task ${i}`, values[i], base + i)
+  for (const f of futures) f.release()
+  return wallMs
+}
+
+export const noopMapWorkload: Workload = {
+  name: 'noop-map-100k',
+  description: 'n independent no-op tasks (client.map), from submit until every result is back (size = n)',
+  sizes: { full: 100_000, quick: 10_000, smoke: 200 },
+  tasks: (n) => n,
+  dask: true,
+  async run({ client, run }, n) {
+    const wallMs = await noopMap(client, n, runBase(run))
+    return { wallMs, tasksPerSec: n / (wallMs / 1000) }
+  },
+}
+
+/** Peak RSS of this process while `work` runs, sampled every few milliseconds and at the caller's phase marks. */
+export class RssSampler {
+  peak = process.memoryUsage.rss()
+  private readonly timer: NodeJS.Timeout
+
+  constructor(intervalMs = 5) {
+    this.timer = setInterval(() => this.sample(), intervalMs)
+  }
+
+  sample(): void {
+    const rss = process.memoryUsage.rss()
+    if (rss > this.peak) this.peak = rss
+  }
+
+  stop(): number {
+    clearInterval(this.timer)
+    this.sample()
+    return this.peak
+  }
+}
+
+/**
+ * The same workload at 1,000,000 tasks, skein only. The scheduler runs in
+ * this process (LocalCluster embeds it), so each run also reports this
+ * process's peak RSS (scheduler + client: both live here) over its RSS just
+ * before submitting. `once` runs the map once (on the fresh cluster, before the
+ * timed runs) with the client in a child process, so that this process's RSS growth is the scheduler's alone.
+ */
+export const noopMap1mWorkload: Workload = {
+  name: 'noop-map-1m',
+  description: 'as noop-map-100k at 1,000,000 tasks (skein only), with peak RSS of the process running the scheduler (size = n)',
+  sizes: { full: 1_000_000, quick: 100_000, smoke: 500 },
+  tasks: (n) => n,
+  dask: false,
+  async run({ client, run }, n) {
+    const baseline = process.memoryUsage.rss()
+    const sampler = new RssSampler()
+    const wallMs = await noopMap(client, n, runBase(run), () => sampler.sample())
+    const peak = sampler.stop()
+    return {
+      wallMs,
+      tasksPerSec: n / (wallMs / 1000),
+      rssBaselineMB: baseline / 2 ** 20,
+      rssPeakMB: peak / 2 ** 20,
+      bytesPerTask: (peak - baseline) / n,
+    }
+  },
+  async once({ cluster, run }, n) {
+    const baseline = process.memoryUsage.rss()
+    const sampler = new RssSampler()
+    const wallMs = await remoteNoopMap(cluster.address, n, runBase(run))
+    const peak = sampler.stop()
+    return {
+      schedulerOnlyWallMs: wallMs,
+      schedulerOnlyRssPeakMB: peak / 2 ** 20,
+      schedulerOnlyBytesPerTask: (peak - baseline) / n,
+    }
+  },
+}
+
+/** Runs noopMap in a child process connected to `address`; resolves with its wall time. */
+function remoteNoopMap(address: string, n: number, base: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, 'remote-client.ts'), [address, String(n), String(base)], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    let result: { wallMs?: number; error?: string } | undefined
+    child.on('message', (message) => (result = message as typeof result))
+    child.once('error', reject)
+    child.once('exit', (code) => {
+      if (result?.wallMs !== undefined) resolve(result.wallMs)
+      else reject(new WrongResult(`the client process exited (code ${code}) without a result${result?.error ? `: ${result.error}` : ''}`))
+    })
+  })
+}
