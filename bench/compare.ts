@@ -108,7 +108,7 @@ async function main(): Promise<number> {
   const title = `skein vs Dask distributed ${daskVersions?.distributed ?? ''}, ${scale} sizes, ${os.hostname()} (${report.machine.cpus} cores), ${report.date.slice(0, 10)}`
   fs.writeFileSync(`${base}.svg`, await renderChart(rows, title.replace(/\s+/g, ' ')))
 
-  const runs = `median of ${options.runs} runs (Dask: 3 where one run takes over a minute)`
+  const runs = `median of ${options.runs} run${options.runs === 1 ? '' : 's'} (Dask: 3 where one run takes over a minute)`
   console.log(`\nskein vs Dask distributed ${daskVersions?.distributed ?? '(not run)'}, ${scale} sizes, 2 workers x 1 slot/thread each, ${runs}`)
   if (daskNote) console.log(`Dask: ${daskNote}`)
   console.log(formatTable(rows))

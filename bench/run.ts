@@ -37,7 +37,7 @@ async function main(): Promise<number> {
     skein[workload.name] = await runSkein(workload, { scale, runs: options.runs, warmup: options.warmup })
   }
   const rows = buildRows(skein, null)
-  console.log(`\nskein benchmarks (${scale} sizes), LocalCluster 2 workers x 1 slot, median of ${options.runs} runs`)
+  console.log(`\nskein benchmarks (${scale} sizes), LocalCluster 2 workers x 1 slot, median of ${options.runs} run${options.runs === 1 ? '' : 's'}`)
   console.log(formatTable(rows))
   if (options.json) {
     const report: Report = {

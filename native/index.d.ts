@@ -50,6 +50,8 @@ export declare class NativeCore {
   state(key: string): string | null
   story(key: string): Array<StoryEntry>
   counts(): CoreCounts
+  /** Totals of recovery and stealing work since the core started. */
+  stats(): CoreStats
   /** Throws naming the broken invariant, if any. */
   validate(): void
 }
@@ -65,6 +67,21 @@ export interface CoreCounts {
   erred: number
   workers: number
   clients: number
+}
+
+/** Totals since the core started: recovery from worker loss and work stealing. */
+export interface CoreStats {
+  /** Compute instructions issued. */
+  computes: number
+  workersRemoved: number
+  heartbeatTimeouts: number
+  /** Tasks that were processing on a worker when it was removed. */
+  rescheduled: number
+  /** Results still needed whose last holder was removed (recomputed). */
+  lostResults: number
+  stealRequests: number
+  stolen: number
+  stealRefused: number
 }
 
 /** Options for the native core; every field is optional and has the core's default. */
@@ -83,6 +100,10 @@ export interface NativeCoreOptions {
   heartbeatTimeout?: number
   /** Check every invariant after every event (slow; for tests). */
   validate?: boolean
+  /** Move queued tasks from saturated workers to idle ones on tick() (default true). */
+  workStealing?: boolean
+  /** Tasks estimated shorter than this many seconds are never stolen (default 0.005). */
+  stealMinDuration?: number
 }
 
 /** One entry of a key's story: a transition and the event that caused it. */

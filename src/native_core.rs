@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use napi::bindgen_prelude::{Buffer, Uint32Array};
 use napi_derive::napi;
-use skein_core::{ClientId, Config, Scheduler, StateCounts, TaskId, WorkerId, WorkerSpec};
+use skein_core::{ClientId, Config, Scheduler, SchedulerStats, StateCounts, TaskId, WorkerId, WorkerSpec};
 
 use crate::error::{core_error, malformed, Result};
 use crate::wire::{decode_graph, decode_worker_events, encode_instructions, encode_messages, WorkerEvent};
@@ -25,6 +25,10 @@ pub struct NativeCoreOptions {
     pub heartbeat_timeout: Option<f64>,
     /// Check every invariant after every event (slow; for tests).
     pub validate: Option<bool>,
+    /// Move queued tasks from saturated workers to idle ones on tick() (default true).
+    pub work_stealing: Option<bool>,
+    /// Tasks estimated shorter than this many seconds are never stolen (default 0.005).
+    pub steal_min_duration: Option<f64>,
 }
 
 impl From<NativeCoreOptions> for Config {
@@ -38,6 +42,8 @@ impl From<NativeCoreOptions> for Config {
             bandwidth: o.bandwidth.unwrap_or(d.bandwidth),
             heartbeat_timeout: o.heartbeat_timeout.unwrap_or(d.heartbeat_timeout),
             validate: o.validate.unwrap_or(false),
+            work_stealing: o.work_stealing.unwrap_or(d.work_stealing),
+            steal_min_duration: o.steal_min_duration.unwrap_or(d.steal_min_duration),
             ..d
         }
     }
@@ -69,6 +75,37 @@ impl From<StateCounts> for CoreCounts {
             erred: c.erred as u32,
             workers: c.workers as u32,
             clients: c.clients as u32,
+        }
+    }
+}
+
+/// Totals since the core started: recovery from worker loss and work stealing.
+#[napi(object)]
+pub struct CoreStats {
+    /// Compute instructions issued.
+    pub computes: f64,
+    pub workers_removed: f64,
+    pub heartbeat_timeouts: f64,
+    /// Tasks that were processing on a worker when it was removed.
+    pub rescheduled: f64,
+    /// Results still needed whose last holder was removed (recomputed).
+    pub lost_results: f64,
+    pub steal_requests: f64,
+    pub stolen: f64,
+    pub steal_refused: f64,
+}
+
+impl From<SchedulerStats> for CoreStats {
+    fn from(s: SchedulerStats) -> Self {
+        CoreStats {
+            computes: s.computes as f64,
+            workers_removed: s.workers_removed as f64,
+            heartbeat_timeouts: s.heartbeat_timeouts as f64,
+            rescheduled: s.rescheduled as f64,
+            lost_results: s.lost_results as f64,
+            steal_requests: s.steal_requests as f64,
+            stolen: s.stolen as f64,
+            steal_refused: s.steal_refused as f64,
         }
     }
 }
@@ -187,6 +224,7 @@ impl NativeCore {
                 WorkerEvent::Erred { task, run, payload } => self.core.task_erred(w, task, run, payload.into()),
                 WorkerEvent::MissingData { task, run, dep, holder } => self.core.missing_data(w, task, run, dep, holder),
                 WorkerEvent::DataLost { task } => self.core.data_lost(w, task),
+                WorkerEvent::StealResponse { task, run, stolen } => self.core.steal_response(w, task, run, stolen),
             };
             if let Err(err) = applied {
                 rejected.push(format!("{}: {}", err.code(), err));
@@ -238,6 +276,12 @@ impl NativeCore {
     #[napi]
     pub fn counts(&self) -> CoreCounts {
         self.core.counts().into()
+    }
+
+    /// Totals of recovery and stealing work since the core started.
+    #[napi]
+    pub fn stats(&self) -> CoreStats {
+        self.core.stats().into()
     }
 
     /// Throws naming the broken invariant, if any.

@@ -41,6 +41,14 @@ impl<'a> Reader<'a> {
         }
     }
 
+    pub fn bool(&mut self, what: &str) -> Result<bool> {
+        match self.marker(what)? {
+            Marker::True => Ok(true),
+            Marker::False => Ok(false),
+            m => Err(malformed(format!("{what}: expected a boolean, found {m:?}"))),
+        }
+    }
+
     pub fn array_len(&mut self, what: &str) -> Result<usize> {
         match self.marker(what)? {
             Marker::FixArray(n) => Ok(n as usize),

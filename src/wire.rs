@@ -9,18 +9,20 @@
 //!   `[1, task, run, payload: bin]`       erred
 //!   `[2, task, run, dep, holder]`        missing data
 //!   `[3, task]`                          data lost
+//!   `[4, task, run, stolen: bool]`       answer to a steal request: true = dropped unstarted, false = kept (started)
 //!
 //! Instructions (takeInstructions): `[workers, clients, removedWorkers]`
-//!   workers: `[[worker, compute: [[task, run, key, payload: bin, deps: [[key, nbytes, [holder], task]]]], free: [key]]]`
+//!   workers: `[[worker, compute: [[task, run, key, payload: bin, deps: [[key, nbytes, [holder], task]]]], free: [key], steal: [[task, run, key]]]]`
 //!   clients: `[[client, memory: [[key, nbytes, [holder]]], erred: [[key, causeKey, failure]], cancelled: [key]]]`
 //!   failure: `[0, payload: bin]` raised | `[1, key, [workerName]]` killed workers | `[2, key]` lost
 //!
 //! Messages (takeMessages): the same instructions as ready-to-send protocol
 //! messages, so the shell forwards bytes instead of decoding and re-encoding
 //! every task: `[workers, clients, removedWorkers]`
-//!   workers: `[[worker, free: bin | nil, compute: bin | nil]]`
+//!   workers: `[[worker, free: bin | nil, compute: bin | nil, steal: bin | nil]]` (send in that order)
 //!   clients: `[[client, memory: bin | nil, erred: bin | nil, cancelled: bin | nil]]`
 //!   each bin is one encoded message: `["free", [key]]`, `["compute", [compute, ...]]` (compute as above),
+//!   `["steal", [[task, run, key]]]` (answer each with worker event 4),
 //!   `["memory", [task, nbytes, holderCount, holder..., task, ...]]` (flat: task ids, not keys),
 //!   `["erred", [[key, causeKey, failure]]]`, `["cancelled", [key]]`
 
@@ -73,6 +75,7 @@ pub enum WorkerEvent<'a> {
     Erred { task: TaskId, run: u32, payload: &'a [u8] },
     MissingData { task: TaskId, run: u32, dep: TaskId, holder: WorkerId },
     DataLost { task: TaskId },
+    StealResponse { task: TaskId, run: u32, stolen: bool },
 }
 
 /// Decodes the whole batch before any of it is applied, so a malformed frame changes nothing.
@@ -107,6 +110,14 @@ pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
                 5,
             ),
             3 => (WorkerEvent::DataLost { task: TaskId(r.u32("data-lost task")?) }, 2),
+            4 => (
+                WorkerEvent::StealResponse {
+                    task: TaskId(r.u32("steal-response task")?),
+                    run: r.u32("steal-response run")?,
+                    stolen: r.bool("steal-response stolen")?,
+                },
+                4,
+            ),
             other => return Err(malformed(format!("worker event kind {other} is unknown"))),
         };
         if fields != expected {
@@ -160,7 +171,7 @@ pub fn encode_instructions(core: &Scheduler, ins: &Instructions) -> Vec<u8> {
     out.array(3);
     out.array(ins.workers.len());
     for (worker, batch) in &ins.workers {
-        out.array(3);
+        out.array(4);
         out.uint(u64::from(worker.0));
         out.array(batch.compute.len());
         for c in &batch.compute {
@@ -183,6 +194,7 @@ pub fn encode_instructions(core: &Scheduler, ins: &Instructions) -> Vec<u8> {
         for &t in &batch.free {
             out.str(core.key(t));
         }
+        steal_list(&mut out, core, &batch.steal);
     }
     out.array(ins.clients.len());
     for (client, batch) in &ins.clients {
@@ -219,7 +231,7 @@ pub fn encode_messages(core: &Scheduler, ins: &Instructions) -> Vec<u8> {
     out.array(3);
     out.array(ins.workers.len());
     for (worker, batch) in &ins.workers {
-        out.array(3);
+        out.array(4);
         out.uint(u64::from(worker.0));
         if batch.free.is_empty() {
             out.nil();
@@ -256,6 +268,15 @@ pub fn encode_messages(core: &Scheduler, ins: &Instructions) -> Vec<u8> {
                     out.uint(u64::from(dep.0));
                 }
             }
+            out.end_bin(bin);
+        }
+        if batch.steal.is_empty() {
+            out.nil();
+        } else {
+            let bin = out.begin_bin();
+            out.array(2);
+            out.str("steal");
+            steal_list(&mut out, core, &batch.steal);
             out.end_bin(bin);
         }
     }
@@ -315,6 +336,17 @@ pub fn encode_messages(core: &Scheduler, ins: &Instructions) -> Vec<u8> {
         out.uint(u64::from(w.0));
     }
     out.0
+}
+
+/// `[[task, run, key]]`: the victim finds the task by key and checks the run.
+fn steal_list(out: &mut Out, core: &Scheduler, steal: &[(TaskId, u32)]) {
+    out.array(steal.len());
+    for &(t, run) in steal {
+        out.array(3);
+        out.uint(u64::from(t.0));
+        out.uint(u64::from(run));
+        out.str(core.key(t));
+    }
 }
 
 fn encode_failure(out: &mut Out, failure: &Failure) {

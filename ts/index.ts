@@ -44,6 +44,7 @@ export {
   type ListenOptions,
   type SchedulerHealth,
   type SchedulerEvents,
+  type SchedulerStats,
   type NativeCoreOptions,
 } from './scheduler'
 export { LocalCluster, type LocalClusterOptions } from './cluster'

@@ -78,12 +78,17 @@ export function runDask(python: string, job: DaskRun, log: (line: string) => voi
     const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } })
     let stdout = ''
     let pending = ''
+    const other: string[] = []
     child.stdout.on('data', (d: Buffer) => (stdout += d))
     child.stderr.on('data', (d: Buffer) => {
       pending += d
       const lines = pending.split('\n')
       pending = lines.pop()!
-      for (const line of lines) if (line.trim()) log(line)
+      for (const line of lines) {
+        // Progress lines go on; the rest (Dask's warnings, tracebacks at cluster shutdown) only when the workload fails.
+        if (line.startsWith('  dask ')) log(line)
+        else if (line.trim()) other.push(line)
+      }
     })
     const timeoutMs = job.timeoutMs ?? 20 * 60_000
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
@@ -93,13 +98,16 @@ export function runDask(python: string, job: DaskRun, log: (line: string) => voi
     })
     child.once('exit', (code, signal) => {
       clearTimeout(timer)
-      if (pending.trim()) log(pending)
+      if (pending.trim()) other.push(pending)
       const last = stdout.trim().split('\n').at(-1) ?? ''
+      let result: SideResult
       try {
-        resolve(JSON.parse(last))
+        result = JSON.parse(last)
       } catch {
-        resolve(failed(signal === 'SIGKILL' ? `timed out after ${timeoutMs / 60_000} min` : `exited (${signal ?? code}) without a JSON result`))
+        result = failed(signal === 'SIGKILL' ? `timed out after ${timeoutMs / 60_000} min` : `exited (${signal ?? code}) without a JSON result`)
       }
+      if (result.error) for (const line of other.slice(-40)) log(`  dask stderr: ${line}`)
+      resolve(result)
     })
   })
 }

@@ -15,7 +15,7 @@ const { LocalCluster, Client, task } = skein.default ?? skein
 const { values: opts } = parseArgs({
   options: {
     runs: { type: 'string', default: '5' },
-    only: { type: 'string', default: 'noop,inc,latency,tree,submit' },
+    only: { type: 'string', default: 'noop,inc,latency,tree,submit,gtree' },
     'prof-workers': { type: 'string' },
     scale: { type: 'string', default: '1' },
     workers: { type: 'string', default: '2' },
@@ -32,6 +32,17 @@ const sum = (...v) => v.reduce((a, b) => a + b, 0)
 const leaf = (i) => i
 const add = (a, b) => a + b
 const stamp = (i) => performance.timeOrigin + performance.now()
+// graph-submit-100k of the official suite: leaves stamp [value, start], a 10-ary tree of combines reduces them.
+const stamp2 = (i) => [i, performance.timeOrigin + performance.now()]
+const combine = (...parts) => {
+  let sum = 0
+  let first = parts[0][1]
+  for (const [value, started] of parts) {
+    sum += value
+    if (started < first) first = started
+  }
+  return [sum, first]
+}
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)] }
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] }
@@ -124,6 +135,32 @@ const workloads = {
     for (const f of fs) f.release()
     return { 'graph-submit first-task ms': first - t0, 'graph-submit done ms': t1 - t0 }
   },
+  async gtree(client) {
+    const n = Math.round(100_000 * scale)
+    const leaves = Math.round((n * 9) / 10)
+    const base = runId * n
+    let level = Array.from({ length: leaves }, (_, i) => task(stamp2, base + i))
+    while (level.length > 1) {
+      const next = []
+      for (let i = 0; i < level.length; i += 10) next.push(task(combine, ...level.slice(i, i + 10)))
+      level = next
+    }
+    const c0 = process.cpuUsage()
+    const t0 = performance.timeOrigin + performance.now()
+    const f = client.compute(level[0])
+    const sync = performance.timeOrigin + performance.now() - t0
+    const [sum, first] = await f
+    const t1 = performance.timeOrigin + performance.now()
+    const c1 = process.cpuUsage(c0)
+    if (sum !== leaves * base + (leaves * (leaves - 1)) / 2) throw new Error(`gtree wrong ${sum}`)
+    f.release()
+    return {
+      'gtree first-task ms': first - t0,
+      'gtree compute() sync ms': sync,
+      'gtree done ms': t1 - t0,
+      'gtree submit-to-done cpu us/task': (c1.user + c1.system) / n,
+    }
+  },
 }
 
 // CPU seconds (user + system) of a process, from /proc: robust to other load on a shared machine.
@@ -133,14 +170,15 @@ function cpuOf(pid) {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return (Number(f[11]) + Number(f[12])) / ticks
 }
-const TASKS = { noop: 100_000, inc: 1001, latency: 1000, tree: 19_999, submit: 100_000 }
+const TASKS = { noop: 100_000, inc: 1001, latency: 1000, tree: 19_999, submit: 100_000, gtree: 100_000 }
 
 let runId = 0
 const cluster = await startCluster(Number(opts.workers))
 const client = await Client.connect(cluster.address)
 // warm-up: compile shipped functions on every worker
 await client.gather(client.map(noop, Array.from({ length: 2000 }, (_, i) => -1 - i)))
-for (const fn of [inc, sum, leaf, add, stamp]) await client.submit(fn, 1)
+for (const fn of [inc, sum, leaf, add, stamp, stamp2]) await client.submit(fn, 1)
+await client.submit(combine, [1, 2])
 const results = {}
 for (const name of Object.keys(workloads)) {
   if (!only.has(name)) continue

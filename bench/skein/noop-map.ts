@@ -33,7 +33,7 @@ export const noopMapWorkload: Workload = {
   },
 }
 
-/** Peak RSS of this process while `work` runs, sampled every few milliseconds and at the caller's phase marks. */
+/** Peak RSS of this process from construction to stop(): sampled every few milliseconds and whenever sample() is called (the event loop may be busy for a while). */
 export class RssSampler {
   peak = process.memoryUsage.rss()
   private readonly timer: NodeJS.Timeout
@@ -57,9 +57,11 @@ export class RssSampler {
 /**
  * The same workload at 1,000,000 tasks, skein only. The scheduler runs in
  * this process (LocalCluster embeds it), so each run also reports this
- * process's peak RSS (scheduler + client: both live here) over its RSS just
- * before submitting. `once` runs the map once (on the fresh cluster, before the
- * timed runs) with the client in a child process, so that this process's RSS growth is the scheduler's alone.
+ * process's peak RSS and its growth per task over the RSS of the fresh
+ * cluster (scheduler + client: both live here; the heap a run grows is not
+ * given back to the OS, so this is what the machine sees). `once` runs the
+ * map first, on the fresh cluster, with the client in a child process, so
+ * that this process's growth is the scheduler's alone.
  */
 export const noopMap1mWorkload: Workload = {
   name: 'noop-map-1m',
@@ -67,17 +69,15 @@ export const noopMap1mWorkload: Workload = {
   sizes: { full: 1_000_000, quick: 100_000, smoke: 500 },
   tasks: (n) => n,
   dask: false,
-  async run({ client, run }, n) {
-    const baseline = process.memoryUsage.rss()
+  async run({ client, run, rssAtStart }, n) {
     const sampler = new RssSampler()
     const wallMs = await noopMap(client, n, runBase(run), () => sampler.sample())
     const peak = sampler.stop()
     return {
       wallMs,
       tasksPerSec: n / (wallMs / 1000),
-      rssBaselineMB: baseline / 2 ** 20,
       rssPeakMB: peak / 2 ** 20,
-      bytesPerTask: (peak - baseline) / n,
+      bytesPerTask: (peak - rssAtStart) / n,
     }
   },
   async once({ cluster, run }, n) {
@@ -87,6 +87,7 @@ export const noopMap1mWorkload: Workload = {
     const peak = sampler.stop()
     return {
       schedulerOnlyWallMs: wallMs,
+      schedulerOnlyRssBeforeMB: baseline / 2 ** 20,
       schedulerOnlyRssPeakMB: peak / 2 ** 20,
       schedulerOnlyBytesPerTask: (peak - baseline) / n,
     }

@@ -44,22 +44,24 @@ export async function runSkein(workload: Workload, plan: RunPlan): Promise<SideR
   try {
     client = await Client.connect(cluster.address)
     let run = 0
+    collectGarbage()
+    const rssAtStart = process.memoryUsage.rss()
     // `once` measures on the fresh cluster, before any timed run has grown this process's heap.
     if (workload.once) {
       collectGarbage()
-      result.once = await workload.once({ client, cluster, run: run++ }, size)
+      result.once = await workload.once({ client, cluster, run: run++, rssAtStart }, size)
       log(`  skein ${workload.name} once: ${brief(result.once)}`)
     }
     if (plan.warmup) {
       collectGarbage()
-      result.warmup = await workload.run({ client, cluster, run: run++ }, size)
+      result.warmup = await workload.run({ client, cluster, run: run++, rssAtStart }, size)
       log(`  skein ${workload.name} warm-up: ${brief(result.warmup)}`)
     }
     let wanted = plan.runs
     while (result.runs.length < wanted) {
       collectGarbage()
       const started = performance.now()
-      const metrics = await workload.run({ client, cluster, run: run++ }, size)
+      const metrics = await workload.run({ client, cluster, run: run++, rssAtStart }, size)
       result.runs.push(metrics)
       log(`  skein ${workload.name} run ${result.runs.length}: ${brief(metrics)}`)
       if (performance.now() - started > (plan.slowRunMs ?? SLOW_RUN_MS)) wanted = Math.min(wanted, 3)

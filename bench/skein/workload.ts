@@ -13,6 +13,8 @@ export interface RunContext {
   cluster: LocalCluster
   /** Distinct per run (warm-up included): inputs derive from it so no key, and no result, repeats across runs. */
   run: number
+  /** RSS of this process once the cluster had started and the client connected, before any run. */
+  rssAtStart: number
 }
 
 /** One benchmark workload on the skein side. The Dask side (bench/dask/workloads.py) mirrors it. */

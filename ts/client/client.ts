@@ -1,10 +1,11 @@
 import { hostname } from 'node:os'
 import {
+  GraphWriter,
   InvalidTaskError,
+  ShippedFunction,
   Task,
   buildTask,
-  collectGraph,
-  encodeGraph,
+  orderGraph,
   type Arg,
   type Args,
   type Fn,
@@ -18,7 +19,8 @@ import { CancelledError, ConnectionClosedError, NoWorkersError } from './errors'
 import { failureError } from './failures'
 import { Fetcher } from './fetcher'
 import { Future, type FutureOwner } from './future'
-import type { KeyState } from './key-state'
+import { GraphStream, type StreamSink, type Wanted } from './graph-stream'
+import type { Gathering, KeyState } from './key-state'
 import { KeyTable } from './key-table'
 import { PeerPool, type WorkerDescription } from './peers'
 import { scatterValues, type ScatterOptions } from './scatter'
@@ -59,8 +61,18 @@ type WorkerWaiter = { count: number; resolve: () => void; reject: (error: Error)
 export class Client implements FutureOwner {
   private connection: SchedulerConnection | null = null
   private readonly peers = new PeerPool()
-  private readonly keys = new KeyTable((keys) => this.connection?.send(['release', keys]))
-  private readonly fetcher = new Fetcher(this.peers, (state) => this.connection?.send(['want', [state.key]]))
+  private readonly keys = new KeyTable((keys) => this.post(() => this.connection?.send(['release', keys])))
+  private readonly fetcher = new Fetcher(this.peers, (state) => this.post(() => this.connection?.send(['want', [state.key]])))
+  /**
+   * A graph being sent as a sequence of submits (see GraphStream). While one is, every
+   * other message that names keys waits in `queued`, in order: a later submit may
+   * depend on a key the stream has not sent yet, and a release must not overtake
+   * the submit of its key.
+   */
+  private streaming: GraphStream | null = null
+  private queued: (() => void)[] = []
+  private sink: StreamSink | null = null
+  private sinkConnection: SchedulerConnection | null = null
   /** Hashes of shipped functions already registered on this connection. */
   private readonly registered = new Set<string>()
   /** 'cancelled' replies still expected per key: they confirm our own cancel, not a new event. */
@@ -122,7 +134,7 @@ export class Client implements FutureOwner {
   gather<const T extends readonly Future[]>(futures: T): Promise<ValuesOf<T>>
   gather(futures: Future | readonly Future[]): Promise<unknown> {
     if (futures instanceof Future) return futures.result()
-    return Promise.all(futures.map((f) => f.result()))
+    return new Promise((resolve, reject) => new Gather(futures, resolve, reject, this.fetcher))
   }
 
   /**
@@ -204,7 +216,7 @@ export class Client implements FutureOwner {
       this.cancelAcks.set(state.key, (this.cancelAcks.get(state.key) ?? 0) + 1)
       keys.push(state.key)
     }
-    if (keys.length > 0) connection.send(['cancel', keys])
+    if (keys.length > 0) this.post(() => connection.send(['cancel', keys]))
   }
 
   /** @internal */
@@ -219,47 +231,137 @@ export class Client implements FutureOwner {
   }
 
   private submitTasks(roots: readonly Task[]): Future[] {
+    if (roots.every(isIndependent)) return this.submitIndependent(roots)
     const connection = this.open()
-    const batch = collectGraph(roots, (key) => this.keys.has(key))
+    const order = orderGraph(roots, (key) => this.keys.has(key))
     const created: KeyState[] = []
-    const wanted: string[] = []
+    const wanted: Wanted[] = []
     const futures: Future[] = new Array(roots.length)
+    let sorted = true
     for (let i = 0; i < roots.length; i++) {
       let state = this.keys.get(roots[i].key)
       if (state === undefined) {
-        state = this.keys.state(roots[i].key)
+        state = this.keys.create(roots[i].key)
         created.push(state)
-        wanted.push(state.key)
+        const position = roots[i].position
+        if (wanted.length > 0 && position < wanted[wanted.length - 1].position) sorted = false
+        wanted.push({ state, position })
       }
       futures[i] = this.future(state)
     }
-    for (const fn of batch.functions) {
+    if (!sorted) wanted.sort((a, b) => a.position - b.position)
+    this.registerFunctions(connection, order.functions)
+    if (order.tasks.length > 0) {
+      const stream = new GraphStream(order, wanted, created, this.streamSink(connection))
+      this.post(() => this.startStream(stream))
+    }
+    return futures
+  }
+
+  /**
+   * Tasks with no Task upstream and derived keys (map, submit): the key table
+   * dedupes them, so no graph walk, and the graph holds exactly the new ones, in order.
+   */
+  private submitIndependent(roots: readonly Task[]): Future[] {
+    const connection = this.open()
+    const created: KeyState[] = []
+    const futures: Future[] = new Array(roots.length)
+    let writer: GraphWriter | null = null
+    let lastFn: unknown = null
+    for (let i = 0; i < roots.length; i++) {
+      const root = roots[i]
+      let state = this.keys.get(root.key)
+      if (state === undefined) {
+        state = this.keys.create(root.key)
+        created.push(state)
+        writer ??= new GraphWriter((roots.length - i) * (root.payload.length + 64) + 64)
+        writer.add(root)
+        const fn = root.fn
+        if (fn !== lastFn && fn instanceof ShippedFunction) {
+          lastFn = fn
+          if (!this.registered.has(fn.hash)) {
+            this.registered.add(fn.hash)
+            connection.send(['fn', fn.hash, fn.source, fn.name])
+          }
+        }
+      }
+      futures[i] = this.future(state)
+    }
+    if (writer !== null) {
+      const graph = writer.finish()
+      const indices = new Uint32Array(created.length)
+      for (let i = 0; i < indices.length; i++) indices[i] = i
+      const sink = this.streamSink(connection)
+      this.post(() => {
+        sink.submit(graph, indices, created).catch((error: Error) => {
+          for (const state of created) {
+            if (!state.attached) continue
+            this.keys.detach(state)
+            state.fail(error, 'error')
+          }
+        })
+      })
+    }
+    return futures
+  }
+
+  private registerFunctions(connection: SchedulerConnection, functions: readonly ShippedFunction[]): void {
+    for (const fn of functions) {
       if (this.registered.has(fn.hash)) continue
       this.registered.add(fn.hash)
       connection.send(['fn', fn.hash, fn.source, fn.name])
     }
-    if (batch.tasks.length > 0 || wanted.length > 0) {
-      const graph = encodeGraph(batch.tasks)
+  }
+
+  private streamSink(connection: SchedulerConnection): StreamSink {
+    if (this.sink !== null && this.sinkConnection === connection) return this.sink
+    this.sinkConnection = connection
+    return (this.sink = {
+      holds: (key) => this.keys.has(key),
       // Wanted keys go as indices into the graph and come back as task ids: no key crosses twice.
-      const indices = graphIndices(batch.tasks, created)
-      const submit = indices
-        ? connection.request(
-            (request) => ['submit', request, graph, indices],
-            (done) => {
-              const ids = done[2]
-              if (ids !== undefined) for (let i = 0; i < created.length; i++) this.keys.bindId(created[i], ids[i])
-            },
-          )
-        : connection.request((request) => ['submit', request, graph, wanted])
-      submit.catch((error: Error) => {
-        for (const state of created) {
-          if (!state.attached) continue
-          this.keys.detach(state)
-          state.fail(error, 'error')
-        }
-      })
+      submit: (graph, wanted, states) =>
+        connection.request(
+          (request) => ['submit', request, graph, wanted],
+          (done) => {
+            const ids = done[2]
+            if (ids !== undefined) for (let i = 0; i < states.length; i++) this.keys.bindId(states[i], ids[i])
+          },
+        ),
+      release: (keys) => {
+        if (connection.isOpen) connection.send(['release', keys])
+      },
+      detach: (state) => this.keys.detach(state),
+    })
+  }
+
+  /** Runs `action` now, or after the graph being streamed and whatever queued before it. */
+  private post(action: () => void): void {
+    if (this.streaming === null && this.queued.length === 0) action()
+    else this.queued.push(action)
+  }
+
+  /** Sends the first submit of `stream` now and the rest one per turn; queued messages follow. */
+  private startStream(stream: GraphStream): void {
+    stream.sendChunk()
+    if (stream.done) return
+    this.streaming = stream
+    const step = () => {
+      if (this.streaming !== stream) return
+      stream.sendChunk()
+      if (!stream.done) {
+        setImmediate(step)
+        return
+      }
+      this.streaming = null
+      this.drain()
     }
-    return futures
+    setImmediate(step)
+  }
+
+  private drain(): void {
+    let i = 0
+    while (this.streaming === null && i < this.queued.length) this.queued[i++]()
+    this.queued = this.queued.slice(i)
   }
 
   private receive(event: SchedulerEvent): void {
@@ -325,6 +427,8 @@ export class Client implements FutureOwner {
 
   private shutdown(error: ConnectionClosedError): void {
     this.closedError = error
+    this.streaming = null
+    this.queued = []
     this.keys.close()
     this.peers.closeAll()
     for (const state of this.keys.values()) {
@@ -339,27 +443,64 @@ export class Client implements FutureOwner {
 }
 
 /**
- * The index in `tasks` of each state's key, or null if one is missing. The roots of a submit
- * mostly appear in `tasks` in their own order, so one forward scan usually finds them all.
+ * One gather of many futures: one promise, and each key not yet here points at
+ * this object (no promise, closure or pin per key). It keeps the futures
+ * alive until it settles, so their keys stay; it rejects with the first error.
  */
-function graphIndices(tasks: readonly Task[], states: readonly KeyState[]): Uint32Array | null {
-  const out = new Uint32Array(states.length)
-  let next = 0
-  let byKey: Map<string, number> | null = null
-  for (let i = 0; i < states.length; i++) {
-    const key = states[i].key
-    if (byKey === null) {
-      while (next < tasks.length && tasks[next].key !== key) next++
-      if (next < tasks.length) {
-        out[i] = next++
-        continue
+class Gather implements Gathering {
+  private values: unknown[]
+  private remaining: number
+  private futures: readonly Future[] | null
+
+  constructor(
+    futures: readonly Future[],
+    private resolve: ((values: unknown[]) => void) | null,
+    private readonly reject: (error: unknown) => void,
+    fetcher: Fetcher,
+  ) {
+    const n = futures.length
+    this.values = new Array(n)
+    this.remaining = n
+    this.futures = futures
+    for (let i = 0; i < n && this.resolve !== null; i++) {
+      const future = futures[i]
+      const state = future.state
+      if (state.hasValue) {
+        this.deliver(i, state.value)
+      } else if (future.isReleased || state.error !== null || state.gathering !== null || state.hasPromise) {
+        // Rare: the future's own promise (which also reports a released future).
+        future.then((value) => this.deliver(i, value), (error) => this.fail(error as Error))
+      } else {
+        state.gathering = this
+        state.gatheringIndex = i
+        if (state.status === 'finished' && !state.fetching) fetcher.fetch(state)
       }
-      byKey = new Map()
-      for (let j = 0; j < tasks.length; j++) byKey.set(tasks[j].key, j)
     }
-    const at = byKey.get(key)
-    if (at === undefined) return null
-    out[i] = at
+    if (n === 0) this.finish()
   }
-  return out
+
+  deliver(index: number, value: unknown): void {
+    if (this.resolve === null) return
+    this.values[index] = value
+    if (--this.remaining === 0) this.finish()
+  }
+
+  fail(error: Error): void {
+    if (this.resolve === null) return
+    this.resolve = null
+    this.futures = null
+    this.reject(error)
+  }
+
+  private finish(): void {
+    const resolve = this.resolve
+    if (resolve === null) return
+    this.resolve = null
+    this.futures = null
+    resolve(this.values)
+  }
+}
+
+function isIndependent(task: Task): boolean {
+  return task.upstream.length === 0 && !task.explicitKey
 }

@@ -24,6 +24,11 @@ export class Future<T = unknown> implements PromiseLike<T>, Dependency<T> {
     private readonly owner: FutureOwner,
   ) {}
 
+  /** @internal */
+  get isReleased(): boolean {
+    return this.released
+  }
+
   /** The task's key. */
   get key(): string {
     return this.state.key

@@ -1,3 +1,11 @@
+/** Several keys awaited together (client.gather): one promise for all of them, not one per key. */
+export interface Gathering {
+  deliver(index: number, value: unknown): void
+  fail(error: Error): void
+}
+
+const NO_HOLDERS: number[] = []
+
 /** Where a future stands: waiting, result in memory on a worker, failed, cancelled, or its data lost. */
 export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled' | 'lost'
 
@@ -17,7 +25,7 @@ export class KeyState {
   attached = true
   nbytes = 0
   /** Ids of the workers holding the value. */
-  holders: number[] = []
+  holders: number[] = NO_HOLDERS
   /** Times the scheduler was asked anew where the value is, after its holders did not have it. */
   relocations = 0
   /** A fetch from a worker is under way. */
@@ -31,10 +39,20 @@ export class KeyState {
   private listeners: (() => void)[] | null = null
   /** Called once when the awaited result resolves or rejects (the client unpins the key then). */
   onResolved: (() => void) | null = null
+  /** A gather waiting for this key's value, and the key's position in it. */
+  gathering: Gathering | null = null
+  gatheringIndex = 0
+  /** Futures of this key released explicitly whose finalizer has not run yet (see KeyTable.letGo). */
+  releasedUncollected = 0
 
   constructor(readonly key: string) {}
 
   get awaited(): boolean {
+    return this.result !== null || this.gathering !== null
+  }
+
+  /** Whether a result promise was made (someone awaited this key by itself). */
+  get hasPromise(): boolean {
     return this.result !== null
   }
 
@@ -72,6 +90,11 @@ export class KeyState {
     this.settle('finished')
     this.resolve?.(value)
     this.resolve = this.reject = null
+    const gathering = this.gathering
+    if (gathering !== null) {
+      this.gathering = null
+      gathering.deliver(this.gatheringIndex, value)
+    }
     this.resolved()
   }
 
@@ -82,6 +105,11 @@ export class KeyState {
     this.settle(status)
     this.reject?.(error)
     this.resolve = this.reject = null
+    const gathering = this.gathering
+    if (gathering !== null) {
+      this.gathering = null
+      gathering.fail(error)
+    }
     this.resolved()
   }
 

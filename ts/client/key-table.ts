@@ -13,7 +13,9 @@ export class KeyTable {
   private releasing: KeyState[] = []
   private flushScheduled = false
   private closed = false
-  private readonly registry = new FinalizationRegistry<KeyState>((state) => this.drop(state))
+  // Registered without an unregister token (a token costs a hash-table entry per future, ~3x the
+  // registration): an explicit release is remembered on the state instead and its finalizer skipped.
+  private readonly registry = new FinalizationRegistry<KeyState>((state) => this.collected(state))
 
   constructor(private readonly sendRelease: (keys: string[]) => void) {}
 
@@ -48,15 +50,28 @@ export class KeyTable {
     return state
   }
 
+  /** A new state for `key`, which the caller found untracked; the caller must then `hold` it. */
+  create(key: string): KeyState {
+    const state = new KeyState(key)
+    this.states.set(key, state)
+    return state
+  }
+
   /** Counts `future` as a live holder of `state` until it is released or collected. */
   hold(future: object, state: KeyState): void {
     state.refs++
-    this.registry.register(future, state, future)
+    this.registry.register(future, state)
   }
 
-  /** `future` lets go of `state` (explicit release). */
-  letGo(future: object, state: KeyState): void {
-    if (this.registry.unregister(future)) this.drop(state)
+  /**
+   * A live future lets go of `state` (explicit release; the future guards against a second call).
+   * Its finalizer will still run: it is skipped then. If another future of the key is collected
+   * first, that finalizer is the one skipped; each future still counts down once, so the key is
+   * never released while a future that has not let go is alive (at worst a little later).
+   */
+  letGo(_future: object, state: KeyState): void {
+    state.releasedUncollected++
+    this.drop(state)
   }
 
   /** Holds `state` without a future: an await in progress keeps its key even if every future of it is dropped. */
@@ -84,6 +99,11 @@ export class KeyTable {
   close(): void {
     this.closed = true
     this.releasing = []
+  }
+
+  private collected(state: KeyState): void {
+    if (state.releasedUncollected > 0) state.releasedUncollected--
+    else this.drop(state)
   }
 
   private drop(state: KeyState): void {

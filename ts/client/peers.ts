@@ -50,8 +50,11 @@ class PeerConnection {
     return new Promise((resolve, reject) => {
       this.waiting.set(request, { resolve, reject })
       const message = build(request)
-      if (this.channel) this.channel.send(message)
-      else this.queued!.push(message)
+      if (this.channel) {
+        this.channel.send(message)
+        // Callers batch per turn (one get per worker per fetch flush): send without another trip around the loop.
+        this.channel.flushNow()
+      } else this.queued!.push(message)
     })
   }
 

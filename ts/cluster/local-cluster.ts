@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import os from 'node:os'
 import { Scheduler, type SchedulerOptions } from '../scheduler'
 import { workerEntry } from './paths'
+import { Supervisor } from './supervisor'
 
 export interface LocalClusterOptions {
   /** Worker processes to start (default: one per core, os.availableParallelism()). */
@@ -16,23 +17,37 @@ export interface LocalClusterOptions {
   startTimeoutMs?: number
   /** Options of the embedded scheduler. */
   scheduler?: SchedulerOptions
+  /**
+   * A worker process that dies is restarted under the same name, at most this many times
+   * per worker within a minute (default 10); 0 leaves dead workers dead.
+   */
+  maxRestartsPerMinute?: number
+  /**
+   * The scheduler removes workers silent this long (default 30 000 ms, or
+   * `scheduler.heartbeatTimeoutMs`); workers heartbeat at a quarter of it, at most once a second.
+   */
+  heartbeatTimeoutMs?: number
+  /** Receives a line per restarted worker (default: stderr). */
+  log?: (line: string) => void
 }
 
 /**
  * A scheduler in this process and worker child processes on this machine.
- * The workers exit when the cluster closes, and also when this process dies:
- * they watch their IPC channel and their scheduler connection.
+ * A worker process that dies is restarted under its name (see
+ * `maxRestartsPerMinute`). The workers exit when the cluster closes, and also
+ * when this process dies: they watch their IPC channel and their scheduler
+ * connection.
  */
 export class LocalCluster {
   private closing: Promise<void> | undefined
   private readonly killOnExit = () => {
-    for (const child of this.children) child.kill('SIGKILL')
+    for (const child of this.supervisor.children) child.kill('SIGKILL')
   }
 
   private constructor(
     readonly scheduler: Scheduler,
     readonly address: string,
-    private readonly children: ChildProcess[],
+    private readonly supervisor: Supervisor,
   ) {
     process.on('exit', this.killOnExit)
   }
@@ -42,44 +57,63 @@ export class LocalCluster {
     const slots = options.slotsPerWorker ?? 1
     if (!Number.isInteger(count) || count < 0) throw new Error(`LocalCluster: workers must be a non-negative integer, not ${options.workers}`)
     if (!Number.isInteger(slots) || slots < 1) throw new Error(`LocalCluster: slotsPerWorker must be a positive integer, not ${options.slotsPerWorker}`)
+    const maxRestarts = options.maxRestartsPerMinute ?? 10
+    if (!(maxRestarts >= 0)) throw new Error(`LocalCluster: maxRestartsPerMinute must be a non-negative number, not ${options.maxRestartsPerMinute}`)
     const host = options.host ?? '127.0.0.1'
     const entry = workerEntry()
-    const scheduler = new Scheduler(options.scheduler)
+    const timeoutMs = options.heartbeatTimeoutMs ?? options.scheduler?.heartbeatTimeoutMs
+    const scheduler = new Scheduler(timeoutMs === undefined ? options.scheduler : { ...options.scheduler, heartbeatTimeoutMs: timeoutMs })
     await scheduler.listen({ host, port: options.port ?? 0 })
     const address = scheduler.address
-    const children: ChildProcess[] = []
-    for (let i = 0; i < count; i++) {
-      children.push(
-        fork(entry, [address, '--slots', String(slots), '--name', `local-${i}`, '--host', host, '--quiet'], {
+    const args = [address, '--slots', String(slots), '--host', host, '--quiet']
+    if (timeoutMs !== undefined) args.push('--heartbeat-ms', String(Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4)))))
+    const log = options.log ?? ((line: string) => process.stderr.write(`skein LocalCluster: ${line}\n`))
+    const supervisor = new Supervisor(
+      (name) =>
+        fork(entry, [...args, '--name', name], {
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
           // Workers run compiled JS; loaders of the parent (tsx under ava) would only slow them down.
           execArgv: [],
         }),
-      )
-    }
-    const cluster = new LocalCluster(scheduler, address, children)
+      { maxRestartsPerMinute: maxRestarts, log },
+    )
+    const children: ChildProcess[] = []
+    for (let i = 0; i < count; i++) children.push(supervisor.add(`local-${i}`))
+    const cluster = new LocalCluster(scheduler, address, supervisor)
     try {
       await Promise.race([scheduler.waitForWorkers(count, options.startTimeoutMs ?? 30_000), ...children.map(exitedEarly)])
     } catch (err) {
       await cluster.close()
       throw err
     }
+    supervisor.watch()
     return cluster
   }
 
-  /** Process ids of the worker processes. */
+  /** Process ids of the worker processes (restarted ones replace the dead). */
   get workers(): number[] {
-    return this.children.map((c) => c.pid ?? -1)
+    return this.supervisor.children.map((c) => c.pid ?? -1)
   }
 
-  /** Stops the workers (waiting for them to exit) and the scheduler. Safe to call twice. */
+  /** Each worker's name and current process id. */
+  get workerProcesses(): { name: string; pid: number }[] {
+    return this.supervisor.processes
+  }
+
+  /** Worker processes restarted after they died, since the cluster started. */
+  get restarts(): number {
+    return this.supervisor.restarts
+  }
+
+  /** Stops supervising, then stops the workers (waiting for them to exit) and the scheduler. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= this.shutdown()
     return this.closing
   }
 
   private async shutdown(): Promise<void> {
-    await Promise.all(this.children.map(stopChild))
+    this.supervisor.stop()
+    await Promise.all(this.supervisor.children.map(stopChild))
     process.off('exit', this.killOnExit)
     await this.scheduler.close()
   }

@@ -43,7 +43,16 @@ export class Task<T = unknown> implements Dependency<T> {
     readonly priority: number,
     readonly restrictions: readonly string[] | null,
     readonly resources: Readonly<Record<string, number>> | null,
+    /** The key was given by the user (option key), not derived from function and arguments. */
+    readonly explicitKey = false,
+    /** Some dependency was given as a bare KeyRef: its key may name any task, also one submitted later in the same graph. */
+    readonly looseRefs = false,
   ) {}
+
+  /** @internal scratch of the graph walk (orderGraph): the walk that last saw this task, and the task's position in it. */
+  walk = 0
+  /** @internal */
+  position = -1;
 
   [DEPENDENCY](): TypedKey<T> {
     return this.key
@@ -69,8 +78,9 @@ export function buildTask<T>(fn: Fn | ModuleFunction, args: readonly unknown[], 
   const replaced = replaceDependencies(args, name)
   const payload = encodeTaskPayload(handle.ref, replaced.args)
   const upstream = replaced.sources.length === 0 ? NO_TASKS : replaced.sources.filter((s): s is Task => s instanceof Task)
+  const looseRefs = replaced.keys.length > replaced.sources.length
   if (options === undefined) {
-    return new Task(`${name}-${shortHash(payload)}`, name, handle, replaced.args, replaced.keys, upstream, payload, 0, null, null)
+    return new Task(`${name}-${shortHash(payload)}`, name, handle, replaced.args, replaced.keys, upstream, payload, 0, null, null, false, looseRefs)
   }
   return new Task(
     taskKey(name, payload, options),
@@ -83,6 +93,8 @@ export function buildTask<T>(fn: Fn | ModuleFunction, args: readonly unknown[], 
     checkPriority(name, options.priority),
     checkRestrictions(name, options.restrictions),
     checkResources(name, options.resources),
+    options.key !== undefined,
+    looseRefs,
   )
 }
 

@@ -1,21 +1,170 @@
-import { encode, type WireTask } from '../protocol'
 import type { Task } from './task'
+
+/** Node's Buffer has this (undocumented, stable since v0.x): it skips `write`'s argument parsing. */
+type Utf8Writer = Buffer & { utf8Write(s: string, offset: number, length: number): number }
+
+/**
+ * @internal Writes the native graph layout (src/wire.rs) of tasks straight
+ * into one growing buffer, in a single pass: no array-of-arrays per task, no
+ * Map per resources object, payloads copied once. Headers are not always the
+ * shortest MessagePack allows (strings of unknown UTF-8 length get a str8 or
+ * str32 header); any MessagePack reader, the native one included, reads them.
+ */
+export class GraphWriter {
+  private buf: Buffer
+  /** The array32 header of the graph is written at 0 by `finish`. */
+  private pos = 5
+  count = 0
+
+  constructor(capacity = 16 * 1024) {
+    this.buf = Buffer.allocUnsafe(Math.max(64, capacity))
+  }
+
+  /** Bytes written so far (the graph header included). */
+  get length(): number {
+    return this.pos
+  }
+
+  add(t: Task): void {
+    this.count++
+    const payload = t.payload
+    this.reserve(16 + payload.length)
+    const buf = this.buf
+    buf[this.pos++] = 0x97 // fixarray of 7
+    this.str(t.key)
+    this.str(t.name)
+    this.reserve(5 + payload.length)
+    if (payload.length < 256) {
+      this.buf[this.pos] = 0xc4 // bin8
+      this.buf[this.pos + 1] = payload.length
+      this.pos += 2
+    } else {
+      this.buf[this.pos] = 0xc6 // bin32
+      this.buf.writeUInt32BE(payload.length, this.pos + 1)
+      this.pos += 5
+    }
+    this.buf.set(payload, this.pos)
+    this.pos += payload.length
+    const deps = t.dependencies
+    this.arrayHeader(deps.length)
+    for (let i = 0; i < deps.length; i++) this.str(deps[i])
+    this.int(t.priority)
+    const restrictions = t.restrictions
+    if (restrictions === null) this.nil()
+    else {
+      this.arrayHeader(restrictions.length)
+      for (const r of restrictions) this.str(r)
+    }
+    const resources = t.resources
+    if (resources === null) this.nil()
+    else {
+      // A MessagePack map: the native reader does not read msgpackr records.
+      const names = Object.keys(resources)
+      this.reserve(5)
+      if (names.length < 16) this.buf[this.pos++] = 0x80 | names.length
+      else {
+        this.buf[this.pos] = 0xdf
+        this.buf.writeUInt32BE(names.length, this.pos + 1)
+        this.pos += 5
+      }
+      for (const name of names) {
+        this.str(name)
+        this.reserve(9)
+        this.buf[this.pos] = 0xcb
+        this.buf.writeDoubleBE(resources[name], this.pos + 1)
+        this.pos += 9
+      }
+    }
+  }
+
+  /** The graph's bytes; the writer must not be used after. */
+  finish(): Buffer {
+    this.buf[0] = 0xdd // array32
+    this.buf.writeUInt32BE(this.count, 1)
+    return this.buf.subarray(0, this.pos)
+  }
+
+  private str(s: string): void {
+    const max = s.length * 3
+    this.reserve(5 + max)
+    const buf = this.buf as Utf8Writer
+    const at = this.pos
+    const n = s.length
+    if (n < 256) {
+      // Keys and names are ASCII: a byte loop beats a call into C++ for ~20 characters.
+      const head = n < 32 ? 1 : 2
+      let p = at + head
+      let i = 0
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i)
+        if (c >= 0x80) break
+        buf[p++] = c
+      }
+      if (i === n) {
+        if (head === 1) buf[at] = 0xa0 | n
+        else {
+          buf[at] = 0xd9
+          buf[at + 1] = n
+        }
+        this.pos = p
+        return
+      }
+    }
+    if (max < 32) {
+      const n = buf.utf8Write(s, at + 1, max)
+      buf[at] = 0xa0 | n
+      this.pos = at + 1 + n
+    } else if (max < 256) {
+      const n = buf.utf8Write(s, at + 2, max)
+      buf[at] = 0xd9
+      buf[at + 1] = n
+      this.pos = at + 2 + n
+    } else {
+      const n = buf.utf8Write(s, at + 5, max)
+      buf[at] = 0xdb
+      buf.writeUInt32BE(n, at + 1)
+      this.pos = at + 5 + n
+    }
+  }
+
+  private arrayHeader(n: number): void {
+    this.reserve(5)
+    if (n < 16) this.buf[this.pos++] = 0x90 | n
+    else {
+      this.buf[this.pos] = 0xdd
+      this.buf.writeUInt32BE(n, this.pos + 1)
+      this.pos += 5
+    }
+  }
+
+  private int(v: number): void {
+    this.reserve(5)
+    if (v >= 0 && v < 128) this.buf[this.pos++] = v
+    else {
+      this.buf[this.pos] = 0xd2
+      this.buf.writeInt32BE(v, this.pos + 1)
+      this.pos += 5
+    }
+  }
+
+  private nil(): void {
+    this.reserve(1)
+    this.buf[this.pos++] = 0xc0
+  }
+
+  private reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n))
+    this.buf.copy(grown, 0, 0, this.pos)
+    this.buf = grown
+  }
+}
 
 /** @internal The native graph layout of `tasks`, encoded for the 'submit' message. */
 export function encodeGraph(tasks: readonly Task[]): Buffer {
-  const wire: WireTask[] = new Array(tasks.length)
-  for (let i = 0; i < tasks.length; i++) {
-    const t = tasks[i]
-    wire[i] = [
-      t.key,
-      t.name,
-      t.payload,
-      t.dependencies as string[],
-      t.priority,
-      t.restrictions as string[] | null,
-      // A Map: the codec writes plain objects as msgpackr records, which the native reader does not read.
-      (t.resources === null ? null : new Map(Object.entries(t.resources))) as unknown as Record<string, number> | null,
-    ]
-  }
-  return encode(wire)
+  let estimate = 64
+  for (let i = 0; i < tasks.length; i++) estimate += tasks[i].payload.length + 80
+  const writer = new GraphWriter(estimate)
+  for (let i = 0; i < tasks.length; i++) writer.add(tasks[i])
+  return writer.finish()
 }

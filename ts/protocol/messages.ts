@@ -76,6 +76,12 @@ export type FunctionRequest = ['fn?', hash: string]
 // ---------------------------------------------------------------- scheduler -> worker
 export type ComputeBatch = ['compute', tasks: WireCompute[]]
 export type Free = ['free', keys: string[]]
+/**
+ * Give these tasks up if they have not started: for each, drop it and answer
+ * [StealResponse, task, run, true], or keep it and answer false (running, done or unknown).
+ * Sent after the batch's 'free' and 'compute'.
+ */
+export type Steal = ['steal', tasks: [task: number, run: number, key: string][]]
 export type FunctionSource = ['fn', hash: string, source: string, name: string]
 
 // ---------------------------------------------------------------- peer (worker server) <- worker or client
@@ -88,7 +94,7 @@ export type PutDone = ['put-done', request: number, nbytes: number[]]
 export type ClientToScheduler = HelloClient | Submit | Want | Release | Cancel | Scattered | RegisterFunction | Heartbeat
 export type SchedulerToClient = Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply
 export type WorkerToScheduler = HelloWorker | WorkerEvents | FunctionRequest | Heartbeat
-export type SchedulerToWorker = Welcome | ComputeBatch | Free | FunctionSource | Workers | ErrorReply
+export type SchedulerToWorker = Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply
 export type PeerRequest = Get | Put
 export type PeerReply = Data | PutDone | ErrorReply
 
@@ -98,12 +104,14 @@ export const enum WorkerEventKind {
   Erred = 1,
   MissingData = 2,
   DataLost = 3,
+  StealResponse = 4,
 }
 export type NativeWorkerEvent =
   | [WorkerEventKind.Finished, task: number, run: number, nbytes: number, duration: number]
   | [WorkerEventKind.Erred, task: number, run: number, payload: Uint8Array]
   | [WorkerEventKind.MissingData, task: number, run: number, dep: number, holder: number]
   | [WorkerEventKind.DataLost, task: number]
+  | [WorkerEventKind.StealResponse, task: number, run: number, stolen: boolean]
 
 /** Frames larger than this are refused (the connection is closed with a log line). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024

@@ -1,3 +1,3 @@
-export { Scheduler, type SchedulerOptions, type ListenOptions, type SchedulerHealth, type SchedulerEvents } from './scheduler'
+export { Scheduler, type SchedulerOptions, type ListenOptions, type SchedulerHealth, type SchedulerEvents, type SchedulerStats } from './scheduler'
 export type { Log } from './log'
 export type { NativeCoreOptions } from './native'

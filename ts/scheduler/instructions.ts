@@ -1,7 +1,7 @@
 import { decode, type KeyLocation, type WireCompute, type WireFailure } from '../protocol'
 
 /** The native core's instruction batch (layout in src/wire.rs). */
-export type WorkerInstructions = [worker: number, compute: WireCompute[], free: string[]]
+export type WorkerInstructions = [worker: number, compute: WireCompute[], free: string[], steal: [task: number, run: number, key: string][]]
 export type ClientInstructions = [
   client: number,
   memory: KeyLocation[],
@@ -15,7 +15,7 @@ export function decodeInstructions(bytes: Buffer): Instructions {
 }
 
 /** The native core's instructions as ready-to-send messages (takeMessages; layout in src/wire.rs). */
-export type WorkerMessages = [worker: number, free: Uint8Array | null, compute: Uint8Array | null]
+export type WorkerMessages = [worker: number, free: Uint8Array | null, compute: Uint8Array | null, steal: Uint8Array | null]
 export type ClientMessages = [client: number, memory: Uint8Array | null, erred: Uint8Array | null, cancelled: Uint8Array | null]
 export type Messages = [workers: WorkerMessages[], clients: ClientMessages[], removedWorkers: number[]]
 

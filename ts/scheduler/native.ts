@@ -5,3 +5,4 @@ const binding = require('../../native/index.js') as typeof import('../../native/
 export const NativeCore = binding.NativeCore
 export type NativeCore = InstanceType<typeof binding.NativeCore>
 export type NativeCoreOptions = import('../../native/index').NativeCoreOptions
+export type CoreStats = import('../../native/index').CoreStats

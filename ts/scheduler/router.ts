@@ -280,12 +280,16 @@ export class Router {
   private dispatch(bytes: Buffer): void {
     // Messages come ready to send: the tasks in them are never decoded here.
     const [workers, clients, removed] = decodeMessages(bytes)
-    for (const [id, free, compute] of workers) {
+    for (const [id, free, compute, steal] of workers) {
       const conn = this.workers.get(id)
       if (!conn) continue
       // Free first: a key freed and recomputed in one batch must end up computed.
       if (free !== null) conn.sendEncoded(free)
       if (compute !== null) conn.sendEncoded(compute)
+      // After compute: a task placed and asked back in one batch must be there to give up.
+      if (steal !== null) conn.sendEncoded(steal)
+      // This flush already runs once per turn, after everything the turn produced: send now.
+      conn.channel.flushNow()
     }
     for (const [id, memory, erred, cancelled] of clients) {
       const conn = this.clients.get(id)
@@ -293,6 +297,7 @@ export class Router {
       if (memory !== null) conn.sendEncoded(memory)
       if (erred !== null) conn.sendEncoded(erred)
       if (cancelled !== null) conn.sendEncoded(cancelled)
+      conn.channel.flushNow()
     }
     if (removed.length > 0) {
       for (const id of removed) {

@@ -2,15 +2,23 @@ import { EventEmitter } from 'node:events'
 import os from 'node:os'
 import { MAX_FRAME_BYTES, type WorkerInfo } from '../protocol'
 import { stderrLog, type Log } from './log'
-import { NativeCore, type NativeCoreOptions } from './native'
+import { NativeCore, type CoreStats, type NativeCoreOptions } from './native'
 import { Router } from './router'
 import { SchedulerServer } from './server'
 
 export interface SchedulerOptions {
   /** Options of the native scheduling core (heartbeat timeout, saturation, ...). */
   core?: NativeCoreOptions
-  /** Milliseconds between core timer ticks (heartbeat timeouts, stealing). Default 500. */
+  /** Milliseconds between core timer ticks (heartbeat timeouts, work stealing). Default 100. */
   tickIntervalMs?: number
+  /**
+   * Workers silent (no heartbeat) this long are removed and their work rescheduled.
+   * Default 30 000; overrides `core.heartbeatTimeout` (seconds). Workers heartbeat every
+   * second by default, and a synchronous task blocks its worker's heartbeats while it runs.
+   */
+  heartbeatTimeoutMs?: number
+  /** Move queued tasks from saturated workers to idle ones (default true); overrides `core.workStealing`. */
+  workStealing?: boolean
   /** Frames larger than this are refused and their connection closed. Default MAX_FRAME_BYTES (256 MiB). */
   maxFrameBytes?: number
   /** Receives one line per notice (refused input; with `verbose`, workers joining and leaving). Default: stderr. */
@@ -31,7 +39,12 @@ export interface SchedulerHealth {
   workers: number
   clients: number
   tasks: { released: number; waiting: number; queued: number; noWorker: number; processing: number; memory: number; erred: number }
+  /** Totals since start: computes, workers removed, tasks rescheduled and results recomputed after worker loss, steals. */
+  stats: SchedulerStats
 }
+
+/** Totals since the scheduler started (see `Scheduler.stats()`). */
+export type SchedulerStats = CoreStats
 
 export interface SchedulerEvents {
   /** The list of live workers changed (a worker joined or left). */
@@ -53,7 +66,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   constructor(options: SchedulerOptions = {}) {
     super()
     this.options = options
-    this.core = new NativeCore(options.core ?? null)
+    this.core = new NativeCore(coreOptions(options))
     this.router = new Router(this.core, options.log ?? stderrLog, options.verbose ?? false, {
       workersChanged: (workers) => this.emit('workers', workers),
     })
@@ -66,7 +79,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       connection: (socket, remote) => this.router.accept(socket, remote),
       health: () => this.health(),
     })
-    this.timer = setInterval(() => this.tick(), this.options.tickIntervalMs ?? 500)
+    this.timer = setInterval(() => this.tick(), this.options.tickIntervalMs ?? 100)
     this.timer.unref()
     return this
   }
@@ -103,7 +116,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         memory: c.memory,
         erred: c.erred,
       },
+      stats: this.stats(),
     }
+  }
+
+  /** Totals since start: computes, workers removed, tasks rescheduled and results recomputed after worker loss, steals. */
+  stats(): SchedulerStats {
+    return this.core.stats()
   }
 
   /** The state of a key in the core ('memory', 'processing', ...), or null if unknown. */
@@ -146,4 +165,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       ;(this.options.log ?? stderrLog)(`internal error in the timer tick: ${(err as Error).message}`)
     }
   }
+}
+
+function coreOptions(options: SchedulerOptions): NativeCoreOptions | null {
+  const core = { ...options.core }
+  if (options.heartbeatTimeoutMs !== undefined) core.heartbeatTimeout = options.heartbeatTimeoutMs / 1000
+  if (options.workStealing !== undefined) core.workStealing = options.workStealing
+  return core
 }

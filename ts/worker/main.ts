@@ -1,6 +1,6 @@
 /**
  * Worker process entry (dist/worker/main.js), forked by LocalCluster:
- *   node main.js <scheduler address> [--slots n] [--name name] [--host host] [--advertise-host host] [--quiet]
+ *   node main.js <scheduler address> [--slots n] [--name name] [--host host] [--advertise-host host] [--heartbeat-ms ms] [--quiet]
  */
 import { parseArgs } from 'node:util'
 import { runWorkerProcess } from './process'
@@ -12,6 +12,8 @@ const { values, positionals } = parseArgs({
     name: { type: 'string' },
     host: { type: 'string' },
     'advertise-host': { type: 'string' },
+    /** Milliseconds between heartbeats (default 1000); keep well under the scheduler's heartbeat timeout. */
+    'heartbeat-ms': { type: 'string' },
     /** No "ready" line (LocalCluster's workers). */
     quiet: { type: 'boolean' },
   },
@@ -28,5 +30,6 @@ void runWorkerProcess({
   name: values.name,
   host: values.host,
   advertiseHost: values['advertise-host'],
+  heartbeatIntervalMs: values['heartbeat-ms'] === undefined ? undefined : Number(values['heartbeat-ms']),
   quiet: values.quiet,
 })

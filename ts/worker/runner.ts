@@ -60,6 +60,8 @@ export class TaskRunner {
         break
       }
     }
+    // Report this slice's outcomes now, not on a later turn.
+    this.outbox.flush()
     if (this.head === this.ready.length) {
       this.ready = []
       this.head = 0

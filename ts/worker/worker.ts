@@ -80,7 +80,11 @@ export class Worker {
         if (task.phase === Phase.Loading) this.runner.enqueue(task)
       },
     })
-    this.outbox = new EventOutbox((events) => this.channel.send(['events', events]))
+    this.outbox = new EventOutbox((events) => {
+      this.channel.send(['events', events])
+      // The outbox flushes once per turn already: no second trip around the event loop.
+      this.channel.flushNow()
+    })
     this.runner = new TaskRunner(this.slots, this.store, this.functions, this.outbox, (task) => this.settled(task))
     const worker = this
     this.fetcher = new Fetcher(
@@ -173,6 +177,9 @@ export class Worker {
         case 'free':
           this.free(message[1])
           break
+        case 'steal':
+          this.steal(message[1])
+          break
         case 'workers':
           this.updatePeers(message[1])
           break
@@ -228,6 +235,22 @@ export class Worker {
       const task = this.tasks.get(key)
       if (task && task.phase !== Phase.Done) this.drop(task)
     }
+  }
+
+  /** Gives up tasks the scheduler moves to another worker, unless they have started; answers each. */
+  private steal(requests: [task: number, run: number, key: string][]): void {
+    for (const [id, run, key] of requests) {
+      const task = this.tasks.get(key)
+      const unstarted =
+        task !== undefined &&
+        task.task === id &&
+        task.run === run &&
+        (task.phase === Phase.Fetching || task.phase === Phase.Loading || task.phase === Phase.Ready)
+      if (unstarted) this.drop(task)
+      this.outbox.push([WorkerEventKind.StealResponse, id, run, unstarted])
+    }
+    // Now, not after the next task: a sync task would hold the answer (and the thief) back.
+    this.outbox.flush()
   }
 
   /** Abandons a task: its outcome is not reported, and what it held is released. */

@@ -7,6 +7,7 @@ use crate::scheduler::Scheduler;
 use crate::spec::Failure;
 use crate::state::TaskState;
 use crate::story::TransitionRecord;
+use crate::task::FLAG_STEALING;
 use std::sync::Arc;
 
 impl Scheduler {
@@ -97,6 +98,9 @@ impl Scheduler {
 
     /// Takes `t` off its worker; tells a live worker to abandon it if `abandon`.
     pub(crate) fn stop_processing(&mut self, t: TaskId, abandon: bool) {
+        if self.tasks[t].flags & FLAG_STEALING != 0 {
+            self.cancel_steal(t);
+        }
         let task = &mut self.tasks[t];
         let Some(w) = task.processing_worker() else { return };
         let (pos, est) = (task.set_pos, task.estimate_us);

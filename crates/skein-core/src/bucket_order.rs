@@ -9,12 +9,21 @@ pub(crate) fn bucket_mask_for(capacity: usize) -> u64 {
     (buckets as u64).saturating_sub(1)
 }
 
+/// Below this many keys a comparison sort beats the radix passes.
+const SMALL: usize = 256;
+
 /// `index` sorted by `keys[i] & mask` (LSD radix sort on (key, index) pairs, 11 bits a pass).
 pub(crate) fn sort_by_masked_key(keys: &[u64], mask: u64, index: Vec<u32>) -> Vec<u32> {
     let mask = mask.min(u32::MAX as u64);
     let bits = 64 - mask.leading_zeros();
     let mut pairs: Vec<(u32, u32)> = index.iter().map(|&i| ((keys[i as usize] & mask) as u32, i)).collect();
     drop(index);
+    // Each radix pass clears and scans 2049 counters: for a small graph (an interactive
+    // submit of one task) a comparison sort is far cheaper than the passes.
+    if pairs.len() <= SMALL {
+        pairs.sort_unstable();
+        return pairs.into_iter().map(|p| p.1).collect();
+    }
     let mut tmp = vec![(0u32, 0u32); pairs.len()];
     let mut shift = 0;
     while shift < bits {
@@ -49,6 +58,10 @@ mod tests {
         let mut seen = order.clone();
         seen.sort_unstable();
         assert_eq!(seen, (0..5000).collect::<Vec<u32>>());
+        let small: Vec<u32> = (0..100).collect();
+        let order = sort_by_masked_key(&keys, mask, small);
+        assert!(order.windows(2).all(|w| keys[w[0] as usize] & mask <= keys[w[1] as usize] & mask));
+        assert_eq!(order.len(), 100);
         assert_eq!(bucket_mask_for(7), 7);
         assert_eq!(bucket_mask_for(14), 15);
     }

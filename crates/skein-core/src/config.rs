@@ -21,6 +21,11 @@ pub struct Config {
     pub story_len: usize,
     /// Run `validate()` after every event and panic on a violation.
     pub validate: bool,
+    /// Move queued tasks from saturated workers to idle ones on `tick` (see `stealing.rs`).
+    pub work_stealing: bool,
+    /// Tasks estimated to run shorter than this (seconds) are never stolen: moving them
+    /// costs more round trips than it saves.
+    pub steal_min_duration: f64,
 }
 
 impl Default for Config {
@@ -35,6 +40,8 @@ impl Default for Config {
             heartbeat_timeout: 30.0,
             story_len: 16,
             validate: cfg!(debug_assertions),
+            work_stealing: true,
+            steal_min_duration: 0.005,
         }
     }
 }

@@ -12,13 +12,16 @@ pub struct Compute {
     pub run: u32,
 }
 
-/// What one worker should do. Workers apply `free` before `compute`.
+/// What one worker should do. Workers apply `free` before `compute`, and `steal` last.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkerBatch {
     /// In priority order.
     pub compute: Vec<Compute>,
     /// Drop this data / abandon this task if not started.
     pub free: Vec<TaskId>,
+    /// Steal requests (task, run): if the task has not started, drop it and answer
+    /// `steal_response(.., stolen: true)`; otherwise keep it and answer `false`.
+    pub steal: Vec<(TaskId, u32)>,
 }
 
 /// What one client should hear.
@@ -142,6 +145,10 @@ impl Outbox {
         self.client(c).erred.push((t, cause, f));
     }
 
+    pub fn steal(&mut self, w: WorkerId, t: TaskId, run: u32) {
+        self.worker(w).steal.push((t, run));
+    }
+
     pub fn cancelled(&mut self, c: ClientId, t: TaskId) {
         self.client(c).cancelled.push(t);
     }
@@ -186,7 +193,9 @@ impl crate::scheduler::Scheduler {
                 t.state == crate::TaskState::Processing && t.worker == w && t.run == c.run
             });
             batch.compute.sort_by_key(|c| tasks[c.task].priority);
-            if !(batch.compute.is_empty() && batch.free.is_empty()) {
+            // A steal answered or made moot (task finished, moved) before delivery is dropped.
+            batch.steal.retain(|&(t, run)| self.stealing.requested(&self.tasks, t, w, run));
+            if !(batch.compute.is_empty() && batch.free.is_empty() && batch.steal.is_empty()) {
                 out.workers.push((w, batch));
             }
         }

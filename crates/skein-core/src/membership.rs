@@ -60,10 +60,11 @@ impl Scheduler {
     }
 
     fn retire_worker(&mut self, w: WorkerId) {
+        self.count_worker_loss(w);
         self.workers.retire(w);
         self.outbox.drop_worker(w);
-        // Every task running there counts a death; those at the limit err now.
-        let running = self.workers.list[w.ix()].processing.clone();
+        // Every task it was probably running counts a death; those at the limit err now.
+        let running = self.suspects(w);
         for t in running {
             let task = &mut self.tasks[t];
             task.suspicious = task.suspicious.saturating_add(1);
@@ -108,6 +109,7 @@ impl Scheduler {
 
     /// Periodic: removes workers silent for longer than `heartbeat_timeout`; they are listed
     /// in `Instructions::removed_workers`.
+    /// Then one round of work stealing (`stealing.rs`).
     pub fn tick(&mut self, now: f64) {
         self.stimulus = Stimulus::Tick;
         let timeout = self.config.heartbeat_timeout;
@@ -120,10 +122,12 @@ impl Scheduler {
             .map(|(i, _)| WorkerId(i as u32))
             .collect();
         for w in silent {
+            self.counters.heartbeat_timeouts += 1;
             self.retire_worker(w);
             self.outbox.removed_workers.push(w);
             self.run_recommendations();
         }
+        self.balance();
         self.end_event();
     }
 }

@@ -76,6 +76,16 @@ impl RoomIndex {
         self.levels.get(self.min).and_then(|b| b.last().copied())
     }
 
+    /// Workers at load level `level` (empty past the top).
+    pub fn level(&self, level: usize) -> &[WorkerId] {
+        self.levels.get(level).map_or(&[], |b| &b[..])
+    }
+
+    /// One past the highest level that may hold workers.
+    pub fn levels_len(&self) -> usize {
+        self.levels.len()
+    }
+
     /// Number of workers indexed (for validation).
     pub fn len(&self) -> usize {
         self.levels.iter().map(Vec::len).sum()

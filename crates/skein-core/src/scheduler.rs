@@ -2,12 +2,14 @@
 
 use crate::client::ClientTable;
 use crate::config::Config;
+use crate::counters::Counters;
 use crate::ids::{ClientId, TaskId, WorkerId};
 use crate::instructions::Outbox;
 use crate::prefix::Prefixes;
 use crate::queue::ReadyQueue;
 use crate::spec::Failure;
 use crate::state::{StateCounts, TaskState};
+use crate::stealing::Stealing;
 use crate::story::{Stimulus, TransitionRecord};
 use crate::task::TaskTable;
 use crate::transitions::Rec;
@@ -34,6 +36,9 @@ pub struct Scheduler {
     /// Failure to attach when `task` next errs: (task, cause, failure).
     pub(crate) pending_failure: Option<(TaskId, TaskId, Arc<Failure>)>,
     pub(crate) by_state: [usize; TaskState::COUNT],
+    /// Steal requests in flight (see `stealing.rs`).
+    pub(crate) stealing: Stealing,
+    pub(crate) counters: Counters,
 }
 
 impl Scheduler {
@@ -53,6 +58,8 @@ impl Scheduler {
             generation: 0,
             pending_failure: None,
             by_state: [0; TaskState::COUNT],
+            stealing: Stealing::new(),
+            counters: Counters::default(),
         }
     }
 

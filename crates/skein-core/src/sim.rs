@@ -16,6 +16,12 @@
 //! whose inputs are not in memory, or sent to a worker that is gone; two
 //! `Compute`s for one task in one batch; a report accepted for a run the
 //! scheduler had already replaced; a report for the current run refused.
+//!
+//! Steal requests queue up on their victim and are answered at the start of the next
+//! [`SimCluster::step`], or earlier and in any order through [`SimCluster::answer_steal`].
+//! A worker treats its first `slots` queued jobs as started: it refuses to give those
+//! up, and drops any later one it is asked for. A confirmed steal the scheduler then
+//! refuses (the task would be lost) is an anomaly.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -131,6 +137,11 @@ pub struct SimStats {
     /// reported nor lost with its worker: both workers would run it.
     pub reassigned_without_free: u64,
     pub killed_workers: u64,
+    /// Steal answers the scheduler accepted: the worker gave the task up / kept it.
+    pub steals_confirmed: u64,
+    pub steals_refused: u64,
+    /// Steal answers the scheduler found stale (`Ok(false)`).
+    pub stale_steal_answers: u64,
 }
 
 /// One `Compute` as a worker holds it; `gen` is unique per delivered `Compute`.
@@ -177,6 +188,9 @@ struct SimWorker {
     slots: u32,
     resources: Vec<(String, f64)>,
     queue: VecDeque<Job>,
+    /// Steal requests (task, run) not answered yet, oldest first.
+    steals: VecDeque<(TaskId, u32)>,
+    in_steal_list: bool,
     /// Keys this worker holds (kept only with `check`).
     store: IdSet<TaskId>,
 }
@@ -194,6 +208,8 @@ pub struct SimCluster {
     workers: Vec<SimWorker>,
     /// Workers with queued jobs, in the order they became busy.
     busy: Vec<u32>,
+    /// Workers with unanswered steal requests.
+    stealers: Vec<u32>,
     /// Indexed by `TaskId.0`.
     current: Vec<Option<Assignment>>,
     /// Pump number in which a task slot last got a `Compute` (check mode).
@@ -231,6 +247,7 @@ impl SimCluster {
             now: 0.0,
             workers: Vec::new(),
             busy: Vec::new(),
+            stealers: Vec::new(),
             current: Vec::new(),
             computed_in_pump: Vec::new(),
             pumps: 0,
@@ -332,9 +349,16 @@ impl SimCluster {
             .map_or(0, |sw| sw.queue.len())
     }
 
-    /// Whether some live worker has queued jobs (constant time).
+    /// Whether some live worker has queued jobs or steal requests to answer (constant time).
     pub fn has_work(&self) -> bool {
-        !self.busy.is_empty()
+        !self.busy.is_empty() || !self.stealers.is_empty()
+    }
+
+    /// The steal requests worker `w` has not answered yet, oldest first.
+    pub fn pending_steals(&self, w: WorkerId) -> Vec<(TaskId, u32)> {
+        self.workers
+            .get(w.0 as usize)
+            .map_or_else(Vec::new, |sw| sw.steals.iter().copied().collect())
     }
 
     /// Jobs queued on all workers.
@@ -537,6 +561,48 @@ impl SimCluster {
         }
     }
 
+    /// Worker `w` answers its `index`-th pending steal request now: it gives the job up
+    /// if it has not started it (see the module docs). `None` if there is no such request.
+    pub fn answer_steal(&mut self, w: WorkerId, index: usize) -> Option<Result<bool, CoreError>> {
+        let sw = self.workers.get_mut(w.0 as usize)?;
+        if !sw.alive {
+            return None;
+        }
+        let (t, run) = sw.steals.remove(index)?;
+        Some(self.answer(w.0, t, run))
+    }
+
+    /// Answers a steal of a job that already ended (picked from recent history), as
+    /// `stolen`; the scheduler must ignore it. `None` if there is no history yet.
+    pub fn answer_stale_steal(
+        &mut self,
+        pick: usize,
+        stolen: bool,
+    ) -> Option<Result<bool, CoreError>> {
+        if self.history.is_empty() {
+            return None;
+        }
+        let (w, job) = self.history[pick % self.history.len()];
+        let result = self
+            .scheduler
+            .steal_response(WorkerId(w), job.task, job.run, stolen);
+        match &result {
+            Ok(true) => {
+                let key = self.key_of(job.task);
+                self.anomaly(format!(
+                    "stale steal answer for {key} (run {}) from worker {w} was accepted",
+                    job.run
+                ));
+            }
+            Ok(false) => self.stats.stale_steal_answers += 1,
+            Err(e) => self.anomaly(format!(
+                "stale steal answer for task {} from worker {w} failed: {e}",
+                job.task.0
+            )),
+        }
+        Some(result)
+    }
+
     // ----- driving
 
     /// Takes the scheduler's instructions and delivers them. Returns how many
@@ -551,6 +617,7 @@ impl SimCluster {
     pub fn step(&mut self) {
         self.pump();
         self.stats.steps += 1;
+        self.answer_all_steals();
         let busy = std::mem::take(&mut self.busy);
         for &w in &busy {
             let wi = w as usize;
@@ -587,10 +654,10 @@ impl SimCluster {
         let mut steps = 0;
         loop {
             self.pump();
-            if self.busy.is_empty() {
+            if !self.has_work() {
                 self.heartbeat_all();
                 self.scheduler.tick(self.now);
-                if self.pump() == 0 && self.busy.is_empty() {
+                if self.pump() == 0 && !self.has_work() {
                     return Ok(steps);
                 }
             }
@@ -603,6 +670,51 @@ impl SimCluster {
     }
 
     // ----- internals
+
+    fn answer_all_steals(&mut self) {
+        let stealers = std::mem::take(&mut self.stealers);
+        for w in stealers {
+            self.workers[w as usize].in_steal_list = false;
+            while let Some((t, run)) = self.workers[w as usize].steals.pop_front() {
+                let _ = self.answer(w, t, run);
+            }
+        }
+    }
+
+    /// Victim `w` answers a steal of (t, run): it gives up the job unless started.
+    fn answer(&mut self, w: u32, t: TaskId, run: u32) -> Result<bool, CoreError> {
+        let sw = &mut self.workers[w as usize];
+        let started = sw.slots.max(1) as usize;
+        let pos = sw.queue.iter().position(|j| j.task == t && j.run == run);
+        let given = pos
+            .filter(|&p| p >= started)
+            .and_then(|p| sw.queue.remove(p));
+        let current = given.is_some_and(|job| self.current(t).is_some_and(|a| a.gen == job.gen));
+        if let Some(job) = given {
+            self.end(job);
+            self.remember(w, job);
+        }
+        let stolen = given.is_some();
+        let result = self.scheduler.steal_response(WorkerId(w), t, run, stolen);
+        match &result {
+            Ok(true) if stolen => self.stats.steals_confirmed += 1,
+            Ok(true) => self.stats.steals_refused += 1,
+            Ok(false) => {
+                self.stats.stale_steal_answers += 1;
+                if current {
+                    let key = self.key_of(t);
+                    self.anomaly(format!("worker {w} gave up {key} (run {run}) for a steal the scheduler then refused: the task is lost"));
+                }
+            }
+            Err(e) => {
+                let key = self.key_of(t);
+                self.anomaly(format!(
+                    "steal answer for {key} from worker {w} failed: {e}"
+                ));
+            }
+        }
+        result
+    }
 
     fn heartbeat_all(&mut self) {
         for i in 0..self.workers.len() {
@@ -691,6 +803,7 @@ impl SimCluster {
         }
         sw.alive = false;
         sw.store.clear();
+        sw.steals.clear();
         let jobs: Vec<Job> = sw.queue.drain(..).collect();
         for job in jobs {
             self.end(job);
@@ -713,6 +826,14 @@ impl SimCluster {
             for c in batch.compute {
                 self.assign(w, c);
                 delivered += 1;
+            }
+            delivered += batch.steal.len();
+            if let Some(sw) = self.workers.get_mut(w.0 as usize).filter(|sw| sw.alive) {
+                sw.steals.extend(batch.steal.iter().copied());
+                if !sw.steals.is_empty() && !sw.in_steal_list {
+                    sw.in_steal_list = true;
+                    self.stealers.push(w.0);
+                }
             }
         }
         for (c, batch) in ins.clients {

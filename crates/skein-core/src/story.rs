@@ -20,6 +20,8 @@ pub enum Stimulus {
     MissingData,
     DataLost,
     Tick,
+    /// A victim answered a steal request.
+    StealResponse,
 }
 
 impl Stimulus {
@@ -38,6 +40,7 @@ impl Stimulus {
             Stimulus::MissingData => "missing-data",
             Stimulus::DataLost => "data-lost",
             Stimulus::Tick => "tick",
+            Stimulus::StealResponse => "steal-response",
         }
     }
 }

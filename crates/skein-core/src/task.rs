@@ -56,6 +56,8 @@ pub(crate) const FLAG_SCATTERED: u8 = 2;
 pub(crate) const FLAG_HELD: u8 = 4;
 /// Two or more holders, stored in `TaskTable::more_holders`.
 pub(crate) const FLAG_MANY_HOLDERS: u8 = 8;
+/// A steal request for its current run is in flight (`stealing.rs` holds the record).
+pub(crate) const FLAG_STEALING: u8 = 16;
 
 /// One task slot. Kept compact: the per-task memory budget is 256 bytes all told.
 #[derive(Debug)]

@@ -21,6 +21,7 @@ impl Scheduler {
         self.validate_workers()?;
         self.validate_clients()?;
         self.validate_sets()?;
+        self.validate_steals()?;
         Ok(())
     }
 

@@ -3,7 +3,8 @@
 //! Each case builds a random DAG, replays a random interleaving of events
 //! (workers joining, leaving and timing out, tasks finishing, erring and
 //! missing inputs, data lost, clients wanting, releasing and cancelling,
-//! further graphs, some of them invalid), checks the invariants after every
+//! further graphs, some of them invalid, rounds of work stealing and the
+//! victims' answers in any order), checks the invariants after every
 //! event, and then drives the cluster to quiescence and checks liveness:
 //! every key a client still wants is in memory or erred, unless a task it
 //! depends on can run on no worker of the pool.
@@ -146,6 +147,18 @@ enum Ev {
         seconds: u8,
     },
     Step,
+    /// A round of work stealing (a tick with no time passing).
+    Balance,
+    /// A victim answers one of its pending steal requests.
+    StealAnswer {
+        w: u8,
+        pick: u8,
+    },
+    /// A steal answer for a job that already ended.
+    StaleSteal {
+        pick: u8,
+        stolen: bool,
+    },
     Submit {
         client: u8,
         graph: Vec<TaskSeed>,
@@ -220,6 +233,7 @@ struct Mix {
     clients: u32,
     graphs: u32,
     invalid: u32,
+    steals: u32,
 }
 
 fn event(mix: Mix) -> impl Strategy<Value = Ev> {
@@ -250,6 +264,9 @@ fn event(mix: Mix) -> impl Strategy<Value = Ev> {
             .prop_map(|(client, graph, reuse, wanted, reverse)| Ev::Submit { client, graph, reuse, wanted, reverse }),
         mix.invalid => (any::<u8>(), graph_seed(5), 0u8..6)
             .prop_map(|(client, graph, kind)| Ev::SubmitInvalid { client, graph, kind }),
+        mix.steals * 2 => Just(Ev::Balance),
+        mix.steals * 3 => (any::<u8>(), any::<u8>()).prop_map(|(w, pick)| Ev::StealAnswer { w, pick }),
+        mix.steals => (any::<u8>(), any::<bool>()).prop_map(|(pick, stolen)| Ev::StaleSteal { pick, stolen }),
     ]
 }
 
@@ -273,6 +290,8 @@ fn plan(mix: Mix, max_tasks: usize, max_events: usize) -> impl Strategy<Value = 
 fn core_config() -> Config {
     Config {
         validate: true,
+        // Simulated tasks take about a millisecond: let them be stolen.
+        steal_min_duration: 0.0,
         ..Config::default()
     }
 }
@@ -312,8 +331,8 @@ struct Needs {
 }
 
 impl Harness {
-    fn new(seed: u64) -> Self {
-        let sim = SimCluster::new(core_config(), sim_config(seed));
+    fn new(sim: SimConfig) -> Self {
+        let sim = SimCluster::new(core_config(), sim);
         let c = sim.client();
         Self {
             sim,
@@ -1062,6 +1081,20 @@ impl Harness {
                 self.sim.tick();
             }
             Ev::Step => self.sim.step(),
+            Ev::Balance => self.sim.tick(),
+            Ev::StealAnswer { w, pick } => self.steal_answer(*w, *pick)?,
+            Ev::StaleSteal { pick, stolen } => {
+                let before = self.counts();
+                if let Some(result) = self.sim.answer_stale_steal(*pick as usize, *stolen) {
+                    prop_assert!(
+                        matches!(result, Ok(false)),
+                        "a stale steal answer gave {:?}",
+                        result
+                    );
+                    prop_assert_eq!(self.sim.pump(), 0);
+                    prop_assert_eq!(self.counts(), before);
+                }
+            }
             Ev::Finish {
                 w,
                 job,
@@ -1128,6 +1161,38 @@ impl Harness {
                 kind,
             } => self.submit_invalid(*client, graph, *kind)?,
         }
+        Ok(())
+    }
+
+    /// A victim answers one of its steal requests; a confirmed steal moves the task to
+    /// another worker under a new run, a refused one leaves it where it was.
+    fn steal_answer(&mut self, w: u8, pick: u8) -> Check {
+        let Some(w) = self.worker(w) else {
+            return Ok(());
+        };
+        let pending = self.sim.pending_steals(w);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let index = pick as usize % pending.len();
+        let (t, run) = pending[index];
+        let confirmed_before = self.sim.stats().steals_confirmed;
+        let result = self.sim.answer_steal(w, index);
+        prop_assert!(
+            matches!(result, Some(Ok(_))),
+            "steal answer failed: {:?}",
+            result
+        );
+        if self.sim.stats().steals_confirmed > confirmed_before {
+            let s = self.sim.scheduler();
+            prop_assert!(
+                s.state(t) != TaskState::Processing || s.run_id(t) != run,
+                "{} was stolen but still runs under run {}",
+                s.key(t),
+                run
+            );
+        }
+        self.sim.pump();
         Ok(())
     }
 
@@ -1280,7 +1345,11 @@ impl Harness {
 /// Replays a plan, checking after every event and at the end; returns a
 /// fingerprint of the final state.
 fn run_plan(plan: &Plan, seed: u64) -> Result<String, TestCaseError> {
-    let mut h = Harness::new(seed);
+    run_plan_with(plan, sim_config(seed))
+}
+
+fn run_plan_with(plan: &Plan, sim: SimConfig) -> Result<String, TestCaseError> {
+    let mut h = Harness::new(sim);
     for &(name, slots) in &plan.workers {
         h.add_worker(name, slots)?;
     }
@@ -1291,6 +1360,9 @@ fn run_plan(plan: &Plan, seed: u64) -> Result<String, TestCaseError> {
         h.check(&format!("event {i} {ev:?}"))?;
     }
     h.settle_and_check_liveness()?;
+    if std::env::var_os("SKEIN_PROP_STATS").is_some() {
+        eprintln!("{:?} {:?}", h.sim.stats(), h.sim.scheduler().stats());
+    }
     let s = h.sim.scheduler();
     let states: Vec<String> = h
         .keys
@@ -1327,6 +1399,7 @@ const EVERYTHING: Mix = Mix {
     clients: 2,
     graphs: 2,
     invalid: 1,
+    steals: 2,
 };
 const CHURN: Mix = Mix {
     churn: 6,
@@ -1335,6 +1408,7 @@ const CHURN: Mix = Mix {
     clients: 1,
     graphs: 1,
     invalid: 1,
+    steals: 1,
 };
 const FAULTS: Mix = Mix {
     churn: 1,
@@ -1343,6 +1417,7 @@ const FAULTS: Mix = Mix {
     clients: 1,
     graphs: 1,
     invalid: 1,
+    steals: 1,
 };
 const CLIENTS: Mix = Mix {
     churn: 1,
@@ -1351,6 +1426,7 @@ const CLIENTS: Mix = Mix {
     clients: 6,
     graphs: 3,
     invalid: 2,
+    steals: 1,
 };
 
 proptest! {
@@ -1393,6 +1469,33 @@ proptest! {
     }
 }
 
+/// Everything starts on one worker; the others join later and find it saturated.
+fn one_worker_first(plan: impl Strategy<Value = Plan>) -> impl Strategy<Value = Plan> {
+    (plan, any::<u8>(), 1u8..4).prop_map(|(mut plan, name, slots)| {
+        plan.workers = vec![(name, slots)];
+        plan
+    })
+}
+
+const STEALS: Mix = Mix {
+    churn: 4,
+    work: 2,
+    faults: 2,
+    clients: 1,
+    graphs: 2,
+    invalid: 1,
+    steals: 8,
+};
+
+proptest! {
+    #![proptest_config(cases(2000))]
+    #[test]
+    fn steals_interleaved_with_finishes_errors_and_worker_loss(plan in one_worker_first(plan(STEALS, 40, 80)), seed in any::<u64>()) {
+        // Tasks long against the cost of a move, so that imbalance makes steals.
+        run_plan_with(&plan, SimConfig { task_duration: 0.05, tasks_per_slot_per_step: 1, ..sim_config(seed) })?;
+    }
+}
+
 const BIG: Mix = Mix {
     churn: 2,
     work: 4,
@@ -1400,6 +1503,7 @@ const BIG: Mix = Mix {
     clients: 1,
     graphs: 1,
     invalid: 1,
+    steals: 1,
 };
 
 proptest! {
@@ -1683,4 +1787,46 @@ fn the_simulation_is_deterministic() {
         )
     };
     assert_eq!(run(), run());
+}
+
+#[test]
+fn a_worker_that_joins_late_steals_queued_work() {
+    let mut sim = SimCluster::new(
+        Config {
+            steal_min_duration: 0.0,
+            ..core_config()
+        },
+        SimConfig {
+            seed: 7,
+            task_duration: 0.05,
+            tasks_per_slot_per_step: 1,
+            ..SimConfig::default()
+        },
+    );
+    let first = sim.add_worker("first", 1).expect("fresh name");
+    let c = sim.client();
+    sim.scatter(c, "data", first, 1000).expect("live worker");
+    let tasks: Vec<TaskSpec> = (0..40)
+        .map(|i| sim::task(format!("use-{i}"), "use", vec!["data".into()], b""))
+        .collect();
+    let keys: Vec<String> = tasks.iter().map(|t| t.key.clone()).collect();
+    let wanted: Vec<&str> = keys.iter().map(String::as_str).collect();
+    sim.submit(tasks, &wanted).expect("valid graph");
+    sim.step();
+    let late = sim.add_worker("late", 1).expect("fresh name");
+    sim.tick();
+    assert!(
+        !sim.pending_steals(first).is_empty(),
+        "the busy worker is asked to give work up"
+    );
+    sim.run_until_idle(100_000).expect("finishes");
+    assert_clean(&sim);
+    let stats = sim.stats();
+    eprintln!("{stats:?} {:?}", sim.scheduler().stats());
+    assert!(stats.steals_confirmed > 0, "{stats:?}");
+    assert_eq!(sim.scheduler().steals_in_flight(), 0);
+    assert!(keys
+        .iter()
+        .all(|k| state_of(&sim, k) == Some(TaskState::Memory)));
+    let _ = late;
 }

@@ -1,8 +1,10 @@
 //! Unit tests through the public API, one file per area.
 
 mod clients;
+mod failures;
 mod graphs;
 mod placement;
+mod stealing;
 mod transitions;
 mod workers;
 

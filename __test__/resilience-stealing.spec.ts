@@ -1,0 +1,90 @@
+import test from 'ava'
+import path from 'node:path'
+import { Client, LocalCluster, moduleFunction } from '../ts/index'
+import { NativeCore } from '../ts/scheduler/native'
+import { decode, encode, type WireTask } from '../ts/protocol'
+
+const fixtures = path.join(__dirname, 'fixtures', 'resilience.mjs')
+const spin = moduleFunction<(data: Uint8Array, i: number, ms: number) => number>(fixtures, 'spin')
+
+const TASKS = 30
+const TASK_MS = 200
+
+/** 30 busy tasks of 200 ms, all needing 2 MB scattered to local-0: placement keeps them all there. */
+async function imbalanced(workStealing: boolean): Promise<{ wall: number; stolen: number; results: number[] }> {
+  const cluster = await LocalCluster.start({ workers: 2, scheduler: { workStealing }, log: () => {} })
+  try {
+    const client = await Client.connect(cluster.address)
+    try {
+      const [data] = await client.scatter([new Uint8Array(2_000_000)], { workers: ['local-0'] })
+      const start = performance.now()
+      const results = await client.gather(Array.from({ length: TASKS }, (_, i) => client.submit(spin, data, i, TASK_MS)))
+      const wall = performance.now() - start
+      return { wall, stolen: cluster.scheduler.stats().stolen, results }
+    } finally {
+      await client.close()
+    }
+  } finally {
+    await cluster.close()
+  }
+}
+
+test.serial('an idle worker steals from a saturated one: wall time well below the serial time', async (t) => {
+  const without = await imbalanced(false)
+  const withStealing = await imbalanced(true)
+  const serial = TASKS * TASK_MS
+  t.log(
+    `imbalance: ${TASKS} x ${TASK_MS} ms on one worker (serial ${serial} ms): ` +
+      `without stealing ${without.wall.toFixed(0)} ms, with stealing ${withStealing.wall.toFixed(0)} ms (${withStealing.stolen} tasks stolen)`,
+  )
+  const expected = Array.from({ length: TASKS }, (_, i) => 2_000_000 + i)
+  t.deepEqual(without.results, expected)
+  t.deepEqual(withStealing.results, expected)
+  t.is(without.stolen, 0)
+  t.true(without.wall > serial * 0.9, 'without stealing, one worker runs everything')
+  t.true(withStealing.stolen > 0)
+  t.true(withStealing.wall < serial * 0.85, `with stealing ${withStealing.wall.toFixed(0)} ms is not clearly below serial ${serial} ms`)
+  t.true(withStealing.wall < without.wall * 0.85)
+})
+
+// ---------------------------------------------------------------- the protocol through the binding
+
+type WorkerRow = [worker: number, compute: [number, number, string, Uint8Array, unknown[]][], free: string[], steal: [number, number, string][]]
+
+function take(core: InstanceType<typeof NativeCore>): WorkerRow[] {
+  const bytes = core.takeInstructions()
+  return bytes ? (decode(bytes) as [WorkerRow[]])[0] : []
+}
+
+test('steal requests and answers cross the binding (worker event 4)', (t) => {
+  const core = new NativeCore({ validate: true })
+  const client = core.addClient()
+  const w1 = core.addWorker('w1', 1, null, 0)
+  const w2 = core.addWorker('w2', 1, null, 0)
+  core.addScattered(client, 'data', w1, 10_000_000)
+  const graph: WireTask[] = Array.from({ length: 10 }, (_, i) => [`work-${i}`, 'work', Buffer.from('x'), ['data'], 0, null, null])
+  core.submitGraph(client, encode(graph), graph.map((g) => g[0]))
+  const [[, computes]] = take(core)
+  t.is(computes.length, 10, 'every task lands with its input')
+  const [task0, run0] = computes[0]
+  t.deepEqual(core.workerEvents(w1, encode([[0, task0, run0, 8, 1.0]])), [])
+  take(core)
+  core.tick(1)
+  const rows = take(core)
+  const steal = rows.find(([w]) => w === w1)![3]
+  t.true(steal.length > 0, 'the saturated worker is asked to give tasks up')
+  const [[ta, runA, keyA], [tb, runB, keyB]] = steal
+  t.regex(keyA, /^work-/)
+  t.deepEqual(core.workerEvents(w1, encode([[4, ta, runA, true], [4, tb, runB, false], [4, ta, runA, true]])), [])
+  const moved = take(core).find(([w]) => w === w2)!
+  t.deepEqual(
+    moved[1].map((c) => c[2]),
+    [keyA],
+    'the confirmed steal runs on the idle worker, the refused one stays',
+  )
+  t.not(moved[1][0][1], runA, 'under a new run')
+  t.like(core.stats(), { stealRequests: steal.length, stolen: 1, stealRefused: 1 })
+  t.is(core.state(keyB), 'processing')
+  t.throws(() => core.workerEvents(w1, encode([[4, ta, runA]])), { message: /steal-response/ })
+  t.notThrows(() => core.validate())
+})

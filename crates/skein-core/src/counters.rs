@@ -1,0 +1,65 @@
+//! Running totals of what the scheduler did about failures and load balance, for health
+//! checks and for tests that want to see recovery happen.
+
+use crate::ids::WorkerId;
+use crate::scheduler::Scheduler;
+
+/// Totals since the scheduler started (see `Scheduler::stats`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SchedulerStats {
+    /// Compute instructions issued (run ids handed out; wraps at 2^32).
+    pub computes: u64,
+    /// Workers removed (connection closed, heartbeat timeout, killed).
+    pub workers_removed: u64,
+    /// Of those, removed by `tick` for missing their heartbeats.
+    pub heartbeat_timeouts: u64,
+    /// Tasks that were processing on a worker when it was removed (run again elsewhere,
+    /// or erred with `KilledWorker`).
+    pub rescheduled: u64,
+    /// Results still needed whose last holder was removed: recomputed from their inputs
+    /// (or, for scattered data, erred with `Lost`).
+    pub lost_results: u64,
+    pub steal_requests: u64,
+    /// Steals the victim confirmed: the task moved to another worker.
+    pub stolen: u64,
+    /// Steals the victim refused because the task had started.
+    pub steal_refused: u64,
+}
+
+/// The counters the core keeps; `computes` is read from the run counter.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Counters {
+    pub workers_removed: u64,
+    pub heartbeat_timeouts: u64,
+    pub rescheduled: u64,
+    pub lost_results: u64,
+    pub steal_requests: u64,
+    pub stolen: u64,
+    pub steal_refused: u64,
+}
+
+impl Scheduler {
+    /// Counts what removing `w` costs; called before its tasks and data are let go.
+    pub(crate) fn count_worker_loss(&mut self, w: WorkerId) {
+        let wk = &self.workers.list[w.ix()];
+        let lost = wk.has_what.iter().filter(|&&t| self.tasks.who_has(t).len() == 1 && self.tasks[t].needed()).count();
+        let c = &mut self.counters;
+        c.workers_removed += 1;
+        c.rescheduled += wk.processing.len() as u64;
+        c.lost_results += lost as u64;
+    }
+
+    pub fn stats(&self) -> SchedulerStats {
+        let c = &self.counters;
+        SchedulerStats {
+            computes: u64::from(self.next_run),
+            workers_removed: c.workers_removed,
+            heartbeat_timeouts: c.heartbeat_timeouts,
+            rescheduled: c.rescheduled,
+            lost_results: c.lost_results,
+            steal_requests: c.steal_requests,
+            stolen: c.stolen,
+            steal_refused: c.steal_refused,
+        }
+    }
+}
