@@ -1,20 +1,10 @@
 import test from 'ava'
-import { Client, KeyRef, LocalCluster, SchedulerError, moduleFunction, task, type Task } from '../ts/index'
+import { KeyRef, SchedulerError, moduleFunction, task, type Task } from '../ts/index'
+import { sharedCluster } from './helpers/shared-cluster'
 
 // Graphs above a few thousand tasks are sent as several submits in dependency order (ts/client/graph-stream.ts).
-let cluster: LocalCluster
-test.before(async () => {
-  cluster = await LocalCluster.start({ workers: 2, slotsPerWorker: 1 })
-})
-test.after.always(async () => {
-  await cluster?.close()
-})
-
-async function connect(): Promise<Client> {
-  const client = await Client.connect(cluster.address)
-  await client.waitForWorkers(2)
-  return client
-}
+const shared = sharedCluster(test, { workers: 2, slotsPerWorker: 1 })
+const connect = () => shared.connect()
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const add = (a: number, b: number) => a + b
@@ -22,7 +12,7 @@ const sum = (...values: number[]) => values.reduce((a, b) => a + b, 0)
 const tasks = './__test__/fixtures/tasks.mjs'
 
 function taskCount(): number {
-  const c = cluster.scheduler.health().tasks
+  const c = shared.cluster.scheduler.health().tasks
   return c.released + c.waiting + c.queued + c.noWorker + c.processing + c.memory + c.erred
 }
 

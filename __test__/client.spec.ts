@@ -7,7 +7,6 @@ import {
   ConnectionClosedError,
   Future,
   KeyRef,
-  LocalCluster,
   ReleasedFutureError,
   SchedulerError,
   TaskError,
@@ -15,21 +14,11 @@ import {
   task,
   taskWith,
 } from '../ts/index'
+import { sharedCluster } from './helpers/shared-cluster'
 
 // Two worker processes with two slots each, shared by every test in this file; each test has its own client.
-let cluster: LocalCluster
-test.before(async () => {
-  cluster = await LocalCluster.start({ workers: 2, slotsPerWorker: 2 })
-})
-test.after.always(async () => {
-  await cluster?.close()
-})
-
-async function connect(): Promise<Client> {
-  const client = await Client.connect(cluster.address)
-  await client.waitForWorkers(2)
-  return client
-}
+const shared = sharedCluster(test, { workers: 2, slotsPerWorker: 2 })
+const connect = () => shared.connect()
 
 // A real collection lets the tests check release on garbage collection.
 v8.setFlagsFromString('--expose-gc')
@@ -270,12 +259,12 @@ test('release lets the scheduler forget a key; a released future cannot be used'
   const client = await connect()
   const f = client.submitWith({ pure: false }, inc, 1)
   t.is(await f, 2)
-  t.is(cluster.scheduler.state(f.key), 'memory')
+  t.is(shared.cluster.scheduler.state(f.key), 'memory')
   f.release()
   t.throws(() => client.submit(inc, f), { instanceOf: ReleasedFutureError })
   const deadline = Date.now() + 5000
-  while (cluster.scheduler.state(f.key) === 'memory' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
-  t.not(cluster.scheduler.state(f.key), 'memory')
+  while (shared.cluster.scheduler.state(f.key) === 'memory' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  t.not(shared.cluster.scheduler.state(f.key), 'memory')
   t.is(await f, 2, 'a value already fetched stays readable')
   await client.close()
 })
@@ -287,7 +276,7 @@ test('a key stays while another future of it is alive', async (t) => {
   await a
   a.release()
   await new Promise((r) => setTimeout(r, 50))
-  t.is(cluster.scheduler.state(b.key), 'memory')
+  t.is(shared.cluster.scheduler.state(b.key), 'memory')
   t.is(await b, 1001)
   await client.close()
 })
@@ -300,11 +289,11 @@ test('a future dropped without release() is released once garbage collected', as
     key = f.key
     t.is(await f, 2)
   })()
-  for (let i = 0; i < 100 && cluster.scheduler.state(key) === 'memory'; i++) {
+  for (let i = 0; i < 100 && shared.cluster.scheduler.state(key) === 'memory'; i++) {
     gc()
     await sleep(20)
   }
-  t.not(cluster.scheduler.state(key), 'memory')
+  t.not(shared.cluster.scheduler.state(key), 'memory')
   await client.close()
 })
 

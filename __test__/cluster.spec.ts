@@ -6,26 +6,9 @@ import { Client } from '../ts/client'
 import { Scheduler } from '../ts/scheduler'
 import { Worker } from '../ts/worker'
 import { RawConnection } from './helpers/raw'
+import { alive, eventually } from './helpers/processes'
 
 const root = path.join(__dirname, '..')
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-async function eventually(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (check()) return true
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  return check()
-}
 
 test('LocalCluster starts two worker processes, answers /health, runs a graph across them and closes leaving no process', async (t) => {
   const cluster = await LocalCluster.start({ workers: 2 })

@@ -1,31 +1,12 @@
 import test from 'ava'
 import path from 'node:path'
 import { Client, LocalCluster, moduleFunction, task, type Task } from '../ts/index'
+import { alive, eventually, sleep } from './helpers/processes'
 
 const fixtures = path.join(__dirname, 'fixtures', 'resilience.mjs')
 const square = moduleFunction<(x: number, ms: number) => Promise<number>>(fixtures, 'square')
 const add = moduleFunction<(a: number, b: number) => number>(fixtures, 'add')
 const nap = moduleFunction<(ms: number, tag: number) => Promise<number>>(fixtures, 'nap')
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-async function eventually(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (check()) return true
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  return check()
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** A map of `n` squares, then a binary tree reduction: 2n - 1 tasks. */
 function mapThenTree(n: number): Task<number> {

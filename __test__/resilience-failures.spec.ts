@@ -1,31 +1,12 @@
 import test from 'ava'
 import path from 'node:path'
 import { Client, KilledWorkerError, LocalCluster, LostDataError, moduleFunction } from '../ts/index'
+import { alive, eventually, sleep } from './helpers/processes'
 
 const fixtures = path.join(__dirname, 'fixtures', 'resilience.mjs')
 const square = moduleFunction<(x: number, ms: number) => Promise<number>>(fixtures, 'square')
 const nap = moduleFunction<(ms: number, tag: string) => Promise<string>>(fixtures, 'nap')
 const poisonAfter = moduleFunction<(ms: number) => Promise<never>>(fixtures, 'poisonAfter')
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-async function eventually(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (check()) return true
-    await sleep(50)
-  }
-  return check()
-}
 
 const joined = (cluster: LocalCluster, name: string) => cluster.scheduler.workers.some(([, n]) => n === name)
 
