@@ -29,6 +29,12 @@ export declare class NativeCore {
   submitGraphIndexed(client: number, graph: Buffer, wanted: Uint32Array): Uint32Array
   wantKeys(client: number, keys: Array<string>): void
   releaseKeys(client: number, keys: Array<string>): void
+  /**
+   * Like `release_keys`, with the keys named by the task ids the client got in its
+   * submits' replies. An id the client does not want (anymore) is ignored, as an unknown
+   * key is: only a wanted id is looked up, so a recycled slot is never released by mistake.
+   */
+  releaseTasks(client: number, tasks: Uint32Array): void
   cancelKeys(client: number, keys: Array<string>): void
   /** Records data a client placed on `worker` itself (scatter). */
   addScattered(client: number, key: string, worker: number, nbytes: number): void

@@ -179,6 +179,21 @@ impl NativeCore {
         self.core.release_keys(ClientId(client), &keys).map_err(core_error)
     }
 
+    /// Like `release_keys`, with the keys named by the task ids the client got in its
+    /// submits' replies. An id the client does not want (anymore) is ignored, as an unknown
+    /// key is: only a wanted id is looked up, so a recycled slot is never released by mistake.
+    #[napi]
+    pub fn release_tasks(&mut self, client: u32, tasks: Uint32Array) -> Result<()> {
+        let c = ClientId(client);
+        let keys: Vec<String> = tasks
+            .iter()
+            .filter(|&&t| self.core.wants(c, TaskId(t)))
+            .map(|&t| self.core.key(TaskId(t)).to_owned())
+            .collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.core.release_keys(c, &keys).map_err(core_error)
+    }
+
     #[napi]
     pub fn cancel_keys(&mut self, client: u32, keys: Vec<String>) -> Result<()> {
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();

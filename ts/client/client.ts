@@ -58,10 +58,21 @@ type WorkerWaiter = { count: number; resolve: () => void; reject: (error: Error)
  * await client.close()
  * ```
  */
+/** Shared [worker] arrays: most keys have one holder, and holder lists are replaced, never changed in place. */
+const singleHolders: number[][] = []
+function oneHolder(worker: number): number[] {
+  return (singleHolders[worker] ??= [worker])
+}
+
 export class Client implements FutureOwner {
   private connection: SchedulerConnection | null = null
   private readonly peers = new PeerPool()
-  private readonly keys = new KeyTable((keys) => this.post(() => this.connection?.send(['release', keys])))
+  private readonly keys = new KeyTable((keys, tasks) =>
+    this.post(() => {
+      if (keys.length > 0) this.connection?.send(['release', keys])
+      if (tasks !== null) this.connection?.send(['release-tasks', tasks])
+    }),
+  )
   private readonly fetcher = new Fetcher(this.peers, (state) => this.post(() => this.connection?.send(['want', [state.key]])))
   /**
    * A graph being sent as a sequence of submits (see GraphStream). While one is, every
@@ -375,7 +386,7 @@ export class Client implements FutureOwner {
           const count = entries[i + 2]
           i += 3 + count
           if (state === undefined) continue
-          state.located(nbytes, count === 1 ? [entries[i - 1]] : entries.slice(i - count, i))
+          state.located(nbytes, count === 1 ? oneHolder(entries[i - 1]) : entries.slice(i - count, i))
           if (state.awaited && !state.hasValue && !state.fetching && state.error === null) this.fetcher.fetch(state)
         }
         return

@@ -1,5 +1,5 @@
 import WebSocket from 'ws'
-import { Channel, MAX_FRAME_BYTES, type ClientToScheduler, type Done, type SchedulerToClient } from '../protocol'
+import { Channel, SOCKET_OPTIONS, type ClientToScheduler, type Done, type SchedulerToClient } from '../protocol'
 import { ConnectionClosedError, SchedulerError } from './errors'
 
 /** How long a closing handshake may take before the socket is cut. */
@@ -41,7 +41,7 @@ export class SchedulerConnection {
     return new Promise((resolve, reject) => {
       let connection: SchedulerConnection | null = null
       let welcomed = false
-      const socket = new WebSocket(address, { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
+      const socket = new WebSocket(address, SOCKET_OPTIONS)
       const fail = (reason: string) => {
         clearTimeout(timer)
         socket.terminate()

@@ -8,8 +8,11 @@ import { KeyState } from './key-state'
  */
 export class KeyTable {
   private readonly states = new Map<string, KeyState>()
-  /** The same states by the scheduler's task id: 'memory' messages name tasks by id. */
-  private readonly byTaskId = new Map<number, KeyState>()
+  /**
+   * The same states by the scheduler's task id: 'memory' messages name tasks by id. The core's
+   * ids are dense array indices (reused once forgotten), so an array, not a hash table.
+   */
+  private readonly byTaskId: (KeyState | undefined)[] = []
   private releasing: KeyState[] = []
   private flushScheduled = false
   private closed = false
@@ -17,7 +20,8 @@ export class KeyTable {
   // registration): an explicit release is remembered on the state instead and its finalizer skipped.
   private readonly registry = new FinalizationRegistry<KeyState>((state) => this.collected(state))
 
-  constructor(private readonly sendRelease: (keys: string[]) => void) {}
+  /** `sendRelease` gets the released keys without a task id, and the task ids of the others (null if none). */
+  constructor(private readonly sendRelease: (keys: string[], tasks: Uint32Array | null) => void) {}
 
   /** The tracked state of `key`, if any. */
   get(key: string): KeyState | undefined {
@@ -26,14 +30,17 @@ export class KeyTable {
 
   /** The tracked state of the task with this scheduler id, if any. */
   getById(id: number): KeyState | undefined {
-    return this.byTaskId.get(id)
+    return this.byTaskId[id]
   }
 
   /** Records the scheduler's task id of `state` (from its submit's reply). */
   bindId(state: KeyState, id: number): void {
     if (!state.attached) return
     state.id = id
-    this.byTaskId.set(id, state)
+    const byTaskId = this.byTaskId
+    // Grow densely: keeps the array's fast (non-dictionary) elements.
+    while (byTaskId.length < id) byTaskId.push(undefined)
+    byTaskId[id] = state
   }
 
   has(key: string): boolean {
@@ -85,10 +92,13 @@ export class KeyTable {
 
   /** Stops tracking `state` without a release message (cancelled, refused, or already released). */
   detach(state: KeyState): void {
+    // A state is in `states` exactly while attached (create/state add only untracked keys):
+    // an attached one is deleted without looking it up first, a detached one is gone already.
+    if (!state.attached) return
     state.attached = false
-    if (this.states.get(state.key) === state) this.states.delete(state.key)
+    this.states.delete(state.key)
     // The scheduler may give a forgotten task's id to a new task: this state must not hear about it.
-    if (state.id >= 0 && this.byTaskId.get(state.id) === state) this.byTaskId.delete(state.id)
+    if (state.id >= 0 && this.byTaskId[state.id] === state) this.byTaskId[state.id] = undefined
   }
 
   /** Every tracked state. */
@@ -117,13 +127,17 @@ export class KeyTable {
 
   private flushReleases(): void {
     this.flushScheduled = false
+    // Keys whose submit reply gave their task id are released by id: no key string crosses again.
     const keys: string[] = []
+    const ids = new Uint32Array(this.releasing.length)
+    let n = 0
     for (const state of this.releasing) {
       if (state.refs > 0 || !state.attached) continue
       this.detach(state)
-      keys.push(state.key)
+      if (state.id >= 0) ids[n++] = state.id
+      else keys.push(state.key)
     }
     this.releasing = []
-    if (keys.length > 0 && !this.closed) this.sendRelease(keys)
+    if ((keys.length > 0 || n > 0) && !this.closed) this.sendRelease(keys, n === 0 ? null : n === ids.length ? ids : ids.slice(0, n))
   }
 }

@@ -1,5 +1,5 @@
 import WebSocket from 'ws'
-import { Channel, MAX_FRAME_BYTES, type PeerReply, type PeerRequest, type WorkerInfo } from '../protocol'
+import { Channel, SOCKET_OPTIONS, type PeerReply, type PeerRequest, type WorkerInfo } from '../protocol'
 import { SkeinError } from './errors'
 
 /** A worker as the client knows it from the scheduler's table. */
@@ -32,7 +32,7 @@ class PeerConnection {
     readonly worker: WorkerDescription,
     private readonly onGone: (connection: PeerConnection) => void,
   ) {
-    const socket = new WebSocket(worker.address, { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
+    const socket = new WebSocket(worker.address, SOCKET_OPTIONS)
     socket.on('open', () => {
       this.channel = new Channel(socket, (reply) => this.receive(reply), (err) => this.shut(new PeerUnavailableError(worker, `bad reply: ${err.message}`)))
       for (const request of this.queued ?? []) this.channel.send(request)

@@ -19,3 +19,28 @@ export function nextNonce(): Buffer {
   nonce.writeDoubleLE(nonceCounter++, 8)
   return nonce
 }
+
+let scratch = Buffer.allocUnsafe(256)
+
+type ScratchBuffer = Buffer & {
+  utf8Write(s: string, offset: number, length: number): number
+  latin1Write(s: string, offset: number, length: number): number
+  utf8Slice(start: number, end: number): string
+}
+
+/**
+ * @internal `${name}-${shortHash(data)}` built as one flat string: a template
+ * literal makes a rope (cons string) that every Map lookup of the key has to
+ * flatten and hash anew; a string sliced out of one buffer is flat already.
+ * (The digest is taken as hex: crypto.hash's 'buffer' output costs ~4x more.)
+ */
+export function hashedKey(name: string, data: string | Buffer): string {
+  const hex = hash('sha256', data, 'hex')
+  const need = name.length * 3 + 1 + SHORT_HEX
+  if (scratch.length < need) scratch = Buffer.allocUnsafe(need * 2)
+  const buf = scratch as ScratchBuffer
+  let pos = buf.utf8Write(name, 0, buf.length)
+  buf[pos++] = 0x2d // '-'
+  pos += buf.latin1Write(hex, pos, SHORT_HEX)
+  return buf.utf8Slice(0, pos)
+}

@@ -1,4 +1,4 @@
-import { decode, encode } from '../protocol'
+import { decode, decodeFrom, encode } from '../protocol'
 
 /**
  * What a task payload holds: which function to run and its arguments. The
@@ -30,6 +30,33 @@ export function decodeTaskPayload(bytes: Uint8Array): TaskPayload {
     throw new Error('task payload is not [function, args]')
   }
   return { fn: decoded[0] as FunctionRef, args: decoded[1] as unknown[] }
+}
+
+/**
+ * Where the arguments start in a payload encoded as [[kind, string, string], args]
+ * (the function reference in its usual encoding), or -1 for any other layout.
+ * Lets a worker that meets the same function reference bytes again decode only the arguments.
+ */
+export function payloadArgsOffset(bytes: Uint8Array): number {
+  if (bytes.length < 5 || bytes[0] !== 0x92 || bytes[1] !== 0x93 || bytes[2] > 1) return -1
+  let pos = 3
+  for (let i = 0; i < 2; i++) {
+    const h = bytes[pos]
+    if ((h & 0xe0) === 0xa0) pos += 1 + (h & 0x1f)
+    else if (h === 0xd9) pos += 2 + bytes[pos + 1]
+    else if (h === 0xda) pos += 3 + ((bytes[pos + 1] << 8) | bytes[pos + 2])
+    else if (h === 0xdb) pos += 5 + (bytes[pos + 1] * 0x1000000 + ((bytes[pos + 2] << 16) | (bytes[pos + 3] << 8) | bytes[pos + 4]))
+    else return -1
+    if (pos >= bytes.length) return -1
+  }
+  return pos
+}
+
+/** The arguments of a payload whose function reference ends at `offset` (see payloadArgsOffset). */
+export function decodeTaskArgs(bytes: Uint8Array, offset: number): unknown[] {
+  const args = decodeFrom(bytes, offset)
+  if (!Array.isArray(args)) throw new Error('task payload is not [function, args]')
+  return args
 }
 
 /** What a worker sends when a task throws; opaque to the scheduler, decoded by the client. */

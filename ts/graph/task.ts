@@ -1,7 +1,7 @@
 import { replaceDependencies } from './dependencies'
 import { InvalidTaskError } from './errors'
 import { functionHandle, type FunctionHandle, type ModuleFunction } from './functions'
-import { nextNonce, shortHash } from './hash'
+import { hashedKey, nextNonce } from './hash'
 import { encodeTaskPayload } from './payload'
 import { DEPENDENCY, type Args, type Dependency, type Fn, type ResultOf, type TypedKey } from './types'
 
@@ -80,7 +80,7 @@ export function buildTask<T>(fn: Fn | ModuleFunction, args: readonly unknown[], 
   const upstream = replaced.sources.length === 0 ? NO_TASKS : replaced.sources.filter((s): s is Task => s instanceof Task)
   const looseRefs = replaced.keys.length > replaced.sources.length
   if (options === undefined) {
-    return new Task(`${name}-${shortHash(payload)}`, name, handle, replaced.args, replaced.keys, upstream, payload, 0, null, null, false, looseRefs)
+    return new Task(hashedKey(name, payload), name, handle, replaced.args, replaced.keys, upstream, payload, 0, null, null, false, looseRefs)
   }
   return new Task(
     taskKey(name, payload, options),
@@ -103,8 +103,8 @@ function taskKey(name: string, payload: Buffer, options: TaskOptions): string {
     if (typeof options.key !== 'string' || options.key === '') throw new InvalidTaskError(`task ${name}: option key must be a non-empty string`)
     return options.key
   }
-  if (options.pure === false) return `${name}-${shortHash(Buffer.concat([payload, nextNonce()]))}`
-  return `${name}-${shortHash(payload)}`
+  if (options.pure === false) return hashedKey(name, Buffer.concat([payload, nextNonce()]))
+  return hashedKey(name, payload)
 }
 
 const I32_MIN = -(2 ** 31)

@@ -6,7 +6,11 @@ const HIGH_WATER_BYTES = 4 * 1024 * 1024
 
 /** One message already encoded (by the native core): sent as its bytes, not re-encoded. */
 class Encoded {
-  constructor(readonly bytes: Uint8Array) {}
+  constructor(
+    readonly bytes: Uint8Array,
+    /** The same bytes behind one spare byte, where a frame of this message alone puts its header. */
+    readonly roomy: Buffer | null,
+  ) {}
 }
 
 /** MessagePack array header for `n` elements. */
@@ -55,7 +59,19 @@ export class Channel<Out, In> {
   /** Like `send`, for one message already encoded as MessagePack bytes; it joins the same frame. */
   sendEncoded(message: Uint8Array): void {
     if (this.closed) return
-    this.pending.push(new Encoded(message))
+    this.pending.push(new Encoded(message, null))
+    this.encodedPending++
+    this.schedule()
+  }
+
+  /**
+   * Like `sendEncoded`, for a message written at offset 1 of `buffer` (byte 0 is spare):
+   * when it makes a frame alone, the frame header goes into that byte and the
+   * bytes leave as they are, with no copy into a frame buffer.
+   */
+  sendEncodedAt1(buffer: Buffer): void {
+    if (this.closed) return
+    this.pending.push(new Encoded(buffer.subarray(1), buffer))
     this.encodedPending++
     this.schedule()
   }
@@ -92,6 +108,11 @@ export class Channel<Out, In> {
 
   /** The frame as an array header followed by each message's bytes: encoded ones as they are. */
   private spliceFrame(): Buffer {
+    const only = this.pending.length === 1 ? this.pending[0] : null
+    if (only instanceof Encoded && only.roomy !== null) {
+      only.roomy[0] = 0x91 // a frame of one message
+      return only.roomy
+    }
     const parts: Uint8Array[] = [arrayHeader(this.pending.length)]
     for (const m of this.pending) parts.push(m instanceof Encoded ? m.bytes : encode(m))
     return Buffer.concat(parts)

@@ -34,6 +34,11 @@ export function decode(bytes: Uint8Array): unknown {
   return packr.unpack(bytes)
 }
 
+/** The one value encoded in `bytes` from `start` to the end. */
+export function decodeFrom(bytes: Uint8Array, start: number): unknown {
+  return packr.unpack(bytes, { start, end: bytes.length })
+}
+
 export class UnencodableValueError extends Error {
   readonly code = 'SKEIN_UNENCODABLE'
 }

@@ -49,6 +49,8 @@ export type Welcome = ['welcome', id: number]
 export type Submit = ['submit', request: number, graph: Uint8Array, wanted: string[] | Uint32Array]
 export type Want = ['want', keys: string[]]
 export type Release = ['release', keys: string[]]
+/** Release by task id (from the submits' 'done' replies): no key crosses the wire again. */
+export type ReleaseTasks = ['release-tasks', tasks: Uint32Array]
 export type Cancel = ['cancel', keys: string[]]
 /** Data the client already placed on workers: [key, worker id, nbytes]. */
 export type Scattered = ['scattered', request: number, entries: [key: string, worker: number, nbytes: number][]]
@@ -91,7 +93,7 @@ export type Data = ['data', request: number, values: (Uint8Array | null)[]]
 export type Put = ['put', request: number, entries: [key: string, value: Uint8Array][]]
 export type PutDone = ['put-done', request: number, nbytes: number[]]
 
-export type ClientToScheduler = HelloClient | Submit | Want | Release | Cancel | Scattered | RegisterFunction | Heartbeat
+export type ClientToScheduler = HelloClient | Submit | Want | Release | ReleaseTasks | Cancel | Scattered | RegisterFunction | Heartbeat
 export type SchedulerToClient = Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply
 export type WorkerToScheduler = HelloWorker | WorkerEvents | FunctionRequest | Heartbeat
 export type SchedulerToWorker = Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply

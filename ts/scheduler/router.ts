@@ -162,6 +162,9 @@ export class Router {
         const [, request, graph, wanted] = msg
         if (wanted instanceof Uint32Array) {
           // The reply carries the wanted keys' task ids: 'memory' messages name tasks by id.
+          // The instruction flush is scheduled before the reply's frame, so the new tasks' compute
+          // leaves for the workers first and they start while the client is being answered.
+          this.scheduleFlush()
           try {
             const ids = this.core.submitGraphIndexed(client, asBuffer(graph), wanted)
             conn.send(['done', request, ids])
@@ -169,7 +172,6 @@ export class Router {
             const e = err as Error & { code?: string }
             conn.sendError(request, e.code ?? INTERNAL, e.message)
           }
-          this.scheduleFlush()
         } else {
           this.request(conn, request, () => this.core.submitGraph(client, asBuffer(graph), wanted))
         }
@@ -180,6 +182,9 @@ export class Router {
         break
       case 'release':
         this.request(conn, -1, () => this.core.releaseKeys(client, msg[1]))
+        break
+      case 'release-tasks':
+        this.request(conn, -1, () => this.core.releaseTasks(client, msg[1]))
         break
       case 'cancel':
         this.request(conn, -1, () => this.core.cancelKeys(client, msg[1]))

@@ -100,6 +100,10 @@ export function checkClientMessage(m: Message): Exclude<ClientToScheduler, Hello
       field(m, 2, isBytes, 'graph')
       field(m, 3, isWanted, 'wanted keys (strings, or indices into the graph as a Uint32Array)')
       break
+    case 'release-tasks':
+      expectLength(m, 2)
+      field(m, 1, (v): v is Uint32Array => v instanceof Uint32Array, 'task ids (a Uint32Array)')
+      break
     case 'want':
     case 'release':
     case 'cancel':

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { Channel, MAX_FRAME_BYTES, type PeerReply, type PeerRequest } from '../protocol'
+import { Channel, encode, MAX_FRAME_BYTES, type PeerReply, type PeerRequest } from '../protocol'
 import type { Log } from './log'
 import type { DataStore } from './store'
 
@@ -52,8 +52,13 @@ export class PeerServer {
     if (m[0] === 'get' && m.length === 3 && isStrings(m[2])) {
       const keys = m[2]
       const values: (Uint8Array | null)[] = new Array(keys.length)
-      for (let i = 0; i < keys.length; i++) values[i] = this.store.bytes(keys[i]) ?? null
-      channel.send(['data', request, values])
+      let size = 0
+      for (let i = 0; i < keys.length; i++) {
+        const bytes = this.store.bytes(keys[i]) ?? null
+        values[i] = bytes
+        size += bytes === null ? 1 : 5 + bytes.byteLength
+      }
+      channel.sendEncodedAt1(encodeData(request, values, size))
     } else if (m[0] === 'put' && m.length === 3 && isEntries(m[2])) {
       const nbytes = m[2].map(([key, bytes]) => {
         this.store.putScattered(key, bytes)
@@ -64,6 +69,42 @@ export class PeerServer {
       channel.send(['error', request, BAD_MESSAGE, `a worker serves ['get', request, keys] and ['put', request, [key, bytes][]], not '${String(m[0]).slice(0, 32)}' with these fields`])
     }
   }
+}
+
+/**
+ * ['data', request, values] written in one pass into one buffer from offset 1 (byte 0 is
+ * left spare for the channel): values as bin, or nil. `size` bounds the values' bytes.
+ */
+function encodeData(request: number, values: (Uint8Array | null)[], size: number): Buffer {
+  const head = encode(request)
+  const buf = Buffer.allocUnsafe(7 + head.length + 5 + size)
+  buf[1] = 0x93
+  buf[2] = 0xa4 // fixstr 4
+  buf.write('data', 3, 'latin1')
+  head.copy(buf, 7)
+  let pos = 7 + head.length
+  buf[pos] = 0xdd
+  buf.writeUInt32BE(values.length, pos + 1)
+  pos += 5
+  for (const v of values) {
+    if (v === null) {
+      buf[pos++] = 0xc0
+      continue
+    }
+    const n = v.byteLength
+    if (n < 0x100) {
+      buf[pos] = 0xc4
+      buf[pos + 1] = n
+      pos += 2
+    } else {
+      buf[pos] = 0xc6
+      buf.writeUInt32BE(n, pos + 1)
+      pos += 5
+    }
+    buf.set(v, pos)
+    pos += n
+  }
+  return buf.subarray(0, pos)
 }
 
 function isStrings(v: unknown): v is string[] {

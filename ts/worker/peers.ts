@@ -1,5 +1,5 @@
 import WebSocket from 'ws'
-import { Channel, MAX_FRAME_BYTES, type Get, type PeerReply } from '../protocol'
+import { Channel, SOCKET_OPTIONS, type Get, type PeerReply } from '../protocol'
 import type { Log } from './log'
 
 /** One key wanted from one holder; the pool answers through `PeerPoolHost.received`. */
@@ -27,7 +27,7 @@ class PeerLink<R extends KeyRequest> {
     onReply: (link: PeerLink<R>, reply: PeerReply) => void,
     onBroken: (link: PeerLink<R>, why: string) => void,
   ) {
-    const socket = new WebSocket(address, { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
+    const socket = new WebSocket(address, SOCKET_OPTIONS)
     this.channel = new Channel<Get, PeerReply>(
       socket,
       (reply) => onReply(this, reply),

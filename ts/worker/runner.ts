@@ -1,5 +1,5 @@
 import { assertEncodable, encode, WorkerEventKind } from '../protocol'
-import { decodeTaskPayload, encodeTaskFailure } from '../graph/payload'
+import { decodeTaskArgs, decodeTaskPayload, encodeTaskFailure, payloadArgsOffset, type FunctionRef } from '../graph/payload'
 import { resolveRefs } from './args'
 import { explainFailure, isFunctionRef, type FunctionCache } from './functions'
 import type { EventOutbox } from './outbox'
@@ -20,6 +20,9 @@ export class TaskRunner {
   private running = 0
   private pumpScheduled = false
   private readonly pumpNow = () => this.pump()
+  /** The function reference of the last payload decoded in full, and its bytes: tasks of one map share them. */
+  private lastRefBytes: Uint8Array | null = null
+  private lastRef: FunctionRef | null = null
 
   constructor(
     private readonly slots: number,
@@ -74,10 +77,23 @@ export class TaskRunner {
   private start(task: TaskRecord): void {
     if (task.fn === null) {
       try {
-        const payload = decodeTaskPayload(task.payload)
-        if (!isFunctionRef(payload.fn)) throw new Error(`task '${task.key}': its payload names no function`)
-        task.fn = payload.fn
-        task.args = payload.args
+        const bytes = task.payload
+        const offset = payloadArgsOffset(bytes)
+        if (offset > 0 && this.lastRef !== null && sameRef(bytes, offset, this.lastRefBytes!)) {
+          // Same function reference as the previous task: only the arguments are decoded.
+          task.args = decodeTaskArgs(bytes, offset)
+          task.fn = this.lastRef
+        } else {
+          const payload = decodeTaskPayload(bytes)
+          if (!isFunctionRef(payload.fn)) throw new Error(`task '${task.key}': its payload names no function`)
+          task.fn = payload.fn
+          task.args = payload.args
+          if (offset > 0) {
+            // A copy: a Buffer's slice() is a view of memory the frame owns.
+            this.lastRefBytes = Uint8Array.prototype.slice.call(bytes, 1, offset)
+            this.lastRef = payload.fn
+          }
+        }
       } catch (err) {
         return this.fail(task, err)
       }
@@ -122,14 +138,16 @@ export class TaskRunner {
     if (task.phase === Phase.Dropped) return this.settled(task)
     let bytes: Buffer
     try {
-      assertEncodable(value, `the result of task '${task.key}'`)
+      // Only objects, functions and symbols can fail (and only they need the message's path built).
+      const t = typeof value
+      if (t === 'object' || t === 'function' || t === 'symbol') assertEncodable(value, `the result of task '${task.key}'`)
       bytes = encode(value)
     } catch (err) {
       return this.fail(task, err)
     }
     this.store.putResult(task.key, bytes, value)
     task.phase = Phase.Done
-    this.outbox.push([WorkerEventKind.Finished, task.task, task.run, bytes.byteLength, duration])
+    this.outbox.finished(task.task, task.run, bytes.byteLength, duration)
     this.settled(task)
   }
 
@@ -140,6 +158,13 @@ export class TaskRunner {
     }
     this.settled(task)
   }
+}
+
+/** Whether `bytes` from 1 to `offset` (a payload's function reference) equal `ref`. */
+function sameRef(bytes: Uint8Array, offset: number, ref: Uint8Array): boolean {
+  if (ref.length !== offset - 1) return false
+  for (let i = 0; i < ref.length; i++) if (bytes[i + 1] !== ref[i]) return false
+  return true
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

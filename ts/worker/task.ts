@@ -22,6 +22,8 @@ export class TaskRecord {
   awaiting: string[] | null = null
   fn: FunctionRef | null = null
   args: unknown[] | null = null
+  /** It is the worker's table entry for its key (a later compute of the key replaces it). */
+  listed = false
 
   constructor(
     readonly task: number,

@@ -2,7 +2,7 @@ import os from 'node:os'
 import WebSocket from 'ws'
 import {
   Channel,
-  MAX_FRAME_BYTES,
+  SOCKET_OPTIONS,
   WorkerEventKind,
   type HelloWorker,
   type SchedulerToWorker,
@@ -80,8 +80,8 @@ export class Worker {
         if (task.phase === Phase.Loading) this.runner.enqueue(task)
       },
     })
-    this.outbox = new EventOutbox((events) => {
-      this.channel.send(['events', events])
+    this.outbox = new EventOutbox((message) => {
+      this.channel.sendEncodedAt1(message)
       // The outbox flushes once per turn already: no second trip around the event loop.
       this.channel.flushNow()
     })
@@ -135,7 +135,7 @@ export class Worker {
   }
 
   private join(): Promise<void> {
-    const socket = new WebSocket(this.options.scheduler, { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
+    const socket = new WebSocket(this.options.scheduler, SOCKET_OPTIONS)
     return new Promise<void>((resolve, reject) => {
       let welcomed = false
       this.channel = new Channel<WorkerToScheduler, SchedulerToWorker>(
@@ -202,6 +202,7 @@ export class Worker {
       const previous = this.tasks.get(task.key)
       if (previous) this.drop(previous)
       this.tasks.set(task.key, task)
+      task.listed = true
       for (const dep of task.deps) {
         if (this.store.has(dep[0])) {
           this.store.retain(dep[0])
@@ -255,7 +256,7 @@ export class Worker {
 
   /** Abandons a task: its outcome is not reported, and what it held is released. */
   private drop(task: TaskRecord): void {
-    if (this.tasks.get(task.key) === task) this.tasks.delete(task.key)
+    this.unlist(task)
     const was = task.phase
     if (was === Phase.Dropped || was === Phase.Done) return
     task.phase = Phase.Dropped
@@ -265,8 +266,15 @@ export class Worker {
 
   /** Called by the runner once per task that finished, failed or was dropped while running. */
   private settled(task: TaskRecord): void {
-    if (this.tasks.get(task.key) === task) this.tasks.delete(task.key)
+    this.unlist(task)
     this.releaseInputs(task)
+  }
+
+  /** Takes `task` out of the table if it is the one listed for its key (one lookup fewer than asking the table). */
+  private unlist(task: TaskRecord): void {
+    if (!task.listed) return
+    task.listed = false
+    this.tasks.delete(task.key)
   }
 
   private releaseInputs(task: TaskRecord): void {
