@@ -461,6 +461,7 @@ export class Client implements FutureOwner {
 class Gather implements Gathering {
   private values: unknown[]
   private remaining: number
+  // Never read: holding the futures keeps them (and so their keys) from being collected until this settles.
   private futures: readonly Future[] | null
 
   constructor(

@@ -1,18 +1,4 @@
-import { decode, type KeyLocation, type WireCompute, type WireFailure } from '../protocol'
-
-/** The native core's instruction batch (layout in src/wire.rs). */
-export type WorkerInstructions = [worker: number, compute: WireCompute[], free: string[], steal: [task: number, run: number, key: string][]]
-export type ClientInstructions = [
-  client: number,
-  memory: KeyLocation[],
-  erred: [key: string, causeKey: string, failure: WireFailure][],
-  cancelled: string[],
-]
-export type Instructions = [workers: WorkerInstructions[], clients: ClientInstructions[], removedWorkers: number[]]
-
-export function decodeInstructions(bytes: Buffer): Instructions {
-  return decode(bytes) as Instructions
-}
+import { decode } from '../protocol'
 
 /** The native core's instructions as ready-to-send messages (takeMessages; layout in src/wire.rs). */
 export type WorkerMessages = [worker: number, free: Uint8Array | null, compute: Uint8Array | null, steal: Uint8Array | null]
