@@ -28,7 +28,7 @@
 
 use crate::error::{malformed, Result};
 use crate::reader::Reader;
-use skein_core::{Failure, Instructions, Scheduler, TaskId, TaskSpec, WorkerId};
+use skein_core::{Compute, Failure, Instructions, Scheduler, TaskId, TaskSpec, WorkerId};
 
 pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
     let mut r = Reader::new(bytes);
@@ -158,11 +158,51 @@ impl Out {
         let len = (self.0.len() - start) as u32;
         self.0[start - 4..start].copy_from_slice(&len.to_be_bytes());
     }
+    /// A ready-to-send `[name, body]` message as a bin, or nil when there is nothing to say.
+    fn message(&mut self, name: &str, empty: bool, body: impl FnOnce(&mut Out)) {
+        if empty {
+            self.nil();
+            return;
+        }
+        let bin = self.begin_bin();
+        self.array(2);
+        self.str(name);
+        body(self);
+        self.end_bin(bin);
+    }
     fn holders(&mut self, holders: &[WorkerId]) {
         self.array(holders.len());
         for w in holders {
             self.uint(u64::from(w.0));
         }
+    }
+}
+
+/// `[[task, run, key, payload, deps: [[key, nbytes, [holder], task]]]]`, the same in both layouts.
+fn compute_list(out: &mut Out, core: &Scheduler, compute: &[Compute]) {
+    out.array(compute.len());
+    for c in compute {
+        out.array(5);
+        out.uint(u64::from(c.task.0));
+        out.uint(u64::from(c.run));
+        out.str(core.key(c.task));
+        out.bin(core.payload(c.task));
+        let deps = core.dependencies(c.task);
+        out.array(deps.len());
+        for &dep in deps {
+            out.array(4);
+            out.str(core.key(dep));
+            out.uint(core.nbytes(dep));
+            out.holders(core.who_has(dep));
+            out.uint(u64::from(dep.0));
+        }
+    }
+}
+
+fn key_list(out: &mut Out, core: &Scheduler, tasks: &[TaskId]) {
+    out.array(tasks.len());
+    for &t in tasks {
+        out.str(core.key(t));
     }
 }
 
@@ -173,27 +213,8 @@ pub fn encode_instructions(core: &Scheduler, ins: &Instructions) -> Vec<u8> {
     for (worker, batch) in &ins.workers {
         out.array(4);
         out.uint(u64::from(worker.0));
-        out.array(batch.compute.len());
-        for c in &batch.compute {
-            out.array(5);
-            out.uint(u64::from(c.task.0));
-            out.uint(u64::from(c.run));
-            out.str(core.key(c.task));
-            out.bin(core.payload(c.task));
-            let deps = core.dependencies(c.task);
-            out.array(deps.len());
-            for &dep in deps {
-                out.array(4);
-                out.str(core.key(dep));
-                out.uint(core.nbytes(dep));
-                out.holders(core.who_has(dep));
-                out.uint(u64::from(dep.0));
-            }
-        }
-        out.array(batch.free.len());
-        for &t in &batch.free {
-            out.str(core.key(t));
-        }
+        compute_list(&mut out, core, &batch.compute);
+        key_list(&mut out, core, &batch.free);
         steal_list(&mut out, core, &batch.steal);
     }
     out.array(ins.clients.len());
@@ -214,10 +235,7 @@ pub fn encode_instructions(core: &Scheduler, ins: &Instructions) -> Vec<u8> {
             out.str(core.key(*cause));
             encode_failure(&mut out, failure);
         }
-        out.array(batch.cancelled.len());
-        for &t in &batch.cancelled {
-            out.str(core.key(t));
-        }
+        key_list(&mut out, core, &batch.cancelled);
     }
     out.array(ins.removed_workers.len());
     for w in &ins.removed_workers {
@@ -233,103 +251,45 @@ pub fn encode_messages(core: &Scheduler, ins: &Instructions) -> Vec<u8> {
     for (worker, batch) in &ins.workers {
         out.array(4);
         out.uint(u64::from(worker.0));
-        if batch.free.is_empty() {
-            out.nil();
-        } else {
-            let bin = out.begin_bin();
-            out.array(2);
-            out.str("free");
-            out.array(batch.free.len());
-            for &t in &batch.free {
-                out.str(core.key(t));
-            }
-            out.end_bin(bin);
-        }
-        if batch.compute.is_empty() {
-            out.nil();
-        } else {
-            let bin = out.begin_bin();
-            out.array(2);
-            out.str("compute");
-            out.array(batch.compute.len());
-            for c in &batch.compute {
-                out.array(5);
-                out.uint(u64::from(c.task.0));
-                out.uint(u64::from(c.run));
-                out.str(core.key(c.task));
-                out.bin(core.payload(c.task));
-                let deps = core.dependencies(c.task);
-                out.array(deps.len());
-                for &dep in deps {
-                    out.array(4);
-                    out.str(core.key(dep));
-                    out.uint(core.nbytes(dep));
-                    out.holders(core.who_has(dep));
-                    out.uint(u64::from(dep.0));
-                }
-            }
-            out.end_bin(bin);
-        }
-        if batch.steal.is_empty() {
-            out.nil();
-        } else {
-            let bin = out.begin_bin();
-            out.array(2);
-            out.str("steal");
-            steal_list(&mut out, core, &batch.steal);
-            out.end_bin(bin);
-        }
+        out.message("free", batch.free.is_empty(), |o| {
+            key_list(o, core, &batch.free);
+        });
+        out.message("compute", batch.compute.is_empty(), |o| {
+            compute_list(o, core, &batch.compute);
+        });
+        out.message("steal", batch.steal.is_empty(), |o| {
+            steal_list(o, core, &batch.steal);
+        });
     }
     out.array(ins.clients.len());
     for (client, batch) in &ins.clients {
         out.array(4);
         out.uint(u64::from(client.0));
-        if batch.memory.is_empty() {
-            out.nil();
-        } else {
-            let bin = out.begin_bin();
-            out.array(2);
-            out.str("memory");
+        out.message("memory", batch.memory.is_empty(), |o| {
             let flat: usize = batch.memory.iter().map(|&t| 3 + core.who_has(t).len()).sum();
-            out.array(flat);
+            o.array(flat);
             for &t in &batch.memory {
                 let holders = core.who_has(t);
-                out.uint(u64::from(t.0));
-                out.uint(core.nbytes(t));
-                out.uint(holders.len() as u64);
+                o.uint(u64::from(t.0));
+                o.uint(core.nbytes(t));
+                o.uint(holders.len() as u64);
                 for w in holders {
-                    out.uint(u64::from(w.0));
+                    o.uint(u64::from(w.0));
                 }
             }
-            out.end_bin(bin);
-        }
-        if batch.erred.is_empty() {
-            out.nil();
-        } else {
-            let bin = out.begin_bin();
-            out.array(2);
-            out.str("erred");
-            out.array(batch.erred.len());
+        });
+        out.message("erred", batch.erred.is_empty(), |o| {
+            o.array(batch.erred.len());
             for (t, cause, failure) in &batch.erred {
-                out.array(3);
-                out.str(core.key(*t));
-                out.str(core.key(*cause));
-                encode_failure(&mut out, failure);
+                o.array(3);
+                o.str(core.key(*t));
+                o.str(core.key(*cause));
+                encode_failure(o, failure);
             }
-            out.end_bin(bin);
-        }
-        if batch.cancelled.is_empty() {
-            out.nil();
-        } else {
-            let bin = out.begin_bin();
-            out.array(2);
-            out.str("cancelled");
-            out.array(batch.cancelled.len());
-            for &t in &batch.cancelled {
-                out.str(core.key(t));
-            }
-            out.end_bin(bin);
-        }
+        });
+        out.message("cancelled", batch.cancelled.is_empty(), |o| {
+            key_list(o, core, &batch.cancelled);
+        });
     }
     out.array(ins.removed_workers.len());
     for w in &ins.removed_workers {

@@ -5,8 +5,10 @@
 //! thousand per slot), and blaming all of them for its death lets a few crashes err
 //! innocent tasks with `KilledWorker`. A worker runs what it received in order, so the
 //! tasks it was handed first (the lowest run ids still processing there) are the ones it
-//! was running; twice its slots are blamed, to allow for tasks that ran ahead while
-//! earlier ones were still fetching their inputs.
+//! was running: as many as it has slots. (Blaming twice as many, to allow for tasks that
+//! ran ahead while earlier ones fetched inputs, erred innocent tasks queued right behind a
+//! poison task; a task that dies while an earlier one fetches is still caught on the next
+//! worker, once the earlier one has finished.)
 
 use crate::ids::{TaskId, WorkerId};
 use crate::scheduler::Scheduler;
@@ -16,7 +18,7 @@ impl Scheduler {
     pub(crate) fn suspects(&self, w: WorkerId) -> Vec<TaskId> {
         let wk = &self.workers.list[w.ix()];
         let mut tasks = wk.processing.clone();
-        let k = (wk.slots as usize).saturating_mul(2).max(1);
+        let k = (wk.slots as usize).max(1);
         if tasks.len() > k {
             tasks.select_nth_unstable_by_key(k - 1, |&t| self.tasks[t].run);
             tasks.truncate(k);
