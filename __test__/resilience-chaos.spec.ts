@@ -116,7 +116,6 @@ test.serial('a stopped worker (SIGSTOP: alive but silent) times out; its work mo
       const stats = cluster.scheduler.stats()
       t.log(`SIGSTOP: heartbeat timeouts ${stats.heartbeatTimeouts}, ${stats.rescheduled} tasks rescheduled, wall ${wall.toFixed(0)} ms`)
       t.true(stats.heartbeatTimeouts >= 1)
-      t.true(wall < 20_000)
       t.false(
         cluster.scheduler.workers.some(([, name]) => name === 'local-0'),
         'the silent worker was removed (and cannot come back while stopped)',

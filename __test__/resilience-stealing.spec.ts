@@ -5,22 +5,25 @@ import { NativeCore } from '../ts/scheduler/native'
 import { decode, encode, type WireTask } from '../ts/protocol'
 
 const fixtures = path.join(__dirname, 'fixtures', 'resilience.mjs')
-const spin = moduleFunction<(data: Uint8Array, i: number, ms: number) => number>(fixtures, 'spin')
+const spinWhere = moduleFunction<(data: Uint8Array, i: number, ms: number) => [pid: number, start: number, end: number, value: number]>(
+  fixtures,
+  'spinWhere',
+)
 
 const TASKS = 30
 const TASK_MS = 200
 
 /** 30 busy tasks of 200 ms, all needing 2 MB scattered to local-0: placement keeps them all there. */
-async function imbalanced(workStealing: boolean): Promise<{ wall: number; stolen: number; results: number[] }> {
+async function imbalanced(workStealing: boolean): Promise<{ wall: number; stolen: number; results: number[]; pids: Set<number> }> {
   const cluster = await LocalCluster.start({ workers: 2, scheduler: { workStealing }, log: () => {} })
   try {
     const client = await Client.connect(cluster.address)
     try {
       const [data] = await client.scatter([new Uint8Array(2_000_000)], { workers: ['local-0'] })
       const start = performance.now()
-      const results = await client.gather(Array.from({ length: TASKS }, (_, i) => client.submit(spin, data, i, TASK_MS)))
+      const runs = await client.gather(Array.from({ length: TASKS }, (_, i) => client.submit(spinWhere, data, i, TASK_MS)))
       const wall = performance.now() - start
-      return { wall, stolen: cluster.scheduler.stats().stolen, results }
+      return { wall, stolen: cluster.scheduler.stats().stolen, results: runs.map((r) => r[3]), pids: new Set(runs.map((r) => r[0])) }
     } finally {
       await client.close()
     }
@@ -29,7 +32,8 @@ async function imbalanced(workStealing: boolean): Promise<{ wall: number; stolen
   }
 }
 
-test.serial('an idle worker steals from a saturated one: wall time well below the serial time', async (t) => {
+// Wall times are logged, not asserted (shared machines are noisy); what is asserted is where the work ran.
+test.serial('an idle worker steals from a saturated one: without stealing one worker runs everything, with it both do', async (t) => {
   const without = await imbalanced(false)
   const withStealing = await imbalanced(true)
   const serial = TASKS * TASK_MS
@@ -41,10 +45,9 @@ test.serial('an idle worker steals from a saturated one: wall time well below th
   t.deepEqual(without.results, expected)
   t.deepEqual(withStealing.results, expected)
   t.is(without.stolen, 0)
-  t.true(without.wall > serial * 0.9, 'without stealing, one worker runs everything')
-  t.true(withStealing.stolen > 0)
-  t.true(withStealing.wall < serial * 0.85, `with stealing ${withStealing.wall.toFixed(0)} ms is not clearly below serial ${serial} ms`)
-  t.true(withStealing.wall < without.wall * 0.85)
+  t.is(without.pids.size, 1, 'without stealing, the worker holding the input runs everything')
+  t.true(withStealing.stolen > 0, 'the idle worker stole')
+  t.is(withStealing.pids.size, 2, 'with stealing, both workers ran tasks')
 })
 
 // ---------------------------------------------------------------- the protocol through the binding
