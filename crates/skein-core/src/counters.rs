@@ -26,18 +26,6 @@ pub struct SchedulerStats {
     pub steal_refused: u64,
 }
 
-/// The counters the core keeps; `computes` is read from the run counter.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Counters {
-    pub workers_removed: u64,
-    pub heartbeat_timeouts: u64,
-    pub rescheduled: u64,
-    pub lost_results: u64,
-    pub steal_requests: u64,
-    pub stolen: u64,
-    pub steal_refused: u64,
-}
-
 impl Scheduler {
     /// Counts what removing `w` costs; called before its tasks and data are let go.
     pub(crate) fn count_worker_loss(&mut self, w: WorkerId) {
@@ -49,17 +37,8 @@ impl Scheduler {
         c.lost_results += lost as u64;
     }
 
+    /// The counters, with `computes` read from the run counter (the core keeps no second count).
     pub fn stats(&self) -> SchedulerStats {
-        let c = &self.counters;
-        SchedulerStats {
-            computes: u64::from(self.next_run),
-            workers_removed: c.workers_removed,
-            heartbeat_timeouts: c.heartbeat_timeouts,
-            rescheduled: c.rescheduled,
-            lost_results: c.lost_results,
-            steal_requests: c.steal_requests,
-            stolen: c.stolen,
-            steal_refused: c.steal_refused,
-        }
+        SchedulerStats { computes: u64::from(self.next_run), ..self.counters }
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::client::ClientTable;
 use crate::config::Config;
-use crate::counters::Counters;
+use crate::counters::SchedulerStats;
 use crate::ids::{ClientId, TaskId, WorkerId};
 use crate::instructions::Outbox;
 use crate::prefix::Prefixes;
@@ -38,7 +38,8 @@ pub struct Scheduler {
     pub(crate) by_state: [usize; TaskState::COUNT],
     /// Steal requests in flight (see `stealing.rs`).
     pub(crate) stealing: Stealing,
-    pub(crate) counters: Counters,
+    /// `computes` stays 0 here: `stats()` reads it from the run counter.
+    pub(crate) counters: SchedulerStats,
 }
 
 impl Scheduler {
@@ -59,7 +60,7 @@ impl Scheduler {
             pending_failure: None,
             by_state: [0; TaskState::COUNT],
             stealing: Stealing::new(),
-            counters: Counters::default(),
+            counters: SchedulerStats::default(),
         }
     }
 
