@@ -1,13 +1,8 @@
 // Inclusive time of frames named NAME, split by the nearest caller outside msgpackr/ws/node internals.
 //   node bench/profile/callers.mjs FILE.cpuprofile NAME
-import fs from 'node:fs'
+import { loadProfile } from './profile.mjs'
 const [file, name] = process.argv.slice(2)
-const p = JSON.parse(fs.readFileSync(file, 'utf8'))
-const byId = new Map(p.nodes.map((n) => [n.id, n]))
-const parent = new Map()
-for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
-const dt = new Map()
-for (let i = 0; i < p.samples.length; i++) dt.set(p.samples[i], (dt.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0))
+const { byId, parent, dt } = loadProfile(file)
 const out = new Map()
 const ours = (n) => /\/(client|scheduler|worker|graph|profile)\//.test(n.callFrame.url) || /channel/.test(n.callFrame.url)
 for (const [id, t] of dt) {

@@ -1,15 +1,10 @@
 // Inclusive time per (function, file) frame, top N: where each stage's time goes, callees included.
 //   node bench/profile/stages.mjs FILE.cpuprofile [--top 50]
-import fs from 'node:fs'
+import { loadProfile } from './profile.mjs'
 import { parseArgs } from 'node:util'
 const { values: opts, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '50' } } })
 for (const file of positionals) {
-  const p = JSON.parse(fs.readFileSync(file, 'utf8'))
-  const byId = new Map(p.nodes.map((n) => [n.id, n]))
-  const parent = new Map()
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
-  const dt = new Map()
-  for (let i = 0; i < p.samples.length; i++) dt.set(p.samples[i], (dt.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0))
+  const { byId, parent, dt } = loadProfile(file)
   const label = (n) => `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber + 1}`
   const incl = new Map()
   let busy = 0

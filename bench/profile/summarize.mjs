@@ -1,16 +1,11 @@
 // Summarises a .cpuprofile: self time per function and inclusive time of selected frames.
 //   node bench/profile/summarize.mjs FILE.cpuprofile [--top 40] [--incl name1,name2]
-import fs from 'node:fs'
+import { loadProfile } from './profile.mjs'
 import { parseArgs } from 'node:util'
 
 const { values: opts, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '40' }, incl: { type: 'string', default: '' } } })
 for (const file of positionals) {
-  const p = JSON.parse(fs.readFileSync(file, 'utf8'))
-  const byId = new Map(p.nodes.map((n) => [n.id, n]))
-  const parent = new Map()
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
-  const dt = new Map()
-  for (let i = 0; i < p.samples.length; i++) dt.set(p.samples[i], (dt.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0))
+  const { byId, parent, dt } = loadProfile(file)
   let total = 0
   const self = new Map()
   const label = (n) => `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber + 1}`
