@@ -2,18 +2,26 @@ import test from 'ava'
 import { pathToFileURL } from 'node:url'
 import { resolve } from 'node:path'
 import {
+  GraphWriter,
   InvalidTaskError,
   KeyRef,
   MODULE,
   SHIPPED,
-  collectGraph,
   decodeTaskPayload,
-  encodeGraph,
   moduleFunction,
+  orderGraph,
   task,
   taskWith,
 } from '../ts/graph'
 import { decode } from '../ts/protocol'
+import type { Task } from '../ts/graph'
+
+/** The native graph layout of `tasks`, as the client writes it into a 'submit'. */
+function graphBytes(tasks: readonly Task[]): Buffer {
+  const writer = new GraphWriter(256)
+  for (const t of tasks) writer.add(t)
+  return writer.finish()
+}
 
 const inc = (x: number) => x + 1
 const add = (a: number, b: number) => a + b
@@ -99,29 +107,29 @@ test('bad arguments and options fail naming what is wrong', (t) => {
   t.throws(() => task(42 as unknown as () => void), { message: /needs a function/ })
 })
 
-test('collectGraph orders dependencies first and skips known keys with their upstream', (t) => {
+test('orderGraph orders dependencies first and skips known keys with their upstream', (t) => {
   const a = task(inc, 1)
   const b = task(inc, a)
   const c = task(add, a, b)
-  const all = collectGraph([c], () => false)
+  const all = orderGraph([c], () => false)
   t.deepEqual(all.tasks.map((x) => x.key), [a.key, b.key, c.key])
   t.is(all.functions.length, 2)
-  const partial = collectGraph([c], (key) => key === b.key)
+  const partial = orderGraph([c], (key) => key === b.key)
   t.deepEqual(partial.tasks.map((x) => x.key), [a.key, c.key])
-  const none = collectGraph([c], (key) => key === c.key)
+  const none = orderGraph([c], (key) => key === c.key)
   t.deepEqual(none.tasks, [])
 })
 
-test('collectGraph refuses two different tasks with one explicit key', (t) => {
+test('orderGraph refuses two different tasks with one explicit key', (t) => {
   const a = taskWith({ key: 'k' }, inc, 1)
   const b = taskWith({ key: 'k' }, inc, 2)
-  t.throws(() => collectGraph([a, b], () => false), { message: /two different tasks have the key k/ })
+  t.throws(() => orderGraph([a, b], () => false), { message: /two different tasks have the key k/ })
 })
 
-test('encodeGraph writes the native layout', (t) => {
+test('GraphWriter writes the native layout', (t) => {
   const a = taskWith({ priority: 3, restrictions: ['w1'], resources: { gpu: 1 } }, inc, 1)
   const b = task(inc, a)
-  const wire = decode(encodeGraph([a, b])) as unknown[][]
+  const wire = decode(graphBytes([a, b])) as unknown[][]
   t.is(wire.length, 2)
   t.deepEqual(wire[0].slice(0, 2), [a.key, 'inc'])
   t.true(Buffer.isBuffer(wire[0][2]) || wire[0][2] instanceof Uint8Array)
@@ -129,5 +137,5 @@ test('encodeGraph writes the native layout', (t) => {
   t.deepEqual(wire[0][6], new Map([['gpu', 1]]))
   t.deepEqual(wire[1].slice(3), [[a.key], 0, null, null])
   // The resources must be a MessagePack map (0x81 = fixmap of 1), not a msgpackr record.
-  t.true(encodeGraph([a]).includes(Buffer.from([0x81, 0xa3, 0x67, 0x70, 0x75])))
+  t.true(graphBytes([a]).includes(Buffer.from([0x81, 0xa3, 0x67, 0x70, 0x75])))
 })

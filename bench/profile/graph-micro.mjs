@@ -1,11 +1,20 @@
-// Microbench of the client's graph path (no cluster): build, collect, encode of the graph-submit tree and of map-style tasks.
+// Microbench of the client's graph path (no cluster): build, order, encode of the graph-submit tree and of map-style tasks.
+// A --root baseline from before orderGraph/GraphWriter existed is measured with its collectGraph/encodeGraph.
 //   node bench/profile/graph-micro.mjs [--root DIR]
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 const rootArg = process.argv.indexOf('--root')
 const root = rootArg > 0 ? path.resolve(process.argv[rootArg + 1]) : path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const g = await import(path.join(root, 'dist/graph/index.js'))
-const { task, collectGraph, encodeGraph, buildTask, orderGraph } = g.default ?? g
+const { task, collectGraph, encodeGraph, buildTask, orderGraph, GraphWriter } = g.default ?? g
+const order = orderGraph ?? collectGraph
+const encode = GraphWriter
+  ? (tasks) => {
+      const writer = new GraphWriter(256)
+      for (const t of tasks) writer.add(t)
+      return writer.finish()
+    }
+  : encodeGraph
 const stamp2 = (i) => [i, performance.now()]
 const combine = (...p) => p
 const noop = (i) => i
@@ -25,21 +34,18 @@ for (let r = 0; r < 7; r++) {
   const top = tree(100_000, r * 1e6)
   const build = performance.now() - t
   t = performance.now()
-  const batch = collectGraph([top], () => false)
-  const collect = performance.now() - t
+  const batch = order([top], () => false)
+  const ordered = performance.now() - t
   t = performance.now()
-  if (orderGraph) orderGraph([top], () => false)
-  const order = performance.now() - t
-  t = performance.now()
-  const bytes = encodeGraph(batch.tasks)
+  const bytes = encode(batch.tasks)
   const enc = performance.now() - t
   t = performance.now()
   const maps = []
   for (let i = 0; i < 100_000; i++) maps.push(buildTask(noop, [i + r * 1e6], undefined))
   const mbuild = performance.now() - t
   t = performance.now()
-  const mbytes = encodeGraph(maps)
+  const mbytes = encode(maps)
   const menc = performance.now() - t
-  for (const [k, v] of Object.entries({ build, collect, order, enc, mbuild, menc, treeBytes: bytes.length / 1000, mapBytes: mbytes.length / 1000 })) (res[k] ??= []).push(v)
+  for (const [k, v] of Object.entries({ build, order: ordered, enc, mbuild, menc, treeBytes: bytes.length / 1000, mapBytes: mbytes.length / 1000 })) (res[k] ??= []).push(v)
 }
 for (const [k, v] of Object.entries(res)) console.log(k.padEnd(10), med(v).toFixed(1))

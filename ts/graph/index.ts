@@ -1,7 +1,5 @@
 export { Task, task, taskWith, buildTask, type TaskOptions } from './task'
 export { ModuleFunction, ShippedFunction, moduleFunction, functionHandle, type FunctionHandle } from './functions'
-export { collectGraph, type GraphBatch } from './collect'
-export { encodeGraph } from './wire'
 export { replaceDependencies, type ReplacedArguments } from './dependencies'
 export { InvalidTaskError } from './errors'
 export { shortHash } from './hash'

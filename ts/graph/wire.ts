@@ -159,12 +159,3 @@ export class GraphWriter {
     this.buf = grown
   }
 }
-
-/** @internal The native graph layout of `tasks`, encoded for the 'submit' message. */
-export function encodeGraph(tasks: readonly Task[]): Buffer {
-  let estimate = 64
-  for (let i = 0; i < tasks.length; i++) estimate += tasks[i].payload.length + 80
-  const writer = new GraphWriter(estimate)
-  for (let i = 0; i < tasks.length; i++) writer.add(tasks[i])
-  return writer.finish()
-}
