@@ -4,6 +4,7 @@
 //! per flush (MessagePack bytes out); see `wire.rs` for the layouts.
 
 mod error;
+mod inline_values;
 mod native_core;
 mod reader;
 mod wire;

@@ -5,6 +5,7 @@ use napi_derive::napi;
 use skein_core::{ClientId, Config, Scheduler, SchedulerStats, StateCounts, TaskId, WorkerId, WorkerSpec};
 
 use crate::error::{core_error, malformed, Result};
+use crate::inline_values::InlineValues;
 use crate::wire::{decode_graph, decode_worker_events, encode_instructions, encode_messages, WorkerEvent};
 
 /// Options for the native core; every field is optional and has the core's default.
@@ -123,13 +124,15 @@ pub struct StoryEntry {
 #[napi]
 pub struct NativeCore {
     core: Scheduler,
+    /// Small results from `finished` events since the last take, for the `memory` messages.
+    inline: InlineValues,
 }
 
 #[napi]
 impl NativeCore {
     #[napi(constructor)]
     pub fn new(options: Option<NativeCoreOptions>) -> Self {
-        NativeCore { core: Scheduler::new(options.unwrap_or_default().into()) }
+        NativeCore { core: Scheduler::new(options.unwrap_or_default().into()), inline: InlineValues::default() }
     }
 
     #[napi]
@@ -235,7 +238,13 @@ impl NativeCore {
         let mut rejected = Vec::new();
         for event in decode_worker_events(&events)? {
             let applied = match event {
-                WorkerEvent::Finished { task, run, nbytes, duration } => self.core.task_finished(w, task, run, nbytes, duration),
+                WorkerEvent::Finished { task, run, nbytes, duration, value } => {
+                    let applied = self.core.task_finished(w, task, run, nbytes, duration);
+                    if let (Ok(true), Some(value)) = (&applied, value) {
+                        self.inline.insert(task, value);
+                    }
+                    applied
+                }
                 WorkerEvent::Erred { task, run, payload } => self.core.task_erred(w, task, run, payload.into()),
                 WorkerEvent::MissingData { task, run, dep, holder } => self.core.missing_data(w, task, run, dep, holder),
                 WorkerEvent::DataLost { task } => self.core.data_lost(w, task),
@@ -257,6 +266,7 @@ impl NativeCore {
     #[napi]
     pub fn take_instructions(&mut self) -> Option<Buffer> {
         let ins = self.core.take_instructions();
+        self.inline.clear();
         if ins.workers.is_empty() && ins.clients.is_empty() && ins.removed_workers.is_empty() {
             return None;
         }
@@ -267,10 +277,13 @@ impl NativeCore {
     #[napi]
     pub fn take_messages(&mut self) -> Option<Buffer> {
         let ins = self.core.take_instructions();
-        if ins.workers.is_empty() && ins.clients.is_empty() && ins.removed_workers.is_empty() {
-            return None;
-        }
-        Some(encode_messages(&self.core, &ins).into())
+        let messages = if ins.workers.is_empty() && ins.clients.is_empty() && ins.removed_workers.is_empty() {
+            None
+        } else {
+            Some(encode_messages(&self.core, &ins, &self.inline).into())
+        };
+        self.inline.clear();
+        messages
     }
 
     /// The state of `key`, or null if the scheduler does not know it.

@@ -6,6 +6,7 @@
 //!
 //! Worker events (workerEvents): `[event, ...]`, each one of
 //!   `[0, task, run, nbytes, duration]`   finished
+//!   `[0, task, run, nbytes, duration, value: bin]`   finished, with the (small) encoded result inline
 //!   `[1, task, run, payload: bin]`       erred
 //!   `[2, task, run, dep, holder]`        missing data
 //!   `[3, task]`                          data lost
@@ -24,10 +25,12 @@
 //!   each bin is one encoded message: `["free", [key]]`, `["compute", [compute, ...]]` (compute as above),
 //!   `["steal", [[task, run, key]]]` (answer each with worker event 4),
 //!   `["memory", [task, nbytes, holderCount, holder..., task, ...]]` (flat: task ids, not keys),
+//!   or `["memory", flat, [task, value: bin, task, value, ...]]` when some of those results came inline,
 //!   `["erred", [[key, causeKey, failure]]]`, `["cancelled", [key]]`
 
 use crate::error::{malformed, Result};
 use crate::reader::Reader;
+use crate::inline_values::InlineValues;
 use skein_core::{Compute, Failure, Instructions, Scheduler, TaskId, TaskSpec, WorkerId};
 
 pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
@@ -71,7 +74,7 @@ fn decode_resources(r: &mut Reader<'_>) -> Result<Vec<(String, f64)>> {
 }
 
 pub enum WorkerEvent<'a> {
-    Finished { task: TaskId, run: u32, nbytes: u64, duration: f64 },
+    Finished { task: TaskId, run: u32, nbytes: u64, duration: f64, value: Option<&'a [u8]> },
     Erred { task: TaskId, run: u32, payload: &'a [u8] },
     MissingData { task: TaskId, run: u32, dep: TaskId, holder: WorkerId },
     DataLost { task: TaskId },
@@ -87,15 +90,17 @@ pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
         let fields = r.array_len("worker event")?;
         let kind = r.u32("worker event kind")?;
         let (event, expected) = match kind {
-            0 => (
+            0 if fields == 5 || fields == 6 => (
                 WorkerEvent::Finished {
                     task: TaskId(r.u32("finished task")?),
                     run: r.u32("finished run")?,
                     nbytes: r.u64("finished nbytes")?,
                     duration: r.f64("finished duration")?,
+                    value: if fields == 6 { Some(r.bin("finished value")?) } else { None },
                 },
-                5,
+                fields,
             ),
+            0 => return Err(malformed(format!("worker event kind 0: expected 5 or 6 fields, found {fields}"))),
             1 => (
                 WorkerEvent::Erred { task: TaskId(r.u32("erred task")?), run: r.u32("erred run")?, payload: r.bin("erred payload")? },
                 4,
@@ -160,15 +165,46 @@ impl Out {
     }
     /// A ready-to-send `[name, body]` message as a bin, or nil when there is nothing to say.
     fn message(&mut self, name: &str, empty: bool, body: impl FnOnce(&mut Out)) {
+        self.message_of(name, 2, empty, body);
+    }
+    /// Like `message`, for a message of `len` elements (its name included).
+    fn message_of(&mut self, name: &str, len: usize, empty: bool, body: impl FnOnce(&mut Out)) {
         if empty {
             self.nil();
             return;
         }
         let bin = self.begin_bin();
-        self.array(2);
+        self.array(len);
         self.str(name);
         body(self);
         self.end_bin(bin);
+    }
+    /// `["memory", flat]`, or `["memory", flat, [task, value, ...]]` when values came inline.
+    fn memory_message(&mut self, core: &Scheduler, memory: &[TaskId], inline: &InlineValues) {
+        let with_values = if inline.is_empty() { 0 } else { memory.iter().filter(|&&t| inline.get(t).is_some()).count() };
+        let len = if with_values > 0 { 3 } else { 2 };
+        self.message_of("memory", len, memory.is_empty(), |o| {
+            let flat: usize = memory.iter().map(|&t| 3 + core.who_has(t).len()).sum();
+            o.array(flat);
+            for &t in memory {
+                let holders = core.who_has(t);
+                o.uint(u64::from(t.0));
+                o.uint(core.nbytes(t));
+                o.uint(holders.len() as u64);
+                for w in holders {
+                    o.uint(u64::from(w.0));
+                }
+            }
+            if with_values > 0 {
+                o.array(2 * with_values);
+                for &t in memory {
+                    if let Some(value) = inline.get(t) {
+                        o.uint(u64::from(t.0));
+                        o.bin(value);
+                    }
+                }
+            }
+        });
     }
     fn holders(&mut self, holders: &[WorkerId]) {
         self.array(holders.len());
@@ -244,7 +280,7 @@ pub fn encode_instructions(core: &Scheduler, ins: &Instructions) -> Vec<u8> {
     out.0
 }
 
-pub fn encode_messages(core: &Scheduler, ins: &Instructions) -> Vec<u8> {
+pub fn encode_messages(core: &Scheduler, ins: &Instructions, inline: &InlineValues) -> Vec<u8> {
     let mut out = Out(Vec::with_capacity(256));
     out.array(3);
     out.array(ins.workers.len());
@@ -265,19 +301,7 @@ pub fn encode_messages(core: &Scheduler, ins: &Instructions) -> Vec<u8> {
     for (client, batch) in &ins.clients {
         out.array(4);
         out.uint(u64::from(client.0));
-        out.message("memory", batch.memory.is_empty(), |o| {
-            let flat: usize = batch.memory.iter().map(|&t| 3 + core.who_has(t).len()).sum();
-            o.array(flat);
-            for &t in &batch.memory {
-                let holders = core.who_has(t);
-                o.uint(u64::from(t.0));
-                o.uint(core.nbytes(t));
-                o.uint(holders.len() as u64);
-                for w in holders {
-                    o.uint(u64::from(w.0));
-                }
-            }
-        });
+        out.memory_message(core, &batch.memory, inline);
         out.message("erred", batch.erred.is_empty(), |o| {
             o.array(batch.erred.len());
             for (t, cause, failure) in &batch.erred {

@@ -17,7 +17,7 @@ import { AsCompleted, type Completed } from './as-completed'
 import { SchedulerConnection, type SchedulerEvent } from './connection'
 import { CancelledError, ConnectionClosedError, NoWorkersError } from './errors'
 import { failureError } from './failures'
-import { Fetcher } from './fetcher'
+import { deliver, Fetcher } from './fetcher'
 import { Future, type FutureOwner } from './future'
 import { GraphStream, type StreamSink, type Wanted } from './graph-stream'
 import type { Gathering, KeyState } from './key-state'
@@ -378,6 +378,15 @@ export class Client implements FutureOwner {
   private receive(event: SchedulerEvent): void {
     switch (event[0]) {
       case 'memory': {
+        // Small results come inline: [task id, encoded value] pairs. Taken first, so no fetch starts for them.
+        const values = event[2]
+        if (values !== undefined) {
+          for (let i = 0; i + 1 < values.length; i += 2) {
+            const state = this.keys.getById(values[i] as number)
+            if (state === undefined || state.hasValue || state.error !== null) continue
+            deliver(state, values[i + 1] as Uint8Array, 'the scheduler')
+          }
+        }
         // Flat: [task id, nbytes, holder count, ...holders] per key.
         const entries = event[1]
         for (let i = 0; i < entries.length; ) {

@@ -62,14 +62,7 @@ export class Fetcher {
         missing.push(state)
         continue
       }
-      let value: unknown
-      try {
-        value = decode(bytes)
-      } catch (err) {
-        state.fail(new SkeinError('SKEIN_UNDECODABLE', `the value of ${state.key} from worker ${worker} could not be decoded: ${(err as Error).message}`), 'error')
-        continue
-      }
-      state.fulfil(value)
+      deliver(state, bytes, `worker ${worker}`)
     }
     if (missing.length > 0) this.retryElsewhere(worker, missing)
   }
@@ -81,4 +74,16 @@ export class Fetcher {
       this.fetch(state)
     }
   }
+}
+
+/** A value's bytes, from a worker or inline in a 'memory' message, decoded into `state` (or `state` fails naming `source`). */
+export function deliver(state: KeyState, bytes: Uint8Array, source: string): void {
+  let value: unknown
+  try {
+    value = decode(bytes)
+  } catch (err) {
+    state.fail(new SkeinError('SKEIN_UNDECODABLE', `the value of ${state.key} from ${source} could not be decoded: ${(err as Error).message}`), 'error')
+    return
+  }
+  state.fulfil(value)
 }

@@ -61,8 +61,11 @@ export type Heartbeat = ['heartbeat']
 // ---------------------------------------------------------------- scheduler -> client
 /** taskIds: for a submit whose wanted keys were given as indices, the task id of each, in order. */
 export type Done = ['done', request: number] | ['done', request: number, taskIds: Uint32Array]
-/** Flat, by task id (from the submit's 'done'): [task, nbytes, holderCount, ...holders, task, ...]. */
-export type InMemory = ['memory', entries: number[]]
+/**
+ * Flat, by task id (from the submit's 'done'): [task, nbytes, holderCount, ...holders, task, ...].
+ * `values`, when present: [task, encoded value, ...] for results small enough to come inline.
+ */
+export type InMemory = ['memory', entries: number[]] | ['memory', entries: number[], values: (number | Uint8Array)[]]
 export type Erred = ['erred', entries: [key: string, causeKey: string, failure: WireFailure][]]
 export type Cancelled = ['cancelled', keys: string[]]
 /** Full list of live workers, sent on join and leave. */
@@ -110,10 +113,18 @@ export const enum WorkerEventKind {
 }
 export type NativeWorkerEvent =
   | [WorkerEventKind.Finished, task: number, run: number, nbytes: number, duration: number]
+  | [WorkerEventKind.Finished, task: number, run: number, nbytes: number, duration: number, value: Uint8Array]
   | [WorkerEventKind.Erred, task: number, run: number, payload: Uint8Array]
   | [WorkerEventKind.MissingData, task: number, run: number, dep: number, holder: number]
   | [WorkerEventKind.DataLost, task: number]
   | [WorkerEventKind.StealResponse, task: number, run: number, stolen: boolean]
+
+/**
+ * A result whose encoding is at most this long rides with the worker's 'finished' event and the
+ * scheduler's 'memory' message, so the client has it without asking the worker (one round trip
+ * fewer). Larger results stay on the worker until fetched.
+ */
+export const INLINE_RESULT_MAX_BYTES = 1024
 
 /** Frames larger than this are refused (the connection is closed with a log line). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024

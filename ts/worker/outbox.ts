@@ -1,4 +1,4 @@
-import { encode, WorkerEventKind, type NativeWorkerEvent } from '../protocol'
+import { encode, INLINE_RESULT_MAX_BYTES, WorkerEventKind, type NativeWorkerEvent } from '../protocol'
 
 /** ['events', bin32 ...]: fixarray 2, fixstr 'events', bin32 marker + length. */
 const MESSAGE_HEAD = Buffer.from([0x92, 0xa6, ...Buffer.from('events'), 0xc6, 0, 0, 0, 0])
@@ -23,11 +23,12 @@ export class EventOutbox {
   /** `send` gets the whole ['events', bytes] message, MessagePack-encoded, from offset 1 (byte 0 is spare). */
   constructor(private readonly send: (message: Buffer) => void) {}
 
-  /** [Finished, task, run, nbytes, duration] */
-  finished(task: number, run: number, nbytes: number, duration: number): void {
-    this.reserve(1 + 1 + 9 + 9 + 9 + 9)
+  /** [Finished, task, run, nbytes, duration] or, with the result's bytes inline, [..., value] */
+  finished(task: number, run: number, nbytes: number, duration: number, value: Uint8Array | null): void {
+    const inline = value !== null && value.byteLength <= INLINE_RESULT_MAX_BYTES
+    this.reserve(1 + 1 + 9 + 9 + 9 + 9 + (inline ? 3 + value.byteLength : 0))
     const buf = this.buf
-    buf[this.pos++] = 0x95
+    buf[this.pos++] = inline ? 0x96 : 0x95
     buf[this.pos++] = WorkerEventKind.Finished
     this.uint(task)
     this.uint(run)
@@ -35,6 +36,19 @@ export class EventOutbox {
     buf[this.pos] = 0xcb
     buf.writeDoubleBE(duration, this.pos + 1)
     this.pos += 9
+    if (inline) {
+      const n = value.byteLength
+      if (n < 0x100) {
+        buf[this.pos++] = 0xc4
+        buf[this.pos++] = n
+      } else {
+        buf[this.pos] = 0xc5
+        buf.writeUInt16BE(n, this.pos + 1)
+        this.pos += 3
+      }
+      buf.set(value, this.pos)
+      this.pos += n
+    }
     this.added()
   }
 

@@ -8,7 +8,7 @@ const BAD_MESSAGE = 'SKEIN_BAD_MESSAGE'
 
 /**
  * The worker's own port: peers and clients 'get' data from it, clients 'put'
- * scattered data on it. The scheduler never carries data.
+ * scattered data on it. The scheduler carries only small results inline (see INLINE_RESULT_MAX_BYTES).
  */
 export class PeerServer {
   private constructor(

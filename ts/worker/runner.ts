@@ -147,7 +147,7 @@ export class TaskRunner {
     }
     this.store.putResult(task.key, bytes, value)
     task.phase = Phase.Done
-    this.outbox.finished(task.task, task.run, bytes.byteLength, duration)
+    this.outbox.finished(task.task, task.run, bytes.byteLength, duration, bytes)
     this.settled(task)
   }
 
