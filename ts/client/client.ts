@@ -30,6 +30,12 @@ export interface ClientOptions {
   name?: string
   /** Milliseconds to wait for the scheduler's welcome; default 10,000. */
   timeout?: number
+  /**
+   * When the scheduler at the address runs in this same process (a LocalCluster, or a Scheduler
+   * this program started), talk to it directly instead of over TCP: same protocol, no system
+   * calls. Default `true`; `false` always uses a WebSocket.
+   */
+  inProcess?: boolean
 }
 
 /** Options of `submitWith`: key, purity and placement of the one task. */
@@ -102,6 +108,7 @@ export class Client implements FutureOwner {
       address,
       options.name ?? `client-${hostname()}-${process.pid}`,
       options.timeout ?? DEFAULT_TIMEOUT_MS,
+      options.inProcess ?? true,
       (event) => client.receive(event),
       (error) => client.shutdown(error),
     )

@@ -1,5 +1,5 @@
 import WebSocket from 'ws'
-import { Channel, SOCKET_OPTIONS, type ClientToScheduler, type Done, type SchedulerToClient } from '../protocol'
+import { Channel, connectInProcess, SOCKET_OPTIONS, type ClientToScheduler, type Done, type SchedulerToClient } from '../protocol'
 import { ConnectionClosedError, SchedulerError } from './errors'
 
 /** How long a closing handshake may take before the socket is cut. */
@@ -30,18 +30,22 @@ export class SchedulerConnection {
     private readonly onClose: (error: ConnectionClosedError) => void,
   ) {}
 
-  /** Opens the connection and completes the handshake; rejects after `timeoutMs`. */
+  /**
+   * Opens the connection and completes the handshake; rejects after `timeoutMs`. With `inProcess`,
+   * a scheduler of this process listening on `address` is reached without the network.
+   */
   static open(
     address: string,
     name: string,
     timeoutMs: number,
+    inProcess: boolean,
     onEvent: (event: SchedulerEvent) => void,
     onClose: (error: ConnectionClosedError) => void,
   ): Promise<SchedulerConnection> {
     return new Promise((resolve, reject) => {
       let connection: SchedulerConnection | null = null
       let welcomed = false
-      const socket = new WebSocket(address, SOCKET_OPTIONS)
+      const socket = (inProcess ? connectInProcess(address) : null) ?? new WebSocket(address, SOCKET_OPTIONS)
       const fail = (reason: string) => {
         clearTimeout(timer)
         socket.terminate()

@@ -128,6 +128,7 @@ export class Router {
       this.pending.delete(conn)
       this.clients.set(conn.id, conn)
       conn.send(['welcome', conn.id])
+      this.info(`${conn.label} '${conn.name}' joined`)
       conn.send(['workers', this.workerList] satisfies Workers)
       return
     }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import os from 'node:os'
-import { MAX_FRAME_BYTES, type WorkerInfo } from '../protocol'
+import { MAX_FRAME_BYTES, registerInProcess, type WorkerInfo } from '../protocol'
 import { stderrLog, type Log } from './log'
 import { NativeCore, type CoreStats, type NativeCoreOptions } from './native'
 import { Router } from './router'
@@ -62,6 +62,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private server: SchedulerServer | undefined
   private timer: NodeJS.Timeout | undefined
   private host = ''
+  private unregisterInProcess: () => void = () => {}
 
   constructor(options: SchedulerOptions = {}) {
     super()
@@ -81,6 +82,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     })
     this.timer = setInterval(() => this.tick(), this.options.tickIntervalMs ?? 100)
     this.timer.unref()
+    // Clients of this process that connect to this address skip the network (see InProcessSocket).
+    this.unregisterInProcess = registerInProcess(this.address, (socket, remote) => this.router.accept(socket, remote))
     return this
   }
 
@@ -152,6 +155,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
+    this.unregisterInProcess()
+    this.unregisterInProcess = () => {}
     this.router.closeAll()
     const server = this.server
     this.server = undefined
