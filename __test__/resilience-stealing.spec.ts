@@ -2,7 +2,8 @@ import test from 'ava'
 import path from 'node:path'
 import { Client, LocalCluster, moduleFunction } from '../ts/index'
 import { NativeCore } from '../ts/scheduler/native'
-import { decode, encode, type WireTask } from '../ts/protocol'
+import { encode, type WireTask } from '../ts/protocol'
+import { takeMessages } from './helpers/messages'
 
 const fixtures = path.join(__dirname, 'fixtures', 'resilience.mjs')
 const spinWhere = moduleFunction<(data: Uint8Array, i: number, ms: number) => [pid: number, start: number, end: number, value: number]>(
@@ -52,13 +53,6 @@ test.serial('an idle worker steals from a saturated one: without stealing one wo
 
 // ---------------------------------------------------------------- the protocol through the binding
 
-type WorkerRow = [worker: number, compute: [number, number, string, Uint8Array, unknown[]][], free: string[], steal: [number, number, string][]]
-
-function take(core: InstanceType<typeof NativeCore>): WorkerRow[] {
-  const bytes = core.takeInstructions()
-  return bytes ? (decode(bytes) as [WorkerRow[]])[0] : []
-}
-
 test('steal requests and answers cross the binding (worker event 4)', (t) => {
   const core = new NativeCore({ validate: true })
   const client = core.addClient()
@@ -67,25 +61,33 @@ test('steal requests and answers cross the binding (worker event 4)', (t) => {
   core.addScattered(client, 'data', w1, 10_000_000)
   const graph: WireTask[] = Array.from({ length: 10 }, (_, i) => [`work-${i}`, 'work', Buffer.from('x'), ['data'], 0, null, null])
   core.submitGraph(client, encode(graph), graph.map((g) => g[0]))
-  const [[, computes]] = take(core)
+  const first = takeMessages(core)
+  t.deepEqual(first.workers.map((w) => w.id), [w1], 'every task lands with its input')
+  const computes = first.workers[0].compute
   t.is(computes.length, 10, 'every task lands with its input')
+  const keyOf = new Map(computes.map(([task, , key]) => [task, key]))
   const [task0, run0] = computes[0]
   t.deepEqual(core.workerEvents(w1, encode([[0, task0, run0, 8, 1.0]])), [])
-  take(core)
+  takeMessages(core)
   core.tick(1)
-  const rows = take(core)
-  const steal = rows.find(([w]) => w === w1)![3]
+  const rows = takeMessages(core).workers
+  const steal = rows.find((w) => w.id === w1)!.steal
   t.true(steal.length > 0, 'the saturated worker is asked to give tasks up')
   const [[ta, runA, keyA], [tb, runB, keyB]] = steal
   t.regex(keyA, /^work-/)
+  for (const [task, run, key] of steal) {
+    t.is(keyOf.get(task), key, 'a steal names the task by the id and key of its compute')
+    t.is(run, computes.find((c) => c[0] === task)![1], 'and by the run it was sent under')
+  }
   t.deepEqual(core.workerEvents(w1, encode([[4, ta, runA, true], [4, tb, runB, false], [4, ta, runA, true]])), [])
-  const moved = take(core).find(([w]) => w === w2)!
+  const moved = takeMessages(core).workers.find((w) => w.id === w2)!
   t.deepEqual(
-    moved[1].map((c) => c[2]),
+    moved.compute.map((c) => c[2]),
     [keyA],
     'the confirmed steal runs on the idle worker, the refused one stays',
   )
-  t.not(moved[1][0][1], runA, 'under a new run')
+  t.is(moved.compute[0][0], ta, 'the same task')
+  t.not(moved.compute[0][1], runA, 'under a new run')
   t.like(core.stats(), { stealRequests: steal.length, stolen: 1, stealRefused: 1 })
   t.is(core.state(keyB), 'processing')
   t.throws(() => core.workerEvents(w1, encode([[4, ta, runA]])), { message: /steal-response/ })

@@ -11,7 +11,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /**
  * The scheduling state machine. Events go in through the methods; what the
- * scheduler wants done comes out of `takeInstructions()` as one buffer.
+ * scheduler wants done comes out of `takeMessages()` as one buffer.
  */
 export declare class NativeCore {
   constructor(options?: NativeCoreOptions | undefined | null)
@@ -48,9 +48,10 @@ export declare class NativeCore {
    */
   workerEvents(worker: number, events: Buffer): Array<string>
   tick(now: number): void
-  /** Everything the scheduler wants done since the last call, or null if nothing. */
-  takeInstructions(): Buffer | null
-  /** Like `takeInstructions`, as ready-to-send messages per worker and client (see wire.rs). */
+  /**
+   * Everything the scheduler wants done since the last call, as ready-to-send messages
+   * per worker and client (see wire.rs), or null if nothing.
+   */
   takeMessages(): Buffer | null
   /** The state of `key`, or null if the scheduler does not know it. */
   state(key: string): string | null

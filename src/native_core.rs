@@ -6,7 +6,7 @@ use skein_core::{ClientId, Config, Scheduler, SchedulerStats, StateCounts, TaskI
 
 use crate::error::{core_error, malformed, Result};
 use crate::inline_values::InlineValues;
-use crate::wire::{decode_graph, decode_worker_events, encode_instructions, encode_messages, WorkerEvent};
+use crate::wire::{decode_graph, decode_worker_events, encode_messages, WorkerEvent};
 
 /// Options for the native core; every field is optional and has the core's default.
 #[napi(object)]
@@ -120,7 +120,7 @@ pub struct StoryEntry {
 }
 
 /// The scheduling state machine. Events go in through the methods; what the
-/// scheduler wants done comes out of `takeInstructions()` as one buffer.
+/// scheduler wants done comes out of `takeMessages()` as one buffer.
 #[napi]
 pub struct NativeCore {
     core: Scheduler,
@@ -262,18 +262,8 @@ impl NativeCore {
         self.core.tick(now);
     }
 
-    /// Everything the scheduler wants done since the last call, or null if nothing.
-    #[napi]
-    pub fn take_instructions(&mut self) -> Option<Buffer> {
-        let ins = self.core.take_instructions();
-        self.inline.clear();
-        if ins.workers.is_empty() && ins.clients.is_empty() && ins.removed_workers.is_empty() {
-            return None;
-        }
-        Some(encode_instructions(&self.core, &ins).into())
-    }
-
-    /// Like `takeInstructions`, as ready-to-send messages per worker and client (see wire.rs).
+    /// Everything the scheduler wants done since the last call, as ready-to-send messages
+    /// per worker and client (see wire.rs), or null if nothing.
     #[napi]
     pub fn take_messages(&mut self) -> Option<Buffer> {
         let ins = self.core.take_instructions();

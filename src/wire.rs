@@ -12,21 +12,21 @@
 //!   `[3, task]`                          data lost
 //!   `[4, task, run, stolen: bool]`       answer to a steal request: true = dropped unstarted, false = kept (started)
 //!
-//! Instructions (takeInstructions): `[workers, clients, removedWorkers]`
-//!   workers: `[[worker, compute: [[task, run, key, payload: bin, deps: [[key, nbytes, [holder], task]]]], free: [key], steal: [[task, run, key]]]]`
-//!   clients: `[[client, memory: [[key, nbytes, [holder]]], erred: [[key, causeKey, failure]], cancelled: [key]]]`
-//!   failure: `[0, payload: bin]` raised | `[1, key, [workerName]]` killed workers | `[2, key]` lost
-//!
-//! Messages (takeMessages): the same instructions as ready-to-send protocol
-//! messages, so the shell forwards bytes instead of decoding and re-encoding
-//! every task: `[workers, clients, removedWorkers]`
+//! Messages (takeMessages): what the scheduler wants done, as ready-to-send
+//! protocol messages, so the shell forwards bytes instead of decoding and
+//! re-encoding every task: `[workers, clients, removedWorkers]`
 //!   workers: `[[worker, free: bin | nil, compute: bin | nil, steal: bin | nil]]` (send in that order)
 //!   clients: `[[client, memory: bin | nil, erred: bin | nil, cancelled: bin | nil]]`
-//!   each bin is one encoded message: `["free", [key]]`, `["compute", [compute, ...]]` (compute as above),
-//!   `["steal", [[task, run, key]]]` (answer each with worker event 4),
+//!   removedWorkers: `[worker]`
+//! Each bin is one encoded message (nil when it would be empty):
+//!   `["free", [key]]`
+//!   `["compute", [[task, run, key, payload: bin, deps: [[key, nbytes, [holder], task]]]]]`
+//!   `["steal", [[task, run, key]]]` (answer each with worker event 4)
 //!   `["memory", [task, nbytes, holderCount, holder..., task, ...]]` (flat: task ids, not keys),
-//!   or `["memory", flat, [task, value: bin, task, value, ...]]` when some of those results came inline,
-//!   `["erred", [[key, causeKey, failure]]]`, `["cancelled", [key]]`
+//!     or `["memory", flat, [task, value: bin, task, value, ...]]` when some of those results came inline
+//!   `["erred", [[key, causeKey, failure]]]`
+//!     failure: `[0, payload: bin]` raised | `[1, key, [workerName]]` killed workers | `[2, key]` lost
+//!   `["cancelled", [key]]`
 
 use crate::error::{malformed, Result};
 use crate::reader::Reader;
@@ -214,7 +214,7 @@ impl Out {
     }
 }
 
-/// `[[task, run, key, payload, deps: [[key, nbytes, [holder], task]]]]`, the same in both layouts.
+/// `[[task, run, key, payload, deps: [[key, nbytes, [holder], task]]]]`.
 fn compute_list(out: &mut Out, core: &Scheduler, compute: &[Compute]) {
     out.array(compute.len());
     for c in compute {
@@ -240,44 +240,6 @@ fn key_list(out: &mut Out, core: &Scheduler, tasks: &[TaskId]) {
     for &t in tasks {
         out.str(core.key(t));
     }
-}
-
-pub fn encode_instructions(core: &Scheduler, ins: &Instructions) -> Vec<u8> {
-    let mut out = Out(Vec::with_capacity(256));
-    out.array(3);
-    out.array(ins.workers.len());
-    for (worker, batch) in &ins.workers {
-        out.array(4);
-        out.uint(u64::from(worker.0));
-        compute_list(&mut out, core, &batch.compute);
-        key_list(&mut out, core, &batch.free);
-        steal_list(&mut out, core, &batch.steal);
-    }
-    out.array(ins.clients.len());
-    for (client, batch) in &ins.clients {
-        out.array(4);
-        out.uint(u64::from(client.0));
-        out.array(batch.memory.len());
-        for &t in &batch.memory {
-            out.array(3);
-            out.str(core.key(t));
-            out.uint(core.nbytes(t));
-            out.holders(core.who_has(t));
-        }
-        out.array(batch.erred.len());
-        for (t, cause, failure) in &batch.erred {
-            out.array(3);
-            out.str(core.key(*t));
-            out.str(core.key(*cause));
-            encode_failure(&mut out, failure);
-        }
-        key_list(&mut out, core, &batch.cancelled);
-    }
-    out.array(ins.removed_workers.len());
-    for w in &ins.removed_workers {
-        out.uint(u64::from(w.0));
-    }
-    out.0
 }
 
 pub fn encode_messages(core: &Scheduler, ins: &Instructions, inline: &InlineValues) -> Vec<u8> {
