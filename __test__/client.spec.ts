@@ -342,3 +342,23 @@ test('close rejects pending futures with ConnectionClosedError and refuses new w
   t.throws(() => client.submit(inc, 1), { instanceOf: ConnectionClosedError })
   await t.throwsAsync(client.scatter([1]), { instanceOf: ConnectionClosedError })
 })
+
+test('a result or scattered value that cannot be encoded fails with a message naming where', async (t) => {
+  const client = await connect()
+  const withFunction = client.submit((n: number) => [n, { fine: 'yes', bad: Math.max }], 1)
+  const err = await t.throwsAsync(withFunction, { instanceOf: TaskError })
+  t.regex(err!.message, /the result of task .*\[1\]\.bad is a function/)
+  const cyclic = client.submit(() => {
+    const o: Record<string, unknown> = { list: [1, 2] }
+    ;(o.list as unknown[]).push(o)
+    return o
+  })
+  t.regex((await t.throwsAsync(cyclic))!.message, /\.list\[2\] refers back to itself/)
+  const shared = client.submit(() => {
+    const leaf = { x: 1 }
+    return [leaf, leaf, [leaf]]
+  })
+  t.deepEqual(await shared, [{ x: 1 }, { x: 1 }, [{ x: 1 }]], 'an object reached twice is not a cycle')
+  await t.throwsAsync(client.scatter([1, [2, Symbol('s')]]), { code: 'SKEIN_UNENCODABLE', message: /values\[1\]\[1\] is a symbol/ })
+  t.is(await client.submit((x: number) => x + 1, 1), 2, 'the worker keeps serving')
+})

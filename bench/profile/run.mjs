@@ -15,7 +15,7 @@ const { LocalCluster, Client, task } = skein.default ?? skein
 const { values: opts } = parseArgs({
   options: {
     runs: { type: 'string', default: '5' },
-    only: { type: 'string', default: 'noop,inc,latency,tree,submit,gtree' },
+    only: { type: 'string', default: 'noop,inc,latency,tree,shuffle,submit,gtree' },
     'prof-workers': { type: 'string' },
     scale: { type: 'string', default: '1' },
     workers: { type: 'string', default: '2' },
@@ -122,6 +122,24 @@ const workloads = {
     const ms = performance.now() - t0
     f.release()
     return { 'tree-reduce tasks/s': (tasks / ms) * 1000 }
+  },
+  // shuffle-100x100 of the official suite: n inputs split n ways, n outputs concatenating one piece of each.
+  async shuffle(client) {
+    const n = Math.round(100 * Math.sqrt(scale))
+    const base = runId * 10_000_000
+    const make = (i, n, piece, base) => Array.from({ length: n * piece }, (_, k) => base + i * n * piece + k)
+    const split = (part, j, n) => part.filter((x) => x % n === j)
+    const concat = (...pieces) => [].concat(...pieces)
+    const t0 = performance.now()
+    const inputs = Array.from({ length: n }, (_, i) => task(make, i, n, 10, base))
+    const outputs = []
+    for (let j = 0; j < n; j++) outputs.push(task(concat, ...inputs.map((input) => task(split, input, j, n))))
+    const fs = client.compute(outputs)
+    const vals = await client.gather(fs)
+    const ms = performance.now() - t0
+    if (vals[0].length !== n * 10) throw new Error('shuffle wrong')
+    for (const f of fs) f.release()
+    return { 'shuffle tasks/s': ((n * n + 2 * n) / ms) * 1000 }
   },
   async submit(client) {
     const n = Math.round(100_000 * scale)

@@ -39,7 +39,7 @@ export async function scatterValues(values: readonly unknown[], options: Scatter
   for (let i = 0; i < values.length; i++) {
     const value = values[i]
     try {
-      assertEncodable(value, `values[${i}]`)
+      assertEncodable(value, () => `values[${i}]`)
     } catch (err) {
       throw new SkeinError('SKEIN_UNENCODABLE', `scatter: ${(err as Error).message}`)
     }

@@ -46,8 +46,58 @@ export class UnencodableValueError extends Error {
 /**
  * msgpackr silently drops functions and fails late on symbols; a task result
  * or argument must either round-trip or fail with a message naming the path.
+ * The check builds no path strings (it runs on every result); only a value
+ * that fails is walked again to name where. `path` may be a function, called
+ * only then.
  */
-export function assertEncodable(value: unknown, path = 'value', seen = new Set<object>()): void {
+export function assertEncodable(value: unknown, path: string | (() => string) = 'value'): void {
+  const t = typeof value
+  if (t !== 'object' && t !== 'function' && t !== 'symbol') return
+  if (encodable(value, new Set())) return
+  explain(value, typeof path === 'function' ? path() : path, new Set())
+  throw new UnencodableValueError(`${typeof path === 'function' ? path() : path} cannot be encoded`)
+}
+
+/** Whether a value needs checking beyond its type: objects, functions, symbols. */
+function isCompound(t: string): boolean {
+  return t === 'object' || t === 'function' || t === 'symbol'
+}
+
+function encodable(value: unknown, seen: Set<object>): boolean {
+  const t = typeof value
+  if (t === 'function' || t === 'symbol') return false
+  if (t !== 'object' || value === null) return true
+  const obj = value as object
+  if (ArrayBuffer.isView(obj) || obj instanceof Date || obj instanceof ArrayBuffer || obj instanceof KeyRef) return true
+  if (seen.has(obj)) return false
+  seen.add(obj)
+  let ok = true
+  if (Array.isArray(obj)) {
+    for (let i = 0; ok && i < obj.length; i++) {
+      const v: unknown = obj[i]
+      if (isCompound(typeof v)) ok = encodable(v, seen)
+    }
+  } else if (obj instanceof Map) {
+    for (const v of obj.values()) if (!(ok = encodable(v, seen))) break
+  } else if (obj instanceof Set) {
+    for (const v of obj) if (!(ok = encodable(v, seen))) break
+  } else {
+    const proto = Object.getPrototypeOf(obj)
+    if (proto !== Object.prototype && proto !== null && !(obj instanceof Error)) ok = false
+    else {
+      for (const k in obj) {
+        if (!Object.prototype.hasOwnProperty.call(obj, k)) continue
+        const v: unknown = (obj as Record<string, unknown>)[k]
+        if (isCompound(typeof v) && !(ok = encodable(v, seen))) break
+      }
+    }
+  }
+  seen.delete(obj)
+  return ok
+}
+
+/** Throws the error naming the first unencodable part of `value` (the slow walk, with paths). */
+function explain(value: unknown, path: string, seen: Set<object>): void {
   const t = typeof value
   if (t === 'function') throw new UnencodableValueError(`${path} is a function, which cannot be sent between processes`)
   if (t === 'symbol') throw new UnencodableValueError(`${path} is a symbol, which cannot be sent between processes`)
@@ -56,15 +106,15 @@ export function assertEncodable(value: unknown, path = 'value', seen = new Set<o
   if (ArrayBuffer.isView(obj) || obj instanceof Date || obj instanceof ArrayBuffer || obj instanceof KeyRef) return
   if (seen.has(obj)) throw new UnencodableValueError(`${path} refers back to itself (a cycle), which cannot be encoded`)
   seen.add(obj)
-  if (Array.isArray(obj)) obj.forEach((v, i) => assertEncodable(v, `${path}[${i}]`, seen))
-  else if (obj instanceof Map) for (const [k, v] of obj) assertEncodable(v, `${path}.get(${String(k)})`, seen)
-  else if (obj instanceof Set) for (const v of obj) assertEncodable(v, `${path} (set member)`, seen)
+  if (Array.isArray(obj)) obj.forEach((v, i) => explain(v, `${path}[${i}]`, seen))
+  else if (obj instanceof Map) for (const [k, v] of obj) explain(v, `${path}.get(${String(k)})`, seen)
+  else if (obj instanceof Set) for (const v of obj) explain(v, `${path} (set member)`, seen)
   else {
     const proto = Object.getPrototypeOf(obj)
     if (proto !== Object.prototype && proto !== null && !(obj instanceof Error)) {
       throw new UnencodableValueError(`${path} is an instance of ${proto?.constructor?.name ?? 'a class'}; only plain data (objects, arrays, Maps, Sets, Dates, Buffers, typed arrays) can be sent`)
     }
-    for (const k of Object.keys(obj)) assertEncodable((obj as Record<string, unknown>)[k], `${path}.${k}`, seen)
+    for (const k of Object.keys(obj)) explain((obj as Record<string, unknown>)[k], `${path}.${k}`, seen)
   }
   seen.delete(obj)
 }

@@ -138,9 +138,7 @@ export class TaskRunner {
     if (task.phase === Phase.Dropped) return this.settled(task)
     let bytes: Buffer
     try {
-      // Only objects, functions and symbols can fail (and only they need the message's path built).
-      const t = typeof value
-      if (t === 'object' || t === 'function' || t === 'symbol') assertEncodable(value, `the result of task '${task.key}'`)
+      assertEncodable(value, () => `the result of task '${task.key}'`)
       bytes = encode(value)
     } catch (err) {
       return this.fail(task, err)
