@@ -27,7 +27,7 @@ export interface ScatterContext {
 let uniqueCounter = 0
 
 /**
- * Puts each new value on a worker through its peer server, then tells the
+ * Puts each new value on a worker through its peer server while telling the
  * scheduler where the data is. Values already held under the same key are
  * not sent again. `start` offsets the round-robin so successive calls spread.
  */
@@ -58,24 +58,28 @@ export async function scatterValues(values: readonly unknown[], options: Scatter
     }
     futures.push(ctx.hold(state))
   }
-  try {
-    const placed = await Promise.all(
-      [...placements].map(async ([worker, { states, entries }]) => {
-        const sizes = await ctx.peers.put(worker, entries)
-        return states.map((state, j) => ({ state, worker, nbytes: sizes[j] }))
-      }),
-    )
-    const entries = placed.flat()
-    if (entries.length > 0) await ctx.connection.request((request) => ['scattered', request, entries.map((e) => [e.state.key, e.worker, e.nbytes])])
-    for (const { state, worker, nbytes } of entries) state.located(nbytes, [worker])
-  } catch (err) {
+  // The data goes to the workers and the news of where it is to the scheduler at once: one round
+  // trip, not two. Nothing can use the keys before both are done (the caller gets its futures
+  // then), so the scheduler never sends a task to a worker still waiting for its scattered input.
+  const located: { state: KeyState; worker: number; nbytes: number }[] = []
+  for (const [worker, { states, entries }] of placements) {
+    for (let j = 0; j < states.length; j++) located.push({ state: states[j], worker, nbytes: entries[j][1].byteLength })
+  }
+  const told = located.length > 0 ? ctx.connection.request((request) => ['scattered', request, located.map((e) => [e.state.key, e.worker, e.nbytes])]) : Promise.resolve()
+  const put = Promise.all([...placements].map(([worker, { entries }]) => ctx.peers.put(worker, entries)))
+  const [toldOutcome, putOutcome] = await Promise.allSettled([told, put])
+  const failure = toldOutcome.status === 'rejected' ? toldOutcome.reason : putOutcome.status === 'rejected' ? putOutcome.reason : null
+  if (failure !== null) {
+    // What the scheduler accepted is released: a worker may not have it.
+    if (toldOutcome.status === 'fulfilled' && ctx.connection.isOpen) ctx.connection.send(['release', located.map((e) => e.state.key)])
     for (const state of created) {
       if (!state.attached) continue
       ctx.keys.detach(state)
-      state.fail(err as Error, 'error')
+      state.fail(failure as Error, 'error')
     }
-    throw err
+    throw failure
   }
+  for (const { state, worker, nbytes } of located) state.located(nbytes, [worker])
   return futures
 }
 
