@@ -1,5 +1,8 @@
 import test from 'ava'
 import { KeyRef, SchedulerError, moduleFunction, task, type Task } from '../ts/index'
+import { BatchStream } from '../ts/client/batch-stream'
+import { KeyState } from '../ts/client/key-state'
+import { GraphWriter } from '../ts/graph/wire'
 import { sharedCluster } from './helpers/shared-cluster'
 
 // Graphs above a few thousand tasks are sent as several submits in dependency order (ts/client/graph-stream.ts).
@@ -114,4 +117,60 @@ test.serial('gather of many futures: values in order, first error rejects, relea
   later.release()
   await t.throwsAsync(client.gather([fs[1], later]), { code: 'SKEIN_RELEASED' })
   await client.close()
+})
+
+test.serial('a large map goes as several submits: exact values, later messages wait their turn, nothing left behind', async (t) => {
+  const client = await connect()
+  const n = 20_000
+  const futures = client.map((x: number) => x * 2, Array.from({ length: n }, (_, i) => i))
+  // Queued behind the stream's later submits: it names a key of the last one.
+  const last = client.submit(add, futures[n - 1], 1)
+  const values = await client.gather(futures)
+  t.is(values.length, n)
+  t.true(values.every((v, i) => v === i * 2))
+  t.is(await last, (n - 1) * 2 + 1)
+  for (const f of futures) f.release()
+  last.release()
+  t.is(await settlesToZeroTasks(), 0)
+  await client.close()
+})
+
+test('a refused submit of a batch fails every future of the batch and releases what was sent', async (t) => {
+  const n = 10_000
+  const writer = new GraphWriter()
+  const ends = new Uint32Array(n)
+  const states: KeyState[] = []
+  for (let i = 0; i < n; i++) {
+    const x = task(add, i, 0.5)
+    writer.add(x)
+    ends[i] = writer.length
+    states.push(new KeyState(x.key))
+  }
+  const submitted: number[] = []
+  const released: string[][] = []
+  const detached: KeyState[] = []
+  let calls = 0
+  const refusal = new SchedulerError('SKEIN_TEST', 'refused')
+  const stream = new BatchStream(writer.finish(), ends, states, {
+    holds: () => false,
+    submit: (graph, wanted) => {
+      submitted.push(wanted.length)
+      t.is(graph.readUInt32BE(1), wanted.length, 'each submit says how many tasks it holds')
+      return ++calls === 2 ? Promise.reject(refusal) : Promise.resolve()
+    },
+    release: (keys) => released.push(keys),
+    detach: (state) => {
+      state.attached = false
+      detached.push(state)
+    },
+  })
+  stream.sendChunk()
+  stream.sendChunk()
+  await new Promise((resolve) => setImmediate(resolve))
+  t.true(stream.done, 'nothing more is sent after a refusal')
+  stream.sendChunk()
+  t.deepEqual(submitted, [1024, 2048])
+  t.is(detached.length, n)
+  t.true(states.every((s) => s.error === refusal && s.status === 'error'))
+  t.deepEqual(released, [states.slice(0, 3072).map((s) => s.key)])
 })

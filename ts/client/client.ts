@@ -19,7 +19,8 @@ import { CancelledError, ConnectionClosedError, NoWorkersError } from './errors'
 import { failureError } from './failures'
 import { deliver, Fetcher } from './fetcher'
 import { Future, type FutureOwner } from './future'
-import { GraphStream, type StreamSink, type Wanted } from './graph-stream'
+import { BatchStream, type SubmitStream } from './batch-stream'
+import { GraphStream, STREAM_THRESHOLD, type StreamSink, type Wanted } from './graph-stream'
 import type { Gathering, KeyState } from './key-state'
 import { KeyTable } from './key-table'
 import { PeerPool, type WorkerDescription } from './peers'
@@ -86,7 +87,7 @@ export class Client implements FutureOwner {
    * depend on a key the stream has not sent yet, and a release must not overtake
    * the submit of its key.
    */
-  private streaming: GraphStream | null = null
+  private streaming: SubmitStream | null = null
   private queued: (() => void)[] = []
   private sink: StreamSink | null = null
   private sinkConnection: SchedulerConnection | null = null
@@ -285,6 +286,8 @@ export class Client implements FutureOwner {
     const created: KeyState[] = []
     const futures: Future[] = new Array(roots.length)
     let writer: GraphWriter | null = null
+    // Where each new task ends in the graph: a large batch is sent as slices of it (BatchStream).
+    const ends = roots.length > STREAM_THRESHOLD ? new Uint32Array(roots.length) : null
     let lastFn: unknown = null
     for (let i = 0; i < roots.length; i++) {
       const root = roots[i]
@@ -294,6 +297,7 @@ export class Client implements FutureOwner {
         created.push(state)
         writer ??= new GraphWriter((roots.length - i) * (root.payload.length + 64) + 64)
         writer.add(root)
+        if (ends !== null) ends[created.length - 1] = writer.length
         const fn = root.fn
         if (fn !== lastFn && fn instanceof ShippedFunction) {
           lastFn = fn
@@ -305,7 +309,10 @@ export class Client implements FutureOwner {
       }
       futures[i] = this.future(state)
     }
-    if (writer !== null) {
+    if (writer !== null && ends !== null && created.length > STREAM_THRESHOLD) {
+      const stream = new BatchStream(writer.finish(), ends, created, this.streamSink(connection))
+      this.post(() => this.startStream(stream))
+    } else if (writer !== null) {
       const graph = writer.finish()
       const indices = new Uint32Array(created.length)
       for (let i = 0; i < indices.length; i++) indices[i] = i
@@ -359,7 +366,7 @@ export class Client implements FutureOwner {
   }
 
   /** Sends the first submit of `stream` now and the rest one per turn; queued messages follow. */
-  private startStream(stream: GraphStream): void {
+  private startStream(stream: SubmitStream): void {
     stream.sendChunk()
     if (stream.done) return
     this.streaming = stream

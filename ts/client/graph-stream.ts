@@ -1,10 +1,11 @@
 import { GraphWriter, type GraphOrder } from '../graph'
+import type { SubmitStream } from './batch-stream'
 import type { KeyState } from './key-state'
 
 /** Tasks in the first submit of a graph: small, so the first tasks run while the rest is still being encoded. */
 export const FIRST_CHUNK = 1024
 /** Later submits double up to this many tasks, one per event-loop turn. */
-const MAX_CHUNK = 16384
+export const MAX_CHUNK = 16384
 /** A graph up to this size (or one with bare KeyRef dependencies) goes in one submit, as it always did. */
 export const STREAM_THRESHOLD = 4 * FIRST_CHUNK
 
@@ -41,7 +42,7 @@ export interface StreamSink {
  * nothing more is sent, and every key this graph made wanted (results and
  * bridges) is released, so no task of it is left running or held.
  */
-export class GraphStream {
+export class GraphStream implements SubmitStream {
   private from = 0
   private size: number
   private nextWanted = 0
