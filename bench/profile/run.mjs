@@ -188,7 +188,7 @@ function cpuOf(pid) {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return (Number(f[11]) + Number(f[12])) / ticks
 }
-const TASKS = { noop: 100_000, inc: 1001, latency: 1000, tree: 19_999, submit: 100_000, gtree: 100_000 }
+const TASKS = { noop: 100_000, inc: 1001, latency: 1000, tree: 19_999, shuffle: 10_200, submit: 100_000, gtree: 100_000 }
 
 let runId = 0
 const cluster = await startCluster(Number(opts.workers))

@@ -1,4 +1,5 @@
 import type { DependencyLocation } from '../protocol'
+import type { KeySlot } from './keys'
 import type { Log } from './log'
 import { PeerPool, type KeyRequest } from './peers'
 import type { DataStore } from './store'
@@ -8,13 +9,20 @@ import type { TaskRecord } from './task'
 class Fetch implements KeyRequest {
   next = 0
   readonly failed: number[] = []
+  readonly waiters: TaskRecord[] = []
+  /** For each waiter, which of its inputs this is. */
+  readonly inputs: number[] = []
 
   constructor(
     readonly key: string,
     readonly depTask: number,
     readonly holders: number[],
-    readonly waiters: TaskRecord[],
   ) {}
+
+  wait(task: TaskRecord, input: number): void {
+    this.waiters.push(task)
+    this.inputs.push(input)
+  }
 }
 
 export interface FetcherHost {
@@ -22,8 +30,8 @@ export interface FetcherHost {
   readonly selfId: number
   /** A peer's server address by worker id, if it is alive. */
   peerAddress(worker: number): string | undefined
-  /** A fetched key arrived; the task holds a reference to it now. */
-  arrived(task: TaskRecord): void
+  /** A fetched key arrived; the task holds a reference to its slot now, which is the task's input `input`. */
+  arrived(task: TaskRecord, input: number, slot: KeySlot): void
   /** No holder gave `key`; the waiting tasks are abandoned and reported by the host. */
   unavailable(key: string, depTask: number, failedHolders: number[], waiters: TaskRecord[]): void
 }
@@ -44,14 +52,15 @@ export class Fetcher {
     this.pool = new PeerPool<Fetch>({ received: (f, bytes, holder) => this.received(f as Fetch, bytes, holder) }, log)
   }
 
-  /** `task` needs `dep`, which is not in the local store. */
-  need(dep: DependencyLocation, task: TaskRecord): void {
+  /** `task` needs `dep`, its input `input`, which is not in the local store. */
+  need(dep: DependencyLocation, task: TaskRecord, input: number): void {
     const pending = this.fetching.get(dep[0])
     if (pending) {
-      pending.waiters.push(task)
+      pending.wait(task, input)
       return
     }
-    const fetch = new Fetch(dep[0], dep[3], dep[2], [task])
+    const fetch = new Fetch(dep[0], dep[3], dep[2])
+    fetch.wait(task, input)
     this.fetching.set(fetch.key, fetch)
     this.tryNext(fetch)
   }
@@ -61,7 +70,9 @@ export class Fetcher {
     const fetch = this.fetching.get(key)
     if (!fetch) return
     const i = fetch.waiters.indexOf(task)
-    if (i !== -1) fetch.waiters.splice(i, 1)
+    if (i === -1) return
+    fetch.waiters.splice(i, 1)
+    fetch.inputs.splice(i, 1)
   }
 
   forgetPeer(worker: number): void {
@@ -97,13 +108,11 @@ export class Fetcher {
       return
     }
     this.fetching.delete(fetch.key)
-    this.store.putReplica(fetch.key, bytes)
-    for (const task of fetch.waiters) {
-      this.store.retain(fetch.key)
-      const i = task.awaiting!.indexOf(fetch.key)
-      if (i !== -1) task.awaiting!.splice(i, 1)
-      this.host.arrived(task)
+    const slot = this.store.putReplica(fetch.key, bytes)
+    for (let i = 0; i < fetch.waiters.length; i++) {
+      this.store.retainSlot(slot)
+      this.host.arrived(fetch.waiters[i], fetch.inputs[i], slot)
     }
-    this.store.dropIfUnused(fetch.key)
+    this.store.dropIfUnused(fetch.key, slot)
   }
 }

@@ -29,12 +29,21 @@ export class FunctionCache {
   private readonly waitingModules = new Map<string, TaskRecord[]>()
   /** Hashes asked for, in order: the scheduler answers each 'fn?' in turn, and a refusal does not repeat the hash. */
   private readonly asked: string[] = []
+  /** The last reference found loaded, and what it names: tasks of one map share one reference object. */
+  private lastRef: FunctionRef | null = null
+  private lastLoaded: Loaded | undefined = undefined
 
   constructor(private readonly host: FunctionHost) {}
 
   lookup(ref: FunctionRef): Loaded | undefined {
-    if (ref[0] === SHIPPED) return this.shipped.get(ref[1])
-    return this.modules.get(ref[1])?.get(ref[2])
+    if (ref === this.lastRef) return this.lastLoaded
+    const loaded = ref[0] === SHIPPED ? this.shipped.get(ref[1]) : this.modules.get(ref[1])?.get(ref[2])
+    // What a reference names never changes once loaded.
+    if (loaded !== undefined) {
+      this.lastRef = ref
+      this.lastLoaded = loaded
+    }
+    return loaded
   }
 
   /** Starts loading `ref` for `task`; the host hears back through `loaded`. */

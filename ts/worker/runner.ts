@@ -54,11 +54,12 @@ export class TaskRunner {
 
   private pump(): void {
     this.pumpScheduled = false
-    const deadline = performance.now() + SLICE_MS
+    let now = performance.now()
+    const deadline = now + SLICE_MS
     while (this.running < this.slots && this.head < this.ready.length) {
       const task = this.ready[this.head++]
-      if (task.phase === Phase.Ready) this.start(task)
-      if (performance.now() > deadline) {
+      if (task.phase === Phase.Ready) now = this.start(task, now)
+      if (now > deadline) {
         if (this.head < this.ready.length) this.schedulePump()
         break
       }
@@ -74,7 +75,12 @@ export class TaskRunner {
     }
   }
 
-  private start(task: TaskRecord): void {
+  /**
+   * Runs `task` from `t0`, the clock when the runner was done with the task before it,
+   * and returns the clock when it is done with this one: one clock reading per task,
+   * for both the task's duration and the slice deadline.
+   */
+  private start(task: TaskRecord, t0: number): number {
     if (task.fn === null) {
       try {
         const bytes = task.payload
@@ -102,14 +108,13 @@ export class TaskRunner {
     if (fn === undefined) {
       task.phase = Phase.Loading
       this.functions.load(task.fn, task)
-      return
+      return t0
     }
     if (fn instanceof Error) return this.fail(task, fn)
     task.phase = Phase.Running
-    const t0 = performance.now()
     let result: unknown
     try {
-      const args = task.deps.length === 0 ? task.args! : resolveRefs(task.args!, this.store)
+      const args = task.deps.length === 0 ? task.args! : resolveRefs(task.args!, task, this.store)
       task.args = null
       result = fn(...args)
     } catch (err) {
@@ -121,9 +126,9 @@ export class TaskRunner {
         (value) => this.asyncSettled(task, value, undefined, t0),
         (err: unknown) => this.asyncSettled(task, undefined, err ?? new Error('the task rejected with no reason'), t0),
       )
-    } else {
-      this.succeed(task, result, t0)
+      return performance.now()
     }
+    return this.succeed(task, result, t0)
   }
 
   private asyncSettled(task: TaskRecord, value: unknown, err: unknown, t0: number): void {
@@ -133,28 +138,36 @@ export class TaskRunner {
     this.schedulePump()
   }
 
-  private succeed(task: TaskRecord, value: unknown, t0: number): void {
-    const duration = (performance.now() - t0) / 1000
-    if (task.phase === Phase.Dropped) return this.settled(task)
+  /** Stores and reports a result; returns the clock when done (the end of its duration). */
+  private succeed(task: TaskRecord, value: unknown, t0: number): number {
+    if (task.phase === Phase.Dropped) {
+      this.settled(task)
+      return performance.now()
+    }
     let bytes: Buffer
     try {
-      assertEncodable(value, () => `the result of task '${task.key}'`)
+      if (isCompound(value)) assertResultEncodable(value, task.key)
       bytes = encode(value)
     } catch (err) {
       return this.fail(task, err)
     }
-    this.store.putResult(task.key, bytes, value)
+    this.store.putResult(task.slot, bytes, value)
     task.phase = Phase.Done
-    this.outbox.finished(task.task, task.run, bytes.byteLength, duration, bytes)
+    // The duration covers encoding the result too: it is part of what the task costs this worker.
+    const end = performance.now()
+    this.outbox.finished(task.task, task.run, bytes.byteLength, (end - t0) / 1000, bytes)
     this.settled(task)
+    return end
   }
 
-  private fail(task: TaskRecord, err: unknown): void {
+  /** Reports a failure; returns the clock when done. */
+  private fail(task: TaskRecord, err: unknown): number {
     if (task.phase !== Phase.Dropped) {
       task.phase = Phase.Done
       this.outbox.push([WorkerEventKind.Erred, task.task, task.run, encodeTaskFailure(explainFailure(err, task.fn))])
     }
     this.settled(task)
+    return performance.now()
   }
 }
 
@@ -163,6 +176,20 @@ function sameRef(bytes: Uint8Array, offset: number, ref: Uint8Array): boolean {
   if (ref.length !== offset - 1) return false
   for (let i = 0; i < ref.length; i++) if (bytes[i + 1] !== ref[i]) return false
   return true
+}
+
+/** Whether a value could hold something unencodable (plain primitives cannot). */
+function isCompound(v: unknown): boolean {
+  const t = typeof v
+  return t === 'object' || t === 'function' || t === 'symbol'
+}
+
+/**
+ * A function of its own, so that the closure naming the result (and the context it
+ * captures) is made only for results that need the check, not on every task.
+ */
+function assertResultEncodable(value: unknown, key: string): void {
+  assertEncodable(value, () => `the result of task '${key}'`)
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

@@ -1,108 +1,117 @@
 import { decode } from '../protocol'
-
-interface Entry {
-  bytes: Uint8Array
-  value: unknown
-  decoded: boolean
-  /** The scheduler knows this worker holds it (computed or scattered here); only 'free' drops it. */
-  owned: boolean
-  /** Local tasks that still need it; a fetched copy goes when this drops to zero. */
-  refs: number
-}
+import type { KeySlot, KeyTable } from './keys'
 
 /**
  * The worker's data: encoded bytes for peers and clients, the decoded value
  * cached for local tasks. Copies fetched from peers are kept only while a
- * local task needs them, since the scheduler does not track them.
+ * local task needs them, since the scheduler does not track them. The data
+ * lives in the slots of the worker's key table.
  */
 export class DataStore {
-  private readonly entries = new Map<string, Entry>()
   private totalBytes = 0
 
-  get size(): number {
-    return this.entries.size
-  }
+  constructor(private readonly keys: KeyTable) {}
 
   get nbytes(): number {
     return this.totalBytes
   }
 
-  has(key: string): boolean {
-    return this.entries.has(key)
+  /** The key's encoded bytes (a view made on each call), if the worker holds them. */
+  bytes(key: string): Buffer | undefined {
+    const slot = this.keys.get(key)
+    if (slot === undefined || slot.memory === null) return undefined
+    return Buffer.from(slot.memory, slot.offset, slot.length)
   }
 
-  bytes(key: string): Uint8Array | undefined {
-    return this.entries.get(key)?.bytes
-  }
-
-  /** The decoded value; throws if absent (callers check `has` or hold a reference). */
+  /** The decoded value; throws if the worker does not hold the key. */
   value(key: string): unknown {
-    const e = this.entries.get(key)
-    if (!e) throw new Error(`the worker does not hold '${key}'`)
-    if (!e.decoded) {
-      e.value = decode(e.bytes)
-      e.decoded = true
-    }
-    return e.value
+    const slot = this.keys.get(key)
+    if (slot === undefined || slot.memory === null) throw new Error(`the worker does not hold '${key}'`)
+    return this.valueIn(slot)
   }
 
-  /** A result computed here: its bytes and the value they encode. */
-  putResult(key: string, bytes: Uint8Array, value: unknown): void {
-    this.putOwned(key, bytes, value, true)
+  /** The decoded value in a slot the caller holds a reference to. */
+  valueIn(slot: KeySlot): unknown {
+    if (!slot.decoded) {
+      slot.value = decode(Buffer.from(slot.memory!, slot.offset, slot.length))
+      slot.decoded = true
+    }
+    return slot.value
+  }
+
+  /** A result computed here, into the slot of the task that computed it: its bytes and the value they encode. */
+  putResult(slot: KeySlot, bytes: Uint8Array, value: unknown): void {
+    this.putOwned(slot, bytes, value, true)
   }
 
   /** Data a client scattered here, decoded when a task first needs it. */
   putScattered(key: string, bytes: Uint8Array): void {
-    this.putOwned(key, bytes, undefined, false)
+    this.putOwned(this.keys.slot(key), bytes, undefined, false)
   }
 
-  private putOwned(key: string, bytes: Uint8Array, value: unknown, decoded: boolean): void {
-    const e = this.entries.get(key)
-    if (e) {
-      this.totalBytes += bytes.byteLength - e.bytes.byteLength
-      e.bytes = bytes
-      e.value = value
-      e.decoded = decoded
-      e.owned = true
-      return
-    }
-    this.entries.set(key, { bytes, value, decoded, owned: true, refs: 0 })
-    this.totalBytes += bytes.byteLength
+  private putOwned(slot: KeySlot, bytes: Uint8Array, value: unknown, decoded: boolean): void {
+    if (slot.memory !== null) this.totalBytes -= slot.length
+    this.keep(slot, bytes)
+    slot.value = value
+    slot.decoded = decoded
+    slot.owned = true
   }
 
   /** A copy fetched from a peer for local tasks. */
-  putReplica(key: string, bytes: Uint8Array): void {
-    if (this.entries.has(key)) return
-    this.entries.set(key, { bytes, value: undefined, decoded: false, owned: false, refs: 0 })
-    this.totalBytes += bytes.byteLength
+  putReplica(key: string, bytes: Uint8Array): KeySlot {
+    const slot = this.keys.slot(key)
+    if (slot.memory !== null) return slot
+    this.keep(slot, bytes)
+    slot.value = undefined
+    slot.decoded = false
+    slot.owned = false
+    slot.refs = 0
+    return slot
   }
 
-  retain(key: string): void {
-    const e = this.entries.get(key)
-    if (e) e.refs++
+  /** Takes a reference for a local task: the key's slot, or undefined when the worker does not hold the key. */
+  retain(key: string): KeySlot | undefined {
+    const slot = this.keys.get(key)
+    if (slot === undefined || slot.memory === null) return undefined
+    slot.refs++
+    return slot
   }
 
-  release(key: string): void {
-    const e = this.entries.get(key)
-    if (e && --e.refs <= 0 && !e.owned) this.remove(key, e)
+  /** Takes a reference on a slot that holds data (one `putReplica` just filled). */
+  retainSlot(slot: KeySlot): void {
+    slot.refs++
+  }
+
+  /** Gives back a reference taken with `retain` or `retainSlot` (`slot` is the key's). */
+  release(key: string, slot: KeySlot): void {
+    if (slot.memory !== null && --slot.refs <= 0 && !slot.owned) this.remove(key, slot)
   }
 
   /** Drops a fetched copy nobody took (its tasks were freed meanwhile). */
-  dropIfUnused(key: string): void {
-    const e = this.entries.get(key)
-    if (e && e.refs <= 0 && !e.owned) this.remove(key, e)
+  dropIfUnused(key: string, slot: KeySlot): void {
+    if (slot.memory !== null && slot.refs <= 0 && !slot.owned) this.remove(key, slot)
   }
 
-  /** The scheduler no longer needs this worker to hold it. */
-  free(key: string): void {
-    const e = this.entries.get(key)
-    if (!e) return
-    e.owned = false
-    if (e.refs <= 0) this.remove(key, e)
+  /** The scheduler no longer needs this worker to hold the key's data (`slot` is the key's). */
+  free(key: string, slot: KeySlot): void {
+    if (slot.memory === null) return
+    slot.owned = false
+    if (slot.refs <= 0) this.remove(key, slot)
   }
 
-  private remove(key: string, e: Entry): void {
-    this.entries.delete(key)
-    this.totalBytes -= e.bytes.byteLength
+  private keep(slot: KeySlot, bytes: Uint8Array): void {
+    slot.memory = bytes.buffer
+    slot.offset = bytes.byteOffset
+    slot.length = bytes.byteLength
+    this.totalBytes += bytes.byteLength
+  }
+
+  private remove(key: string, slot: KeySlot): void {
+    this.totalBytes -= slot.length
+    slot.memory = null
+    slot.value = undefined
+    slot.decoded = false
+    slot.refs = 0
+    this.keys.prune(key, slot)
   }
 }

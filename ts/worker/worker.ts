@@ -12,12 +12,13 @@ import {
 } from '../protocol'
 import { Fetcher } from './fetcher'
 import { FunctionCache } from './functions'
+import { KeyTable, type KeySlot } from './keys'
 import { stderrLog, type Log } from './log'
 import { EventOutbox } from './outbox'
 import { PeerServer } from './peer-server'
 import { TaskRunner } from './runner'
 import { DataStore } from './store'
-import { Phase, TaskRecord } from './task'
+import { NO_INPUTS, Phase, TaskRecord } from './task'
 
 export interface WorkerOptions {
   /** The scheduler's ws:// address. */
@@ -54,8 +55,9 @@ export class Worker {
   readonly closed: Promise<void>
 
   private readonly log: Log
-  private readonly store = new DataStore()
-  private readonly tasks = new Map<string, TaskRecord>()
+  /** Per key: the task listed for it and its stored data. */
+  private readonly keys = new KeyTable()
+  private readonly store = new DataStore(this.keys)
   private readonly peers = new Map<number, string>()
   private readonly functions: FunctionCache
   private readonly outbox: EventOutbox
@@ -94,7 +96,7 @@ export class Worker {
           return worker.id
         },
         peerAddress: (id) => this.peers.get(id),
-        arrived: (task) => this.arrived(task),
+        arrived: (task, input, slot) => this.arrived(task, input, slot),
         unavailable: (key, depTask, holders, waiters) => this.unavailable(key, depTask, holders, waiters),
       },
       this.log,
@@ -198,26 +200,38 @@ export class Worker {
 
   private compute(batch: WireCompute[]): void {
     for (const wire of batch) {
-      const task = TaskRecord.from(wire)
-      const previous = this.tasks.get(task.key)
-      if (previous) this.drop(previous)
-      this.tasks.set(task.key, task)
-      task.listed = true
-      for (const dep of task.deps) {
-        if (this.store.has(dep[0])) {
-          this.store.retain(dep[0])
-        } else {
-          task.missing++
-          ;(task.awaiting ??= []).push(dep[0])
-          this.fetcher.need(dep, task)
-        }
-      }
+      const slot = this.keys.slot(wire[2])
+      const task = TaskRecord.from(wire, slot)
+      const previous = slot.task
+      // Listed before the previous run is dropped, so the slot is not pruned in between.
+      slot.task = task
+      if (previous !== null) this.drop(previous)
+      if (task.deps.length > 0) this.gatherInputs(task)
+      if (task.phase === Phase.Dropped) continue
       if (task.missing === 0) this.runner.enqueue(task)
       else task.phase = Phase.Fetching
     }
   }
 
-  private arrived(task: TaskRecord): void {
+  /** References the inputs held here and fetches the others. */
+  private gatherInputs(task: TaskRecord): void {
+    const deps = task.deps
+    const inputs = (task.inputs = new Array<KeySlot | undefined>(deps.length))
+    for (let i = 0; i < deps.length; i++) {
+      const slot = this.store.retain(deps[i][0])
+      if (slot !== undefined) {
+        inputs[i] = slot
+        continue
+      }
+      task.missing++
+      this.fetcher.need(deps[i], task, i)
+      // No holder could be asked: the task was reported missing and dropped (its inputs released) already.
+      if (task.phase === Phase.Dropped) return
+    }
+  }
+
+  private arrived(task: TaskRecord, input: number, slot: KeySlot): void {
+    task.inputs[input] = slot
     if (--task.missing === 0 && task.phase === Phase.Fetching) this.runner.enqueue(task)
   }
 
@@ -231,19 +245,21 @@ export class Worker {
   }
 
   private free(keys: string[]): void {
-    for (const key of keys) {
-      this.store.free(key)
-      const task = this.tasks.get(key)
-      if (task && task.phase !== Phase.Done) this.drop(task)
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]
+      const slot = this.keys.get(key)
+      if (slot === undefined) continue
+      if (slot.task !== null) this.drop(slot.task)
+      this.store.free(key, slot)
     }
   }
 
   /** Gives up tasks the scheduler moves to another worker, unless they have started; answers each. */
   private steal(requests: [task: number, run: number, key: string][]): void {
     for (const [id, run, key] of requests) {
-      const task = this.tasks.get(key)
+      const task = this.keys.get(key)?.task ?? null
       const unstarted =
-        task !== undefined &&
+        task !== null &&
         task.task === id &&
         task.run === run &&
         (task.phase === Phase.Fetching || task.phase === Phase.Loading || task.phase === Phase.Ready)
@@ -270,20 +286,23 @@ export class Worker {
     this.releaseInputs(task)
   }
 
-  /** Takes `task` out of the table if it is the one listed for its key (one lookup fewer than asking the table). */
+  /** Takes `task` off its key's slot if the slot still lists it. */
   private unlist(task: TaskRecord): void {
-    if (!task.listed) return
-    task.listed = false
-    this.tasks.delete(task.key)
+    const slot = task.slot
+    if (slot.task !== task) return
+    slot.task = null
+    this.keys.prune(task.key, slot)
   }
 
   private releaseInputs(task: TaskRecord): void {
-    const awaiting = task.awaiting
-    for (const dep of task.deps) {
-      if (awaiting !== null && awaiting.includes(dep[0])) this.fetcher.detach(dep[0], task)
-      else this.store.release(dep[0])
+    const inputs = task.inputs
+    for (let i = 0; i < inputs.length; i++) {
+      const slot = inputs[i]
+      const key = task.deps[i][0]
+      if (slot !== undefined) this.store.release(key, slot)
+      else this.fetcher.detach(key, task)
     }
-    task.awaiting = null
+    task.inputs = NO_INPUTS
   }
 
   private updatePeers(workers: WorkerInfo[]): void {

@@ -1,0 +1,252 @@
+/**
+ * One real Worker against a fake scheduler and a fake peer, so each test says
+ * exactly what the worker is told and sees exactly what it reports and fetches.
+ */
+import test from 'ava'
+import path from 'node:path'
+import type { AddressInfo } from 'node:net'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { MODULE, encodeTaskPayload, type FunctionRef } from '../ts/graph/payload'
+import { Channel, KeyRef, WorkerEventKind, decode, encode, type DependencyLocation, type WireCompute } from '../ts/protocol'
+import { Worker } from '../ts/worker'
+import { RawConnection } from './helpers/raw'
+import { sleep } from './helpers/processes'
+
+type Message = unknown[]
+type Event = unknown[]
+
+const fixtures = path.join(__dirname, 'fixtures', 'resilience.mjs')
+const add: FunctionRef = [MODULE, fixtures, 'add']
+const nap: FunctionRef = [MODULE, fixtures, 'nap']
+
+const WORKER_ID = 7
+const PEER_ID = 8
+/** A holder id no worker has. */
+const NOBODY = 99
+
+async function listen(): Promise<WebSocketServer> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
+  await new Promise<void>((resolve) => wss.once('listening', resolve))
+  return wss
+}
+
+const addressOf = (wss: WebSocketServer) => `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`
+
+/** Speaks the scheduler's side to one worker: welcomes it and collects its task events. */
+class FakeScheduler {
+  private channel: Channel<Message, Message> | null = null
+  private readonly events: Event[] = []
+  private waiters: { match: (e: Event) => boolean; resolve: (e: Event) => void }[] = []
+
+  private constructor(private readonly wss: WebSocketServer) {
+    wss.on('connection', (socket: WebSocket) => {
+      const channel: Channel<Message, Message> = new Channel<Message, Message>(socket, (m) => this.receive(channel, m), () => {})
+    })
+  }
+
+  static async start(): Promise<FakeScheduler> {
+    return new FakeScheduler(await listen())
+  }
+
+  get address(): string {
+    return addressOf(this.wss)
+  }
+
+  send(...messages: Message[]): void {
+    for (const m of messages) this.channel!.send(m)
+  }
+
+  /** The first event (reported or to come) that matches. */
+  event(match: (e: Event) => boolean, timeoutMs = 10_000): Promise<Event> {
+    const i = this.events.findIndex(match)
+    if (i !== -1) return Promise.resolve(this.events.splice(i, 1)[0])
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(this.events)}`)), timeoutMs)
+      this.waiters.push({ match, resolve: (e) => (clearTimeout(timer), resolve(e)) })
+    })
+  }
+
+  /** Every event reported for `task` so far. */
+  eventsFor(task: number): Event[] {
+    return this.events.filter((e) => e[1] === task)
+  }
+
+  close(): void {
+    for (const socket of this.wss.clients) socket.terminate()
+    this.wss.close()
+  }
+
+  private receive(channel: Channel<Message, Message>, m: Message): void {
+    if (m[0] === 'hello-worker') {
+      this.channel = channel
+      channel.send(['welcome', WORKER_ID])
+    } else if (m[0] === 'events') {
+      for (const e of decode(m[1] as Uint8Array) as Event[]) {
+        const i = this.waiters.findIndex((w) => w.match(e))
+        if (i === -1) this.events.push(e)
+        else this.waiters.splice(i, 1)[0].resolve(e)
+      }
+    }
+  }
+}
+
+/** A peer worker's server holding some keys; it can hold its answers back until told. */
+class FakePeer {
+  readonly requested: string[] = []
+  private gate: Promise<void> = Promise.resolve()
+  private openGate: () => void = () => {}
+
+  private constructor(
+    private readonly wss: WebSocketServer,
+    private readonly data: Map<string, Uint8Array>,
+  ) {
+    wss.on('connection', (socket: WebSocket) => {
+      const channel: Channel<Message, Message> = new Channel<Message, Message>(socket, (m) => void this.serve(channel, m), () => {})
+    })
+  }
+
+  static async start(data: Record<string, unknown>): Promise<FakePeer> {
+    return new FakePeer(await listen(), new Map(Object.entries(data).map(([k, v]) => [k, encode(v)])))
+  }
+
+  get address(): string {
+    return addressOf(this.wss)
+  }
+
+  holdAnswers(): void {
+    this.gate = new Promise((resolve) => (this.openGate = resolve))
+  }
+
+  answer(): void {
+    this.openGate()
+  }
+
+  close(): void {
+    for (const socket of this.wss.clients) socket.terminate()
+    this.wss.close()
+  }
+
+  private async serve(channel: Channel<Message, Message>, m: Message): Promise<void> {
+    if (m[0] !== 'get') return
+    const keys = m[2] as string[]
+    this.requested.push(...keys)
+    await this.gate
+    channel.send(['data', m[1], keys.map((k) => this.data.get(k) ?? null)])
+  }
+}
+
+interface Setup {
+  scheduler: FakeScheduler
+  peer: FakePeer
+  worker: Worker
+  /** What the worker's own server answers to 'get' for these keys (decoded, or null). */
+  holds(keys: string[]): Promise<unknown[]>
+  close(): Promise<void>
+}
+
+async function setup(peerData: Record<string, unknown>): Promise<Setup> {
+  const scheduler = await FakeScheduler.start()
+  const peer = await FakePeer.start(peerData)
+  const worker = await Worker.start({ scheduler: scheduler.address, log: () => {} })
+  scheduler.send(['workers', [[WORKER_ID, 'worker', worker.address], [PEER_ID, 'peer', peer.address]]])
+  const conn = await RawConnection.open(worker.address)
+  let request = 0
+  return {
+    scheduler,
+    peer,
+    worker,
+    async holds(keys) {
+      const id = ++request
+      conn.send(['get', id, keys])
+      const reply = await conn.next((m) => m[0] === 'data' && m[1] === id)
+      return (reply[2] as (Uint8Array | null)[]).map((v) => (v === null ? null : decode(v)))
+    },
+    async close() {
+      conn.close()
+      await worker.close()
+      scheduler.close()
+      peer.close()
+    },
+  }
+}
+
+function compute(task: number, run: number, key: string, fn: FunctionRef, args: unknown[], deps: DependencyLocation[] = []): WireCompute {
+  return [task, run, key, encodeTaskPayload(fn, args), deps]
+}
+
+const finished = (task: number, run: number) => (e: Event) => e[0] === WorkerEventKind.Finished && e[1] === task && e[2] === run
+const valueOf = (e: Event) => decode(e[5] as Uint8Array)
+
+test('a fetched input is used, then dropped; the result is held until freed', async (t) => {
+  const s = await setup({ c: 41 })
+  try {
+    s.scheduler.send(['compute', [compute(1, 1, 'sum', add, [new KeyRef('c'), 1], [['c', 3, [PEER_ID], 2]])]])
+    t.is(valueOf(await s.scheduler.event(finished(1, 1))), 42)
+    t.deepEqual(s.peer.requested, ['c'])
+    t.deepEqual(await s.holds(['sum', 'c']), [42, null], 'the copy of c went once its only task was done')
+    s.scheduler.send(['free', ['sum']])
+    await sleep(50)
+    t.deepEqual(await s.holds(['sum']), [null])
+  } finally {
+    await s.close()
+  }
+})
+
+test('an input no holder can give: the task is reported missing and dropped, and its other inputs are not fetched', async (t) => {
+  const s = await setup({ c: 1 })
+  try {
+    const deps: DependencyLocation[] = [
+      ['gone', 3, [NOBODY], 2],
+      ['c', 3, [PEER_ID], 3],
+    ]
+    s.scheduler.send(['compute', [compute(1, 1, 'needs-gone', add, [new KeyRef('gone'), new KeyRef('c')], deps)]])
+    t.deepEqual(await s.scheduler.event((e) => e[0] === WorkerEventKind.MissingData), [WorkerEventKind.MissingData, 1, 1, 2, NOBODY])
+    // The worker still computes what it is given afterwards.
+    s.scheduler.send(['compute', [compute(4, 1, 'after', add, [1, 2])]])
+    t.is(valueOf(await s.scheduler.event(finished(4, 1))), 3)
+    await sleep(50)
+    t.deepEqual(s.scheduler.eventsFor(1), [], 'nothing more about the dropped task')
+    t.deepEqual(s.peer.requested, [], 'no fetch for a task already given up')
+    t.deepEqual(await s.holds(['needs-gone', 'c']), [null, null])
+  } finally {
+    await s.close()
+  }
+})
+
+test('a new run of a key replaces the waiting one, a freed waiting task says nothing, and their late input is not kept', async (t) => {
+  const s = await setup({ c: 10 })
+  try {
+    s.peer.holdAnswers()
+    const c: DependencyLocation = ['c', 3, [PEER_ID], 9]
+    s.scheduler.send(['compute', [compute(1, 1, 'k', add, [new KeyRef('c'), 1], [c]), compute(2, 1, 'freed', add, [new KeyRef('c'), 2], [c])]])
+    while (s.peer.requested.length === 0) await sleep(5)
+    s.scheduler.send(['free', ['freed']], ['compute', [compute(1, 2, 'k', add, [2, 3])]])
+    t.is(valueOf(await s.scheduler.event(finished(1, 2))), 5)
+    s.peer.answer()
+    await sleep(100)
+    s.scheduler.send(['compute', [compute(3, 1, 'sentinel', add, [0, 0])]])
+    await s.scheduler.event(finished(3, 1))
+    t.deepEqual(s.scheduler.eventsFor(1), [], 'the first run of k never reports')
+    t.deepEqual(s.scheduler.eventsFor(2), [], 'the freed task never reports')
+    t.deepEqual(await s.holds(['k', 'c', 'freed']), [5, null, null])
+  } finally {
+    await s.close()
+  }
+})
+
+test('an async task freed while it runs reports nothing and leaves nothing; a later run of its key does', async (t) => {
+  const s = await setup({})
+  try {
+    s.scheduler.send(['compute', [compute(1, 1, 'slow', nap, [100, 'first'])]])
+    await sleep(30)
+    s.scheduler.send(['free', ['slow']])
+    await sleep(150)
+    t.deepEqual(s.scheduler.eventsFor(1), [])
+    t.deepEqual(await s.holds(['slow']), [null])
+    s.scheduler.send(['compute', [compute(1, 2, 'slow', nap, [1, 'second'])]])
+    t.is(valueOf(await s.scheduler.event(finished(1, 2))), 'second')
+    t.deepEqual(await s.holds(['slow']), ['second'])
+  } finally {
+    await s.close()
+  }
+})
