@@ -1,3 +1,4 @@
+import { KeyIndex } from './key-index'
 import { KeyState } from './key-state'
 
 /**
@@ -7,7 +8,7 @@ import { KeyState } from './key-state'
  * before then keeps it.
  */
 export class KeyTable {
-  private readonly states = new Map<string, KeyState>()
+  private readonly states = new KeyIndex<KeyState>()
   /**
    * The same states by the scheduler's task id: 'memory' messages name tasks by id. The core's
    * ids are dense array indices (reused once forgotten), so an array, not a hash table.
@@ -52,7 +53,7 @@ export class KeyTable {
     let state = this.states.get(key)
     if (state === undefined) {
       state = new KeyState(key)
-      this.states.set(key, state)
+      this.states.add(state)
     }
     return state
   }
@@ -60,7 +61,7 @@ export class KeyTable {
   /** A new state for `key`, which the caller found untracked; the caller must then `hold` it. */
   create(key: string): KeyState {
     const state = new KeyState(key)
-    this.states.set(key, state)
+    this.states.add(state)
     return state
   }
 
@@ -102,7 +103,7 @@ export class KeyTable {
   }
 
   /** Every tracked state. */
-  values(): IterableIterator<KeyState> {
+  values(): KeyState[] {
     return this.states.values()
   }
 
