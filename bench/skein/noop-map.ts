@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process'
+import { fork, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import type { Client } from 'skein'
 import type { Workload } from './workload'
@@ -80,18 +80,54 @@ export const noopMap1mWorkload: Workload = {
       bytesPerTask: (peak - rssAtStart) / n,
     }
   },
-  async once({ cluster, run }, n) {
-    const baseline = process.memoryUsage.rss()
-    const sampler = new RssSampler()
-    const wallMs = await remoteNoopMap(cluster.address, n, runBase(run))
-    const peak = sampler.stop()
-    return {
-      schedulerOnlyWallMs: wallMs,
-      schedulerOnlyRssBeforeMB: baseline / 2 ** 20,
-      schedulerOnlyRssPeakMB: peak / 2 ** 20,
-      schedulerOnlyBytesPerTask: (peak - baseline) / n,
+  async once({ run }, n) {
+    // The scheduler in a process of its own, fresh, and the client in another: the growth is the scheduler's.
+    const host = await SchedulerHost.start()
+    try {
+      const wallMs = await remoteNoopMap(host.address, n, runBase(run))
+      const peak = await host.stop()
+      return {
+        schedulerOnlyWallMs: wallMs,
+        schedulerOnlyRssBeforeMB: host.rss / 2 ** 20,
+        schedulerOnlyRssPeakMB: peak / 2 ** 20,
+        schedulerOnlyBytesPerTask: (peak - host.rss) / n,
+      }
+    } finally {
+      host.kill()
     }
   },
+}
+
+/** bench/skein/scheduler-host.ts in a child process: its address, its RSS when ready, its peak RSS on stop(). */
+class SchedulerHost {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly address: string,
+    readonly rss: number,
+  ) {}
+
+  static start(): Promise<SchedulerHost> {
+    const child = fork(path.join(__dirname, 'scheduler-host.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    return new Promise((resolve, reject) => {
+      child.once('message', (m: { address?: string; rss?: number; error?: string }) => {
+        if (m.address !== undefined && m.rss !== undefined) resolve(new SchedulerHost(child, m.address, m.rss))
+        else reject(new WrongResult(`the scheduler process failed: ${m.error ?? 'no address'}`))
+      })
+      child.once('error', reject)
+      child.once('exit', (code) => reject(new WrongResult(`the scheduler process exited (code ${code}) before it was ready`)))
+    })
+  }
+
+  stop(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.child.once('message', (m: { peak?: number; error?: string }) => (m.peak !== undefined ? resolve(m.peak) : reject(new WrongResult(m.error ?? 'no peak'))))
+      this.child.send('stop')
+    })
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill()
+  }
 }
 
 /** Runs noopMap in a child process connected to `address`; resolves with its wall time. */
