@@ -35,6 +35,11 @@ export class Channel<Out, In> {
   private scheduled = false
   private waitingForDrain = false
   private closed = false
+  private lazyTimer: NodeJS.Timeout | null = null
+  private readonly lazyFlush = () => {
+    this.lazyTimer = null
+    if (!this.waitingForDrain) this.flush()
+  }
 
   constructor(
     readonly socket: WebSocket,
@@ -65,6 +70,20 @@ export class Channel<Out, In> {
   }
 
   /**
+   * Like `sendEncoded`, for a message that may wait: it leaves with the next frame this channel
+   * sends anyway, or after `maxDelayMs` if none does. Saves a write (and waking the peer) for
+   * housekeeping that nothing waits on.
+   */
+  sendEncodedLater(message: Uint8Array, maxDelayMs: number): void {
+    if (this.closed) return
+    this.pending.push(new Encoded(message, null))
+    this.encodedPending++
+    if (this.lazyTimer !== null || this.scheduled) return
+    this.lazyTimer = setTimeout(this.lazyFlush, maxDelayMs)
+    this.lazyTimer.unref()
+  }
+
+  /**
    * Like `sendEncoded`, for a message written at offset 1 of `buffer` (byte 0 is spare):
    * when it makes a frame alone, the frame header goes into that byte and the
    * bytes leave as they are, with no copy into a frame buffer.
@@ -87,6 +106,10 @@ export class Channel<Out, In> {
 
   /** Sends everything pending now, in this turn (for shutdown paths). */
   flush(): void {
+    if (this.lazyTimer !== null) {
+      clearTimeout(this.lazyTimer)
+      this.lazyTimer = null
+    }
     if (this.closed || this.pending.length === 0) return
     const frame = this.encodedPending === 0 ? encode(this.pending) : this.spliceFrame()
     this.pending = []

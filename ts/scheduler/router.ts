@@ -12,6 +12,8 @@ const UNKNOWN_FUNCTION = 'SKEIN_UNKNOWN_FUNCTION'
 const UNKNOWN_WORKER = 'SKEIN_UNKNOWN_WORKER'
 const INTERNAL = 'SKEIN_INTERNAL'
 const CLOSE_POLICY = 1008
+/** Longest a worker's 'free' waits for a compute to travel with (see dispatch). */
+const FREE_DELAY_MS = 5
 
 export const now = (): number => performance.now() / 1000
 
@@ -289,6 +291,12 @@ export class Router {
     for (const [id, free, compute, steal] of workers) {
       const conn = this.workers.get(id)
       if (!conn) continue
+      if (compute === null && steal === null) {
+        // Only frees: nothing waits on them. They go with the next compute (a round trip of one
+        // task then costs one write to its worker, not two), or after FREE_DELAY_MS.
+        if (free !== null) conn.channel.sendEncodedLater(free, FREE_DELAY_MS)
+        continue
+      }
       // Free first: a key freed and recomputed in one batch must end up computed.
       if (free !== null) conn.sendEncoded(free)
       if (compute !== null) conn.sendEncoded(compute)
