@@ -59,8 +59,6 @@ export async function runSkein(workload: Workload, plan: RunPlan): Promise<SideR
     let wanted = plan.runs
     // No collection is forced between runs: see forcedGcCost below.
     while (result.runs.length < wanted) {
-      if (process.env.BENCH_GC) collectGarbage()
-      if (process.env.BENCH_PAUSE) await new Promise((r) => setTimeout(r, +process.env.BENCH_PAUSE!))
       const started = performance.now()
       const metrics = await workload.run({ client, cluster, run: run++, rssAtStart }, size)
       result.runs.push(metrics)
