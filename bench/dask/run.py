@@ -25,6 +25,9 @@ from distributed import Client, LocalCluster
 
 from workloads import WORKLOADS, tasks_of
 
+# Warm-up runs repeat until they have taken this long (at least one run), as on the skein side.
+WARMUP_S = 1.0
+
 
 def summarise(runs):
     stats = {}
@@ -67,9 +70,14 @@ def main():
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
             run = 0
             if args.warmup_size > 0:
-                result["warmup"] = workload(client, args.warmup_size, run)
-                run += 1
-                log(f"warm-up (size {args.warmup_size}): {brief(result['warmup'])}")
+                # As the skein side: repeated until the warm-up has taken WARMUP_S (at least one run).
+                warmup_start = time.perf_counter()
+                while True:
+                    result["warmup"] = workload(client, args.warmup_size, run)
+                    run += 1
+                    log(f"warm-up (size {args.warmup_size}): {brief(result['warmup'])}")
+                    if time.perf_counter() - warmup_start >= WARMUP_S:
+                        break
             wanted = args.runs
             while len(result["runs"]) < wanted:
                 gc.collect()  # the previous runs' garbage, outside the timed region (as the skein side)

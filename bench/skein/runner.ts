@@ -33,6 +33,8 @@ export interface SideResult {
 export const CLUSTER = { workers: 2, slotsPerWorker: 1 } as const
 
 export const SLOW_RUN_MS = 60_000
+/** Warm-up runs repeat until they have taken this long (at least one run), on both sides. */
+export const WARMUP_MS = 1000
 
 /** Runs `workload` on a fresh LocalCluster of 2 workers x 1 slot: warm-up, then the timed runs. */
 export async function runSkein(workload: Workload, plan: RunPlan): Promise<SideResult> {
@@ -53,11 +55,15 @@ export async function runSkein(workload: Workload, plan: RunPlan): Promise<SideR
       log(`  skein ${workload.name} once: ${brief(result.once)}`)
     }
     if (plan.warmup) {
-      result.warmup = await workload.run({ client, cluster, run: run++, rssAtStart }, size)
-      log(`  skein ${workload.name} warm-up: ${brief(result.warmup)}`)
+      // Until the JIT has seen the hot paths: one run of a small workload is over before V8 optimises them.
+      const warmupStart = performance.now()
+      do {
+        result.warmup = await workload.run({ client, cluster, run: run++, rssAtStart }, size)
+        log(`  skein ${workload.name} warm-up: ${brief(result.warmup)}`)
+      } while (performance.now() - warmupStart < WARMUP_MS)
     }
     let wanted = plan.runs
-    // No collection is forced between runs: see forcedGcCost below.
+    // No collection is forced between runs: see collectGarbage below.
     while (result.runs.length < wanted) {
       const started = performance.now()
       const metrics = await workload.run({ client, cluster, run: run++, rssAtStart }, size)
