@@ -1,4 +1,4 @@
-import { FIRST_CHUNK, MAX_CHUNK, type StreamSink } from './graph-stream'
+import { abandon, FIRST_CHUNK, MAX_CHUNK, type StreamSink } from './graph-stream'
 import type { KeyState } from './key-state'
 
 /** Something the client sends as several submits, one per event-loop turn (see Client.startStream). */
@@ -58,14 +58,8 @@ export class BatchStream implements SubmitStream {
   private fail(error: Error): void {
     if (this.error !== null) return
     this.error = error
-    const sent: string[] = []
-    for (let i = 0; i < this.states.length; i++) {
-      const state = this.states[i]
-      if (!state.attached) continue
-      if (i < this.from) sent.push(state.key)
-      this.sink.detach(state)
-      if (!state.hasValue) state.fail(error, 'error')
-    }
+    const sent = this.states.slice(0, this.from).filter((state) => state.attached).map((state) => state.key)
+    abandon(this.states, error, this.sink)
     if (sent.length > 0) this.sink.release(sent)
   }
 }

@@ -20,7 +20,7 @@ import { failureError } from './failures'
 import { deliver, Fetcher } from './fetcher'
 import { Future, type FutureOwner } from './future'
 import { BatchStream, type SubmitStream } from './batch-stream'
-import { GraphStream, STREAM_THRESHOLD, type StreamSink, type Wanted } from './graph-stream'
+import { abandon, GraphStream, STREAM_THRESHOLD, type StreamSink, type Wanted } from './graph-stream'
 import type { Gathering, KeyState } from './key-state'
 import { KeyTable } from './key-table'
 import { PeerPool, type WorkerDescription } from './peers'
@@ -318,13 +318,7 @@ export class Client implements FutureOwner {
       for (let i = 0; i < indices.length; i++) indices[i] = i
       const sink = this.streamSink(connection)
       this.post(() => {
-        sink.submit(graph, indices, created).catch((error: Error) => {
-          for (const state of created) {
-            if (!state.attached) continue
-            this.keys.detach(state)
-            state.fail(error, 'error')
-          }
-        })
+        sink.submit(graph, indices, created).catch((error: Error) => abandon(created, error, sink))
       })
     }
     return futures

@@ -125,11 +125,16 @@ export class GraphStream implements SubmitStream {
   private fail(error: Error): void {
     if (this.error !== null) return
     this.error = error
-    for (const state of this.created) {
-      if (!state.attached) continue
-      this.sink.detach(state)
-      if (!state.hasValue) state.fail(error, 'error')
-    }
+    abandon(this.created, error, this.sink)
     if (this.sent.length > 0) this.sink.release(this.sent)
+  }
+}
+
+/** A refused submit: the client stops tracking `states`, and those without a value fail with `error`. */
+export function abandon(states: readonly KeyState[], error: Error, sink: Pick<StreamSink, 'detach'>): void {
+  for (const state of states) {
+    if (!state.attached) continue
+    sink.detach(state)
+    if (!state.hasValue) state.fail(error, 'error')
   }
 }

@@ -224,8 +224,12 @@ impl Scheduler {
                     }
                 }
                 let Some((thief_backlog, thief)) = best else { continue };
-                // Written so that a NaN (from absurd reported durations) means "no".
-                if !(thief_backlog + multiplier * d <= victim_backlog - d / 2.0) {
+                // A NaN (from absurd reported durations) compares as None: no steal.
+                let worth_it = matches!(
+                    (thief_backlog + multiplier * d).partial_cmp(&(victim_backlog - d / 2.0)),
+                    Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+                );
+                if !worth_it {
                     continue;
                 }
                 let estimate_us = u64::from(prefixes.estimate_us(task.prefix));
