@@ -36,6 +36,8 @@ const addressOf = (wss: WebSocketServer) => `ws://127.0.0.1:${(wss.address() as 
 class FakeScheduler {
   private channel: Channel<Message, Message> | null = null
   private readonly events: Event[] = []
+  /** [Executing, task, run] reports. */
+  readonly executing: Event[] = []
   private waiters: { match: (e: Event) => boolean; resolve: (e: Event) => void }[] = []
 
   private constructor(private readonly wss: WebSocketServer) {
@@ -82,6 +84,11 @@ class FakeScheduler {
       channel.send(['welcome', WORKER_ID])
     } else if (m[0] === 'events') {
       for (const e of decode(m[1] as Uint8Array) as Event[]) {
+        // Which tasks are executing is timing, not outcome: kept apart.
+        if (e[0] === WorkerEventKind.Executing) {
+          this.executing.push(e)
+          continue
+        }
         const i = this.waiters.findIndex((w) => w.match(e))
         if (i === -1) this.events.push(e)
         else this.waiters.splice(i, 1)[0].resolve(e)

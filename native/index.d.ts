@@ -89,6 +89,10 @@ export interface CoreStats {
   stealRequests: number
   stolen: number
   stealRefused: number
+  /** Execution threads a task ended while its worker lived on. */
+  executorsDied: number
+  /** Timer ticks so late that the scheduler itself had stalled (no worker was blamed for it). */
+  stalls: number
 }
 
 /** Options for the native core; every field is optional and has the core's default. */

@@ -94,6 +94,10 @@ pub struct CoreStats {
     pub steal_requests: f64,
     pub stolen: f64,
     pub steal_refused: f64,
+    /// Execution threads a task ended while its worker lived on.
+    pub executors_died: f64,
+    /// Timer ticks so late that the scheduler itself had stalled (no worker was blamed for it).
+    pub stalls: f64,
 }
 
 impl From<SchedulerStats> for CoreStats {
@@ -107,6 +111,8 @@ impl From<SchedulerStats> for CoreStats {
             steal_requests: s.steal_requests as f64,
             stolen: s.stolen as f64,
             steal_refused: s.steal_refused as f64,
+            executors_died: s.executors_died as f64,
+            stalls: s.stalls as f64,
         }
     }
 }
@@ -249,6 +255,8 @@ impl NativeCore {
                 WorkerEvent::MissingData { task, run, dep, holder } => self.core.missing_data(w, task, run, dep, holder),
                 WorkerEvent::DataLost { task } => self.core.data_lost(w, task),
                 WorkerEvent::StealResponse { task, run, stolen } => self.core.steal_response(w, task, run, stolen),
+                WorkerEvent::Executing { task, run } => self.core.task_executing(w, task, run),
+                WorkerEvent::ExecutorDied { task, run } => self.core.executor_died(w, task, run),
             };
             if let Err(err) = applied {
                 rejected.push(format!("{}: {}", err.code(), err));

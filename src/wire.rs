@@ -11,6 +11,8 @@
 //!   `[2, task, run, dep, holder]`        missing data
 //!   `[3, task]`                          data lost
 //!   `[4, task, run, stolen: bool]`       answer to a steal request: true = dropped unstarted, false = kept (started)
+//!   `[5, task, run]`                     the task is executing (handed to an execution thread), not merely queued
+//!   `[6, task, run]`                     the task ended its execution thread (the worker lives on)
 //!
 //! Messages (takeMessages): what the scheduler wants done, as ready-to-send
 //! protocol messages, so the shell forwards bytes instead of decoding and
@@ -20,12 +22,15 @@
 //!   removedWorkers: `[worker]`
 //! Each bin is one encoded message (nil when it would be empty):
 //!   `["free", [key]]`
-//!   `["compute", [[task, run, key, payload: bin, deps: [[key, nbytes, [holder], task]]]]]`
+//!   `["compute", [[task, run, key, payload: bin, deps: [[key, nbytes, [holder], task]], priority: [user, generation, order]]]]`
+//!     (priority: run higher `user` first, then lower `generation`, then lower `order`)
 //!   `["steal", [[task, run, key]]]` (answer each with worker event 4)
 //!   `["memory", [task, nbytes, holderCount, holder..., task, ...]]` (flat: task ids, not keys),
 //!     or `["memory", flat, [task, value: bin, task, value, ...]]` when some of those results came inline
 //!   `["erred", [[key, causeKey, failure]]]`
-//!     failure: `[0, payload: bin]` raised | `[1, key, [workerName]]` killed workers | `[2, key]` lost
+//!     failure: `[0, payload: bin]` raised | `[1, key, [workerName], [cause]]` killed workers | `[2, key]` lost
+//!     cause (per worker): 0 died (connection closed), 1 stopped answering (heartbeat timeout),
+//!     2 the task ended its execution thread
 //!   `["cancelled", [key]]`
 
 use crate::error::{malformed, Result};
@@ -79,6 +84,8 @@ pub enum WorkerEvent<'a> {
     MissingData { task: TaskId, run: u32, dep: TaskId, holder: WorkerId },
     DataLost { task: TaskId },
     StealResponse { task: TaskId, run: u32, stolen: bool },
+    Executing { task: TaskId, run: u32 },
+    ExecutorDied { task: TaskId, run: u32 },
 }
 
 /// Decodes the whole batch before any of it is applied, so a malformed frame changes nothing.
@@ -123,6 +130,11 @@ pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
                 },
                 4,
             ),
+            5 => (WorkerEvent::Executing { task: TaskId(r.u32("executing task")?), run: r.u32("executing run")? }, 3),
+            6 => (
+                WorkerEvent::ExecutorDied { task: TaskId(r.u32("executor-died task")?), run: r.u32("executor-died run")? },
+                3,
+            ),
             other => return Err(malformed(format!("worker event kind {other} is unknown"))),
         };
         if fields != expected {
@@ -143,6 +155,9 @@ impl Out {
     }
     fn uint(&mut self, v: u64) {
         rmp::encode::write_uint(&mut self.0, v).expect("Vec write");
+    }
+    fn int(&mut self, v: i64) {
+        rmp::encode::write_sint(&mut self.0, v).expect("Vec write");
     }
     fn str(&mut self, s: &str) {
         rmp::encode::write_str(&mut self.0, s).expect("Vec write");
@@ -214,11 +229,11 @@ impl Out {
     }
 }
 
-/// `[[task, run, key, payload, deps: [[key, nbytes, [holder], task]]]]`.
+/// `[[task, run, key, payload, deps: [[key, nbytes, [holder], task]], [user, generation, order]]]`.
 fn compute_list(out: &mut Out, core: &Scheduler, compute: &[Compute]) {
     out.array(compute.len());
     for c in compute {
-        out.array(5);
+        out.array(6);
         out.uint(u64::from(c.task.0));
         out.uint(u64::from(c.run));
         out.str(core.key(c.task));
@@ -232,6 +247,11 @@ fn compute_list(out: &mut Out, core: &Scheduler, compute: &[Compute]) {
             out.holders(core.who_has(dep));
             out.uint(u64::from(dep.0));
         }
+        let (user, generation, order) = core.priority(c.task);
+        out.array(3);
+        out.int(i64::from(user));
+        out.uint(u64::from(generation));
+        out.uint(u64::from(order));
     }
 }
 
@@ -302,13 +322,17 @@ fn encode_failure(out: &mut Out, failure: &Failure) {
             out.uint(0);
             out.bin(payload);
         }
-        Failure::KilledWorker { key, workers } => {
-            out.array(3);
+        Failure::KilledWorker { key, workers, causes } => {
+            out.array(4);
             out.uint(1);
             out.str(key);
             out.array(workers.len());
             for w in workers {
                 out.str(w);
+            }
+            out.array(causes.len());
+            for c in causes {
+                out.uint(u64::from(c.code()));
             }
         }
         Failure::Lost { key } => {

@@ -8,6 +8,7 @@ export {
   SkeinError,
   TaskError,
   KilledWorkerError,
+  TaskTimeoutError,
   LostDataError,
   CancelledError,
   SchedulerError,
@@ -24,6 +25,7 @@ export {
   type FutureStatus,
   type ScatterOptions,
   type WorkerDescription,
+  type WorkerDeathCause,
 } from './client'
 export {
   Task,

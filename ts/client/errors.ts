@@ -42,19 +42,59 @@ export class TaskError extends SkeinError {
   }
 }
 
-/** A task was running on workers that died, too many times; `workers` names them. */
+/** How a worker was lost while it ran the task (see KilledWorkerError.deaths). */
+export type WorkerDeathCause =
+  /** The worker's connection closed: its process exited or was killed. */
+  | 'died'
+  /** The worker stopped heartbeating for longer than the scheduler's heartbeat timeout. */
+  | 'unresponsive'
+  /** The task ended the execution thread it ran on (process.exit, out of memory, a crash); the worker lived on. */
+  | 'thread-died'
+
+const CAUSE_NAMES: readonly WorkerDeathCause[] = ['died', 'unresponsive', 'thread-died']
+const CAUSE_TEXT: Record<WorkerDeathCause, string> = {
+  died: 'died',
+  unresponsive: 'stopped answering',
+  'thread-died': 'lost the thread it ran on',
+}
+
+/** The cause a wire code stands for ('died' for a code this client does not know). */
+export function deathCause(code: number): WorkerDeathCause {
+  return CAUSE_NAMES[code] ?? 'died'
+}
+
+/**
+ * A task was running when its worker was lost, too many times (the scheduler's
+ * `allowedFailures`); `deaths` says on which workers and how each was lost.
+ */
 export class KilledWorkerError extends SkeinError {
+  /** The workers' names, one per death (a worker can appear more than once). */
+  readonly workers: readonly string[]
+  readonly deaths: readonly { worker: string; cause: WorkerDeathCause }[]
+
   constructor(
     readonly key: string,
     readonly causeKey: string,
-    readonly workers: readonly string[],
+    deaths: readonly { worker: string; cause: WorkerDeathCause }[],
   ) {
     super(
       'SKEIN_KILLED_WORKER',
-      `task ${causeKey} was running on workers that died (${workers.join(', ') || 'unnamed'}); it is not retried again` +
+      `task ${causeKey} was running when its worker was lost, ${deaths.length} time(s): ` +
+        (deaths.map((d) => `${d.worker || 'unnamed'} ${CAUSE_TEXT[d.cause]}`).join(', ') || 'no worker named') +
+        '; it is not retried again' +
         (key === causeKey ? '' : ` (awaited: ${key}, which depends on it)`),
     )
+    this.deaths = deaths
+    this.workers = deaths.map((d) => d.worker)
   }
+}
+
+/**
+ * A task ran longer than its `timeoutMs`: its execution thread was stopped and
+ * replaced (the worker lives on). Its dependents err with the same cause.
+ */
+export class TaskTimeoutError extends TaskError {
+  override readonly code = 'SKEIN_TASK_TIMEOUT'
 }
 
 /** Scattered data whose only holder left; it cannot be recomputed. */

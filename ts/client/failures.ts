@@ -1,14 +1,24 @@
 import { decodeTaskFailure } from '../graph'
 import type { WireFailure } from '../protocol'
-import { KilledWorkerError, LostDataError, SkeinError, TaskError } from './errors'
+import { deathCause, KilledWorkerError, LostDataError, SkeinError, TaskError, TaskTimeoutError } from './errors'
+
+const TIMEOUT = 'SKEIN_TASK_TIMEOUT'
 
 /** The error a future of `key` rejects with, given why the scheduler says it erred. */
 export function failureError(key: string, causeKey: string, failure: WireFailure): SkeinError {
   switch (failure[0]) {
-    case 0:
-      return new TaskError(key, causeKey, decodeTaskFailure(failure[1]))
-    case 1:
-      return new KilledWorkerError(key, failure[1], failure[2])
+    case 0: {
+      const remote = decodeTaskFailure(failure[1])
+      return remote.code === TIMEOUT ? new TaskTimeoutError(key, causeKey, remote) : new TaskError(key, causeKey, remote)
+    }
+    case 1: {
+      const causes = failure[3] ?? []
+      return new KilledWorkerError(
+        key,
+        failure[1],
+        failure[2].map((worker, i) => ({ worker, cause: deathCause(causes[i]) })),
+      )
+    }
     case 2:
       return new LostDataError(key, failure[1])
     default:

@@ -9,10 +9,12 @@ export {
   SkeinError,
   TaskError,
   KilledWorkerError,
+  TaskTimeoutError,
   LostDataError,
   CancelledError,
   SchedulerError,
   ConnectionClosedError,
   ReleasedFutureError,
   NoWorkersError,
+  type WorkerDeathCause,
 } from './errors'

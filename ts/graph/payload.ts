@@ -15,21 +15,31 @@ export type FunctionRef =
 export const SHIPPED = 0
 export const MODULE = 1
 
+/** How the worker runs the task; only what differs from the defaults travels. */
+export interface RunOptions {
+  /** Stop the run and err the task after this many milliseconds. */
+  timeoutMs?: number
+}
+
 export interface TaskPayload {
   fn: FunctionRef
   args: unknown[]
+  options: RunOptions | null
 }
 
-export function encodeTaskPayload(fn: FunctionRef, args: unknown[]): Buffer {
-  return encode([fn, args])
+/** [fn, args], or [fn, args, options] when a run option is set. */
+export function encodeTaskPayload(fn: FunctionRef, args: unknown[], options?: RunOptions): Buffer {
+  return encode(options === undefined ? [fn, args] : [fn, args, options])
 }
 
 export function decodeTaskPayload(bytes: Uint8Array): TaskPayload {
   const decoded = decode(bytes)
-  if (!Array.isArray(decoded) || decoded.length !== 2 || !Array.isArray(decoded[0]) || !Array.isArray(decoded[1])) {
-    throw new Error('task payload is not [function, args]')
+  if (!Array.isArray(decoded) || (decoded.length !== 2 && decoded.length !== 3) || !Array.isArray(decoded[0]) || !Array.isArray(decoded[1])) {
+    throw new Error('task payload is not [function, args] or [function, args, options]')
   }
-  return { fn: decoded[0] as FunctionRef, args: decoded[1] as unknown[] }
+  const options = decoded.length === 3 ? decoded[2] : null
+  if (options !== null && (typeof options !== 'object' || Array.isArray(options))) throw new Error('task payload options are not an object')
+  return { fn: decoded[0] as FunctionRef, args: decoded[1] as unknown[], options: options as RunOptions | null }
 }
 
 /**
@@ -64,17 +74,24 @@ export interface RemoteFailure {
   name: string
   message: string
   stack: string
+  /** The error's own `code` when it had a string one (e.g. SKEIN_TASK_TIMEOUT, ERR_...). */
+  code?: string
 }
 
 export function encodeTaskFailure(err: unknown): Buffer {
   const e = err instanceof Error ? err : new Error(String(err))
-  return encode({ name: e.name, message: e.message, stack: e.stack ?? '' })
+  const code = (e as { code?: unknown }).code
+  const failure: RemoteFailure = { name: e.name, message: e.message, stack: e.stack ?? '' }
+  if (typeof code === 'string') failure.code = code
+  return encode(failure)
 }
 
 export function decodeTaskFailure(bytes: Uint8Array): RemoteFailure {
   try {
     const v = decode(bytes) as Partial<RemoteFailure>
-    return { name: String(v.name ?? 'Error'), message: String(v.message ?? ''), stack: String(v.stack ?? '') }
+    const failure: RemoteFailure = { name: String(v.name ?? 'Error'), message: String(v.message ?? ''), stack: String(v.stack ?? '') }
+    if (typeof v.code === 'string') failure.code = v.code
+    return failure
   } catch {
     return { name: 'Error', message: 'the task failed with an error that could not be decoded', stack: '' }
   }

@@ -17,6 +17,11 @@ export interface TaskOptions {
   restrictions?: readonly string[]
   /** Amounts of named worker resources the task holds while it runs, e.g. `{ gpu: 1 }`. */
   resources?: Readonly<Record<string, number>>
+  /**
+   * A run longer than this many milliseconds is stopped (its execution thread is replaced)
+   * and the task errs with TaskTimeoutError (code SKEIN_TASK_TIMEOUT). Default: no limit.
+   */
+  timeoutMs?: number
 }
 
 /**
@@ -76,7 +81,8 @@ export function buildTask<T>(fn: Fn | ModuleFunction, args: readonly unknown[], 
   const handle = functionHandle(fn)
   const name = handle.name
   const replaced = replaceDependencies(args, name)
-  const payload = encodeTaskPayload(handle.ref, replaced.args)
+  const timeoutMs = options === undefined ? undefined : checkTimeout(name, options.timeoutMs)
+  const payload = encodeTaskPayload(handle.ref, replaced.args, timeoutMs === undefined ? undefined : { timeoutMs })
   const upstream = replaced.sources.length === 0 ? NO_TASKS : replaced.sources.filter((s): s is Task => s instanceof Task)
   const looseRefs = replaced.keys.length > replaced.sources.length
   if (options === undefined) {
@@ -105,6 +111,14 @@ function taskKey(name: string, payload: Buffer, options: TaskOptions): string {
   }
   if (options.pure === false) return hashedKey(name, Buffer.concat([payload, nextNonce()]))
   return hashedKey(name, payload)
+}
+
+function checkTimeout(name: string, timeoutMs: number | undefined): number | undefined {
+  if (timeoutMs === undefined) return undefined
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 2 ** 31 - 1) {
+    throw new InvalidTaskError(`task ${name}: option timeoutMs must be a positive number of milliseconds (at most 2^31-1), got ${String(timeoutMs)}`)
+  }
+  return timeoutMs
 }
 
 const I32_MIN = -(2 ** 31)

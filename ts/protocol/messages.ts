@@ -19,17 +19,30 @@ export type WireTask = [
 /** [key, nbytes, holders (worker ids)] */
 export type KeyLocation = [key: string, nbytes: number, holders: number[]]
 
-/** Why a key erred: raised by the task, killed too many workers, or lost scattered data. */
+/** How each worker was lost while it ran a task: see DeathCause. */
+export const enum WireDeathCause {
+  /** Its connection closed (the process exited or was killed). */
+  Died = 0,
+  /** It stopped heartbeating for longer than the heartbeat timeout. */
+  Unresponsive = 1,
+  /** The task ended the execution thread it ran on; the worker lived on. */
+  ExecutorDied = 2,
+}
+
+/** Why a key erred: raised by the task, killed too many workers (causes[i] says how workers[i] went), or lost scattered data. */
 export type WireFailure =
   | [kind: 0, payload: Uint8Array]
-  | [kind: 1, key: string, workers: string[]]
+  | [kind: 1, key: string, workers: string[], causes: WireDeathCause[]]
   | [kind: 2, key: string]
 
 /** A dependency of a task to compute: where to fetch it, and its task id for missing-data reports. */
 export type DependencyLocation = [key: string, nbytes: number, holders: number[], task: number]
 
-/** [task id, run id, key, payload, dependencies] */
-export type WireCompute = [task: number, run: number, key: string, payload: Uint8Array, deps: DependencyLocation[]]
+/** Run order: higher `user` first, then lower `generation`, then lower `order`. */
+export type WirePriority = [user: number, generation: number, order: number]
+
+/** [task id, run id, key, payload, dependencies, priority] */
+export type WireCompute = [task: number, run: number, key: string, payload: Uint8Array, deps: DependencyLocation[], priority: WirePriority]
 
 /** [id, name, peer address] */
 export type WorkerInfo = [id: number, name: string, address: string]
@@ -110,6 +123,10 @@ export const enum WorkerEventKind {
   MissingData = 2,
   DataLost = 3,
   StealResponse = 4,
+  /** The task was handed to an execution thread and is running there. */
+  Executing = 5,
+  /** The task ended the execution thread it ran on (exit, out of memory, crash); the worker lives on. */
+  ExecutorDied = 6,
 }
 export type NativeWorkerEvent =
   | [WorkerEventKind.Finished, task: number, run: number, nbytes: number, duration: number]
@@ -118,6 +135,8 @@ export type NativeWorkerEvent =
   | [WorkerEventKind.MissingData, task: number, run: number, dep: number, holder: number]
   | [WorkerEventKind.DataLost, task: number]
   | [WorkerEventKind.StealResponse, task: number, run: number, stolen: boolean]
+  | [WorkerEventKind.Executing, task: number, run: number]
+  | [WorkerEventKind.ExecutorDied, task: number, run: number]
 
 /**
  * A result whose encoding is at most this long rides with the worker's 'finished' event and the

@@ -1,28 +1,34 @@
-import { KeyRef } from '../protocol'
-import type { DataStore } from './store'
-import type { TaskRecord } from './task'
+import { decode, KeyRef } from '../protocol'
 
 /**
- * The values a task's KeyRefs name, read from the slots the task holds. The
- * arguments usually name the dependencies in the order the scheduler lists
- * them, so the next input is tried before a lookup by key.
+ * The values of a task's inputs on its execution thread, decoded from the bytes
+ * handed over with it, each at most once. The arguments usually name the
+ * dependencies in the order the scheduler lists them, so the next input is
+ * tried before a search by key.
  */
 class InputValues {
   private next = 0
+  private readonly values: unknown[]
+  private readonly decoded: boolean[]
 
   constructor(
-    private readonly task: TaskRecord,
-    private readonly store: DataStore,
-  ) {}
+    private readonly keys: readonly string[],
+    private readonly bytes: readonly Uint8Array[],
+  ) {
+    this.values = new Array(keys.length)
+    this.decoded = new Array(keys.length).fill(false)
+  }
 
   of(key: string): unknown {
-    const i = this.next
-    const deps = this.task.deps
-    if (i < deps.length && deps[i][0] === key) {
-      this.next = i + 1
-      return this.store.valueIn(this.task.inputs[i]!)
+    let i = this.next
+    if (i < this.keys.length && this.keys[i] === key) this.next = i + 1
+    else i = this.keys.indexOf(key)
+    if (i === -1) throw new Error(`the task's arguments name '${key}', which is not among its dependencies`)
+    if (!this.decoded[i]) {
+      this.values[i] = decode(this.bytes[i])
+      this.decoded[i] = true
     }
-    return this.store.value(key)
+    return this.values[i]
   }
 }
 
@@ -31,8 +37,8 @@ class InputValues {
  * it names, in place (the arguments belong to this one run). Dependencies can
  * sit inside arrays, plain objects and Maps.
  */
-export function resolveRefs(args: unknown[], task: TaskRecord, store: DataStore): unknown[] {
-  const inputs = new InputValues(task, store)
+export function resolveRefs(args: unknown[], depKeys: readonly string[], depBytes: readonly Uint8Array[]): unknown[] {
+  const inputs = new InputValues(depKeys, depBytes)
   for (let i = 0; i < args.length; i++) args[i] = resolve(args[i], inputs)
   return args
 }

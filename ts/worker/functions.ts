@@ -2,17 +2,21 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { MODULE, SHIPPED, type FunctionRef } from '../graph/payload'
-import type { TaskRecord } from './task'
 
 type TaskFunction = (...args: unknown[]) => unknown
 /** A function, or why it could not be had (kept, so later tasks fail at once). */
 export type Loaded = TaskFunction | Error
 
-export interface FunctionHost {
-  /** Asks the scheduler for a shipped function's source (['fn?', hash]). */
+/** What waits for a function: a task that names it. */
+export interface NeedsFunction {
+  fn: FunctionRef | null
+}
+
+export interface FunctionHost<T extends NeedsFunction> {
+  /** Asks for a shipped function's source (answered by defineShipped or sourceRefused). */
   askSource(hash: string): void
   /** The function of a waiting task is now loaded (or failed to load). */
-  loaded(task: TaskRecord): void
+  loaded(task: T): void
 }
 
 // tsc (CommonJS) would turn import() into require(), which cannot load ES modules or file URLs.
@@ -22,18 +26,16 @@ const dynamicImport = new Function('specifier', 'return import(specifier)') as (
  * The functions tasks name: shipped sources compiled once per hash, module
  * exports imported once per specifier and name. Lookups allocate nothing.
  */
-export class FunctionCache {
+export class FunctionCache<T extends NeedsFunction> {
   private readonly shipped = new Map<string, Loaded>()
   private readonly modules = new Map<string, Map<string, Loaded>>()
-  private readonly waitingShipped = new Map<string, TaskRecord[]>()
-  private readonly waitingModules = new Map<string, TaskRecord[]>()
-  /** Hashes asked for, in order: the scheduler answers each 'fn?' in turn, and a refusal does not repeat the hash. */
-  private readonly asked: string[] = []
+  private readonly waitingShipped = new Map<string, T[]>()
+  private readonly waitingModules = new Map<string, T[]>()
   /** The last reference found loaded, and what it names: tasks of one map share one reference object. */
   private lastRef: FunctionRef | null = null
   private lastLoaded: Loaded | undefined = undefined
 
-  constructor(private readonly host: FunctionHost) {}
+  constructor(private readonly host: FunctionHost<T>) {}
 
   lookup(ref: FunctionRef): Loaded | undefined {
     if (ref === this.lastRef) return this.lastLoaded
@@ -47,12 +49,11 @@ export class FunctionCache {
   }
 
   /** Starts loading `ref` for `task`; the host hears back through `loaded`. */
-  load(ref: FunctionRef, task: TaskRecord): void {
+  load(ref: FunctionRef, task: T): void {
     if (ref[0] === SHIPPED) {
       const waiting = this.waitingShipped.get(ref[1])
       if (waiting) return void waiting.push(task)
       this.waitingShipped.set(ref[1], [task])
-      this.asked.push(ref[1])
       this.host.askSource(ref[1])
       return
     }
@@ -69,16 +70,12 @@ export class FunctionCache {
 
   /** The scheduler sent a shipped function's source. */
   defineShipped(hash: string, source: string, name: string): void {
-    const i = this.asked.indexOf(hash)
-    if (i !== -1) this.asked.splice(i, 1)
     if (!this.shipped.has(hash)) this.shipped.set(hash, compileShipped(source, name))
     this.wake(this.waitingShipped, hash)
   }
 
-  /** The scheduler refused the oldest outstanding source request. */
-  sourceRefused(reason: string): void {
-    const hash = this.asked.shift()
-    if (hash === undefined) return
+  /** The source of `hash` cannot be had. */
+  sourceRefused(hash: string, reason: string): void {
     const name = this.waitingShipped.get(hash)?.[0]?.fn?.[2] ?? hash
     this.shipped.set(hash, new Error(`shipped function '${name}' is unknown to the scheduler (${reason}); the client must register it before submitting tasks that use it`))
     this.wake(this.waitingShipped, hash)
@@ -91,7 +88,7 @@ export class FunctionCache {
     this.wake(this.waitingModules, id)
   }
 
-  private wake(waiting: Map<string, TaskRecord[]>, id: string): void {
+  private wake(waiting: Map<string, T[]>, id: string): void {
     const tasks = waiting.get(id)
     if (!tasks) return
     waiting.delete(id)

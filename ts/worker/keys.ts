@@ -16,8 +16,6 @@ export class KeySlot {
   memory: ArrayBufferLike | null = null
   offset = 0
   length = 0
-  value: unknown = undefined
-  decoded = false
   /** The scheduler knows this worker holds the data (computed or scattered here); only 'free' drops it. */
   owned = false
   /** Local tasks that still need the data; a fetched copy goes when this drops to zero. */

@@ -1,11 +1,11 @@
-import { decode } from '../protocol'
 import type { KeySlot, KeyTable } from './keys'
 
 /**
- * The worker's data: encoded bytes for peers and clients, the decoded value
- * cached for local tasks. Copies fetched from peers are kept only while a
- * local task needs them, since the scheduler does not track them. The data
- * lives in the slots of the worker's key table.
+ * The worker's data: the encoded bytes it serves to peers and clients and
+ * hands to its execution threads (which decode them; the I/O thread never
+ * does). Copies fetched from peers are kept only while a local task needs
+ * them, since the scheduler does not track them. The data lives in the slots
+ * of the worker's key table.
  */
 export class DataStore {
   private totalBytes = 0
@@ -23,37 +23,19 @@ export class DataStore {
     return Buffer.from(slot.memory, slot.offset, slot.length)
   }
 
-  /** The decoded value; throws if the worker does not hold the key. */
-  value(key: string): unknown {
-    const slot = this.keys.get(key)
-    if (slot === undefined || slot.memory === null) throw new Error(`the worker does not hold '${key}'`)
-    return this.valueIn(slot)
+  /** A result computed here, into the slot of the task that computed it. */
+  putResult(slot: KeySlot, bytes: Uint8Array): void {
+    this.putOwned(slot, bytes)
   }
 
-  /** The decoded value in a slot the caller holds a reference to. */
-  valueIn(slot: KeySlot): unknown {
-    if (!slot.decoded) {
-      slot.value = decode(Buffer.from(slot.memory!, slot.offset, slot.length))
-      slot.decoded = true
-    }
-    return slot.value
-  }
-
-  /** A result computed here, into the slot of the task that computed it: its bytes and the value they encode. */
-  putResult(slot: KeySlot, bytes: Uint8Array, value: unknown): void {
-    this.putOwned(slot, bytes, value, true)
-  }
-
-  /** Data a client scattered here, decoded when a task first needs it. */
+  /** Data a client scattered here. */
   putScattered(key: string, bytes: Uint8Array): void {
-    this.putOwned(this.keys.slot(key), bytes, undefined, false)
+    this.putOwned(this.keys.slot(key), bytes)
   }
 
-  private putOwned(slot: KeySlot, bytes: Uint8Array, value: unknown, decoded: boolean): void {
+  private putOwned(slot: KeySlot, bytes: Uint8Array): void {
     if (slot.memory !== null) this.totalBytes -= slot.length
     this.keep(slot, bytes)
-    slot.value = value
-    slot.decoded = decoded
     slot.owned = true
   }
 
@@ -62,8 +44,6 @@ export class DataStore {
     const slot = this.keys.slot(key)
     if (slot.memory !== null) return slot
     this.keep(slot, bytes)
-    slot.value = undefined
-    slot.decoded = false
     slot.owned = false
     slot.refs = 0
     return slot
@@ -109,8 +89,6 @@ export class DataStore {
   private remove(key: string, slot: KeySlot): void {
     this.totalBytes -= slot.length
     slot.memory = null
-    slot.value = undefined
-    slot.decoded = false
     slot.refs = 0
     this.keys.prune(key, slot)
   }

@@ -1,13 +1,12 @@
-import type { DependencyLocation, WireCompute } from '../protocol'
-import type { FunctionRef } from '../graph/payload'
+import type { DependencyLocation, WireCompute, WirePriority } from '../protocol'
 import type { KeySlot } from './keys'
 
 export const enum Phase {
   /** Waiting for inputs from peers. */
   Fetching,
-  /** Waiting for its function's source or module. */
-  Loading,
+  /** In the ready queue, waiting for an execution thread. */
   Ready,
+  /** Handed to an execution thread (queued there or running). */
   Running,
   Done,
   /** Freed by the scheduler or abandoned for missing data; its outcome is not reported. */
@@ -16,6 +15,9 @@ export const enum Phase {
 
 /** The inputs of a task that needs none, or has given them back (never written: tasks with dependencies get their own). */
 export const NO_INPUTS: (KeySlot | undefined)[] = []
+
+/** Sorts after every priority the scheduler sends (a compute without one, from an older scheduler). */
+const LOWEST: WirePriority = [-(2 ** 31), 2 ** 32, 2 ** 32]
 
 /** One compute instruction as the worker tracks it. */
 export class TaskRecord {
@@ -28,8 +30,12 @@ export class TaskRecord {
    * read or release them.
    */
   inputs = NO_INPUTS
-  fn: FunctionRef | null = null
-  args: unknown[] | null = null
+  /** The execution pool's handle while handed to a thread (-1 otherwise). */
+  handle = -1
+  /** The scheduler was told it is executing. */
+  reportedExecuting = false
+  /** Order of arrival in the ready queue (ties between equal priorities). */
+  arrival = 0
 
   constructor(
     readonly task: number,
@@ -37,11 +43,12 @@ export class TaskRecord {
     readonly key: string,
     readonly payload: Uint8Array,
     readonly deps: DependencyLocation[],
+    readonly priority: WirePriority,
     /** Its key's slot, which lists this task until it settles or a later compute of the key replaces it. */
     readonly slot: KeySlot,
   ) {}
 
   static from(c: WireCompute, slot: KeySlot): TaskRecord {
-    return new TaskRecord(c[0], c[1], c[2], c[3], c[4], slot)
+    return new TaskRecord(c[0], c[1], c[2], c[3], c[4], Array.isArray(c[5]) ? c[5] : LOWEST, slot)
   }
 }

@@ -11,19 +11,19 @@ import {
   type WorkerToScheduler,
 } from '../protocol'
 import { Fetcher } from './fetcher'
-import { FunctionCache } from './functions'
 import { KeyTable, type KeySlot } from './keys'
 import { stderrLog, type Log } from './log'
 import { EventOutbox } from './outbox'
 import { PeerServer } from './peer-server'
-import { TaskRunner } from './runner'
+import { ExecutionPool } from './pool'
+import { SourceCache } from './sources'
 import { DataStore } from './store'
 import { NO_INPUTS, Phase, TaskRecord } from './task'
 
 export interface WorkerOptions {
   /** The scheduler's ws:// address. */
   scheduler: string
-  /** Tasks run at once (default 1). */
+  /** Tasks run at once, each on an execution thread of its own (default 1). */
   slots?: number
   /** Unique among the scheduler's workers (default: host-pid-n). */
   name?: string
@@ -59,9 +59,9 @@ export class Worker {
   private readonly keys = new KeyTable()
   private readonly store = new DataStore(this.keys)
   private readonly peers = new Map<number, string>()
-  private readonly functions: FunctionCache
+  private readonly sources: SourceCache
   private readonly outbox: EventOutbox
-  private readonly runner: TaskRunner
+  private readonly pool: ExecutionPool
   private readonly fetcher: Fetcher
   private channel!: Channel<WorkerToScheduler, SchedulerToWorker>
   private server!: PeerServer
@@ -76,18 +76,30 @@ export class Worker {
     this.name = options.name ?? `${os.hostname()}-${process.pid}-${++started}`
     this.log = options.log ?? stderrLog(this.name)
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
-    this.functions = new FunctionCache({
-      askSource: (hash) => this.channel.send(['fn?', hash]),
-      loaded: (task) => {
-        if (task.phase === Phase.Loading) this.runner.enqueue(task)
-      },
-    })
+    this.sources = new SourceCache((hash) => this.channel.send(['fn?', hash]))
     this.outbox = new EventOutbox((message) => {
       this.channel.sendEncodedAt1(message)
       // The outbox flushes once per turn already: no second trip around the event loop.
       this.channel.flushNow()
     })
-    this.runner = new TaskRunner(this.slots, this.store, this.functions, this.outbox, (task) => this.settled(task))
+    this.pool = new ExecutionPool(this.slots, {
+      sources: this.sources,
+      log: this.log,
+      finished: (task, bytes, duration) => {
+        this.store.putResult(task.slot, bytes)
+        this.outbox.finished(task.task, task.run, bytes.byteLength, duration, bytes)
+      },
+      // A Buffer, not a Uint8Array: only a Buffer encodes as MessagePack bin.
+      erred: (task, failure) => this.outbox.push([WorkerEventKind.Erred, task.task, task.run, Buffer.from(failure.buffer, failure.byteOffset, failure.byteLength)]),
+      executing: (task) => this.outbox.push([WorkerEventKind.Executing, task.task, task.run]),
+      executorDied: (task) => this.outbox.push([WorkerEventKind.ExecutorDied, task.task, task.run]),
+      settled: (task) => this.settled(task),
+      flush: () => this.outbox.flush(),
+      broken: (reason) => {
+        this.log(`cannot run tasks: ${reason}; leaving the cluster`)
+        this.stop()
+      },
+    })
     const worker = this
     this.fetcher = new Fetcher(
       this.store,
@@ -186,10 +198,10 @@ export class Worker {
           this.updatePeers(message[1])
           break
         case 'fn':
-          this.functions.defineShipped(message[1], message[2], message[3])
+          this.sources.define(message[1], message[2], message[3])
           break
         case 'error':
-          if (message[2] === 'SKEIN_UNKNOWN_FUNCTION') this.functions.sourceRefused(message[3])
+          if (message[2] === 'SKEIN_UNKNOWN_FUNCTION') this.sources.refuseOldest(message[3])
           else this.log(`the scheduler reports ${message[2]}: ${message[3]}`)
           break
       }
@@ -208,7 +220,7 @@ export class Worker {
       if (previous !== null) this.drop(previous)
       if (task.deps.length > 0) this.gatherInputs(task)
       if (task.phase === Phase.Dropped) continue
-      if (task.missing === 0) this.runner.enqueue(task)
+      if (task.missing === 0) this.pool.enqueue(task)
       else task.phase = Phase.Fetching
     }
   }
@@ -232,7 +244,7 @@ export class Worker {
 
   private arrived(task: TaskRecord, input: number, slot: KeySlot): void {
     task.inputs[input] = slot
-    if (--task.missing === 0 && task.phase === Phase.Fetching) this.runner.enqueue(task)
+    if (--task.missing === 0 && task.phase === Phase.Fetching) this.pool.enqueue(task)
   }
 
   private unavailable(key: string, depTask: number, holders: number[], waiters: TaskRecord[]): void {
@@ -254,7 +266,7 @@ export class Worker {
     }
   }
 
-  /** Gives up tasks the scheduler moves to another worker, unless they have started; answers each. */
+  /** Gives up tasks the scheduler moves to another worker, unless handed to an execution thread; answers each. */
   private steal(requests: [task: number, run: number, key: string][]): void {
     for (const [id, run, key] of requests) {
       const task = this.keys.get(key)?.task ?? null
@@ -262,25 +274,29 @@ export class Worker {
         task !== null &&
         task.task === id &&
         task.run === run &&
-        (task.phase === Phase.Fetching || task.phase === Phase.Loading || task.phase === Phase.Ready)
+        (task.phase === Phase.Fetching || task.phase === Phase.Ready)
       if (unstarted) this.drop(task)
       this.outbox.push([WorkerEventKind.StealResponse, id, run, unstarted])
     }
-    // Now, not after the next task: a sync task would hold the answer (and the thief) back.
+    // Now: the thief waits for the answer.
     this.outbox.flush()
   }
 
-  /** Abandons a task: its outcome is not reported, and what it held is released. */
+  /**
+   * Abandons a task: its outcome is not reported, and what it held is released. A task
+   * running on an execution thread is stopped (the thread is replaced).
+   */
   private drop(task: TaskRecord): void {
     this.unlist(task)
     const was = task.phase
     if (was === Phase.Dropped || was === Phase.Done) return
     task.phase = Phase.Dropped
-    // A running task keeps its inputs until it returns; settled() releases them then.
-    if (was !== Phase.Running) this.releaseInputs(task)
+    // A task handed to a thread keeps its inputs until the pool gives it back (settled()).
+    if (was === Phase.Running) this.pool.cancel(task)
+    else this.releaseInputs(task)
   }
 
-  /** Called by the runner once per task that finished, failed or was dropped while running. */
+  /** Called by the pool once per task that leaves it: finished, failed, stopped or dropped. */
   private settled(task: TaskRecord): void {
     this.unlist(task)
     this.releaseInputs(task)
@@ -322,6 +338,7 @@ export class Worker {
     if (this.stopped) return
     this.stopped = true
     if (this.heartbeat) clearInterval(this.heartbeat)
+    this.pool.close()
     this.outbox.flush()
     this.fetcher.close()
     this.server?.close()

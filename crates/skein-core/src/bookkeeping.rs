@@ -7,7 +7,7 @@ use crate::scheduler::Scheduler;
 use crate::spec::Failure;
 use crate::state::TaskState;
 use crate::story::TransitionRecord;
-use crate::task::FLAG_STEALING;
+use crate::task::{FLAG_EXECUTING, FLAG_STEALING};
 use std::sync::Arc;
 
 impl Scheduler {
@@ -102,6 +102,7 @@ impl Scheduler {
             self.cancel_steal(t);
         }
         let task = &mut self.tasks[t];
+        task.flags &= !FLAG_EXECUTING;
         let Some(w) = task.processing_worker() else { return };
         let (pos, est) = (task.set_pos, task.estimate_us);
         task.worker = WorkerId(NO_WORKER);

@@ -24,6 +24,11 @@ pub struct SchedulerStats {
     pub stolen: u64,
     /// Steals the victim refused because the task had started.
     pub steal_refused: u64,
+    /// Execution threads a task ended (its worker lived on): each counts a death for that task.
+    pub executors_died: u64,
+    /// Ticks that came so late the scheduler itself must have been stalled (workers were
+    /// credited with a heartbeat instead of being removed).
+    pub stalls: u64,
 }
 
 impl Scheduler {

@@ -1,9 +1,9 @@
 //! Workers joining, leaving, and going silent.
 
 use crate::error::CoreError;
-use crate::ids::WorkerId;
+use crate::ids::{TaskId, WorkerId};
 use crate::scheduler::Scheduler;
-use crate::spec::{Failure, WorkerSpec};
+use crate::spec::{DeathCause, Failure, WorkerSpec};
 use crate::state::TaskState;
 use crate::story::Stimulus;
 use std::sync::Arc;
@@ -54,33 +54,18 @@ impl Scheduler {
             return Ok(());
         }
         self.stimulus = Stimulus::RemoveWorker;
-        self.retire_worker(w);
+        self.retire_worker(w, DeathCause::Died);
         self.end_event();
         Ok(())
     }
 
-    fn retire_worker(&mut self, w: WorkerId) {
+    fn retire_worker(&mut self, w: WorkerId, cause: DeathCause) {
         self.count_worker_loss(w);
         self.workers.retire(w);
         self.outbox.drop_worker(w);
-        // Every task it was probably running counts a death; those at the limit err now.
-        let running = self.suspects(w);
-        for t in running {
-            let task = &mut self.tasks[t];
-            task.suspicious = task.suspicious.saturating_add(1);
-            task.extras_mut().killed_on.push(w);
-            if task.suspicious as u32 >= self.config.allowed_failures {
-                let key = task.key().to_string();
-                let names = task
-                    .extras
-                    .as_ref()
-                    .map(|e| e.killed_on.iter().map(|&x| self.workers.list[x.ix()].name.to_string()).collect())
-                    .unwrap_or_default();
-                let f = Arc::new(Failure::KilledWorker { key, workers: names });
-                self.pending_failure = Some((t, t, f));
-                self.apply(t, TaskState::Erred);
-                self.pending_failure = None;
-            }
+        // Every task it was running counts a death; those at the limit err now.
+        for t in self.suspects(w) {
+            self.count_death(t, w, cause);
         }
         // Then its data: what nobody else holds is lost (recomputed if needed), so the
         // rescheduled tasks below already see which inputs are gone.
@@ -113,6 +98,15 @@ impl Scheduler {
     pub fn tick(&mut self, now: f64) {
         self.stimulus = Stimulus::Tick;
         let timeout = self.config.heartbeat_timeout;
+        // A tick this late means the scheduler itself was stalled, and heartbeats that came
+        // meanwhile are still unread: credit every worker instead of blaming them for it.
+        if self.last_tick.is_some_and(|last| now - last > timeout / 4.0) {
+            self.counters.stalls += 1;
+            for wk in self.workers.list.iter_mut().filter(|wk| wk.alive) {
+                wk.last_seen = wk.last_seen.max(now);
+            }
+        }
+        self.last_tick = Some(self.last_tick.map_or(now, |last| last.max(now)));
         let silent: Vec<WorkerId> = self
             .workers
             .list
@@ -123,11 +117,32 @@ impl Scheduler {
             .collect();
         for w in silent {
             self.counters.heartbeat_timeouts += 1;
-            self.retire_worker(w);
+            self.retire_worker(w, DeathCause::Unresponsive);
             self.outbox.removed_workers.push(w);
             self.run_recommendations();
         }
         self.balance();
         self.end_event();
+    }
+}
+
+impl Scheduler {
+    /// `t` was running on `w` when `w` (or, with `ExecutorDied`, its execution thread) was
+    /// lost: one more death for `t`; at `allowed_failures` it errs with `KilledWorker`.
+    pub(crate) fn count_death(&mut self, t: TaskId, w: WorkerId, cause: DeathCause) {
+        let task = &mut self.tasks[t];
+        task.suspicious = task.suspicious.saturating_add(1);
+        task.extras_mut().killed_on.push((w, cause));
+        if (task.suspicious as u32) < self.config.allowed_failures {
+            return;
+        }
+        let key = task.key().to_string();
+        let deaths = task.extras.as_ref().map(|e| e.killed_on.clone()).unwrap_or_default();
+        let workers = deaths.iter().map(|&(x, _)| self.workers.list[x.ix()].name.to_string()).collect();
+        let causes = deaths.iter().map(|&(_, c)| c).collect();
+        let f = Arc::new(Failure::KilledWorker { key, workers, causes });
+        self.pending_failure = Some((t, t, f));
+        self.apply(t, TaskState::Erred);
+        self.pending_failure = None;
     }
 }

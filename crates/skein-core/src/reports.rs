@@ -5,7 +5,8 @@
 use crate::error::CoreError;
 use crate::ids::{TaskId, WorkerId};
 use crate::scheduler::Scheduler;
-use crate::spec::Failure;
+use crate::spec::{DeathCause, Failure};
+use crate::task::FLAG_EXECUTING;
 use crate::state::TaskState;
 use crate::story::Stimulus;
 use std::sync::Arc;
@@ -94,6 +95,37 @@ impl Scheduler {
                 self.run_recommendations();
             }
         }
+        if self.is_current_run(w, t, run) {
+            self.apply(t, TaskState::Waiting);
+        }
+        self.end_event();
+        Ok(true)
+    }
+
+    /// `w` says it is executing run `run` of `t` (started it, not merely holds it queued):
+    /// should `w` die now, `t` is one of the tasks blamed.
+    pub fn task_executing(&mut self, w: WorkerId, t: TaskId, run: u32) -> Result<bool, CoreError> {
+        self.check_ids(w, t)?;
+        if !self.is_current_run(w, t, run) {
+            return Ok(false);
+        }
+        self.tasks[t].flags |= FLAG_EXECUTING;
+        self.end_event();
+        Ok(true)
+    }
+
+    /// Run `run` of `t` ended the execution thread it ran on, while `w` itself lives on
+    /// (the task exited the thread, ran it out of memory or crashed it): one death for `t`
+    /// alone. It runs again (elsewhere if the placement says so) or, at
+    /// `allowed_failures`, errs with `KilledWorker`.
+    pub fn executor_died(&mut self, w: WorkerId, t: TaskId, run: u32) -> Result<bool, CoreError> {
+        self.check_ids(w, t)?;
+        if !self.is_current_run(w, t, run) {
+            return Ok(false);
+        }
+        self.stimulus = Stimulus::ExecutorDied;
+        self.counters.executors_died += 1;
+        self.count_death(t, w, DeathCause::ExecutorDied);
         if self.is_current_run(w, t, run) {
             self.apply(t, TaskState::Waiting);
         }

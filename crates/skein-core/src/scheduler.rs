@@ -40,6 +40,8 @@ pub struct Scheduler {
     pub(crate) stealing: Stealing,
     /// `computes` stays 0 here: `stats()` reads it from the run counter.
     pub(crate) counters: SchedulerStats,
+    /// `now` of the last `tick`, to notice when the scheduler itself was stalled.
+    pub(crate) last_tick: Option<f64>,
 }
 
 impl Scheduler {
@@ -58,6 +60,7 @@ impl Scheduler {
             next_run: 0,
             generation: 0,
             pending_failure: None,
+            last_tick: None,
             by_state: [0; TaskState::COUNT],
             stealing: Stealing::new(),
             counters: SchedulerStats::default(),
@@ -97,6 +100,12 @@ impl Scheduler {
 
     pub fn dependencies(&self, t: TaskId) -> &[TaskId] {
         self.tasks.slots.get(t.ix()).map_or(&[], |task| task.deps())
+    }
+
+    /// Run order as (user priority: higher first, graph generation, order in graph: lower first).
+    pub fn priority(&self, t: TaskId) -> (i32, u32, u32) {
+        let p = self.tasks[t].priority;
+        (p.user, p.generation, p.order)
     }
 
     pub fn who_has(&self, t: TaskId) -> &[WorkerId] {

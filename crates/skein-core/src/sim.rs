@@ -989,6 +989,12 @@ impl SimCluster {
                 return;
             }
         }
+        if live {
+            // As a real worker does when it hands the task to an execution thread.
+            if let Err(e) = self.scheduler.task_executing(WorkerId(w), job.task, job.run) {
+                self.anomaly(format!("task_executing refused: {e}"));
+            }
+        }
         if live && (!self.poison_keys.is_empty() || !self.fail_keys.is_empty()) {
             let key = self.scheduler.key(job.task);
             if self.poison_keys.contains(key) {

@@ -31,8 +31,31 @@ pub struct WorkerSpec {
 pub enum Failure {
     /// The worker's error payload, passed through untouched.
     Raised { payload: Box<[u8]> },
-    /// The task was running on this many workers when they died.
-    KilledWorker { key: String, workers: Vec<String> },
+    /// The task was running on these workers when they died (`causes[i]` says how `workers[i]` went).
+    KilledWorker { key: String, workers: Vec<String>, causes: Vec<DeathCause> },
     /// Scattered data whose only holder left (cannot be recomputed).
     Lost { key: String },
+}
+
+/// How a worker was lost while it ran a task, as the task's `KilledWorker` failure reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeathCause {
+    /// Its connection closed (the process exited or was killed).
+    Died,
+    /// It stopped heartbeating for longer than the heartbeat timeout.
+    Unresponsive,
+    /// The task ended the execution thread it ran on (exit, out of memory, a crash), and the
+    /// worker itself lived on.
+    ExecutorDied,
+}
+
+impl DeathCause {
+    /// The number that stands for it on the wire.
+    pub fn code(self) -> u8 {
+        match self {
+            DeathCause::Died => 0,
+            DeathCause::Unresponsive => 1,
+            DeathCause::ExecutorDied => 2,
+        }
+    }
 }

@@ -22,6 +22,8 @@ pub enum Stimulus {
     Tick,
     /// A victim answered a steal request.
     StealResponse,
+    /// A task ended the execution thread it ran on.
+    ExecutorDied,
 }
 
 impl Stimulus {
@@ -38,6 +40,7 @@ impl Stimulus {
             Stimulus::TaskFinished => "task-finished",
             Stimulus::TaskErred => "task-erred",
             Stimulus::MissingData => "missing-data",
+            Stimulus::ExecutorDied => "executor-died",
             Stimulus::DataLost => "data-lost",
             Stimulus::Tick => "tick",
             Stimulus::StealResponse => "steal-response",

@@ -1,22 +1,27 @@
-//! Which tasks a worker that died was probably running, so only those count a death
-//! towards `Config::allowed_failures`.
+//! Which tasks a worker that died was running, so only those count a death towards
+//! `Config::allowed_failures`.
 //!
 //! A worker holds many more tasks than it runs at once (the saturation buffer can be a
 //! thousand per slot), and blaming all of them for its death lets a few crashes err
-//! innocent tasks with `KilledWorker`. A worker runs what it received in order, so the
-//! tasks it was handed first (the lowest run ids still processing there) are the ones it
-//! was running: as many as it has slots. (Blaming twice as many, to allow for tasks that
-//! ran ahead while earlier ones fetched inputs, erred innocent tasks queued right behind a
-//! poison task; a task that dies while an earlier one fetches is still caught on the next
-//! worker, once the earlier one has finished.)
+//! innocent tasks with `KilledWorker`. Workers say which tasks are executing
+//! (`task_executing`); those are the suspects. A worker that died before saying so (a task
+//! that brought the process down within moments of starting) is judged by the older
+//! guess: a worker starts what it received roughly in order, so the tasks it was handed
+//! first (the lowest run ids still processing there), as many as it has slots.
 
 use crate::ids::{TaskId, WorkerId};
 use crate::scheduler::Scheduler;
+use crate::task::FLAG_EXECUTING;
 
 impl Scheduler {
     /// The tasks processing on `w` that count a death when it goes.
     pub(crate) fn suspects(&self, w: WorkerId) -> Vec<TaskId> {
         let wk = &self.workers.list[w.ix()];
+        let executing: Vec<TaskId> =
+            wk.processing.iter().copied().filter(|&t| self.tasks[t].flags & FLAG_EXECUTING != 0).collect();
+        if !executing.is_empty() {
+            return executing;
+        }
         let mut tasks = wk.processing.clone();
         let k = (wk.slots as usize).max(1);
         if tasks.len() > k {

@@ -1,7 +1,7 @@
 //! The task table: compact per-task slots in one array, keys interned once, slots recycled.
 
 use crate::ids::{fixed_hasher, FixedHasher, FixedMap, TaskId, WorkerId, NO_WORKER};
-use crate::spec::Failure;
+use crate::spec::{DeathCause, Failure};
 use crate::state::TaskState;
 use crate::story::Story;
 use hashbrown::HashTable;
@@ -44,8 +44,8 @@ pub(crate) struct Extras {
     pub resources: Box<[(u32, f64)]>,
     /// Set while erred: (the key whose failure caused it, the failure).
     pub failure: Option<(TaskId, Arc<Failure>)>,
-    /// Workers that died while this task ran on them.
-    pub killed_on: Vec<WorkerId>,
+    /// Workers lost while this task ran on them, and how.
+    pub killed_on: Vec<(WorkerId, DeathCause)>,
 }
 
 /// The task has an entry in the ready queue (possibly stale: the entry is dropped lazily).
@@ -58,6 +58,8 @@ pub(crate) const FLAG_HELD: u8 = 4;
 pub(crate) const FLAG_MANY_HOLDERS: u8 = 8;
 /// A steal request for its current run is in flight (`stealing.rs` holds the record).
 pub(crate) const FLAG_STEALING: u8 = 16;
+/// While processing: its worker said the current run is executing (not just queued there).
+pub(crate) const FLAG_EXECUTING: u8 = 32;
 
 /// One task slot. Kept compact: the per-task memory budget is 256 bytes all told.
 #[derive(Debug)]

@@ -4,7 +4,7 @@
 use crate::ids::{ClientId, TaskId, WorkerId, NO_WORKER};
 use crate::scheduler::Scheduler;
 use crate::state::TaskState;
-use crate::task::{FLAG_HELD, FLAG_IN_QUEUE, FLAG_MANY_HOLDERS};
+use crate::task::{FLAG_EXECUTING, FLAG_HELD, FLAG_IN_QUEUE, FLAG_MANY_HOLDERS};
 
 macro_rules! check {
     ($cond:expr, $($msg:tt)+) => {
@@ -51,6 +51,11 @@ impl Scheduler {
             check!(recycling[i] == 0, "key {:?}: live slot {i} is queued for reuse", task.key());
             live += 1;
             let key = task.key();
+            check!(
+                task.flags & FLAG_EXECUTING == 0 || task.state == Processing,
+                "key {key:?}: marked executing while {}",
+                task.state.name()
+            );
             check!(self.tasks.find(key) == Some(t), "key {key:?}: not found under its key in the index");
             // dependency / dependent symmetry
             for (k, &d) in task.deps().iter().enumerate() {

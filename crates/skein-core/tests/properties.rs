@@ -1289,7 +1289,7 @@ impl Harness {
                             cause
                         );
                         match &**failure {
-                            Failure::KilledWorker { key: k, workers } => {
+                            Failure::KilledWorker { key: k, workers, .. } => {
                                 prop_assert_eq!(k, cause);
                                 prop_assert_eq!(
                                     workers.len(),
@@ -1670,7 +1670,7 @@ fn a_poison_task_errs_with_killed_worker_and_the_rest_completes() {
         Some(Outcome::Erred { cause, failure }) => {
             assert_eq!(cause, "poison");
             match &**failure {
-                Failure::KilledWorker { key, workers } => {
+                Failure::KilledWorker { key, workers, .. } => {
                     assert_eq!(key, "poison");
                     assert_eq!(workers, sim.killed_workers());
                 }

@@ -92,7 +92,7 @@ fn a_task_that_kills_three_workers_errs_with_killed_worker() {
     assert_eq!((st(&s, "bad"), st(&s, "after")), (Erred, Erred));
     let (cause, f) = s.failure(id(&s, "after")).unwrap();
     assert_eq!(cause, id(&s, "bad"));
-    assert_eq!(*f, Failure::KilledWorker { key: "bad".into(), workers: names });
+    assert_eq!(*f, Failure::KilledWorker { key: "bad".into(), workers: names, causes: vec![DeathCause::Died; 3] });
     let ins = s.take_instructions();
     assert_eq!(client_batch(&ins, c).erred.len(), 1);
 }
@@ -194,4 +194,127 @@ fn story_is_bounded_per_task() {
     quiet.submit_graph(c, vec![task("a", &[])], &["a"]).unwrap();
     assert!(quiet.story("a").is_empty());
     assert!(quiet.story("unknown").is_empty());
+}
+
+/// Starts `keys` (all processing on one worker) and returns that worker.
+fn executing(s: &mut Scheduler, keys: &[&str]) -> WorkerId {
+    let w = processing_on(s, keys[0]).unwrap();
+    for key in keys {
+        let t = id(s, key);
+        let run = s.run_id(t);
+        assert_eq!(s.task_executing(w, t, run), Ok(true), "executing {key}");
+    }
+    w
+}
+
+#[test]
+fn a_death_blames_only_the_tasks_the_worker_said_were_executing() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 2);
+    s.submit_graph(c, (0..6).map(|i| task(&format!("t-{i}"), &[])).collect(), &["t-0", "t-1", "t-2", "t-3", "t-4", "t-5"]).unwrap();
+    assert_eq!(s.processing_count(w1), 6);
+    // The worker ran a later task first (its own queue order): the report, not the run order, decides.
+    executing(&mut s, &["t-4"]);
+    s.remove_worker(w1, 1.0).unwrap();
+    let blamed: Vec<u8> = (0..6).map(|i| s.tasks[id(&s, &format!("t-{i}"))].suspicious).collect();
+    assert_eq!(blamed, [0, 0, 0, 0, 1, 0]);
+}
+
+#[test]
+fn without_reports_a_death_blames_the_first_tasks_handed_out() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 2);
+    s.submit_graph(c, (0..4).map(|i| task(&format!("t-{i}"), &[])).collect(), &["t-0", "t-1", "t-2", "t-3"]).unwrap();
+    s.remove_worker(w1, 1.0).unwrap();
+    let blamed: Vec<u8> = (0..4).map(|i| s.tasks[id(&s, &format!("t-{i}"))].suspicious).collect();
+    assert_eq!(blamed, [1, 1, 0, 0]);
+}
+
+#[test]
+fn executing_marks_end_with_the_run() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("a", &[]), task("b", &[])], &["a", "b"]).unwrap();
+    executing(&mut s, &["a"]);
+    finish(&mut s, "a");
+    // A stale report (an old run, or a task no longer processing there) changes nothing.
+    let a = id(&s, "a");
+    assert_eq!(s.task_executing(w1, a, s.run_id(a)), Ok(false));
+    s.remove_worker(w1, 1.0).unwrap();
+    // Nothing said executing any more: the guess picks b, never a (in memory, then lost).
+    assert_eq!(s.tasks[id(&s, "b")].suspicious, 1);
+    assert_eq!(s.tasks[a].suspicious, 0);
+}
+
+#[test]
+fn a_task_that_ends_its_execution_thread_three_times_errs_alone() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 2);
+    s.submit_graph(c, vec![task("bad", &[]), task("good", &[]), task("after", &["bad"])], &["after", "good"]).unwrap();
+    for round in 0..3 {
+        let w = executing(&mut s, &["bad", "good"]);
+        assert_eq!(w, w1, "round {round}: the worker lives on and gets the task again");
+        let t = id(&s, "bad");
+        assert_eq!(s.executor_died(w1, t, s.run_id(t)), Ok(true));
+        // A second report of the same run is stale.
+        if round < 2 {
+            assert_eq!(processing_on(&s, "bad"), Some(w1));
+        }
+    }
+    assert_eq!((st(&s, "bad"), st(&s, "after")), (Erred, Erred));
+    assert_eq!(processing_on(&s, "good"), Some(w1), "the task beside it is not blamed");
+    assert_eq!(s.tasks[id(&s, "good")].suspicious, 0);
+    let (_, f) = s.failure(id(&s, "after")).unwrap();
+    assert_eq!(
+        *f,
+        Failure::KilledWorker { key: "bad".into(), workers: vec!["w1".into(); 3], causes: vec![DeathCause::ExecutorDied; 3] }
+    );
+    assert!(s.worker_alive(w1));
+    assert_eq!(s.stats().executors_died, 3);
+    assert_eq!(s.stats().workers_removed, 0);
+}
+
+#[test]
+fn a_silent_worker_is_blamed_as_unresponsive() {
+    let mut s = Scheduler::new(Config { allowed_failures: 1, ..config() });
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("a", &[])], &["a"]).unwrap();
+    executing(&mut s, &["a"]);
+    tick_until(&mut s, 0.0, 31.0);
+    assert!(!s.worker_alive(w1));
+    assert_eq!(s.stats().stalls, 0);
+    let (_, f) = s.failure(id(&s, "a")).unwrap();
+    assert_eq!(*f, Failure::KilledWorker { key: "a".into(), workers: vec!["w1".into()], causes: vec![DeathCause::Unresponsive] });
+}
+
+#[test]
+fn a_stalled_scheduler_waits_for_fresh_heartbeats_before_removing_anyone() {
+    let mut s = sched();
+    let w1 = worker(&mut s, "w1", 1);
+    s.tick(0.1);
+    s.tick(0.2);
+    // The scheduler's own loop stalled for 40 s: every heartbeat of that time is still unread.
+    s.tick(40.2);
+    assert!(s.worker_alive(w1));
+    assert_eq!(s.stats().stalls, 1);
+    // It heard nothing after the stall either: removed one timeout later.
+    tick_until(&mut s, 40.2, 70.0);
+    assert!(s.worker_alive(w1));
+    tick_until(&mut s, 70.0, 70.5);
+    assert!(!s.worker_alive(w1));
+    assert_eq!(s.stats().stalls, 1);
+}
+
+/// Ticks every 0.1 s from `from` (exclusive) to `to`, as the shell's timer does.
+fn tick_until(s: &mut Scheduler, from: f64, to: f64) {
+    let mut now = from;
+    while now < to {
+        now += 0.1;
+        s.tick(now);
+    }
 }

@@ -1,0 +1,81 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { Worker as Thread } from 'node:worker_threads'
+import { RUNNING, type FromExecutor, type RunBatch, type ToExecutor } from './hand-off'
+import type { SourceWaiter } from './sources'
+import type { TaskRecord } from './task'
+
+/** Why the I/O thread is stopping a thread on purpose. */
+export type StopReason = 'cancel' | 'timeout' | 'close'
+
+/**
+ * The I/O thread's side of one execution thread: the thread itself, the
+ * tasks handed to it that have not come back, and the shared cell where the
+ * thread says which of them it is running.
+ */
+export class ExecutionThread implements SourceWaiter {
+  readonly thread: Thread
+  /** Handed tasks by handle, until their outcome comes back. */
+  readonly handed = new Map<number, TaskRecord>()
+  /** Timers of the running task's timeout, by handle. */
+  readonly timeouts = new Map<number, NodeJS.Timeout>()
+  /** Set when the I/O thread stops the thread on purpose (its exit is then no task's fault). */
+  stopping: StopReason | null = null
+  /** At least one outcome came back: the thread started fine. */
+  ran = false
+  /** What the thread died of, if it reported an error before exiting. */
+  error: Error | undefined
+  private readonly shared = new Int32Array(new SharedArrayBuffer(4))
+
+  constructor(
+    readonly index: number,
+    listener: { message(from: ExecutionThread, m: FromExecutor): void; exit(from: ExecutionThread, code: number): void },
+  ) {
+    Atomics.store(this.shared, RUNNING, -1)
+    this.thread = new Thread(executorEntry(), { workerData: { shared: this.shared } })
+    this.thread.on('message', (m: FromExecutor) => listener.message(this, m))
+    this.thread.on('error', (err) => (this.error = err))
+    this.thread.on('exit', (code) => listener.exit(this, code))
+  }
+
+  /** The handle of the task the thread is running now, or -1. */
+  get running(): number {
+    return Atomics.load(this.shared, RUNNING)
+  }
+
+  run(batch: RunBatch, transfer: ArrayBuffer[]): void {
+    this.post({ t: 'run', batch }, transfer)
+  }
+
+  source(hash: string, source: string, name: string): void {
+    this.post({ t: 'fn', hash, source, name })
+  }
+
+  refused(hash: string, reason: string): void {
+    this.post({ t: 'fn-refused', hash, reason })
+  }
+
+  /** Ends the thread now, whatever it runs; its exit follows. */
+  stop(reason: StopReason): void {
+    this.stopping ??= reason
+    for (const timer of this.timeouts.values()) clearTimeout(timer)
+    this.timeouts.clear()
+    void this.thread.terminate()
+  }
+
+  private post(m: ToExecutor, transfer?: ArrayBuffer[]): void {
+    if (this.stopping === null) this.thread.postMessage(m, transfer)
+  }
+}
+
+let entry: string | undefined
+
+/** The compiled thread entry: beside this module in dist/, or in dist/ above ts/ when run from source. */
+function executorEntry(): string {
+  if (entry !== undefined) return entry
+  const beside = path.join(__dirname, 'executor-main.js')
+  if (fs.existsSync(beside)) return (entry = beside)
+  const compiled = path.join(__dirname, '..', '..', 'dist', 'worker', 'executor-main.js')
+  if (fs.existsSync(compiled)) return (entry = compiled)
+  throw new Error(`the execution thread entry ${compiled} does not exist: build skein first (npm run build:ts)`)
+}

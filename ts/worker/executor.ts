@@ -1,0 +1,229 @@
+import type { MessagePort } from 'node:worker_threads'
+import { assertEncodable, encode } from '../protocol'
+import { decodeTaskArgs, decodeTaskPayload, encodeTaskFailure, payloadArgsOffset, type FunctionRef, type RunOptions } from '../graph/payload'
+import { resolveRefs } from './args'
+import { explainFailure, FunctionCache, isFunctionRef } from './functions'
+import { Outcome, readRunBatch, ResultBatchWriter, RUNNING, type FromExecutor, type HandedTask, type ToExecutor } from './hand-off'
+
+/** Outcomes go back at least this often while tasks keep coming (ms). */
+const REPORT_EVERY_MS = 1
+/** ... and as soon as this many bytes of results wait. */
+const REPORT_BYTES = 1 << 20
+
+/** A handed task on its thread. */
+class Job {
+  fn: FunctionRef | null = null
+  args: unknown[] | null = null
+  options: RunOptions | null = null
+
+  constructor(readonly handed: HandedTask) {}
+}
+
+/**
+ * One execution thread: runs the tasks its I/O thread hands it, one at a time
+ * (an async task holds the thread's slot until it settles), in the order
+ * handed, and sends back each outcome's encoded bytes. It writes the handle of
+ * the task it runs into shared memory, so the I/O thread knows, without a
+ * message, which task was running if this thread dies or must be stopped.
+ */
+export class Executor {
+  private readonly queue: Job[] = []
+  private head = 0
+  private readonly results = new ResultBatchWriter()
+  private readonly functions: FunctionCache<Job>
+  private running: Job | null = null
+  private scheduled = false
+  private lastReport = performance.now()
+  private readonly runNow = () => this.run()
+  /** The function reference of the last payload decoded in full, and its bytes: tasks of one map share them. */
+  private lastRefBytes: Uint8Array | null = null
+  private lastRef: FunctionRef | null = null
+
+  constructor(
+    private readonly port: MessagePort,
+    private readonly shared: Int32Array,
+  ) {
+    this.functions = new FunctionCache<Job>({
+      askSource: (hash) => this.post({ t: 'fn?', hash }),
+      loaded: (job) => this.requeue(job),
+    })
+    port.on('message', (m: ToExecutor) => this.receive(m))
+  }
+
+  /** An error nothing caught: it belongs to the running (async) task if there is one. */
+  uncaught(err: unknown): void {
+    const job = this.running
+    if (job !== null) {
+      this.running = null
+      this.fail(job, err, performance.now())
+      this.schedule()
+    } else {
+      this.post({ t: 'log', line: `an error escaped a task after it ended: ${(err as Error)?.stack ?? String(err)}` })
+    }
+  }
+
+  private receive(m: ToExecutor): void {
+    switch (m.t) {
+      case 'run':
+        for (const handed of readRunBatch(m.batch)) this.queue.push(new Job(handed))
+        this.schedule()
+        break
+      case 'fn':
+        this.functions.defineShipped(m.hash, m.source, m.name)
+        break
+      case 'fn-refused':
+        this.functions.sourceRefused(m.hash, m.reason)
+        break
+    }
+  }
+
+  private requeue(job: Job): void {
+    this.queue.push(job)
+    this.schedule()
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running !== null) return
+    this.scheduled = true
+    setImmediate(this.runNow)
+  }
+
+  /** Runs queued jobs back to back until one is async or none is left. */
+  private run(): void {
+    this.scheduled = false
+    let now = performance.now()
+    while (this.running === null && this.head < this.queue.length) {
+      const job = this.queue[this.head++]
+      now = this.start(job, now)
+      if (now - this.lastReport >= REPORT_EVERY_MS || this.results.byteLength >= REPORT_BYTES) this.report(now)
+    }
+    if (this.head === this.queue.length) {
+      this.queue.length = 0
+      this.head = 0
+    }
+    if (this.running === null || this.results.size > 0) this.report(now)
+  }
+
+  private report(now: number): void {
+    this.lastReport = now
+    if (this.results.size === 0) return
+    const { batch, transfer } = this.results.take()
+    this.port.postMessage({ t: 'done', batch } satisfies FromExecutor, transfer)
+  }
+
+  private post(m: FromExecutor): void {
+    this.port.postMessage(m)
+  }
+
+  /** Starts `job` from `t0` and returns the clock when done with it (or when it went async / to wait for its function). */
+  private start(job: Job, t0: number): number {
+    if (job.fn === null) {
+      try {
+        this.decode(job)
+      } catch (err) {
+        return this.fail(job, err, t0)
+      }
+    }
+    const fn = this.functions.lookup(job.fn!)
+    if (fn === undefined) {
+      this.functions.load(job.fn!, job)
+      return t0
+    }
+    if (fn instanceof Error) return this.fail(job, fn, t0)
+    const id = job.handed.id
+    Atomics.store(this.shared, RUNNING, id)
+    const timeoutMs = job.options?.timeoutMs
+    if (timeoutMs !== undefined) this.post({ t: 'timeout', id, ms: timeoutMs })
+    let result: unknown
+    try {
+      const handed = job.handed
+      const args = handed.depKeys.length === 0 ? job.args! : resolveRefs(job.args!, handed.depKeys, handed.depBytes)
+      job.args = null
+      result = fn(...args)
+    } catch (err) {
+      return this.fail(job, err, t0)
+    }
+    if (isThenable(result)) {
+      this.running = job
+      result.then(
+        (value) => this.settledAsync(job, value, undefined, t0),
+        (err: unknown) => this.settledAsync(job, undefined, err ?? new Error('the task rejected with no reason'), t0),
+      )
+      return performance.now()
+    }
+    return this.succeed(job, result, t0)
+  }
+
+  private decode(job: Job): void {
+    const bytes = job.handed.payload
+    const offset = payloadArgsOffset(bytes)
+    if (offset > 0 && this.lastRef !== null && sameRef(bytes, offset, this.lastRefBytes!)) {
+      // Same function reference as the previous task: only the arguments are decoded.
+      job.args = decodeTaskArgs(bytes, offset)
+      job.fn = this.lastRef
+      return
+    }
+    const payload = decodeTaskPayload(bytes)
+    if (!isFunctionRef(payload.fn)) throw new Error(`task '${job.handed.key}': its payload names no function`)
+    job.fn = payload.fn
+    job.args = payload.args
+    job.options = payload.options
+    if (offset > 0) {
+      this.lastRefBytes = bytes.slice(1, offset)
+      this.lastRef = payload.fn
+    }
+  }
+
+  private settledAsync(job: Job, value: unknown, err: unknown, t0: number): void {
+    // A task whose error was already reported as uncaught does not report twice.
+    if (this.running !== job) return
+    this.running = null
+    if (err === undefined) this.succeed(job, value, t0)
+    else this.fail(job, err, t0)
+    this.schedule()
+  }
+
+  private succeed(job: Job, value: unknown, t0: number): number {
+    let bytes: Uint8Array
+    try {
+      if (isCompound(value)) assertResultEncodable(value, job.handed.key)
+      bytes = encode(value)
+    } catch (err) {
+      return this.fail(job, err, t0)
+    }
+    Atomics.store(this.shared, RUNNING, -1)
+    // The duration covers decoding inputs and encoding the result: what the task costs this worker.
+    const end = performance.now()
+    this.results.add(job.handed.id, Outcome.Finished, (end - t0) / 1000, bytes)
+    return end
+  }
+
+  private fail(job: Job, err: unknown, t0: number): number {
+    Atomics.store(this.shared, RUNNING, -1)
+    const end = performance.now()
+    this.results.add(job.handed.id, Outcome.Erred, (end - t0) / 1000, encodeTaskFailure(explainFailure(err, job.fn)))
+    return end
+  }
+}
+
+/** Whether `bytes` from 1 to `offset` (a payload's function reference) equal `ref`. */
+function sameRef(bytes: Uint8Array, offset: number, ref: Uint8Array): boolean {
+  if (ref.length !== offset - 1) return false
+  for (let i = 0; i < ref.length; i++) if (bytes[i + 1] !== ref[i]) return false
+  return true
+}
+
+/** Whether a value could hold something unencodable (plain primitives cannot). */
+function isCompound(v: unknown): boolean {
+  const t = typeof v
+  return t === 'object' || t === 'function' || t === 'symbol'
+}
+
+/** A function of its own, so the closure naming the result is made only for results that need the check. */
+function assertResultEncodable(value: unknown, key: string): void {
+  assertEncodable(value, () => `the result of task '${key}'`)
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
+}

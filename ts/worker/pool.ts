@@ -1,0 +1,299 @@
+import { encodeTaskFailure } from '../graph/payload'
+import { ExecutionThread, type StopReason } from './execution-thread'
+import { Outcome, RunBatchWriter, type FromExecutor, type ResultBatch } from './hand-off'
+import type { Log } from './log'
+import { ReadyQueue } from './ready-queue'
+import type { SourceCache } from './sources'
+import { Phase, type TaskRecord } from './task'
+
+/** Work handed to a thread beyond what it runs, in expected milliseconds: enough that it never waits for the I/O thread. */
+const HANDED_AHEAD_MS = 2
+/** At most this many tasks handed to one thread at a time (queued there, not stealable or reorderable). */
+const MAX_HANDED = 64
+/** How often the running tasks are reported as executing (a task shorter than this is never reported). */
+const EXECUTING_REPORT_MS = 2
+/** Weight of the newest duration in a thread's moving average. */
+const EMA_ALPHA = 0.3
+/** Threads that die before running anything, in a row, before the pool gives up. */
+const MAX_START_FAILURES = 3
+
+/** What the pool reports to its worker. */
+export interface PoolHost {
+  readonly sources: SourceCache
+  readonly log: Log
+  /** The task returned `bytes` (its encoded result), taking `duration` seconds. */
+  finished(task: TaskRecord, bytes: Uint8Array, duration: number): void
+  /** The task failed; `failure` is its encoded RemoteFailure. */
+  erred(task: TaskRecord, failure: Uint8Array): void
+  /** The task is running on a thread (reported once, for tasks running a while). */
+  executing(task: TaskRecord): void
+  /** The task ended the thread it ran on. */
+  executorDied(task: TaskRecord): void
+  /** The task left the pool (after any of the above, or dropped): release what it holds. */
+  settled(task: TaskRecord): void
+  /** Send what was reported. */
+  flush(): void
+  /** Threads cannot be started: the worker cannot run tasks. */
+  broken(reason: string): void
+}
+
+/**
+ * Runs tasks on execution threads, one thread per slot: the worker's I/O
+ * thread keeps a priority queue of ready tasks and hands each thread a batch
+ * sized to about two milliseconds of its recent work, so tiny tasks travel
+ * many to a message and long ones one at a time (the rest stay here, where
+ * they can be stolen and reordered). A thread that dies, or is stopped to
+ * cancel or time out its task, is replaced; the tasks it held run again.
+ */
+export class ExecutionPool {
+  private readonly ready = new ReadyQueue()
+  private readonly threads: ExecutionThread[] = []
+  /** Moving average of task duration (ms) per thread index. */
+  private readonly averageMs: (number | undefined)[]
+  private nextHandle = 0
+  private pumpQueued = false
+  private readonly pumpNow = () => this.pump()
+  private reportTimer: NodeJS.Timeout | undefined
+  private startFailures = 0
+  private closed = false
+  /** The thread the next pump serves first: tiny tasks spread over all threads. */
+  private first = 0
+
+  constructor(
+    readonly slots: number,
+    private readonly host: PoolHost,
+  ) {
+    this.averageMs = new Array(slots).fill(undefined)
+    for (let i = 0; i < slots; i++) this.threads.push(this.startThread(i))
+  }
+
+  /** Ready tasks not handed to a thread yet (stealable). */
+  get queued(): number {
+    return this.ready.size
+  }
+
+  /** Tasks handed to threads and not back yet. */
+  get active(): number {
+    let n = 0
+    for (const t of this.threads) n += t.handed.size
+    return n
+  }
+
+  enqueue(task: TaskRecord): void {
+    task.phase = Phase.Ready
+    this.ready.push(task)
+    if (this.pumpQueued) return
+    this.pumpQueued = true
+    // A microtask: every task of the frame being handled is queued before the batch goes.
+    queueMicrotask(this.pumpNow)
+  }
+
+  /**
+   * `task`, handed to a thread, was dropped. If it is running, its thread is
+   * stopped and replaced (the other tasks there run again); if it waits there,
+   * it runs and its outcome is ignored.
+   */
+  cancel(task: TaskRecord): void {
+    for (const thread of this.threads) {
+      if (!thread.handed.has(task.handle) || thread.running !== task.handle) continue
+      thread.handed.delete(task.handle)
+      this.host.settled(task)
+      this.stopThread(thread, 'cancel')
+      return
+    }
+  }
+
+  close(): void {
+    this.closed = true
+    if (this.reportTimer) clearInterval(this.reportTimer)
+    for (const thread of this.threads) thread.stop('close')
+  }
+
+  private startThread(index: number): ExecutionThread {
+    return new ExecutionThread(index, {
+      message: (thread, m) => this.message(thread, m),
+      exit: (thread, code) => this.exited(thread, code),
+    })
+  }
+
+  private pump(): void {
+    this.pumpQueued = false
+    if (this.closed) return
+    const n = this.threads.length
+    for (let k = 0; k < n && this.ready.size > 0; k++) {
+      const thread = this.threads[(this.first + k) % n]
+      if (thread.stopping !== null) continue
+      let room = this.capacity(thread.index) - thread.handed.size
+      if (room <= 0) continue
+      const batch = new RunBatchWriter()
+      while (room > 0) {
+        const task = this.ready.pop()
+        if (task === undefined) break
+        // Dropped while queued: nothing to run.
+        if (task.phase !== Phase.Ready) continue
+        task.phase = Phase.Running
+        task.handle = ++this.nextHandle
+        thread.handed.set(task.handle, task)
+        const inputs = task.inputs
+        batch.add(task.handle, task.key, task.payload, task.deps.map((d) => d[0]), inputs.map((slot) => slot!))
+        room--
+      }
+      if (batch.size > 0) {
+        const { batch: run, transfer } = batch.finish()
+        thread.run(run, transfer)
+      }
+    }
+    this.first = (this.first + 1) % n
+    if (this.reportTimer === undefined && this.active > 0) {
+      this.reportTimer = setInterval(() => this.reportExecuting(), EXECUTING_REPORT_MS)
+      this.reportTimer.unref()
+    }
+  }
+
+  /** Tasks a thread may hold at once: one, or more when its tasks are short. */
+  private capacity(index: number): number {
+    const avg = this.averageMs[index]
+    if (avg === undefined) return 1
+    return Math.max(1, Math.min(MAX_HANDED, Math.floor(HANDED_AHEAD_MS / Math.max(avg, 0.001))))
+  }
+
+  /** Tells the scheduler which tasks are running, so a death of the whole worker is blamed on them alone. */
+  private reportExecuting(): void {
+    let reported = false
+    let handed = 0
+    for (const thread of this.threads) {
+      handed += thread.handed.size
+      const task = thread.handed.get(thread.running)
+      if (task === undefined || task.reportedExecuting || task.phase !== Phase.Running) continue
+      task.reportedExecuting = true
+      this.host.executing(task)
+      reported = true
+    }
+    if (reported) this.host.flush()
+    if (handed === 0 && this.reportTimer !== undefined) {
+      clearInterval(this.reportTimer)
+      this.reportTimer = undefined
+    }
+  }
+
+  private message(thread: ExecutionThread, m: FromExecutor): void {
+    switch (m.t) {
+      case 'done':
+        this.done(thread, m.batch)
+        break
+      case 'fn?':
+        this.host.sources.need(m.hash, thread)
+        break
+      case 'timeout':
+        this.armTimeout(thread, m.id, m.ms)
+        break
+      case 'log':
+        this.host.log(m.line)
+        break
+    }
+  }
+
+  private done(thread: ExecutionThread, batch: ResultBatch): void {
+    thread.ran = true
+    this.startFailures = 0
+    const { ids, outcomes, durations, spans, data } = batch
+    // A small result keeps the whole batch's memory alive: copy it out of a large batch.
+    const copySmall = data.byteLength > 65_536
+    let avg = this.averageMs[thread.index]
+    for (let i = 0; i < ids.length; i++) {
+      const task = thread.handed.get(ids[i])
+      if (task === undefined) continue
+      thread.handed.delete(ids[i])
+      const timer = thread.timeouts.get(ids[i])
+      if (timer !== undefined) {
+        clearTimeout(timer)
+        thread.timeouts.delete(ids[i])
+      }
+      task.handle = -1
+      const ms = durations[i] * 1000
+      avg = avg === undefined ? ms : avg + EMA_ALPHA * (ms - avg)
+      if (task.phase === Phase.Running) {
+        task.phase = Phase.Done
+        let bytes = new Uint8Array(data, spans[2 * i], spans[2 * i + 1])
+        if (copySmall && bytes.byteLength * 2 < data.byteLength) bytes = bytes.slice()
+        if (outcomes[i] === Outcome.Finished) this.host.finished(task, bytes, durations[i])
+        else this.host.erred(task, bytes)
+      }
+      this.host.settled(task)
+    }
+    this.averageMs[thread.index] = avg
+    this.host.flush()
+    this.pump()
+  }
+
+  private armTimeout(thread: ExecutionThread, id: number, ms: number): void {
+    if (!thread.handed.has(id) || thread.stopping !== null) return
+    const timer = setTimeout(() => {
+      thread.timeouts.delete(id)
+      const task = thread.handed.get(id)
+      // Its outcome may be on the way: only a task still running is stopped.
+      if (task === undefined || thread.running !== id) return
+      thread.handed.delete(id)
+      if (task.phase === Phase.Running) {
+        task.phase = Phase.Done
+        const err = Object.assign(new Error(`task '${task.key}' ran longer than its timeoutMs (${ms} ms) and was stopped`), {
+          name: 'TaskTimeoutError',
+          code: 'SKEIN_TASK_TIMEOUT',
+        })
+        this.host.erred(task, encodeTaskFailure(err))
+      }
+      this.host.settled(task)
+      this.host.flush()
+      this.stopThread(thread, 'timeout')
+    }, ms)
+    thread.timeouts.set(id, timer)
+  }
+
+  private stopThread(thread: ExecutionThread, reason: StopReason): void {
+    thread.stop(reason)
+  }
+
+  private exited(thread: ExecutionThread, code: number): void {
+    this.host.sources.forget(thread)
+    for (const timer of thread.timeouts.values()) clearTimeout(timer)
+    if (thread.stopping === null) this.blame(thread, code)
+    // The others it held run again, on the thread that replaces it or another.
+    for (const task of thread.handed.values()) {
+      task.handle = -1
+      if (task.phase === Phase.Running) this.enqueue(task)
+      else this.host.settled(task)
+    }
+    thread.handed.clear()
+    if (this.closed) return
+    if (!thread.ran && thread.stopping === null && ++this.startFailures >= MAX_START_FAILURES) {
+      this.closed = true
+      this.host.broken(`${MAX_START_FAILURES} execution threads in a row ended before running anything (last: ${describeExit(thread, code)})`)
+      return
+    }
+    this.averageMs[thread.index] = undefined
+    this.threads[thread.index] = this.startThread(thread.index)
+    this.pump()
+  }
+
+  /** A thread ended by itself: the task it was running ended it. */
+  private blame(thread: ExecutionThread, code: number): void {
+    const task = thread.handed.get(thread.running)
+    if (task === undefined) {
+      this.host.log(`an execution thread ended between tasks (${describeExit(thread, code)}); starting another`)
+      return
+    }
+    thread.handed.delete(task.handle)
+    thread.ran = true
+    this.host.log(`task '${task.key}' ended its execution thread (${describeExit(thread, code)}); starting another`)
+    if (task.phase === Phase.Running) {
+      task.phase = Phase.Done
+      this.host.executorDied(task)
+    }
+    this.host.settled(task)
+    this.host.flush()
+  }
+}
+
+function describeExit(thread: ExecutionThread, code: number): string {
+  return thread.error ? `${thread.error.name}: ${thread.error.message}` : `exit code ${code}`
+}

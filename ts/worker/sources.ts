@@ -1,0 +1,60 @@
+/** Whoever asked for a source, told once it arrives or is refused. */
+export interface SourceWaiter {
+  source(hash: string, source: string, name: string): void
+  refused(hash: string, reason: string): void
+}
+
+/**
+ * Shipped functions' sources on the I/O thread: asked from the scheduler once
+ * per hash, kept for execution threads that start later (a replaced thread
+ * compiles them again without asking the scheduler).
+ */
+export class SourceCache {
+  private readonly sources = new Map<string, { source: string; name: string }>()
+  private readonly refusals = new Map<string, string>()
+  private readonly waiting = new Map<string, Set<SourceWaiter>>()
+  /** Hashes asked for, in order: the scheduler answers each 'fn?' in turn, and a refusal does not repeat the hash. */
+  private readonly asked: string[] = []
+
+  constructor(private readonly askScheduler: (hash: string) => void) {}
+
+  /** `waiter` needs the source of `hash`: answered now if known, else once the scheduler answers. */
+  need(hash: string, waiter: SourceWaiter): void {
+    const known = this.sources.get(hash)
+    if (known !== undefined) return waiter.source(hash, known.source, known.name)
+    const refusal = this.refusals.get(hash)
+    if (refusal !== undefined) return waiter.refused(hash, refusal)
+    let waiters = this.waiting.get(hash)
+    if (waiters === undefined) {
+      this.waiting.set(hash, (waiters = new Set()))
+      this.asked.push(hash)
+      this.askScheduler(hash)
+    }
+    waiters.add(waiter)
+  }
+
+  /** The scheduler sent a source. */
+  define(hash: string, source: string, name: string): void {
+    const i = this.asked.indexOf(hash)
+    if (i !== -1) this.asked.splice(i, 1)
+    this.sources.set(hash, { source, name })
+    const waiters = this.waiting.get(hash)
+    this.waiting.delete(hash)
+    for (const w of waiters ?? []) w.source(hash, source, name)
+  }
+
+  /** The scheduler refused the oldest outstanding request. */
+  refuseOldest(reason: string): void {
+    const hash = this.asked.shift()
+    if (hash === undefined) return
+    this.refusals.set(hash, reason)
+    const waiters = this.waiting.get(hash)
+    this.waiting.delete(hash)
+    for (const w of waiters ?? []) w.refused(hash, reason)
+  }
+
+  /** `waiter` is gone (its thread was replaced): it is not answered. */
+  forget(waiter: SourceWaiter): void {
+    for (const waiters of this.waiting.values()) waiters.delete(waiter)
+  }
+}
