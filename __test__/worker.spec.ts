@@ -7,7 +7,7 @@ import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { MODULE, encodeTaskPayload, type FunctionRef } from '../ts/graph/payload'
-import { Channel, KeyRef, WorkerEventKind, decode, encode, type DependencyLocation, type WireCompute } from '../ts/protocol'
+import { Channel, KeyRef, WorkerEventKind, decode, encode, type DependencyLocation, type WireCompute, type WirePriority } from '../ts/protocol'
 import { Worker } from '../ts/worker'
 import { RawConnection } from './helpers/raw'
 import { sleep } from './helpers/processes'
@@ -177,8 +177,8 @@ async function setup(peerData: Record<string, unknown>): Promise<Setup> {
   }
 }
 
-function compute(task: number, run: number, key: string, fn: FunctionRef, args: unknown[], deps: DependencyLocation[] = []): WireCompute {
-  return [task, run, key, encodeTaskPayload(fn, args), deps]
+function compute(task: number, run: number, key: string, fn: FunctionRef, args: unknown[], deps: DependencyLocation[] = [], priority: WirePriority = [0, 0, task]): WireCompute {
+  return [task, run, key, encodeTaskPayload(fn, args), deps, priority]
 }
 
 const finished = (task: number, run: number) => (e: Event) => e[0] === WorkerEventKind.Finished && e[1] === task && e[2] === run
@@ -253,6 +253,26 @@ test('an async task freed while it runs reports nothing and leaves nothing; a la
     s.scheduler.send(['compute', [compute(1, 2, 'slow', nap, [1, 'second'])]])
     t.is(valueOf(await s.scheduler.event(finished(1, 2))), 'second')
     t.deepEqual(await s.holds(['slow']), ['second'])
+  } finally {
+    await s.close()
+  }
+})
+
+test("ready tasks run in the scheduler's priority order, not in the order they came", async (t) => {
+  const s = await setup({})
+  try {
+    s.scheduler.send([
+      'compute',
+      [
+        compute(1, 1, 'late-in-graph', add, [1, 0], [], [0, 2, 9]),
+        compute(2, 1, 'early-in-graph', add, [2, 0], [], [0, 2, 1]),
+        compute(3, 1, 'older-graph', add, [3, 0], [], [0, 1, 50]),
+        compute(4, 1, 'urgent', add, [4, 0], [], [5, 7, 7]),
+      ],
+    ])
+    const order: number[] = []
+    for (let i = 0; i < 4; i++) order.push((await s.scheduler.event((e) => e[0] === WorkerEventKind.Finished))[1] as number)
+    t.deepEqual(order, [4, 3, 2, 1])
   } finally {
     await s.close()
   }
