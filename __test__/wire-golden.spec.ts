@@ -1,0 +1,92 @@
+/**
+ * Golden bytes of the messages whose layout changed with execution threads
+ * (src/wire.rs documents them). The Rust side (the native binding, encoding or
+ * decoding) and the TypeScript side (the worker's outbox, the client's failure
+ * decoding) are both held to the same bytes, so neither can drift alone.
+ */
+import test from 'ava'
+import { failureError } from '../ts/client/failures'
+import { KilledWorkerError } from '../ts/index'
+import { decode, encode, WorkerEventKind, type WireFailure, type WireTask } from '../ts/protocol'
+import { NativeCore } from '../ts/scheduler/native'
+import { EventOutbox } from '../ts/worker/outbox'
+
+const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
+
+/** ["compute", [[task 0, run 0, "a", payload "pa", deps [], priority [3, 1, 0]]]] */
+const COMPUTE = hex('92 a7 636f6d70757465 91 96 00 00 a1 61 c4 02 7061 90 93 03 01 00')
+
+/** (array32 header, as the outbox writes it) [[0 finished, task 0, run 0, nbytes 8, 0.5 s], [5 executing, 0, 0], [6 executor died, task 1, run 1]] */
+const EVENTS = hex('dd 00000003 95 00 00 00 08 cb 3fe0000000000000 93 05 00 00 93 06 01 01')
+
+/** ["erred", [["a", "a", [1, "a", ["w1"], [0 died]]]]] */
+const ERRED_KILLED = hex('92 a5 6572726564 91 93 a1 61 a1 61 94 01 a1 61 91 a2 7731 91 00')
+
+const task = (key: string, payload: string, priority: number): WireTask => [key, 'p', Buffer.from(payload), [], priority, null, null]
+
+/** The bin of one message in a takeMessages() row. */
+function workerMessage(core: NativeCore, field: 'free' | 'compute' | 'steal'): Buffer {
+  const [workers] = decode(core.takeMessages()!) as [unknown[][]]
+  return Buffer.from(workers[0][{ free: 1, compute: 2, steal: 3 }[field]] as Uint8Array)
+}
+
+test('compute messages carry the task priority: Rust encodes the golden bytes', (t) => {
+  const core = new NativeCore({ validate: true })
+  const client = core.addClient()
+  core.addWorker('w1', 1, null, 0)
+  core.submitGraph(client, encode([task('a', 'pa', 3)]), ['a'])
+  t.deepEqual(workerMessage(core, 'compute'), COMPUTE)
+  t.deepEqual(decode(COMPUTE), ['compute', [[0, 0, 'a', Buffer.from('pa'), [], [3, 1, 0]]]])
+})
+
+test('executing and executor-died events: the TypeScript outbox writes the golden bytes and Rust applies them', (t) => {
+  const sent: Buffer[] = []
+  const outbox = new EventOutbox((message) => sent.push(Buffer.from(message.subarray(1))))
+  outbox.finished(0, 0, 8, 0.5, null)
+  outbox.push([WorkerEventKind.Executing, 0, 0])
+  outbox.push([WorkerEventKind.ExecutorDied, 1, 1])
+  outbox.flush()
+  t.is(sent.length, 1)
+  const [name, events] = decode(sent[0]) as [string, Uint8Array]
+  t.is(name, 'events')
+  t.deepEqual(Buffer.from(events), EVENTS)
+
+  const core = new NativeCore({ validate: true, allowedFailures: 5 })
+  const client = core.addClient()
+  const w = core.addWorker('w1', 2, null, 0)
+  core.submitGraph(client, encode([task('a', 'pa', 0), task('b', 'pb', 0)]), ['a', 'b'])
+  core.takeMessages()
+  // Task 1 is processing under run 1: the died event counts a death and sends it back for a new run.
+  t.deepEqual(core.workerEvents(w, EVENTS), [])
+  t.is(core.state('a'), 'memory')
+  t.is(core.stats().executorsDied, 1)
+  t.is(core.state('b'), 'processing')
+  t.deepEqual(
+    core.story('b').map((s) => s.stimulus),
+    ['SubmitGraph', 'SubmitGraph', 'SubmitGraph', 'ExecutorDied', 'ExecutorDied', 'ExecutorDied'],
+  )
+  const unknownKind = Buffer.from(EVENTS)
+  unknownKind[EVENTS.length - 3] = 0x07
+  t.throws(() => core.workerEvents(w, unknownKind), { message: /worker event kind 7 is unknown/ })
+})
+
+test('a killed-worker failure names each death and its cause: Rust encodes the golden bytes, the client reads them', (t) => {
+  const core = new NativeCore({ validate: true, allowedFailures: 1 })
+  const client = core.addClient()
+  const w = core.addWorker('w1', 1, null, 0)
+  core.submitGraph(client, encode([task('a', 'pa', 0)]), ['a'])
+  core.takeMessages()
+  core.workerEvents(w, encode([[WorkerEventKind.Executing, 0, 0]]))
+  core.removeWorker(w, 1)
+  const [, clients] = decode(core.takeMessages()!) as [unknown, unknown[][]]
+  t.deepEqual(Buffer.from(clients[0][2] as Uint8Array), ERRED_KILLED)
+
+  const [, [[key, cause, failure]]] = decode(ERRED_KILLED) as [string, [string, string, WireFailure][]]
+  const err = failureError(key, cause, failure)
+  t.true(err instanceof KilledWorkerError)
+  t.deepEqual((err as KilledWorkerError).deaths, [{ worker: 'w1', cause: 'died' }])
+  t.regex(err.message, /w1 died/)
+  const unresponsive = failureError('a', 'a', [1, 'a', ['w1', 'w2'], [1, 2]]) as KilledWorkerError
+  t.deepEqual(unresponsive.deaths.map((d) => d.cause), ['unresponsive', 'thread-died'])
+  t.regex(unresponsive.message, /w1 stopped answering, w2 lost the thread it ran on/)
+})
