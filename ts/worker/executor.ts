@@ -6,7 +6,7 @@ import { explainFailure, FunctionCache, isFunctionRef } from './functions'
 import { Outcome, readRunBatch, ResultBatchWriter, RUNNING, type FromExecutor, type HandedTask, type ToExecutor } from './hand-off'
 
 /** Outcomes go back at least this often while tasks keep coming (ms). */
-const REPORT_EVERY_MS = 1
+const REPORT_EVERY_MS = 2
 /** ... and as soon as this many bytes of results wait. */
 const REPORT_BYTES = 1 << 20
 
@@ -66,7 +66,7 @@ export class Executor {
     switch (m.t) {
       case 'run':
         for (const handed of readRunBatch(m.batch)) this.queue.push(new Job(handed))
-        this.schedule()
+        this.runSoon()
         break
       case 'fn':
         this.functions.defineShipped(m.hash, m.source, m.name)
@@ -86,6 +86,11 @@ export class Executor {
     if (this.scheduled || this.running !== null) return
     this.scheduled = true
     setImmediate(this.runNow)
+  }
+
+  /** Runs now, from a message handler (no trip around the event loop first). */
+  private runSoon(): void {
+    if (this.running === null && !this.scheduled) this.run()
   }
 
   /** Runs queued jobs back to back until one is async or none is left. */

@@ -61,7 +61,7 @@ export class RunBatchWriter {
   private readonly ids: number[] = []
   private readonly keys: string[] = []
   private readonly payloads: Uint8Array[] = []
-  private readonly deps: Bytes[][] = []
+  private readonly deps: (readonly (Bytes | undefined)[])[] = []
   private readonly depKeys: string[] = []
   private bytes = 0
   private spanCount = 0
@@ -70,15 +70,18 @@ export class RunBatchWriter {
     return this.ids.length
   }
 
-  add(id: number, key: string, payload: Uint8Array, depKeys: readonly string[], deps: Bytes[]): void {
+  /** `deps[i][0]` is the key of input `i`, `inputs[i]` where its bytes are (every input is held). */
+  add(id: number, key: string, payload: Uint8Array, deps: readonly (readonly [string, ...unknown[]])[], inputs: readonly (Bytes | undefined)[]): void {
     this.ids.push(id)
     this.keys.push(key)
     this.payloads.push(payload)
-    this.deps.push(deps)
-    for (const k of depKeys) this.depKeys.push(k)
+    this.deps.push(inputs)
     this.bytes += payload.byteLength
-    for (const d of deps) this.bytes += d.length
-    this.spanCount += 3 + 2 * deps.length
+    for (let i = 0; i < inputs.length; i++) {
+      this.depKeys.push(deps[i][0])
+      this.bytes += inputs[i]!.length
+    }
+    this.spanCount += 3 + 2 * inputs.length
   }
 
   /** The batch, and what to transfer with it. */
@@ -95,7 +98,8 @@ export class RunBatchWriter {
       pos += payload.byteLength
       const deps = this.deps[i]
       spans[s++] = deps.length
-      for (const d of deps) {
+      for (let j = 0; j < deps.length; j++) {
+        const d = deps[j]!
         data.set(new Uint8Array(d.memory!, d.offset, d.length), pos)
         spans[s++] = pos
         spans[s++] = d.length

@@ -6,10 +6,10 @@ import { ReadyQueue } from './ready-queue'
 import type { SourceCache } from './sources'
 import { Phase, type TaskRecord } from './task'
 
-/** Work handed to a thread beyond what it runs, in expected milliseconds: enough that it never waits for the I/O thread. */
-const HANDED_AHEAD_MS = 2
+/** Work handed to a thread, in expected milliseconds (the scheduler gives a worker about as much): it never waits for the I/O thread, and reports in large batches. */
+const HANDED_AHEAD_MS = 5
 /** At most this many tasks handed to one thread at a time (queued there, not stealable or reorderable). */
-const MAX_HANDED = 64
+const MAX_HANDED = 1024
 /** How often the running tasks are reported as executing (a task shorter than this is never reported). */
 const EXECUTING_REPORT_MS = 2
 /** Weight of the newest duration in a thread's moving average. */
@@ -40,7 +40,7 @@ export interface PoolHost {
 /**
  * Runs tasks on execution threads, one thread per slot: the worker's I/O
  * thread keeps a priority queue of ready tasks and hands each thread a batch
- * sized to about two milliseconds of its recent work, so tiny tasks travel
+ * sized to about five milliseconds of its recent work, so tiny tasks travel
  * many to a message and long ones one at a time (the rest stay here, where
  * they can be stolen and reordered). A thread that dies, or is stopped to
  * cancel or time out its task, is replaced; the tasks it held run again.
@@ -123,8 +123,10 @@ export class ExecutionPool {
     for (let k = 0; k < n && this.ready.size > 0; k++) {
       const thread = this.threads[(this.first + k) % n]
       if (thread.stopping !== null) continue
-      let room = this.capacity(thread.index) - thread.handed.size
-      if (room <= 0) continue
+      const capacity = this.capacity(thread.index)
+      // Refill only once half of what it holds is done: batches stay large, and the half left covers the trip.
+      if (thread.handed.size > capacity >> 1) continue
+      let room = capacity - thread.handed.size
       const batch = new RunBatchWriter()
       while (room > 0) {
         const task = this.ready.pop()
@@ -134,8 +136,7 @@ export class ExecutionPool {
         task.phase = Phase.Running
         task.handle = ++this.nextHandle
         thread.handed.set(task.handle, task)
-        const inputs = task.inputs
-        batch.add(task.handle, task.key, task.payload, task.deps.map((d) => d[0]), inputs.map((slot) => slot!))
+        batch.add(task.handle, task.key, task.payload, task.deps, task.inputs)
         room--
       }
       if (batch.size > 0) {
@@ -224,6 +225,11 @@ export class ExecutionPool {
     this.averageMs[thread.index] = avg
     this.host.flush()
     this.pump()
+    // Nothing left running: no report is due (a lone short task never wakes this thread again for it).
+    if (this.reportTimer !== undefined && this.active === 0) {
+      clearInterval(this.reportTimer)
+      this.reportTimer = undefined
+    }
   }
 
   private armTimeout(thread: ExecutionThread, id: number, ms: number): void {
