@@ -137,6 +137,8 @@ pub struct SimStats {
     /// reported nor lost with its worker: both workers would run it.
     pub reassigned_without_free: u64,
     pub killed_workers: u64,
+    /// Jobs that ended their execution thread (the scheduler accepted the report).
+    pub executors_died: u64,
     /// Steal answers the scheduler accepted: the worker gave the task up / kept it.
     pub steals_confirmed: u64,
     pub steals_refused: u64,
@@ -222,6 +224,7 @@ pub struct SimCluster {
     default_client: ClientId,
     fail_keys: BTreeSet<String>,
     poison_keys: BTreeSet<String>,
+    thread_poison_keys: BTreeSet<String>,
     killed: Vec<String>,
     replacements: u32,
     stats: SimStats,
@@ -233,6 +236,8 @@ enum Report {
     Finished { nbytes: u64, duration: f64 },
     Erred(Box<[u8]>),
     Missing { dep: TaskId, holder: WorkerId },
+    /// The job ended the execution thread it ran on; the worker lives on.
+    ExecutorDied,
 }
 
 impl SimCluster {
@@ -257,6 +262,7 @@ impl SimCluster {
             default_client,
             fail_keys: BTreeSet::new(),
             poison_keys: BTreeSet::new(),
+            thread_poison_keys: BTreeSet::new(),
             killed: Vec::new(),
             replacements: 0,
             stats: SimStats::default(),
@@ -382,6 +388,11 @@ impl SimCluster {
     /// Keys whose task kills the worker that runs it.
     pub fn poison_key(&mut self, key: &str) {
         self.poison_keys.insert(key.to_owned());
+    }
+
+    /// Keys whose task ends the execution thread it runs on (the worker lives on).
+    pub fn thread_poison_key(&mut self, key: &str) {
+        self.thread_poison_keys.insert(key.to_owned());
     }
 
     pub fn add_worker(&mut self, name: &str, slots: u32) -> Result<WorkerId, CoreError> {
@@ -995,8 +1006,12 @@ impl SimCluster {
                 self.anomaly(format!("task_executing refused: {e}"));
             }
         }
-        if live && (!self.poison_keys.is_empty() || !self.fail_keys.is_empty()) {
+        if live && (!self.poison_keys.is_empty() || !self.fail_keys.is_empty() || !self.thread_poison_keys.is_empty()) {
             let key = self.scheduler.key(job.task);
+            if self.thread_poison_keys.contains(key) {
+                let _ = self.report(w, job, Report::ExecutorDied);
+                return;
+            }
             if self.poison_keys.contains(key) {
                 self.kill(w, job);
                 return;
@@ -1067,6 +1082,7 @@ impl SimCluster {
             Report::Finished { .. } => "finished",
             Report::Erred(_) => "erred",
             Report::Missing { .. } => "missing-data",
+            Report::ExecutorDied => "executor-died",
         };
         let result = match report {
             Report::Finished { nbytes, duration } => self
@@ -1076,6 +1092,7 @@ impl SimCluster {
             Report::Missing { dep, holder } => self
                 .scheduler
                 .missing_data(wid, job.task, job.run, dep, holder),
+            Report::ExecutorDied => self.scheduler.executor_died(wid, job.task, job.run),
         };
         match &result {
             Ok(true) => {
@@ -1091,6 +1108,7 @@ impl SimCluster {
                         }
                     }
                     "erred" => self.stats.erred += 1,
+                    "executor-died" => self.stats.executors_died += 1,
                     _ => self.stats.missing += 1,
                 }
             }

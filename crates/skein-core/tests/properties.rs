@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 use skein_core::sim::{self, Outcome, SimCluster, SimConfig};
-use skein_core::{ClientId, Config, CoreError, Failure, TaskSpec, TaskState, WorkerId, WorkerSpec};
+use skein_core::{ClientId, Config, CoreError, DeathCause, Failure, TaskSpec, TaskState, WorkerId, WorkerSpec};
 
 // ---------------------------------------------------------------- the pool
 
@@ -1678,6 +1678,40 @@ fn a_poison_task_errs_with_killed_worker_and_the_rest_completes() {
             }
         }
         other => panic!("client heard {other:?} about poison"),
+    }
+    for k in &keys {
+        assert_eq!(state_of(&sim, k), Some(TaskState::Memory), "{k}");
+    }
+}
+
+#[test]
+fn a_task_that_ends_its_thread_errs_alone_and_no_worker_is_lost() {
+    let mut sim = cluster(2, 2);
+    let (mut tasks, keys) = sim::independent("ok", 100, b"");
+    tasks.push(sim::task("poison", "poison", Vec::new(), b""));
+    tasks.push(sim::task("after", "after", vec!["poison".into()], b""));
+    sim.thread_poison_key("poison");
+    let mut wanted: Vec<&str> = keys.iter().map(String::as_str).collect();
+    wanted.push("after");
+    sim.submit(tasks, &wanted).expect("valid graph");
+    sim.run_until_idle(100_000).expect("finishes");
+    assert_clean(&sim);
+    assert!(sim.killed_workers().is_empty());
+    assert_eq!(sim.stats().executors_died, 3);
+    assert_eq!(sim.scheduler().stats().workers_removed, 0);
+    match sim.outcome(sim.client(), "after") {
+        Some(Outcome::Erred { cause, failure }) => {
+            assert_eq!(cause, "poison");
+            match &**failure {
+                Failure::KilledWorker { key, workers, causes } => {
+                    assert_eq!(key, "poison");
+                    assert_eq!(workers.len(), 3);
+                    assert!(causes.iter().all(|&c| c == DeathCause::ExecutorDied), "{causes:?}");
+                }
+                other => panic!("poison erred with {other:?}"),
+            }
+        }
+        other => panic!("client heard {other:?} about after"),
     }
     for k in &keys {
         assert_eq!(state_of(&sim, k), Some(TaskState::Memory), "{k}");
