@@ -50,7 +50,7 @@ program
   .command('worker')
   .description('run a worker that joins the scheduler at <address> (ws://host:port)')
   .argument('<address>', 'the scheduler address, e.g. ws://scheduler-host:8786')
-  .option('-s, --slots <n>', 'tasks run at once', integer(1), 1)
+  .option('-s, --slots <n>', 'execution threads: tasks run in parallel (one per core is a good fit)', integer(1), 1)
   .option('-n, --name <name>', 'worker name, unique per scheduler (default: host-pid)')
   .option('--host <host>', 'interface of the peer server (default: 127.0.0.1 for a loopback scheduler, else 0.0.0.0)')
   .option('--advertise-host <host>', 'host name other workers and clients use to reach this one (default: --host, or this machine name)')

@@ -7,7 +7,7 @@ import { Supervisor } from './supervisor'
 export interface LocalClusterOptions {
   /** Worker processes to start (default: one per core, os.availableParallelism()). */
   workers?: number
-  /** Tasks each worker runs at once (default 1). */
+  /** Execution threads per worker process: tasks each runs in parallel (default 1). */
   slotsPerWorker?: number
   /** Interface for the scheduler and the workers' peer servers (default 127.0.0.1). */
   host?: string
