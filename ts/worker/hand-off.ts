@@ -1,21 +1,22 @@
 /**
  * What crosses between a worker's I/O thread and its execution threads. Both
- * directions carry many tasks per message, their bytes packed into one
- * transferred ArrayBuffer: a message costs the same for one task as for fifty,
- * and nothing is structured-cloned byte by byte.
+ * directions carry many tasks per message, packed into two transferred
+ * buffers (an index of numbers, and the bytes): a message costs about the same
+ * for one task as for fifty, and nothing is structured-cloned item by item.
  */
 
 /** The cell of the shared Int32Array where a thread writes the handle of the task it runs (-1: none). */
 export const RUNNING = 0
 
-/** Tasks to run: I/O thread -> execution thread. */
+/**
+ * Tasks to run: I/O thread -> execution thread. `index` holds, per task: its
+ * handle, key start and length, payload start and length, dependency count,
+ * then start and length of each dependency's bytes (all offsets into `data`).
+ * `depKeys` lists the dependencies' keys, all tasks' in a row.
+ */
 export interface RunBatch {
-  /** The I/O thread's handle of each task. */
-  ids: Int32Array
-  keys: string[]
-  /** Per task: payload start, payload length, dependency count; then start and length of each dependency's bytes. */
-  spans: Uint32Array
-  /** The dependencies' keys, all tasks' in a row. */
+  count: number
+  index: Uint32Array
   depKeys: string[]
   data: ArrayBuffer
 }
@@ -25,14 +26,14 @@ export const enum Outcome {
   Erred = 1,
 }
 
-/** Outcomes: execution thread -> I/O thread. */
+/**
+ * Outcomes: execution thread -> I/O thread. `index` holds, per task: handle,
+ * outcome, duration (seconds, decoding inputs and encoding the result
+ * included), start and length of its encoded result or failure in `data`.
+ */
 export interface ResultBatch {
-  ids: Int32Array
-  outcomes: Uint8Array
-  /** Seconds each task took on its thread (decoding its inputs and encoding its result included). */
-  durations: Float64Array
-  /** Per task: start and length of its encoded result (Finished) or failure (Erred) in `data`. */
-  spans: Uint32Array
+  count: number
+  index: Float64Array
   data: ArrayBuffer
 }
 
@@ -56,7 +57,10 @@ export interface Bytes {
   length: number
 }
 
-/** Builds a RunBatch on the I/O thread, copying each payload and input once. */
+const utf8 = new TextEncoder()
+const fromUtf8 = new TextDecoder()
+
+/** Builds a RunBatch on the I/O thread, copying each key, payload and input once. */
 export class RunBatchWriter {
   private readonly ids: number[] = []
   private readonly keys: string[] = []
@@ -64,7 +68,7 @@ export class RunBatchWriter {
   private readonly deps: (readonly (Bytes | undefined)[])[] = []
   private readonly depKeys: string[] = []
   private bytes = 0
-  private spanCount = 0
+  private indexLength = 0
 
   get size(): number {
     return this.ids.length
@@ -76,86 +80,105 @@ export class RunBatchWriter {
     this.keys.push(key)
     this.payloads.push(payload)
     this.deps.push(inputs)
-    this.bytes += payload.byteLength
+    // A key's UTF-8 is at most 3 bytes per UTF-16 unit.
+    this.bytes += 3 * key.length + payload.byteLength
     for (let i = 0; i < inputs.length; i++) {
       this.depKeys.push(deps[i][0])
       this.bytes += inputs[i]!.length
     }
-    this.spanCount += 3 + 2 * inputs.length
+    this.indexLength += 6 + 2 * inputs.length
   }
 
   /** The batch, and what to transfer with it. */
   finish(): { batch: RunBatch; transfer: ArrayBuffer[] } {
     const data = new Uint8Array(this.bytes)
-    const spans = new Uint32Array(this.spanCount)
+    const index = new Uint32Array(this.indexLength)
     let pos = 0
     let s = 0
     for (let i = 0; i < this.ids.length; i++) {
+      index[s++] = this.ids[i]
+      const written = utf8.encodeInto(this.keys[i], data.subarray(pos)).written
+      index[s++] = pos
+      index[s++] = written
+      pos += written
       const payload = this.payloads[i]
       data.set(payload, pos)
-      spans[s++] = pos
-      spans[s++] = payload.byteLength
+      index[s++] = pos
+      index[s++] = payload.byteLength
       pos += payload.byteLength
       const deps = this.deps[i]
-      spans[s++] = deps.length
+      index[s++] = deps.length
       for (let j = 0; j < deps.length; j++) {
         const d = deps[j]!
         data.set(new Uint8Array(d.memory!, d.offset, d.length), pos)
-        spans[s++] = pos
-        spans[s++] = d.length
+        index[s++] = pos
+        index[s++] = d.length
         pos += d.length
       }
     }
-    const ids = Int32Array.from(this.ids)
-    const batch: RunBatch = { ids, keys: this.keys, spans, depKeys: this.depKeys, data: data.buffer }
-    return { batch, transfer: [data.buffer, spans.buffer, ids.buffer] }
+    const batch: RunBatch = { count: this.ids.length, index, depKeys: this.depKeys, data: data.buffer }
+    return { batch, transfer: [data.buffer, index.buffer] }
   }
 }
 
 /** One task of a RunBatch as the execution thread reads it: views into the batch's memory. */
-export interface HandedTask {
-  id: number
-  key: string
-  payload: Uint8Array
-  depKeys: string[]
-  depBytes: Uint8Array[]
+export class HandedTask {
+  constructor(
+    readonly id: number,
+    private readonly keyBytes: Uint8Array,
+    readonly payload: Uint8Array,
+    readonly depKeys: string[],
+    readonly depBytes: Uint8Array[],
+  ) {}
+
+  /** Decoded only when a message needs it (errors). */
+  get key(): string {
+    return fromUtf8.decode(this.keyBytes)
+  }
 }
+
+const NO_KEYS: string[] = []
+const NO_BYTES: Uint8Array[] = []
 
 export function readRunBatch(batch: RunBatch): HandedTask[] {
   const data = new Uint8Array(batch.data)
-  const spans = batch.spans
-  const out: HandedTask[] = new Array(batch.ids.length)
+  const index = batch.index
+  const out: HandedTask[] = new Array(batch.count)
   let s = 0
   let k = 0
-  for (let i = 0; i < batch.ids.length; i++) {
-    const payload = data.subarray(spans[s], spans[s] + spans[s + 1])
-    const n = spans[s + 2]
-    s += 3
-    const depKeys: string[] = new Array(n)
-    const depBytes: Uint8Array[] = new Array(n)
-    for (let j = 0; j < n; j++) {
-      depKeys[j] = batch.depKeys[k++]
-      depBytes[j] = data.subarray(spans[s], spans[s] + spans[s + 1])
-      s += 2
+  for (let i = 0; i < batch.count; i++) {
+    const id = index[s]
+    const key = data.subarray(index[s + 1], index[s + 1] + index[s + 2])
+    const payload = data.subarray(index[s + 3], index[s + 3] + index[s + 4])
+    const n = index[s + 5]
+    s += 6
+    let depKeys = NO_KEYS
+    let depBytes = NO_BYTES
+    if (n > 0) {
+      depKeys = new Array(n)
+      depBytes = new Array(n)
+      for (let j = 0; j < n; j++) {
+        depKeys[j] = batch.depKeys[k++]
+        depBytes[j] = data.subarray(index[s], index[s] + index[s + 1])
+        s += 2
+      }
     }
-    out[i] = { id: batch.ids[i], key: batch.keys[i], payload, depKeys, depBytes }
+    out[i] = new HandedTask(id, key, payload, depKeys, depBytes)
   }
   return out
 }
 
 const MIN_CAPACITY = 4096
+const FIELDS = 5
 
 /** Collects outcomes on the execution thread, each one's bytes copied once into a growing buffer. */
 export class ResultBatchWriter {
-  private ids: number[] = []
-  private outcomes: number[] = []
-  private durations: number[] = []
-  private spans: number[] = []
+  private index: number[] = []
   private buf = new Uint8Array(MIN_CAPACITY)
   private pos = 0
 
   get size(): number {
-    return this.ids.length
+    return this.index.length / FIELDS
   }
 
   get byteLength(): number {
@@ -169,30 +192,26 @@ export class ResultBatchWriter {
       this.buf = grown
     }
     this.buf.set(bytes, this.pos)
-    this.ids.push(id)
-    this.outcomes.push(outcome)
-    this.durations.push(duration)
-    this.spans.push(this.pos, bytes.byteLength)
+    this.index.push(id, outcome, duration, this.pos, bytes.byteLength)
     this.pos += bytes.byteLength
   }
 
   /** The batch so far (the writer starts empty again), and what to transfer with it. */
   take(): { batch: ResultBatch; transfer: ArrayBuffer[] } {
     // Exactly the bytes used: the I/O thread keeps views of this memory as the stored results.
-    const data = this.buf.buffer.byteLength === this.pos ? this.buf.buffer : this.buf.slice(0, this.pos).buffer
-    const batch: ResultBatch = {
-      ids: Int32Array.from(this.ids),
-      outcomes: Uint8Array.from(this.outcomes),
-      durations: Float64Array.from(this.durations),
-      spans: Uint32Array.from(this.spans),
-      data: data as ArrayBuffer,
-    }
-    this.ids = []
-    this.outcomes = []
-    this.durations = []
-    this.spans = []
+    const data = (this.buf.buffer.byteLength === this.pos ? this.buf.buffer : this.buf.slice(0, this.pos).buffer) as ArrayBuffer
+    const index = Float64Array.from(this.index)
+    const batch: ResultBatch = { count: this.index.length / FIELDS, index, data }
+    this.index = []
     this.buf = new Uint8Array(Math.max(MIN_CAPACITY, Math.min(this.pos, 1 << 20)))
     this.pos = 0
-    return { batch, transfer: [batch.data, batch.ids.buffer as ArrayBuffer, batch.outcomes.buffer as ArrayBuffer, batch.durations.buffer as ArrayBuffer, batch.spans.buffer as ArrayBuffer] }
+    return { batch, transfer: [data, index.buffer] }
   }
+}
+
+/** The fields of result `i` of a batch. */
+export function resultAt(batch: ResultBatch, i: number): { id: number; outcome: Outcome; duration: number; start: number; length: number } {
+  const x = batch.index
+  const s = i * FIELDS
+  return { id: x[s], outcome: x[s + 1] as Outcome, duration: x[s + 2], start: x[s + 3], length: x[s + 4] }
 }

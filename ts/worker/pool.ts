@@ -1,6 +1,6 @@
 import { encodeTaskFailure } from '../graph/payload'
 import { ExecutionThread, type StopReason } from './execution-thread'
-import { Outcome, RunBatchWriter, type FromExecutor, type ResultBatch } from './hand-off'
+import { Outcome, resultAt, RunBatchWriter, type FromExecutor, type ResultBatch } from './hand-off'
 import type { Log } from './log'
 import { ReadyQueue } from './ready-queue'
 import type { SourceCache } from './sources'
@@ -197,27 +197,28 @@ export class ExecutionPool {
   private done(thread: ExecutionThread, batch: ResultBatch): void {
     thread.ran = true
     this.startFailures = 0
-    const { ids, outcomes, durations, spans, data } = batch
+    const data = batch.data
     // A small result keeps the whole batch's memory alive: copy it out of a large batch.
     const copySmall = data.byteLength > 65_536
     let avg = this.averageMs[thread.index]
-    for (let i = 0; i < ids.length; i++) {
-      const task = thread.handed.get(ids[i])
+    for (let i = 0; i < batch.count; i++) {
+      const { id, outcome, duration, start, length } = resultAt(batch, i)
+      const task = thread.handed.get(id)
       if (task === undefined) continue
-      thread.handed.delete(ids[i])
-      const timer = thread.timeouts.get(ids[i])
+      thread.handed.delete(id)
+      const timer = thread.timeouts.get(id)
       if (timer !== undefined) {
         clearTimeout(timer)
-        thread.timeouts.delete(ids[i])
+        thread.timeouts.delete(id)
       }
       task.handle = -1
-      const ms = durations[i] * 1000
+      const ms = duration * 1000
       avg = avg === undefined ? ms : avg + EMA_ALPHA * (ms - avg)
       if (task.phase === Phase.Running) {
         task.phase = Phase.Done
-        let bytes = new Uint8Array(data, spans[2 * i], spans[2 * i + 1])
-        if (copySmall && bytes.byteLength * 2 < data.byteLength) bytes = bytes.slice()
-        if (outcomes[i] === Outcome.Finished) this.host.finished(task, bytes, durations[i])
+        let bytes = new Uint8Array(data, start, length)
+        if (copySmall && length * 2 < data.byteLength) bytes = bytes.slice()
+        if (outcome === Outcome.Finished) this.host.finished(task, bytes, duration)
         else this.host.erred(task, bytes)
       }
       this.host.settled(task)
