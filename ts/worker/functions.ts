@@ -102,7 +102,9 @@ export class FunctionCache {
 
 /**
  * Compiles a shipped function's source, with the compiler helpers it mentions
- * in scope (see helperScope). Pure: call it in the thread that runs the function.
+ * in scope (see helperScope). Pure: call it in the thread that runs the
+ * function. Sloppy-mode `new Function` on purpose: the client may wrap a
+ * source in a `with` block (see guardCaptured), which strict code rejects.
  */
 export function compileShipped(source: string, name: string): Loaded {
   const helpers = helperScope(source)
