@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import os from 'node:os'
 import { Scheduler, type SchedulerOptions } from '../scheduler'
+import { inheritedExecArgv } from './inherited-exec-argv'
 import { workerEntry } from './paths'
 import { Supervisor } from './supervisor'
 
@@ -72,8 +73,8 @@ export class LocalCluster {
       (name) =>
         fork(entry, [...args, '--name', name], {
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-          // Workers run compiled JS; loaders of the parent (tsx under ava) would only slow them down.
-          execArgv: [],
+          // The parent's module loaders (tsx...), so module functions written in TypeScript import on workers.
+          execArgv: inheritedExecArgv(),
         }),
       { maxRestartsPerMinute: maxRestarts, log },
     )

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { MODULE, SHIPPED, type FunctionRef } from '../graph/payload'
+import { helperScope } from '../graph/shipped-helpers'
 
 type TaskFunction = (...args: unknown[]) => unknown
 /** A function, or why it could not be had (kept, so later tasks fail at once). */
@@ -96,15 +97,22 @@ export class FunctionCache<T extends NeedsFunction> {
   }
 }
 
+/**
+ * Compiles a shipped function's source, with the compiler helpers it mentions
+ * in scope (see helperScope). Pure: call it in the thread that runs the
+ * function. Sloppy-mode `new Function` on purpose: the client may wrap a
+ * source in a `with` block (see guardCaptured), which strict code rejects.
+ */
 export function compileShipped(source: string, name: string): Loaded {
+  const helpers = helperScope(source)
   try {
     let fn: unknown
     try {
-      fn = new Function(`return (${source}\n)`)()
+      fn = new Function(...helpers.names, `return (${source}\n)`)(...helpers.values)
     } catch (err) {
       if (!(err instanceof SyntaxError)) throw err
       // Method shorthand (`name(x) { ... }`) is only an expression inside an object literal.
-      const holder = new Function(`return ({ ${source}\n })`)() as Record<string, unknown>
+      const holder = new Function(...helpers.names, `return ({ ${source}\n })`)(...helpers.values) as Record<string, unknown>
       fn = Object.values(holder)[0]
     }
     if (typeof fn !== 'function') return new Error(`shipped function '${name}' did not compile to a function`)
