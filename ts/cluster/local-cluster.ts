@@ -30,6 +30,12 @@ export interface LocalClusterOptions {
   heartbeatTimeoutMs?: number
   /** Receives a line per restarted worker (default: stderr). */
   log?: (line: string) => void
+  /**
+   * Node flags of the worker processes (and so of their execution threads). Default: the
+   * module-loader flags of this process (`--import tsx`, `--require ...`, `--loader ...`), so
+   * `.ts` module functions import on workers as they do here; `[]` starts plain Node.
+   */
+  workerExecArgv?: readonly string[]
 }
 
 /**
@@ -60,6 +66,10 @@ export class LocalCluster {
     if (!Number.isInteger(slots) || slots < 1) throw new Error(`LocalCluster: slotsPerWorker must be a positive integer, not ${options.slotsPerWorker}`)
     const maxRestarts = options.maxRestartsPerMinute ?? 10
     if (!(maxRestarts >= 0)) throw new Error(`LocalCluster: maxRestartsPerMinute must be a non-negative number, not ${options.maxRestartsPerMinute}`)
+    if (options.workerExecArgv !== undefined && !(Array.isArray(options.workerExecArgv) && options.workerExecArgv.every((a) => typeof a === 'string'))) {
+      throw new Error('LocalCluster: workerExecArgv must be an array of strings')
+    }
+    const workerExecArgv = options.workerExecArgv === undefined ? inheritedExecArgv() : [...options.workerExecArgv]
     const host = options.host ?? '127.0.0.1'
     const entry = workerEntry()
     const timeoutMs = options.heartbeatTimeoutMs ?? options.scheduler?.heartbeatTimeoutMs
@@ -74,7 +84,7 @@ export class LocalCluster {
         fork(entry, [...args, '--name', name], {
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
           // The parent's module loaders (tsx...), so module functions written in TypeScript import on workers.
-          execArgv: inheritedExecArgv(),
+          execArgv: workerExecArgv,
         }),
       { maxRestartsPerMinute: maxRestarts, log },
     )
