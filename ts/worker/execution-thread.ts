@@ -1,8 +1,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Worker as Thread } from 'node:worker_threads'
-import { RUNNING, type FromExecutor, type RunBatch, type ToExecutor } from './hand-off'
+import type { FromExecutor, RunBatch, ToExecutor } from './hand-off'
 import type { SourceWaiter } from './sources'
+import { ThreadState } from './thread-state'
 import type { TaskRecord } from './task'
 
 /** Why the I/O thread is stopping a thread on purpose. */
@@ -10,8 +11,8 @@ export type StopReason = 'cancel' | 'timeout' | 'close'
 
 /**
  * The I/O thread's side of one execution thread: the thread itself, the
- * tasks handed to it that have not come back, and the shared cell where the
- * thread says which of them it is running.
+ * tasks handed to it that have not come back, and the memory it shares with
+ * the thread (which task runs, which were cancelled).
  */
 export class ExecutionThread implements SourceWaiter {
   readonly thread: Thread
@@ -23,16 +24,17 @@ export class ExecutionThread implements SourceWaiter {
   stopping: StopReason | null = null
   /** At least one outcome came back: the thread started fine. */
   ran = false
+  /** The thread said it can take tasks. */
+  ready = false
   /** What the thread died of, if it reported an error before exiting. */
   error: Error | undefined
-  private readonly shared = new Int32Array(new SharedArrayBuffer(4))
+  readonly state = new ThreadState()
 
   constructor(
     readonly index: number,
     listener: { message(from: ExecutionThread, m: FromExecutor): void; exit(from: ExecutionThread, code: number): void },
   ) {
-    Atomics.store(this.shared, RUNNING, -1)
-    this.thread = new Thread(executorEntry(), { workerData: { shared: this.shared } })
+    this.thread = new Thread(executorEntry(), { workerData: { cells: this.state.cells } })
     this.thread.on('message', (m: FromExecutor) => listener.message(this, m))
     this.thread.on('error', (err) => (this.error = err))
     this.thread.on('exit', (code) => listener.exit(this, code))
@@ -40,7 +42,7 @@ export class ExecutionThread implements SourceWaiter {
 
   /** The handle of the task the thread is running now, or -1. */
   get running(): number {
-    return Atomics.load(this.shared, RUNNING)
+    return this.state.running
   }
 
   run(batch: RunBatch, transfer: ArrayBuffer[]): void {

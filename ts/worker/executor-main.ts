@@ -1,12 +1,20 @@
 /**
  * Entry of an execution thread (dist/worker/executor-main.js), started by the
- * worker's ExecutionPool with the shared array it reads the running task from.
+ * worker's ExecutionPool with the memory it shares with the thread (ThreadState).
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { Executor } from './executor'
+import { registerThreadLoaders } from './thread-loaders'
+import { ThreadState } from './thread-state'
 
-if (parentPort === null) throw new Error('executor-main.js runs as a worker thread of a skein worker, not on its own')
-const executor = new Executor(parentPort, (workerData as { shared: Int32Array }).shared)
-// An error from a task's callback must not end the thread (and every task queued on it).
-process.on('uncaughtException', (err) => executor.uncaught(err))
-process.on('unhandledRejection', (err) => executor.uncaught(err))
+const port = parentPort
+if (port === null) throw new Error('executor-main.js runs as a worker thread of a skein worker, not on its own')
+
+// Messages wait in the port until the executor listens: loaders come first.
+void registerThreadLoaders().then((problems) => {
+  for (const line of problems) port.postMessage({ t: 'log', line })
+  const executor = new Executor(port, new ThreadState((workerData as { cells: Int32Array }).cells))
+  // An error from a task's callback must not end the thread (and every task queued on it).
+  process.on('uncaughtException', (err) => executor.uncaught(err))
+  process.on('unhandledRejection', (err) => executor.uncaught(err))
+})

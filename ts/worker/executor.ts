@@ -3,12 +3,15 @@ import { assertEncodable, encode } from '../protocol'
 import { decodeTaskArgs, decodeTaskPayload, encodeTaskFailure, payloadArgsOffset, type FunctionRef, type RunOptions } from '../graph/payload'
 import { resolveRefs } from './args'
 import { explainFailure, FunctionCache, isFunctionRef } from './functions'
-import { Outcome, readRunBatch, ResultBatchWriter, RUNNING, type FromExecutor, type HandedTask, type ToExecutor } from './hand-off'
+import { Outcome, readRunBatch, ResultBatchWriter, type FromExecutor, type HandedTask, type ToExecutor } from './hand-off'
+import type { ThreadState } from './thread-state'
 
 /** Outcomes go back at least this often while tasks keep coming (ms). */
 const REPORT_EVERY_MS = 2
 /** ... and as soon as this many bytes of results wait. */
 const REPORT_BYTES = 1 << 20
+
+const NOTHING = new Uint8Array(0)
 
 /** A handed task on its thread. */
 class Job {
@@ -23,8 +26,9 @@ class Job {
  * One execution thread: runs the tasks its I/O thread hands it, one at a time
  * (an async task holds the thread's slot until it settles), in the order
  * handed, and sends back each outcome's encoded bytes. It writes the handle of
- * the task it runs into shared memory, so the I/O thread knows, without a
- * message, which task was running if this thread dies or must be stopped.
+ * the task it runs into memory shared with the I/O thread, so that thread
+ * knows, without a message, which task was running if this one dies or must
+ * be stopped; a task cancelled before it starts is skipped the same way.
  */
 export class Executor {
   private readonly queue: Job[] = []
@@ -41,13 +45,14 @@ export class Executor {
 
   constructor(
     private readonly port: MessagePort,
-    private readonly shared: Int32Array,
+    private readonly state: ThreadState,
   ) {
     this.functions = new FunctionCache<Job>({
       askSource: (hash) => this.post({ t: 'fn?', hash }),
       loaded: (job) => this.requeue(job),
     })
     port.on('message', (m: ToExecutor) => this.receive(m))
+    this.post({ t: 'ready' })
   }
 
   /** An error nothing caught: it belongs to the running (async) task if there is one. */
@@ -136,7 +141,10 @@ export class Executor {
     }
     if (fn instanceof Error) return this.fail(job, fn, t0)
     const id = job.handed.id
-    Atomics.store(this.shared, RUNNING, id)
+    if (!this.state.begin(id)) {
+      this.results.add(id, Outcome.Skipped, 0, NOTHING)
+      return t0
+    }
     const timeoutMs = job.options?.timeoutMs
     if (timeoutMs !== undefined) this.post({ t: 'timeout', id, ms: timeoutMs })
     let result: unknown
@@ -196,7 +204,7 @@ export class Executor {
     } catch (err) {
       return this.fail(job, err, t0)
     }
-    Atomics.store(this.shared, RUNNING, -1)
+    this.state.end()
     // The duration covers decoding inputs and encoding the result: what the task costs this worker.
     const end = performance.now()
     this.results.add(job.handed.id, Outcome.Finished, (end - t0) / 1000, bytes)
@@ -204,7 +212,7 @@ export class Executor {
   }
 
   private fail(job: Job, err: unknown, t0: number): number {
-    Atomics.store(this.shared, RUNNING, -1)
+    this.state.end()
     const end = performance.now()
     this.results.add(job.handed.id, Outcome.Erred, (end - t0) / 1000, encodeTaskFailure(explainFailure(err, job.fn)))
     return end

@@ -5,9 +5,6 @@
  * for one task as for fifty, and nothing is structured-cloned item by item.
  */
 
-/** The cell of the shared Int32Array where a thread writes the handle of the task it runs (-1: none). */
-export const RUNNING = 0
-
 /**
  * Tasks to run: I/O thread -> execution thread. `index` holds, per task: its
  * handle, key start and length, payload start and length, dependency count,
@@ -24,6 +21,8 @@ export interface RunBatch {
 export const enum Outcome {
   Finished = 0,
   Erred = 1,
+  /** Cancelled before it started: not run. */
+  Skipped = 2,
 }
 
 /**
@@ -44,6 +43,8 @@ export type ToExecutor =
 
 export type FromExecutor =
   | { t: 'done'; batch: ResultBatch }
+  /** The thread is ready for tasks (its module loaders are registered). */
+  | { t: 'ready' }
   /** A shipped function's source is needed. */
   | { t: 'fn?'; hash: string }
   /** The task with handle `id` has started and must be stopped after `ms`. */

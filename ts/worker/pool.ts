@@ -58,6 +58,7 @@ export class ExecutionPool {
   private closed = false
   /** The thread the next pump serves first: tiny tasks spread over all threads. */
   private first = 0
+  private readyWaiters: { resolve: () => void; reject: (err: Error) => void }[] = []
 
   constructor(
     readonly slots: number,
@@ -95,7 +96,9 @@ export class ExecutionPool {
    */
   cancel(task: TaskRecord): void {
     for (const thread of this.threads) {
-      if (!thread.handed.has(task.handle) || thread.running !== task.handle) continue
+      if (!thread.handed.has(task.handle)) continue
+      // Not started yet: the thread skips it and says so (done() then settles it).
+      if (!thread.state.cancel(task.handle)) return
       thread.handed.delete(task.handle)
       this.host.settled(task)
       this.stopThread(thread, 'cancel')
@@ -103,8 +106,15 @@ export class ExecutionPool {
     }
   }
 
+  /** Resolves once every thread can take tasks (its module loaders are registered); rejects if threads cannot start. */
+  whenReady(): Promise<void> {
+    if (this.threads.every((t) => t.ready)) return Promise.resolve()
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }))
+  }
+
   close(): void {
     this.closed = true
+    for (const w of this.readyWaiters.splice(0)) w.reject(new Error('the worker closed before its execution threads were ready'))
     if (this.reportTimer) clearInterval(this.reportTimer)
     for (const thread of this.threads) thread.stop('close')
   }
@@ -179,6 +189,10 @@ export class ExecutionPool {
 
   private message(thread: ExecutionThread, m: FromExecutor): void {
     switch (m.t) {
+      case 'ready':
+        thread.ready = true
+        if (this.threads.every((t) => t.ready)) for (const w of this.readyWaiters.splice(0)) w.resolve()
+        break
       case 'done':
         this.done(thread, m.batch)
         break
@@ -196,6 +210,7 @@ export class ExecutionPool {
 
   private done(thread: ExecutionThread, batch: ResultBatch): void {
     thread.ran = true
+    thread.ready = true
     this.startFailures = 0
     const data = batch.data
     // A small result keeps the whole batch's memory alive: copy it out of a large batch.
@@ -212,14 +227,16 @@ export class ExecutionPool {
         thread.timeouts.delete(id)
       }
       task.handle = -1
-      const ms = duration * 1000
-      avg = avg === undefined ? ms : avg + EMA_ALPHA * (ms - avg)
+      if (outcome !== Outcome.Skipped) {
+        const ms = duration * 1000
+        avg = avg === undefined ? ms : avg + EMA_ALPHA * (ms - avg)
+      }
       if (task.phase === Phase.Running) {
         task.phase = Phase.Done
         let bytes = new Uint8Array(data, start, length)
         if (copySmall && length * 2 < data.byteLength) bytes = bytes.slice()
         if (outcome === Outcome.Finished) this.host.finished(task, bytes, duration)
-        else this.host.erred(task, bytes)
+        else if (outcome === Outcome.Erred) this.host.erred(task, bytes)
       }
       this.host.settled(task)
     }
@@ -274,7 +291,9 @@ export class ExecutionPool {
     if (this.closed) return
     if (!thread.ran && thread.stopping === null && ++this.startFailures >= MAX_START_FAILURES) {
       this.closed = true
-      this.host.broken(`${MAX_START_FAILURES} execution threads in a row ended before running anything (last: ${describeExit(thread, code)})`)
+      const reason = `${MAX_START_FAILURES} execution threads in a row ended before running anything (last: ${describeExit(thread, code)})`
+      for (const w of this.readyWaiters.splice(0)) w.reject(new Error(reason))
+      this.host.broken(reason)
       return
     }
     this.averageMs[thread.index] = undefined

@@ -139,6 +139,8 @@ export class Worker {
     const advertised = this.options.advertiseHost ?? (wildcard ? os.hostname() : host)
     this.peerAddress = `ws://${advertised.includes(':') ? `[${advertised}]` : advertised}:${this.server.port}`
     try {
+      // A worker whose slots cannot run yet would only hoard the tasks it is given.
+      await this.pool.whenReady()
       await this.join()
     } catch (err) {
       this.stop()
