@@ -1,66 +1,93 @@
 import { EventEmitter } from 'node:events'
+import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import type WebSocket from 'ws'
 
 const CONNECTING = 0
 const OPEN = 1
 const CLOSING = 2
 const CLOSED = 3
+/** ws's code for a connection that ended without a closing handshake. */
+const ABNORMAL = 1006
 
-class CloseMarker {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-  ) {}
+/** Sent before the port closes, so the other end reports the code and reason a WebSocket would. */
+type CloseNotice = [kind: 'close', code: number, reason: string]
+
+/**
+ * `send` options: `handOver` says the sender keeps no reference to the frame, so a frame that
+ * owns its whole ArrayBuffer is moved to the other thread instead of copied.
+ */
+export interface PortSendOptions {
+  binary?: boolean
+  handOver?: boolean
 }
 
 /**
- * One end of a pair of sockets inside one process. A client whose scheduler
- * lives in the same process (a LocalCluster, or a Scheduler the program
- * started) talks to it through this pair instead of TCP: frames pass as the
- * same Buffers, in order, delivered in a microtask, with no system call and
- * no copy. On this project's 2-core VMs a loopback write that wakes another
- * thread costs about 15 us, several per round trip.
+ * One end of a connection between two threads of one process, over a
+ * MessagePort. A client whose scheduler runs in this process (on the
+ * scheduler's own thread: a LocalCluster, or a Scheduler the program
+ * started) talks to it through this instead of TCP: the same frames, with no
+ * system call of ours and no socket.
+ *
+ * A frame crosses as bytes of its own: moved when the sender hands over a
+ * frame that owns its ArrayBuffer, otherwise copied once (exactly its bytes,
+ * never the pool slab or codec buffer it is a view of).
  *
  * It has the part of ws's WebSocket that Channel and the connections use:
  * send, close, terminate, readyState, bufferedAmount and the 'open',
- * 'message' and 'close' events, with the same arguments.
+ * 'message' and 'close' events, with the same arguments. The port does not
+ * keep the process alive: whoever owns the other thread decides that.
  */
-export class InProcessSocket extends EventEmitter {
+export class PortSocket extends EventEmitter {
   readonly CONNECTING = CONNECTING
   readonly OPEN = OPEN
   readonly CLOSING = CLOSING
   readonly CLOSED = CLOSED
-  readyState = CONNECTING
+  readyState = OPEN
   binaryType = 'nodebuffer'
-  /** Frames are handed over at once: nothing is ever buffered on the sending side. */
+  /** Frames are handed to the port at once: nothing is ever buffered on the sending side. */
   readonly bufferedAmount = 0
-  private peer: InProcessSocket | null = null
-  private inbox: (Buffer | CloseMarker)[] = []
-  private deliveryScheduled = false
-  private readonly deliverNow = () => this.deliver()
+  private closeCode = ABNORMAL
+  private closeReason = ''
 
-  /** Two connected ends, both open. */
-  static pair(): [InProcessSocket, InProcessSocket] {
-    const a = new InProcessSocket()
-    const b = new InProcessSocket()
-    a.peer = b
-    b.peer = a
-    a.readyState = b.readyState = OPEN
-    return [a, b]
+  constructor(private readonly port: MessagePort) {
+    super()
+    port.on('message', (data: Uint8Array | CloseNotice) => this.receive(data))
+    port.once('close', () => this.ended())
+    port.unref()
   }
 
-  send(data: Buffer, _options?: { binary?: boolean }): void {
+  send(data: Uint8Array, options?: PortSendOptions): void {
     if (this.readyState !== OPEN) return
-    this.peer!.enqueue(data)
+    const owned = options?.handOver === true && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+    if (owned) {
+      try {
+        this.port.postMessage(data, [data.buffer as ArrayBuffer])
+        return
+      } catch {
+        // An ArrayBuffer that cannot be detached (memory owned by a native addon) is copied instead.
+      }
+    }
+    const copy = copyOf(data)
+    this.port.postMessage(copy, [copy.buffer])
   }
 
   /** Both ends get 'close' with this code and reason, after the frames already sent. */
   close(code = 1000, reason = ''): void {
-    this.end(code, reason)
+    if (this.readyState >= CLOSING) return
+    this.readyState = CLOSING
+    this.closeCode = code
+    this.closeReason = reason
+    this.port.postMessage(['close', code, reason] satisfies CloseNotice)
+    this.port.close()
   }
 
-  terminate(): void {
-    this.end(1006, '')
+  /** Ends the connection without a closing handshake: both ends see code 1006 (or `code`, on this end). */
+  terminate(code = ABNORMAL, reason = ''): void {
+    if (this.readyState === CLOSED) return
+    this.readyState = CLOSING
+    this.closeCode = code
+    this.closeReason = reason
+    this.port.close()
   }
 
   /** This end as the WebSocket type Channel and the connections are written against. */
@@ -68,50 +95,47 @@ export class InProcessSocket extends EventEmitter {
     return this as unknown as WebSocket
   }
 
-  private end(code: number, reason: string): void {
-    const peer = this.peer!
-    if (this.readyState >= CLOSING) return
-    this.readyState = CLOSING
-    if (peer.readyState < CLOSING) peer.readyState = CLOSING
-    peer.enqueue(new CloseMarker(code, reason))
-    this.enqueue(new CloseMarker(code, reason))
-  }
-
-  private enqueue(item: Buffer | CloseMarker): void {
+  private receive(data: Uint8Array | CloseNotice): void {
     if (this.readyState === CLOSED) return
-    this.inbox.push(item)
-    if (this.deliveryScheduled) return
-    this.deliveryScheduled = true
-    queueMicrotask(this.deliverNow)
+    if (data instanceof Uint8Array) {
+      this.emit('message', Buffer.from(data.buffer, data.byteOffset, data.byteLength), true)
+      return
+    }
+    this.readyState = CLOSING
+    this.closeCode = data[1]
+    this.closeReason = data[2]
   }
 
-  private deliver(): void {
-    this.deliveryScheduled = false
-    const items = this.inbox
-    this.inbox = []
-    for (const item of items) {
-      if (this.readyState === CLOSED) return
-      if (item instanceof CloseMarker) {
-        this.readyState = CLOSED
-        this.emit('close', item.code, Buffer.from(item.reason))
-      } else {
-        this.emit('message', item, true)
-      }
-    }
+  private ended(): void {
+    if (this.readyState === CLOSED) return
+    this.readyState = CLOSED
+    this.emit('close', this.closeCode, Buffer.from(this.closeReason))
   }
 }
 
-type Accept = (socket: WebSocket, remote: string) => void
+/** The bytes of `view` in an ArrayBuffer of their own (Buffer#slice would share the memory). */
+function copyOf(view: Uint8Array): Uint8Array<ArrayBuffer> {
+  return Uint8Array.prototype.slice.call(view) as Uint8Array<ArrayBuffer>
+}
+
+/** Opens a new connection to a scheduler of this process; returns the caller's end. */
+export type InProcessConnector = () => PortSocket
 
 /** Schedulers of this process by the address they listen on. */
-const schedulers = new Map<string, Accept>()
+const schedulers = new Map<string, InProcessConnector>()
 
 /** Makes a scheduler listening on `address` reachable in-process; returns the undo. */
-export function registerInProcess(address: string, accept: Accept): () => void {
-  schedulers.set(address, accept)
+export function registerInProcess(address: string, connect: InProcessConnector): () => void {
+  schedulers.set(address, connect)
   return () => {
-    if (schedulers.get(address) === accept) schedulers.delete(address)
+    if (schedulers.get(address) === connect) schedulers.delete(address)
   }
+}
+
+/** Two connected ends: one stays, the other's port is transferred to the thread that serves it. */
+export function portPair(): { socket: PortSocket; remote: MessagePort } {
+  const { port1, port2 } = new MessageChannel()
+  return { socket: new PortSocket(port1), remote: port2 }
 }
 
 /**
@@ -120,10 +144,14 @@ export function registerInProcess(address: string, accept: Accept): () => void {
  * Its 'open' event follows in a microtask, as a socket's would later.
  */
 export function connectInProcess(address: string): WebSocket | null {
-  const accept = schedulers.get(address)
-  if (accept === undefined) return null
-  const [client, server] = InProcessSocket.pair()
-  accept(server.asWebSocket(), 'in-process')
-  queueMicrotask(() => client.emit('open'))
-  return client.asWebSocket()
+  const connect = schedulers.get(address)
+  if (connect === undefined) return null
+  const socket = connect()
+  socket.readyState = CONNECTING
+  queueMicrotask(() => {
+    if (socket.readyState !== CONNECTING) return
+    socket.readyState = OPEN
+    socket.emit('open')
+  })
+  return socket.asWebSocket()
 }

@@ -2,4 +2,4 @@ export { KeyRef, encode, decode, decodeFrom, assertEncodable, UnencodableValueEr
 export { Channel } from './channel'
 export * from './messages'
 export { SOCKET_OPTIONS } from './socket'
-export { connectInProcess, registerInProcess } from './in-process'
+export { connectInProcess, registerInProcess, portPair, PortSocket, type InProcessConnector } from './in-process'
