@@ -9,6 +9,8 @@ type SyncReply = [seq: number, value: unknown, error: string | null]
 /** Slots of the shared flag array. */
 const ANSWERED = 0
 const CRASHED = 1
+/** The `seq` of the reply that reports the thread's death instead of answering a call. */
+const CRASH_REPORT = -1
 
 /** What the caller's side hands to the scheduler's thread (in workerData, the port transferred). */
 export interface SyncEnd {
@@ -16,6 +18,7 @@ export interface SyncEnd {
   flags: SharedArrayBuffer
 }
 
+/** The thread died; the message is its error, as reported (see reportCrashes). */
 export class SyncCallCrashed extends Error {}
 export class SyncCallTimedOut extends Error {}
 
@@ -52,7 +55,7 @@ export class SyncCaller {
         if (reply[2] !== null) throw new Error(reply[2])
         return reply[1]
       }
-      if (Atomics.load(this.flags, CRASHED) !== 0) throw new SyncCallCrashed(`while answering ${method}()`)
+      if (Atomics.load(this.flags, CRASHED) !== 0) throw new SyncCallCrashed(this.crashReport() ?? `it died before answering ${method}()`)
       const left = deadline - Date.now()
       if (left <= 0) throw new SyncCallTimedOut(`${method}()`)
       Atomics.wait(this.flags, ANSWERED, this.flags[ANSWERED], left)
@@ -62,16 +65,25 @@ export class SyncCaller {
   /** The reply to `seq` if it is there; replies to earlier calls that timed out are dropped. */
   private take(seq: number): SyncReply | undefined {
     if (Atomics.load(this.flags, ANSWERED) < seq) return undefined
+    return this.receive((reply) => reply[0] === seq)
+  }
+
+  /** The error the thread died of, if it had time to say. */
+  private crashReport(): string | undefined {
+    return this.receive((reply) => reply[0] === CRASH_REPORT)?.[2] ?? undefined
+  }
+
+  private receive(wanted: (reply: SyncReply) => boolean): SyncReply | undefined {
     for (;;) {
       const received = receiveMessageOnPort(this.port)
       if (received === undefined) return undefined
       const reply = received.message as SyncReply
-      if (reply[0] === seq) return reply
+      if (wanted(reply)) return reply
     }
   }
 }
 
-/** On the scheduler's thread: answers every call with `answer`, and tells waiting callers if the thread dies. */
+/** On the scheduler's thread: answers every call with `answer`. */
 export function answerSyncCalls(end: SyncEnd, answer: (method: SyncMethod, argument: string | undefined) => unknown): void {
   const flags = new Int32Array(end.flags)
   end.port.on('message', ([seq, method, argument]: SyncRequest) => {
@@ -86,7 +98,13 @@ export function answerSyncCalls(end: SyncEnd, answer: (method: SyncMethod, argum
     Atomics.notify(flags, ANSWERED)
   })
   end.port.unref()
-  process.on('uncaughtExceptionMonitor', () => {
+}
+
+/** On the scheduler's thread, first thing: if it dies of an uncaught error, a caller waiting synchronously gets the error at once. */
+export function reportCrashes(end: SyncEnd): void {
+  const flags = new Int32Array(end.flags)
+  process.on('uncaughtExceptionMonitor', (err) => {
+    end.port.postMessage([CRASH_REPORT, undefined, err instanceof Error ? (err.stack ?? err.message) : String(err)] satisfies SyncReply)
     Atomics.store(flags, CRASHED, 1)
     Atomics.notify(flags, ANSWERED)
   })

@@ -80,7 +80,7 @@ export class SchedulerThread {
     try {
       return this.sync.call(method, argument)
     } catch (err) {
-      if (err instanceof SyncCallCrashed) throw this.crash ?? new SchedulerCrashedError(`it died ${err.message}`)
+      if (err instanceof SyncCallCrashed) throw this.crash ?? new SchedulerCrashedError(err.message)
       if (err instanceof SyncCallTimedOut) throw new SchedulerUnresponsiveError(err.message, SYNC_CALL_TIMEOUT_MS)
       throw err
     }

@@ -1,8 +1,7 @@
 /**
- * The scheduler's thread: a worker_threads entry that runs one
+ * What the scheduler's thread runs (loaded by thread.ts): one
  * SchedulerRuntime (native core, port, router, timers) for the Scheduler
- * object that started it, so that nothing the user's code does on its own
- * thread can stall the scheduler.
+ * object that started the thread, answering its requests and reads.
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { PortSocket } from '../protocol'
