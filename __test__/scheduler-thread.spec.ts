@@ -51,6 +51,25 @@ test('a main thread blocked for three heartbeat timeouts loses no worker, and th
   }
 })
 
+test('thread: false runs the scheduler on the calling thread with the same API, in-process client included', async (t) => {
+  const lines: string[] = []
+  const cluster = await LocalCluster.start({ workers: 1, scheduler: { thread: false, verbose: true, log: (line) => lines.push(line) } })
+  const client = await Client.connect(cluster.address)
+  try {
+    const f = client.submit((x: number) => x * 3, 5)
+    t.is(await f, 15)
+    t.is(cluster.scheduler.state(f.key), 'memory')
+    t.is(cluster.scheduler.stats().computes, 1)
+    t.is(cluster.scheduler.workers.length, 1)
+    t.like(cluster.scheduler.health(), { workers: 1, clients: 1 })
+    t.true(lines.some((line) => /client \d+ \(in-process\)/.test(line)), lines.join('\n'))
+  } finally {
+    await client.close()
+    await cluster.close()
+  }
+  t.is(cluster.scheduler.stats().computes, 1, 'the totals at close')
+})
+
 test('unknown options and values of the wrong type are refused at once, naming them', async (t) => {
   const unknown = t.throws(() => new Scheduler({ heartbeatTimeout: 5, tickInterval: 10 } as never), { instanceOf: SchedulerOptionsError })
   t.is(unknown!.code, 'SKEIN_INVALID_OPTIONS')
@@ -83,7 +102,7 @@ test('a scheduler thread that dies fails every call and every client with SKEIN_
   const pending = client.submit(slowDouble, 1, 10)
   const waiting = scheduler.waitForWorkers(1)
   // As if the thread were killed (out of memory, a fatal error in the addon): it ends without a word.
-  await (scheduler as unknown as { thread: { worker: { terminate(): Promise<number> } } }).thread.worker.terminate()
+  await (scheduler as unknown as { backend: { worker: { terminate(): Promise<number> } } }).backend.worker.terminate()
   const error = await crashed
   t.is(error.code, 'SKEIN_SCHEDULER_CRASHED')
   t.regex(error.message, /the scheduler thread crashed: the thread exited with code 1/)
@@ -105,12 +124,12 @@ test('an error thrown on the scheduler thread is named in the crash, also to a c
     workers: () => {},
     crashed: (error) => crashes.push(error.message),
   })
-  const read = t.throws(() => thread.call('stats'), { instanceOf: SchedulerCrashedError })
+  const read = t.throws(() => thread.read('stats'), { instanceOf: SchedulerCrashedError })
   t.regex(read!.message, /scheduler thread crashed/)
   await t.throwsAsync(thread.listen('127.0.0.1', 0), { instanceOf: SchedulerCrashedError, message: /heartbeatTimeout/ })
   t.true(await eventually(() => crashes.length === 1, 5000))
   t.regex(crashes[0], /heartbeatTimeout/)
-  await thread.end()
+  t.is(await thread.close(), undefined)
 })
 
 /** Runs a script in a fresh Node process; resolves with its exit code and output. */

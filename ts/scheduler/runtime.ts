@@ -1,8 +1,9 @@
 import type WebSocket from 'ws'
 import { MAX_FRAME_BYTES, type WorkerInfo } from '../protocol'
+import type { SchedulerRead } from './backend'
 import type { Log } from './log'
 import { NativeCore, type CoreStats, type NativeCoreOptions } from './native'
-import type { ThreadOptions } from './options'
+import type { RuntimeOptions } from './options'
 import { Router } from './router'
 import { SchedulerServer } from './server'
 
@@ -35,7 +36,7 @@ export class SchedulerRuntime {
   private timer: NodeJS.Timeout | undefined
 
   constructor(
-    private readonly options: ThreadOptions,
+    private readonly options: RuntimeOptions,
     private readonly hooks: RuntimeHooks,
   ) {
     this.core = new NativeCore(coreOptions(options))
@@ -50,6 +51,7 @@ export class SchedulerRuntime {
       health: () => this.health(),
     })
     this.timer = setInterval(() => this.tick(), this.options.tickIntervalMs ?? 100)
+    this.timer.unref()
     return this.server.port
   }
 
@@ -89,6 +91,20 @@ export class SchedulerRuntime {
     return this.core.state(key)
   }
 
+  /** One of the reads a Scheduler answers synchronously. */
+  read(what: SchedulerRead, key: string | undefined): unknown {
+    switch (what) {
+      case 'health':
+        return this.health()
+      case 'stats':
+        return this.stats()
+      case 'state':
+        return this.state(key!)
+      case 'workers':
+        return this.workers
+    }
+  }
+
   /** Closes every connection and the port. */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
@@ -108,7 +124,7 @@ export class SchedulerRuntime {
   }
 }
 
-function coreOptions(options: ThreadOptions): NativeCoreOptions | null {
+function coreOptions(options: RuntimeOptions): NativeCoreOptions | null {
   const core = { ...options.core }
   if (options.heartbeatTimeoutMs !== undefined) core.heartbeatTimeout = options.heartbeatTimeoutMs / 1000
   if (options.workStealing !== undefined) core.workStealing = options.workStealing

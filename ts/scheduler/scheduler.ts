@@ -5,6 +5,8 @@ import { SchedulerClosedError, type SchedulerCrashedError } from './errors'
 import { stderrLog, type Log } from './log'
 import { checkSchedulerOptions, type SchedulerOptions } from './options'
 import type { SchedulerHealth, SchedulerStats } from './runtime'
+import type { BackendEvents, SchedulerBackend } from './backend'
+import { InlineScheduler } from './inline'
 import { SchedulerThread } from './thread-handle'
 
 export interface ListenOptions {
@@ -28,15 +30,16 @@ export interface SchedulerEvents {
  * The scheduler runs on a thread of its own (a worker thread holding the
  * native core, the port and the timers); this object talks to it. So code
  * that keeps this thread busy, even for minutes, cannot delay heartbeats,
- * task placement or anything else the scheduler does.
+ * task placement or anything else the scheduler does. (`thread: false`
+ * trades that for a shorter round trip: see SchedulerOptions.)
  */
 export class Scheduler extends EventEmitter<SchedulerEvents> {
-  private readonly thread: SchedulerThread
+  private readonly backend: SchedulerBackend
   private readonly log: Log
   private bound: { host: string; port: number } | undefined
   private listening: Promise<unknown> | undefined
   private closing: Promise<void> | undefined
-  /** The state at close: what stats() and health() answer once the thread is gone. */
+  /** The state at close: what stats() and health() answer once the scheduler is gone. */
   private final: SchedulerHealth | undefined
   private unregisterInProcess: () => void = () => {}
 
@@ -44,9 +47,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   constructor(options: SchedulerOptions = {}) {
     super()
     checkSchedulerOptions(options)
-    const { log, ...threadOptions } = options
+    const { log, thread, ...runtimeOptions } = options
     this.log = log ?? stderrLog
-    this.thread = new SchedulerThread(threadOptions, {
+    const events: BackendEvents = {
       log: (line) => this.log(line),
       workers: (workers) => this.emit('workers', workers),
       crashed: (error) => {
@@ -54,14 +57,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.log(`${error.message}; its workers and clients were disconnected`)
         this.emit('crashed', error)
       },
-    })
+    }
+    this.backend = thread === false ? new InlineScheduler(runtimeOptions, events) : new SchedulerThread(runtimeOptions, events)
   }
 
   async listen(options: ListenOptions = {}): Promise<this> {
     if (this.closing) throw new SchedulerClosedError('listen()')
     if (this.listening) throw new Error(`the scheduler already listens${this.bound ? ` on ${this.address}` : ''}`)
     const host = options.host ?? '127.0.0.1'
-    const listening = this.thread.listen(host, options.port ?? 0)
+    const listening = this.backend.listen(host, options.port ?? 0)
     this.listening = listening
     try {
       this.bound = { host, port: await listening }
@@ -69,9 +73,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.listening = undefined
       throw err
     }
-    this.thread.setListening(true)
     // Clients of this process that connect to this address skip the network (see PortSocket).
-    this.unregisterInProcess = registerInProcess(this.address, () => this.thread.connect())
+    this.unregisterInProcess = registerInProcess(this.address, () => this.backend.connect())
     return this
   }
 
@@ -96,23 +99,23 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    */
   get workers(): readonly WorkerInfo[] {
     if (this.final) return []
-    return this.thread.call('workers') as readonly WorkerInfo[]
+    return this.backend.read('workers') as readonly WorkerInfo[]
   }
 
   /** After close(): the state at close. */
   health(): SchedulerHealth {
-    return this.final ?? (this.thread.call('health') as SchedulerHealth)
+    return this.final ?? (this.backend.read('health') as SchedulerHealth)
   }
 
   /** Totals since start: computes, workers removed, tasks rescheduled and results recomputed after worker loss, steals. After close(): the totals at close. */
   stats(): SchedulerStats {
-    return this.final?.stats ?? (this.thread.call('stats') as SchedulerStats)
+    return this.final?.stats ?? (this.backend.read('stats') as SchedulerStats)
   }
 
   /** The state of a key in the core ('memory', 'processing', ...), or null if unknown. */
   state(key: string): string | null {
     if (this.final) throw new SchedulerClosedError(`state('${key}')`)
-    return this.thread.call('state', key) as string | null
+    return this.backend.read('state', key) as string | null
   }
 
   /** Resolves once at least `count` workers are connected. */
@@ -151,13 +154,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private async shutdown(): Promise<void> {
     this.unregisterInProcess()
     this.unregisterInProcess = () => {}
-    if (!this.thread.crashed) {
-      try {
-        this.final = await this.thread.close()
-      } catch (err) {
-        if (!this.thread.crashed) throw err
-      }
-    }
-    await this.thread.end()
+    this.final = await this.backend.close()
   }
 }

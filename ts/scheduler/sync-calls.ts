@@ -1,9 +1,8 @@
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 
-/** What the scheduler's thread answers synchronously: small reads of its state. */
-export type SyncMethod = 'health' | 'stats' | 'state' | 'workers'
+import type { SchedulerRead } from './backend'
 
-type SyncRequest = [seq: number, method: SyncMethod, argument: string | undefined]
+type SyncRequest = [seq: number, method: SchedulerRead, argument: string | undefined]
 type SyncReply = [seq: number, value: unknown, error: string | null]
 
 /** Slots of the shared flag array. */
@@ -45,7 +44,7 @@ export class SyncCaller {
   }
 
   /** Throws SyncCallCrashed when the thread died, SyncCallTimedOut when it did not answer in time. */
-  call(method: SyncMethod, argument?: string): unknown {
+  call(method: SchedulerRead, argument?: string): unknown {
     const seq = ++this.seq
     this.port.postMessage([seq, method, argument] satisfies SyncRequest)
     const deadline = Date.now() + this.timeoutMs
@@ -84,7 +83,7 @@ export class SyncCaller {
 }
 
 /** On the scheduler's thread: answers every call with `answer`. */
-export function answerSyncCalls(end: SyncEnd, answer: (method: SyncMethod, argument: string | undefined) => unknown): void {
+export function answerSyncCalls(end: SyncEnd, answer: (method: SchedulerRead, argument: string | undefined) => unknown): void {
   const flags = new Int32Array(end.flags)
   end.port.on('message', ([seq, method, argument]: SyncRequest) => {
     let reply: SyncReply

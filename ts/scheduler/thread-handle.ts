@@ -1,23 +1,18 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { portPair, type PortSocket, type WorkerInfo } from '../protocol'
+import { PortSocket } from '../protocol'
 import { SchedulerCrashedError, SchedulerUnresponsiveError } from './errors'
-import type { ThreadOptions } from './options'
+import type { BackendEvents, SchedulerBackend, SchedulerRead } from './backend'
+import type { RuntimeOptions } from './options'
 import type { SchedulerHealth } from './runtime'
-import { SyncCallCrashed, SyncCaller, SyncCallTimedOut, type SyncMethod } from './sync-calls'
+import { SyncCallCrashed, SyncCaller, SyncCallTimedOut } from './sync-calls'
 import type { ErrorDescription, FromThread, ReplyValue, ThreadData, ThreadRequest } from './thread-messages'
 
 /** Longest a synchronous read waits for the scheduler's thread (it answers in microseconds unless stuck). */
 const SYNC_CALL_TIMEOUT_MS = 30_000
 /** ws's close code for a server that hit an unexpected condition. */
 const INTERNAL_ERROR = 1011
-
-export interface ThreadEvents {
-  log(line: string): void
-  workers(workers: readonly WorkerInfo[]): void
-  crashed(error: SchedulerCrashedError): void
-}
 
 type Pending = { resolve: (value: ReplyValue) => void; reject: (error: Error) => void }
 
@@ -31,7 +26,7 @@ type Pending = { resolve: (value: ReplyValue) => void; reject: (error: Error) =>
  * request is under way, as a listening server would; it never outlives the
  * process (Node ends worker threads at exit).
  */
-export class SchedulerThread {
+export class SchedulerThread implements SchedulerBackend {
   private readonly worker: Worker
   private readonly sync = new SyncCaller(SYNC_CALL_TIMEOUT_MS)
   private readonly pending = new Map<number, Pending>()
@@ -42,8 +37,8 @@ export class SchedulerThread {
   private crash: SchedulerCrashedError | undefined
 
   constructor(
-    options: ThreadOptions,
-    private readonly events: ThreadEvents,
+    options: RuntimeOptions,
+    private readonly events: BackendEvents,
   ) {
     const workerData: ThreadData = { options, sync: this.sync.remote }
     this.worker = new Worker(threadEntry(), {
@@ -59,26 +54,34 @@ export class SchedulerThread {
     this.worker.unref()
   }
 
-  /** The error every call fails with once the thread died, if it did. */
   get crashed(): SchedulerCrashedError | undefined {
     return this.crash
   }
 
-  /** Opens the port on the scheduler's thread; resolves with its number. */
-  listen(host: string, port: number): Promise<number> {
-    return this.request((id) => ['listen', id, host, port]) as Promise<number>
+  async listen(host: string, port: number): Promise<number> {
+    const bound = (await this.request((id) => ['listen', id, host, port])) as number
+    this.listening = true
+    this.updateRef()
+    return bound
   }
 
-  /** Closes the scheduler's connections and port; resolves with its state at that moment. Then call end(). */
-  close(): Promise<SchedulerHealth> {
-    return this.request((id) => ['close', id]) as Promise<SchedulerHealth>
+  async close(): Promise<SchedulerHealth | undefined> {
+    try {
+      if (!this.crash) return (await this.request((id) => ['close', id])) as SchedulerHealth
+    } catch (err) {
+      if (!this.crash) throw err
+    } finally {
+      this.ending = true
+      await this.worker.terminate()
+    }
+    return undefined
   }
 
   /** A synchronous read of the scheduler's state (see SyncCaller). */
-  call(method: SyncMethod, argument?: string): unknown {
+  read(what: SchedulerRead, key?: string): unknown {
     if (this.crash) throw this.crash
     try {
-      return this.sync.call(method, argument)
+      return this.sync.call(what, key)
     } catch (err) {
       if (err instanceof SyncCallCrashed) throw this.crash ?? new SchedulerCrashedError(err.message)
       if (err instanceof SyncCallTimedOut) throw new SchedulerUnresponsiveError(err.message, SYNC_CALL_TIMEOUT_MS)
@@ -86,9 +89,9 @@ export class SchedulerThread {
     }
   }
 
-  /** A new in-process connection: this end for the client, the other served on the scheduler's thread. */
+  /** The other end is served on the scheduler's thread. */
   connect(): PortSocket {
-    const { socket, remote } = portPair()
+    const { socket, remote } = PortSocket.pair()
     if (this.crash) {
       socket.terminate(INTERNAL_ERROR, this.crash.message)
       return socket
@@ -97,18 +100,6 @@ export class SchedulerThread {
     socket.once('close', () => this.sockets.delete(socket))
     this.worker.postMessage(['connect', remote], [remote])
     return socket
-  }
-
-  /** While listening, the scheduler keeps the process alive, as a listening server does. */
-  setListening(listening: boolean): void {
-    this.listening = listening
-    this.updateRef()
-  }
-
-  /** Stops the thread (after a 'close' request has closed its connections). */
-  async end(): Promise<void> {
-    this.ending = true
-    await this.worker.terminate()
   }
 
   private request(build: (id: number) => ThreadRequest): Promise<ReplyValue> {

@@ -1,12 +1,12 @@
 import type { MessagePort } from 'node:worker_threads'
 import type { WorkerInfo } from '../protocol'
-import type { ThreadOptions } from './options'
+import type { RuntimeOptions } from './options'
 import type { SchedulerHealth } from './runtime'
 import type { SyncEnd } from './sync-calls'
 
 /** What the scheduler's thread is started with. */
 export interface ThreadData {
-  options: ThreadOptions
+  options: RuntimeOptions
   sync: SyncEnd
 }
 

@@ -18,18 +18,7 @@ const runtime = new SchedulerRuntime(data.options, {
   workersChanged: (workers) => post(['workers', workers]),
 })
 
-answerSyncCalls(data.sync, (method, argument) => {
-  switch (method) {
-    case 'health':
-      return runtime.health()
-    case 'stats':
-      return runtime.stats()
-    case 'state':
-      return runtime.state(argument!)
-    case 'workers':
-      return runtime.workers
-  }
-})
+answerSyncCalls(data.sync, (what, key) => runtime.read(what, key))
 
 port.on('message', (message: ToThread) => {
   switch (message[0]) {
