@@ -28,7 +28,8 @@ export interface SchedulerOptions {
    * Run the scheduler on a thread of its own (default true), where nothing the calling thread
    * does can stall it. `false` runs it on the calling thread, as one more part of its event loop:
    * a lone task's round trip from an in-process client is then about 80 us shorter (two fewer
-   * hops between threads), but while that thread is busy the scheduler waits too.
+   * hops between threads), but while that thread is busy the scheduler waits too, and a wait
+   * longer than the heartbeat timeout can cost workers whose heartbeats it could not read.
    */
   thread?: boolean
 }
