@@ -12,7 +12,7 @@ import {
   moduleFunction,
 } from '../ts/index'
 import { SchedulerThread } from '../ts/scheduler/thread-handle'
-import { eventually } from './helpers/processes'
+import { alive, eventually } from './helpers/processes'
 
 const root = path.join(__dirname, '..')
 const slowDouble = moduleFunction<(x: number, ms: number) => Promise<number>>('./__test__/fixtures/tasks.mjs', 'slowDouble')
@@ -23,6 +23,11 @@ function blockFor(ms: number): void {
   while (Date.now() < end) {
     // spin
   }
+}
+
+/** Ends the scheduler's thread from outside, as if it were killed (out of memory, a fatal error in the addon): without a word. */
+async function killThread(scheduler: Scheduler): Promise<void> {
+  await (scheduler as unknown as { backend: { worker: { terminate(): Promise<number> } } }).backend.worker.terminate()
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
@@ -101,8 +106,7 @@ test('a scheduler thread that dies fails every call and every client with SKEIN_
   const crashed = new Promise<SchedulerCrashedError>((resolve) => scheduler.once('crashed', resolve))
   const pending = client.submit(slowDouble, 1, 10)
   const waiting = scheduler.waitForWorkers(1)
-  // As if the thread were killed (out of memory, a fatal error in the addon): it ends without a word.
-  await (scheduler as unknown as { backend: { worker: { terminate(): Promise<number> } } }).backend.worker.terminate()
+  await killThread(scheduler)
   const error = await crashed
   t.is(error.code, 'SKEIN_SCHEDULER_CRASHED')
   t.regex(error.message, /the scheduler thread crashed: the thread exited with code 1/)
@@ -114,6 +118,19 @@ test('a scheduler thread that dies fails every call and every client with SKEIN_
   t.true(lines.some((line) => /scheduler thread crashed/.test(line)), lines.join('\n'))
   await client.close()
   await t.notThrowsAsync(scheduler.close())
+})
+
+test('a LocalCluster whose scheduler thread dies lets its workers go instead of restarting them', async (t) => {
+  const lines: string[] = []
+  const cluster = await LocalCluster.start({ workers: 2, scheduler: { log: (line) => lines.push(line) }, log: (line) => lines.push(line) })
+  const pids = cluster.workers
+  const crashed = new Promise((resolve) => cluster.scheduler.once('crashed', resolve))
+  await killThread(cluster.scheduler)
+  await crashed
+  t.true(await eventually(() => !pids.some(alive), 10_000), 'the workers exit once their scheduler connection drops')
+  t.is(cluster.restarts, 0)
+  await t.notThrowsAsync(cluster.close())
+  t.false(lines.some((line) => /restarted/.test(line)), lines.join('\n'))
 })
 
 test('an error thrown on the scheduler thread is named in the crash, also to a caller waiting synchronously', async (t) => {
