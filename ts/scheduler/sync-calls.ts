@@ -1,5 +1,4 @@
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
-
 import type { SchedulerRead } from './backend'
 
 type SyncRequest = [seq: number, method: SchedulerRead, argument: string | undefined]
@@ -19,6 +18,7 @@ export interface SyncEnd {
 
 /** The thread died; the message is its error, as reported (see reportCrashes). */
 export class SyncCallCrashed extends Error {}
+/** The thread did not answer within the caller's timeout; the message names the call. */
 export class SyncCallTimedOut extends Error {}
 
 /**
@@ -57,7 +57,7 @@ export class SyncCaller {
       if (Atomics.load(this.flags, CRASHED) !== 0) throw new SyncCallCrashed(this.crashReport() ?? `it died before answering ${method}()`)
       const left = deadline - Date.now()
       if (left <= 0) throw new SyncCallTimedOut(`${method}()`)
-      Atomics.wait(this.flags, ANSWERED, this.flags[ANSWERED], left)
+      Atomics.wait(this.flags, ANSWERED, Atomics.load(this.flags, ANSWERED), left)
     }
   }
 
