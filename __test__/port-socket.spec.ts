@@ -38,8 +38,8 @@ test('frames arrive in order; a handed-over frame that owns its memory is moved,
   t.is(seen.frames[1].buffer.byteLength, 5, 'a copy holds exactly the frame, not the slab it was cut from')
 })
 
-test('an end whose thread dies sees an abnormal close (1006)', async (t) => {
-  const { socket, remote } = PortSocket.pair()
+test('an end whose thread dies sees an abnormal close (1006) with the reason it was given for that', async (t) => {
+  const { socket, remote } = PortSocket.pair('the other side died')
   const seen = watch(socket)
   const thread = new Worker('require("node:worker_threads").workerData.port.on("message", () => process.exit(3))', {
     eval: true,
@@ -47,7 +47,7 @@ test('an end whose thread dies sees an abnormal close (1006)', async (t) => {
     transferList: [remote],
   })
   socket.send(Buffer.from('bye'))
-  t.deepEqual(await seen.closed, [1006, ''])
+  t.deepEqual(await seen.closed, [1006, 'the other side died'])
   t.is(socket.readyState, socket.CLOSED)
   await thread.terminate()
 })

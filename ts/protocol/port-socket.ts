@@ -50,13 +50,20 @@ export class PortSocket extends EventEmitter {
   private closeCode = ABNORMAL
   private closeReason = ''
 
-  /** Two connected ends: `socket` stays on this thread; `remote` is transferred to the thread that serves it and wrapped there. */
-  static pair(): { socket: PortSocket; remote: MessagePort } {
+  /**
+   * Two connected ends: `socket` stays on this thread; `remote` is transferred to the thread that
+   * serves it and wrapped there. `lostReason`: see the constructor.
+   */
+  static pair(lostReason?: string): { socket: PortSocket; remote: MessagePort } {
     const { port1, port2 } = new MessageChannel()
-    return { socket: new PortSocket(port1), remote: port2 }
+    return { socket: new PortSocket(port1, lostReason), remote: port2 }
   }
 
-  constructor(private readonly port: MessagePort) {
+  /** `lostReason` is the close reason (code 1006) if the other end's thread dies without a word. */
+  constructor(
+    private readonly port: MessagePort,
+    private readonly lostReason = 'the thread at the other end ended',
+  ) {
     super()
     port.on('message', (data: Uint8Array | CloseNotice) => this.receive(data))
     port.once('close', () => this.ended())
@@ -91,6 +98,8 @@ export class PortSocket extends EventEmitter {
   /** Ends the connection without a closing handshake: both ends see code 1006 (or `code`, on this end). */
   terminate(code = ABNORMAL, reason = ''): void {
     if (this.readyState === CLOSED) return
+    // Said even so: a port that closes with no notice at all means that the other thread died.
+    if (this.readyState === OPEN) this.port.postMessage(['close', ABNORMAL, ''] satisfies CloseNotice)
     this.readyState = CLOSING
     this.closeCode = code
     this.closeReason = reason
@@ -115,6 +124,7 @@ export class PortSocket extends EventEmitter {
 
   private ended(): void {
     if (this.readyState === CLOSED) return
+    if (this.readyState === OPEN) this.closeReason = this.lostReason
     this.readyState = CLOSED
     this.emit('close', this.closeCode, Buffer.from(this.closeReason))
   }

@@ -11,6 +11,8 @@ import type { ErrorDescription, FromThread, ReplyValue, ThreadData, ThreadReques
 
 /** Longest a synchronous read waits for the scheduler's thread (it answers in microseconds unless stuck). */
 const SYNC_CALL_TIMEOUT_MS = 30_000
+/** Why an in-process client's connection ended when the scheduler's thread died before this side heard of it. */
+const LOST = 'the scheduler thread crashed'
 /** ws's close code for a server that hit an unexpected condition. */
 const INTERNAL_ERROR = 1011
 
@@ -91,7 +93,7 @@ export class SchedulerThread implements SchedulerBackend {
 
   /** The other end is served on the scheduler's thread. */
   connect(): PortSocket {
-    const { socket, remote } = PortSocket.pair()
+    const { socket, remote } = PortSocket.pair(LOST)
     if (this.crash) {
       socket.terminate(INTERNAL_ERROR, this.crash.message)
       return socket
