@@ -1,11 +1,10 @@
 import test from 'ava'
-import { Channel, encode } from '../ts/protocol'
-import { InProcessSocket } from '../ts/protocol/in-process'
+import { Channel, encode, LocalSocket, PortSocket } from '../ts/protocol'
 
 type Message = unknown[]
 
 function pair(): { sender: Channel<Message, Message>; frames: Buffer[]; received: Message[] } {
-  const [a, b] = InProcessSocket.pair()
+  const [a, b] = LocalSocket.pair()
   const frames: Buffer[] = []
   const received: Message[] = []
   const sender = new Channel<Message, Message>(a.asWebSocket(), () => {}, () => {})
@@ -32,19 +31,32 @@ test('a message sent "later" leaves with the next frame, in order, or alone afte
   t.is(frames.length, 2)
 })
 
-test('in-process sockets deliver in order and close both ends with the code and reason', async (t) => {
-  const [a, b] = InProcessSocket.pair()
-  const got: string[] = []
-  const closes: [string, number, string][] = []
-  b.on('message', (data: Buffer) => got.push(data.toString()))
-  a.on('close', (code: number, reason: Buffer) => closes.push(['a', code, reason.toString()]))
-  b.on('close', (code: number, reason: Buffer) => closes.push(['b', code, reason.toString()]))
-  a.send(Buffer.from('one'))
-  a.send(Buffer.from('two'))
-  a.close(1008, 'bye')
-  a.send(Buffer.from('after close'))
-  await sleep(5)
-  t.deepEqual(got, ['one', 'two'], 'frames sent before the close arrive; none after')
-  t.deepEqual(closes.sort(), [['a', 1008, 'bye'], ['b', 1008, 'bye']])
-  t.is(b.readyState, b.CLOSED)
-})
+/** Both kinds of in-process socket pair: on one thread, and over a MessagePort (whose other end normally lives on another thread). */
+const pairs = {
+  LocalSocket: () => LocalSocket.pair(),
+  PortSocket: () => {
+    const { socket, remote } = PortSocket.pair()
+    return [socket, new PortSocket(remote)] as const
+  },
+}
+
+for (const [kind, makePair] of Object.entries(pairs)) {
+  test(`in-process sockets (${kind}) deliver in order and close both ends with the code and reason`, async (t) => {
+    const [a, b] = makePair()
+    const got: string[] = []
+    b.on('message', (data: Buffer) => got.push(data.toString()))
+    const closed = (name: string, end: typeof a | typeof b) =>
+      new Promise<[string, number, string]>((resolve) => end.once('close', (code: number, reason: Buffer) => resolve([name, code, reason.toString()])))
+    const closes = Promise.all([closed('a', a), closed('b', b)])
+    a.send(Buffer.from('one'))
+    a.send(Buffer.from('two'))
+    a.close(1008, 'bye')
+    a.send(Buffer.from('after close'))
+    t.deepEqual(await closes, [
+      ['a', 1008, 'bye'],
+      ['b', 1008, 'bye'],
+    ])
+    t.deepEqual(got, ['one', 'two'], 'frames sent before the close arrive; none after')
+    t.is(b.readyState, b.CLOSED)
+  })
+}

@@ -48,6 +48,10 @@ export {
   type SchedulerEvents,
   type SchedulerStats,
   type NativeCoreOptions,
+  SchedulerOptionsError,
+  SchedulerCrashedError,
+  SchedulerUnresponsiveError,
+  SchedulerClosedError,
 } from './scheduler'
 export { LocalCluster, type LocalClusterOptions } from './cluster'
 export { Worker, type WorkerOptions } from './worker'

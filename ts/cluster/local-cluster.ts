@@ -88,6 +88,8 @@ export class LocalCluster {
         }),
       { maxRestartsPerMinute: maxRestarts, log },
     )
+    // Workers leave when their scheduler dies; restarting them would only fail to connect, again and again.
+    scheduler.once('crashed', () => supervisor.stop())
     const children: ChildProcess[] = []
     for (let i = 0; i < count; i++) children.push(supervisor.add(`local-${i}`))
     const cluster = new LocalCluster(scheduler, address, supervisor)

@@ -1,6 +1,10 @@
 import type WebSocket from 'ws'
 import { decode, encode } from './codec'
 
+const BINARY = { binary: true }
+/** For a frame the channel made and nobody else holds (see PortSocket's `handOver`). */
+const HANDED_OVER = { binary: true, handOver: true }
+
 /** Above this many buffered bytes the channel waits for the socket to drain before the next frame. */
 const HIGH_WATER_BYTES = 4 * 1024 * 1024
 
@@ -111,11 +115,17 @@ export class Channel<Out, In> {
       this.lazyTimer = null
     }
     if (this.closed || this.pending.length === 0) return
-    const frame = this.encodedPending === 0 ? encode(this.pending) : this.spliceFrame()
+    let frame = this.encodedPending === 0 ? encode(this.pending) : this.soleRoomyMessage()
+    let options = BINARY
+    if (frame === null) {
+      // A new Buffer that nobody else holds: an in-process socket may move it to the other thread.
+      frame = this.spliceFrame()
+      options = HANDED_OVER
+    }
     this.pending = []
     this.encodedPending = 0
     if (this.socket.readyState !== this.socket.OPEN) return
-    this.socket.send(frame, { binary: true })
+    this.socket.send(frame, options)
     if (this.socket.bufferedAmount > HIGH_WATER_BYTES) this.waitForDrain()
   }
 
@@ -129,13 +139,16 @@ export class Channel<Out, In> {
     this.socket.close(code, reason)
   }
 
+  /** A lone message sent with room for its frame header, made into its frame (see sendEncodedAt1); else null. */
+  private soleRoomyMessage(): Buffer | null {
+    const only = this.pending.length === 1 ? this.pending[0] : null
+    if (!(only instanceof Encoded) || only.roomy === null) return null
+    only.roomy[0] = 0x91 // a frame of one message
+    return only.roomy
+  }
+
   /** The frame as an array header followed by each message's bytes: encoded ones as they are. */
   private spliceFrame(): Buffer {
-    const only = this.pending.length === 1 ? this.pending[0] : null
-    if (only instanceof Encoded && only.roomy !== null) {
-      only.roomy[0] = 0x91 // a frame of one message
-      return only.roomy
-    }
     const parts: Uint8Array[] = [arrayHeader(this.pending.length)]
     for (const m of this.pending) parts.push(m instanceof Encoded ? m.bytes : encode(m))
     return Buffer.concat(parts)

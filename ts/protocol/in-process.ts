@@ -1,116 +1,21 @@
-import { EventEmitter } from 'node:events'
 import type WebSocket from 'ws'
+import type { LocalSocket } from './local-socket'
+import type { PortSocket } from './port-socket'
 
-const CONNECTING = 0
-const OPEN = 1
-const CLOSING = 2
-const CLOSED = 3
+/** The caller's end of a connection to a scheduler of this process: on another thread, or on this one. */
+export type InProcessSocket = PortSocket | LocalSocket
 
-class CloseMarker {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-  ) {}
-}
-
-/**
- * One end of a pair of sockets inside one process. A client whose scheduler
- * lives in the same process (a LocalCluster, or a Scheduler the program
- * started) talks to it through this pair instead of TCP: frames pass as the
- * same Buffers, in order, delivered in a microtask, with no system call and
- * no copy. On this project's 2-core VMs a loopback write that wakes another
- * thread costs about 15 us, several per round trip.
- *
- * It has the part of ws's WebSocket that Channel and the connections use:
- * send, close, terminate, readyState, bufferedAmount and the 'open',
- * 'message' and 'close' events, with the same arguments.
- */
-export class InProcessSocket extends EventEmitter {
-  readonly CONNECTING = CONNECTING
-  readonly OPEN = OPEN
-  readonly CLOSING = CLOSING
-  readonly CLOSED = CLOSED
-  readyState = CONNECTING
-  binaryType = 'nodebuffer'
-  /** Frames are handed over at once: nothing is ever buffered on the sending side. */
-  readonly bufferedAmount = 0
-  private peer: InProcessSocket | null = null
-  private inbox: (Buffer | CloseMarker)[] = []
-  private deliveryScheduled = false
-  private readonly deliverNow = () => this.deliver()
-
-  /** Two connected ends, both open. */
-  static pair(): [InProcessSocket, InProcessSocket] {
-    const a = new InProcessSocket()
-    const b = new InProcessSocket()
-    a.peer = b
-    b.peer = a
-    a.readyState = b.readyState = OPEN
-    return [a, b]
-  }
-
-  send(data: Buffer, _options?: { binary?: boolean }): void {
-    if (this.readyState !== OPEN) return
-    this.peer!.enqueue(data)
-  }
-
-  /** Both ends get 'close' with this code and reason, after the frames already sent. */
-  close(code = 1000, reason = ''): void {
-    this.end(code, reason)
-  }
-
-  terminate(): void {
-    this.end(1006, '')
-  }
-
-  /** This end as the WebSocket type Channel and the connections are written against. */
-  asWebSocket(): WebSocket {
-    return this as unknown as WebSocket
-  }
-
-  private end(code: number, reason: string): void {
-    const peer = this.peer!
-    if (this.readyState >= CLOSING) return
-    this.readyState = CLOSING
-    if (peer.readyState < CLOSING) peer.readyState = CLOSING
-    peer.enqueue(new CloseMarker(code, reason))
-    this.enqueue(new CloseMarker(code, reason))
-  }
-
-  private enqueue(item: Buffer | CloseMarker): void {
-    if (this.readyState === CLOSED) return
-    this.inbox.push(item)
-    if (this.deliveryScheduled) return
-    this.deliveryScheduled = true
-    queueMicrotask(this.deliverNow)
-  }
-
-  private deliver(): void {
-    this.deliveryScheduled = false
-    const items = this.inbox
-    this.inbox = []
-    for (const item of items) {
-      if (this.readyState === CLOSED) return
-      if (item instanceof CloseMarker) {
-        this.readyState = CLOSED
-        this.emit('close', item.code, Buffer.from(item.reason))
-      } else {
-        this.emit('message', item, true)
-      }
-    }
-  }
-}
-
-type Accept = (socket: WebSocket, remote: string) => void
+/** Opens a new connection to a scheduler of this process; returns the caller's end. */
+export type InProcessConnector = () => InProcessSocket
 
 /** Schedulers of this process by the address they listen on. */
-const schedulers = new Map<string, Accept>()
+const schedulers = new Map<string, InProcessConnector>()
 
 /** Makes a scheduler listening on `address` reachable in-process; returns the undo. */
-export function registerInProcess(address: string, accept: Accept): () => void {
-  schedulers.set(address, accept)
+export function registerInProcess(address: string, connect: InProcessConnector): () => void {
+  schedulers.set(address, connect)
   return () => {
-    if (schedulers.get(address) === accept) schedulers.delete(address)
+    if (schedulers.get(address) === connect) schedulers.delete(address)
   }
 }
 
@@ -120,10 +25,11 @@ export function registerInProcess(address: string, accept: Accept): () => void {
  * Its 'open' event follows in a microtask, as a socket's would later.
  */
 export function connectInProcess(address: string): WebSocket | null {
-  const accept = schedulers.get(address)
-  if (accept === undefined) return null
-  const [client, server] = InProcessSocket.pair()
-  accept(server.asWebSocket(), 'in-process')
-  queueMicrotask(() => client.emit('open'))
-  return client.asWebSocket()
+  const connect = schedulers.get(address)
+  if (connect === undefined) return null
+  const socket = connect()
+  queueMicrotask(() => {
+    if (socket.readyState === socket.OPEN) socket.emit('open')
+  })
+  return socket.asWebSocket()
 }

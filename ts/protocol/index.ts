@@ -2,4 +2,6 @@ export { KeyRef, encode, decode, decodeFrom, assertEncodable, UnencodableValueEr
 export { Channel } from './channel'
 export * from './messages'
 export { SOCKET_OPTIONS } from './socket'
-export { connectInProcess, registerInProcess } from './in-process'
+export { connectInProcess, registerInProcess, type InProcessConnector, type InProcessSocket } from './in-process'
+export { PortSocket, type PortSendOptions } from './port-socket'
+export { LocalSocket } from './local-socket'

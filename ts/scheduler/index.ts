@@ -1,3 +1,6 @@
-export { Scheduler, type SchedulerOptions, type ListenOptions, type SchedulerHealth, type SchedulerEvents, type SchedulerStats } from './scheduler'
+export { Scheduler, type ListenOptions, type SchedulerEvents } from './scheduler'
+export type { SchedulerOptions } from './options'
+export type { SchedulerHealth, SchedulerStats } from './runtime'
+export { SchedulerOptionsError, SchedulerCrashedError, SchedulerUnresponsiveError, SchedulerClosedError } from './errors'
 export type { Log } from './log'
 export type { NativeCoreOptions } from './native'

@@ -1,31 +1,13 @@
 import { EventEmitter } from 'node:events'
 import os from 'node:os'
-import { MAX_FRAME_BYTES, registerInProcess, type WorkerInfo } from '../protocol'
+import { registerInProcess, type WorkerInfo } from '../protocol'
+import { SchedulerClosedError, type SchedulerCrashedError } from './errors'
 import { stderrLog, type Log } from './log'
-import { NativeCore, type CoreStats, type NativeCoreOptions } from './native'
-import { Router } from './router'
-import { SchedulerServer } from './server'
-
-export interface SchedulerOptions {
-  /** Options of the native scheduling core (heartbeat timeout, saturation, ...). */
-  core?: NativeCoreOptions
-  /** Milliseconds between core timer ticks (heartbeat timeouts, work stealing). Default 100. */
-  tickIntervalMs?: number
-  /**
-   * Workers silent (no heartbeat) this long are removed and their work rescheduled.
-   * Default 30 000; overrides `core.heartbeatTimeout` (seconds). Workers heartbeat every
-   * second by default, and a synchronous task blocks its worker's heartbeats while it runs.
-   */
-  heartbeatTimeoutMs?: number
-  /** Move queued tasks from saturated workers to idle ones (default true); overrides `core.workStealing`. */
-  workStealing?: boolean
-  /** Frames larger than this are refused and their connection closed. Default MAX_FRAME_BYTES (256 MiB). */
-  maxFrameBytes?: number
-  /** Receives one line per notice (refused input; with `verbose`, workers joining and leaving). Default: stderr. */
-  log?: Log
-  /** Also log workers joining and leaving (the standalone CLI scheduler does). Default false. */
-  verbose?: boolean
-}
+import { checkSchedulerOptions, type SchedulerOptions } from './options'
+import type { SchedulerHealth, SchedulerStats } from './runtime'
+import type { BackendEvents, SchedulerBackend } from './backend'
+import { InlineScheduler } from './inline'
+import { SchedulerThread } from './thread-handle'
 
 export interface ListenOptions {
   /** 0 (the default) picks a free port. */
@@ -34,147 +16,144 @@ export interface ListenOptions {
   host?: string
 }
 
-export interface SchedulerHealth {
-  status: 'ok'
-  workers: number
-  clients: number
-  tasks: { released: number; waiting: number; queued: number; noWorker: number; processing: number; memory: number; erred: number }
-  /** Totals since start: computes, workers removed, tasks rescheduled and results recomputed after worker loss, steals. */
-  stats: SchedulerStats
-}
-
-/** Totals since the scheduler started (see `Scheduler.stats()`). */
-export type SchedulerStats = CoreStats
-
 export interface SchedulerEvents {
   /** The list of live workers changed (a worker joined or left). */
   workers: [workers: readonly WorkerInfo[]]
+  /** The scheduler's thread died; its workers and clients were disconnected. Also logged. */
+  crashed: [error: SchedulerCrashedError]
 }
 
 /**
  * The scheduler: owns the native core and serves clients and workers on one
  * port. `new Scheduler()` needs no configuration; `listen()` opens the port.
+ *
+ * The scheduler runs on a thread of its own (a worker thread holding the
+ * native core, the port and the timers); this object talks to it. So code
+ * that keeps this thread busy, even for minutes, cannot delay heartbeats,
+ * task placement or anything else the scheduler does. (`thread: false`
+ * trades that for a shorter round trip: see SchedulerOptions.)
  */
 export class Scheduler extends EventEmitter<SchedulerEvents> {
-  private readonly core: NativeCore
-  private readonly router: Router
-  private readonly options: SchedulerOptions
-  private server: SchedulerServer | undefined
-  private timer: NodeJS.Timeout | undefined
-  private host = ''
+  private readonly backend: SchedulerBackend
+  private readonly log: Log
+  private bound: { host: string; port: number } | undefined
+  private listening: Promise<unknown> | undefined
+  private closing: Promise<void> | undefined
+  /** The state at close: what stats() and health() answer once the scheduler is gone. */
+  private final: SchedulerHealth | undefined
   private unregisterInProcess: () => void = () => {}
 
+  /** Throws SchedulerOptionsError (code SKEIN_INVALID_OPTIONS) for an unknown option or a value of the wrong type. */
   constructor(options: SchedulerOptions = {}) {
     super()
-    this.options = options
-    this.core = new NativeCore(coreOptions(options))
-    this.router = new Router(this.core, options.log ?? stderrLog, options.verbose ?? false, {
-      workersChanged: (workers) => this.emit('workers', workers),
-    })
+    checkSchedulerOptions(options)
+    const { log, thread, ...runtimeOptions } = options
+    this.log = log ?? stderrLog
+    const events: BackendEvents = {
+      log: (line) => this.log(line),
+      workers: (workers) => this.emit('workers', workers),
+      crashed: (error) => {
+        this.unregisterInProcess()
+        this.log(`${error.message}; its workers and clients were disconnected`)
+        this.emit('crashed', error)
+      },
+    }
+    this.backend = thread === false ? new InlineScheduler(runtimeOptions, events) : new SchedulerThread(runtimeOptions, events)
   }
 
   async listen(options: ListenOptions = {}): Promise<this> {
-    if (this.server) throw new Error(`the scheduler already listens on ${this.address}`)
-    this.host = options.host ?? '127.0.0.1'
-    this.server = await SchedulerServer.listen(this.host, options.port ?? 0, this.options.maxFrameBytes ?? MAX_FRAME_BYTES, {
-      connection: (socket, remote) => this.router.accept(socket, remote),
-      health: () => this.health(),
-    })
-    this.timer = setInterval(() => this.tick(), this.options.tickIntervalMs ?? 100)
-    this.timer.unref()
-    // Clients of this process that connect to this address skip the network (see InProcessSocket).
-    this.unregisterInProcess = registerInProcess(this.address, (socket, remote) => this.router.accept(socket, remote))
+    if (this.closing) throw new SchedulerClosedError('listen()')
+    if (this.listening) throw new Error(`the scheduler already listens${this.bound ? ` on ${this.address}` : ''}`)
+    const host = options.host ?? '127.0.0.1'
+    const listening = this.backend.listen(host, options.port ?? 0)
+    this.listening = listening
+    try {
+      this.bound = { host, port: await listening }
+    } catch (err) {
+      this.listening = undefined
+      throw err
+    }
+    // Clients of this process that connect to this address skip the network (see PortSocket).
+    this.unregisterInProcess = registerInProcess(this.address, () => this.backend.connect())
     return this
   }
 
   /** ws://host:port for clients and workers; a wildcard host is replaced by this machine's name. */
   get address(): string {
-    if (!this.server) throw new Error('the scheduler is not listening yet: call listen() first')
-    const wildcard = this.host === '0.0.0.0' || this.host === '::'
-    const host = wildcard ? os.hostname() : this.host.includes(':') ? `[${this.host}]` : this.host
-    return `ws://${host}:${this.server.port}`
+    if (!this.bound) throw new Error('the scheduler is not listening yet: call listen() first')
+    const { host, port } = this.bound
+    const wildcard = host === '0.0.0.0' || host === '::'
+    const name = wildcard ? os.hostname() : host.includes(':') ? `[${host}]` : host
+    return `ws://${name}:${port}`
   }
 
   get port(): number {
-    if (!this.server) throw new Error('the scheduler is not listening yet: call listen() first')
-    return this.server.port
+    if (!this.bound) throw new Error('the scheduler is not listening yet: call listen() first')
+    return this.bound.port
   }
 
+  /**
+   * The live workers, read from the scheduler's thread. This and the other reads of the
+   * scheduler's state (health(), stats(), state()) wait for its answer: tens of microseconds,
+   * longer while it is busy (say, with a big graph).
+   */
   get workers(): readonly WorkerInfo[] {
-    return this.router.liveWorkers
+    if (this.final) return []
+    return this.backend.read('workers') as readonly WorkerInfo[]
   }
 
+  /** After close(): the state at close. */
   health(): SchedulerHealth {
-    const c = this.core.counts()
-    return {
-      status: 'ok',
-      workers: this.router.workerCount,
-      clients: this.router.clientCount,
-      tasks: {
-        released: c.released,
-        waiting: c.waiting,
-        queued: c.queued,
-        noWorker: c.noWorker,
-        processing: c.processing,
-        memory: c.memory,
-        erred: c.erred,
-      },
-      stats: this.stats(),
-    }
+    return this.final ?? (this.backend.read('health') as SchedulerHealth)
   }
 
-  /** Totals since start: computes, workers removed, tasks rescheduled and results recomputed after worker loss, steals. */
+  /** Totals since start: computes, workers removed, tasks rescheduled and results recomputed after worker loss, steals. After close(): the totals at close. */
   stats(): SchedulerStats {
-    return this.core.stats()
+    return this.final?.stats ?? (this.backend.read('stats') as SchedulerStats)
   }
 
   /** The state of a key in the core ('memory', 'processing', ...), or null if unknown. */
   state(key: string): string | null {
-    return this.core.state(key)
+    if (this.final) throw new SchedulerClosedError(`state('${key}')`)
+    return this.backend.read('state', key) as string | null
   }
 
   /** Resolves once at least `count` workers are connected. */
   waitForWorkers(count: number, timeoutMs = 30_000): Promise<void> {
-    if (this.router.workerCount >= count) return Promise.resolve()
+    if (this.workers.length >= count) return Promise.resolve()
     return new Promise((resolve, reject) => {
-      const onWorkers = (workers: readonly WorkerInfo[]) => {
-        if (workers.length < count) return
+      const stop = () => {
         clearTimeout(timer)
         this.off('workers', onWorkers)
+        this.off('crashed', onCrashed)
+      }
+      const onCrashed = (error: SchedulerCrashedError) => {
+        stop()
+        reject(error)
+      }
+      const onWorkers = (workers: readonly WorkerInfo[]) => {
+        if (workers.length < count) return
+        stop()
         resolve()
       }
       const timer = setTimeout(() => {
-        this.off('workers', onWorkers)
-        reject(new Error(`only ${this.router.workerCount} of ${count} workers joined the scheduler within ${timeoutMs} ms`))
+        stop()
+        reject(new Error(`only ${this.workers.length} of ${count} workers joined the scheduler within ${timeoutMs} ms`))
       }, timeoutMs)
       this.on('workers', onWorkers)
+      this.on('crashed', onCrashed)
     })
   }
 
-  /** Closes every connection and the port. Workers exit when their scheduler connection drops. */
-  async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = undefined
+  /** Closes every connection and the port, and ends the scheduler's thread. Workers exit when their scheduler connection drops. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  private async shutdown(): Promise<void> {
     this.unregisterInProcess()
     this.unregisterInProcess = () => {}
-    this.router.closeAll()
-    const server = this.server
-    this.server = undefined
-    if (server) await server.close()
+    this.final = await this.backend.close()
   }
-
-  private tick(): void {
-    try {
-      this.router.tick()
-    } catch (err) {
-      ;(this.options.log ?? stderrLog)(`internal error in the timer tick: ${(err as Error).message}`)
-    }
-  }
-}
-
-function coreOptions(options: SchedulerOptions): NativeCoreOptions | null {
-  const core = { ...options.core }
-  if (options.heartbeatTimeoutMs !== undefined) core.heartbeatTimeout = options.heartbeatTimeoutMs / 1000
-  if (options.workStealing !== undefined) core.workStealing = options.workStealing
-  return core
 }

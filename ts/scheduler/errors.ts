@@ -1,0 +1,33 @@
+import { SkeinError } from '../client'
+
+/** `new Scheduler(options)` got an option it does not know, or a value of the wrong type. */
+export class SchedulerOptionsError extends SkeinError {
+  constructor(message: string) {
+    super('SKEIN_INVALID_OPTIONS', message)
+  }
+}
+
+/**
+ * The scheduler's thread died (an uncaught error in the scheduler, or the
+ * thread ended): its workers and clients were disconnected and every call on
+ * the Scheduler fails with this error.
+ */
+export class SchedulerCrashedError extends SkeinError {
+  constructor(readonly reason: string) {
+    super('SKEIN_SCHEDULER_CRASHED', `the scheduler thread crashed: ${reason}`)
+  }
+}
+
+/** A call that waits for the scheduler's thread got no answer in time (the thread is stuck). */
+export class SchedulerUnresponsiveError extends SkeinError {
+  constructor(what: string, waitedMs: number) {
+    super('SKEIN_SCHEDULER_UNRESPONSIVE', `the scheduler thread did not answer ${what} within ${waitedMs} ms`)
+  }
+}
+
+/** A call on a Scheduler after close(). */
+export class SchedulerClosedError extends SkeinError {
+  constructor(what: string) {
+    super('SKEIN_SCHEDULER_CLOSED', `${what}: the scheduler is closed`)
+  }
+}

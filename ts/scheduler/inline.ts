@@ -1,0 +1,37 @@
+import { LocalSocket } from '../protocol'
+import type { BackendEvents, SchedulerBackend, SchedulerRead } from './backend'
+import type { RuntimeOptions } from './options'
+import { SchedulerRuntime, type SchedulerHealth } from './runtime'
+
+/**
+ * The scheduler on the caller's own thread (`new Scheduler({ thread: false })`):
+ * no hop between threads on any message, and no isolation either.
+ * In-process clients reach it through a LocalSocket pair.
+ */
+export class InlineScheduler implements SchedulerBackend {
+  private readonly runtime: SchedulerRuntime
+  readonly crashed = undefined
+
+  constructor(options: RuntimeOptions, events: BackendEvents) {
+    this.runtime = new SchedulerRuntime(options, { log: events.log, workersChanged: events.workers })
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return this.runtime.listen(host, port)
+  }
+
+  async close(): Promise<SchedulerHealth> {
+    await this.runtime.close()
+    return this.runtime.health()
+  }
+
+  read(what: SchedulerRead, key?: string): unknown {
+    return this.runtime.read(what, key)
+  }
+
+  connect(): LocalSocket {
+    const [client, server] = LocalSocket.pair()
+    this.runtime.accept(server.asWebSocket(), 'in-process')
+    return client
+  }
+}

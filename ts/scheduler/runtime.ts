@@ -1,0 +1,132 @@
+import type WebSocket from 'ws'
+import { MAX_FRAME_BYTES, type WorkerInfo } from '../protocol'
+import type { SchedulerRead } from './backend'
+import type { Log } from './log'
+import { NativeCore, type CoreStats, type NativeCoreOptions } from './native'
+import type { RuntimeOptions } from './options'
+import { Router } from './router'
+import { SchedulerServer } from './server'
+
+export interface SchedulerHealth {
+  status: 'ok'
+  workers: number
+  clients: number
+  tasks: { released: number; waiting: number; queued: number; noWorker: number; processing: number; memory: number; erred: number }
+  /** Totals since start: computes, workers removed, tasks rescheduled and results recomputed after worker loss, steals. */
+  stats: SchedulerStats
+}
+
+/** Totals since the scheduler started (see `Scheduler.stats()`). */
+export type SchedulerStats = CoreStats
+
+export interface RuntimeHooks {
+  log: Log
+  workersChanged(workers: readonly WorkerInfo[]): void
+}
+
+/**
+ * The scheduler itself, on the thread that runs it: the native core, the
+ * router, the port and the timer. The public `Scheduler` starts one of these
+ * on a thread of its own and talks to it by messages (see thread.ts).
+ */
+export class SchedulerRuntime {
+  private readonly core: NativeCore
+  private readonly router: Router
+  private server: SchedulerServer | undefined
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly options: RuntimeOptions,
+    private readonly hooks: RuntimeHooks,
+  ) {
+    this.core = new NativeCore(coreOptions(options))
+    this.router = new Router(this.core, hooks.log, options.verbose ?? false, { workersChanged: hooks.workersChanged })
+  }
+
+  /** Opens the port; resolves with its number. */
+  async listen(host: string, port: number): Promise<number> {
+    if (this.server) throw new Error(`the scheduler already listens on port ${this.server.port}`)
+    this.server = await SchedulerServer.listen(host, port, this.options.maxFrameBytes ?? MAX_FRAME_BYTES, {
+      connection: (socket, remote) => this.router.accept(socket, remote),
+      health: () => this.health(),
+    })
+    this.timer = setInterval(() => this.tick(), this.options.tickIntervalMs ?? 100)
+    this.timer.unref()
+    return this.server.port
+  }
+
+  /** Serves one more connection that did not come through the port (an in-process client). */
+  accept(socket: WebSocket, remote: string): void {
+    this.router.accept(socket, remote)
+  }
+
+  get workers(): readonly WorkerInfo[] {
+    return this.router.liveWorkers
+  }
+
+  health(): SchedulerHealth {
+    const c = this.core.counts()
+    return {
+      status: 'ok',
+      workers: this.router.workerCount,
+      clients: this.router.clientCount,
+      tasks: {
+        released: c.released,
+        waiting: c.waiting,
+        queued: c.queued,
+        noWorker: c.noWorker,
+        processing: c.processing,
+        memory: c.memory,
+        erred: c.erred,
+      },
+      stats: this.stats(),
+    }
+  }
+
+  stats(): SchedulerStats {
+    return this.core.stats()
+  }
+
+  state(key: string): string | null {
+    return this.core.state(key)
+  }
+
+  /** One of the reads a Scheduler answers synchronously. */
+  read(what: SchedulerRead, key: string | undefined): unknown {
+    switch (what) {
+      case 'health':
+        return this.health()
+      case 'stats':
+        return this.stats()
+      case 'state':
+        return this.state(key!)
+      case 'workers':
+        return this.workers
+    }
+  }
+
+  /** Closes every connection and the port. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = undefined
+    this.router.closeAll()
+    const server = this.server
+    this.server = undefined
+    if (server) await server.close()
+  }
+
+  private tick(): void {
+    try {
+      this.router.tick()
+    } catch (err) {
+      this.hooks.log(`internal error in the timer tick: ${(err as Error).message}`)
+    }
+  }
+}
+
+function coreOptions(options: RuntimeOptions): NativeCoreOptions | null {
+  const core = { ...options.core }
+  if (options.heartbeatTimeoutMs !== undefined) core.heartbeatTimeout = options.heartbeatTimeoutMs / 1000
+  if (options.workStealing !== undefined) core.workStealing = options.workStealing
+  return core
+}
