@@ -251,7 +251,7 @@ def cpu_calibration(name):
 
 
 def machine_ticks():
-    """[idle + iowait, all] clock ticks over every CPU from /proc/stat, or None (as bench/lib/idle-cores.ts)."""
+    """[idle + iowait, all] clock ticks over every CPU from /proc/stat, or None (as bench/lib/cpu-share.ts)."""
     try:
         with open("/proc/stat") as f:
             t = [int(x) for x in f.readline().split()[1:9]]
@@ -260,11 +260,48 @@ def machine_ticks():
     return t[3] + t[4], sum(t)
 
 
-def idle_cores(before, after):
-    """{"idleCores": cores the machine left idle between two machine_ticks()}, or {} without them."""
-    if before is None or after is None or after[1] == before[1]:
-        return {}
-    return {"idleCores": (after[0] - before[0]) / (after[1] - before[1]) * os.cpu_count()}
+def tree_ticks(root):
+    """User + system clock ticks of process `root` and every live descendant (Dask's workers), or None."""
+    parent, ticks = {}, {}
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue  # exited meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split(" ")
+        parent[pid] = int(fields[1])
+        ticks[pid] = int(fields[11]) + int(fields[12])
+    total = 0
+    for pid, own in ticks.items():
+        p = pid
+        while p and p > 0:
+            if p == root:
+                total += own
+                break
+            p = parent.get(p)
+    return total
+
+
+def cpu_share_since():
+    """As cpuShareSince in bench/lib/cpu-share.ts: a function giving {"idleCores", "ownCores"} since the call, or {}."""
+    started, machine, own = time.perf_counter(), machine_ticks(), tree_ticks(os.getpid())
+
+    def share():
+        seconds = time.perf_counter() - started
+        machine_after, own_after = machine_ticks(), tree_ticks(os.getpid())
+        if None in (machine, machine_after, own, own_after) or machine_after[1] == machine[1]:
+            return {}
+        return {
+            "idleCores": (machine_after[0] - machine[0]) / (machine_after[1] - machine[1]) * os.cpu_count(),
+            "ownCores": (own_after - own) / os.sysconf("SC_CLK_TCK") / seconds,
+        }
+
+    return share
 
 
 def cpu_workload(name):
@@ -273,12 +310,12 @@ def cpu_workload(name):
 
     def workload(client, n, run):
         calibration = calibrate(rounds, n)
-        ticks = machine_ticks()
+        share = cpu_share_since()
         start = time.perf_counter()
         futures = client.map(cpu_work, [rounds] * n, range(n), pure=False)
         results = client.gather(futures)
         wall_ms = (time.perf_counter() - start) * 1000
-        idle = idle_cores(ticks, machine_ticks())
+        cpu_share = share()
         expect_equal("cpu result count", len(results), n)
         for seed, (h, _) in enumerate(results):
             if h != calibration["hashes"][seed]:
@@ -292,7 +329,7 @@ def cpu_workload(name):
             "wallOverIdeal": wall_ms / ideal_ms,
             "taskMsMedian": statistics.median(loop_ms),
             "wallOverTaskTime": wall_ms / (sum(loop_ms) / CPU_SLOTS),
-            **idle,
+            **cpu_share,
         }
 
     return workload

@@ -95,10 +95,10 @@ export function checkCpuResults(results: readonly (readonly [number, number])[],
  * One run's figures: wall, the ideal (total calibrated CPU / slots) and their
  * ratio (the headline); the loops' own times too (median, and wall over their
  * sum / slots), which tell a slow scheduler from tasks that ran slower than
- * calibrated (a loaded or throttled machine); `idle` is idleCoresSince()'s
- * figure for the run (cores the machine left idle meanwhile).
+ * calibrated (a loaded or throttled machine); `share` is cpuShareSince()'s
+ * figures for the run (cores the machine left idle, cores our processes used).
  */
-export function cpuRunMetrics(wallMs: number, loopMs: readonly number[], c: Calibration, idle: Metrics, slots = CPU_SLOTS): Metrics {
+export function cpuRunMetrics(wallMs: number, loopMs: readonly number[], c: Calibration, share: Metrics, slots = CPU_SLOTS): Metrics {
   const idealMs = (loopMs.length * c.cpuPerTaskMs) / slots
   const loopTotal = loopMs.reduce((a, b) => a + b, 0)
   return {
@@ -107,6 +107,6 @@ export function cpuRunMetrics(wallMs: number, loopMs: readonly number[], c: Cali
     wallOverIdeal: wallMs / idealMs,
     taskMsMedian: median(loopMs),
     wallOverTaskTime: wallMs / (loopTotal / slots),
-    ...idle,
+    ...share,
   }
 }

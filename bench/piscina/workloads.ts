@@ -7,7 +7,7 @@
 import type Piscina from 'piscina'
 import { expectEqual, runBase } from '../lib/check'
 import { JS_ROUNDS, calibrate, calibrationMetrics, checkCpuResults, cpuRunMetrics, type CpuWorkloadName } from '../lib/cpu-work'
-import { idleCoresSince } from '../lib/idle-cores'
+import { cpuShareSince } from '../lib/cpu-share'
 import type { Metrics } from '../lib/measure'
 import { percentile } from '../lib/stats'
 
@@ -24,12 +24,12 @@ function cpuWorkload(name: CpuWorkloadName): PiscinaWorkload {
     },
     async run(pool, n) {
       const calibration = calibrate(rounds, n)
-      const idle = idleCoresSince()
+      const share = cpuShareSince()
       const start = performance.now()
       const results: [number, number][] = await Promise.all(Array.from({ length: n }, (_, seed) => pool.run([rounds, seed], { name: 'cpu' })))
       const wallMs = performance.now() - start
-      const idleCores = idle()
-      return cpuRunMetrics(wallMs, checkCpuResults(results, n, calibration), calibration, idleCores)
+      const cpuShare = share()
+      return cpuRunMetrics(wallMs, checkCpuResults(results, n, calibration), calibration, cpuShare)
     },
   }
 }

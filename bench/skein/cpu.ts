@@ -1,5 +1,5 @@
 import { taskWith, type LocalClusterOptions } from 'skein'
-import { idleCoresSince } from '../lib/idle-cores'
+import { cpuShareSince } from '../lib/cpu-share'
 import { CPU_SLOTS, JS_ROUNDS, calibrate, calibrationMetrics, checkCpuResults, cpuRunMetrics, cpuWork, type CpuWorkloadName } from '../lib/cpu-work'
 import type { Workload } from './workload'
 
@@ -37,16 +37,16 @@ function cpuWorkload(name: CpuWorkloadName, shape: keyof typeof SHAPES): Workloa
     },
     async run({ client }, n) {
       const calibration = calibrate(rounds, n)
-      const idle = idleCoresSince()
+      const share = cpuShareSince()
       const start = performance.now()
       // pure: false gives every run's tasks fresh keys; the seeds (0..n-1) repeat, see calibrate().
       const futures = client.compute(Array.from({ length: n }, (_, seed) => taskWith({ pure: false }, cpuWork, rounds, seed)))
       const results = await client.gather(futures)
       const wallMs = performance.now() - start
-      const idleCores = idle()
+      const cpuShare = share()
       const loopMs = checkCpuResults(results, n, calibration)
       for (const f of futures) f.release()
-      return cpuRunMetrics(wallMs, loopMs, calibration, idleCores)
+      return cpuRunMetrics(wallMs, loopMs, calibration, cpuShare)
     },
   }
 }
