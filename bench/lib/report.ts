@@ -54,7 +54,8 @@ export function buildRows(skein: Side, dask: Side | null, piscina: Side | null =
   const rows: Row[] = []
   for (const h of HEADLINES) {
     const peer = peerOf(h.workload)
-    if (!skein[h.workload] && !dask?.[peer] && !piscina?.[peer]) continue
+    // A shape variant (cpu-1ms-1x2) has a row only where skein ran it; its peers' figures are its workload's.
+    if (!skein[h.workload] && (peer !== h.workload || (!dask?.[peer] && !piscina?.[peer]))) continue
     const s = pick(skein[h.workload], h)
     const d = pick(dask?.[peer], h)
     const p = pick(piscina?.[peer], h)
