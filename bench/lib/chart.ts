@@ -57,7 +57,7 @@ function bars(rows: readonly Row[]): { bars: Bar[]; axis: string; legend: string
 /** The vega-lite spec of the chart (exported for tests and for anyone who wants to restyle it). */
 export function chartSpec(rows: readonly Row[], title: string): Record<string, unknown> {
   const { bars: values, axis, legend } = bars(rows)
-  const y = { field: 'figure', type: 'nominal', sort: null, title: null, axis: { labelLimit: 400 } }
+  const y = { field: 'figure', type: 'nominal', sort: null, title: null, axis: { labelLimit: 600 } }
   // Bars grow from 1 (parity) on a log axis spanning whole decades around every value and target.
   const all = values.flatMap((b) => (b.target === null ? [b.value] : [b.value, b.target]))
   const lo = 10 ** Math.floor(Math.log10(Math.min(0.5, ...all)))
@@ -80,6 +80,7 @@ export function chartSpec(rows: readonly Row[], title: string): Record<string, u
             field: 'status',
             type: 'nominal',
             title: legend,
+            legend: { labelLimit: 300 },
             scale: { domain: ['met', 'missed', 'no ratio target', VS_PISCINA], range: ['#2e7d32', '#c62828', '#90a4ae', '#1565c0'] },
           },
         },
