@@ -1,8 +1,9 @@
 /**
- * The smoke mode of every benchmark (bench/): tiny sizes, one warm-up and
- * one run each, through the same code `npm run bench` and `npm run
+ * The smoke mode of every benchmark (bench/): tiny sizes, warm-up and one
+ * run each, through the same code `npm run bench` and `npm run
  * bench:compare` use, so the benchmarks cannot rot. No timing is asserted;
- * every workload checks its own results for exactness. Needs no Python.
+ * every workload checks its own results for exactness. Needs no Python; the
+ * Dask and piscina columns are rendered from stand-ins.
  */
 import test from 'ava'
 import fs from 'node:fs'
@@ -11,7 +12,7 @@ import path from 'node:path'
 import { renderChart } from '../bench/lib/chart'
 import { readCriterion } from '../bench/lib/criterion'
 import { buildRows, formatTable } from '../bench/lib/report'
-import { WORKLOADS, runSkein, type SideResult } from '../bench/skein'
+import { WORKLOADS, peerName, runSkein, type SideResult } from '../bench/skein'
 
 const results: Record<string, SideResult> = {}
 
@@ -20,38 +21,51 @@ for (const workload of WORKLOADS) {
     const result = await runSkein(workload, { scale: 'smoke', runs: 1, warmup: true, log: (line) => t.log(line.trim()) })
     t.is(result.error, undefined)
     t.is(result.runs.length, 1)
-    t.truthy(result.warmup)
+    if (workload.warmup !== false) t.truthy(result.warmup)
     for (const [metric, stat] of Object.entries(result.stats)) t.true(Number.isFinite(stat.median), `${workload.name} ${metric}`)
     if (workload.once) t.truthy(result.once)
     results[workload.name] = result
   })
 }
 
-test.serial('the report table and the vega chart render from the smoke results, with and without Dask figures', async (t) => {
-  t.is(Object.keys(results).length, WORKLOADS.length, 'every smoke run succeeded')
-  // A stand-in for the Dask side: the skein figures, 500x worse.
-  const dask: Record<string, SideResult> = {}
-  for (const w of WORKLOADS.filter((w) => w.dask)) {
+/** A stand-in for a peer's side: the skein figures of the workloads it runs, `factor` times worse, under their peer names. */
+function standIn(side: 'dask' | 'piscina', factor: number): Record<string, SideResult> {
+  const out: Record<string, SideResult> = {}
+  for (const w of WORKLOADS.filter((w) => w[side] && results[w.name])) {
     const r = results[w.name]
     const stats = Object.fromEntries(
       Object.entries(r.stats).map(([metric, s]) => {
-        const f = metric === 'tasksPerSec' ? 1 / 500 : 500
+        const f = metric === 'tasksPerSec' ? 1 / factor : factor
         return [metric, { median: s.median * f, min: s.min * f, max: s.max * f }]
       }),
     )
-    dask[w.name] = { ...r, stats }
+    out[peerName(w)] = { ...r, stats }
   }
-  const rows = buildRows(results, dask)
+  return out
+}
+
+test.serial('the report table and the vega chart render from the smoke results, with and without Dask and piscina figures', async (t) => {
+  t.is(Object.keys(results).length, WORKLOADS.length, 'every smoke run succeeded')
+  const rows = buildRows(results, standIn('dask', 500), standIn('piscina', 2))
   const noop = rows.find((r) => r.workload === 'noop-map-100k')!
   t.true(Math.abs(noop.ratio! - 500) < 1e-6)
+  t.true(Math.abs(noop.piscinaRatio! - 2) < 1e-6)
   t.is(noop.status, 'met', '500x passes the 300x target')
   t.is(rows.find((r) => r.workload === 'noop-map-1m' && r.unit === 'tasks/s')!.dask, null, 'noop-map-1m is skein only')
+  t.is(rows.find((r) => r.workload === 'inc-1000')!.piscina, null, 'piscina runs only the worker_threads workloads')
+  const oneProcess = rows.find((r) => r.workload === 'cpu-1ms-1x2' && r.unit === 'x')!
+  const twoProcesses = rows.find((r) => r.workload === 'cpu-1ms' && r.unit === 'x')!
+  t.deepEqual([oneProcess.dask, oneProcess.piscina], [twoProcesses.dask, twoProcesses.piscina], 'the 1x2 shape is compared with the peers of cpu-1ms')
+  t.truthy(oneProcess.dask)
   const table = formatTable(rows)
   for (const w of WORKLOADS) t.true(table.includes(w.name), w.name)
+  t.true(table.includes('piscina median'))
+  t.false(formatTable(rows, { dask: false, piscina: false }).includes('Dask median'))
 
   const svg = await renderChart(rows, 'smoke')
   t.regex(svg, /^<svg[^>]*>/)
   t.true(svg.includes('noop-map-100k: throughput'))
+  t.true(svg.includes('latency: round trip, median, vs piscina'))
   const alone = await renderChart(buildRows(results, null), 'smoke, skein alone')
   t.regex(alone, /^<svg[^>]*>/)
 })

@@ -1,9 +1,10 @@
 /**
  * `npm run bench:compare`: every workload on skein and on Dask distributed,
- * same machine, same run, interleaved workload by workload. Prints one
- * table, writes bench/results/<date>-<host>.json and renders the ratios to
- * bench/results/<date>-<host>.svg (vega-lite). `--quick` runs a tenth of
- * every size (results named <date>-<host>-quick.*).
+ * and the worker_threads ones (cpu-1ms, cpu-100ms, latency, noop-map-100k)
+ * on piscina, same machine, same run, interleaved workload by workload.
+ * Prints one table, writes bench/results/<date>-<host>.json and renders the
+ * ratios to bench/results/<date>-<host>.svg (vega-lite). `--quick` runs a
+ * tenth of every size (results named <date>-<host>-quick.*).
  */
 import { Command } from 'commander'
 import fs from 'node:fs'
@@ -12,10 +13,11 @@ import path from 'node:path'
 import { renderChart } from './lib/chart'
 import { existingCriterion, formatCriterion, runCriterion, type CriterionSummary } from './lib/criterion'
 import { ensureVenv, findPython, runDask } from './lib/dask'
-import { commonOptions, scaleOf, selected } from './lib/options'
+import { commonOptions, notRunAt, scaleOf, selected } from './lib/options'
 import { buildRows, formatTable } from './lib/report'
 import { machine, resultBase, writeJson, type Report } from './lib/results'
-import { runSkein, type SideResult } from './skein'
+import { PISCINA_SHAPE, piscinaVersion, runPiscina } from './piscina'
+import { CLUSTER, describeCluster, peerName, runSkein, type SideResult } from './skein'
 
 interface Options {
   quick?: boolean
@@ -23,6 +25,7 @@ interface Options {
   runs: number
   withCriterion?: boolean
   dask: boolean
+  piscina: boolean
   python?: string
   outDir: string
 }
@@ -53,7 +56,8 @@ async function main(): Promise<number> {
   for (const option of commonOptions()) program.addOption(option)
   program
     .option('--with-criterion', 'also run the Criterion benches of the core (cargo bench -p skein-core; minutes)')
-    .option('--no-dask', 'run skein alone')
+    .option('--no-dask', 'leave Dask out')
+    .option('--no-piscina', 'leave piscina out')
     .option('--python <command>', 'the Python 3 that makes bench/.venv (default python3)')
     .option('--out-dir <dir>', 'where the JSON and SVG go', path.join(ROOT, 'bench', 'results'))
     .parse()
@@ -64,18 +68,25 @@ async function main(): Promise<number> {
 
   const skein: Record<string, SideResult> = {}
   const dask: Record<string, SideResult> | null = python ? {} : null
+  const piscina: Record<string, SideResult> | null = options.piscina ? {} : null
   let daskVersions: Record<string, string> | null = null
-  for (const workload of selected(options.only)) {
-    const size = workload.sizes[scale]
-    log(`${workload.name} (size ${size.toLocaleString('en-US')}, ${workload.tasks(size).toLocaleString('en-US')} tasks)`)
+  for (const name of notRunAt(options.only, scale)) log(`${name}: not run at ${scale} scale`)
+  for (const workload of selected(options.only, scale)) {
+    const size = workload.sizes[scale]!
+    const tasks = workload.tasks(size)
+    const peer = peerName(workload)
+    log(`${workload.name} (size ${size.toLocaleString('en-US')}, ${tasks.toLocaleString('en-US')} tasks)`)
     skein[workload.name] = await runSkein(workload, { scale, runs: options.runs, warmup: true, log })
     if (dask && python && workload.dask) {
       // Dask's warm-up is a run at the next smaller scale: its full-size runs take minutes.
-      const warmupSize = workload.sizes[scale === 'full' ? 'quick' : 'smoke']
-      const result = await runDask(python, { workload: workload.name, size, runs: options.runs, warmupSize }, log)
+      const warmupSize = workload.sizes[scale === 'full' ? 'quick' : 'smoke'] ?? 0
+      const result = await runDask(python, { workload: peer, size, runs: options.runs, warmupSize }, log)
       const { versions, ...side } = result as SideResult & { versions?: Record<string, string> }
       daskVersions ??= versions ?? null
-      dask[workload.name] = side
+      dask[peer] = side
+    }
+    if (piscina && workload.piscina) {
+      piscina[peer] = await runPiscina({ workload: peer, size, tasks }, { runs: options.runs, warmup: true, log })
     }
   }
 
@@ -86,35 +97,40 @@ async function main(): Promise<number> {
     criterion = { ...existingCriterion(ROOT), note: `cargo bench failed (${(err as Error).message}); older figures if any` }
   }
 
-  const rows = buildRows(skein, dask)
+  const rows = buildRows(skein, dask, piscina)
   const base = resultBase(options.outDir, scale)
   const report: Report = {
-    schema: 1,
+    schema: 2,
     command: `npm run bench:compare -- ${process.argv.slice(2).join(' ')}`.trim(),
     date: new Date().toISOString(),
     host: os.hostname(),
     machine: machine(),
     scale,
-    cluster: 'skein: LocalCluster.start({ workers: 2, slotsPerWorker: 1 }); Dask: LocalCluster(n_workers=2, threads_per_worker=1, processes=True)',
+    cluster: `skein: ${describeCluster(CLUSTER)} unless a workload's shape says otherwise; Dask: LocalCluster(n_workers=2, threads_per_worker=1, processes=True); piscina: ${PISCINA_SHAPE}`,
     skein,
     dask,
     daskNote,
     daskVersions,
+    piscina,
+    piscinaNote: piscina ? null : 'skipped (--no-piscina)',
+    piscinaVersion: piscina ? piscinaVersion() : null,
     rows,
     criterion,
     durationSeconds: (performance.now() - started) / 1000,
   }
   writeJson(`${base}.json`, report)
-  const title = `skein vs Dask distributed ${daskVersions?.distributed ?? ''}, ${scale} sizes, ${os.hostname()} (${report.machine.cpus} cores), ${report.date.slice(0, 10)}`
+  const peers = [dask && `Dask distributed ${daskVersions?.distributed ?? ''}`, piscina && `piscina ${report.piscinaVersion}`].filter(Boolean).join(' and ') || 'its targets'
+  const title = `skein vs ${peers}, ${scale} sizes, ${os.hostname()} (${report.machine.cpus} cores), ${report.date.slice(0, 10)}`
   fs.writeFileSync(`${base}.svg`, await renderChart(rows, title.replace(/\s+/g, ' ')))
 
   const runs = `median of ${options.runs} run${options.runs === 1 ? '' : 's'} (Dask: 3 where one run takes over a minute)`
-  console.log(`\nskein vs Dask distributed ${daskVersions?.distributed ?? '(not run)'}, ${scale} sizes, 2 workers x 1 slot/thread each, ${runs}`)
+  console.log(`\nskein vs ${peers}, ${scale} sizes, 2 workers x 1 slot/thread each unless the figure names another shape (piscina: 2 threads), ${runs}`)
   if (daskNote) console.log(`Dask: ${daskNote}`)
-  console.log(formatTable(rows))
+  if (report.piscinaNote) console.log(`piscina: ${report.piscinaNote}`)
+  console.log(formatTable(rows, { dask: dask !== null, piscina: piscina !== null }))
   console.log(`\n${formatCriterion(criterion)}`)
   console.log(`\nwrote ${path.relative(process.cwd(), `${base}.json`)} and ${path.relative(process.cwd(), `${base}.svg`)} (${Math.round(report.durationSeconds)} s)`)
-  const failed = [...Object.values(skein), ...Object.values(dask ?? {})].some((r) => r.error)
+  const failed = [...Object.values(skein), ...Object.values(dask ?? {}), ...Object.values(piscina ?? {})].some((r) => r.error)
   return failed ? 1 : 0
 }
 

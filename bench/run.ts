@@ -1,15 +1,15 @@
 /**
- * `npm run bench`: the skein benchmarks alone, on a LocalCluster of 2 worker
- * processes x 1 slot; prints the table (absolute targets only: ratios need
- * `npm run bench:compare`).
+ * `npm run bench`: the skein benchmarks alone, each on a fresh LocalCluster of
+ * its shape (2 worker processes x 1 slot unless it says otherwise); prints the
+ * table (absolute targets only: ratios need `npm run bench:compare`).
  */
 import { Command, Option } from 'commander'
 import os from 'node:os'
 import path from 'node:path'
 import { formatTable, buildRows } from './lib/report'
 import { machine, writeJson, type Report } from './lib/results'
-import { commonOptions, scaleOf, selected } from './lib/options'
-import { runSkein, type SideResult } from './skein'
+import { commonOptions, notRunAt, scaleOf, selected } from './lib/options'
+import { CLUSTER, describeCluster, runSkein, type SideResult } from './skein'
 
 interface Options {
   quick?: boolean
@@ -32,26 +32,31 @@ async function main(): Promise<number> {
   const scale = scaleOf(options)
   const started = performance.now()
   const skein: Record<string, SideResult> = {}
-  for (const workload of selected(options.only)) {
-    process.stderr.write(`${workload.name} (size ${workload.sizes[scale].toLocaleString('en-US')}, ${workload.tasks(workload.sizes[scale]).toLocaleString('en-US')} tasks)\n`)
+  for (const name of notRunAt(options.only, scale)) process.stderr.write(`${name}: not run at ${scale} scale\n`)
+  for (const workload of selected(options.only, scale)) {
+    const size = workload.sizes[scale]!
+    process.stderr.write(`${workload.name} (size ${size.toLocaleString('en-US')}, ${workload.tasks(size).toLocaleString('en-US')} tasks)\n`)
     skein[workload.name] = await runSkein(workload, { scale, runs: options.runs, warmup: options.warmup })
   }
   const rows = buildRows(skein, null)
-  console.log(`\nskein benchmarks (${scale} sizes), LocalCluster 2 workers x 1 slot, median of ${options.runs} run${options.runs === 1 ? '' : 's'}`)
-  console.log(formatTable(rows))
+  console.log(`\nskein benchmarks (${scale} sizes), LocalCluster 2 workers x 1 slot unless the figure names another shape, median of ${options.runs} run${options.runs === 1 ? '' : 's'}`)
+  console.log(formatTable(rows, { dask: false, piscina: false }))
   if (options.json) {
     const report: Report = {
-      schema: 1,
+      schema: 2,
       command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
       date: new Date().toISOString(),
       host: os.hostname(),
       machine: machine(),
       scale,
-      cluster: 'LocalCluster.start({ workers: 2, slotsPerWorker: 1 })',
+      cluster: `${describeCluster(CLUSTER)} unless a workload's shape says otherwise`,
       skein,
       dask: null,
       daskNote: 'skein alone (npm run bench)',
       daskVersions: null,
+      piscina: null,
+      piscinaNote: 'skein alone (npm run bench)',
+      piscinaVersion: null,
       rows,
       criterion: null,
       durationSeconds: (performance.now() - started) / 1000,

@@ -2,7 +2,9 @@
 
     python bench/dask/run.py --workload inc-1000 --size 1000 --runs 5 --warmup-size 100
 
-The cluster is LocalCluster(n_workers=2, threads_per_worker=1, processes=True).
+The cluster is LocalCluster(n_workers=2, threads_per_worker=1, processes=True):
+processes, as the CPU workloads are pure Python and hold the GIL.
+A workload's ONCE measurement (the CPU workloads' calibration) comes first.
 Warm-up is one run at --warmup-size (a tenth of the size: Dask's full-size
 runs take minutes). Then --runs timed runs, only 3 when one run is slower
 than --slow-run-ms. Progress goes to stderr. Exit code 0 even when the
@@ -23,10 +25,11 @@ import dask
 import distributed
 from distributed import Client, LocalCluster
 
-from workloads import WORKLOADS, tasks_of
+from workloads import ONCE, WORKLOADS, tasks_of
 
 # Warm-up runs repeat until they have taken this long (at least one run), as on the skein side.
 WARMUP_S = 1.0
+SHAPE = "LocalCluster(n_workers=2, threads_per_worker=1, processes=True)"
 
 
 def summarise(runs):
@@ -56,6 +59,7 @@ def main():
         "workload": name,
         "size": size,
         "tasks": tasks_of(name, size),
+        "shape": SHAPE,
         "warmup": None,
         "runs": [],
         "once": None,
@@ -67,8 +71,11 @@ def main():
         print(f"  dask {name} {line}", file=sys.stderr, flush=True)
 
     try:
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:  # = SHAPE
             run = 0
+            if name in ONCE:
+                result["once"] = ONCE[name](size)
+                log(f"once: {brief(result['once'])}")
             if args.warmup_size > 0:
                 # As the skein side: repeated until the warm-up has taken WARMUP_S (at least one run).
                 warmup_start = time.perf_counter()

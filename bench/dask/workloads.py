@@ -5,6 +5,8 @@ raises WrongResult unless every result is exact. `run` makes every run's
 inputs (and so every key) distinct, as on the skein side.
 """
 
+import os
+import statistics
 import time
 
 import dask
@@ -12,6 +14,15 @@ import dask
 RUN_STRIDE = 10_000_000
 PIECE = 10  # shuffle: elements per piece
 FAN_IN = 10  # graph-submit: combine fan-in
+
+# cpu-1ms, cpu-100ms: the integer hash of bench/lib/cpu-work.ts, with rounds per task
+# chosen for about 1 ms / 100 ms of CPU in CPython 3.11 on the benchmark machine (~310 ns a round;
+# V8 does a round in ~3.5 ns and runs ~90x more of them). KNOWN_ANSWER pins the function to
+# the TypeScript one: (rounds, seed, hash).
+PY_ROUNDS = {"cpu-1ms": 3_200, "cpu-100ms": 320_000}
+KNOWN_ANSWER = (1000, 12345, 3_916_963_922)
+CPU_SLOTS = 2
+M32 = 0xFFFFFFFF
 
 
 class WrongResult(Exception):
@@ -82,6 +93,20 @@ def concat(*pieces):
 
 def stamp(i):
     return (i, time.time() * 1000)
+
+
+def cpu_work(rounds, seed):
+    """`rounds` rounds of murmur3's finaliser plus the round number: (hash, the loop's wall ms). As cpuWork in bench/lib/cpu-work.ts."""
+    started = time.perf_counter()
+    h = seed & M32
+    for i in range(rounds):
+        h ^= h >> 16
+        h = (h * 0x85EBCA6B) & M32
+        h ^= h >> 13
+        h = (h * 0xC2B2AE35) & M32
+        h ^= h >> 16
+        h = (h + i) & M32
+    return h, (time.perf_counter() - started) * 1000
 
 
 def combine(*parts):
@@ -199,10 +224,121 @@ def graph_submit(client, n, run):
     return {"buildMs": build_ms, "firstTaskMs": first_task_ms, "doneMs": done_ms, "tasksPerSec": tasks / (done_ms / 1000)}
 
 
+_calibrations = {}
+
+
+def calibrate(rounds, n):
+    """The expected hash of seeds 0..n-1 and this thread's CPU per task (time.thread_time), once per process,
+    as calibrate() in bench/lib/cpu-work.ts: checking every result costs as much CPU as the tasks, so the
+    seeds repeat across runs, with fresh keys (pure=False)."""
+    known = _calibrations.get(rounds)
+    if known and len(known["hashes"]) >= n:
+        return known
+    expect_equal("cpu_work known answer", cpu_work(KNOWN_ANSWER[0], KNOWN_ANSWER[1])[0], KNOWN_ANSWER[2])
+    before = time.thread_time()
+    hashes = [cpu_work(rounds, seed)[0] for seed in range(n)]
+    calibration = {"rounds": rounds, "hashes": hashes, "cpuPerTaskMs": (time.thread_time() - before) * 1000 / n}
+    _calibrations[rounds] = calibration
+    return calibration
+
+
+def cpu_calibration(name):
+    def once(size):
+        c = calibrate(PY_ROUNDS[name], size)
+        return {"rounds": c["rounds"], "calibratedTasks": len(c["hashes"]), "cpuPerTaskMs": c["cpuPerTaskMs"]}
+
+    return once
+
+
+def machine_ticks():
+    """[idle + iowait, all] clock ticks over every CPU from /proc/stat, or None (as bench/lib/cpu-share.ts)."""
+    try:
+        with open("/proc/stat") as f:
+            t = [int(x) for x in f.readline().split()[1:9]]
+    except OSError:
+        return None
+    return t[3] + t[4], sum(t)
+
+
+def tree_ticks(root):
+    """User + system clock ticks of process `root` and every live descendant (Dask's workers), or None."""
+    parent, ticks = {}, {}
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue  # exited meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split(" ")
+        parent[pid] = int(fields[1])
+        ticks[pid] = int(fields[11]) + int(fields[12])
+    total = 0
+    for pid, own in ticks.items():
+        p = pid
+        while p and p > 0:
+            if p == root:
+                total += own
+                break
+            p = parent.get(p)
+    return total
+
+
+def cpu_share_since():
+    """As cpuShareSince in bench/lib/cpu-share.ts: a function giving {"idleCores", "ownCores"} since the call, or {}."""
+    started, machine, own = time.perf_counter(), machine_ticks(), tree_ticks(os.getpid())
+
+    def share():
+        seconds = time.perf_counter() - started
+        machine_after, own_after = machine_ticks(), tree_ticks(os.getpid())
+        if None in (machine, machine_after, own, own_after) or machine_after[1] == machine[1]:
+            return {}
+        return {
+            "idleCores": (machine_after[0] - machine[0]) / (machine_after[1] - machine[1]) * os.cpu_count(),
+            "ownCores": (own_after - own) / os.sysconf("SC_CLK_TCK") / seconds,
+        }
+
+    return share
+
+
+def cpu_workload(name):
+    """n tasks of cpu_work on the 2 worker processes; wall against the tasks' total CPU / 2 (see bench/lib/cpu-work.ts)."""
+    rounds = PY_ROUNDS[name]
+
+    def workload(client, n, run):
+        calibration = calibrate(rounds, n)
+        share = cpu_share_since()
+        start = time.perf_counter()
+        futures = client.map(cpu_work, [rounds] * n, range(n), pure=False)
+        results = client.gather(futures)
+        wall_ms = (time.perf_counter() - start) * 1000
+        cpu_share = share()
+        expect_equal("cpu result count", len(results), n)
+        for seed, (h, _) in enumerate(results):
+            if h != calibration["hashes"][seed]:
+                raise WrongResult(f"cpu task {seed}: expected hash {calibration['hashes'][seed]}, got {h}")
+        del futures
+        loop_ms = [ms for _, ms in results]
+        ideal_ms = n * calibration["cpuPerTaskMs"] / CPU_SLOTS
+        return {
+            "wallMs": wall_ms,
+            "idealMs": ideal_ms,
+            "wallOverIdeal": wall_ms / ideal_ms,
+            "taskMsMedian": statistics.median(loop_ms),
+            "wallOverTaskTime": wall_ms / (sum(loop_ms) / CPU_SLOTS),
+            **cpu_share,
+        }
+
+    return workload
+
+
 def tasks_of(name, size):
     if name == "inc-1000":
         return size + 1
-    if name in ("noop-map-100k", "latency"):
+    if name in ("noop-map-100k", "latency", "cpu-1ms", "cpu-100ms"):
         return size
     if name == "tree-reduce-10k":
         return 2 * size - 1
@@ -220,4 +356,12 @@ WORKLOADS = {
     "tree-reduce-10k": tree_reduce,
     "shuffle-100x100": shuffle,
     "graph-submit-100k": graph_submit,
+    "cpu-1ms": cpu_workload("cpu-1ms"),
+    "cpu-100ms": cpu_workload("cpu-100ms"),
+}
+
+# Measured once before the warm-up (the result's "once"), by workload.
+ONCE = {
+    "cpu-1ms": cpu_calibration("cpu-1ms"),
+    "cpu-100ms": cpu_calibration("cpu-100ms"),
 }

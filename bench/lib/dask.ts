@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import type { SideResult } from '../skein/runner'
+import type { SideResult } from './measure'
 
 const BENCH = path.join(__dirname, '..')
 const REQUIREMENTS = path.join(BENCH, 'dask', 'requirements.txt')

@@ -26,10 +26,16 @@ export function commonOptions(): Option[] {
   ]
 }
 
-export function selected(only: string[] | undefined): Workload[] {
-  return WORKLOADS.filter((w) => !only || only.includes(w.name))
+/** The workloads asked for (all by default) that run at `scale` (long-sync-60s: full and smoke only). */
+export function selected(only: string[] | undefined, scale: Scale): Workload[] {
+  return WORKLOADS.filter((w) => (!only || only.includes(w.name)) && w.sizes[scale] !== undefined)
 }
 
 export function scaleOf(options: { quick?: boolean; smoke?: boolean }): Scale {
   return options.smoke ? 'smoke' : options.quick ? 'quick' : 'full'
+}
+
+/** Workloads named in --only that have no size at `scale` (long-sync-60s at quick), to say so rather than run nothing silently. */
+export function notRunAt(only: string[] | undefined, scale: Scale): string[] {
+  return (only ?? []).filter((name) => WORKLOADS.find((w) => w.name === name)?.sizes[scale] === undefined)
 }

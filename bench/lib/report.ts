@@ -1,10 +1,11 @@
-import type { SideResult } from '../skein/runner'
+import { WORKLOADS, peerName } from '../skein'
+import type { SideResult } from './measure'
 import type { Stat } from './stats'
 import { HEADLINES, describeTarget, type Headline } from './targets'
 
 export type Status = 'met' | 'missed' | 'n/a' | 'error' | ''
 
-/** One line of the report: a headline figure on both sides and its target. */
+/** One line of the report: a headline figure on every side and its target. */
 export interface Row {
   workload: string
   label: string
@@ -14,6 +15,9 @@ export interface Row {
   dask: Stat | null
   /** How many times better skein is than Dask (Dask / skein when lower is better), from the medians. */
   ratio: number | null
+  piscina: Stat | null
+  /** How many times better skein is than piscina, as `ratio`. */
+  piscinaRatio: number | null
   target: string
   /** The bound or ratio the target asks for, for the chart. */
   targetRatio: number | null
@@ -21,6 +25,9 @@ export interface Row {
   /** Why a side has no figure (error text), if any. */
   note?: string
 }
+
+/** Results of one side, keyed by workload name (Dask and piscina: by the skein workload's `peer`). */
+export type Side = Record<string, SideResult>
 
 function pick(side: SideResult | undefined, h: Headline): Stat | null {
   if (!side || side.error) return null
@@ -31,14 +38,28 @@ function pick(side: SideResult | undefined, h: Headline): Stat | null {
   return side.stats[h.metric] ?? null
 }
 
-/** The report rows from the skein results and (if Dask ran) the Dask results, keyed by workload. */
-export function buildRows(skein: Record<string, SideResult>, dask: Record<string, SideResult> | null): Row[] {
+function timesBetter(skein: Stat | null, other: Stat | null, better: Headline['better']): number | null {
+  if (!skein || !other || !(skein.median > 0) || !(other.median > 0)) return null
+  return better === 'higher' ? skein.median / other.median : other.median / skein.median
+}
+
+/** The name Dask and piscina know a skein workload by. */
+function peerOf(workload: string): string {
+  const known = WORKLOADS.find((w) => w.name === workload)
+  return known ? peerName(known) : workload
+}
+
+/** The report rows from the skein results and, where they ran, the Dask and piscina results. */
+export function buildRows(skein: Side, dask: Side | null, piscina: Side | null = null): Row[] {
   const rows: Row[] = []
   for (const h of HEADLINES) {
-    if (!skein[h.workload] && !dask?.[h.workload]) continue
+    const peer = peerOf(h.workload)
+    // A shape variant (cpu-1ms-1x2) has a row only where skein ran it; its peers' figures are its workload's.
+    if (!skein[h.workload] && (peer !== h.workload || (!dask?.[peer] && !piscina?.[peer]))) continue
     const s = pick(skein[h.workload], h)
-    const d = pick(dask?.[h.workload], h)
-    const ratio = s && d && s.median > 0 && d.median > 0 ? (h.better === 'higher' ? s.median / d.median : d.median / s.median) : null
+    const d = pick(dask?.[peer], h)
+    const p = pick(piscina?.[peer], h)
+    const ratio = timesBetter(s, d, h.better)
     const verdicts: Status[] = []
     if (s && h.bound !== undefined) verdicts.push((h.better === 'lower' ? s.median <= h.bound : s.median >= h.bound) ? 'met' : 'missed')
     if (h.ratio !== undefined) verdicts.push(ratio === null ? 'n/a' : ratio >= h.ratio ? 'met' : 'missed')
@@ -51,7 +72,11 @@ export function buildRows(skein: Record<string, SideResult>, dask: Record<string
     else if (verdicts.includes('missed')) status = 'missed'
     else if (verdicts.includes('met')) status = 'met'
     else if (verdicts.length > 0) status = 'n/a'
-    const errors = [skein[h.workload]?.error && `skein: ${skein[h.workload].error}`, dask?.[h.workload]?.error && `dask: ${dask[h.workload].error}`]
+    const errors = [
+      skein[h.workload]?.error && `skein: ${skein[h.workload].error}`,
+      dask?.[peer]?.error && `dask: ${dask[peer].error}`,
+      piscina?.[peer]?.error && `piscina: ${piscina[peer].error}`,
+    ]
     rows.push({
       workload: h.workload,
       label: h.label,
@@ -60,6 +85,8 @@ export function buildRows(skein: Record<string, SideResult>, dask: Record<string
       skein: s,
       dask: d,
       ratio,
+      piscina: p,
+      piscinaRatio: timesBetter(s, p, h.better),
       target: describeTarget(h),
       targetRatio: h.ratio ?? null,
       status,
@@ -69,10 +96,11 @@ export function buildRows(skein: Record<string, SideResult>, dask: Record<string
   return rows
 }
 
-/** A figure with about three significant digits and thousands separators. */
+/** A figure with about three significant digits and thousands separators; counts without decimals. */
 export function formatValue(value: number, unit: string): string {
-  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2
-  return `${value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${unit}`
+  const digits = Number.isInteger(value) || Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2
+  const number = value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+  return unit ? `${number} ${unit}` : number
 }
 
 export function formatRatio(ratio: number | null): string {
@@ -80,21 +108,30 @@ export function formatRatio(ratio: number | null): string {
   return `${ratio >= 10 ? Math.round(ratio).toLocaleString('en-US') : ratio.toFixed(2)}x`
 }
 
-/** The one table: workload, skein median, Dask median, ratio, target, met/missed. */
-export function formatTable(rows: readonly Row[]): string {
-  const header = ['workload', 'figure', 'skein median', 'Dask median', 'ratio', 'target', 'status']
-  const body = rows.map((r) => [
-    r.workload,
-    r.label,
-    r.skein ? formatValue(r.skein.median, r.unit) : 'error',
-    r.dask ? formatValue(r.dask.median, r.unit) : '-',
-    formatRatio(r.ratio),
-    r.target || '-',
-    r.status || '-',
-  ])
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)))
-  const numeric = new Set([2, 3, 4])
-  const line = (cells: string[]) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd()
+/** The one table: workload, the medians of skein and of each peer that ran (Dask, piscina), skein's ratio to each, target, met/missed. */
+export function formatTable(rows: readonly Row[], peers: { dask: boolean; piscina: boolean } = { dask: true, piscina: true }): string {
+  const columns: { header: string; numeric?: boolean; cell: (r: Row) => string }[] = [
+    { header: 'workload', cell: (r) => r.workload },
+    { header: 'figure', cell: (r) => r.label },
+    { header: 'skein median', numeric: true, cell: (r) => (r.skein ? formatValue(r.skein.median, r.unit) : 'error') },
+    ...(peers.dask
+      ? [
+          { header: 'Dask median', numeric: true, cell: (r: Row) => (r.dask ? formatValue(r.dask.median, r.unit) : '-') },
+          { header: 'vs Dask', numeric: true, cell: (r: Row) => formatRatio(r.ratio) },
+        ]
+      : []),
+    ...(peers.piscina
+      ? [
+          { header: 'piscina median', numeric: true, cell: (r: Row) => (r.piscina ? formatValue(r.piscina.median, r.unit) : '-') },
+          { header: 'vs piscina', numeric: true, cell: (r: Row) => formatRatio(r.piscinaRatio) },
+        ]
+      : []),
+    { header: 'target', cell: (r) => r.target || '-' },
+    { header: 'status', cell: (r) => r.status || '-' },
+  ]
+  const body = rows.map((r) => columns.map((c) => c.cell(r)))
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...body.map((row) => row[i].length)))
+  const line = (cells: string[]) => cells.map((cell, i) => (columns[i].numeric ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd()
   const notes = rows.filter((r) => r.note).map((r) => `  ${r.workload}: ${r.note}`)
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), ...(notes.length ? ['', 'errors:', ...new Set(notes)] : [])].join('\n')
+  return [line(columns.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), ...(notes.length ? ['', 'errors:', ...new Set(notes)] : [])].join('\n')
 }

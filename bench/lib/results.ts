@@ -1,13 +1,14 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { SideResult } from '../skein/runner'
 import type { CriterionSummary } from './criterion'
+import type { SideResult } from './measure'
 import type { Row } from './report'
 
 /** Everything one invocation measured, as written to bench/results/<date>-<host>.json. */
 export interface Report {
-  schema: 1
+  /** 2: piscina's side, the rows' piscina columns, each side's `shape` (issue 10). */
+  schema: 2
   command: string
   date: string
   host: string
@@ -19,6 +20,10 @@ export interface Report {
   /** Why Dask did not run, when it did not. */
   daskNote: string | null
   daskVersions: Record<string, string> | null
+  /** piscina's results keyed by workload (cpu-1ms, cpu-100ms, latency, noop-map-100k), when it ran. */
+  piscina: Record<string, SideResult> | null
+  piscinaNote: string | null
+  piscinaVersion: string | null
   rows: Row[]
   criterion: CriterionSummary | null
   durationSeconds: number

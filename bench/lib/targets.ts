@@ -1,6 +1,7 @@
 /**
  * The headline figure of each workload and the issue's target for it
- * (issue 5, "Targets": ratios in the same run, absolute figures on this machine).
+ * (issue 5, "Targets": ratios in the same run, absolute figures on this
+ * machine; issue 10, "Benchmarks": CPU-bound and long tasks).
  */
 
 export type Better = 'lower' | 'higher'
@@ -40,12 +41,29 @@ export const HEADLINES: readonly Headline[] = [
   },
   { workload: 'noop-map-1m', metric: 'schedulerOnlyBytesPerTask', label: 'scheduler RSS growth per task', unit: 'B', better: 'lower', fromOnce: true, bound: 300 },
   { workload: 'noop-map-1m', metric: 'bytesPerTask', label: 'process RSS growth per task (with client)', unit: 'B', better: 'lower' },
+  // Issue 10: CPU-bound work on 2 slots, within 10% of the ideal (the tasks' total CPU / 2), in both shapes.
+  ...cpuHeadlines('cpu-1ms', '2 processes x 1 slot'),
+  ...cpuHeadlines('cpu-1ms-1x2', '1 process x 2 slots'),
+  ...cpuHeadlines('cpu-100ms', '2 processes x 1 slot'),
+  ...cpuHeadlines('cpu-100ms-1x2', '1 process x 2 slots'),
+  { workload: 'busy-fetch', metric: 'medianMs', label: 'fetch from a worker with every slot busy, median', unit: 'ms', better: 'lower' },
+  { workload: 'busy-fetch', metric: 'p99Ms', label: 'fetch from a worker with every slot busy, p99', unit: 'ms', better: 'lower', bound: 50 },
+  { workload: 'long-sync-60s', metric: 'completed', label: 'completed (1 = yes)', unit: '', better: 'higher', bound: 1 },
+  { workload: 'long-sync-60s', metric: 'workersRemoved', label: 'workers removed meanwhile', unit: '', better: 'lower', bound: 0 },
+  { workload: 'long-sync-60s', metric: 'wallMs', label: 'wall', unit: 'ms', better: 'lower' },
 ]
+
+function cpuHeadlines(workload: string, shape: string): Headline[] {
+  return [
+    { workload, metric: 'wallOverIdeal', label: `wall / ideal, ${shape}`, unit: 'x', better: 'lower', bound: 1.1 },
+    { workload, metric: 'wallMs', label: `wall, ${shape}`, unit: 'ms', better: 'lower' },
+  ]
+}
 
 /** The target as a short text, e.g. "<= 10 us, >= 100x". */
 export function describeTarget(h: Headline): string {
   const parts: string[] = []
-  if (h.bound !== undefined) parts.push(`${h.better === 'lower' ? '<=' : '>='} ${h.bound.toLocaleString('en-US')} ${h.unit}`)
+  if (h.bound !== undefined) parts.push(`${h.better === 'lower' ? '<=' : '>='} ${h.bound.toLocaleString('en-US')}${h.unit ? ` ${h.unit}` : ''}`)
   if (h.ratio !== undefined) parts.push(`>= ${h.ratio}x Dask`)
   if (h.fractionOf) parts.push(`>= ${h.fractionOf.fraction * 100}% of ${h.fractionOf.workload}`)
   return parts.join(', ')

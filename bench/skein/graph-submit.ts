@@ -43,6 +43,7 @@ export const graphSubmitWorkload: Workload = {
   sizes: { full: 100_000, quick: 10_000, smoke: 100 },
   tasks: (n) => stampTree(n, 0).tasks,
   dask: true,
+  piscina: false,
   async run({ client, run }, n) {
     const base = runBase(run)
     const buildStart = performance.now()

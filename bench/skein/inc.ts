@@ -11,6 +11,7 @@ export const incWorkload: Workload = {
   sizes: { full: 1000, quick: 100, smoke: 20 },
   tasks: (n) => n + 1,
   dask: true,
+  piscina: false,
   async run({ client, run }, n) {
     const base = runBase(run)
     const numbers = Array.from({ length: n }, (_, i) => base + i)

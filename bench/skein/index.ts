@@ -1,15 +1,21 @@
+export { busyFetchWorkload } from './busy-fetch'
+export { cpu100msOneProcessWorkload, cpu100msWorkload, cpu1msOneProcessWorkload, cpu1msWorkload } from './cpu'
 export { graphSubmitWorkload } from './graph-submit'
 export { incWorkload } from './inc'
 export { latencyWorkload } from './latency'
+export { longSyncWorkload } from './long-sync'
 export { noopMap1mWorkload, noopMapWorkload } from './noop-map'
-export { runSkein, type SideResult, type RunPlan } from './runner'
+export { CLUSTER, describeCluster, runSkein, type SideResult, type RunPlan } from './runner'
 export { shuffleWorkload } from './shuffle'
 export { treeReduceWorkload } from './tree-reduce'
-export { WrongResult, type Metrics, type Scale, type Workload } from './workload'
+export { WrongResult, peerName, type Metrics, type Scale, type Workload } from './workload'
 
+import { busyFetchWorkload } from './busy-fetch'
+import { cpu100msOneProcessWorkload, cpu100msWorkload, cpu1msOneProcessWorkload, cpu1msWorkload } from './cpu'
 import { graphSubmitWorkload } from './graph-submit'
 import { incWorkload } from './inc'
 import { latencyWorkload } from './latency'
+import { longSyncWorkload } from './long-sync'
 import { noopMap1mWorkload, noopMapWorkload } from './noop-map'
 import { shuffleWorkload } from './shuffle'
 import { treeReduceWorkload } from './tree-reduce'
@@ -24,4 +30,10 @@ export const WORKLOADS: readonly Workload[] = [
   shuffleWorkload,
   graphSubmitWorkload,
   noopMap1mWorkload,
+  cpu1msWorkload,
+  cpu1msOneProcessWorkload,
+  cpu100msWorkload,
+  cpu100msOneProcessWorkload,
+  busyFetchWorkload,
+  longSyncWorkload,
 ]

@@ -10,6 +10,7 @@ export const latencyWorkload: Workload = {
   sizes: { full: 1000, quick: 100, smoke: 20 },
   tasks: (n) => n,
   dask: true,
+  piscina: true,
   async run({ client, run }, n) {
     const base = runBase(run)
     const samples: number[] = new Array(n)

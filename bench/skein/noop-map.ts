@@ -27,6 +27,7 @@ export const noopMapWorkload: Workload = {
   sizes: { full: 100_000, quick: 10_000, smoke: 200 },
   tasks: (n) => n,
   dask: true,
+  piscina: true,
   async run({ client, run }, n) {
     const wallMs = await noopMap(client, n, runBase(run))
     return { wallMs, tasksPerSec: n / (wallMs / 1000) }
@@ -69,6 +70,7 @@ export const noopMap1mWorkload: Workload = {
   sizes: { full: 1_000_000, quick: 100_000, smoke: 500 },
   tasks: (n) => n,
   dask: false,
+  piscina: false,
   async run({ client, run, rssAtStart }, n) {
     const sampler = new RssSampler()
     const wallMs = await noopMap(client, n, runBase(run), () => sampler.sample())

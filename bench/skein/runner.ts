@@ -1,6 +1,9 @@
-import { Client, LocalCluster } from 'skein'
-import { summariseRuns, type Stat } from '../lib/stats'
-import type { Metrics, Scale, Workload } from './workload'
+import { Client, LocalCluster, type LocalClusterOptions } from 'skein'
+import { errorText, measure, type SideResult } from '../lib/measure'
+import type { Scale, Workload } from './workload'
+
+export type { SideResult } from '../lib/measure'
+export { SLOW_RUN_MS, WARMUP_MS } from '../lib/measure'
 
 /** How to run a workload: at which scale, how many timed runs, whether to warm up first. */
 export interface RunPlan {
@@ -14,66 +17,45 @@ export interface RunPlan {
   log?: (line: string) => void
 }
 
-/** What one side (skein or Dask) measured for one workload; the Dask scripts print the same shape as JSON. */
-export interface SideResult {
-  workload: string
-  size: number
-  tasks: number
-  warmup: Metrics | null
-  runs: Metrics[]
-  /** Metrics measured once, before the warm-up (Workload.once). */
-  once: Metrics | null
-  /** Median, min and max of each metric over `runs`. */
-  stats: Record<string, Stat>
-  /** Set when the workload failed (wrong result, crash, timeout); the other fields may then be empty. */
-  error?: string
-}
-
-/** The cluster shape of every skein measurement. */
+/** The cluster shape of a skein measurement unless its workload names another. */
 export const CLUSTER = { workers: 2, slotsPerWorker: 1 } as const
 
-export const SLOW_RUN_MS = 60_000
-/** Warm-up runs repeat until they have taken this long (at least one run), on both sides. */
-export const WARMUP_MS = 1000
+/** How a cluster shape reads in the results. */
+export function describeCluster(options: LocalClusterOptions): string {
+  return `LocalCluster.start(${Object.keys(options).length ? JSON.stringify(options) : ''})`
+}
 
-/** Runs `workload` on a fresh LocalCluster of 2 workers x 1 slot: warm-up, then the timed runs. */
+/** Runs `workload` on a fresh LocalCluster of its shape (default CLUSTER): `once`, warm-up, then the timed runs. */
 export async function runSkein(workload: Workload, plan: RunPlan): Promise<SideResult> {
   const log = plan.log ?? ((line: string) => process.stderr.write(`${line}\n`))
   const size = workload.sizes[plan.scale]
-  const result: SideResult = { workload: workload.name, size, tasks: workload.tasks(size), warmup: null, runs: [], once: null, stats: {} }
-  const cluster = await LocalCluster.start(CLUSTER)
+  if (size === undefined) throw new Error(`${workload.name} does not run at ${plan.scale} scale`)
+  const options = workload.cluster?.(plan.scale) ?? CLUSTER
+  const result: SideResult = { workload: workload.name, size, tasks: workload.tasks(size), shape: describeCluster(options), warmup: null, runs: [], once: null, stats: {} }
+  const cluster = await LocalCluster.start(options)
   let client: Client | undefined
   try {
-    client = await Client.connect(cluster.address)
-    let run = 0
+    const connected = await Client.connect(cluster.address)
+    client = connected
     collectGarbage()
     const rssAtStart = process.memoryUsage.rss()
-    // `once` measures on the fresh cluster, before any timed run has grown this process's heap.
-    if (workload.once) {
-      collectGarbage()
-      result.once = await workload.once({ client, cluster, run: run++, rssAtStart }, size)
-      log(`  skein ${workload.name} once: ${brief(result.once)}`)
-    }
-    if (plan.warmup) {
-      // Until the JIT has seen the hot paths: one run of a small workload is over before V8 optimises them.
-      const warmupStart = performance.now()
-      do {
-        result.warmup = await workload.run({ client, cluster, run: run++, rssAtStart }, size)
-        log(`  skein ${workload.name} warm-up: ${brief(result.warmup)}`)
-      } while (performance.now() - warmupStart < WARMUP_MS)
-    }
-    let wanted = plan.runs
-    // No collection is forced between runs: see collectGarbage below.
-    while (result.runs.length < wanted) {
-      const started = performance.now()
-      const metrics = await workload.run({ client, cluster, run: run++, rssAtStart }, size)
-      result.runs.push(metrics)
-      log(`  skein ${workload.name} run ${result.runs.length}: ${brief(metrics)}`)
-      if (performance.now() - started > (plan.slowRunMs ?? SLOW_RUN_MS)) wanted = Math.min(wanted, 3)
-    }
-    result.stats = summariseRuns(result.runs)
+    const context = (run: number) => ({ client: connected, cluster, run, rssAtStart })
+    const once = workload.once
+    Object.assign(
+      result,
+      await measure(
+        `skein ${workload.name}`,
+        {
+          // `once` measures on the fresh cluster, before any timed run has grown this process's heap.
+          once: once && ((run) => (collectGarbage(), once(context(run), size))),
+          // No collection is forced between runs: see collectGarbage below.
+          run: (run) => workload.run(context(run), size),
+        },
+        { runs: workload.runs ?? plan.runs, warmup: plan.warmup && workload.warmup !== false, slowRunMs: plan.slowRunMs, log },
+      ),
+    )
   } catch (err) {
-    result.error = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+    result.error = errorText(err)
     log(`  skein ${workload.name} FAILED: ${result.error}`)
   } finally {
     await client?.close()
@@ -95,10 +77,4 @@ export async function runSkein(workload: Workload, plan: RunPlan): Promise<SideR
  */
 function collectGarbage(): void {
   ;(globalThis as { gc?: () => void }).gc?.()
-}
-
-function brief(metrics: Metrics): string {
-  return Object.entries(metrics)
-    .map(([k, v]) => `${k}=${v >= 100 ? Math.round(v) : v.toFixed(2)}`)
-    .join(' ')
 }

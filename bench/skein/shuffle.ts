@@ -19,6 +19,7 @@ export const shuffleWorkload: Workload = {
   sizes: { full: 100, quick: 32, smoke: 5 },
   tasks: (n) => n * n + 2 * n,
   dask: true,
+  piscina: false,
   async run({ client, run }, n) {
     // Keep base a multiple of n so that value mod n names the output it belongs to.
     const base = runBase(run) - (runBase(run) % n)

@@ -23,6 +23,7 @@ export const treeReduceWorkload: Workload = {
   sizes: { full: 10_000, quick: 1000, smoke: 64 },
   tasks: (n) => 2 * n - 1,
   dask: true,
+  piscina: false,
   async run({ client, run }, n) {
     const base = runBase(run)
     const start = performance.now()

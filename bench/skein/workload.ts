@@ -1,12 +1,12 @@
-import type { Client, LocalCluster } from 'skein'
+import type { Client, LocalCluster, LocalClusterOptions } from 'skein'
+import type { Metrics } from '../lib/measure'
 
+export { WrongResult, expectEqual, runBase } from '../lib/check'
+export type { Metrics } from '../lib/measure'
 export { percentile } from '../lib/stats'
 
 /** Sizes a workload runs at: `full` is the issue's size, `quick` about a tenth of its tasks, `smoke` tiny (tests). */
 export type Scale = 'full' | 'quick' | 'smoke'
-
-/** Metric name -> value, for one run. */
-export type Metrics = Record<string, number>
 
 export interface RunContext {
   client: Client
@@ -17,35 +17,32 @@ export interface RunContext {
   rssAtStart: number
 }
 
-/** One benchmark workload on the skein side. The Dask side (bench/dask/workloads.py) mirrors it. */
+/** One benchmark workload on the skein side. The Dask side (bench/dask/workloads.py) and piscina's (bench/piscina) mirror it. */
 export interface Workload {
   /** The issue's name, e.g. `inc-1000`, whatever the scale. */
   name: string
   /** What one run does, for the README and --help. */
   description: string
-  /** The size parameter at each scale (leaves, tasks, round trips, inputs...; see `description`). */
-  sizes: Record<Scale, number>
+  /** The size parameter at each scale it runs at (leaves, tasks, round trips, milliseconds...; see `description`); none: not run at that scale. */
+  sizes: Partial<Record<Scale, number>>
   /** Tasks one run executes at `size`. */
   tasks(size: number): number
-  /** `false` for skein-only workloads (no Dask counterpart). */
+  /** Whether Dask runs it (under `peer`). */
   dask: boolean
+  /** Whether piscina runs it (under `peer`). */
+  piscina: boolean
+  /** The name Dask and piscina know it by, when skein measures it in several cluster shapes (cpu-1ms-1x2 -> cpu-1ms). */
+  peer?: string
+  /** The LocalCluster it runs on (default CLUSTER: 2 workers x 1 slot). */
+  cluster?(scale: Scale): LocalClusterOptions
+  /** `false`: no warm-up run (one run is long and would measure nothing new). */
+  warmup?: boolean
+  /** Timed runs whatever --runs says. */
+  runs?: number
   /** One run: throws WrongResult unless every result is exact. */
   run(ctx: RunContext, size: number): Promise<Metrics>
-  /** Measured once, on the fresh cluster before the warm-up (e.g. memory in another set-up). */
+  /** Measured once, on the fresh cluster before the warm-up (e.g. memory in another set-up, a calibration). */
   once?(ctx: RunContext, size: number): Promise<Metrics>
-}
-
-export class WrongResult extends Error {
-  override name = 'WrongResult'
-}
-
-export function expectEqual(what: string, actual: unknown, expected: unknown): void {
-  if (actual !== expected) throw new WrongResult(`${what}: expected ${String(expected)}, got ${String(actual)}`)
-}
-
-/** Inputs of run `run` start here, far from every other run's. */
-export function runBase(run: number): number {
-  return run * 10_000_000
 }
 
 /** Wall-clock milliseconds comparable across processes on one machine (workers stamp with the same expression). */
@@ -56,4 +53,9 @@ export function wallClockMs(): number {
 /** Sum of the integers base, base+1, ..., base+n-1. */
 export function rangeSum(base: number, n: number): number {
   return n * base + (n * (n - 1)) / 2
+}
+
+/** The name Dask and piscina know `workload` by. */
+export function peerName(workload: Workload): string {
+  return workload.peer ?? workload.name
 }
