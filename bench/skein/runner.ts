@@ -32,7 +32,9 @@ export async function runSkein(workload: Workload, plan: RunPlan): Promise<SideR
   if (size === undefined) throw new Error(`${workload.name} does not run at ${plan.scale} scale`)
   const options = workload.cluster?.(plan.scale) ?? CLUSTER
   const result: SideResult = { workload: workload.name, size, tasks: workload.tasks(size), shape: describeCluster(options), warmup: null, runs: [], once: null, stats: {} }
-  const cluster = await LocalCluster.start(options)
+  // Workers run plain Node, as the compiled code they import needs: the harness runs under tsx,
+  // whose loader workers would otherwise inherit (and pay for, e.g. source-mapped stacks).
+  const cluster = await LocalCluster.start({ workerExecArgv: [], ...options })
   let client: Client | undefined
   try {
     const connected = await Client.connect(cluster.address)

@@ -8,7 +8,7 @@ import { RssSampler } from './noop-map'
 import { CLUSTER } from './runner'
 
 async function main(): Promise<void> {
-  const cluster = await LocalCluster.start(CLUSTER)
+  const cluster = await LocalCluster.start({ workerExecArgv: [], ...CLUSTER })
   const sampler = new RssSampler()
   process.send!({ address: cluster.address, rss: process.memoryUsage.rss() })
   process.once('message', async () => {
