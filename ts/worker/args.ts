@@ -1,34 +1,27 @@
-import { decode, KeyRef } from '../protocol'
+import { KeyRef } from '../protocol'
+import { UndecodableInput } from './hand-off'
 
 /**
- * The values of a task's inputs on its execution thread, decoded from the bytes
- * handed over with it, each at most once. The arguments usually name the
- * dependencies in the order the scheduler lists them, so the next input is
- * tried before a search by key.
+ * The values of a task's inputs on its execution thread. The arguments usually
+ * name the dependencies in the order the scheduler lists them, so the next
+ * input is tried before a search by key.
  */
 class InputValues {
   private next = 0
-  private readonly values: unknown[]
-  private readonly decoded: boolean[]
 
   constructor(
     private readonly keys: readonly string[],
-    private readonly bytes: readonly Uint8Array[],
-  ) {
-    this.values = new Array(keys.length)
-    this.decoded = new Array(keys.length).fill(false)
-  }
+    private readonly values: readonly unknown[],
+  ) {}
 
   of(key: string): unknown {
     let i = this.next
     if (i < this.keys.length && this.keys[i] === key) this.next = i + 1
     else i = this.keys.indexOf(key)
     if (i === -1) throw new Error(`the task's arguments name '${key}', which is not among its dependencies`)
-    if (!this.decoded[i]) {
-      this.values[i] = decode(this.bytes[i])
-      this.decoded[i] = true
-    }
-    return this.values[i]
+    const value = this.values[i]
+    if (value instanceof UndecodableInput) throw new Error(`input '${key}' could not be decoded: ${value.error.message}`)
+    return value
   }
 }
 
@@ -37,8 +30,8 @@ class InputValues {
  * it names, in place (the arguments belong to this one run). Dependencies can
  * sit inside arrays, plain objects and Maps.
  */
-export function resolveRefs(args: unknown[], depKeys: readonly string[], depBytes: readonly Uint8Array[]): unknown[] {
-  const inputs = new InputValues(depKeys, depBytes)
+export function resolveRefs(args: unknown[], depKeys: readonly string[], depValues: readonly unknown[]): unknown[] {
+  const inputs = new InputValues(depKeys, depValues)
   for (let i = 0; i < args.length; i++) args[i] = resolve(args[i], inputs)
   return args
 }

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { Worker as Thread } from 'node:worker_threads'
 import type { FromExecutor, RunBatch, ToExecutor } from './hand-off'
 import type { SourceWaiter } from './sources'
+import { InputDirectory } from './input-cache'
 import { ThreadState } from './thread-state'
 import type { TaskRecord } from './task'
 
@@ -29,6 +30,8 @@ export class ExecutionThread implements SourceWaiter {
   /** What the thread died of, if it reported an error before exiting. */
   error: Error | undefined
   readonly state = new ThreadState()
+  /** The inputs this thread keeps decoded. */
+  readonly inputs = new InputDirectory()
 
   constructor(
     readonly index: number,

@@ -4,6 +4,7 @@ import { decodeTaskArgs, decodeTaskPayload, encodeTaskFailure, payloadArgsOffset
 import { resolveRefs } from './args'
 import { explainFailure, FunctionCache, isFunctionRef } from './functions'
 import { Outcome, readRunBatch, ResultBatchWriter, type FromExecutor, type HandedTask, type ToExecutor } from './hand-off'
+import { InputCache } from './input-cache'
 import type { ThreadState } from './thread-state'
 
 /** Outcomes go back at least this often while tasks keep coming (ms). */
@@ -34,6 +35,8 @@ export class Executor {
   private readonly queue: Job[] = []
   private head = 0
   private readonly results = new ResultBatchWriter()
+  /** Inputs kept decoded, as the I/O thread says. */
+  private readonly inputs = new InputCache()
   private readonly functions: FunctionCache<Job>
   private running: Job | null = null
   private scheduled = false
@@ -70,7 +73,7 @@ export class Executor {
   private receive(m: ToExecutor): void {
     switch (m.t) {
       case 'run':
-        for (const handed of readRunBatch(m.batch)) this.queue.push(new Job(handed))
+        for (const handed of readRunBatch(m.batch, this.inputs)) this.queue.push(new Job(handed))
         this.runSoon()
         break
       case 'fn':
@@ -150,7 +153,7 @@ export class Executor {
     let result: unknown
     try {
       const handed = job.handed
-      const args = handed.depKeys.length === 0 ? job.args! : resolveRefs(job.args!, handed.depKeys, handed.depBytes)
+      const args = handed.depKeys.length === 0 ? job.args! : resolveRefs(job.args!, handed.depKeys, handed.depValues)
       job.args = null
       result = fn(...args)
     } catch (err) {

@@ -4,19 +4,27 @@
  * buffers (an index of numbers, and the bytes): a message costs about the same
  * for one task as for fifty, and nothing is structured-cloned item by item.
  */
+import { decode } from '../protocol'
+import type { InputCache, InputDirectory } from './input-cache'
 
 /**
  * Tasks to run: I/O thread -> execution thread. `index` holds, per task: its
  * handle, key start and length, payload start and length, dependency count,
- * then start and length of each dependency's bytes (all offsets into `data`).
- * `depKeys` lists the dependencies' keys, all tasks' in a row.
+ * then start and length of each dependency's bytes (all offsets into `data`;
+ * start KEPT: the thread keeps that input decoded already). `depKeys` lists the
+ * dependencies' keys, all tasks' in a row; `evict`, the kept inputs the thread
+ * drops once it has read the batch.
  */
 export interface RunBatch {
   count: number
   index: Uint32Array
   depKeys: string[]
+  evict: string[]
   data: ArrayBuffer
 }
+
+/** The start of an input the thread keeps decoded (see InputDirectory). */
+const KEPT = 0xffffffff
 
 export const enum Outcome {
   Finished = 0,
@@ -61,15 +69,19 @@ export interface Bytes {
 const utf8 = new TextEncoder()
 const fromUtf8 = new TextDecoder()
 
-/** Builds a RunBatch on the I/O thread, copying each key, payload and input once. */
+/** Builds a RunBatch on the I/O thread, copying each key, payload and input the thread lacks once. */
 export class RunBatchWriter {
   private readonly ids: number[] = []
   private readonly keys: string[] = []
   private readonly payloads: Uint8Array[] = []
   private readonly deps: (readonly (Bytes | undefined)[])[] = []
   private readonly depKeys: string[] = []
+  /** Per input: whether the thread keeps it already. */
+  private readonly kept: boolean[] = []
   private bytes = 0
   private indexLength = 0
+
+  constructor(private readonly directory: InputDirectory) {}
 
   get size(): number {
     return this.ids.length
@@ -84,7 +96,12 @@ export class RunBatchWriter {
     // A key's UTF-8 is at most 3 bytes per UTF-16 unit.
     this.bytes += 3 * key.length + payload.byteLength
     for (let i = 0; i < inputs.length; i++) {
-      this.depKeys.push(deps[i][0])
+      const depKey = deps[i][0]
+      this.depKeys.push(depKey)
+      const kept = this.directory.has(depKey)
+      this.kept.push(kept)
+      if (kept) continue
+      this.directory.add(depKey, inputs[i]!.length)
       this.bytes += inputs[i]!.length
     }
     this.indexLength += 6 + 2 * inputs.length
@@ -96,6 +113,7 @@ export class RunBatchWriter {
     const index = new Uint32Array(this.indexLength)
     let pos = 0
     let s = 0
+    let k = 0
     for (let i = 0; i < this.ids.length; i++) {
       index[s++] = this.ids[i]
       const written = utf8.encodeInto(this.keys[i], data.subarray(pos)).written
@@ -111,25 +129,35 @@ export class RunBatchWriter {
       index[s++] = deps.length
       for (let j = 0; j < deps.length; j++) {
         const d = deps[j]!
+        if (this.kept[k++]) {
+          index[s++] = KEPT
+          index[s++] = 0
+          continue
+        }
         data.set(new Uint8Array(d.memory!, d.offset, d.length), pos)
         index[s++] = pos
         index[s++] = d.length
         pos += d.length
       }
     }
-    const batch: RunBatch = { count: this.ids.length, index, depKeys: this.depKeys, data: data.buffer }
+    const batch: RunBatch = { count: this.ids.length, index, depKeys: this.depKeys, evict: this.directory.takeEvictions(), data: data.buffer }
     return { batch, transfer: [data.buffer, index.buffer] }
   }
 }
 
-/** One task of a RunBatch as the execution thread reads it: views into the batch's memory. */
+/** An input that could not be decoded: the task that uses it fails with this. */
+export class UndecodableInput {
+  constructor(readonly error: Error) {}
+}
+
+/** One task of a RunBatch as the execution thread reads it: views into the batch's memory, inputs decoded. */
 export class HandedTask {
   constructor(
     readonly id: number,
     private readonly keyBytes: Uint8Array,
     readonly payload: Uint8Array,
     readonly depKeys: string[],
-    readonly depBytes: Uint8Array[],
+    readonly depValues: unknown[],
   ) {}
 
   /** Decoded only when a message needs it (errors). */
@@ -139,9 +167,10 @@ export class HandedTask {
 }
 
 const NO_KEYS: string[] = []
-const NO_BYTES: Uint8Array[] = []
+const NO_VALUES: unknown[] = []
 
-export function readRunBatch(batch: RunBatch): HandedTask[] {
+/** Reads a batch on the execution thread: inputs sent with it are decoded into `cache`, kept ones read from it. */
+export function readRunBatch(batch: RunBatch, cache: InputCache): HandedTask[] {
   const data = new Uint8Array(batch.data)
   const index = batch.index
   const out: HandedTask[] = new Array(batch.count)
@@ -154,19 +183,34 @@ export function readRunBatch(batch: RunBatch): HandedTask[] {
     const n = index[s + 5]
     s += 6
     let depKeys = NO_KEYS
-    let depBytes = NO_BYTES
+    let depValues = NO_VALUES
     if (n > 0) {
       depKeys = new Array(n)
-      depBytes = new Array(n)
+      depValues = new Array(n)
       for (let j = 0; j < n; j++) {
-        depKeys[j] = batch.depKeys[k++]
-        depBytes[j] = data.subarray(index[s], index[s] + index[s + 1])
+        const depKey = batch.depKeys[k++]
+        depKeys[j] = depKey
+        const start = index[s]
+        if (start === KEPT) depValues[j] = cache.get(depKey)
+        else {
+          depValues[j] = decodeInput(data.subarray(start, start + index[s + 1]))
+          cache.set(depKey, depValues[j])
+        }
         s += 2
       }
     }
-    out[i] = new HandedTask(id, key, payload, depKeys, depBytes)
+    out[i] = new HandedTask(id, key, payload, depKeys, depValues)
   }
+  cache.evict(batch.evict)
   return out
+}
+
+function decodeInput(bytes: Uint8Array): unknown {
+  try {
+    return decode(bytes)
+  } catch (err) {
+    return new UndecodableInput(err as Error)
+  }
 }
 
 const MIN_CAPACITY = 4096

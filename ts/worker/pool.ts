@@ -1,5 +1,5 @@
 import { encodeTaskFailure } from '../graph/payload'
-import { ExecutionThread, type StopReason } from './execution-thread'
+import { ExecutionThread } from './execution-thread'
 import { Outcome, resultAt, RunBatchWriter, type FromExecutor, type ResultBatch } from './hand-off'
 import type { Log } from './log'
 import { ReadyQueue } from './ready-queue'
@@ -92,7 +92,7 @@ export class ExecutionPool {
   /**
    * `task`, handed to a thread, was dropped. If it is running, its thread is
    * stopped and replaced (the other tasks there run again); if it waits there,
-   * it runs and its outcome is ignored.
+   * the thread skips it.
    */
   cancel(task: TaskRecord): void {
     for (const thread of this.threads) {
@@ -101,9 +101,14 @@ export class ExecutionPool {
       if (!thread.state.cancel(task.handle)) return
       thread.handed.delete(task.handle)
       this.host.settled(task)
-      this.stopThread(thread, 'cancel')
+      thread.stop('cancel')
       return
     }
+  }
+
+  /** The worker no longer holds `key`: threads that keep it decoded let it go. */
+  forget(key: string): void {
+    for (const thread of this.threads) thread.inputs.forget(key)
   }
 
   /** Resolves once every thread can take tasks (its module loaders are registered); rejects if threads cannot start. */
@@ -137,7 +142,7 @@ export class ExecutionPool {
       // Refill only once half of what it holds is done: batches stay large, and the half left covers the trip.
       if (thread.handed.size > capacity >> 1) continue
       let room = capacity - thread.handed.size
-      const batch = new RunBatchWriter()
+      const batch = new RunBatchWriter(thread.inputs)
       while (room > 0) {
         const task = this.ready.pop()
         if (task === undefined) break
@@ -268,13 +273,9 @@ export class ExecutionPool {
       }
       this.host.settled(task)
       this.host.flush()
-      this.stopThread(thread, 'timeout')
+      thread.stop('timeout')
     }, ms)
     thread.timeouts.set(id, timer)
-  }
-
-  private stopThread(thread: ExecutionThread, reason: StopReason): void {
-    thread.stop(reason)
   }
 
   private exited(thread: ExecutionThread, code: number): void {

@@ -10,7 +10,11 @@ import type { KeySlot, KeyTable } from './keys'
 export class DataStore {
   private totalBytes = 0
 
-  constructor(private readonly keys: KeyTable) {}
+  constructor(
+    private readonly keys: KeyTable,
+    /** Told when the worker stops holding a key's data. */
+    private readonly removed: (key: string) => void = () => {},
+  ) {}
 
   get nbytes(): number {
     return this.totalBytes
@@ -24,17 +28,21 @@ export class DataStore {
   }
 
   /** A result computed here, into the slot of the task that computed it. */
-  putResult(slot: KeySlot, bytes: Uint8Array): void {
-    this.putOwned(slot, bytes)
+  putResult(key: string, slot: KeySlot, bytes: Uint8Array): void {
+    this.putOwned(key, slot, bytes)
   }
 
   /** Data a client scattered here. */
   putScattered(key: string, bytes: Uint8Array): void {
-    this.putOwned(this.keys.slot(key), bytes)
+    this.putOwned(key, this.keys.slot(key), bytes)
   }
 
-  private putOwned(slot: KeySlot, bytes: Uint8Array): void {
-    if (slot.memory !== null) this.totalBytes -= slot.length
+  private putOwned(key: string, slot: KeySlot, bytes: Uint8Array): void {
+    if (slot.memory !== null) {
+      this.totalBytes -= slot.length
+      // Other bytes under the same key: what threads kept of the old ones goes.
+      this.removed(key)
+    }
     this.keep(slot, bytes)
     slot.owned = true
   }
@@ -91,5 +99,6 @@ export class DataStore {
     slot.memory = null
     slot.refs = 0
     this.keys.prune(key, slot)
+    this.removed(key)
   }
 }

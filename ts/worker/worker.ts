@@ -57,7 +57,7 @@ export class Worker {
   private readonly log: Log
   /** Per key: the task listed for it and its stored data. */
   private readonly keys = new KeyTable()
-  private readonly store = new DataStore(this.keys)
+  private readonly store = new DataStore(this.keys, (key) => this.pool.forget(key))
   private readonly peers = new Map<number, string>()
   private readonly sources: SourceCache
   private readonly outbox: EventOutbox
@@ -86,7 +86,7 @@ export class Worker {
       sources: this.sources,
       log: this.log,
       finished: (task, bytes, duration) => {
-        this.store.putResult(task.slot, bytes)
+        this.store.putResult(task.key, task.slot, bytes)
         this.outbox.finished(task.task, task.run, bytes.byteLength, duration, bytes)
       },
       // A Buffer, not a Uint8Array: only a Buffer encodes as MessagePack bin.
