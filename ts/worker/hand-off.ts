@@ -25,6 +25,8 @@ export interface RunBatch {
 
 /** The start of an input the thread keeps decoded (see InputDirectory). */
 const KEPT = 0xffffffff
+/** Set in an input's length: the thread keeps it from now on. */
+const KEEP = 0x80000000
 
 export const enum Outcome {
   Finished = 0,
@@ -59,11 +61,21 @@ export type FromExecutor =
   | { t: 'timeout'; id: number; ms: number }
   | { t: 'log'; line: string }
 
-/** Where a dependency's bytes are: a region of some memory (a held key's slot). */
-export interface Bytes {
+/** Where a dependency's bytes are (a region of some memory), and how many local tasks hold it: a held key's slot. */
+export interface HeldBytes {
   memory: ArrayBufferLike | null
   offset: number
   length: number
+  refs: number
+}
+
+const enum Keeping {
+  /** The thread keeps it already: no bytes cross. */
+  Kept,
+  /** Bytes cross, and the thread keeps the decoded value. */
+  Keep,
+  /** Bytes cross for this task only. */
+  Once,
 }
 
 const utf8 = new TextEncoder()
@@ -74,10 +86,10 @@ export class RunBatchWriter {
   private readonly ids: number[] = []
   private readonly keys: string[] = []
   private readonly payloads: Uint8Array[] = []
-  private readonly deps: (readonly (Bytes | undefined)[])[] = []
+  private readonly deps: (readonly (HeldBytes | undefined)[])[] = []
   private readonly depKeys: string[] = []
-  /** Per input: whether the thread keeps it already. */
-  private readonly kept: boolean[] = []
+  /** Per input: whether the thread keeps it already, is to keep it, or neither. */
+  private readonly kept: Keeping[] = []
   private bytes = 0
   private indexLength = 0
 
@@ -87,8 +99,11 @@ export class RunBatchWriter {
     return this.ids.length
   }
 
-  /** `deps[i][0]` is the key of input `i`, `inputs[i]` where its bytes are (every input is held). */
-  add(id: number, key: string, payload: Uint8Array, deps: readonly (readonly [string, ...unknown[]])[], inputs: readonly (Bytes | undefined)[]): void {
+  /**
+   * `deps[i][0]` is the key of input `i`, `inputs[i]` where its bytes are (every input is
+   * held); an input that other local tasks still need (`refs` > 1) is kept on the thread.
+   */
+  add(id: number, key: string, payload: Uint8Array, deps: readonly (readonly [string, ...unknown[]])[], inputs: readonly (HeldBytes | undefined)[]): void {
     this.ids.push(id)
     this.keys.push(key)
     this.payloads.push(payload)
@@ -98,11 +113,16 @@ export class RunBatchWriter {
     for (let i = 0; i < inputs.length; i++) {
       const depKey = deps[i][0]
       this.depKeys.push(depKey)
-      const kept = this.directory.has(depKey)
-      this.kept.push(kept)
-      if (kept) continue
-      this.directory.add(depKey, inputs[i]!.length)
-      this.bytes += inputs[i]!.length
+      const input = inputs[i]!
+      if (this.directory.has(depKey)) {
+        this.kept.push(Keeping.Kept)
+        continue
+      }
+      // An input used by this task alone crosses as it is: keeping it would only cost an eviction later.
+      const keep = input.refs > 1
+      if (keep) this.directory.add(depKey, input.length)
+      this.kept.push(keep ? Keeping.Keep : Keeping.Once)
+      this.bytes += input.length
     }
     this.indexLength += 6 + 2 * inputs.length
   }
@@ -129,14 +149,15 @@ export class RunBatchWriter {
       index[s++] = deps.length
       for (let j = 0; j < deps.length; j++) {
         const d = deps[j]!
-        if (this.kept[k++]) {
+        const keeping = this.kept[k++]
+        if (keeping === Keeping.Kept) {
           index[s++] = KEPT
           index[s++] = 0
           continue
         }
         data.set(new Uint8Array(d.memory!, d.offset, d.length), pos)
         index[s++] = pos
-        index[s++] = d.length
+        index[s++] = keeping === Keeping.Keep ? (d.length | KEEP) >>> 0 : d.length
         pos += d.length
       }
     }
@@ -191,11 +212,12 @@ export function readRunBatch(batch: RunBatch, cache: InputCache): HandedTask[] {
         const depKey = batch.depKeys[k++]
         depKeys[j] = depKey
         const start = index[s]
+        const length = index[s + 1]
         if (start === KEPT) depValues[j] = cache.get(depKey)
-        else {
-          depValues[j] = decodeInput(data.subarray(start, start + index[s + 1]))
+        else if (length & KEEP) {
+          depValues[j] = decodeInput(data.subarray(start, start + (length & ~KEEP)))
           cache.set(depKey, depValues[j])
-        }
+        } else depValues[j] = decodeInput(data.subarray(start, start + length))
         s += 2
       }
     }
@@ -214,7 +236,8 @@ function decodeInput(bytes: Uint8Array): unknown {
 }
 
 const MIN_CAPACITY = 4096
-const FIELDS = 5
+/** Numbers per outcome in a ResultBatch's index: handle, outcome, duration, start, length. */
+export const RESULT_FIELDS = 5
 
 /** Collects outcomes on the execution thread, each one's bytes copied once into a growing buffer. */
 export class ResultBatchWriter {
@@ -223,7 +246,7 @@ export class ResultBatchWriter {
   private pos = 0
 
   get size(): number {
-    return this.index.length / FIELDS
+    return this.index.length / RESULT_FIELDS
   }
 
   get byteLength(): number {
@@ -246,7 +269,7 @@ export class ResultBatchWriter {
     // Exactly the bytes used: the I/O thread keeps views of this memory as the stored results.
     const data = (this.buf.buffer.byteLength === this.pos ? this.buf.buffer : this.buf.slice(0, this.pos).buffer) as ArrayBuffer
     const index = Float64Array.from(this.index)
-    const batch: ResultBatch = { count: this.index.length / FIELDS, index, data }
+    const batch: ResultBatch = { count: this.index.length / RESULT_FIELDS, index, data }
     this.index = []
     this.buf = new Uint8Array(Math.max(MIN_CAPACITY, Math.min(this.pos, 1 << 20)))
     this.pos = 0
@@ -254,9 +277,3 @@ export class ResultBatchWriter {
   }
 }
 
-/** The fields of result `i` of a batch. */
-export function resultAt(batch: ResultBatch, i: number): { id: number; outcome: Outcome; duration: number; start: number; length: number } {
-  const x = batch.index
-  const s = i * FIELDS
-  return { id: x[s], outcome: x[s + 1] as Outcome, duration: x[s + 2], start: x[s + 3], length: x[s + 4] }
-}

@@ -1,6 +1,6 @@
 import { encodeTaskFailure } from '../graph/payload'
 import { ExecutionThread } from './execution-thread'
-import { Outcome, resultAt, RunBatchWriter, type FromExecutor, type ResultBatch } from './hand-off'
+import { Outcome, RESULT_FIELDS, RunBatchWriter, type FromExecutor, type ResultBatch } from './hand-off'
 import type { Log } from './log'
 import { ReadyQueue } from './ready-queue'
 import type { SourceCache } from './sources'
@@ -221,8 +221,11 @@ export class ExecutionPool {
     // A small result keeps the whole batch's memory alive: copy it out of a large batch.
     const copySmall = data.byteLength > 65_536
     let avg = this.averageMs[thread.index]
-    for (let i = 0; i < batch.count; i++) {
-      const { id, outcome, duration, start, length } = resultAt(batch, i)
+    const index = batch.index
+    for (let i = 0, x = 0; i < batch.count; i++, x += RESULT_FIELDS) {
+      const id = index[x]
+      const outcome = index[x + 1] as Outcome
+      const duration = index[x + 2]
       const task = thread.handed.get(id)
       if (task === undefined) continue
       thread.handed.delete(id)
@@ -238,7 +241,8 @@ export class ExecutionPool {
       }
       if (task.phase === Phase.Running) {
         task.phase = Phase.Done
-        let bytes = new Uint8Array(data, start, length)
+        const length = index[x + 4]
+        let bytes = new Uint8Array(data, index[x + 3], length)
         if (copySmall && length * 2 < data.byteLength) bytes = bytes.slice()
         if (outcome === Outcome.Finished) this.host.finished(task, bytes, duration)
         else if (outcome === Outcome.Erred) this.host.erred(task, bytes)
