@@ -72,10 +72,20 @@ export class Executor {
 
   private receive(m: ToExecutor): void {
     switch (m.t) {
-      case 'run':
-        for (const handed of readRunBatch(m.batch, this.inputs)) this.queue.push(new Job(handed))
+      case 'run': {
+        let handed: HandedTask[]
+        try {
+          handed = readRunBatch(m.batch, this.inputs)
+        } catch (err) {
+          // This thread no longer agrees with the I/O thread on what it keeps: a fresh thread
+          // (the I/O thread starts one) runs these tasks again.
+          this.post({ t: 'log', line: `execution thread cannot read a batch, restarting it: ${(err as Error).message}` })
+          process.exit(70)
+        }
+        for (const h of handed) this.queue.push(new Job(h))
         this.runSoon()
         break
+      }
       case 'fn':
         this.functions.defineShipped(m.hash, m.source, m.name)
         break

@@ -11,12 +11,15 @@
 const BUDGET_BYTES = 64 * 1024 * 1024
 const MAX_KEYS = 16_384
 
+const NONE: string[] = []
+
 /** The I/O thread's record of what one execution thread keeps. */
 export class InputDirectory {
   /** Key -> encoded length, least recently used first. */
   private readonly kept = new Map<string, number>()
   private bytes = 0
-  private evictions: string[] = []
+  /** Keys the thread is to drop after the next batch. */
+  private evictions = new Set<string>()
   /** Keys used by the batch being built: never evicted by it. */
   private readonly inBatch = new Set<string>()
 
@@ -32,6 +35,8 @@ export class InputDirectory {
 
   /** The batch sends `key`'s bytes: the thread keeps it from now on. */
   add(key: string, length: number): void {
+    // Forgotten earlier and sent again now: the thread must keep the new value, not drop it after this batch.
+    this.evictions.delete(key)
     this.kept.set(key, length)
     this.bytes += length
     this.inBatch.add(key)
@@ -53,15 +58,16 @@ export class InputDirectory {
   /** What the thread must drop after the batch being finished; starts a new batch. */
   takeEvictions(): string[] {
     this.inBatch.clear()
-    const out = this.evictions
-    this.evictions = []
+    if (this.evictions.size === 0) return NONE
+    const out = [...this.evictions]
+    this.evictions.clear()
     return out
   }
 
   private forgetKept(key: string, n: number): void {
     this.kept.delete(key)
     this.bytes -= n
-    this.evictions.push(key)
+    this.evictions.add(key)
   }
 }
 
