@@ -2,6 +2,7 @@ import test from 'ava'
 import path from 'node:path'
 import { Client, KilledWorkerError, LocalCluster, LostDataError, moduleFunction } from '../ts/index'
 import { alive, eventually, sleep } from './helpers/processes'
+import { withCluster } from './helpers/with-cluster'
 
 const fixtures = path.join(__dirname, 'fixtures', 'resilience.mjs')
 const square = moduleFunction<(x: number, ms: number) => Promise<number>>(fixtures, 'square')
@@ -12,60 +13,44 @@ const killProcessAfter = moduleFunction<(ms: number) => never>(fixtures, 'killPr
 const joined = (cluster: LocalCluster, name: string) => cluster.scheduler.workers.some(([, n]) => n === name)
 
 test('a task that ends its thread (process.exit) errs with SKEIN_KILLED_WORKER after 3 deaths, blamed alone; no worker dies', async (t) => {
-  const cluster = await LocalCluster.start({ workers: 2, slotsPerWorker: 2, log: () => {} })
-  try {
-    const client = await Client.connect(cluster.address)
-    try {
-      const fine = client.map((x: number) => x * 10, Array.from({ length: 20 }, (_, i) => i))
-      const poison = client.submit(poisonAfter, 100)
-      // Running beside it on the same workers while it dies: none of them is blamed.
-      const beside = client.map(square, [1, 2, 3, 4], { priority: 1 })
-      const after = client.map(square, [5, 6, 7])
-      t.deepEqual(await client.gather(fine), Array.from({ length: 20 }, (_, i) => i * 10))
-      const err = await t.throwsAsync(poison, { instanceOf: KilledWorkerError })
-      t.is(err!.code, 'SKEIN_KILLED_WORKER')
-      t.is(err!.key, poison.key)
-      t.deepEqual(err!.deaths.map((d) => d.cause), ['thread-died', 'thread-died', 'thread-died'], err!.message)
-      t.regex(err!.message, new RegExp(poison.key))
-      t.regex(err!.message, /lost the thread it ran on/)
-      t.deepEqual(await client.gather(beside), [1, 4, 9, 16])
-      t.deepEqual(await client.gather(after), [25, 36, 49])
-      const stats = cluster.scheduler.stats()
-      t.is(stats.executorsDied, 3)
-      t.is(stats.workersRemoved, 0)
-      t.is(cluster.restarts, 0)
-      t.is(await client.submit((x: number) => x + 1, 1), 2, 'the cluster still serves')
-    } finally {
-      await client.close()
-    }
-  } finally {
-    await cluster.close()
-  }
+  await withCluster({ workers: 2, slotsPerWorker: 2 }, async (cluster, client) => {
+    const fine = client.map((x: number) => x * 10, Array.from({ length: 20 }, (_, i) => i))
+    const poison = client.submit(poisonAfter, 100)
+    // Running beside it on the same workers while it dies: none of them is blamed.
+    const beside = client.map(square, [1, 2, 3, 4], { priority: 1 })
+    const after = client.map(square, [5, 6, 7])
+    t.deepEqual(await client.gather(fine), Array.from({ length: 20 }, (_, i) => i * 10))
+    const err = await t.throwsAsync(poison, { instanceOf: KilledWorkerError })
+    t.is(err!.code, 'SKEIN_KILLED_WORKER')
+    t.is(err!.key, poison.key)
+    t.deepEqual(err!.deaths.map((d) => d.cause), ['thread-died', 'thread-died', 'thread-died'], err!.message)
+    t.regex(err!.message, new RegExp(poison.key))
+    t.regex(err!.message, /lost the thread it ran on/)
+    t.deepEqual(await client.gather(beside), [1, 4, 9, 16])
+    t.deepEqual(await client.gather(after), [25, 36, 49])
+    const stats = cluster.scheduler.stats()
+    t.is(stats.executorsDied, 3)
+    t.is(stats.workersRemoved, 0)
+    t.is(cluster.restarts, 0)
+    t.is(await client.submit((x: number) => x + 1, 1), 2, 'the cluster still serves')
+  })
 })
 
 test('a task that kills its whole worker process errs after 3 deaths; the workers are restarted', async (t) => {
-  const cluster = await LocalCluster.start({ workers: 2, log: () => {} })
-  try {
-    const client = await Client.connect(cluster.address)
-    try {
-      const fine = client.map((x: number) => x * 10, Array.from({ length: 20 }, (_, i) => i))
-      const poison = client.submit(killProcessAfter, 50)
-      const after = client.map(square, [1, 2, 3])
-      t.deepEqual(await client.gather(fine), Array.from({ length: 20 }, (_, i) => i * 10))
-      const err = await t.throwsAsync(poison, { instanceOf: KilledWorkerError })
-      t.is(err!.key, poison.key)
-      t.is(err!.workers.length, 3, `died on ${err!.workers.join(', ')}`)
-      t.deepEqual(err!.deaths.map((d) => d.cause), ['died', 'died', 'died'])
-      t.deepEqual(await client.gather(after), [1, 4, 9])
-      // The supervisor sees a child's exit on its own schedule, independent of the scheduler noticing the death.
-      t.true(await eventually(() => cluster.restarts >= 3, 10_000), 'the dead workers were restarted')
-      t.is(await client.submit((x: number) => x + 1, 1), 2, 'the cluster still serves')
-    } finally {
-      await client.close()
-    }
-  } finally {
-    await cluster.close()
-  }
+  await withCluster({ workers: 2 }, async (cluster, client) => {
+    const fine = client.map((x: number) => x * 10, Array.from({ length: 20 }, (_, i) => i))
+    const poison = client.submit(killProcessAfter, 50)
+    const after = client.map(square, [1, 2, 3])
+    t.deepEqual(await client.gather(fine), Array.from({ length: 20 }, (_, i) => i * 10))
+    const err = await t.throwsAsync(poison, { instanceOf: KilledWorkerError })
+    t.is(err!.key, poison.key)
+    t.is(err!.workers.length, 3, `died on ${err!.workers.join(', ')}`)
+    t.deepEqual(err!.deaths.map((d) => d.cause), ['died', 'died', 'died'])
+    t.deepEqual(await client.gather(after), [1, 4, 9])
+    // The supervisor sees a child's exit on its own schedule, independent of the scheduler noticing the death.
+    t.true(await eventually(() => cluster.restarts >= 3, 10_000), 'the dead workers were restarted')
+    t.is(await client.submit((x: number) => x + 1, 1), 2, 'the cluster still serves')
+  })
 })
 
 test('a client that disconnects has its keys released and work nobody else wants cancelled', async (t) => {

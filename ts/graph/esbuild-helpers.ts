@@ -6,7 +6,7 @@
  * decorator helpers are not here: a shipped function cannot import, and a
  * decorated class inside one is better written as a module function.
  */
-import { suppressedError } from './tslib-helpers'
+import { rejectingDispose, suppressedError } from './tslib-helpers'
 
 type AnyFunction = (...args: any[]) => any
 type Indexable = Record<PropertyKey, any>
@@ -304,17 +304,7 @@ export function addUsing(stack: Resource[], value: any, async?: boolean): unknow
       if (async) syncDispose = dispose
     }
     if (typeof dispose !== 'function') throw new TypeError('Object not disposable')
-    if (syncDispose) {
-      const inner = syncDispose
-      // `await using` of a sync disposable: its throw becomes a rejection.
-      dispose = function (this: unknown) {
-        try {
-          inner.call(this)
-        } catch (err) {
-          return Promise.reject(err)
-        }
-      }
-    }
+    if (syncDispose) dispose = rejectingDispose(syncDispose)
     stack.push([async, dispose, value])
   } else if (async) {
     stack.push([async])

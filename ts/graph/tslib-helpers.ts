@@ -216,17 +216,7 @@ export function addDisposableResource(env: DisposalScope, value: any, async: boo
     if (async) syncDispose = dispose
   }
   if (typeof dispose !== 'function') throw new TypeError('Object not disposable.')
-  if (syncDispose) {
-    const inner = syncDispose
-    // `await using` of a sync disposable: its throw becomes a rejection.
-    dispose = function (this: unknown) {
-      try {
-        inner.call(this)
-      } catch (err) {
-        return Promise.reject(err)
-      }
-    }
-  }
+  if (syncDispose) dispose = rejectingDispose(syncDispose)
   env.stack.push({ value, dispose, async })
   return value
 }
@@ -274,6 +264,17 @@ export function disposeResources(env: DisposalScope): Promise<void> | undefined 
 type SuppressedErrorConstructor = new (error: unknown, suppressed: unknown, message: string) => Error
 
 /** SuppressedError where the runtime has it (not Node 20), else an Error shaped like one. */
+/** `await using` of a sync disposable: the dispose function, with its throw turned into a rejection. */
+export function rejectingDispose(inner: AnyFunction): AnyFunction {
+  return function (this: unknown) {
+    try {
+      inner.call(this)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+}
+
 export function suppressedError(error: unknown, suppressed: unknown, message: string): Error {
   const Native = (globalThis as { SuppressedError?: SuppressedErrorConstructor }).SuppressedError
   if (typeof Native === 'function') return new Native(error, suppressed, message)

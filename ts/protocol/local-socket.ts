@@ -1,10 +1,6 @@
-import { EventEmitter } from 'node:events'
+import { CLOSED, CLOSING, CONNECTING, OPEN, SocketSurface } from './socket-surface'
 import type WebSocket from 'ws'
 
-const CONNECTING = 0
-const OPEN = 1
-const CLOSING = 2
-const CLOSED = 3
 
 class CloseMarker {
   constructor(
@@ -24,15 +20,8 @@ class CloseMarker {
  * send, close, terminate, readyState, bufferedAmount and the 'open',
  * 'message' and 'close' events, with the same arguments.
  */
-export class LocalSocket extends EventEmitter {
-  readonly CONNECTING = CONNECTING
-  readonly OPEN = OPEN
-  readonly CLOSING = CLOSING
-  readonly CLOSED = CLOSED
+export class LocalSocket extends SocketSurface {
   readyState = CONNECTING
-  binaryType = 'nodebuffer'
-  /** Frames are handed over at once: nothing is ever buffered on the sending side. */
-  readonly bufferedAmount = 0
   private peer: LocalSocket | null = null
   private inbox: (Buffer | CloseMarker)[] = []
   private deliveryScheduled = false

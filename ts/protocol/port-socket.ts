@@ -1,11 +1,7 @@
-import { EventEmitter } from 'node:events'
+import { CLOSED, CLOSING, CONNECTING, OPEN, SocketSurface } from './socket-surface'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import type WebSocket from 'ws'
 
-const CONNECTING = 0
-const OPEN = 1
-const CLOSING = 2
-const CLOSED = 3
 /** ws's code for a connection that ended without a closing handshake. */
 const ABNORMAL = 1006
 
@@ -38,15 +34,8 @@ export interface PortSendOptions {
  * 'message' and 'close' events, with the same arguments. The port does not
  * keep the process alive: whoever owns the other thread decides that.
  */
-export class PortSocket extends EventEmitter {
-  readonly CONNECTING = CONNECTING
-  readonly OPEN = OPEN
-  readonly CLOSING = CLOSING
-  readonly CLOSED = CLOSED
+export class PortSocket extends SocketSurface {
   readyState = OPEN
-  binaryType = 'nodebuffer'
-  /** Frames are handed to the port at once: nothing is ever buffered on the sending side. */
-  readonly bufferedAmount = 0
   private closeCode = ABNORMAL
   private closeReason = ''
 
