@@ -56,6 +56,9 @@ async function chaosRun(killEveryMs: number | null, killForMs: number): Promise<
           await sleep(killEveryMs)
           for (const pid of cluster.workers) pids.add(pid)
           // A worker that has joined the scheduler (killing one still starting up proves little).
+          // Names are reused by restarts: a joined name is the current process's only once every
+          // earlier kill was seen (the old process under that name is gone from the scheduler).
+          if (cluster.scheduler.stats().workersRemoved < killed) continue
           const joined = new Set(cluster.scheduler.workers.map(([, name]) => name))
           const live = cluster.workerProcesses.filter((w) => joined.has(w.name) && alive(w.pid)).map((w) => w.pid)
           if (live.length === 0 || done) continue

@@ -8,7 +8,7 @@ import { InputCache } from './input-cache'
 import type { ThreadState } from './thread-state'
 
 /** Outcomes go back at least this often while tasks keep coming (ms). */
-const REPORT_EVERY_MS = 2
+const REPORT_EVERY_MS = 5
 /** ... and as soon as this many bytes of results wait. */
 const REPORT_BYTES = 1 << 20
 

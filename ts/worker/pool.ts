@@ -10,8 +10,12 @@ import { Phase, type TaskRecord } from './task'
 const HANDED_AHEAD_MS = 5
 /** At most this many tasks handed to one thread at a time (queued there, not stealable or reorderable). */
 const MAX_HANDED = 1024
-/** How often the running tasks are reported as executing (a task shorter than this is never reported). */
-const EXECUTING_REPORT_MS = 2
+/**
+ * Running tasks are reported as executing with every report of outcomes (no message of their
+ * own), and at least this often while a task runs with nothing else to report: a wake-up of
+ * the I/O thread is what costs, on a machine whose cores the tasks keep busy.
+ */
+const EXECUTING_REPORT_MS = 20
 /** Weight of the newest duration in a thread's moving average. */
 const EMA_ALPHA = 0.3
 /** Threads that die before running anything, in a row, before the pool gives up. */
@@ -173,20 +177,25 @@ export class ExecutionPool {
     return Math.max(1, Math.min(MAX_HANDED, Math.floor(HANDED_AHEAD_MS / Math.max(avg, 0.001))))
   }
 
-  /** Tells the scheduler which tasks are running, so a death of the whole worker is blamed on them alone. */
-  private reportExecuting(): void {
+  /**
+   * Tells the scheduler which tasks are running, so a death of the whole worker is blamed on
+   * them alone. Returns whether it reported any (the caller flushes).
+   */
+  private noteExecuting(): boolean {
     let reported = false
-    let handed = 0
     for (const thread of this.threads) {
-      handed += thread.handed.size
       const task = thread.handed.get(thread.running)
       if (task === undefined || task.reportedExecuting || task.phase !== Phase.Running) continue
       task.reportedExecuting = true
       this.host.executing(task)
       reported = true
     }
-    if (reported) this.host.flush()
-    if (handed === 0 && this.reportTimer !== undefined) {
+    return reported
+  }
+
+  private reportExecuting(): void {
+    if (this.noteExecuting()) this.host.flush()
+    if (this.active === 0 && this.reportTimer !== undefined) {
       clearInterval(this.reportTimer)
       this.reportTimer = undefined
     }
@@ -250,6 +259,7 @@ export class ExecutionPool {
       this.host.settled(task)
     }
     this.averageMs[thread.index] = avg
+    this.noteExecuting()
     this.host.flush()
     this.pump()
     // Nothing left running: no report is due (a lone short task never wakes this thread again for it).
