@@ -2,6 +2,7 @@ import test from 'ava'
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { LocalCluster } from '../ts/cluster'
+import { defaultShape } from '../ts/cluster/local-cluster'
 import { Client } from '../ts/client'
 import { Scheduler } from '../ts/scheduler'
 import { Worker } from '../ts/worker'
@@ -97,4 +98,20 @@ test('a worker that stops sending heartbeats is removed and disconnected', async
   } finally {
     await scheduler.close()
   }
+})
+
+test('the default shape: one slot per core, in processes of at most 8 slots; a shape given is kept', (t) => {
+  t.deepEqual(defaultShape(undefined, undefined, 2), { count: 1, slots: 2 })
+  t.deepEqual(defaultShape(undefined, undefined, 8), { count: 1, slots: 8 })
+  t.deepEqual(defaultShape(undefined, undefined, 12), { count: 2, slots: 6 })
+  t.deepEqual(defaultShape(undefined, undefined, 64), { count: 8, slots: 8 })
+  t.deepEqual(defaultShape(3, undefined, 64), { count: 3, slots: 1 })
+  t.deepEqual(defaultShape(undefined, 2, 8), { count: 4, slots: 2 })
+  t.deepEqual(defaultShape(undefined, 4, 2), { count: 1, slots: 4 })
+  t.deepEqual(defaultShape(0, undefined, 4), { count: 0, slots: 1 })
+})
+
+test('bad shapes are refused before anything starts', async (t) => {
+  await t.throwsAsync(LocalCluster.start({ slotsPerWorker: 0 }), { message: /slotsPerWorker must be a positive integer, not 0/ })
+  await t.throwsAsync(LocalCluster.start({ workers: 1.5 }), { message: /workers must be a non-negative integer, not 1.5/ })
 })

@@ -95,7 +95,7 @@ function expect(what: string, actual: unknown, expected: unknown): void {
   if (actual !== expected) throw new WrongResult(`${what}: expected ${String(expected)}, got ${String(actual)}`)
 }
 
-function printTable(rows: Row[], workers: number): void {
+function printTable(rows: Row[], workers: number, slots: number): void {
   const header = ['workload', 'wall time (ms)', 'tasks', 'tasks/s', 'overhead per task (us)']
   const body = rows.map((r) => [
     r.workload,
@@ -107,7 +107,7 @@ function printTable(rows: Row[], workers: number): void {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)))
   // The workload column reads left to right; numbers line up on the right.
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
-  console.log(`skein demo: LocalCluster with ${workers} worker processes`)
+  console.log(`skein demo: LocalCluster with ${workers} worker process(es) x ${slots} slot(s)`)
   console.log(line(header))
   console.log(widths.map((w) => '-'.repeat(w)).join('  '))
   for (const row of body) console.log(line(row))
@@ -121,7 +121,7 @@ async function main(): Promise<number> {
     // Warm-up: every worker compiles the shipped functions once; not part of the measurements.
     await client.gather(client.map(noop, Array.from({ length: 200 }, (_, i) => -1 - i)))
     const rows = [await seedExperiment(client), await noopTasks(client, 100_000), await treeReduction(client, 10_000)]
-    printTable(rows, cluster.workers.length)
+    printTable(rows, cluster.workers.length, cluster.slotsPerWorker)
     return 0
   } catch (err) {
     if (err instanceof WrongResult) console.error(`skein demo: wrong result: ${err.message}`)

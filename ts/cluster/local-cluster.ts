@@ -6,9 +6,16 @@ import { workerEntry } from './paths'
 import { Supervisor } from './supervisor'
 
 export interface LocalClusterOptions {
-  /** Worker processes to start (default: one per core, os.availableParallelism()). */
+  /**
+   * Worker processes to start. Default: enough processes of up to 8 slots for one slot per
+   * core (one process on machines of up to 8 cores); `slotsPerWorker` given alone, as many
+   * as fit the cores.
+   */
   workers?: number
-  /** Execution threads per worker process: tasks each runs in parallel (default 1). */
+  /**
+   * Execution threads per worker process: tasks each runs in parallel. Default: 1 when
+   * `workers` is given, otherwise the cores divided among the default processes.
+   */
   slotsPerWorker?: number
   /** Interface for the scheduler and the workers' peer servers (default 127.0.0.1). */
   host?: string
@@ -55,15 +62,20 @@ export class LocalCluster {
     readonly scheduler: Scheduler,
     readonly address: string,
     private readonly supervisor: Supervisor,
+    /** Execution threads of each worker process. */
+    readonly slotsPerWorker: number,
   ) {
     process.on('exit', this.killOnExit)
   }
 
   static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
-    const count = options.workers ?? os.availableParallelism()
-    const slots = options.slotsPerWorker ?? 1
-    if (!Number.isInteger(count) || count < 0) throw new Error(`LocalCluster: workers must be a non-negative integer, not ${options.workers}`)
-    if (!Number.isInteger(slots) || slots < 1) throw new Error(`LocalCluster: slotsPerWorker must be a positive integer, not ${options.slotsPerWorker}`)
+    if (options.workers !== undefined && !(Number.isInteger(options.workers) && options.workers >= 0)) {
+      throw new Error(`LocalCluster: workers must be a non-negative integer, not ${options.workers}`)
+    }
+    if (options.slotsPerWorker !== undefined && !(Number.isInteger(options.slotsPerWorker) && options.slotsPerWorker >= 1)) {
+      throw new Error(`LocalCluster: slotsPerWorker must be a positive integer, not ${options.slotsPerWorker}`)
+    }
+    const { count, slots } = defaultShape(options.workers, options.slotsPerWorker, os.availableParallelism())
     const maxRestarts = options.maxRestartsPerMinute ?? 10
     if (!(maxRestarts >= 0)) throw new Error(`LocalCluster: maxRestartsPerMinute must be a non-negative number, not ${options.maxRestartsPerMinute}`)
     if (options.workerExecArgv !== undefined && !(Array.isArray(options.workerExecArgv) && options.workerExecArgv.every((a) => typeof a === 'string'))) {
@@ -92,7 +104,7 @@ export class LocalCluster {
     scheduler.once('crashed', () => supervisor.stop())
     const children: ChildProcess[] = []
     for (let i = 0; i < count; i++) children.push(supervisor.add(`local-${i}`))
-    const cluster = new LocalCluster(scheduler, address, supervisor)
+    const cluster = new LocalCluster(scheduler, address, supervisor, slots)
     try {
       await Promise.race([scheduler.waitForWorkers(count, options.startTimeoutMs ?? 30_000), ...children.map(exitedEarly)])
     } catch (err) {
@@ -130,6 +142,24 @@ export class LocalCluster {
     process.off('exit', this.killOnExit)
     await this.scheduler.close()
   }
+}
+
+/** Slots one worker process gets at most by default: one I/O thread serves them all. */
+const MAX_DEFAULT_SLOTS = 8
+
+/**
+ * The default shape: one slot per core, in as few processes as hold at most MAX_DEFAULT_SLOTS
+ * each. Measured on 2 cores (README, Slots and execution threads): one process with two slots
+ * ran no-op maps 5% and tree reductions 17% faster than two processes with one slot (data moves
+ * between threads of one process without a socket), 1 ms CPU tasks 2% faster, and single-task
+ * latency the same.
+ */
+export function defaultShape(workers: number | undefined, slotsPerWorker: number | undefined, cores: number): { count: number; slots: number } {
+  const c = Math.max(1, cores)
+  if (workers !== undefined) return { count: workers, slots: slotsPerWorker ?? 1 }
+  if (slotsPerWorker !== undefined) return { count: Math.max(1, Math.floor(c / slotsPerWorker)), slots: slotsPerWorker }
+  const count = Math.ceil(c / MAX_DEFAULT_SLOTS)
+  return { count, slots: Math.ceil(c / count) }
 }
 
 function exitedEarly(child: ChildProcess): Promise<never> {
