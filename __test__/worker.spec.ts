@@ -277,3 +277,16 @@ test("ready tasks run in the scheduler's priority order, not in the order they c
     await s.close()
   }
 })
+
+test('a payload with a bad timeoutMs errs that task with a clear message; the worker goes on', async (t) => {
+  const s = await setup({})
+  try {
+    const bad: WireCompute = [1, 1, 'bad-timeout', encodeTaskPayload(add, [1, 2], { timeoutMs: 'soon' as unknown as number }), [], [0, 0, 1]]
+    s.scheduler.send(['compute', [bad, compute(2, 1, 'after', add, [2, 3])]])
+    const erred = await s.scheduler.event((e) => e[0] === WorkerEventKind.Erred && e[1] === 1)
+    t.regex((decode(erred[3] as Uint8Array) as { message: string }).message, /timeoutMs option must be a positive number of milliseconds, not soon/)
+    t.is(valueOf(await s.scheduler.event(finished(2, 1))), 5)
+  } finally {
+    await s.close()
+  }
+})

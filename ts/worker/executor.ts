@@ -159,7 +159,14 @@ export class Executor {
       return t0
     }
     const timeoutMs = job.options?.timeoutMs
-    if (timeoutMs !== undefined) this.post({ t: 'timeout', id, ms: timeoutMs })
+    if (timeoutMs !== undefined) {
+      // The payload came from a client: a bad option fails this task, not the thread.
+      if (typeof timeoutMs !== 'number' || !(timeoutMs > 0 && timeoutMs <= 2 ** 31 - 1)) {
+        this.state.end()
+        return this.fail(job, new Error(`task '${job.handed.key}': its timeoutMs option must be a positive number of milliseconds, not ${String(timeoutMs)}`), t0)
+      }
+      this.post({ t: 'timeout', id, ms: timeoutMs })
+    }
     let result: unknown
     try {
       const handed = job.handed
