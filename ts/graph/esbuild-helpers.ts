@@ -6,7 +6,7 @@
  * decorator helpers are not here: a shipped function cannot import, and a
  * decorated class inside one is better written as a module function.
  */
-import { rejectingDispose, suppressedError } from './tslib-helpers'
+import { rejectingDispose, rest, suppressedError } from './tslib-helpers'
 
 type AnyFunction = (...args: any[]) => any
 type Indexable = Record<PropertyKey, any>
@@ -47,17 +47,8 @@ export function restKey(key: unknown): string | symbol {
   return typeof key === 'symbol' ? key : `${key as string}`
 }
 
-/** `__objRest`: object rest, the own enumerable properties of `source` not in `exclude`. */
-export function objRest(source: any, exclude: PropertyKey[]): Indexable {
-  const target: Indexable = {}
-  for (const key in source) if (hasOwn.call(source, key) && exclude.indexOf(key) < 0) target[key] = source[key]
-  if (source != null) {
-    for (const symbol of Object.getOwnPropertySymbols(source)) {
-      if (exclude.indexOf(symbol) < 0 && isEnumerable.call(source, symbol)) target[symbol] = source[symbol]
-    }
-  }
-  return target
-}
+/** `__objRest`: object rest, the own enumerable properties of `source` not in `exclude` (tslib's `__rest`). */
+export const objRest = rest
 
 /** `__publicField`: a class field, defined rather than assigned. */
 export function publicField(obj: Indexable, key: unknown, value: unknown): unknown {
