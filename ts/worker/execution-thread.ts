@@ -27,6 +27,8 @@ export class ExecutionThread implements SourceWaiter {
   ran = false
   /** The thread said it can take tasks. */
   ready = false
+  /** Moving average of its tasks' durations (ms); undefined until one came back. */
+  averageMs: number | undefined
   /** What the thread died of, if it reported an error before exiting. */
   error: Error | undefined
   readonly state = new ThreadState()

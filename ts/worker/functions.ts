@@ -21,7 +21,7 @@ export interface FunctionHost<T extends NeedsFunction> {
 }
 
 // tsc (CommonJS) would turn import() into require(), which cannot load ES modules or file URLs.
-const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>
+export const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>
 
 /**
  * The functions tasks name: shipped sources compiled once per hash, module

@@ -52,8 +52,6 @@ export interface PoolHost {
 export class ExecutionPool {
   private readonly ready = new ReadyQueue()
   private readonly threads: ExecutionThread[] = []
-  /** Moving average of task duration (ms) per thread index. */
-  private readonly averageMs: (number | undefined)[]
   private nextHandle = 0
   private pumpQueued = false
   private readonly pumpNow = () => this.pump()
@@ -68,7 +66,6 @@ export class ExecutionPool {
     readonly slots: number,
     private readonly host: PoolHost,
   ) {
-    this.averageMs = new Array(slots).fill(undefined)
     for (let i = 0; i < slots; i++) this.threads.push(this.startThread(i))
   }
 
@@ -142,10 +139,10 @@ export class ExecutionPool {
     for (let k = 0; k < n && this.ready.size > 0; k++) {
       const thread = this.threads[(this.first + k) % n]
       if (thread.stopping !== null) continue
-      const capacity = this.capacity(thread.index)
+      const limit = capacity(thread)
       // Refill only once half of what it holds is done: batches stay large, and the half left covers the trip.
-      if (thread.handed.size > capacity >> 1) continue
-      let room = capacity - thread.handed.size
+      if (thread.handed.size > limit >> 1) continue
+      let room = limit - thread.handed.size
       const batch = new RunBatchWriter(thread.inputs)
       while (room > 0) {
         const task = this.ready.pop()
@@ -168,13 +165,6 @@ export class ExecutionPool {
       this.reportTimer = setInterval(() => this.reportExecuting(), EXECUTING_REPORT_MS)
       this.reportTimer.unref()
     }
-  }
-
-  /** Tasks a thread may hold at once: one, or more when its tasks are short. */
-  private capacity(index: number): number {
-    const avg = this.averageMs[index]
-    if (avg === undefined) return 1
-    return Math.max(1, Math.min(MAX_HANDED, Math.floor(HANDED_AHEAD_MS / Math.max(avg, 0.001))))
   }
 
   /**
@@ -224,12 +214,11 @@ export class ExecutionPool {
 
   private done(thread: ExecutionThread, batch: ResultBatch): void {
     thread.ran = true
-    thread.ready = true
     this.startFailures = 0
     const data = batch.data
     // A small result keeps the whole batch's memory alive: copy it out of a large batch.
     const copySmall = data.byteLength > 65_536
-    let avg = this.averageMs[thread.index]
+    let avg = thread.averageMs
     const index = batch.index
     for (let i = 0, x = 0; i < batch.count; i++, x += RESULT_FIELDS) {
       const id = index[x]
@@ -258,7 +247,7 @@ export class ExecutionPool {
       }
       this.host.settled(task)
     }
-    this.averageMs[thread.index] = avg
+    thread.averageMs = avg
     this.noteExecuting()
     this.host.flush()
     this.pump()
@@ -311,7 +300,6 @@ export class ExecutionPool {
       this.host.broken(reason)
       return
     }
-    this.averageMs[thread.index] = undefined
     this.threads[thread.index] = this.startThread(thread.index)
     this.pump()
   }
@@ -333,6 +321,13 @@ export class ExecutionPool {
     this.host.settled(task)
     this.host.flush()
   }
+}
+
+/** Tasks a thread may hold at once: one, or more when its tasks are short. */
+function capacity(thread: ExecutionThread): number {
+  const avg = thread.averageMs
+  if (avg === undefined) return 1
+  return Math.max(1, Math.min(MAX_HANDED, Math.floor(HANDED_AHEAD_MS / Math.max(avg, 0.001))))
 }
 
 function describeExit(thread: ExecutionThread, code: number): string {

@@ -2,9 +2,7 @@ import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-
-// tsc (CommonJS) would turn import() into require(), which cannot load ES modules or file URLs.
-const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>
+import { dynamicImport } from './functions'
 
 const LOADER_FLAGS = new Set(['--import', '--loader', '--experimental-loader'])
 
