@@ -1,6 +1,8 @@
 import test from 'ava'
 import { spawn, type ChildProcess } from 'node:child_process'
 import net from 'node:net'
+import { mkdtempSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Client } from '../ts/client'
 
@@ -20,17 +22,19 @@ function freePort(): Promise<number> {
 interface Started {
   child: ChildProcess
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  /** What it wrote to stderr until it was ready. */
+  banner: string
 }
 
 /** Runs `skein <args>` and resolves once it logs a line matching `ready`. */
-function start(args: string[], ready: RegExp): Promise<Started> {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'inherit', 'pipe'] })
+function start(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<Started> {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'inherit', 'pipe'], env })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
   return new Promise((resolve, reject) => {
     let err = ''
     child.stderr!.on('data', (chunk: Buffer) => {
       err += chunk.toString()
-      if (ready.test(err)) resolve({ child, exited })
+      if (ready.test(err)) resolve({ child, exited, banner: err })
     })
     void exited.then(({ code }) => reject(new Error(`skein ${args.join(' ')} exited with ${code} before it was ready:\n${err}`)))
   })
@@ -39,15 +43,18 @@ function start(args: string[], ready: RegExp): Promise<Started> {
 test('skein scheduler and two skein workers on loopback run a graph and shut down cleanly', async (t) => {
   const port = await freePort()
   const address = `ws://127.0.0.1:${port}`
-  const scheduler = await start(['scheduler', '--port', String(port), '--host', '127.0.0.1'], /listening on ws:\/\/127\.0\.0\.1:\d+/)
+  const tokenFile = path.join(mkdtempSync(path.join(tmpdir(), 'skein-cli-')), 'token')
+  const scheduler = await start(['scheduler', '--port', String(port), '--token-file', tokenFile], /listening on ws:\/\/127\.0\.0\.1:\d+[^]*token written/)
+  t.regex(scheduler.banner, /loopback only/)
+  t.is(statSync(tokenFile).mode & 0o777, 0o600, 'the token file is readable by its owner only')
   const workers = await Promise.all([
-    start(['worker', address, '--slots', '2', '--name', 'w1'], /'w1' .*ready/),
-    start(['worker', address, '--slots', '2', '--name', 'w2', '--host', '127.0.0.1'], /'w2' .*ready/),
+    start(['worker', address, '--slots', '2', '--name', 'w1', '--token-file', tokenFile], /'w1' .*ready/),
+    start(['worker', address, '--slots', '2', '--name', 'w2', '--host', '127.0.0.1'], /'w2' .*ready/, { ...process.env, SKEIN_TOKEN_FILE: tokenFile }),
   ])
   try {
     const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { workers: number }
     t.is(health.workers, 2)
-    const client = await Client.connect(address)
+    const client = await Client.connect(address, { tokenFile })
     try {
       const inc = (x: number) => x + 1
       const many = client.map(inc, Array.from({ length: 40 }, (_, i) => i))
@@ -76,4 +83,35 @@ test('skein worker fails with a clear message when no scheduler listens', async 
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
   t.is(code, 1)
   t.regex(err, new RegExp(`cannot reach the scheduler at ws://127\\.0\\.0\\.1:${port}`))
+})
+
+test('skein scheduler prints a new token once; a worker needs it to join', async (t) => {
+  const port = await freePort()
+  const address = `ws://127.0.0.1:${port}`
+  const env = { ...process.env }
+  delete env.SKEIN_TOKEN
+  delete env.SKEIN_TOKEN_FILE
+  const scheduler = await start(['scheduler', '--port', String(port)], /workers: SKEIN_TOKEN=\S+/, env)
+  try {
+    const token = /workers: SKEIN_TOKEN=(\S+)/.exec(scheduler.banner)![1]
+    // Without it, or with another, the worker is refused and says why.
+    for (const [name, extra] of [['none', {}], ['wrong', { SKEIN_TOKEN: 'x'.repeat(43) }]] as const) {
+      const child = spawn(process.execPath, [cli, 'worker', address, '--name', name], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...env, ...extra } })
+      let err = ''
+      child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()))
+      t.is(await new Promise<number | null>((resolve) => child.once('exit', resolve)), 1)
+      t.regex(err, name === 'none' ? /requires the cluster's token/ : /wrong token/)
+    }
+    const worker = await start(['worker', address, '--name', 'ok'], /'ok' .*ready/, { ...env, SKEIN_TOKEN: token })
+    const client = await Client.connect(address, { token, inProcess: false })
+    try {
+      t.is(await client.submit((x: number) => x * 2, 21), 42)
+    } finally {
+      await client.close()
+    }
+    worker.child.kill('SIGTERM')
+    await worker.exited
+  } finally {
+    scheduler.child.kill('SIGKILL')
+  }
 })

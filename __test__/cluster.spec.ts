@@ -89,7 +89,7 @@ test('workers run in-process too, and stop when their scheduler closes', async (
 test('a worker that stops sending heartbeats is removed and disconnected', async (t) => {
   const scheduler = await new Scheduler({ core: { heartbeatTimeout: 0.3 }, tickIntervalMs: 50, log: () => {} }).listen()
   try {
-    const silent = await RawConnection.open(scheduler.address)
+    const silent = await RawConnection.authenticated(scheduler.address, 'worker', scheduler.token)
     silent.send(['hello-worker', 'silent', 1, 'ws://127.0.0.1:1', null])
     await silent.next((m) => m[0] === 'welcome')
     t.is(scheduler.health().workers, 1)

@@ -16,6 +16,7 @@ async function expectError(conn: RawConnection, code: string, ...messages: unkno
 test('garbage on the scheduler port leaves a running graph exact and the scheduler serving', async (t) => {
   const log: string[] = []
   const cluster = await LocalCluster.start({ workers: 2, scheduler: { maxFrameBytes: MAX_FRAME, log: (line) => log.push(line) } })
+  const token = cluster.scheduler.token
   try {
     // The honest client: a graph long enough to be running while the garbage arrives.
     const honest = await Client.connect(cluster.address)
@@ -31,13 +32,17 @@ test('garbage on the scheduler port leaves a running graph exact and the schedul
       conn.sendRaw(frame)
       await conn.whenClosed()
     }
-    // A first message that is not a hello.
+    // A first message that is not the answer to the challenge.
     const impostor = await RawConnection.open(cluster.address)
     await expectError(impostor, 'SKEIN_HANDSHAKE', ['want', ['honest-0']])
     await impostor.whenClosed()
+    // An authenticated party whose next message is not a hello.
+    const noHello = await RawConnection.authenticated(cluster.address, 'client', token)
+    await expectError(noHello, 'SKEIN_HANDSHAKE', ['want', ['honest-0']])
+    await noHello.whenClosed()
 
     // A client that says hello and then speaks nonsense.
-    const rogue = await RawClient.connect(cluster.address)
+    const rogue = await RawClient.connect(cluster.address, token)
     const c = rogue.conn
     c.send(['fn', sum.hash, sum.source, sum.name])
     c.sendRaw(randomBytes(256))
@@ -75,10 +80,10 @@ test('garbage on the scheduler port leaves a running graph exact and the schedul
     await c.next((m) => m[1] === 12)
 
     // A fake worker: its bad fields are refused, then its garbage events are.
-    const badWorker = await RawConnection.open(cluster.address)
+    const badWorker = await RawConnection.authenticated(cluster.address, 'worker', token)
     await expectError(badWorker, 'SKEIN_BAD_MESSAGE', ['hello-worker', 'fake', -1, 'ws://127.0.0.1:1', null])
     await badWorker.whenClosed()
-    const fake = await RawConnection.open(cluster.address)
+    const fake = await RawConnection.authenticated(cluster.address, 'worker', token)
     fake.send(['hello-worker', 'fake', 1, 'ws://127.0.0.1:1', null])
     await fake.next((m) => m[0] === 'welcome')
     await expectError(fake, 'SKEIN_MALFORMED_FRAME', ['events', Buffer.from([0xc1, 0xff])])
@@ -88,7 +93,7 @@ test('garbage on the scheduler port leaves a running graph exact and the schedul
     fake.close()
 
     // An oversize frame closes only its own connection.
-    const big = await RawClient.connect(cluster.address)
+    const big = await RawClient.connect(cluster.address, token)
     big.conn.sendRaw(encode([['fn', 'h', 'x'.repeat(MAX_FRAME + 1), 'huge']]))
     await big.conn.whenClosed()
 

@@ -9,7 +9,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { MODULE, encodeTaskPayload, type FunctionRef } from '../ts/graph/payload'
 import { Channel, KeyRef, WorkerEventKind, decode, encode, type DependencyLocation, type WireCompute, type WirePriority } from '../ts/protocol'
 import { Worker } from '../ts/worker'
-import { RawConnection } from './helpers/raw'
+import { acceptHandshake, RawConnection } from './helpers/raw'
 import { sleep } from './helpers/processes'
 
 type Message = unknown[]
@@ -42,7 +42,7 @@ class FakeScheduler {
 
   private constructor(private readonly wss: WebSocketServer) {
     wss.on('connection', (socket: WebSocket) => {
-      const channel: Channel<Message, Message> = new Channel<Message, Message>(socket, (m) => this.receive(channel, m), () => {})
+      acceptHandshake(socket, 'worker', (channel, m) => this.receive(channel, m))
     })
   }
 
@@ -108,7 +108,7 @@ class FakePeer {
     private readonly data: Map<string, Uint8Array>,
   ) {
     wss.on('connection', (socket: WebSocket) => {
-      const channel: Channel<Message, Message> = new Channel<Message, Message>(socket, (m) => void this.serve(channel, m), () => {})
+      acceptHandshake(socket, 'peer', (channel, m) => void this.serve(channel, m))
     })
   }
 
@@ -156,7 +156,7 @@ async function setup(peerData: Record<string, unknown>): Promise<Setup> {
   const peer = await FakePeer.start(peerData)
   const worker = await Worker.start({ scheduler: scheduler.address, log: () => {} })
   scheduler.send(['workers', [[WORKER_ID, 'worker', worker.address], [PEER_ID, 'peer', peer.address]]])
-  const conn = await RawConnection.open(worker.address)
+  const conn = await RawConnection.authenticated(worker.address, 'peer', null)
   let request = 0
   return {
     scheduler,

@@ -3,7 +3,7 @@
  * would: garbage frames, wrong shapes, made-up keys and workers.
  */
 import WebSocket from 'ws'
-import { Channel, type WireTask, type WorkerInfo } from '../../ts/protocol'
+import { Channel, Credentials, PartyHandshake, ServerHandshake, type PartyRole, type WireTask, type WorkerInfo } from '../../ts/protocol'
 import { encodeTaskPayload, SHIPPED, type FunctionRef } from '../../ts/graph/payload'
 
 type Message = unknown[]
@@ -34,6 +34,24 @@ export class RawConnection {
       socket.once('open', () => resolve(new RawConnection(socket)))
       socket.once('error', reject)
     })
+  }
+
+  /**
+   * Opens a connection and completes the handshake as `role`, proving `token` (null: none, for an
+   * insecure server). Rejects with the handshake's error (AuthenticationError...).
+   */
+  static async authenticated(address: string, role: PartyRole, token: string | null): Promise<RawConnection> {
+    const conn = await RawConnection.open(address)
+    const handshake = new PartyHandshake(token === null ? Credentials.none : Credentials.fromToken(token, 'the test'), role, address)
+    try {
+      const auth = handshake.receive(await conn.next((m) => m[0] === 'challenge' || m[0] === 'error'))
+      conn.send(auth!)
+      handshake.receive(await conn.next((m) => m[0] === 'authenticated' || m[0] === 'error'))
+    } catch (err) {
+      conn.close()
+      throw err
+    }
+    return conn
   }
 
   send(...messages: Message[]): void {
@@ -88,8 +106,9 @@ export class RawClient {
     readonly workers: WorkerInfo[],
   ) {}
 
-  static async connect(address: string): Promise<RawClient> {
-    const conn = await RawConnection.open(address)
+  /** `token`: the scheduler's (`scheduler.token`), null for an insecure one. */
+  static async connect(address: string, token: string | null): Promise<RawClient> {
+    const conn = await RawConnection.authenticated(address, 'client', token)
     conn.send(['hello-client', 'raw-test'])
     const welcome = await conn.next((m) => m[0] === 'welcome')
     const table = await conn.next((m) => m[0] === 'workers')
@@ -115,4 +134,22 @@ export function shipped(name: string, fn: (...args: never[]) => unknown): Shippe
 export function task(key: string, fn: ShippedFunction, args: unknown[], deps: string[] = []): WireTask {
   const ref: FunctionRef = [SHIPPED, fn.hash, fn.name]
   return [key, fn.name, encodeTaskPayload(ref, args), deps, 0, null, null]
+}
+
+/**
+ * The server's side of the handshake for a fake server in a test (no token): wrap the fake's
+ * message handler with it, and it answers the challenge before anything reaches the handler.
+ */
+export function acceptHandshake(socket: WebSocket, role: PartyRole, serve: (channel: Channel<Message, Message>, m: Message) => void): Channel<Message, Message> {
+  const handshake = new ServerHandshake(Credentials.none, 'test server', [role])
+  const channel: Channel<Message, Message> = new Channel<Message, Message>(
+    socket,
+    (m) => {
+      if (handshake.role === null) channel.send(handshake.answer(m))
+      else serve(channel, m)
+    },
+    () => {},
+  )
+  channel.send(handshake.challenge())
+  return channel
 }

@@ -86,7 +86,7 @@ export const noopMap1mWorkload: Workload = {
     // The scheduler in a process of its own, fresh, and the client in another: the growth is the scheduler's.
     const host = await SchedulerHost.start()
     try {
-      const wallMs = await remoteNoopMap(host.address, n, runBase(run))
+      const wallMs = await remoteNoopMap(host.address, host.token, n, runBase(run))
       const peak = await host.stop()
       return {
         schedulerOnlyWallMs: wallMs,
@@ -105,14 +105,16 @@ class SchedulerHost {
   private constructor(
     private readonly child: ChildProcess,
     readonly address: string,
+    /** The cluster's token, for clients of other processes. */
+    readonly token: string | null,
     readonly rss: number,
   ) {}
 
   static start(): Promise<SchedulerHost> {
     const child = fork(path.join(__dirname, 'scheduler-host.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     return new Promise((resolve, reject) => {
-      child.once('message', (m: { address?: string; rss?: number; error?: string }) => {
-        if (m.address !== undefined && m.rss !== undefined) resolve(new SchedulerHost(child, m.address, m.rss))
+      child.once('message', (m: { address?: string; token?: string | null; rss?: number; error?: string }) => {
+        if (m.address !== undefined && m.rss !== undefined) resolve(new SchedulerHost(child, m.address, m.token ?? null, m.rss))
         else reject(new WrongResult(`the scheduler process failed: ${m.error ?? 'no address'}`))
       })
       child.once('error', reject)
@@ -133,10 +135,14 @@ class SchedulerHost {
 }
 
 /** Runs noopMap in a child process connected to `address`; resolves with its wall time. */
-function remoteNoopMap(address: string, n: number, base: number): Promise<number> {
+function remoteNoopMap(address: string, token: string | null, n: number, base: number): Promise<number> {
   return new Promise((resolve, reject) => {
+    const env = { ...process.env }
+    if (token === null) delete env.SKEIN_TOKEN
+    else env.SKEIN_TOKEN = token
     const child = fork(path.join(__dirname, 'remote-client.ts'), [address, String(n), String(base)], {
       execArgv: ['--import', 'tsx'],
+      env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     let result: { wallMs?: number; error?: string } | undefined

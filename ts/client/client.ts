@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import { partyCredentials, type Credentials } from '../protocol'
 import {
   GraphWriter,
   InvalidTaskError,
@@ -37,6 +38,14 @@ export interface ClientOptions {
    * calls. Default `true`; `false` always uses a WebSocket.
    */
   inProcess?: boolean
+  /**
+   * The cluster's token (see the scheduler's `token`). Default: for a scheduler this process
+   * started, its token; else the SKEIN_TOKEN environment variable, else SKEIN_TOKEN_FILE; else none,
+   * which only an insecure scheduler accepts.
+   */
+  token?: string
+  /** Read the token from this file instead. */
+  tokenFile?: string
 }
 
 /** Options of `submitWith`: key, purity and placement of the one task. */
@@ -73,14 +82,14 @@ function oneHolder(worker: number): number[] {
 
 export class Client implements FutureOwner {
   private connection: SchedulerConnection | null = null
-  private readonly peers = new PeerPool()
+  private readonly peers: PeerPool
   private readonly keys = new KeyTable((keys, tasks) =>
     this.post(() => {
       if (keys.length > 0) this.connection?.send(['release', keys])
       if (tasks !== null) this.connection?.send(['release-tasks', tasks])
     }),
   )
-  private readonly fetcher = new Fetcher(this.peers, (state) => this.post(() => this.connection?.send(['want', [state.key]])))
+  private readonly fetcher: Fetcher
   /**
    * A graph being sent as a sequence of submits (see GraphStream). While one is, every
    * other message that names keys waits in `queued`, in order: a later submit may
@@ -100,14 +109,19 @@ export class Client implements FutureOwner {
   /** Rotates scatter placement across calls. */
   private scatterCursor = 0
 
-  private constructor() {}
+  private constructor(credentials: Credentials) {
+    this.peers = new PeerPool(credentials)
+    this.fetcher = new Fetcher(this.peers, (state) => this.post(() => this.connection?.send(['want', [state.key]])))
+  }
 
   /** Connects to the scheduler at `address` (a `ws://host:port` URL). */
   static async connect(address: string, options: ClientOptions = {}): Promise<Client> {
-    const client = new Client()
+    const credentials = partyCredentials(options, address, 'Client.connect')
+    const client = new Client(credentials)
     client.connection = await SchedulerConnection.open(
       address,
       options.name ?? `client-${hostname()}-${process.pid}`,
+      credentials,
       options.timeout ?? DEFAULT_TIMEOUT_MS,
       options.inProcess ?? true,
       (event) => client.receive(event),

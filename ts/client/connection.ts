@@ -1,5 +1,5 @@
 import WebSocket from 'ws'
-import { Channel, connectInProcess, SOCKET_OPTIONS, type ClientToScheduler, type Done, type SchedulerToClient } from '../protocol'
+import { Channel, connectInProcess, PartyHandshake, SkeinError, SOCKET_OPTIONS, type ClientToScheduler, type Credentials, type Done, type SchedulerToClient } from '../protocol'
 import { ConnectionClosedError, SchedulerError } from './errors'
 
 /** How long a closing handshake may take before the socket is cut. */
@@ -11,7 +11,8 @@ type Waiter = { resolve: () => void; reject: (error: Error) => void; onDone: ((r
 export type SchedulerEvent = Exclude<SchedulerToClient, ['welcome', ...unknown[]] | ['done', ...unknown[]] | ['error', ...unknown[]]>
 
 /**
- * The client's connection to the scheduler: the hello/welcome handshake,
+ * The client's connection to the scheduler: the handshake (answer the
+ * scheduler's challenge, check its proof, then hello and welcome),
  * request ids matched to their 'done' or 'error' reply, and one callback
  * when the connection ends for any reason.
  */
@@ -31,12 +32,15 @@ export class SchedulerConnection {
   ) {}
 
   /**
-   * Opens the connection and completes the handshake; rejects after `timeoutMs`. With `inProcess`,
-   * a scheduler of this process listening on `address` is reached without the network.
+   * Opens the connection and completes the handshake; rejects after `timeoutMs`, or with
+   * AuthenticationError / ProtocolVersionError when the two sides cannot trust or understand
+   * each other. With `inProcess`, a scheduler of this process listening on `address` is reached
+   * without the network.
    */
   static open(
     address: string,
     name: string,
+    credentials: Credentials,
     timeoutMs: number,
     inProcess: boolean,
     onEvent: (event: SchedulerEvent) => void,
@@ -45,11 +49,15 @@ export class SchedulerConnection {
     return new Promise((resolve, reject) => {
       let connection: SchedulerConnection | null = null
       let welcomed = false
+      let failed = false
+      const handshake = new PartyHandshake(credentials, 'client', `the scheduler at ${address}`)
       const socket = (inProcess ? connectInProcess(address) : null) ?? new WebSocket(address, SOCKET_OPTIONS)
-      const fail = (reason: string) => {
+      const fail = (reason: string | SkeinError) => {
+        if (failed) return
+        failed = true
         clearTimeout(timer)
         socket.terminate()
-        reject(new ConnectionClosedError(`could not connect to the scheduler at ${address}: ${reason}`))
+        reject(typeof reason === 'string' ? new ConnectionClosedError(`could not connect to the scheduler at ${address}: ${reason}`) : reason)
       }
       const timer = setTimeout(() => fail(`no welcome within ${timeoutMs} ms`), timeoutMs)
       socket.on('error', (err) => {
@@ -59,26 +67,35 @@ export class SchedulerConnection {
         if (!welcomed) fail(`closed during the handshake (${code}${reason.length ? `: ${reason}` : ''})`)
         else connection!.closed(code, reason.toString())
       })
-      socket.on('open', () => {
-        const channel = new Channel<ClientToScheduler, SchedulerToClient>(
-          socket,
-          (message) => {
-            if (welcomed) return connection!.receive(message)
-            if (message[0] === 'welcome') {
-              welcomed = true
-              clearTimeout(timer)
-              resolve(connection!)
-            } else if (message[0] === 'error') {
-              fail(`${message[2]}: ${message[3]}`)
+      // Listening from the start: the scheduler speaks first (its challenge), and an in-process one at once.
+      const channel = new Channel<ClientToScheduler, SchedulerToClient>(
+        socket,
+        (message) => {
+          if (welcomed) return connection!.receive(message)
+          if (!handshake.done) {
+            try {
+              const auth = handshake.receive(message)
+              if (auth !== null) channel.send(auth)
+              // Nothing but the answer to its challenge goes to a server before it proved itself.
+              else channel.send(['hello-client', name])
+            } catch (err) {
+              fail(err instanceof SkeinError ? err : (err as Error).message)
             }
-          },
-          (err) => {
-            connection?.refused(`bad frame from the scheduler: ${err.message}`)
-          },
-        )
-        connection = new SchedulerConnection(address, socket, channel, onEvent, onClose)
-        channel.send(['hello-client', name])
-      })
+            return
+          }
+          if (message[0] === 'welcome') {
+            welcomed = true
+            clearTimeout(timer)
+            resolve(connection!)
+          } else if (message[0] === 'error') {
+            fail(`${message[2]}: ${message[3]}`)
+          }
+        },
+        (err) => {
+          connection?.refused(`bad frame from the scheduler: ${err.message}`)
+        },
+      )
+      connection = new SchedulerConnection(address, socket, channel, onEvent, onClose)
     })
   }
 

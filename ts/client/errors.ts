@@ -1,18 +1,7 @@
+import { SkeinError } from '../protocol/errors'
 import type { RemoteFailure } from '../graph'
 
-/** Base of every error skein raises on the client; `code` is stable, the message is for people. */
-export class SkeinError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message)
-  }
-
-  override get name(): string {
-    return this.constructor.name
-  }
-}
+export { SkeinError, AuthenticationError, ProtocolVersionError, SecurityOptionsError } from '../protocol/errors'
 
 /**
  * A task threw on its worker (or a task it depends on did). `key` is the

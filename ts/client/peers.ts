@@ -1,5 +1,5 @@
 import WebSocket from 'ws'
-import { Channel, SOCKET_OPTIONS, type PeerReply, type PeerRequest, type WorkerInfo } from '../protocol'
+import { Channel, PartyHandshake, SOCKET_OPTIONS, type Credentials, type PeerReply, type PeerRequest, type WorkerInfo } from '../protocol'
 import { SkeinError } from './errors'
 
 /** A worker as the client knows it from the scheduler's table. */
@@ -19,7 +19,7 @@ export class PeerUnavailableError extends SkeinError {
   }
 }
 
-/** One connection to a worker's peer server; requests wait for the socket to open. */
+/** One connection to a worker's peer server; requests wait for its handshake. */
 class PeerConnection {
   private nextRequest = 1
   private readonly waiting = new Map<number, Waiter>()
@@ -30,13 +30,26 @@ class PeerConnection {
 
   constructor(
     readonly worker: WorkerDescription,
+    credentials: Credentials,
     private readonly onGone: (connection: PeerConnection) => void,
   ) {
     const socket = new WebSocket(worker.address, SOCKET_OPTIONS)
+    const handshake = new PartyHandshake(credentials, 'peer', `worker ${worker.name} at ${worker.address}`)
     socket.on('open', () => {
-      this.channel = new Channel(socket, (reply) => this.receive(reply), (err) => this.shut(new PeerUnavailableError(worker, `bad reply: ${err.message}`)))
-      for (const request of this.queued ?? []) this.channel.send(request)
-      this.queued = null
+      const channel = new Channel<PeerRequest, PeerReply>(
+        socket,
+        (reply) => {
+          if (handshake.done) return this.receive(reply)
+          try {
+            const auth = handshake.receive(reply)
+            if (auth !== null) channel.send(auth)
+            else this.ready(channel)
+          } catch (err) {
+            this.shut(err instanceof SkeinError ? err : new PeerUnavailableError(worker, (err as Error).message))
+          }
+        },
+        (err) => this.shut(new PeerUnavailableError(worker, `bad reply: ${err.message}`)),
+      )
     })
     socket.on('error', (err) => this.shut(new PeerUnavailableError(worker, err.message)))
     socket.on('close', () => this.shut(new PeerUnavailableError(worker, 'connection closed')))
@@ -62,7 +75,14 @@ class PeerConnection {
     this.shut(new PeerUnavailableError(this.worker, 'the client closed the connection'))
   }
 
+  private ready(channel: Channel<PeerRequest, PeerReply>): void {
+    this.channel = channel
+    for (const request of this.queued ?? []) channel.send(request)
+    this.queued = null
+  }
+
   private receive(reply: PeerReply): void {
+    if (reply[0] === 'challenge' || reply[0] === 'authenticated') return
     const waiter = this.waiting.get(reply[1])
     if (waiter === undefined) return
     this.waiting.delete(reply[1])
@@ -81,6 +101,8 @@ class PeerConnection {
 
 /** Connections to workers' peer servers, opened on first use and kept. */
 export class PeerPool {
+  constructor(private readonly credentials: Credentials) {}
+
   private readonly workers = new Map<number, WorkerDescription>()
   private readonly connections = new Map<number, PeerConnection>()
 
@@ -122,7 +144,7 @@ export class PeerPool {
     if (connection === undefined) {
       const description = this.workers.get(worker)
       if (description === undefined) return Promise.reject(new SkeinError('SKEIN_UNKNOWN_WORKER', `worker ${worker} is not in the scheduler's worker table`))
-      connection = new PeerConnection(description, (gone) => {
+      connection = new PeerConnection(description, this.credentials, (gone) => {
         if (this.connections.get(gone.worker.id) === gone) this.connections.delete(gone.worker.id)
       })
       this.connections.set(worker, connection)

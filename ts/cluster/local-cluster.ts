@@ -95,6 +95,8 @@ export class LocalCluster {
       (name) =>
         fork(entry, [...args, '--name', name], {
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          // The token travels in the environment (not the command line, which every user can read).
+          env: workerEnv(scheduler.token),
           // The parent's module loaders (tsx...), so module functions written in TypeScript import on workers.
           execArgv: workerExecArgv,
         }),
@@ -160,6 +162,14 @@ export function defaultShape(workers: number | undefined, slotsPerWorker: number
   if (slotsPerWorker !== undefined) return { count: Math.max(1, Math.floor(c / slotsPerWorker)), slots: slotsPerWorker }
   const count = Math.ceil(c / MAX_DEFAULT_SLOTS)
   return { count, slots: Math.ceil(c / count) }
+}
+
+function workerEnv(token: string | null): NodeJS.ProcessEnv {
+  const env = { ...process.env }
+  delete env.SKEIN_TOKEN_FILE
+  if (token === null) delete env.SKEIN_TOKEN
+  else env.SKEIN_TOKEN = token
+  return env
 }
 
 function exitedEarly(child: ChildProcess): Promise<never> {

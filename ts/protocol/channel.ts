@@ -27,6 +27,15 @@ function arrayHeader(n: number): Buffer {
   return b
 }
 
+/** A bound on what may wait to be sent to a peer that does not read; `overflow` is called once past it. */
+export interface SendLimit {
+  maxQueuedBytes: number
+  overflow(queuedBytes: number): void
+}
+
+/** What a message that is not pre-encoded counts for against a SendLimit (its size is not known before it is encoded). */
+const UNENCODED_MESSAGE_BYTES = 64
+
 /**
  * One side of a WebSocket that speaks frames of messages. Messages sent in one
  * event-loop turn, or while the socket is still draining, leave together as
@@ -36,6 +45,9 @@ function arrayHeader(n: number): Buffer {
 export class Channel<Out, In> {
   private pending: (Out | Encoded)[] = []
   private encodedPending = 0
+  /** Bytes waiting in `pending` while the socket drains (counted only then: see SendLimit). */
+  private waitingBytes = 0
+  private overflowed = false
   private scheduled = false
   private waitingForDrain = false
   private closed = false
@@ -49,6 +61,7 @@ export class Channel<Out, In> {
     readonly socket: WebSocket,
     private readonly onMessage: (message: In) => void,
     private readonly onBadFrame: (error: Error) => void,
+    private readonly limit: SendLimit | null = null,
   ) {
     socket.binaryType = 'nodebuffer'
     socket.on('message', (data: Buffer, isBinary: boolean) => this.receive(data, isBinary))
@@ -62,6 +75,7 @@ export class Channel<Out, In> {
   send(message: Out): void {
     if (this.closed) return
     this.pending.push(message)
+    if (this.waitingForDrain) this.queued(UNENCODED_MESSAGE_BYTES)
     this.schedule()
   }
 
@@ -70,6 +84,7 @@ export class Channel<Out, In> {
     if (this.closed) return
     this.pending.push(new Encoded(message, null))
     this.encodedPending++
+    if (this.waitingForDrain) this.queued(message.byteLength)
     this.schedule()
   }
 
@@ -96,6 +111,7 @@ export class Channel<Out, In> {
     if (this.closed) return
     this.pending.push(new Encoded(buffer.subarray(1), buffer))
     this.encodedPending++
+    if (this.waitingForDrain) this.queued(buffer.byteLength)
     this.schedule()
   }
 
@@ -124,9 +140,21 @@ export class Channel<Out, In> {
     }
     this.pending = []
     this.encodedPending = 0
+    this.waitingBytes = 0
     if (this.socket.readyState !== this.socket.OPEN) return
     this.socket.send(frame, options)
     if (this.socket.bufferedAmount > HIGH_WATER_BYTES) this.waitForDrain()
+    else if (this.limit !== null && this.socket.bufferedAmount > this.limit.maxQueuedBytes) this.queued(0)
+  }
+
+  /** Counts bytes queued while the socket drains, against the limit. */
+  private queued(bytes: number): void {
+    this.waitingBytes += bytes
+    if (this.limit === null || this.overflowed) return
+    const total = this.waitingBytes + this.socket.bufferedAmount
+    if (total <= this.limit.maxQueuedBytes) return
+    this.overflowed = true
+    this.limit.overflow(total)
   }
 
   get isOpen(): boolean {
@@ -168,6 +196,7 @@ export class Channel<Out, In> {
     const poll = () => {
       if (this.closed) return
       if (this.socket.bufferedAmount > HIGH_WATER_BYTES / 2) {
+        this.queued(0)
         setTimeout(poll, 1)
         return
       }
@@ -190,11 +219,18 @@ export class Channel<Out, In> {
       this.onBadFrame(new Error('a frame must be an array of messages'))
       return
     }
-    for (const message of messages) {
+    // The whole frame is checked before any of it is handled, and refused once: a frame of a
+    // million non-messages costs one pass and one error, not a million.
+    for (let i = 0; i < messages.length; i++) {
+      const message: unknown = messages[i]
       if (!Array.isArray(message) || typeof message[0] !== 'string') {
-        this.onBadFrame(new Error('a message must be an array whose first element is its name'))
-        continue
+        this.onBadFrame(new Error(`a frame must be an array of messages, each an array whose first element is its name; element ${i} of ${messages.length} is not, so the frame was dropped`))
+        return
       }
+    }
+    for (const message of messages) {
+      // A message may close the connection (a refused handshake): what follows it is not read.
+      if (this.closed) return
       try {
         this.onMessage(message as In)
       } catch (err) {

@@ -8,15 +8,30 @@ export type InProcessSocket = PortSocket | LocalSocket
 /** Opens a new connection to a scheduler of this process; returns the caller's end. */
 export type InProcessConnector = () => InProcessSocket
 
+interface LocalScheduler {
+  connect: InProcessConnector
+  /** Its token: this process started it, so its clients need not be told the token. */
+  token: string | null
+}
+
 /** Schedulers of this process by the address they listen on. */
-const schedulers = new Map<string, InProcessConnector>()
+const schedulers = new Map<string, LocalScheduler>()
 
 /** Makes a scheduler listening on `address` reachable in-process; returns the undo. */
-export function registerInProcess(address: string, connect: InProcessConnector): () => void {
-  schedulers.set(address, connect)
+export function registerInProcess(address: string, connect: InProcessConnector, token: string | null): () => void {
+  const entry = { connect, token }
+  schedulers.set(address, entry)
   return () => {
-    if (schedulers.get(address) === connect) schedulers.delete(address)
+    if (schedulers.get(address) === entry) schedulers.delete(address)
   }
+}
+
+/**
+ * The token of the scheduler of this process listening on `address`: undefined when there is
+ * none, null when it runs insecure.
+ */
+export function inProcessToken(address: string): string | null | undefined {
+  return schedulers.get(address)?.token
 }
 
 /**
@@ -25,9 +40,9 @@ export function registerInProcess(address: string, connect: InProcessConnector):
  * Its 'open' event follows in a microtask, as a socket's would later.
  */
 export function connectInProcess(address: string): WebSocket | null {
-  const connect = schedulers.get(address)
-  if (connect === undefined) return null
-  const socket = connect()
+  const local = schedulers.get(address)
+  if (local === undefined) return null
+  const socket = local.connect()
   queueMicrotask(() => {
     if (socket.readyState === socket.OPEN) socket.emit('open')
   })

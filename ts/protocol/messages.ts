@@ -1,3 +1,5 @@
+import type { Auth, Authenticated, Challenge } from './handshake'
+
 /**
  * Every message is a tuple whose first element names it. A frame on the wire
  * is a MessagePack array of messages: whatever one side produced in one
@@ -48,6 +50,8 @@ export type WireCompute = [task: number, run: number, key: string, payload: Uint
 export type WorkerInfo = [id: number, name: string, address: string]
 
 // ---------------------------------------------------------------- handshake
+// Every connection starts with the server's challenge and the party's auth (see handshake.ts);
+// a client or worker then says hello.
 export type HelloClient = ['hello-client', name: string]
 export type HelloWorker = ['hello-worker', name: string, slots: number, address: string, resources: Record<string, number> | null]
 /** Reply to either hello: the id the scheduler gave this party. */
@@ -109,12 +113,12 @@ export type Data = ['data', request: number, values: (Uint8Array | null)[]]
 export type Put = ['put', request: number, entries: [key: string, value: Uint8Array][]]
 export type PutDone = ['put-done', request: number, nbytes: number[]]
 
-export type ClientToScheduler = HelloClient | Submit | Want | Release | ReleaseTasks | Cancel | Scattered | RegisterFunction | Heartbeat
-export type SchedulerToClient = Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply
-export type WorkerToScheduler = HelloWorker | WorkerEvents | FunctionRequest | Heartbeat
-export type SchedulerToWorker = Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply
-export type PeerRequest = Get | Put
-export type PeerReply = Data | PutDone | ErrorReply
+export type ClientToScheduler = Auth | HelloClient | Submit | Want | Release | ReleaseTasks | Cancel | Scattered | RegisterFunction | Heartbeat
+export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply
+export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat
+export type SchedulerToWorker = Challenge | Authenticated | Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply
+export type PeerRequest = Auth | Get | Put
+export type PeerReply = Challenge | Authenticated | Data | PutDone | ErrorReply
 
 /** Native worker-event tuples, encoded into WorkerEvents. */
 export const enum WorkerEventKind {
@@ -144,6 +148,9 @@ export type NativeWorkerEvent =
  * fewer). Larger results stay on the worker until fetched.
  */
 export const INLINE_RESULT_MAX_BYTES = 1024
+
+/** Keys longer than this (UTF-8 bytes) are refused; the native core holds the same bound for graph keys. */
+export const MAX_KEY_BYTES = 4096
 
 /** Frames larger than this are refused (the connection is closed with a log line). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024

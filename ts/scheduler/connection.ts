@@ -1,5 +1,5 @@
 import type WebSocket from 'ws'
-import { Channel, type ErrorReply } from '../protocol'
+import { Channel, type ConnectionGuard, type ErrorReply, type SendLimit, type ServerHandshake } from '../protocol'
 
 /** After this many protocol violations a connection is closed instead of answered. */
 const MAX_STRIKES = 20
@@ -11,8 +11,9 @@ export const enum Role {
 }
 
 /**
- * One socket on the scheduler port. It starts Pending and becomes a client or
- * a worker with its hello; `id` is then the core's id for it.
+ * One socket on the scheduler port. It starts Pending: it must answer the
+ * scheduler's challenge (authenticate), then say hello, which makes it a
+ * client or a worker; `id` is then the core's id for it.
  */
 export class Connection {
   role = Role.Pending
@@ -28,13 +29,20 @@ export class Connection {
   constructor(
     socket: WebSocket,
     readonly remote: string,
+    readonly handshake: ServerHandshake,
+    /** Limits until the hello is done; null for an in-process connection (no socket to watch). */
+    readonly guard: ConnectionGuard | null,
     onMessage: (conn: Connection, message: unknown[]) => void,
     onBadFrame: (conn: Connection, error: Error) => void,
+    maxQueuedBytes: number,
+    onOverflow: (conn: Connection, queuedBytes: number) => void,
   ) {
+    const limit: SendLimit = { maxQueuedBytes, overflow: (bytes) => onOverflow(this, bytes) }
     this.channel = new Channel<unknown[], unknown[]>(
       socket,
       (message) => onMessage(this, message),
       (error) => onBadFrame(this, error),
+      limit,
     )
   }
 
@@ -61,6 +69,11 @@ export class Connection {
   /** Counts a protocol violation; false once the peer has misbehaved too often to keep. */
   strike(): boolean {
     return ++this.strikes < MAX_STRIKES
+  }
+
+  /** Whether messages from it are still read (not once it is being closed). */
+  get isOpen(): boolean {
+    return this.channel.isOpen
   }
 
   close(code: number, reason: string): void {

@@ -32,12 +32,40 @@ export interface SchedulerOptions {
    * longer than the heartbeat timeout can cost workers whose heartbeats it could not read.
    */
   thread?: boolean
+  /**
+   * The cluster's shared secret: every client, worker and peer connection must prove it holds it
+   * (by HMAC challenge; it never crosses the wire). At least 16 characters. Default: a random
+   * token made at start, readable as `scheduler.token`.
+   */
+  token?: string
+  /** Read the token from this file instead. */
+  tokenFile?: string
+  /**
+   * Accept connections without a token. Anyone who can reach the port can then run code on the
+   * workers: only for a network where everyone is trusted. Logged as a warning at listen().
+   */
+  insecure?: boolean
+  /** Browser Origins allowed to connect (exact match); a WebSocket from any other page is refused. Default none. */
+  allowedOrigins?: string[]
+  /** A connection must authenticate and say hello within this; default 10 000 ms. */
+  helloTimeoutMs?: number
+  /** Connections at once in all (default 10 000) and still in their handshake (default 256); more are refused. */
+  maxConnections?: number
+  maxPendingConnections?: number
+  /**
+   * A client or worker that stops reading is disconnected (with a log line) once more than this
+   * waits to be sent to it; default 256 MiB. Nothing else waits for it meanwhile.
+   */
+  maxSendQueueBytes?: number
 }
 
-/** The options the scheduler itself runs with, wherever it runs: all but where, and the log callback (which stays on the caller's thread). */
-export type RuntimeOptions = Omit<SchedulerOptions, 'log' | 'thread'>
+/**
+ * The options the scheduler itself runs with, wherever it runs: all but where, and the log callback
+ * (which stays on the caller's thread); the token resolved (null: insecure).
+ */
+export type RuntimeOptions = Omit<SchedulerOptions, 'log' | 'thread' | 'token' | 'tokenFile' | 'insecure'> & { token: string | null }
 
-type Kind = 'number' | 'boolean'
+type Kind = 'number' | 'boolean' | 'string'
 
 const CORE_OPTIONS: Record<keyof NativeCoreOptions, Kind> = {
   allowedFailures: 'number',
@@ -51,7 +79,7 @@ const CORE_OPTIONS: Record<keyof NativeCoreOptions, Kind> = {
   stealMinDuration: 'number',
 }
 
-const OPTIONS: Record<keyof SchedulerOptions, Kind | 'object' | 'function'> = {
+const OPTIONS: Record<keyof SchedulerOptions, Kind | 'object' | 'function' | 'strings'> = {
   core: 'object',
   tickIntervalMs: 'number',
   heartbeatTimeoutMs: 'number',
@@ -60,6 +88,14 @@ const OPTIONS: Record<keyof SchedulerOptions, Kind | 'object' | 'function'> = {
   log: 'function',
   verbose: 'boolean',
   thread: 'boolean',
+  token: 'string',
+  tokenFile: 'string',
+  insecure: 'boolean',
+  allowedOrigins: 'strings',
+  helloTimeoutMs: 'number',
+  maxConnections: 'number',
+  maxPendingConnections: 'number',
+  maxSendQueueBytes: 'number',
 }
 
 /**
@@ -70,7 +106,10 @@ export function checkSchedulerOptions(options: unknown): asserts options is Sche
   if (!isPlainObject(options)) throw new SchedulerOptionsError(`Scheduler options must be an object, not ${describe(options)}`)
   check(options, '', OPTIONS)
   if (options.core !== undefined) check(options.core as Record<string, unknown>, 'core.', CORE_OPTIONS)
-  for (const name of ['tickIntervalMs', 'heartbeatTimeoutMs', 'maxFrameBytes'] as const) {
+  if (options.insecure === true && (options.token !== undefined || options.tokenFile !== undefined)) {
+    throw new SchedulerOptionsError(`Scheduler options 'insecure' and '${options.token !== undefined ? 'token' : 'tokenFile'}' contradict each other: an insecure scheduler checks no token`)
+  }
+  for (const name of ['tickIntervalMs', 'heartbeatTimeoutMs', 'maxFrameBytes', 'helloTimeoutMs', 'maxConnections', 'maxPendingConnections', 'maxSendQueueBytes'] as const) {
     const value = options[name] as number | undefined // a number: check() saw to that
     if (value !== undefined && !(value > 0)) throw new SchedulerOptionsError(`Scheduler option '${name}' must be a positive number, not ${value}`)
   }
@@ -85,8 +124,11 @@ function check(options: Record<string, unknown>, prefix: string, known: Record<s
   }
   for (const [name, value] of Object.entries(options)) {
     const kind = known[name]
-    const ok = value === undefined || (kind === 'object' ? isPlainObject(value) : typeof value === kind)
-    if (!ok) throw new SchedulerOptionsError(`Scheduler option '${prefix}${name}' must be ${kind === 'object' ? 'an' : 'a'} ${kind}, not ${describe(value)}`)
+    const ok =
+      value === undefined ||
+      (kind === 'object' ? isPlainObject(value) : kind === 'strings' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === kind)
+    const what = kind === 'object' ? 'an object' : kind === 'strings' ? 'an array of strings' : `a ${kind}`
+    if (!ok) throw new SchedulerOptionsError(`Scheduler option '${prefix}${name}' must be ${what}, not ${describe(value)}`)
   }
 }
 

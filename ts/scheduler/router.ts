@@ -1,11 +1,12 @@
 import type WebSocket from 'ws'
 import type { NativeCore } from './native'
-import type { WorkerInfo, Workers } from '../protocol'
+import { rateLimited, ServerHandshake, type ConnectionGuard, type Credentials, type WorkerInfo, type Workers } from '../protocol'
 import { Connection, Role } from './connection'
+import { SkeinError } from '../protocol'
 import { FunctionRegistry } from './functions'
 import { decodeMessages } from './instructions'
 import type { Log } from './log'
-import { asBuffer, checkClientMessage, checkHello, checkWorkerMessage, HANDSHAKE, ProtocolError } from './validate'
+import { asBuffer, checkClientMessage, checkHello, checkWorkerMessage, ProtocolError } from './validate'
 
 const MALFORMED_FRAME = 'SKEIN_MALFORMED_FRAME'
 const UNKNOWN_FUNCTION = 'SKEIN_UNKNOWN_FUNCTION'
@@ -37,18 +38,28 @@ export class Router {
   private flushScheduled = false
   private readonly onMessage = (conn: Connection, m: unknown[]) => this.handle(conn, m)
   private readonly onBadFrame = (conn: Connection, err: Error) => this.badFrame(conn, err)
+  private readonly onOverflow = (conn: Connection, bytes: number) => {
+    this.log(`${conn.label}: stopped reading; ${(bytes / 2 ** 20).toFixed(1)} MiB wait to be sent to it (maxSendQueueBytes ${(this.maxSendQueueBytes / 2 ** 20).toFixed(1)} MiB); disconnecting it`)
+    conn.channel.socket.terminate()
+  }
   private readonly flush = () => this.flushInstructions()
 
   /** Workers joining and leaving: worth a line from a standalone scheduler, noise from an embedded one. */
   private readonly info: Log
+  /** Connections refused before they authenticated: strangers can cause any number of these. */
+  readonly refused: Log
 
   constructor(
     private readonly core: NativeCore,
+    private readonly credentials: Credentials,
+    /** A client or worker with more than this waiting to be sent to it (it stopped reading) is disconnected. */
+    private readonly maxSendQueueBytes: number,
     private readonly log: Log,
     verbose: boolean,
     private readonly hooks: RouterHooks,
   ) {
     this.info = verbose ? log : () => {}
+    this.refused = rateLimited(log)
   }
 
   get workerCount(): number {
@@ -63,11 +74,15 @@ export class Router {
     return this.workerList
   }
 
-  accept(socket: WebSocket, remote: string): void {
-    const conn = new Connection(socket, remote, this.onMessage, this.onBadFrame)
+  /** Serves a new connection: it gets the challenge at once and must authenticate and say hello before `guard`'s limits run out. */
+  accept(socket: WebSocket, remote: string, guard: ConnectionGuard | null): void {
+    const handshake = new ServerHandshake(this.credentials, 'scheduler', ['client', 'worker'])
+    const conn = new Connection(socket, remote, handshake, guard, this.onMessage, this.onBadFrame, this.maxSendQueueBytes, this.onOverflow)
     this.pending.add(conn)
-    socket.on('error', (err) => this.log(`${conn.label}: ${err.message}; closing it`))
+    socket.on('error', (err) => (conn.role === Role.Pending ? this.refused : this.log)(`${conn.label}: ${err.message}; closing it`))
     socket.on('close', () => this.guard(conn, () => this.closed(conn)))
+    conn.send(handshake.challenge())
+    conn.channel.flushNow()
   }
 
   /** Runs the periodic core timer (heartbeat timeouts, stealing). */
@@ -86,6 +101,7 @@ export class Router {
     this.guard(conn, () => {
       if (conn.role === Role.Client) this.clientMessage(conn, m)
       else if (conn.role === Role.Worker) this.workerMessage(conn, m)
+      else if (conn.handshake.role === null) conn.send(conn.handshake.answer(m))
       else this.hello(conn, m)
     })
   }
@@ -94,7 +110,7 @@ export class Router {
     try {
       action()
     } catch (err) {
-      if (err instanceof ProtocolError) this.violation(conn, err.code, err.message)
+      if (err instanceof ProtocolError || (err instanceof SkeinError && conn.role === Role.Pending)) this.violation(conn, err.code, err.message)
       else {
         // A bug of ours, not the peer's: keep serving, but say so loudly.
         const e = err as Error
@@ -110,8 +126,8 @@ export class Router {
 
   private violation(conn: Connection, code: string, message: string): void {
     conn.sendError(-1, code, message)
-    if (conn.role === Role.Pending || code === HANDSHAKE) {
-      this.log(`${conn.label}: ${message}; closing it`)
+    if (conn.role === Role.Pending) {
+      this.refused(`${conn.label}: ${message}; closing it`)
       conn.close(CLOSE_POLICY, message)
     } else if (!conn.strike()) {
       this.log(`${conn.label}: ${message}; too many bad messages, closing it`)
@@ -122,7 +138,8 @@ export class Router {
   }
 
   private hello(conn: Connection, m: unknown[]): void {
-    const hello = checkHello(m)
+    const hello = checkHello(m, conn.handshake.role!)
+    conn.guard?.passed()
     if (hello[0] === 'hello-client') {
       conn.id = this.core.addClient()
       conn.name = hello[1]

@@ -1,11 +1,14 @@
 import type WebSocket from 'ws'
-import { MAX_FRAME_BYTES, type WorkerInfo } from '../protocol'
+import { Credentials, DEFAULT_ADMISSION_LIMITS, MAX_FRAME_BYTES, type AdmissionLimits, type WorkerInfo } from '../protocol'
 import type { SchedulerRead } from './backend'
 import type { Log } from './log'
 import { NativeCore, type CoreStats, type NativeCoreOptions } from './native'
 import type { RuntimeOptions } from './options'
 import { Router } from './router'
 import { SchedulerServer } from './server'
+
+/** See SchedulerOptions.maxSendQueueBytes. */
+const DEFAULT_MAX_SEND_QUEUE_BYTES = 256 * 2 ** 20
 
 export interface SchedulerHealth {
   status: 'ok'
@@ -40,15 +43,17 @@ export class SchedulerRuntime {
     private readonly hooks: RuntimeHooks,
   ) {
     this.core = new NativeCore(coreOptions(options))
-    this.router = new Router(this.core, hooks.log, options.verbose ?? false, { workersChanged: hooks.workersChanged })
+    const credentials = options.token === null ? Credentials.none : Credentials.fromToken(options.token, "the scheduler's token")
+    this.router = new Router(this.core, credentials, options.maxSendQueueBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES, hooks.log, options.verbose ?? false, { workersChanged: hooks.workersChanged })
   }
 
   /** Opens the port; resolves with its number. */
   async listen(host: string, port: number): Promise<number> {
     if (this.server) throw new Error(`the scheduler already listens on port ${this.server.port}`)
-    this.server = await SchedulerServer.listen(host, port, this.options.maxFrameBytes ?? MAX_FRAME_BYTES, {
-      connection: (socket, remote) => this.router.accept(socket, remote),
+    this.server = await SchedulerServer.listen(host, port, this.options.maxFrameBytes ?? MAX_FRAME_BYTES, admissionLimits(this.options), {
+      connection: (socket, remote, guard) => this.router.accept(socket, remote, guard),
       health: () => this.health(),
+      refused: this.router.refused,
     })
     this.timer = setInterval(() => this.tick(), this.options.tickIntervalMs ?? 100)
     this.timer.unref()
@@ -57,7 +62,7 @@ export class SchedulerRuntime {
 
   /** Serves one more connection that did not come through the port (an in-process client). */
   accept(socket: WebSocket, remote: string): void {
-    this.router.accept(socket, remote)
+    this.router.accept(socket, remote, null)
   }
 
   get workers(): readonly WorkerInfo[] {
@@ -121,6 +126,17 @@ export class SchedulerRuntime {
     } catch (err) {
       this.hooks.log(`internal error in the timer tick: ${(err as Error).message}`)
     }
+  }
+}
+
+function admissionLimits(options: RuntimeOptions): AdmissionLimits {
+  const d = DEFAULT_ADMISSION_LIMITS
+  return {
+    helloTimeoutMs: options.helloTimeoutMs ?? d.helloTimeoutMs,
+    maxPreAuthBytes: d.maxPreAuthBytes,
+    maxConnections: options.maxConnections ?? d.maxConnections,
+    maxPendingConnections: options.maxPendingConnections ?? d.maxPendingConnections,
+    allowedOrigins: options.allowedOrigins ?? d.allowedOrigins,
   }
 }
 

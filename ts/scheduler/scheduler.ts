@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import os from 'node:os'
-import { registerInProcess, type WorkerInfo } from '../protocol'
+import { credentialsFromOptions, generateToken, registerInProcess, type WorkerInfo } from '../protocol'
 import { SchedulerClosedError, type SchedulerCrashedError } from './errors'
 import { stderrLog, type Log } from './log'
 import { checkSchedulerOptions, type SchedulerOptions } from './options'
@@ -42,13 +42,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** The state at close: what stats() and health() answer once the scheduler is gone. */
   private final: SchedulerHealth | undefined
   private unregisterInProcess: () => void = () => {}
+  /** The cluster's token, or null when the scheduler runs insecure. */
+  readonly token: string | null
 
   /** Throws SchedulerOptionsError (code SKEIN_INVALID_OPTIONS) for an unknown option or a value of the wrong type. */
   constructor(options: SchedulerOptions = {}) {
     super()
     checkSchedulerOptions(options)
-    const { log, thread, ...runtimeOptions } = options
+    const { log, thread, token, tokenFile, insecure, ...rest } = options
     this.log = log ?? stderrLog
+    // Read here, not on the scheduler's thread: a bad token file fails the constructor.
+    const given = credentialsFromOptions({ token, tokenFile }, 'Scheduler')
+    this.token = insecure === true ? null : (given?.token ?? generateToken())
+    const runtimeOptions = { ...rest, token: this.token }
     const events: BackendEvents = {
       log: (line) => this.log(line),
       workers: (workers) => this.emit('workers', workers),
@@ -73,8 +79,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.listening = undefined
       throw err
     }
-    // Clients of this process that connect to this address skip the network (see PortSocket).
-    this.unregisterInProcess = registerInProcess(this.address, () => this.backend.connect())
+    if (this.token === null) {
+      this.log(`WARNING: the scheduler at ${this.address} runs without authentication (insecure): anyone who can reach its port can run code on its workers`)
+    }
+    // Clients of this process that connect to this address skip the network (see PortSocket), and know the token.
+    this.unregisterInProcess = registerInProcess(this.address, () => this.backend.connect(), this.token)
     return this
   }
 

@@ -1,47 +1,37 @@
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { WebSocketServer, type WebSocket } from 'ws'
+import type http from 'node:http'
+import type { WebSocket } from 'ws'
+import { WsServer, type AdmissionLimits, type ConnectionGuard } from '../protocol'
 
 export interface ServerHandlers {
-  connection(socket: WebSocket, remote: string): void
+  connection(socket: WebSocket, remote: string, guard: ConnectionGuard): void
   health(): unknown
+  /** One line per refused connection (already rate-limited by the caller). */
+  refused(line: string): void
 }
 
-/** One HTTP server on one port: WebSocket upgrades for clients and workers, `GET /health` for probes. */
+/** One HTTP server on one port: WebSocket upgrades for clients and workers (after admission), `GET /health` for probes. */
 export class SchedulerServer {
-  private constructor(
-    private readonly http: http.Server,
-    private readonly wss: WebSocketServer,
-  ) {}
+  private constructor(private readonly server: WsServer) {}
 
-  static async listen(host: string, port: number, maxPayload: number, handlers: ServerHandlers): Promise<SchedulerServer> {
-    const server = http.createServer((req, res) => respond(req, res, handlers))
-    const wss = new WebSocketServer({ server, maxPayload, perMessageDeflate: false })
-    wss.on('connection', (socket, req) => {
-      handlers.connection(socket, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`)
-    })
-    // Errors of the listening server surface from listen(); later ones must not crash the process.
-    wss.on('error', () => {})
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(port, host, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
-    server.on('error', () => {})
-    server.on('clientError', (_err, socket) => socket.destroy())
-    return new SchedulerServer(server, wss)
+  static async listen(host: string, port: number, maxPayload: number, limits: AdmissionLimits, handlers: ServerHandlers): Promise<SchedulerServer> {
+    const server = await WsServer.listen(
+      { host, port, maxPayload, limits, request: (req, res) => respond(req, res, handlers), refused: handlers.refused },
+      handlers.connection,
+    )
+    return new SchedulerServer(server)
   }
 
   get port(): number {
-    return (this.http.address() as AddressInfo).port
+    return this.server.port
   }
 
-  async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()))
-    this.http.closeAllConnections()
-    await new Promise<void>((resolve) => this.http.close(() => resolve()))
+  /** Connections now: all of them, and those still in their handshake. */
+  get connections(): { total: number; pending: number } {
+    return { total: this.server.admission.total, pending: this.server.admission.pending }
+  }
+
+  close(): Promise<void> {
+    return this.server.close()
   }
 }
 

@@ -1,17 +1,10 @@
-import type { ClientToScheduler, HelloClient, HelloWorker, WorkerToScheduler } from '../protocol'
+import { HANDSHAKE, MAX_KEY_BYTES, SkeinError, type ClientToScheduler, type HelloClient, type HelloWorker, type PartyRole, type WorkerToScheduler } from '../protocol'
 
 /** A message that does not follow the protocol; `code` is what the sender is told. */
-export class ProtocolError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message)
-  }
-}
+export class ProtocolError extends SkeinError {}
 
 export const BAD_MESSAGE = 'SKEIN_BAD_MESSAGE'
-export const HANDSHAKE = 'SKEIN_HANDSHAKE'
+export const KEY_TOO_LONG = 'SKEIN_KEY_TOO_LONG'
 
 type Message = unknown[]
 
@@ -29,14 +22,21 @@ function isString(v: unknown): v is string {
   return typeof v === 'string'
 }
 
-function isStringArray(v: unknown): v is string[] {
+/** Keys: strings of at most MAX_KEY_BYTES bytes (checked by byte length only when the string could exceed it). */
+function isKeyArray(v: unknown): v is string[] {
   if (!Array.isArray(v)) return false
-  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') return false
+  for (let i = 0; i < v.length; i++) {
+    const k: unknown = v[i]
+    if (typeof k !== 'string') return false
+    if (k.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(k) > MAX_KEY_BYTES) {
+      throw new ProtocolError(KEY_TOO_LONG, `a key of ${Buffer.byteLength(k)} bytes ('${k.slice(0, 40)}...'): keys are at most ${MAX_KEY_BYTES} bytes`)
+    }
+  }
   return true
 }
 
 function isWanted(v: unknown): v is string[] | Uint32Array {
-  return v instanceof Uint32Array || isStringArray(v)
+  return v instanceof Uint32Array || isKeyArray(v)
 }
 
 function isId(v: unknown): v is number {
@@ -74,22 +74,21 @@ function isName(v: unknown): v is string {
   return typeof v === 'string' && v.length > 0 && v.length <= MAX_NAME_LENGTH
 }
 
-/** The first message of every connection says who is speaking. */
-export function checkHello(m: Message): HelloClient | HelloWorker {
+/** The first message after authentication says who is speaking, as the role it authenticated as. */
+export function checkHello(m: Message, role: PartyRole): HelloClient | HelloWorker {
+  const expected = role === 'worker' ? 'hello-worker' : 'hello-client'
+  if (m[0] !== expected) throw new ProtocolError(HANDSHAKE, `a party that authenticated as a ${role} must say '${expected}' next, not '${String(m[0]).slice(0, 32)}'`)
   if (m[0] === 'hello-client') {
     expectLength(m, 2)
-    field(m, 1, isString, 'name')
+    field(m, 1, isName, 'name (1 to 256 characters)')
     return m as HelloClient
   }
-  if (m[0] === 'hello-worker') {
-    expectLength(m, 5)
-    field(m, 1, isName, 'name (1 to 256 characters)')
-    field(m, 2, (v): v is number => isId(v) && v > 0, 'slots (a positive integer)')
-    field(m, 3, isString, 'peer address')
-    field(m, 4, isResources, 'resources (null or an object of non-negative numbers)')
-    return m as HelloWorker
-  }
-  throw new ProtocolError(HANDSHAKE, `the first message must be 'hello-client' or 'hello-worker', not '${String(m[0]).slice(0, 32)}'`)
+  expectLength(m, 5)
+  field(m, 1, isName, 'name (1 to 256 characters)')
+  field(m, 2, (v): v is number => isId(v) && v > 0, 'slots (a positive integer)')
+  field(m, 3, isString, 'peer address')
+  field(m, 4, isResources, 'resources (null or an object of non-negative numbers)')
+  return m as HelloWorker
 }
 
 export function checkClientMessage(m: Message): Exclude<ClientToScheduler, HelloClient> {
@@ -108,7 +107,7 @@ export function checkClientMessage(m: Message): Exclude<ClientToScheduler, Hello
     case 'release':
     case 'cancel':
       expectLength(m, 2)
-      field(m, 1, isStringArray, 'keys')
+      field(m, 1, isKeyArray, 'keys')
       break
     case 'scattered':
       expectLength(m, 3)
@@ -132,7 +131,7 @@ export function checkClientMessage(m: Message): Exclude<ClientToScheduler, Hello
 function isScatteredEntries(v: unknown): v is [string, number, number][] {
   return (
     Array.isArray(v) &&
-    v.every((e) => Array.isArray(e) && e.length === 3 && isString(e[0]) && isId(e[1]) && typeof e[2] === 'number' && e[2] >= 0)
+    v.every((e) => Array.isArray(e) && e.length === 3 && isKeyArray([e[0]]) && isId(e[1]) && typeof e[2] === 'number' && e[2] >= 0)
   )
 }
 

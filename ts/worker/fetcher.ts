@@ -2,6 +2,7 @@ import type { DependencyLocation } from '../protocol'
 import type { KeySlot } from './keys'
 import type { Log } from './log'
 import { PeerPool, type KeyRequest } from './peers'
+import type { Credentials } from '../protocol'
 import type { DataStore } from './store'
 import type { TaskRecord } from './task'
 
@@ -47,9 +48,10 @@ export class Fetcher {
   constructor(
     private readonly store: DataStore,
     private readonly host: FetcherHost,
+    credentials: Credentials,
     log: Log,
   ) {
-    this.pool = new PeerPool<Fetch>({ received: (f, bytes, holder) => this.received(f as Fetch, bytes, holder) }, log)
+    this.pool = new PeerPool<Fetch>({ received: (f, bytes, holder) => this.received(f as Fetch, bytes, holder) }, credentials, log)
   }
 
   /** `task` needs `dep`, its input `input`, which is not in the local store. */

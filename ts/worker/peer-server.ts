@@ -1,50 +1,84 @@
-import type { AddressInfo } from 'node:net'
-import { WebSocketServer, type WebSocket } from 'ws'
-import { Channel, encode, MAX_FRAME_BYTES, type PeerReply, type PeerRequest } from '../protocol'
+import type { WebSocket } from 'ws'
+import {
+  Channel,
+  DEFAULT_ADMISSION_LIMITS,
+  encode,
+  MAX_FRAME_BYTES,
+  rateLimited,
+  ServerHandshake,
+  SkeinError,
+  WsServer,
+  type ConnectionGuard,
+  type Credentials,
+  type PeerReply,
+  type PeerRequest,
+} from '../protocol'
 import type { Log } from './log'
 import type { DataStore } from './store'
 
 const BAD_MESSAGE = 'SKEIN_BAD_MESSAGE'
+const CLOSE_POLICY = 1008
 
 /**
  * The worker's own port: peers and clients 'get' data from it, clients 'put'
- * scattered data on it. The scheduler carries only small results inline (see INLINE_RESULT_MAX_BYTES).
+ * scattered data on it, once they proved they hold the cluster's token (the
+ * same handshake as the scheduler's). The scheduler carries only small
+ * results inline (see INLINE_RESULT_MAX_BYTES).
  */
 export class PeerServer {
+  private server!: WsServer
+  private readonly refused: Log
+
   private constructor(
-    private readonly wss: WebSocketServer,
     private readonly store: DataStore,
+    private readonly credentials: Credentials,
     private readonly log: Log,
   ) {
-    wss.on('connection', (socket) => this.accept(socket))
+    this.refused = rateLimited(log)
   }
 
-  static async listen(host: string, store: DataStore, log: Log): Promise<PeerServer> {
-    const wss = new WebSocketServer({ host, port: 0, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
-    await new Promise<void>((resolve, reject) => {
-      wss.once('listening', resolve)
-      wss.once('error', reject)
-    })
-    wss.on('error', (err) => log(`peer server: ${err.message}`))
-    return new PeerServer(wss, store, log)
+  static async listen(host: string, store: DataStore, credentials: Credentials, log: Log): Promise<PeerServer> {
+    const peers = new PeerServer(store, credentials, log)
+    peers.server = await WsServer.listen(
+      { host, port: 0, maxPayload: MAX_FRAME_BYTES, limits: DEFAULT_ADMISSION_LIMITS, refused: (line) => peers.refused(`peer server: ${line}`) },
+      (socket, remote, guard) => peers.accept(socket, remote, guard),
+    )
+    return peers
   }
 
   get port(): number {
-    return (this.wss.address() as AddressInfo).port
+    return this.server.port
   }
 
   close(): void {
-    for (const socket of this.wss.clients) socket.terminate()
-    this.wss.close()
+    void this.server.close()
   }
 
-  private accept(socket: WebSocket): void {
+  private accept(socket: WebSocket, remote: string, guard: ConnectionGuard): void {
+    const handshake = new ServerHandshake(this.credentials, 'worker', ['peer'])
     const channel: Channel<PeerReply, PeerRequest> = new Channel<PeerReply, PeerRequest>(
       socket,
-      (request) => this.serve(channel, request),
-      (err) => channel.send(['error', -1, BAD_MESSAGE, err.message]),
+      (request) => {
+        if (handshake.role !== null) return this.serve(channel, request)
+        try {
+          channel.send(handshake.answer(request))
+          guard.passed()
+        } catch (err) {
+          const e = err as SkeinError
+          channel.send(['error', -1, e instanceof SkeinError ? e.code : BAD_MESSAGE, e.message])
+          this.refused(`peer server: refused ${remote}: ${e.message}`)
+          channel.close(CLOSE_POLICY, e.message.slice(0, 120))
+        }
+      },
+      (err) => {
+        channel.send(['error', -1, BAD_MESSAGE, err.message])
+        // Before the handshake, one bad frame is enough to end it.
+        if (handshake.role === null) channel.close(CLOSE_POLICY, 'bad frame before the handshake')
+      },
     )
-    socket.on('error', (err) => this.log(`peer connection: ${err.message}`))
+    socket.on('error', (err) => (handshake.role === null ? this.refused : this.log)(`peer connection from ${remote}: ${err.message}`))
+    channel.send(handshake.challenge())
+    channel.flushNow()
   }
 
   private serve(channel: Channel<PeerReply, PeerRequest>, m: PeerRequest): void {

@@ -1,5 +1,5 @@
 import WebSocket from 'ws'
-import { Channel, SOCKET_OPTIONS, type Get, type PeerReply } from '../protocol'
+import { Channel, PartyHandshake, SOCKET_OPTIONS, type Credentials, type PeerReply, type PeerRequest } from '../protocol'
 import type { Log } from './log'
 
 /** One key wanted from one holder; the pool answers through `PeerPoolHost.received`. */
@@ -12,25 +12,38 @@ export interface PeerPoolHost {
   received(request: KeyRequest, bytes: Uint8Array | null, holder: number): void
 }
 
-/** A pooled connection to one peer worker's server. */
+/** A pooled connection to one peer worker's server; `open` once the handshake is done. */
 class PeerLink<R extends KeyRequest> {
   open = false
   dirty = false
   /** Requested this turn, sent as one 'get' at the end of it. */
   queued: R[] = []
   readonly inflight = new Map<number, R[]>()
-  readonly channel: Channel<Get, PeerReply>
+  readonly channel: Channel<PeerRequest, PeerReply>
 
   constructor(
     readonly holder: number,
     readonly address: string,
+    credentials: Credentials,
+    onOpen: (link: PeerLink<R>) => void,
     onReply: (link: PeerLink<R>, reply: PeerReply) => void,
     onBroken: (link: PeerLink<R>, why: string) => void,
   ) {
     const socket = new WebSocket(address, SOCKET_OPTIONS)
-    this.channel = new Channel<Get, PeerReply>(
+    const handshake = new PartyHandshake(credentials, 'peer', `peer ${address}`)
+    this.channel = new Channel<PeerRequest, PeerReply>(
       socket,
-      (reply) => onReply(this, reply),
+      (reply) => {
+        if (handshake.done) return onReply(this, reply)
+        try {
+          const auth = handshake.receive(reply)
+          if (auth !== null) this.channel.send(auth)
+          else onOpen(this)
+        } catch (err) {
+          onBroken(this, (err as Error).message)
+          socket.terminate()
+        }
+      },
       (err) => onBroken(this, err.message),
     )
     socket.on('error', (err) => onBroken(this, err.message))
@@ -48,11 +61,13 @@ export class PeerPool<R extends KeyRequest> {
   private scheduled = false
   private nextRequest = 1
   private readonly flushNow = () => this.flush()
+  private readonly onOpen = (link: PeerLink<R>) => this.opened(link)
   private readonly onReply = (link: PeerLink<R>, reply: PeerReply) => this.reply(link, reply)
   private readonly onBroken = (link: PeerLink<R>, why: string) => this.broken(link, why)
 
   constructor(
     private readonly host: PeerPoolHost,
+    private readonly credentials: Credentials,
     private readonly log: Log,
   ) {}
 
@@ -60,8 +75,7 @@ export class PeerPool<R extends KeyRequest> {
     let link = this.links.get(holder)
     if (!link || link.address !== address) {
       if (link) this.forget(holder)
-      link = new PeerLink<R>(holder, address, this.onReply, this.onBroken)
-      link.channel.socket.once('open', () => this.opened(link!))
+      link = new PeerLink<R>(holder, address, this.credentials, this.onOpen, this.onReply, this.onBroken)
       this.links.set(holder, link)
     }
     link.queued.push(request)

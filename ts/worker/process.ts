@@ -7,9 +7,12 @@ import { Worker, type WorkerOptions } from './worker'
  */
 export async function runWorkerProcess(options: WorkerOptions & { quiet?: boolean }): Promise<void> {
   if (process.send) process.on('disconnect', () => process.exit(0))
+  // The token is the worker's, not its tasks': they (and what they start) do not inherit it.
+  const token = options.token ?? (options.tokenFile === undefined ? process.env.SKEIN_TOKEN || undefined : undefined)
+  delete process.env.SKEIN_TOKEN
   let worker: Worker
   try {
-    worker = await Worker.start(options)
+    worker = await Worker.start({ ...options, token })
   } catch (err) {
     process.stderr.write(`skein worker: ${(err as Error).message}\n`)
     process.exit(1)

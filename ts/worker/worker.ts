@@ -2,7 +2,11 @@ import os from 'node:os'
 import WebSocket from 'ws'
 import {
   Channel,
+  PartyHandshake,
+  partyCredentials,
+  SkeinError,
   SOCKET_OPTIONS,
+  type Credentials,
   WorkerEventKind,
   type HelloWorker,
   type SchedulerToWorker,
@@ -37,6 +41,14 @@ export interface WorkerOptions {
   heartbeatIntervalMs?: number
   /** One line per notice; default stderr. */
   log?: Log
+  /**
+   * The cluster's token, proven to the scheduler and required of every peer that fetches from
+   * this worker. Default: the token of a scheduler this process started at that address, else
+   * SKEIN_TOKEN, else SKEIN_TOKEN_FILE, else none (only an insecure scheduler accepts that).
+   */
+  token?: string
+  /** Read the token from this file instead. */
+  tokenFile?: string
 }
 
 let started = 0
@@ -63,6 +75,7 @@ export class Worker {
   private readonly outbox: EventOutbox
   private readonly pool: ExecutionPool
   private readonly fetcher: Fetcher
+  private readonly credentials: Credentials
   private channel!: Channel<WorkerToScheduler, SchedulerToWorker>
   private server!: PeerServer
   private peerAddress = ''
@@ -75,6 +88,7 @@ export class Worker {
     if (!Number.isInteger(this.slots) || this.slots < 1) throw new Error(`worker slots must be a positive integer, not ${options.slots}`)
     this.name = options.name ?? `${os.hostname()}-${process.pid}-${++started}`
     this.log = options.log ?? stderrLog(this.name)
+    this.credentials = partyCredentials(options, options.scheduler, 'Worker')
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
     this.sources = new SourceCache((hash) => this.channel.send(['fn?', hash]))
     this.outbox = new EventOutbox((message) => {
@@ -111,6 +125,7 @@ export class Worker {
         arrived: (task, input, slot) => this.arrived(task, input, slot),
         unavailable: (key, depTask, holders, waiters) => this.unavailable(key, depTask, holders, waiters),
       },
+      this.credentials,
       this.log,
     )
   }
@@ -134,7 +149,7 @@ export class Worker {
 
   private async connect(): Promise<void> {
     const host = this.options.host ?? '127.0.0.1'
-    this.server = await PeerServer.listen(host, this.store, this.log)
+    this.server = await PeerServer.listen(host, this.store, this.credentials, this.log)
     const wildcard = host === '0.0.0.0' || host === '::'
     const advertised = this.options.advertiseHost ?? (wildcard ? os.hostname() : host)
     this.peerAddress = `ws://${advertised.includes(':') ? `[${advertised}]` : advertised}:${this.server.port}`
@@ -152,11 +167,24 @@ export class Worker {
 
   private join(): Promise<void> {
     const socket = new WebSocket(this.options.scheduler, SOCKET_OPTIONS)
+    const handshake = new PartyHandshake(this.credentials, 'worker', `the scheduler at ${this.options.scheduler}`)
     return new Promise<void>((resolve, reject) => {
       let welcomed = false
+      let refusal: Error | null = null
       this.channel = new Channel<WorkerToScheduler, SchedulerToWorker>(
         socket,
         (message) => {
+          if (!handshake.done) {
+            try {
+              const auth = handshake.receive(message)
+              if (auth !== null) this.channel.send(auth)
+              else this.channel.send(['hello-worker', this.name, this.slots, this.peerAddress, this.options.resources ?? null] satisfies HelloWorker)
+            } catch (err) {
+              refusal = err instanceof SkeinError ? err : new Error(`the scheduler at ${this.options.scheduler} refused worker '${this.name}': ${(err as Error).message}`)
+              socket.terminate()
+            }
+            return
+          }
           if (!welcomed && message[0] === 'welcome') {
             welcomed = true
             this.id = message[1]
@@ -169,16 +197,12 @@ export class Worker {
         },
         (err) => this.log(`bad frame from the scheduler: ${err.message}`),
       )
-      socket.on('open', () => {
-        const hello: HelloWorker = ['hello-worker', this.name, this.slots, this.peerAddress, this.options.resources ?? null]
-        this.channel.send(hello)
-      })
       socket.on('error', (err) => {
         if (!welcomed) reject(new Error(`cannot reach the scheduler at ${this.options.scheduler}: ${err.message}`))
         else this.log(`scheduler connection: ${err.message}`)
       })
       socket.on('close', () => {
-        if (!welcomed) reject(new Error(`the scheduler at ${this.options.scheduler} closed the connection before welcoming worker '${this.name}'`))
+        if (!welcomed) reject(refusal ?? new Error(`the scheduler at ${this.options.scheduler} closed the connection before welcoming worker '${this.name}'`))
         this.stop()
       })
     })
