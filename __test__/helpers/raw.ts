@@ -5,6 +5,7 @@
 import WebSocket from 'ws'
 import { Channel, type WireTask, type WorkerInfo } from '../../ts/protocol'
 import { encodeTaskPayload, SHIPPED, type FunctionRef } from '../../ts/graph/payload'
+import { functionHash } from '../../ts/graph/hash'
 
 type Message = unknown[]
 
@@ -107,8 +108,10 @@ export interface ShippedFunction {
   name: string
 }
 
+/** A function as the Client ships it: its source under the source's hash (the scheduler refuses any other). */
 export function shipped(name: string, fn: (...args: never[]) => unknown): ShippedFunction {
-  return { hash: `test-${name}`, source: fn.toString(), name }
+  const source = fn.toString()
+  return { hash: functionHash(source), source, name }
 }
 
 /** A task in the native graph layout, calling a shipped function. */

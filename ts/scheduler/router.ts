@@ -201,7 +201,7 @@ export class Router {
         })
         break
       case 'fn':
-        this.functions.register(msg[1], msg[2], msg[3])
+        this.request(conn, -1, () => this.functions.register(msg[1], msg[2], msg[3]))
         break
       case 'heartbeat':
         break
