@@ -60,10 +60,9 @@ export class FunctionRegistry {
    * nothing is kept then.
    */
   register(client: number, hash: string, source: string, name: string): void {
-    const mismatch = checkFunctionSource(hash, source, name)
-    if (mismatch !== null) throw mismatch
     const known = this.sources.get(hash)
-    if (known?.owners.has(client)) return
+    if (known !== undefined && known.owners.has(client) && known.message[2] === source) return
+    // Bounds before the hash: they cost a length, the hash a pass of sha256 over what may be a huge source.
     const bytes = known?.bytes ?? Buffer.byteLength(source) + Buffer.byteLength(name)
     const holdings = this.clients.get(client)
     const clientBytes = (holdings?.bytes ?? 0) + bytes
@@ -73,6 +72,8 @@ export class FunctionRegistry {
     if (known === undefined && this.totalBytes + bytes > this.limits.total) {
       throw new FunctionQuotaError(hash, name, bytes, `the connected clients would hold ${this.totalBytes + bytes} bytes of function sources, over maxFunctionBytes (${this.limits.total})`)
     }
+    const mismatch = checkFunctionSource(hash, source, name)
+    if (mismatch !== null) throw mismatch
     if (known === undefined) {
       this.sources.set(hash, { message: ['fn', hash, source, name], bytes, owners: new Set([client]) })
       this.totalBytes += bytes
