@@ -15,8 +15,8 @@ type Where = [pid: number, start: number, end: number, value: number]
 const spinWhere = moduleFunction<(data: unknown[], i: number, ms: number) => Where>(fixtures, 'spinWhere')
 const spin = moduleFunction<(data: unknown[], i: number, ms: number) => number>(fixtures, 'spin')
 
-/** Runs forever: only stopping its thread ends it. */
-const forever = () => {
+/** Runs forever: only stopping its thread ends it. The item map() passes is ignored. */
+const forever = (_item?: number) => {
   for (;;) {
     // busy
   }

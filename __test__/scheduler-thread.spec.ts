@@ -139,7 +139,7 @@ test('a LocalCluster whose scheduler thread dies lets its workers go instead of 
 test('an error thrown on the scheduler thread is named in the crash, also to a caller waiting synchronously', async (t) => {
   const crashes: string[] = []
   // Bypasses the options check, so that the core refuses this option on the thread and the thread dies of it.
-  const thread = new SchedulerThread({ core: { heartbeatTimeout: 'soon' as unknown as number } }, {
+  const thread = new SchedulerThread({ core: { heartbeatTimeout: 'soon' as unknown as number }, token: null }, {
     log: () => {},
     workers: () => {},
     crashed: (error) => crashes.push(error.message),

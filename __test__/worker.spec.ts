@@ -6,7 +6,8 @@ import test from 'ava'
 import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { MODULE, encodeTaskPayload, type FunctionRef } from '../ts/graph/payload'
+import { MODULE, SHIPPED, encodeTaskPayload, type FunctionRef } from '../ts/graph/payload'
+import { functionHash } from '../ts/graph/hash'
 import { Channel, KeyRef, WorkerEventKind, decode, encode, type DependencyLocation, type WireCompute, type WirePriority } from '../ts/protocol'
 import { Worker } from '../ts/worker'
 import { acceptHandshake, RawConnection } from './helpers/raw'
@@ -39,6 +40,8 @@ class FakeScheduler {
   /** [Executing, task, run] reports. */
   readonly executing: Event[] = []
   private waiters: { match: (e: Event) => boolean; resolve: (e: Event) => void }[] = []
+  /** What 'fn?' is answered with, by the hash asked for: [source, name]. */
+  readonly sources = new Map<string, [source: string, name: string]>()
 
   private constructor(private readonly wss: WebSocketServer) {
     wss.on('connection', (socket: WebSocket) => {
@@ -82,6 +85,11 @@ class FakeScheduler {
     if (m[0] === 'hello-worker') {
       this.channel = channel
       channel.send(['welcome', WORKER_ID])
+    } else if (m[0] === 'fn?') {
+      const hash = m[1] as string
+      const known = this.sources.get(hash)
+      if (known) channel.send(['fn', hash, ...known])
+      else channel.send(['error', -1, 'SKEIN_UNKNOWN_FUNCTION', `no source for ${hash}`])
     } else if (m[0] === 'events') {
       for (const e of decode(m[1] as Uint8Array) as Event[]) {
         // Which tasks are executing is timing, not outcome: kept apart.
@@ -286,6 +294,28 @@ test('a payload with a bad timeoutMs errs that task with a clear message; the wo
     const erred = await s.scheduler.event((e) => e[0] === WorkerEventKind.Erred && e[1] === 1)
     t.regex((decode(erred[3] as Uint8Array) as { message: string }).message, /timeoutMs option must be a positive number of milliseconds, not soon/)
     t.is(valueOf(await s.scheduler.event(finished(2, 1))), 5)
+  } finally {
+    await s.close()
+  }
+})
+
+test('a shipped source that does not hash to the hash asked for errs its tasks with SKEIN_FUNCTION_HASH_MISMATCH, unrun; the worker goes on', async (t) => {
+  const s = await setup({})
+  try {
+    const honest = '(x) => x + 1'
+    const hash = functionHash(honest)
+    s.scheduler.sources.set(hash, ['(x) => -1', 'inc'])
+    const inc: FunctionRef = [SHIPPED, hash, 'inc']
+    s.scheduler.send(['compute', [compute(1, 1, 'inc-a', inc, [1])]])
+    const erred = await s.scheduler.event((e) => e[0] === WorkerEventKind.Erred && e[1] === 1)
+    const failure = decode(erred[3] as Uint8Array) as { name: string; message: string; code?: string }
+    t.like(failure, { name: 'FunctionHashMismatchError', code: 'SKEIN_FUNCTION_HASH_MISMATCH' })
+    t.true(failure.message.includes(hash) && failure.message.includes('inc'), failure.message)
+    // A later task of that hash fails the same way without the source being run; other functions run.
+    s.scheduler.send(['compute', [compute(2, 1, 'inc-b', inc, [2]), compute(3, 1, 'sum', add, [2, 3])]])
+    const again = await s.scheduler.event((e) => e[0] === WorkerEventKind.Erred && e[1] === 2)
+    t.like(decode(again[3] as Uint8Array), { code: 'SKEIN_FUNCTION_HASH_MISMATCH' })
+    t.is(valueOf(await s.scheduler.event(finished(3, 1))), 5)
   } finally {
     await s.close()
   }

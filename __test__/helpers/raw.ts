@@ -3,8 +3,9 @@
  * would: garbage frames, wrong shapes, made-up keys and workers.
  */
 import WebSocket from 'ws'
-import { Channel, Credentials, PartyHandshake, ServerHandshake, type PartyRole, type WireTask, type WorkerInfo } from '../../ts/protocol'
+import { Channel, Credentials, inProcessToken, PartyHandshake, ServerHandshake, type PartyRole, type WireTask, type WorkerInfo } from '../../ts/protocol'
 import { encodeTaskPayload, SHIPPED, type FunctionRef } from '../../ts/graph/payload'
+import { functionHash } from '../../ts/graph/hash'
 
 type Message = unknown[]
 
@@ -38,9 +39,9 @@ export class RawConnection {
 
   /**
    * Opens a connection and completes the handshake as `role`, proving `token` (null: none, for an
-   * insecure server). Rejects with the handshake's error (AuthenticationError...).
+   * insecure server; default: the token of the scheduler this process runs at `address`). Rejects with the handshake's error (AuthenticationError...).
    */
-  static async authenticated(address: string, role: PartyRole, token: string | null): Promise<RawConnection> {
+  static async authenticated(address: string, role: PartyRole, token: string | null = inProcessToken(address) ?? null): Promise<RawConnection> {
     const conn = await RawConnection.open(address)
     const handshake = new PartyHandshake(token === null ? Credentials.none : Credentials.fromToken(token, 'the test'), role, address)
     try {
@@ -106,8 +107,8 @@ export class RawClient {
     readonly workers: WorkerInfo[],
   ) {}
 
-  /** `token`: the scheduler's (`scheduler.token`), null for an insecure one. */
-  static async connect(address: string, token: string | null): Promise<RawClient> {
+  /** `token`: the scheduler's (default: that of the scheduler this process runs at `address`), null for none. */
+  static async connect(address: string, token?: string | null): Promise<RawClient> {
     const conn = await RawConnection.authenticated(address, 'client', token)
     conn.send(['hello-client', 'raw-test'])
     const welcome = await conn.next((m) => m[0] === 'welcome')
@@ -126,8 +127,10 @@ export interface ShippedFunction {
   name: string
 }
 
+/** A function as the Client ships it: its source under the source's hash (the scheduler refuses any other). */
 export function shipped(name: string, fn: (...args: never[]) => unknown): ShippedFunction {
-  return { hash: `test-${name}`, source: fn.toString(), name }
+  const source = fn.toString()
+  return { hash: functionHash(source), source, name }
 }
 
 /** A task in the native graph layout, calling a shipped function. */

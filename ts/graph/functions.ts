@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url'
 import { capturedGlobals } from './captured-globals'
 import { guardCaptured } from './captured-guard'
 import { InvalidTaskError } from './errors'
-import { shortHash } from './hash'
+import { functionHash } from './hash'
 import { MODULE, SHIPPED, type FunctionRef } from './payload'
 import type { Fn } from './types'
 
@@ -104,7 +104,7 @@ function shipFunction(fn: Fn): ShippedFunction {
   }
   const captured = capturedGlobals(fn, source)
   const shippedSource = captured.length === 0 ? source : guardCaptured(source, captured)
-  return new ShippedFunction(shortHash(shippedSource), name, shippedSource)
+  return new ShippedFunction(functionHash(shippedSource), name, shippedSource)
 }
 
 function describe(value: unknown): string {

@@ -1,11 +1,32 @@
 import { hash, randomBytes } from 'node:crypto'
+import { FunctionHashMismatchError } from './errors'
 
-/** Hex digits kept of a sha256: 64 bits, collision-free in practice for keys and function ids. */
+/** Hex digits kept of a sha256: 64 bits, collision-free in practice for keys. */
 const SHORT_HEX = 16
+/**
+ * Hex digits of a shipped function's hash: 128 bits. A source is trusted for its hash, so the
+ * hash must resist a second-preimage search (other code under a common function's hash),
+ * which 64 bits do not against a determined attacker.
+ */
+const FUNCTION_HEX = 32
 
 /** @internal sha256 of `data`, first 16 hex digits. */
 export function shortHash(data: string | Buffer): string {
   return hash('sha256', data, 'hex').slice(0, SHORT_HEX)
+}
+
+/** @internal The hash a shipped function travels under: sha256 of its source, first 32 hex digits. */
+export function functionHash(source: string): string {
+  return hash('sha256', source, 'hex').slice(0, FUNCTION_HEX)
+}
+
+/** @internal Whether `source` hashes to `claimed`; if not, the error saying so (the scheduler and workers refuse such a source). */
+export function checkFunctionSource(claimed: string, source: string, name: string): FunctionHashMismatchError | null {
+  const actual = functionHash(source)
+  if (actual === claimed) return null
+  return new FunctionHashMismatchError(
+    `shipped function ${JSON.stringify(name.slice(0, 100))}: its source hashes to ${actual}, not to ${JSON.stringify(claimed.slice(0, 64))}, the hash it came under; refused`,
+  )
 }
 
 // One random prefix per process plus a counter: unique across processes without a random draw per task.

@@ -31,3 +31,10 @@ export class SchedulerClosedError extends SkeinError {
     super('SKEIN_SCHEDULER_CLOSED', `${what}: the scheduler is closed`)
   }
 }
+
+/** A client's shipped function was refused: keeping its source would pass a bound on function sources. */
+export class FunctionQuotaError extends SkeinError {
+  constructor(hash: string, name: string, bytes: number, why: string) {
+    super('SKEIN_FUNCTION_QUOTA', `shipped function ${JSON.stringify(name.slice(0, 100))} (hash ${JSON.stringify(hash.slice(0, 64))}, ${bytes} bytes) refused: ${why}`)
+  }
+}

@@ -18,6 +18,13 @@ export interface SchedulerOptions {
   /** Frames larger than this are refused and their connection closed. Default MAX_FRAME_BYTES (256 MiB). */
   maxFrameBytes?: number
   /**
+   * Bytes of shipped function sources (UTF-8, with their names) one client connection may have
+   * registered; past it a function is refused with SKEIN_FUNCTION_QUOTA. Default 64 MiB.
+   */
+  maxFunctionBytesPerClient?: number
+  /** Bytes of shipped function sources all connected clients together may have registered. Default 512 MiB. */
+  maxFunctionBytes?: number
+  /**
    * Receives one line per notice (refused input; with `verbose`, workers joining and leaving). Default: stderr.
    * Called on the thread that created the Scheduler, so a line can arrive late while that thread is busy.
    */
@@ -85,6 +92,8 @@ const OPTIONS: Record<keyof SchedulerOptions, Kind | 'object' | 'function' | 'st
   heartbeatTimeoutMs: 'number',
   workStealing: 'boolean',
   maxFrameBytes: 'number',
+  maxFunctionBytesPerClient: 'number',
+  maxFunctionBytes: 'number',
   log: 'function',
   verbose: 'boolean',
   thread: 'boolean',
@@ -109,7 +118,7 @@ export function checkSchedulerOptions(options: unknown): asserts options is Sche
   if (options.insecure === true && (options.token !== undefined || options.tokenFile !== undefined)) {
     throw new SchedulerOptionsError(`Scheduler options 'insecure' and '${options.token !== undefined ? 'token' : 'tokenFile'}' contradict each other: an insecure scheduler checks no token`)
   }
-  for (const name of ['tickIntervalMs', 'heartbeatTimeoutMs', 'maxFrameBytes', 'helloTimeoutMs', 'maxConnections', 'maxPendingConnections', 'maxSendQueueBytes'] as const) {
+  for (const name of ['tickIntervalMs', 'heartbeatTimeoutMs', 'maxFrameBytes', 'helloTimeoutMs', 'maxConnections', 'maxPendingConnections', 'maxSendQueueBytes', 'maxFunctionBytesPerClient', 'maxFunctionBytes'] as const) {
     const value = options[name] as number | undefined // a number: check() saw to that
     if (value !== undefined && !(value > 0)) throw new SchedulerOptionsError(`Scheduler option '${name}' must be a positive number, not ${value}`)
   }

@@ -33,7 +33,7 @@ export class Router {
   private readonly workers = new Map<number, Connection>()
   private readonly clients = new Map<number, Connection>()
   private readonly pending = new Set<Connection>()
-  private readonly functions = new FunctionRegistry()
+  readonly functions = new FunctionRegistry()
   private workerList: WorkerInfo[] = []
   private flushScheduled = false
   private readonly onMessage = (conn: Connection, m: unknown[]) => this.handle(conn, m)
@@ -218,7 +218,7 @@ export class Router {
         })
         break
       case 'fn':
-        this.functions.register(msg[1], msg[2], msg[3])
+        this.request(conn, -1, () => this.functions.register(client, msg[1], msg[2], msg[3]))
         break
       case 'heartbeat':
         break
@@ -268,6 +268,7 @@ export class Router {
     this.pending.delete(conn)
     if (conn.role === Role.Client && this.clients.delete(conn.id)) {
       this.core.removeClient(conn.id)
+      this.functions.release(conn.id)
       this.scheduleFlush()
     } else if (conn.role === Role.Worker && this.workers.delete(conn.id)) {
       if (!conn.removedByCore) this.core.removeWorker(conn.id, now())

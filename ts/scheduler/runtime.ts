@@ -4,6 +4,7 @@ import type { SchedulerRead } from './backend'
 import type { Log } from './log'
 import { NativeCore, type CoreStats, type NativeCoreOptions } from './native'
 import type { RuntimeOptions } from './options'
+import { DEFAULT_FUNCTION_LIMITS } from './functions'
 import { Router } from './router'
 import { SchedulerServer } from './server'
 
@@ -17,6 +18,8 @@ export interface SchedulerHealth {
   tasks: { released: number; waiting: number; queued: number; noWorker: number; processing: number; memory: number; erred: number }
   /** Totals since start: computes, workers removed, tasks rescheduled and results recomputed after worker loss, steals. */
   stats: SchedulerStats
+  /** Shipped function sources kept for the connected clients that registered them, and their bytes. */
+  functions: { sources: number; bytes: number }
 }
 
 /** Totals since the scheduler started (see `Scheduler.stats()`). */
@@ -45,6 +48,10 @@ export class SchedulerRuntime {
     this.core = new NativeCore(coreOptions(options))
     const credentials = options.token === null ? Credentials.none : Credentials.fromToken(options.token, "the scheduler's token")
     this.router = new Router(this.core, credentials, options.maxSendQueueBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES, hooks.log, options.verbose ?? false, { workersChanged: hooks.workersChanged })
+    this.router.functions.setLimits({
+      perClient: options.maxFunctionBytesPerClient ?? DEFAULT_FUNCTION_LIMITS.perClient,
+      total: options.maxFunctionBytes ?? DEFAULT_FUNCTION_LIMITS.total,
+    })
   }
 
   /** Opens the port; resolves with its number. */
@@ -85,6 +92,7 @@ export class SchedulerRuntime {
         erred: c.erred,
       },
       stats: this.stats(),
+      functions: { sources: this.router.functions.size, bytes: this.router.functions.bytes },
     }
   }
 

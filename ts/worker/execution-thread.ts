@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { Worker as Thread } from 'node:worker_threads'
 import type { FromExecutor, RunBatch, ToExecutor } from './hand-off'
-import type { SourceWaiter } from './sources'
+import type { SourceRefusal, SourceWaiter } from './sources'
 import { InputDirectory } from './input-cache'
 import { ThreadState } from './thread-state'
 import type { TaskRecord } from './task'
@@ -58,8 +58,8 @@ export class ExecutionThread implements SourceWaiter {
     this.post({ t: 'fn', hash, source, name })
   }
 
-  refused(hash: string, reason: string): void {
-    this.post({ t: 'fn-refused', hash, reason })
+  refused(hash: string, refusal: SourceRefusal): void {
+    this.post({ t: 'fn-refused', hash, code: refusal.code, reason: refusal.reason })
   }
 
   /** Ends the thread now, whatever it runs; its exit follows. */

@@ -90,7 +90,7 @@ export class Executor {
         this.functions.defineShipped(m.hash, m.source, m.name)
         break
       case 'fn-refused':
-        this.functions.sourceRefused(m.hash, m.reason)
+        this.functions.sourceRefused(m.hash, m.code, m.reason)
         break
     }
   }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { FUNCTION_HASH_MISMATCH, FunctionHashMismatchError } from '../graph/errors'
 import { MODULE, SHIPPED, type FunctionRef } from '../graph/payload'
 import { helperScope } from '../graph/shipped-helpers'
 
@@ -75,10 +76,14 @@ export class FunctionCache<T extends NeedsFunction> {
     this.wake(this.waitingShipped, hash)
   }
 
-  /** The source of `hash` cannot be had. */
-  sourceRefused(hash: string, reason: string): void {
+  /** The source of `hash` cannot be had (`code` as in SourceRefusal). */
+  sourceRefused(hash: string, code: string, reason: string): void {
     const name = this.waitingShipped.get(hash)?.[0]?.fn?.[2] ?? hash
-    this.shipped.set(hash, new Error(`shipped function '${name}' is unknown to the scheduler (${reason}); the client must register it before submitting tasks that use it`))
+    const error =
+      code === FUNCTION_HASH_MISMATCH
+        ? new FunctionHashMismatchError(reason)
+        : new Error(`shipped function '${name}' is unknown to the scheduler (${reason}); the client must register it before submitting tasks that use it`)
+    this.shipped.set(hash, error)
     this.wake(this.waitingShipped, hash)
   }
 

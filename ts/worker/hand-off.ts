@@ -49,7 +49,7 @@ export interface ResultBatch {
 export type ToExecutor =
   | { t: 'run'; batch: RunBatch }
   | { t: 'fn'; hash: string; source: string; name: string }
-  | { t: 'fn-refused'; hash: string; reason: string }
+  | { t: 'fn-refused'; hash: string; code: string; reason: string }
 
 export type FromExecutor =
   | { t: 'done'; batch: ResultBatch }

@@ -1,7 +1,20 @@
+import { checkFunctionSource } from '../graph/hash'
+
+const UNKNOWN_FUNCTION = 'SKEIN_UNKNOWN_FUNCTION'
+
+/**
+ * Why a source cannot be had: SKEIN_UNKNOWN_FUNCTION (the scheduler has none) or
+ * SKEIN_FUNCTION_HASH_MISMATCH (it sent a source that is not the function asked for).
+ */
+export interface SourceRefusal {
+  code: string
+  reason: string
+}
+
 /** Whoever asked for a source, told once it arrives or is refused. */
 export interface SourceWaiter {
   source(hash: string, source: string, name: string): void
-  refused(hash: string, reason: string): void
+  refused(hash: string, refusal: SourceRefusal): void
 }
 
 /**
@@ -11,7 +24,7 @@ export interface SourceWaiter {
  */
 export class SourceCache {
   private readonly sources = new Map<string, { source: string; name: string }>()
-  private readonly refusals = new Map<string, string>()
+  private readonly refusals = new Map<string, SourceRefusal>()
   private readonly waiting = new Map<string, Set<SourceWaiter>>()
   /** Hashes asked for, in order: the scheduler answers each 'fn?' in turn, and a refusal does not repeat the hash. */
   private readonly asked: string[] = []
@@ -33,10 +46,11 @@ export class SourceCache {
     waiters.add(waiter)
   }
 
-  /** The scheduler sent a source. */
+  /** The scheduler sent a source; one that does not hash to `hash` is refused, never run. */
   define(hash: string, source: string, name: string): void {
-    const i = this.asked.indexOf(hash)
-    if (i !== -1) this.asked.splice(i, 1)
+    const mismatch = checkFunctionSource(hash, source, name)
+    if (mismatch !== null) return this.refuse(hash, { code: mismatch.code, reason: mismatch.message })
+    this.answered(hash)
     this.sources.set(hash, { source, name })
     const waiters = this.waiting.get(hash)
     this.waiting.delete(hash)
@@ -45,12 +59,21 @@ export class SourceCache {
 
   /** The scheduler refused the oldest outstanding request. */
   refuseOldest(reason: string): void {
-    const hash = this.asked.shift()
-    if (hash === undefined) return
-    this.refusals.set(hash, reason)
+    const hash = this.asked[0]
+    if (hash !== undefined) this.refuse(hash, { code: UNKNOWN_FUNCTION, reason })
+  }
+
+  private refuse(hash: string, refusal: SourceRefusal): void {
+    this.answered(hash)
+    this.refusals.set(hash, refusal)
     const waiters = this.waiting.get(hash)
     this.waiting.delete(hash)
-    for (const w of waiters ?? []) w.refused(hash, reason)
+    for (const w of waiters ?? []) w.refused(hash, refusal)
+  }
+
+  private answered(hash: string): void {
+    const i = this.asked.indexOf(hash)
+    if (i !== -1) this.asked.splice(i, 1)
   }
 
   /** `waiter` is gone (its thread was replaced): it is not answered. */
