@@ -118,7 +118,11 @@ test("a worker's peer server serves only parties with the token: strangers can n
     friend.send(['get', 7, [secret.key]])
     const data = await friend.next((m) => m[0] === 'data')
     t.true((data[2] as Uint8Array[])[0] instanceof Uint8Array)
-    friend.close()
+    // Even with the token: keys are bounded, and a peer that keeps sending nonsense is cut off.
+    friend.send(['put', 8, [['k'.repeat(5000), encode(1)]]])
+    t.like(await friend.next((m) => m[0] === 'error' && m[1] === 8), { 2: 'SKEIN_BAD_MESSAGE' })
+    friend.send(...Array.from({ length: 20 }, (_, i) => ['nonsense', 100 + i]))
+    await friend.whenClosed()
     await client.close()
   } finally {
     await cluster.close()

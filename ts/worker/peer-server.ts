@@ -4,6 +4,7 @@ import {
   DEFAULT_ADMISSION_LIMITS,
   encode,
   MAX_FRAME_BYTES,
+  MAX_KEY_BYTES,
   rateLimited,
   ServerHandshake,
   SkeinError,
@@ -18,6 +19,10 @@ import type { DataStore } from './store'
 
 const BAD_MESSAGE = 'SKEIN_BAD_MESSAGE'
 const CLOSE_POLICY = 1008
+/** After this many bad requests an authenticated peer is disconnected instead of answered. */
+const MAX_STRIKES = 20
+/** A peer that stops reading its replies is disconnected once this much waits for it (values are up to a frame each). */
+const MAX_QUEUED_BYTES = 1024 * 2 ** 20
 
 /**
  * The worker's own port: peers and clients 'get' data from it, clients 'put'
@@ -56,10 +61,16 @@ export class PeerServer {
 
   private accept(socket: WebSocket, remote: string, guard: ConnectionGuard): void {
     const handshake = new ServerHandshake(this.credentials, 'worker', ['peer'])
+    let strikes = 0
     const channel: Channel<PeerReply, PeerRequest> = new Channel<PeerReply, PeerRequest>(
       socket,
       (request) => {
-        if (handshake.role !== null) return this.serve(channel, request)
+        if (handshake.role !== null) {
+          if (this.serve(channel, request) || ++strikes < MAX_STRIKES) return
+          this.log(`peer connection from ${remote}: ${MAX_STRIKES} bad requests; closing it`)
+          channel.close(CLOSE_POLICY, 'too many bad requests')
+          return
+        }
         try {
           channel.send(handshake.answer(request))
           guard.passed()
@@ -73,7 +84,14 @@ export class PeerServer {
       (err) => {
         channel.send(['error', -1, BAD_MESSAGE, err.message])
         // Before the handshake, one bad frame is enough to end it.
-        if (handshake.role === null) channel.close(CLOSE_POLICY, 'bad frame before the handshake')
+        if (handshake.role === null || ++strikes >= MAX_STRIKES) channel.close(CLOSE_POLICY, 'bad frames')
+      },
+      {
+        maxQueuedBytes: MAX_QUEUED_BYTES,
+        overflow: (bytes) => {
+          this.log(`peer connection from ${remote}: stopped reading; ${(bytes / 2 ** 20).toFixed(1)} MiB wait to be sent to it; disconnecting it`)
+          socket.terminate()
+        },
       },
     )
     socket.on('error', (err) => (handshake.role === null ? this.refused : this.log)(`peer connection from ${remote}: ${err.message}`))
@@ -81,7 +99,8 @@ export class PeerServer {
     channel.flushNow()
   }
 
-  private serve(channel: Channel<PeerReply, PeerRequest>, m: PeerRequest): void {
+  /** Answers one request; false when it was not one this server serves. */
+  private serve(channel: Channel<PeerReply, PeerRequest>, m: PeerRequest): boolean {
     const request = typeof m[1] === 'number' ? m[1] : -1
     if (m[0] === 'get' && m.length === 3 && isStrings(m[2])) {
       const keys = m[2]
@@ -93,15 +112,17 @@ export class PeerServer {
         size += bytes === null ? 1 : 5 + bytes.byteLength
       }
       channel.sendEncodedAt1(encodeData(request, values, size))
+      return true
     } else if (m[0] === 'put' && m.length === 3 && isEntries(m[2])) {
       const nbytes = m[2].map(([key, bytes]) => {
         this.store.putScattered(key, bytes)
         return bytes.byteLength
       })
       channel.send(['put-done', request, nbytes])
-    } else {
-      channel.send(['error', request, BAD_MESSAGE, `a worker serves ['get', request, keys] and ['put', request, [key, bytes][]], not '${String(m[0]).slice(0, 32)}' with these fields`])
+      return true
     }
+    channel.send(['error', request, BAD_MESSAGE, `a worker serves ['get', request, keys] and ['put', request, [key, bytes][]] (keys of at most ${MAX_KEY_BYTES} bytes), not '${String(m[0]).slice(0, 32)}' with these fields`])
+    return false
   }
 }
 
@@ -141,10 +162,14 @@ function encodeData(request: number, values: (Uint8Array | null)[], size: number
   return buf.subarray(0, pos)
 }
 
+function isKey(k: unknown): k is string {
+  return typeof k === 'string' && (k.length <= MAX_KEY_BYTES / 3 || Buffer.byteLength(k) <= MAX_KEY_BYTES)
+}
+
 function isStrings(v: unknown): v is string[] {
-  return Array.isArray(v) && v.every((k) => typeof k === 'string')
+  return Array.isArray(v) && v.every(isKey)
 }
 
 function isEntries(v: unknown): v is [string, Uint8Array][] {
-  return Array.isArray(v) && v.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && e[1] instanceof Uint8Array)
+  return Array.isArray(v) && v.every((e) => Array.isArray(e) && e.length === 2 && isKey(e[0]) && e[1] instanceof Uint8Array)
 }
