@@ -158,6 +158,13 @@ test('each client connection and all of them together are bounded in source byte
     await settled(hog)
     t.deepEqual(errorsOf(hog), [], 'only the source past the bound was refused (registering one again costs nothing)')
     t.deepEqual(health().functions, { sources: 2, bytes: bytesOf(first) + bytesOf(second) }, 'the refused source was not kept')
+    // A worker given a task of the refused function is told why the scheduler lacks it.
+    const probe = await rawWorker(scheduler.address)
+    probe.send(['fn?', third.hash])
+    const missing = await probe.next((m) => m[0] === 'error')
+    t.is(missing[2], 'SKEIN_UNKNOWN_FUNCTION')
+    t.regex(missing[3] as string, /registration was refused: .*maxFunctionBytesPerClient/)
+    probe.close()
 
     // The total: other connections fill it; a source already kept costs it nothing.
     const other = await rawClient(scheduler.address)

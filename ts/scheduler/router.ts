@@ -18,6 +18,23 @@ const FREE_DELAY_MS = 5
 
 export const now = (): number => performance.now() / 1000
 
+/** The last `capacity` notes by key: a bounded memory of refusals. */
+class RecentNotes {
+  private readonly notes = new Map<string, string>()
+
+  constructor(private readonly capacity: number) {}
+
+  remember(key: string, note: string): void {
+    this.notes.delete(key)
+    this.notes.set(key, note)
+    if (this.notes.size > this.capacity) this.notes.delete(this.notes.keys().next().value!)
+  }
+
+  get(key: string): string | undefined {
+    return this.notes.get(key)
+  }
+}
+
 export interface RouterHooks {
   workersChanged(workers: readonly WorkerInfo[]): void
 }
@@ -34,6 +51,8 @@ export class Router {
   private readonly clients = new Map<number, Connection>()
   private readonly pending = new Set<Connection>()
   readonly functions = new FunctionRegistry()
+  /** Why the last few function registrations were refused, for the workers that then ask for them. */
+  private readonly refusedFunctions = new RecentNotes(1024)
   private workerList: WorkerInfo[] = []
   private flushScheduled = false
   private readonly onMessage = (conn: Connection, m: unknown[]) => this.handle(conn, m)
@@ -218,7 +237,15 @@ export class Router {
         })
         break
       case 'fn':
-        this.request(conn, -1, () => this.functions.register(client, msg[1], msg[2], msg[3]))
+        this.request(conn, -1, () => {
+          try {
+            this.functions.register(client, msg[1], msg[2], msg[3])
+          } catch (err) {
+            // Its tasks will reach workers that ask for it: they are told why it is missing.
+            this.refusedFunctions.remember(msg[1].slice(0, 64), (err as Error).message)
+            throw err
+          }
+        })
         break
       case 'heartbeat':
         break
@@ -255,7 +282,11 @@ export class Router {
       case 'fn?': {
         const source = this.functions.lookup(msg[1])
         if (source) conn.send(source)
-        else conn.sendError(-1, UNKNOWN_FUNCTION, `no client registered a shipped function with hash ${msg[1]}`)
+        else {
+          const refused = this.refusedFunctions.get(msg[1])
+          const why = refused === undefined ? 'no connected client registered it' : `its registration was refused: ${refused}`
+          conn.sendError(-1, UNKNOWN_FUNCTION, `the scheduler holds no shipped function with hash ${msg[1].slice(0, 64)}: ${why}`)
+        }
         break
       }
       case 'heartbeat':
