@@ -53,7 +53,9 @@ async function startCluster(n) {
   const execArgv = opts['prof-workers'] ? ['--cpu-prof', `--cpu-prof-dir=${opts['prof-workers']}`] : []
   const children = []
   for (let i = 0; i < n; i++) {
-    children.push(fork(entry, [cluster.address, '--slots', '1', '--name', `w-${i}`, '--quiet'], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
+    // The cluster's token (a build from before authentication has none).
+    const env = cluster.scheduler.token ? { ...process.env, SKEIN_TOKEN: cluster.scheduler.token } : process.env
+    children.push(fork(entry, [cluster.address, '--slots', '1', '--name', `w-${i}`, '--quiet'], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
   }
   await cluster.scheduler.waitForWorkers(n, 30000)
   return {
