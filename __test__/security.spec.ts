@@ -5,7 +5,7 @@
  */
 import test from 'ava'
 import { randomBytes } from 'node:crypto'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 import WebSocket, { WebSocketServer } from 'ws'
 import { Client, LocalCluster, Scheduler, Worker } from '../ts/index'
 import { Channel, encode, PROTOCOL_VERSION, type WireTask } from '../ts/protocol'
@@ -26,6 +26,34 @@ function rawSocket(address: string, headers: Record<string, string> = {}): Promi
     socket.once('error', (err) => {
       if (!/Unexpected server response/.test(err.message)) reject(err)
     })
+  })
+}
+
+/**
+ * Opens a WebSocket by hand (raw TCP), sends a binary frame header announcing `announced` bytes
+ * and then `sent` bytes of it; resolves 'closed' when the server cuts the connection.
+ */
+function unfinishedFrame(port: number, announced: number, sent: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1')
+    let upgraded = false
+    socket.on('data', (chunk) => {
+      if (upgraded || !chunk.toString('latin1').startsWith('HTTP/1.1 101')) return
+      upgraded = true
+      const header = Buffer.alloc(14)
+      header[0] = 0x82 // final frame, binary
+      header[1] = 0x80 | 127 // masked, 64-bit length follows
+      header.writeBigUInt64BE(BigInt(announced), 2)
+      // A zero mask: the payload goes as is.
+      socket.write(header)
+      socket.write(Buffer.alloc(sent))
+    })
+    socket.on('close', () => resolve(upgraded ? 'closed' : 'refused before the upgrade'))
+    socket.on('error', () => {})
+    socket.setTimeout(20_000, () => reject(new Error('the server kept the unfinished frame open')))
+    socket.write(
+      `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    )
   })
 }
 
@@ -222,6 +250,10 @@ test('before authenticating a connection may send little, must be quick, and can
     big.sendRaw(encode([['auth', PROTOCOL_VERSION, 'client', randomBytes(32), randomBytes(1 << 20), []]]))
     await big.whenClosed()
     await roundTrip(t, client, 'after a 1 MiB frame before auth')
+    // A frame that announces 200 MiB and never ends (the scheduler used to hold such frames forever).
+    const unfinished = await Promise.all([1, 2].map(() => unfinishedFrame(scheduler.port, 200 * 2 ** 20, 100 * 1024)))
+    t.deepEqual(unfinished, ['closed', 'closed'])
+    await roundTrip(t, client, 'after unfinished 200 MiB frames')
 
     // Connections that never answer are closed after the hello timeout; meanwhile they fill the pending cap.
     const silent = await Promise.all([1, 2, 3].map(() => RawConnection.open(scheduler.address)))
