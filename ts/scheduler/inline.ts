@@ -1,5 +1,6 @@
 import { LocalSocket } from '../protocol'
 import type { BackendEvents, SchedulerBackend, SchedulerRead } from './backend'
+import { SchedulerCrashedError } from './errors'
 import type { RuntimeOptions } from './options'
 import { SchedulerRuntime, type SchedulerHealth } from './runtime'
 
@@ -10,10 +11,17 @@ import { SchedulerRuntime, type SchedulerHealth } from './runtime'
  */
 export class InlineScheduler implements SchedulerBackend {
   private readonly runtime: SchedulerRuntime
-  readonly crashed = undefined
+  crashed: SchedulerCrashedError | undefined = undefined
 
   constructor(options: RuntimeOptions, events: BackendEvents) {
-    this.runtime = new SchedulerRuntime(options, { log: events.log, workersChanged: events.workers })
+    this.runtime = new SchedulerRuntime(options, {
+      log: events.log,
+      workersChanged: events.workers,
+      fatal: (reason) => {
+        this.crashed = new SchedulerCrashedError(reason)
+        events.crashed(this.crashed)
+      },
+    })
   }
 
   listen(host: string, port: number): Promise<number> {
@@ -26,6 +34,7 @@ export class InlineScheduler implements SchedulerBackend {
   }
 
   read(what: SchedulerRead, key?: string): unknown {
+    if (this.crashed) throw this.crashed
     return this.runtime.read(what, key)
   }
 

@@ -35,8 +35,17 @@ class RecentNotes {
   }
 }
 
+/** The code of the native core's errors after a panic inside it (a bug): the core refuses every later call. */
+export const CORE_PANIC = 'SKEIN_CORE_PANIC'
+
+export function isCorePanic(err: unknown): boolean {
+  return err instanceof Error && (err as Error & { code?: string }).code === CORE_PANIC
+}
+
 export interface RouterHooks {
   workersChanged(workers: readonly WorkerInfo[]): void
+  /** The core failed for good (a panic inside it): the scheduler must shut down. */
+  fatal(error: Error): void
 }
 
 /**
@@ -110,9 +119,11 @@ export class Router {
     this.scheduleFlush()
   }
 
-  closeAll(): void {
+  /** Ends every connection: at once, or (with a code) by a close that tells the party why. */
+  closeAll(code?: number, reason?: string): void {
     for (const conn of [...this.pending, ...this.clients.values(), ...this.workers.values()]) {
-      conn.channel.socket.terminate()
+      if (code === undefined) conn.channel.socket.terminate()
+      else conn.close(code, reason ?? '')
     }
   }
 
@@ -129,7 +140,8 @@ export class Router {
     try {
       action()
     } catch (err) {
-      if (err instanceof ProtocolError || (err instanceof SkeinError && conn.role === Role.Pending)) this.violation(conn, err.code, err.message)
+      if (isCorePanic(err)) this.hooks.fatal(err as Error)
+      else if (err instanceof ProtocolError || (err instanceof SkeinError && conn.role === Role.Pending)) this.violation(conn, err.code, err.message)
       else {
         // A bug of ours, not the peer's: keep serving, but say so loudly.
         const e = err as Error
@@ -175,6 +187,7 @@ export class Router {
     try {
       id = this.core.addWorker(name, slots, resources, now())
     } catch (err) {
+      if (isCorePanic(err)) throw err
       const e = err as Error & { code?: string }
       conn.sendError(-1, e.code ?? INTERNAL, e.message)
       this.log(`${conn.label}: refused worker '${name}': ${e.message}`)
@@ -208,6 +221,7 @@ export class Router {
             const ids = this.core.submitGraphIndexed(client, asBuffer(graph), wanted)
             conn.send(['done', request, ids])
           } catch (err) {
+            if (isCorePanic(err)) throw err
             const e = err as Error & { code?: string }
             conn.sendError(request, e.code ?? INTERNAL, e.message)
           }
@@ -258,6 +272,7 @@ export class Router {
       call()
       if (request !== -1) conn.send(['done', request])
     } catch (err) {
+      if (isCorePanic(err)) throw err
       const e = err as Error & { code?: string }
       conn.sendError(request, e.code ?? INTERNAL, e.message)
     }
@@ -272,6 +287,7 @@ export class Router {
         try {
           rejected = this.core.workerEvents(conn.id, asBuffer(msg[1]))
         } catch (err) {
+          if (isCorePanic(err)) throw err
           const e = err as Error & { code?: string }
           throw new ProtocolError(e.code ?? MALFORMED_FRAME, `'events' message: ${e.message}`)
         }
@@ -330,6 +346,7 @@ export class Router {
       if (bytes) this.dispatch(bytes)
     } catch (err) {
       const e = err as Error
+      if (isCorePanic(e)) return this.hooks.fatal(e)
       this.log(`internal error while sending instructions: ${e.stack ?? e.message}`)
     }
   }

@@ -5,7 +5,7 @@ import type { Log } from './log'
 import { NativeCore, type CoreStats, type NativeCoreOptions } from './native'
 import type { RuntimeOptions } from './options'
 import { DEFAULT_FUNCTION_LIMITS } from './functions'
-import { Router } from './router'
+import { isCorePanic, Router } from './router'
 import { SchedulerServer } from './server'
 
 /** See SchedulerOptions.maxSendQueueBytes. */
@@ -28,7 +28,15 @@ export type SchedulerStats = CoreStats
 export interface RuntimeHooks {
   log: Log
   workersChanged(workers: readonly WorkerInfo[]): void
+  /**
+   * The native core failed for good (a panic inside it, which is a bug): every connection was
+   * closed with the reason; whoever runs this runtime ends the scheduler and reports `reason`.
+   */
+  fatal(reason: string): void
 }
+
+/** WebSocket close code of a server that met an unexpected condition. */
+const INTERNAL_ERROR = 1011
 
 /**
  * The scheduler itself, on the thread that runs it: the native core, the
@@ -40,6 +48,7 @@ export class SchedulerRuntime {
   private readonly router: Router
   private server: SchedulerServer | undefined
   private timer: NodeJS.Timeout | undefined
+  private failed = false
 
   constructor(
     private readonly options: RuntimeOptions,
@@ -47,7 +56,10 @@ export class SchedulerRuntime {
   ) {
     this.core = new NativeCore(coreOptions(options))
     const credentials = options.token === null ? Credentials.none : Credentials.fromToken(options.token, "the scheduler's token")
-    this.router = new Router(this.core, credentials, options.maxSendQueueBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES, hooks.log, options.verbose ?? false, { workersChanged: hooks.workersChanged })
+    this.router = new Router(this.core, credentials, options.maxSendQueueBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES, hooks.log, options.verbose ?? false, {
+      workersChanged: hooks.workersChanged,
+      fatal: (error) => this.fatal(error),
+    })
     this.router.functions.setLimits({
       perClient: options.maxFunctionBytesPerClient ?? DEFAULT_FUNCTION_LIMITS.perClient,
       total: options.maxFunctionBytes ?? DEFAULT_FUNCTION_LIMITS.total,
@@ -132,8 +144,21 @@ export class SchedulerRuntime {
     try {
       this.router.tick()
     } catch (err) {
-      this.hooks.log(`internal error in the timer tick: ${(err as Error).message}`)
+      if (isCorePanic(err)) this.fatal(err as Error)
+      else this.hooks.log(`internal error in the timer tick: ${(err as Error).message}`)
     }
+  }
+
+  /** The core is poisoned: nothing can be scheduled any more. Every party is told why, then the scheduler ends. */
+  private fatal(error: Error): void {
+    if (this.failed) return
+    this.failed = true
+    const reason = `the scheduler's core failed (a bug in skein; please report it): ${error.message}`
+    this.hooks.log(reason)
+    if (this.timer) clearInterval(this.timer)
+    this.timer = undefined
+    this.router.closeAll(INTERNAL_ERROR, 'the scheduler failed')
+    this.hooks.fatal(reason)
   }
 }
 

@@ -131,6 +131,10 @@ export class SchedulerThread implements SchedulerBackend {
       case 'log':
         this.events.log(message[1])
         return
+      case 'fatal':
+        this.died(message[1])
+        void this.worker.terminate()
+        return
     }
   }
 

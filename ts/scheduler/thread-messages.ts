@@ -34,3 +34,5 @@ export type FromThread =
   | [kind: 'reply', id: number, value: ReplyValue, error: ErrorDescription | null]
   | [kind: 'workers', workers: readonly WorkerInfo[]]
   | [kind: 'log', line: string]
+  /** The scheduler failed for good (its core panicked); its connections are closed. */
+  | [kind: 'fatal', reason: string]

@@ -16,6 +16,8 @@ const post = (message: FromThread) => port.postMessage(message)
 const runtime = new SchedulerRuntime(data.options, {
   log: (line) => post(['log', line]),
   workersChanged: (workers) => post(['workers', workers]),
+  // The Scheduler object reports it and ends this thread.
+  fatal: (reason) => post(['fatal', reason]),
 })
 
 answerSyncCalls(data.sync, (what, key) => runtime.read(what, key))
