@@ -7,13 +7,14 @@
  */
 import test from 'ava'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import https from 'node:https'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import WebSocket from 'ws'
 import { Client, createTestCertificates, LocalCluster, Scheduler, Worker, type TestCertificates } from '../ts/index'
 import { encode, PROTOCOL_VERSION } from '../ts/protocol'
+import { freePort, runCli, startCli } from './helpers/cli'
 import { RawConnection } from './helpers/raw'
 
 const dir = (name: string) => mkdtempSync(path.join(tmpdir(), `skein-tls-${name}-`))
@@ -230,5 +231,41 @@ test('tls options are checked: unknown fields, missing or unreadable files, a ke
     await client.close()
   } finally {
     await scheduler.close()
+  }
+})
+
+test('skein certs, then skein scheduler, skein worker and a client with TLS flags run a task', async (t) => {
+  const out = dir('cli')
+  const made = await runCli(['certs', out, '--hosts', '127.0.0.1,localhost'])
+  t.is(made.code, 0, made.stderr)
+  for (const key of ['ca-key.pem', 'key.pem']) t.is(statSync(path.join(out, key)).mode & 0o777, 0o600, `${key} is readable by its owner only`)
+  t.regex((await runCli(['certs', out])).stderr, /already exist/)
+  const files = { cert: path.join(out, 'cert.pem'), key: path.join(out, 'key.pem'), ca: path.join(out, 'ca.pem') }
+  const flags = ['--tls-cert', files.cert, '--tls-key', files.key, '--tls-ca', files.ca]
+  const port = await freePort()
+  const address = `wss://127.0.0.1:${port}`
+  const tokenFile = path.join(out, 'token')
+  const scheduler = await startCli(['scheduler', '--port', String(port), '--token-file', tokenFile, ...flags, '--tls-require-client-cert'], /token written/)
+  const started = [scheduler]
+  try {
+    t.regex(scheduler.banner, new RegExp(`listening on wss://127\\.0\\.0\\.1:${port} \\(health: https://`))
+    t.regex(scheduler.banner, /mutual TLS/)
+    const worker = await startCli(['worker', address, '--name', 'tls-w', '--token-file', tokenFile, ...flags], /'tls-w' .*ready/)
+    started.push(worker)
+    t.regex(worker.banner, /peer server wss:\/\/127\.0\.0\.1:\d+/)
+    const client = await Client.connect(address, { tokenFile, tls: files })
+    try {
+      t.is(await client.submit((x: number) => x * 2, 21), 42)
+    } finally {
+      await client.close()
+    }
+    const stranger = await runCli(['worker', address, '--name', 'no-cert', '--token-file', tokenFile, '--tls-ca', files.ca])
+    t.is(stranger.code, 1)
+    t.regex(stranger.stderr, /'tls.cert' and 'tls.key' are required/)
+  } finally {
+    for (const p of started) {
+      p.child.kill('SIGTERM')
+      await p.exited
+    }
   }
 })
