@@ -85,7 +85,7 @@ export class WsServer {
     wss.on('error', () => {})
     if (tls !== null) {
       server.on('tlsClientError', (err: Error & { code?: string }, socket: Socket) => {
-        // Resets are port scanners and parties that gave up; TLS reasons (an unknown CA, no client certificate) are worth a line.
+        // Resets are port scanners and parties that gave up (or that did not trust this server's certificate); other TLS failures are worth a line.
         if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') options.refused(`refused a TLS connection from ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' ').trim())
         socket.destroy()
       })
