@@ -53,5 +53,6 @@ export {
   SchedulerUnresponsiveError,
   SchedulerClosedError,
 } from './scheduler'
-export { LocalCluster, type LocalClusterOptions } from './cluster'
+export { LocalCluster, type LocalClusterOptions, createTestCertificates, CertificateError, type TestCertificates, type TestCertificateOptions } from './cluster'
+export { TlsError, ConnectionRefusedError, type TlsOptions } from './protocol'
 export { Worker, type WorkerOptions } from './worker'

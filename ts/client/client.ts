@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { partyCredentials, type Credentials } from '../protocol'
+import { checkTlsAddress, partyCredentials, partyTls, type Credentials, type ResolvedTls, type TlsOptions } from '../protocol'
 import {
   GraphWriter,
   InvalidTaskError,
@@ -46,6 +46,12 @@ export interface ClientOptions {
   token?: string
   /** Read the token from this file instead. */
   tokenFile?: string
+  /**
+   * TLS, for a wss:// scheduler and its workers: `ca` to verify their certificates against
+   * (default: the system's CAs), and `cert` + `key` for servers that require client certificates
+   * (mutual TLS). Default: for a scheduler this process started, its settings; else none.
+   */
+  tls?: TlsOptions
 }
 
 /** Options of `submitWith`: key, purity and placement of the one task. */
@@ -109,19 +115,22 @@ export class Client implements FutureOwner {
   /** Rotates scatter placement across calls. */
   private scatterCursor = 0
 
-  private constructor(credentials: Credentials) {
-    this.peers = new PeerPool(credentials)
+  private constructor(credentials: Credentials, tls: ResolvedTls | null) {
+    this.peers = new PeerPool(credentials, tls)
     this.fetcher = new Fetcher(this.peers, (state) => this.post(() => this.connection?.send(['want', [state.key]])))
   }
 
-  /** Connects to the scheduler at `address` (a `ws://host:port` URL). */
+  /** Connects to the scheduler at `address` (a `ws://host:port` or `wss://host:port` URL). */
   static async connect(address: string, options: ClientOptions = {}): Promise<Client> {
     const credentials = partyCredentials(options, address, 'Client.connect')
-    const client = new Client(credentials)
+    const tls = partyTls(options.tls, address, 'Client.connect')
+    checkTlsAddress(address, tls, 'Client.connect')
+    const client = new Client(credentials, tls)
     client.connection = await SchedulerConnection.open(
       address,
       options.name ?? `client-${hostname()}-${process.pid}`,
       credentials,
+      tls,
       options.timeout ?? DEFAULT_TIMEOUT_MS,
       options.inProcess ?? true,
       (event) => client.receive(event),

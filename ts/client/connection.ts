@@ -1,5 +1,17 @@
 import WebSocket from 'ws'
-import { Channel, connectInProcess, PartyHandshake, SkeinError, SOCKET_OPTIONS, type ClientToScheduler, type Credentials, type Done, type SchedulerToClient } from '../protocol'
+import {
+  Channel,
+  connectInProcess,
+  connectionError,
+  openSocket,
+  PartyHandshake,
+  SkeinError,
+  type ClientToScheduler,
+  type Credentials,
+  type Done,
+  type ResolvedTls,
+  type SchedulerToClient,
+} from '../protocol'
 import { ConnectionClosedError, SchedulerError } from './errors'
 
 /** How long a closing handshake may take before the socket is cut. */
@@ -34,13 +46,14 @@ export class SchedulerConnection {
   /**
    * Opens the connection and completes the handshake; rejects after `timeoutMs`, or with
    * AuthenticationError / ProtocolVersionError when the two sides cannot trust or understand
-   * each other. With `inProcess`, a scheduler of this process listening on `address` is reached
-   * without the network.
+   * each other, or TlsError when TLS fails. With `inProcess`, a scheduler of this process
+   * listening on `address` is reached without the network.
    */
   static open(
     address: string,
     name: string,
     credentials: Credentials,
+    tls: ResolvedTls | null,
     timeoutMs: number,
     inProcess: boolean,
     onEvent: (event: SchedulerEvent) => void,
@@ -50,8 +63,9 @@ export class SchedulerConnection {
       let connection: SchedulerConnection | null = null
       let welcomed = false
       let failed = false
-      const handshake = new PartyHandshake(credentials, 'client', `the scheduler at ${address}`)
-      const socket = (inProcess ? connectInProcess(address) : null) ?? new WebSocket(address, SOCKET_OPTIONS)
+      const server = `the scheduler at ${address}`
+      const handshake = new PartyHandshake(credentials, 'client', server)
+      const socket = (inProcess ? connectInProcess(address) : null) ?? openSocket(address, tls, server)
       const fail = (reason: string | SkeinError) => {
         if (failed) return
         failed = true
@@ -61,7 +75,9 @@ export class SchedulerConnection {
       }
       const timer = setTimeout(() => fail(`no welcome within ${timeoutMs} ms`), timeoutMs)
       socket.on('error', (err) => {
-        if (!welcomed) fail(err.message)
+        if (welcomed) return
+        const failure = connectionError(socket, err, server, address)
+        fail(failure instanceof SkeinError ? failure : err.message)
       })
       socket.on('close', (code, reason) => {
         if (!welcomed) fail(`closed during the handshake (${code}${reason.length ? `: ${reason}` : ''})`)

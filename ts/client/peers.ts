@@ -1,20 +1,24 @@
 import WebSocket from 'ws'
-import { Channel, PartyHandshake, SOCKET_OPTIONS, type Credentials, type PeerReply, type PeerRequest, type WorkerInfo } from '../protocol'
+import { Channel, connectionError, openSocket, PartyHandshake, type Credentials, type PeerReply, type PeerRequest, type ResolvedTls, type WorkerInfo } from '../protocol'
 import { SkeinError } from './errors'
 
 /** A worker as the client knows it from the scheduler's table. */
 export interface WorkerDescription {
   id: number
   name: string
-  /** ws:// address of the worker's peer server, where data is fetched and placed. */
+  /** ws:// (wss:// with TLS) address of the worker's peer server, where data is fetched and placed. */
   address: string
 }
 
 type Waiter = { resolve: (reply: PeerReply) => void; reject: (error: Error) => void }
 
-/** A request to a worker's peer server failed: the worker is gone or unreachable. */
+/** A request to a worker's peer server failed: the worker is gone or unreachable (`cause`: the TlsError when TLS failed). */
 export class PeerUnavailableError extends SkeinError {
-  constructor(readonly worker: WorkerDescription, reason: string) {
+  constructor(
+    readonly worker: WorkerDescription,
+    reason: string,
+    override readonly cause?: Error,
+  ) {
     super('SKEIN_PEER_UNAVAILABLE', `worker ${worker.name} at ${worker.address}: ${reason}`)
   }
 }
@@ -31,10 +35,12 @@ class PeerConnection {
   constructor(
     readonly worker: WorkerDescription,
     credentials: Credentials,
+    tls: ResolvedTls | null,
     private readonly onGone: (connection: PeerConnection) => void,
   ) {
-    const socket = new WebSocket(worker.address, SOCKET_OPTIONS)
-    const handshake = new PartyHandshake(credentials, 'peer', `worker ${worker.name} at ${worker.address}`)
+    const server = `worker ${worker.name} at ${worker.address}`
+    const socket = openSocket(worker.address, tls, server)
+    const handshake = new PartyHandshake(credentials, 'peer', server)
     socket.on('open', () => {
       const channel = new Channel<PeerRequest, PeerReply>(
         socket,
@@ -51,7 +57,11 @@ class PeerConnection {
         (err) => this.shut(new PeerUnavailableError(worker, `bad reply: ${err.message}`)),
       )
     })
-    socket.on('error', (err) => this.shut(new PeerUnavailableError(worker, err.message)))
+    socket.on('error', (err) => {
+      if (this.channel !== null) return this.shut(new PeerUnavailableError(worker, err.message))
+      const failure = connectionError(socket, err, 'its peer server', worker.address)
+      this.shut(new PeerUnavailableError(worker, failure.message, failure))
+    })
     socket.on('close', () => this.shut(new PeerUnavailableError(worker, 'connection closed')))
     this.socket = socket
   }
@@ -101,7 +111,10 @@ class PeerConnection {
 
 /** Connections to workers' peer servers, opened on first use and kept. */
 export class PeerPool {
-  constructor(private readonly credentials: Credentials) {}
+  constructor(
+    private readonly credentials: Credentials,
+    private readonly tls: ResolvedTls | null,
+  ) {}
 
   private readonly workers = new Map<number, WorkerDescription>()
   private readonly connections = new Map<number, PeerConnection>()
@@ -144,7 +157,7 @@ export class PeerPool {
     if (connection === undefined) {
       const description = this.workers.get(worker)
       if (description === undefined) return Promise.reject(new SkeinError('SKEIN_UNKNOWN_WORKER', `worker ${worker} is not in the scheduler's worker table`))
-      connection = new PeerConnection(description, this.credentials, (gone) => {
+      connection = new PeerConnection(description, this.credentials, this.tls, (gone) => {
         if (this.connections.get(gone.worker.id) === gone) this.connections.delete(gone.worker.id)
       })
       this.connections.set(worker, connection)

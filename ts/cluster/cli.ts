@@ -4,7 +4,9 @@
  * a cluster can span machines.
  */
 import { Command, InvalidArgumentError } from 'commander'
-import { runWorkerProcess } from '../worker'
+import type { TlsOptions } from '../protocol'
+import { runWorkerProcess, tlsFromArgs } from '../worker'
+import { createTestCertificates } from './certificates'
 import { listeningAddresses, schedulerToken, type SchedulerToken } from './cli-security'
 
 function integer(min: number) {
@@ -17,7 +19,27 @@ function integer(min: number) {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
 
-interface SchedulerCommandOptions {
+/** The --tls-* flags of `skein scheduler` and `skein worker`. */
+interface TlsFlags {
+  tlsCert?: string
+  tlsKey?: string
+  tlsCa?: string
+  tlsRequireClientCert?: boolean
+}
+
+function tlsOption(flags: TlsFlags): TlsOptions | undefined {
+  return tlsFromArgs(flags.tlsCert, flags.tlsKey, flags.tlsCa, flags.tlsRequireClientCert)
+}
+
+function withTlsFlags(command: Command, server: string): Command {
+  return command
+    .option('--tls-cert <file>', `TLS: the PEM certificate ${server} presents (wss://), also shown to servers that require client certificates`)
+    .option('--tls-key <file>', 'TLS: the private key of --tls-cert')
+    .option('--tls-ca <file>', "TLS: the CA that other parts' certificates must be signed by (default: the system's CAs)")
+    .option('--tls-require-client-cert', `TLS: ${server} refuses parties without a certificate signed by --tls-ca (mutual TLS)`)
+}
+
+interface SchedulerCommandOptions extends TlsFlags {
   port: number
   host: string
   tokenFile?: string
@@ -35,7 +57,14 @@ async function runScheduler(options: SchedulerCommandOptions): Promise<void> {
     process.stderr.write(`skein scheduler: ${(err as Error).message}\n`)
     process.exit(2)
   }
-  const scheduler = new Scheduler({ verbose: true, ...(token.value === null ? { insecure: true } : { token: token.value }), allowedOrigins: options.allowOrigin ?? [] })
+  const tls = tlsOption(options)
+  let scheduler: InstanceType<typeof Scheduler>
+  try {
+    scheduler = new Scheduler({ verbose: true, ...(token.value === null ? { insecure: true } : { token: token.value }), allowedOrigins: options.allowOrigin ?? [], ...(tls === undefined ? {} : { tls }) })
+  } catch (err) {
+    process.stderr.write(`skein scheduler: ${(err as Error).message}\n`)
+    process.exit(2)
+  }
   try {
     await scheduler.listen({ port: options.port, host: options.host })
   } catch (err) {
@@ -48,9 +77,11 @@ async function runScheduler(options: SchedulerCommandOptions): Promise<void> {
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   const addresses = listeningAddresses(options.host, scheduler.port)
-  const lines = [`skein scheduler listening on ${addresses.map((a) => `ws://${a}`).join(', ')} (health: http://${addresses[0]}/health)`]
+  const [ws, http] = tls === undefined ? ['ws', 'http'] : ['wss', 'https']
+  const lines = [`skein scheduler listening on ${addresses.map((a) => `${ws}://${a}`).join(', ')} (health: ${http}://${addresses[0]}/health)`]
   if (addresses.length === 1 && /^(127\.|\[::1\]|localhost)/.test(addresses[0])) lines.push('  loopback only: other machines cannot connect (use --host 0.0.0.0, or an interface address, to accept them)')
-  lines.push(...token.banner(`ws://${addresses[0]}`))
+  if (tls !== undefined) lines.push(`  TLS${tls.requireClientCert ? ' with client certificates (mutual TLS)' : ''}: workers need --tls-cert, --tls-key and --tls-ca; clients Client.connect(address, { tls: { ca${tls.requireClientCert ? ', cert, key' : ''} } })`)
+  lines.push(...token.banner(`${ws}://${addresses[0]}`))
   process.stderr.write(`${lines.join('\n')}\n`)
 }
 
@@ -59,8 +90,7 @@ const program = new Command()
   .description('skein: a distributed task scheduler for Node.js')
   .showHelpAfterError()
 
-program
-  .command('scheduler')
+withTlsFlags(program.command('scheduler'), 'the scheduler')
   .description('run a scheduler that clients and workers connect to')
   .option('-p, --port <port>', 'port for clients, workers and GET /health', integer(0), 8786)
   .option('--host <host>', 'interface to listen on (0.0.0.0: all of them)', '127.0.0.1')
@@ -69,16 +99,15 @@ program
   .option('--allow-origin <origin...>', 'browser Origins allowed to connect (others are refused)')
   .action(runScheduler)
 
-program
-  .command('worker')
-  .description('run a worker that joins the scheduler at <address> (ws://host:port)')
+withTlsFlags(program.command('worker'), "the worker's peer server")
+  .description('run a worker that joins the scheduler at <address> (ws://host:port, or wss:// with TLS)')
   .argument('<address>', 'the scheduler address, e.g. ws://scheduler-host:8786')
   .option('-s, --slots <n>', 'execution threads: tasks run in parallel (one per core is a good fit)', integer(1), 1)
   .option('-n, --name <name>', 'worker name, unique per scheduler (default: host-pid)')
   .option('--host <host>', 'interface of the peer server (default: 127.0.0.1 for a loopback scheduler, else 0.0.0.0)')
   .option('--advertise-host <host>', 'host name other workers and clients use to reach this one (default: --host, or this machine name)')
   .option('--token-file <path>', 'file holding the cluster token (default: SKEIN_TOKEN, else SKEIN_TOKEN_FILE; none for an --insecure scheduler)')
-  .action((address: string, options: { slots: number; name?: string; host?: string; advertiseHost?: string; tokenFile?: string }) => {
+  .action((address: string, options: { slots: number; name?: string; host?: string; advertiseHost?: string; tokenFile?: string } & TlsFlags) => {
     let schedulerHost = ''
     try {
       schedulerHost = new URL(address).hostname
@@ -86,7 +115,34 @@ program
       program.error(`skein worker: '${address}' is not a URL such as ws://host:8786`)
     }
     const host = options.host ?? (LOOPBACK.has(schedulerHost) ? '127.0.0.1' : '0.0.0.0')
-    return runWorkerProcess({ scheduler: address, slots: options.slots, name: options.name, host, advertiseHost: options.advertiseHost, tokenFile: options.tokenFile })
+    return runWorkerProcess({ scheduler: address, slots: options.slots, name: options.name, host, advertiseHost: options.advertiseHost, tokenFile: options.tokenFile, tls: tlsOption(options) })
+  })
+
+program
+  .command('certs')
+  .description('make a self-signed CA and a certificate it signs, for a test or private cluster (needs the openssl command)')
+  .argument('<dir>', 'where to write ca.pem, ca-key.pem, cert.pem and key.pem (keys mode 600)')
+  .option('--hosts <list>', 'comma-separated host names and IP addresses the certificate is for (default: 127.0.0.1, ::1, localhost, this machine)')
+  .option('--days <n>', 'days the certificates are valid', integer(1), 365)
+  .option('--force', 'replace files that exist')
+  .action(async (dir: string, options: { hosts?: string; days: number; force?: boolean }) => {
+    const hosts = options.hosts?.split(',').map((h) => h.trim()).filter((h) => h.length > 0)
+    try {
+      const files = await createTestCertificates(dir, { hosts, days: options.days, force: options.force })
+      const flags = `--tls-cert ${files.cert} --tls-key ${files.key} --tls-ca ${files.ca}`
+      process.stderr.write(
+        [
+          `wrote ${files.ca}, ${files.caKey}, ${files.cert} and ${files.key}`,
+          `  scheduler: skein scheduler ${flags} [--tls-require-client-cert]`,
+          `  workers:   skein worker wss://<scheduler-host>:8786 ${flags}`,
+          `  clients:   Client.connect('wss://<scheduler-host>:8786', { tls: { ca: '${files.ca}', cert: '${files.cert}', key: '${files.key}' } })`,
+          '',
+        ].join('\n'),
+      )
+    } catch (err) {
+      process.stderr.write(`skein certs: ${(err as Error).message}\n`)
+      process.exit(1)
+    }
   })
 
 void program.parseAsync(process.argv)

@@ -1,1 +1,2 @@
 export { LocalCluster, type LocalClusterOptions } from './local-cluster'
+export { createTestCertificates, CertificateError, type TestCertificates, type TestCertificateOptions } from './certificates'

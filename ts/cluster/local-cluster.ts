@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import os from 'node:os'
+import { resolveTls, SecurityOptionsError, type ResolvedTls, type TlsOptions } from '../protocol'
 import { Scheduler, type SchedulerOptions } from '../scheduler'
 import { inheritedExecArgv } from './inherited-exec-argv'
 import { workerEntry } from './paths'
@@ -43,6 +44,13 @@ export interface LocalClusterOptions {
    * `.ts` module functions import on workers as they do here; `[]` starts plain Node.
    */
   workerExecArgv?: readonly string[]
+  /**
+   * TLS for the scheduler and the workers' peer servers (wss://), with mutual TLS when
+   * `requireClientCert`: the scheduler serves with these, and the worker processes are given the
+   * same files, so `cert`, `key` and `ca` must be file paths here. The cluster's in-process client
+   * needs nothing: clients of this process use the scheduler's settings by default.
+   */
+  tls?: TlsOptions
 }
 
 /**
@@ -85,10 +93,16 @@ export class LocalCluster {
     const host = options.host ?? '127.0.0.1'
     const entry = workerEntry()
     const timeoutMs = options.heartbeatTimeoutMs ?? options.scheduler?.heartbeatTimeoutMs
-    const scheduler = new Scheduler(timeoutMs === undefined ? options.scheduler : { ...options.scheduler, heartbeatTimeoutMs: timeoutMs })
+    if (options.tls !== undefined && options.scheduler?.tls !== undefined) {
+      throw new SecurityOptionsError("LocalCluster: give 'tls' or 'scheduler.tls', not both (the workers use the same settings)")
+    }
+    const tlsOptions = options.tls ?? options.scheduler?.tls
+    const tlsArgs = tlsOptions === undefined ? [] : workerTlsArgs(resolveTls(tlsOptions, 'LocalCluster', 'scheduler'))
+    const schedulerOptions = { ...options.scheduler, ...(timeoutMs === undefined ? {} : { heartbeatTimeoutMs: timeoutMs }), ...(tlsOptions === undefined ? {} : { tls: tlsOptions }) }
+    const scheduler = new Scheduler(schedulerOptions)
     await scheduler.listen({ host, port: options.port ?? 0 })
     const address = scheduler.address
-    const args = [address, '--slots', String(slots), '--host', host, '--quiet']
+    const args = [address, '--slots', String(slots), '--host', host, '--quiet', ...tlsArgs]
     if (timeoutMs !== undefined) args.push('--heartbeat-ms', String(Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4)))))
     const log = options.log ?? ((line: string) => process.stderr.write(`skein LocalCluster: ${line}\n`))
     const supervisor = new Supervisor(
@@ -162,6 +176,19 @@ export function defaultShape(workers: number | undefined, slotsPerWorker: number
   if (slotsPerWorker !== undefined) return { count: Math.max(1, Math.floor(c / slotsPerWorker)), slots: slotsPerWorker }
   const count = Math.ceil(c / MAX_DEFAULT_SLOTS)
   return { count, slots: Math.ceil(c / count) }
+}
+
+/** The worker processes' --tls-* flags: they read the same files (paths, not keys, on a command line). */
+function workerTlsArgs(tls: ResolvedTls): string[] {
+  const args: string[] = []
+  for (const field of ['cert', 'key', 'ca'] as const) {
+    if (tls[field] === null) continue
+    const file = tls.files[field]
+    if (file === undefined) throw new SecurityOptionsError(`LocalCluster: 'tls.${field}' must be a file path, not PEM: the worker processes read the same files`)
+    args.push(`--tls-${field}`, file)
+  }
+  if (tls.requireClientCert) args.push('--tls-require-client-cert')
+  return args
 }
 
 function workerEnv(token: string | null): NodeJS.ProcessEnv {

@@ -41,3 +41,31 @@ export class SecurityOptionsError extends SkeinError {
     super('SKEIN_INVALID_OPTIONS', message)
   }
 }
+
+/**
+ * A TLS connection failed: the other side's certificate does not verify
+ * against the CA (or is for another host), a server requires a client
+ * certificate this side does not have or did not accept it, or one side
+ * speaks TLS and the other does not. The message names the reason and the
+ * OpenSSL/Node code (`tlsCode`).
+ */
+export class TlsError extends SkeinError {
+  constructor(
+    message: string,
+    /** Node's or OpenSSL's code for the failure (e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE), when there is one. */
+    readonly tlsCode: string | undefined,
+  ) {
+    super('SKEIN_TLS', message)
+  }
+}
+
+/** A server refused a connection before any WebSocket existed (HTTP status and the server's reason). */
+export class ConnectionRefusedError extends SkeinError {
+  constructor(
+    code: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(code, message)
+  }
+}

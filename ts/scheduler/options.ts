@@ -1,3 +1,4 @@
+import type { ResolvedTls, TlsOptions } from '../protocol'
 import type { Log } from './log'
 import type { NativeCoreOptions } from './native'
 import { SchedulerOptionsError } from './errors'
@@ -64,13 +65,20 @@ export interface SchedulerOptions {
    * waits to be sent to it; default 256 MiB. Nothing else waits for it meanwhile.
    */
   maxSendQueueBytes?: number
+  /**
+   * Serve TLS: the address becomes wss://, clients and workers verify the scheduler's certificate
+   * against their CA. `cert` and `key` are required (file paths or PEM); with `requireClientCert`,
+   * every client and worker must present a certificate signed by `ca` (mutual TLS). The token
+   * handshake still runs inside TLS.
+   */
+  tls?: TlsOptions
 }
 
 /**
  * The options the scheduler itself runs with, wherever it runs: all but where, and the log callback
  * (which stays on the caller's thread); the token resolved (null: insecure).
  */
-export type RuntimeOptions = Omit<SchedulerOptions, 'log' | 'thread' | 'token' | 'tokenFile' | 'insecure'> & { token: string | null }
+export type RuntimeOptions = Omit<SchedulerOptions, 'log' | 'thread' | 'token' | 'tokenFile' | 'insecure' | 'tls'> & { token: string | null; tls?: ResolvedTls | null }
 
 type Kind = 'number' | 'boolean' | 'string'
 
@@ -105,6 +113,7 @@ const OPTIONS: Record<keyof SchedulerOptions, Kind | 'object' | 'function' | 'st
   maxConnections: 'number',
   maxPendingConnections: 'number',
   maxSendQueueBytes: 'number',
+  tls: 'object',
 }
 
 /**

@@ -69,7 +69,7 @@ export class SchedulerRuntime {
   /** Opens the port; resolves with its number. */
   async listen(host: string, port: number): Promise<number> {
     if (this.server) throw new Error(`the scheduler already listens on port ${this.server.port}`)
-    this.server = await SchedulerServer.listen(host, port, this.options.maxFrameBytes ?? MAX_FRAME_BYTES, admissionLimits(this.options), {
+    this.server = await SchedulerServer.listen(host, port, this.options.maxFrameBytes ?? MAX_FRAME_BYTES, admissionLimits(this.options), this.options.tls ?? null, {
       connection: (socket, remote, guard) => this.router.accept(socket, remote, guard),
       health: () => this.health(),
       refused: this.router.refused,

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import os from 'node:os'
-import { credentialsFromOptions, generateToken, registerInProcess, type WorkerInfo } from '../protocol'
+import { credentialsFromOptions, generateToken, registerInProcess, resolveTls, type ResolvedTls, type WorkerInfo } from '../protocol'
 import { SchedulerClosedError, type SchedulerCrashedError } from './errors'
 import { stderrLog, type Log } from './log'
 import { checkSchedulerOptions, type SchedulerOptions } from './options'
@@ -44,17 +44,20 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private unregisterInProcess: () => void = () => {}
   /** The cluster's token, or null when the scheduler runs insecure. */
   readonly token: string | null
+  /** The TLS settings it serves with (read from their files), or null for plain ws://. */
+  private readonly tls: ResolvedTls | null
 
   /** Throws SchedulerOptionsError (code SKEIN_INVALID_OPTIONS) for an unknown option or a value of the wrong type. */
   constructor(options: SchedulerOptions = {}) {
     super()
     checkSchedulerOptions(options)
-    const { log, thread, token, tokenFile, insecure, ...rest } = options
+    const { log, thread, token, tokenFile, insecure, tls, ...rest } = options
     this.log = log ?? stderrLog
-    // Read here, not on the scheduler's thread: a bad token file fails the constructor.
+    // Read here, not on the scheduler's thread: a bad token file or certificate fails the constructor.
     const given = credentialsFromOptions({ token, tokenFile }, 'Scheduler')
     this.token = insecure === true ? null : (given?.token ?? generateToken())
-    const runtimeOptions = { ...rest, token: this.token }
+    this.tls = tls === undefined ? null : resolveTls(tls, 'Scheduler', 'scheduler')
+    const runtimeOptions = { ...rest, token: this.token, tls: this.tls }
     const events: BackendEvents = {
       log: (line) => this.log(line),
       workers: (workers) => this.emit('workers', workers),
@@ -83,17 +86,17 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.log(`WARNING: the scheduler at ${this.address} runs without authentication (insecure): anyone who can reach its port can run code on its workers`)
     }
     // Clients of this process that connect to this address skip the network (see PortSocket), and know the token.
-    this.unregisterInProcess = registerInProcess(this.address, () => this.backend.connect(), this.token)
+    this.unregisterInProcess = registerInProcess(this.address, () => this.backend.connect(), this.token, this.tls)
     return this
   }
 
-  /** ws://host:port for clients and workers; a wildcard host is replaced by this machine's name. */
+  /** ws://host:port (wss:// with TLS) for clients and workers; a wildcard host is replaced by this machine's name. */
   get address(): string {
     if (!this.bound) throw new Error('the scheduler is not listening yet: call listen() first')
     const { host, port } = this.bound
     const wildcard = host === '0.0.0.0' || host === '::'
     const name = wildcard ? os.hostname() : host.includes(':') ? `[${host}]` : host
-    return `ws://${name}:${port}`
+    return `${this.tls === null ? 'ws' : 'wss'}://${name}:${port}`
   }
 
   get port(): number {

@@ -1,6 +1,6 @@
 import type http from 'node:http'
 import type { WebSocket } from 'ws'
-import { WsServer, type AdmissionLimits, type ConnectionGuard } from '../protocol'
+import { WsServer, type AdmissionLimits, type ConnectionGuard, type ResolvedTls } from '../protocol'
 
 export interface ServerHandlers {
   connection(socket: WebSocket, remote: string, guard: ConnectionGuard): void
@@ -9,13 +9,13 @@ export interface ServerHandlers {
   refused(line: string): void
 }
 
-/** One HTTP server on one port: WebSocket upgrades for clients and workers (after admission), `GET /health` for probes. */
+/** One HTTP(S) server on one port: WebSocket upgrades for clients and workers (after admission), `GET /health` for probes. */
 export class SchedulerServer {
   private constructor(private readonly server: WsServer) {}
 
-  static async listen(host: string, port: number, maxPayload: number, limits: AdmissionLimits, handlers: ServerHandlers): Promise<SchedulerServer> {
+  static async listen(host: string, port: number, maxPayload: number, limits: AdmissionLimits, tls: ResolvedTls | null, handlers: ServerHandlers): Promise<SchedulerServer> {
     const server = await WsServer.listen(
-      { host, port, maxPayload, limits, request: (req, res) => respond(req, res, handlers), refused: handlers.refused },
+      { host, port, maxPayload, limits, tls, request: (req, res) => respond(req, res, handlers), refused: handlers.refused },
       handlers.connection,
     )
     return new SchedulerServer(server)

@@ -2,7 +2,7 @@ import type { DependencyLocation } from '../protocol'
 import type { KeySlot } from './keys'
 import type { Log } from './log'
 import { PeerPool, type KeyRequest } from './peers'
-import type { Credentials } from '../protocol'
+import type { Credentials, ResolvedTls } from '../protocol'
 import type { DataStore } from './store'
 import type { TaskRecord } from './task'
 
@@ -49,9 +49,10 @@ export class Fetcher {
     private readonly store: DataStore,
     private readonly host: FetcherHost,
     credentials: Credentials,
+    tls: ResolvedTls | null,
     log: Log,
   ) {
-    this.pool = new PeerPool<Fetch>({ received: (f, bytes, holder) => this.received(f as Fetch, bytes, holder) }, credentials, log)
+    this.pool = new PeerPool<Fetch>({ received: (f, bytes, holder) => this.received(f as Fetch, bytes, holder) }, credentials, tls, log)
   }
 
   /** `task` needs `dep`, its input `input`, which is not in the local store. */

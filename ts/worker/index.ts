@@ -1,2 +1,2 @@
 export { Worker, type WorkerOptions } from './worker'
-export { runWorkerProcess } from './process'
+export { runWorkerProcess, tlsFromArgs } from './process'

@@ -1,9 +1,10 @@
 /**
  * Worker process entry (dist/worker/main.js), forked by LocalCluster:
  *   node main.js <scheduler address> [--slots n] [--name name] [--host host] [--advertise-host host] [--heartbeat-ms ms] [--quiet]
+ *                [--tls-cert file --tls-key file [--tls-ca file] [--tls-require-client-cert]]
  */
 import { parseArgs } from 'node:util'
-import { runWorkerProcess } from './process'
+import { runWorkerProcess, tlsFromArgs } from './process'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -16,11 +17,15 @@ const { values, positionals } = parseArgs({
     'heartbeat-ms': { type: 'string' },
     /** No "ready" line (LocalCluster's workers). */
     quiet: { type: 'boolean' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'tls-ca': { type: 'string' },
+    'tls-require-client-cert': { type: 'boolean' },
   },
 })
 
 if (positionals.length !== 1) {
-  process.stderr.write('usage: node dist/worker/main.js <ws://scheduler:port> [--slots n] [--name name] [--host host] [--advertise-host host] [--quiet]\n')
+  process.stderr.write('usage: node dist/worker/main.js <ws://scheduler:port> [--slots n] [--name name] [--host host] [--advertise-host host] [--quiet] [--tls-cert f --tls-key f --tls-ca f]\n')
   process.exit(2)
 }
 
@@ -32,4 +37,5 @@ void runWorkerProcess({
   advertiseHost: values['advertise-host'],
   heartbeatIntervalMs: values['heartbeat-ms'] === undefined ? undefined : Number(values['heartbeat-ms']),
   quiet: values.quiet,
+  tls: tlsFromArgs(values['tls-cert'], values['tls-key'], values['tls-ca'], values['tls-require-client-cert']),
 })

@@ -13,6 +13,7 @@ import {
   type Credentials,
   type PeerReply,
   type PeerRequest,
+  type ResolvedTls,
 } from '../protocol'
 import type { Log } from './log'
 import type { DataStore } from './store'
@@ -42,10 +43,11 @@ export class PeerServer {
     this.refused = rateLimited(log)
   }
 
-  static async listen(host: string, store: DataStore, credentials: Credentials, log: Log): Promise<PeerServer> {
+  /** With `tls`, it serves wss:// (and requires peers' certificates when `tls.requireClientCert`). */
+  static async listen(host: string, store: DataStore, credentials: Credentials, tls: ResolvedTls | null, log: Log): Promise<PeerServer> {
     const peers = new PeerServer(store, credentials, log)
     peers.server = await WsServer.listen(
-      { host, port: 0, maxPayload: MAX_FRAME_BYTES, limits: DEFAULT_ADMISSION_LIMITS, refused: (line) => peers.refused(`peer server: ${line}`) },
+      { host, port: 0, maxPayload: MAX_FRAME_BYTES, limits: DEFAULT_ADMISSION_LIMITS, tls, refused: (line) => peers.refused(`peer server: ${line}`) },
       (socket, remote, guard) => peers.accept(socket, remote, guard),
     )
     return peers

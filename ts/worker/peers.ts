@@ -1,5 +1,4 @@
-import WebSocket from 'ws'
-import { Channel, PartyHandshake, SOCKET_OPTIONS, type Credentials, type PeerReply, type PeerRequest } from '../protocol'
+import { Channel, connectionError, openSocket, PartyHandshake, type Credentials, type PeerReply, type PeerRequest, type ResolvedTls } from '../protocol'
 import type { Log } from './log'
 
 /** One key wanted from one holder; the pool answers through `PeerPoolHost.received`. */
@@ -25,12 +24,14 @@ class PeerLink<R extends KeyRequest> {
     readonly holder: number,
     readonly address: string,
     credentials: Credentials,
+    tls: ResolvedTls | null,
     onOpen: (link: PeerLink<R>) => void,
     onReply: (link: PeerLink<R>, reply: PeerReply) => void,
     onBroken: (link: PeerLink<R>, why: string) => void,
   ) {
-    const socket = new WebSocket(address, SOCKET_OPTIONS)
-    const handshake = new PartyHandshake(credentials, 'peer', `peer ${address}`)
+    const server = `peer ${address}`
+    const socket = openSocket(address, tls, server)
+    const handshake = new PartyHandshake(credentials, 'peer', server)
     this.channel = new Channel<PeerRequest, PeerReply>(
       socket,
       (reply) => {
@@ -46,7 +47,7 @@ class PeerLink<R extends KeyRequest> {
       },
       (err) => onBroken(this, err.message),
     )
-    socket.on('error', (err) => onBroken(this, err.message))
+    socket.on('error', (err) => onBroken(this, this.open ? err.message : connectionError(socket, err, server, address).message))
     socket.on('close', () => onBroken(this, 'connection closed'))
   }
 }
@@ -68,6 +69,7 @@ export class PeerPool<R extends KeyRequest> {
   constructor(
     private readonly host: PeerPoolHost,
     private readonly credentials: Credentials,
+    private readonly tls: ResolvedTls | null,
     private readonly log: Log,
   ) {}
 
@@ -75,7 +77,7 @@ export class PeerPool<R extends KeyRequest> {
     let link = this.links.get(holder)
     if (!link || link.address !== address) {
       if (link) this.forget(holder)
-      link = new PeerLink<R>(holder, address, this.credentials, this.onOpen, this.onReply, this.onBroken)
+      link = new PeerLink<R>(holder, address, this.credentials, this.tls, this.onOpen, this.onReply, this.onBroken)
       this.links.set(holder, link)
     }
     link.queued.push(request)

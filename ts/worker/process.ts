@@ -1,4 +1,16 @@
+import type { TlsOptions } from '../protocol'
 import { Worker, type WorkerOptions } from './worker'
+
+/** The `tls` option from --tls-* flags (files), or undefined when none is given; Worker checks the rest. */
+export function tlsFromArgs(cert: string | undefined, key: string | undefined, ca: string | undefined, requireClientCert: boolean | undefined): TlsOptions | undefined {
+  if (cert === undefined && key === undefined && ca === undefined && !requireClientCert) return undefined
+  const tls: TlsOptions = {}
+  if (cert !== undefined) tls.cert = cert
+  if (key !== undefined) tls.key = key
+  if (ca !== undefined) tls.ca = ca
+  if (requireClientCert) tls.requireClientCert = true
+  return tls
+}
 
 /**
  * Runs a worker as this process's only job: logs one line when ready, exits

@@ -1,12 +1,16 @@
 import os from 'node:os'
-import WebSocket from 'ws'
 import {
   Channel,
+  checkTlsAddress,
+  connectionError,
+  openSocket,
   PartyHandshake,
   partyCredentials,
+  resolveTls,
   SkeinError,
-  SOCKET_OPTIONS,
   type Credentials,
+  type ResolvedTls,
+  type TlsOptions,
   WorkerEventKind,
   type HelloWorker,
   type SchedulerToWorker,
@@ -25,7 +29,7 @@ import { DataStore } from './store'
 import { NO_INPUTS, Phase, TaskRecord } from './task'
 
 export interface WorkerOptions {
-  /** The scheduler's ws:// address. */
+  /** The scheduler's ws:// (or wss://) address. */
   scheduler: string
   /** Tasks run at once, each on an execution thread of its own (default 1). */
   slots?: number
@@ -49,6 +53,13 @@ export interface WorkerOptions {
   token?: string
   /** Read the token from this file instead. */
   tokenFile?: string
+  /**
+   * TLS: the peer server serves wss:// with `cert` and `key` (both required), and the worker
+   * verifies the scheduler and its peers against `ca` (default: the system's CAs), presenting
+   * `cert` to servers that require client certificates. `requireClientCert` makes the peer server
+   * require them too (mutual TLS). The scheduler's address must then be wss://.
+   */
+  tls?: TlsOptions
 }
 
 let started = 0
@@ -76,6 +87,7 @@ export class Worker {
   private readonly pool: ExecutionPool
   private readonly fetcher: Fetcher
   private readonly credentials: Credentials
+  private readonly tls: ResolvedTls | null
   private channel!: Channel<WorkerToScheduler, SchedulerToWorker>
   private server!: PeerServer
   private peerAddress = ''
@@ -89,6 +101,8 @@ export class Worker {
     this.name = options.name ?? `${os.hostname()}-${process.pid}-${++started}`
     this.log = options.log ?? stderrLog(this.name)
     this.credentials = partyCredentials(options, options.scheduler, 'Worker')
+    this.tls = options.tls === undefined ? null : resolveTls(options.tls, 'Worker', 'worker')
+    checkTlsAddress(options.scheduler, this.tls, 'Worker')
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
     this.sources = new SourceCache((hash) => this.channel.send(['fn?', hash]))
     this.outbox = new EventOutbox((message) => {
@@ -126,6 +140,7 @@ export class Worker {
         unavailable: (key, depTask, holders, waiters) => this.unavailable(key, depTask, holders, waiters),
       },
       this.credentials,
+      this.tls,
       this.log,
     )
   }
@@ -137,7 +152,7 @@ export class Worker {
     return worker
   }
 
-  /** The peer server's ws:// address (for 'get' and 'put'). */
+  /** The peer server's ws:// (wss:// with TLS) address (for 'get' and 'put'). */
   get address(): string {
     return this.peerAddress
   }
@@ -149,10 +164,10 @@ export class Worker {
 
   private async connect(): Promise<void> {
     const host = this.options.host ?? '127.0.0.1'
-    this.server = await PeerServer.listen(host, this.store, this.credentials, this.log)
+    this.server = await PeerServer.listen(host, this.store, this.credentials, this.tls, this.log)
     const wildcard = host === '0.0.0.0' || host === '::'
     const advertised = this.options.advertiseHost ?? (wildcard ? os.hostname() : host)
-    this.peerAddress = `ws://${advertised.includes(':') ? `[${advertised}]` : advertised}:${this.server.port}`
+    this.peerAddress = `${this.tls === null ? 'ws' : 'wss'}://${advertised.includes(':') ? `[${advertised}]` : advertised}:${this.server.port}`
     try {
       // A worker whose slots cannot run yet would only hoard the tasks it is given.
       await this.pool.whenReady()
@@ -166,8 +181,9 @@ export class Worker {
   }
 
   private join(): Promise<void> {
-    const socket = new WebSocket(this.options.scheduler, SOCKET_OPTIONS)
-    const handshake = new PartyHandshake(this.credentials, 'worker', `the scheduler at ${this.options.scheduler}`)
+    const server = `the scheduler at ${this.options.scheduler}`
+    const socket = openSocket(this.options.scheduler, this.tls, server)
+    const handshake = new PartyHandshake(this.credentials, 'worker', server)
     return new Promise<void>((resolve, reject) => {
       let welcomed = false
       let refusal: Error | null = null
@@ -198,8 +214,9 @@ export class Worker {
         (err) => this.log(`bad frame from the scheduler: ${err.message}`),
       )
       socket.on('error', (err) => {
-        if (!welcomed) reject(new Error(`cannot reach the scheduler at ${this.options.scheduler}: ${err.message}`))
-        else this.log(`scheduler connection: ${err.message}`)
+        if (welcomed) return this.log(`scheduler connection: ${err.message}`)
+        const failure = connectionError(socket, err, server, this.options.scheduler)
+        reject(failure instanceof SkeinError ? failure : new Error(`cannot reach the scheduler at ${this.options.scheduler}: ${err.message}`))
       })
       socket.on('close', () => {
         if (!welcomed) reject(refusal ?? new Error(`the scheduler at ${this.options.scheduler} closed the connection before welcoming worker '${this.name}'`))
