@@ -116,6 +116,14 @@ test('a plain party at a TLS port, or a TLS party at a plain port, is refused wi
     // TLS settings with a ws:// address would send everything in plain text: refused before connecting.
     await t.throwsAsync(Client.connect(plain.address, { tls: { ca: certs.ca } }), { code: 'SKEIN_INVALID_OPTIONS', message: /not a wss:\/\/ address/ })
     await t.throwsAsync(Worker.start({ scheduler: plain.address, tls: serverTls(), log: () => {} }), { code: 'SKEIN_INVALID_OPTIONS', message: /not a wss:\/\/ address/ })
+    // A worker that reaches a TLS scheduler must serve its own data over TLS too.
+    // (Worker.start itself requires tls.cert and tls.key with tls; a raw worker shows the scheduler's own check.)
+    const clearPeer = await RawConnection.authenticated(secure.address, 'worker', token, { ca: readFileSync(certs.ca) })
+    clearPeer.send(['hello-worker', 'clear', 1, 'ws://127.0.0.1:1', null])
+    const refusal = await clearPeer.next((m) => m[0] === 'error')
+    t.is(refusal[2], 'SKEIN_HANDSHAKE')
+    t.regex(refusal[3] as string, /serves its data at ws:\/\/.* without it: give the worker tls\.cert and tls\.key/)
+    await clearPeer.whenClosed()
     t.is(secure.health().clients, 0)
     t.is(secure.health().workers, 0)
   } finally {

@@ -29,8 +29,9 @@ export class RawConnection {
     })
   }
 
-  static open(address: string): Promise<RawConnection> {
-    const socket = new WebSocket(address, { perMessageDeflate: false })
+  /** `options`: more ws client options (say, `ca` for a wss:// server). */
+  static open(address: string, options: WebSocket.ClientOptions = {}): Promise<RawConnection> {
+    const socket = new WebSocket(address, { perMessageDeflate: false, ...options })
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(new RawConnection(socket)))
       socket.once('error', reject)
@@ -41,8 +42,13 @@ export class RawConnection {
    * Opens a connection and completes the handshake as `role`, proving `token` (null: none, for an
    * insecure server; default: the token of the scheduler this process runs at `address`). Rejects with the handshake's error (AuthenticationError...).
    */
-  static async authenticated(address: string, role: PartyRole, token: string | null = inProcessToken(address) ?? null): Promise<RawConnection> {
-    const conn = await RawConnection.open(address)
+  static async authenticated(
+    address: string,
+    role: PartyRole,
+    token: string | null = inProcessToken(address) ?? null,
+    options: WebSocket.ClientOptions = {},
+  ): Promise<RawConnection> {
+    const conn = await RawConnection.open(address, options)
     const handshake = new PartyHandshake(token === null ? Credentials.none : Credentials.fromToken(token, 'the test'), role, address)
     try {
       const auth = handshake.receive(await conn.next((m) => m[0] === 'challenge' || m[0] === 'error'))

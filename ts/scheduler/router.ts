@@ -7,6 +7,7 @@ import { FunctionRegistry } from './functions'
 import { decodeMessages } from './instructions'
 import type { Log } from './log'
 import { asBuffer, checkClientMessage, checkHello, checkWorkerMessage, ProtocolError } from './validate'
+import { HANDSHAKE } from '../protocol'
 
 const MALFORMED_FRAME = 'SKEIN_MALFORMED_FRAME'
 const UNKNOWN_FUNCTION = 'SKEIN_UNKNOWN_FUNCTION'
@@ -46,6 +47,8 @@ export interface RouterHooks {
   workersChanged(workers: readonly WorkerInfo[]): void
   /** The core failed for good (a panic inside it): the scheduler must shut down. */
   fatal(error: Error): void
+  /** This scheduler speaks TLS: workers must serve their data over TLS too (wss:// peer addresses). */
+  requireTlsPeers: boolean
 }
 
 /**
@@ -183,6 +186,10 @@ export class Router {
       return
     }
     const [, name, slots, address, resources] = hello
+    if (this.hooks.requireTlsPeers && !address.startsWith('wss://')) {
+      // Its peers and clients would fetch results from it in clear text.
+      throw new ProtocolError(HANDSHAKE, `this scheduler uses TLS, but worker '${name}' serves its data at ${address.slice(0, 100)} without it: give the worker tls.cert and tls.key (skein worker --tls-cert/--tls-key)`)
+    }
     let id: number
     try {
       id = this.core.addWorker(name, slots, resources, now())

@@ -59,6 +59,7 @@ export class SchedulerRuntime {
     this.router = new Router(this.core, credentials, options.maxSendQueueBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES, hooks.log, options.verbose ?? false, {
       workersChanged: hooks.workersChanged,
       fatal: (error) => this.fatal(error),
+      requireTlsPeers: options.tls !== undefined && options.tls !== null,
     })
     this.router.functions.setLimits({
       perClient: options.maxFunctionBytesPerClient ?? DEFAULT_FUNCTION_LIMITS.perClient,

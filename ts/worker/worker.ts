@@ -206,7 +206,7 @@ export class Worker {
             this.id = message[1]
             resolve()
           } else if (!welcomed && message[0] === 'error') {
-            reject(new Error(`the scheduler at ${this.options.scheduler} refused worker '${this.name}': ${message[2]}: ${message[3]}`))
+            reject(new SkeinError(String(message[2]), `the scheduler at ${this.options.scheduler} refused worker '${this.name}': ${message[3]}`))
           } else {
             this.handle(message)
           }
