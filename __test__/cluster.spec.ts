@@ -76,7 +76,7 @@ test('workers run in-process too, and stop when their scheduler closes', async (
     Worker.start({ scheduler: scheduler.address, name: 'in-process-b' }),
   ])
   t.deepEqual(scheduler.workers.map((w) => w[1]).sort(), ['in-process-a', 'in-process-b'])
-  await t.throwsAsync(Worker.start({ scheduler: scheduler.address, name: 'in-process-a', log: () => {} }), { message: /refused worker 'in-process-a': SKEIN_DUPLICATE_WORKER/ })
+  await t.throwsAsync(Worker.start({ scheduler: scheduler.address, name: 'in-process-a', log: () => {} }), { code: 'SKEIN_DUPLICATE_WORKER', message: /refused worker 'in-process-a'/ })
   const client = await Client.connect(scheduler.address)
   const double = async (x: number) => x * 2
   t.deepEqual(await client.gather(client.map(double, [1, 2, 3])), [2, 4, 6])

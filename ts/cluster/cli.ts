@@ -17,8 +17,6 @@ function integer(min: number) {
   }
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
-
 /** The --tls-* flags of `skein scheduler` and `skein worker`. */
 interface TlsFlags {
   tlsCert?: string
@@ -104,18 +102,16 @@ withTlsFlags(program.command('worker'), "the worker's peer server")
   .argument('<address>', 'the scheduler address, e.g. ws://scheduler-host:8786')
   .option('-s, --slots <n>', 'execution threads: tasks run in parallel (one per core is a good fit)', integer(1), 1)
   .option('-n, --name <name>', 'worker name, unique per scheduler (default: host-pid)')
-  .option('--host <host>', 'interface of the peer server (default: 127.0.0.1 for a loopback scheduler, else 0.0.0.0)')
-  .option('--advertise-host <host>', 'host name other workers and clients use to reach this one (default: --host, or this machine name)')
+  .option('--host <host>', "interface of the peer server (default: this machine's address on its connection to the scheduler)")
+  .option('--advertise-host <host>', 'host other workers and clients use to reach this one (default: --host, or for 0.0.0.0 the address above)')
   .option('--token-file <path>', 'file holding the cluster token (default: SKEIN_TOKEN, else SKEIN_TOKEN_FILE; none for an --insecure scheduler)')
   .action((address: string, options: { slots: number; name?: string; host?: string; advertiseHost?: string; tokenFile?: string } & TlsFlags) => {
-    let schedulerHost = ''
     try {
-      schedulerHost = new URL(address).hostname
+      new URL(address)
     } catch {
       program.error(`skein worker: '${address}' is not a URL such as ws://host:8786`)
     }
-    const host = options.host ?? (LOOPBACK.has(schedulerHost) ? '127.0.0.1' : '0.0.0.0')
-    return runWorkerProcess({ scheduler: address, slots: options.slots, name: options.name, host, advertiseHost: options.advertiseHost, tokenFile: options.tokenFile, tls: tlsOption(options) })
+    return runWorkerProcess({ scheduler: address, slots: options.slots, name: options.name, host: options.host, advertiseHost: options.advertiseHost, tokenFile: options.tokenFile, tls: tlsOption(options) })
   })
 
 program

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import os from 'node:os'
 import {
   Channel,
@@ -35,9 +36,13 @@ export interface WorkerOptions {
   slots?: number
   /** Unique among the scheduler's workers (default: host-pid-n). */
   name?: string
-  /** Interface of the peer server that serves data to peers and clients (default 127.0.0.1). */
+  /**
+   * Interface of the peer server that serves data to peers and clients. Default: this machine's
+   * address on its connection to the scheduler (the interface that routes there; 127.0.0.1 for a
+   * scheduler on loopback).
+   */
   host?: string
-  /** Host name peers use to reach the peer server (default: `host`, or this machine's name when `host` is a wildcard). */
+  /** Host peers use to reach the peer server (default: `host`, or for a wildcard `host` the address above). */
   advertiseHost?: string
   /** What this worker offers to tasks that declare resource needs, e.g. { gpu: 1 }. */
   resources?: Record<string, number>
@@ -89,7 +94,7 @@ export class Worker {
   private readonly credentials: Credentials
   private readonly tls: ResolvedTls | null
   private channel!: Channel<WorkerToScheduler, SchedulerToWorker>
-  private server!: PeerServer
+  private server: PeerServer | undefined
   private peerAddress = ''
   private heartbeat: NodeJS.Timeout | undefined
   private resolveClosed!: () => void
@@ -163,11 +168,6 @@ export class Worker {
   }
 
   private async connect(): Promise<void> {
-    const host = this.options.host ?? '127.0.0.1'
-    this.server = await PeerServer.listen(host, this.store, this.credentials, this.tls, this.log)
-    const wildcard = host === '0.0.0.0' || host === '::'
-    const advertised = this.options.advertiseHost ?? (wildcard ? os.hostname() : host)
-    this.peerAddress = `${this.tls === null ? 'ws' : 'wss'}://${advertised.includes(':') ? `[${advertised}]` : advertised}:${this.server.port}`
     try {
       // A worker whose slots cannot run yet would only hoard the tasks it is given.
       await this.pool.whenReady()
@@ -180,13 +180,47 @@ export class Worker {
     this.heartbeat.unref()
   }
 
+  /**
+   * Opens the peer server. By default it listens on `local`, the address of this machine's end
+   * of the scheduler connection: the interface that routes to the scheduler, which peers on the
+   * scheduler's network can reach too (a loopback scheduler gives loopback), and never a
+   * wildcard nobody asked for. It advertises that address, not a host name that may resolve
+   * to 127.0.0.1 elsewhere.
+   */
+  private async listenForPeers(local: string): Promise<void> {
+    const host = this.options.host ?? local
+    const server = await PeerServer.listen(host, this.store, this.credentials, this.tls, this.log)
+    if (this.stopped) {
+      server.close()
+      throw new Error('the worker stopped')
+    }
+    this.server = server
+    const wildcard = host === '0.0.0.0' || host === '::'
+    const advertised = this.options.advertiseHost ?? (wildcard ? local : host)
+    this.peerAddress = `${this.tls === null ? 'ws' : 'wss'}://${advertised.includes(':') ? `[${advertised}]` : advertised}:${server.port}`
+  }
+
   private join(): Promise<void> {
     const server = `the scheduler at ${this.options.scheduler}`
     const socket = openSocket(this.options.scheduler, this.tls, server)
     const handshake = new PartyHandshake(this.credentials, 'worker', server)
+    let local = '127.0.0.1'
+    socket.once('upgrade', (response: IncomingMessage) => {
+      const address = response.socket.localAddress
+      if (address) local = address.startsWith('::ffff:') ? address.slice(7) : address
+    })
     return new Promise<void>((resolve, reject) => {
       let welcomed = false
       let refusal: Error | null = null
+      const hello = () => {
+        this.listenForPeers(local).then(
+          () => this.channel.send(['hello-worker', this.name, this.slots, this.peerAddress, this.options.resources ?? null] satisfies HelloWorker),
+          (err: Error) => {
+            refusal = new Error(`worker '${this.name}' cannot open its peer server on ${this.options.host ?? local}: ${err.message}`)
+            socket.terminate()
+          },
+        )
+      }
       this.channel = new Channel<WorkerToScheduler, SchedulerToWorker>(
         socket,
         (message) => {
@@ -194,7 +228,7 @@ export class Worker {
             try {
               const auth = handshake.receive(message)
               if (auth !== null) this.channel.send(auth)
-              else this.channel.send(['hello-worker', this.name, this.slots, this.peerAddress, this.options.resources ?? null] satisfies HelloWorker)
+              else hello()
             } catch (err) {
               refusal = err instanceof SkeinError ? err : new Error(`the scheduler at ${this.options.scheduler} refused worker '${this.name}': ${(err as Error).message}`)
               socket.terminate()
