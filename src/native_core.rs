@@ -4,9 +4,9 @@ use napi::bindgen_prelude::{Buffer, Uint32Array};
 use napi_derive::napi;
 use skein_core::{ClientId, Config, Scheduler, SchedulerStats, StateCounts, TaskId, WorkerId, WorkerSpec};
 
-use crate::error::{core_error, malformed, Result};
-use crate::inline_values::InlineValues;
-use crate::wire::{decode_graph, decode_worker_events, encode_messages, WorkerEvent};
+use skein_wire::{apply_worker_events, decode_graph, encode_messages, InlineValues};
+
+use crate::error::{core_error, malformed, wire_error, Result};
 
 /// Options for the native core; every field is optional and has the core's default.
 #[napi(object)]
@@ -155,7 +155,7 @@ impl NativeCore {
     /// Returns the number of tasks in the graph. Throws (with `code`) and changes nothing on a bad graph.
     #[napi]
     pub fn submit_graph(&mut self, client: u32, graph: Buffer, wanted: Vec<String>) -> Result<u32> {
-        let tasks = decode_graph(&graph)?;
+        let tasks = decode_graph(&graph).map_err(wire_error)?;
         let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
         let ids = self.core.submit_graph(ClientId(client), tasks, &wanted).map_err(core_error)?;
         Ok(ids.len() as u32)
@@ -165,7 +165,7 @@ impl NativeCore {
     /// cross twice). Returns the task id of each wanted key, in order: the ids `memory` messages carry.
     #[napi]
     pub fn submit_graph_indexed(&mut self, client: u32, graph: Buffer, wanted: Uint32Array) -> Result<Uint32Array> {
-        let tasks = decode_graph(&graph)?;
+        let tasks = decode_graph(&graph).map_err(wire_error)?;
         let mut keys: Vec<String> = Vec::with_capacity(wanted.len());
         for &i in wanted.iter() {
             let task = tasks.get(i as usize).ok_or_else(|| malformed(format!("wanted index {i} is not in the graph of {} tasks", tasks.len())))?;
@@ -240,29 +240,7 @@ impl NativeCore {
     /// the returned list, so one bad event does not cost the rest of the batch.
     #[napi]
     pub fn worker_events(&mut self, worker: u32, events: Buffer) -> Result<Vec<String>> {
-        let w = WorkerId(worker);
-        let mut rejected = Vec::new();
-        for event in decode_worker_events(&events)? {
-            let applied = match event {
-                WorkerEvent::Finished { task, run, nbytes, duration, value } => {
-                    let applied = self.core.task_finished(w, task, run, nbytes, duration);
-                    if let (Ok(true), Some(value)) = (&applied, value) {
-                        self.inline.insert(task, value);
-                    }
-                    applied
-                }
-                WorkerEvent::Erred { task, run, payload } => self.core.task_erred(w, task, run, payload.into()),
-                WorkerEvent::MissingData { task, run, dep, holder } => self.core.missing_data(w, task, run, dep, holder),
-                WorkerEvent::DataLost { task } => self.core.data_lost(w, task),
-                WorkerEvent::StealResponse { task, run, stolen } => self.core.steal_response(w, task, run, stolen),
-                WorkerEvent::Executing { task, run } => self.core.task_executing(w, task, run),
-                WorkerEvent::ExecutorDied { task, run } => self.core.executor_died(w, task, run),
-            };
-            if let Err(err) = applied {
-                rejected.push(format!("{}: {}", err.code(), err));
-            }
-        }
-        Ok(rejected)
+        apply_worker_events(&mut self.core, &mut self.inline, WorkerId(worker), &events).map_err(wire_error)
     }
 
     #[napi]

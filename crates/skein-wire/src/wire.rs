@@ -34,8 +34,8 @@
 //!   `["cancelled", [key]]`
 
 use crate::error::{malformed, Result};
-use crate::reader::Reader;
 use crate::inline_values::InlineValues;
+use crate::reader::Reader;
 use skein_core::{Compute, Failure, Instructions, Scheduler, TaskId, TaskSpec, WorkerId};
 
 pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
@@ -144,6 +144,34 @@ pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
     }
     r.expect_end("worker events")?;
     Ok(events)
+}
+
+/// Applies one frame of events from worker `w`. A malformed frame is refused whole and
+/// changes nothing; events the core refuses (unknown task, ...) are skipped and described in
+/// the returned list, so one bad event does not cost the rest of the batch.
+pub fn apply_worker_events(core: &mut Scheduler, inline: &mut InlineValues, w: WorkerId, bytes: &[u8]) -> Result<Vec<String>> {
+    let mut rejected = Vec::new();
+    for event in decode_worker_events(bytes)? {
+        let applied = match event {
+            WorkerEvent::Finished { task, run, nbytes, duration, value } => {
+                let applied = core.task_finished(w, task, run, nbytes, duration);
+                if let (Ok(true), Some(value)) = (&applied, value) {
+                    inline.insert(task, value);
+                }
+                applied
+            }
+            WorkerEvent::Erred { task, run, payload } => core.task_erred(w, task, run, payload.into()),
+            WorkerEvent::MissingData { task, run, dep, holder } => core.missing_data(w, task, run, dep, holder),
+            WorkerEvent::DataLost { task } => core.data_lost(w, task),
+            WorkerEvent::StealResponse { task, run, stolen } => core.steal_response(w, task, run, stolen),
+            WorkerEvent::Executing { task, run } => core.task_executing(w, task, run),
+            WorkerEvent::ExecutorDied { task, run } => core.executor_died(w, task, run),
+        };
+        if let Err(err) = applied {
+            rejected.push(format!("{}: {}", err.code(), err));
+        }
+    }
+    Ok(rejected)
 }
 
 /// Writing into a Vec cannot fail; this keeps the encoder free of error plumbing.
