@@ -2,7 +2,9 @@ use std::collections::HashMap;
 
 use napi::bindgen_prelude::{Buffer, Uint32Array};
 use napi_derive::napi;
-use skein_core::{ClientId, Config, Scheduler, SchedulerStats, StateCounts, TaskId, WorkerId, WorkerSpec};
+use skein_core::{
+    ClientId, Config, Scheduler, SchedulerStats, StateCounts, TaskId, WorkerId, WorkerSpec,
+};
 
 use skein_wire::{apply_worker_events, decode_graph, encode_messages, InlineValues};
 
@@ -138,7 +140,10 @@ pub struct NativeCore {
 impl NativeCore {
     #[napi(constructor)]
     pub fn new(options: Option<NativeCoreOptions>) -> Self {
-        NativeCore { core: Scheduler::new(options.unwrap_or_default().into()), inline: InlineValues::default() }
+        NativeCore {
+            core: Scheduler::new(options.unwrap_or_default().into()),
+            inline: InlineValues::default(),
+        }
     }
 
     #[napi]
@@ -148,7 +153,9 @@ impl NativeCore {
 
     #[napi]
     pub fn remove_client(&mut self, client: u32) -> Result<()> {
-        self.core.remove_client(ClientId(client)).map_err(core_error)
+        self.core
+            .remove_client(ClientId(client))
+            .map_err(core_error)
     }
 
     /// Adds the tasks of `graph` (see wire.rs) and makes `client` want the keys in `wanted`.
@@ -157,35 +164,59 @@ impl NativeCore {
     pub fn submit_graph(&mut self, client: u32, graph: Buffer, wanted: Vec<String>) -> Result<u32> {
         let tasks = decode_graph(&graph).map_err(wire_error)?;
         let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
-        let ids = self.core.submit_graph(ClientId(client), tasks, &wanted).map_err(core_error)?;
+        let ids = self
+            .core
+            .submit_graph(ClientId(client), tasks, &wanted)
+            .map_err(core_error)?;
         Ok(ids.len() as u32)
     }
 
     /// Like `submitGraph`, with the wanted keys named by their index in `graph` (no key strings
     /// cross twice). Returns the task id of each wanted key, in order: the ids `memory` messages carry.
     #[napi]
-    pub fn submit_graph_indexed(&mut self, client: u32, graph: Buffer, wanted: Uint32Array) -> Result<Uint32Array> {
+    pub fn submit_graph_indexed(
+        &mut self,
+        client: u32,
+        graph: Buffer,
+        wanted: Uint32Array,
+    ) -> Result<Uint32Array> {
         let tasks = decode_graph(&graph).map_err(wire_error)?;
         let mut keys: Vec<String> = Vec::with_capacity(wanted.len());
         for &i in wanted.iter() {
-            let task = tasks.get(i as usize).ok_or_else(|| malformed(format!("wanted index {i} is not in the graph of {} tasks", tasks.len())))?;
+            let task = tasks.get(i as usize).ok_or_else(|| {
+                malformed(format!(
+                    "wanted index {i} is not in the graph of {} tasks",
+                    tasks.len()
+                ))
+            })?;
             keys.push(task.key.clone());
         }
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let ids = self.core.submit_graph(ClientId(client), tasks, &keys).map_err(core_error)?;
-        Ok(wanted.iter().map(|&i| ids[i as usize].0).collect::<Vec<u32>>().into())
+        let ids = self
+            .core
+            .submit_graph(ClientId(client), tasks, &keys)
+            .map_err(core_error)?;
+        Ok(wanted
+            .iter()
+            .map(|&i| ids[i as usize].0)
+            .collect::<Vec<u32>>()
+            .into())
     }
 
     #[napi]
     pub fn want_keys(&mut self, client: u32, keys: Vec<String>) -> Result<()> {
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        self.core.want_keys(ClientId(client), &keys).map_err(core_error)
+        self.core
+            .want_keys(ClientId(client), &keys)
+            .map_err(core_error)
     }
 
     #[napi]
     pub fn release_keys(&mut self, client: u32, keys: Vec<String>) -> Result<()> {
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        self.core.release_keys(ClientId(client), &keys).map_err(core_error)
+        self.core
+            .release_keys(ClientId(client), &keys)
+            .map_err(core_error)
     }
 
     /// Like `release_keys`, with the keys named by the task ids the client got in its
@@ -206,33 +237,63 @@ impl NativeCore {
     #[napi]
     pub fn cancel_keys(&mut self, client: u32, keys: Vec<String>) -> Result<()> {
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        self.core.cancel_keys(ClientId(client), &keys).map_err(core_error)
+        self.core
+            .cancel_keys(ClientId(client), &keys)
+            .map_err(core_error)
     }
 
     /// Records data a client placed on `worker` itself (scatter).
     #[napi]
-    pub fn add_scattered(&mut self, client: u32, key: String, worker: u32, nbytes: f64) -> Result<()> {
+    pub fn add_scattered(
+        &mut self,
+        client: u32,
+        key: String,
+        worker: u32,
+        nbytes: f64,
+    ) -> Result<()> {
         self.core
-            .add_scattered(ClientId(client), &key, WorkerId(worker), nbytes.max(0.0) as u64)
+            .add_scattered(
+                ClientId(client),
+                &key,
+                WorkerId(worker),
+                nbytes.max(0.0) as u64,
+            )
             .map(|_| ())
             .map_err(core_error)
     }
 
     #[napi]
-    pub fn add_worker(&mut self, name: String, slots: u32, resources: Option<HashMap<String, f64>>, now: f64) -> Result<u32> {
+    pub fn add_worker(
+        &mut self,
+        name: String,
+        slots: u32,
+        resources: Option<HashMap<String, f64>>,
+        now: f64,
+    ) -> Result<u32> {
         let resources = resources.unwrap_or_default().into_iter().collect();
-        let spec = WorkerSpec { name, slots, resources };
-        self.core.add_worker(spec, now).map(|w| w.0).map_err(core_error)
+        let spec = WorkerSpec {
+            name,
+            slots,
+            resources,
+        };
+        self.core
+            .add_worker(spec, now)
+            .map(|w| w.0)
+            .map_err(core_error)
     }
 
     #[napi]
     pub fn remove_worker(&mut self, worker: u32, now: f64) -> Result<()> {
-        self.core.remove_worker(WorkerId(worker), now).map_err(core_error)
+        self.core
+            .remove_worker(WorkerId(worker), now)
+            .map_err(core_error)
     }
 
     #[napi]
     pub fn heartbeat(&mut self, worker: u32, now: f64) -> Result<()> {
-        self.core.heartbeat(WorkerId(worker), now).map_err(core_error)
+        self.core
+            .heartbeat(WorkerId(worker), now)
+            .map_err(core_error)
     }
 
     /// Applies one frame of events from `worker`. A malformed frame throws and
@@ -240,7 +301,8 @@ impl NativeCore {
     /// the returned list, so one bad event does not cost the rest of the batch.
     #[napi]
     pub fn worker_events(&mut self, worker: u32, events: Buffer) -> Result<Vec<String>> {
-        apply_worker_events(&mut self.core, &mut self.inline, WorkerId(worker), &events).map_err(wire_error)
+        apply_worker_events(&mut self.core, &mut self.inline, WorkerId(worker), &events)
+            .map_err(wire_error)
     }
 
     #[napi]
@@ -253,11 +315,12 @@ impl NativeCore {
     #[napi]
     pub fn take_messages(&mut self) -> Option<Buffer> {
         let ins = self.core.take_instructions();
-        let messages = if ins.workers.is_empty() && ins.clients.is_empty() && ins.removed_workers.is_empty() {
-            None
-        } else {
-            Some(encode_messages(&self.core, &ins, &self.inline).into())
-        };
+        let messages =
+            if ins.workers.is_empty() && ins.clients.is_empty() && ins.removed_workers.is_empty() {
+                None
+            } else {
+                Some(encode_messages(&self.core, &ins, &self.inline).into())
+            };
         self.inline.clear();
         messages
     }
@@ -265,7 +328,9 @@ impl NativeCore {
     /// The state of `key`, or null if the scheduler does not know it.
     #[napi]
     pub fn state(&self, key: String) -> Option<String> {
-        self.core.task_id(&key).map(|t: TaskId| format!("{:?}", self.core.state(t)).to_lowercase())
+        self.core
+            .task_id(&key)
+            .map(|t: TaskId| format!("{:?}", self.core.state(t)).to_lowercase())
     }
 
     #[napi]
@@ -273,7 +338,11 @@ impl NativeCore {
         self.core
             .story(&key)
             .into_iter()
-            .map(|r| StoryEntry { from: format!("{:?}", r.from), to: format!("{:?}", r.to), stimulus: format!("{:?}", r.stimulus) })
+            .map(|r| StoryEntry {
+                from: format!("{:?}", r.from),
+                to: format!("{:?}", r.to),
+                stimulus: format!("{:?}", r.stimulus),
+            })
             .collect()
     }
 
@@ -291,6 +360,8 @@ impl NativeCore {
     /// Throws naming the broken invariant, if any.
     #[napi]
     pub fn validate(&self) -> napi::Result<()> {
-        self.core.validate().map_err(|msg| napi::Error::new(napi::Status::GenericFailure, msg))
+        self.core
+            .validate()
+            .map_err(|msg| napi::Error::new(napi::Status::GenericFailure, msg))
     }
 }

@@ -128,14 +128,20 @@ impl Outbox {
     }
 
     fn pool_compute(&mut self, mut v: Vec<Compute>) {
-        if self.compute_pool.len() < POOL_MAX && v.capacity() > 0 && v.capacity() <= POOLED_CAPACITY_MAX {
+        if self.compute_pool.len() < POOL_MAX
+            && v.capacity() > 0
+            && v.capacity() <= POOLED_CAPACITY_MAX
+        {
             v.clear();
             self.compute_pool.push(v);
         }
     }
 
     fn pool_tasks(&mut self, mut v: Vec<TaskId>) {
-        if self.task_pool.len() < POOL_MAX && v.capacity() > 0 && v.capacity() <= POOLED_CAPACITY_MAX {
+        if self.task_pool.len() < POOL_MAX
+            && v.capacity() > 0
+            && v.capacity() <= POOLED_CAPACITY_MAX
+        {
             v.clear();
             self.task_pool.push(v);
         }
@@ -194,7 +200,9 @@ impl crate::scheduler::Scheduler {
             });
             batch.compute.sort_by_key(|c| tasks[c.task].priority);
             // A steal answered or made moot (task finished, moved) before delivery is dropped.
-            batch.steal.retain(|&(t, run)| self.stealing.requested(&self.tasks, t, w, run));
+            batch
+                .steal
+                .retain(|&(t, run)| self.stealing.requested(&self.tasks, t, w, run));
             if !(batch.compute.is_empty() && batch.free.is_empty() && batch.steal.is_empty()) {
                 out.workers.push((w, batch));
             }

@@ -6,9 +6,9 @@ use crate::error::CoreError;
 use crate::ids::{TaskId, WorkerId};
 use crate::scheduler::Scheduler;
 use crate::spec::{DeathCause, Failure};
-use crate::task::FLAG_EXECUTING;
 use crate::state::TaskState;
 use crate::story::Stimulus;
+use crate::task::FLAG_EXECUTING;
 use std::sync::Arc;
 
 impl Scheduler {
@@ -55,7 +55,13 @@ impl Scheduler {
     }
 
     /// `t` raised on `w`: it and every dependent still pursued err with the same failure.
-    pub fn task_erred(&mut self, w: WorkerId, t: TaskId, run: u32, payload: Box<[u8]>) -> Result<bool, CoreError> {
+    pub fn task_erred(
+        &mut self,
+        w: WorkerId,
+        t: TaskId,
+        run: u32,
+        payload: Box<[u8]>,
+    ) -> Result<bool, CoreError> {
         self.check_ids(w, t)?;
         if !self.is_current_run(w, t, run) {
             return Ok(false);

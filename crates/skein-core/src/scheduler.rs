@@ -83,7 +83,10 @@ impl Scheduler {
         }
         if self.config.validate {
             if let Err(e) = self.validate() {
-                panic!("skein-core invariant broken after {}: {e}", self.stimulus.name());
+                panic!(
+                    "skein-core invariant broken after {}: {e}",
+                    self.stimulus.name()
+                );
             }
         }
     }
@@ -95,7 +98,10 @@ impl Scheduler {
     }
 
     pub fn payload(&self, t: TaskId) -> &[u8] {
-        self.tasks.slots.get(t.ix()).map_or(&[], |task| task.payload())
+        self.tasks
+            .slots
+            .get(t.ix())
+            .map_or(&[], |task| task.payload())
     }
 
     pub fn dependencies(&self, t: TaskId) -> &[TaskId] {
@@ -121,7 +127,10 @@ impl Scheduler {
     }
 
     pub fn state(&self, t: TaskId) -> TaskState {
-        self.tasks.slots.get(t.ix()).map_or(TaskState::Forgotten, |task| task.state)
+        self.tasks
+            .slots
+            .get(t.ix())
+            .map_or(TaskState::Forgotten, |task| task.state)
     }
 
     pub fn task_id(&self, key: &str) -> Option<TaskId> {
@@ -144,7 +153,9 @@ impl Scheduler {
 
     /// Estimated seconds of work processing on `w`.
     pub fn occupancy(&self, w: WorkerId) -> f64 {
-        self.workers.live(w).map_or(0.0, |wk| wk.occupancy_us as f64 * 1e-6)
+        self.workers
+            .live(w)
+            .map_or(0.0, |wk| wk.occupancy_us as f64 * 1e-6)
     }
 
     /// The run id of `t`'s current Compute (meaningful while processing).
@@ -168,7 +179,9 @@ impl Scheduler {
 
     /// The last `Config::story_len` transitions of `key` (empty if unknown).
     pub fn story(&self, key: &str) -> Vec<TransitionRecord> {
-        self.tasks.find(key).map_or_else(Vec::new, |t| self.tasks[t].story.records().to_vec())
+        self.tasks
+            .find(key)
+            .map_or_else(Vec::new, |t| self.tasks[t].story.records().to_vec())
     }
 
     pub fn counts(&self) -> StateCounts {

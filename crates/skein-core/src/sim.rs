@@ -233,9 +233,15 @@ pub struct SimCluster {
 
 /// How a worker ends a job.
 enum Report {
-    Finished { nbytes: u64, duration: f64 },
+    Finished {
+        nbytes: u64,
+        duration: f64,
+    },
     Erred(Box<[u8]>),
-    Missing { dep: TaskId, holder: WorkerId },
+    Missing {
+        dep: TaskId,
+        holder: WorkerId,
+    },
     /// The job ended the execution thread it ran on; the worker lives on.
     ExecutorDied,
 }
@@ -1002,11 +1008,18 @@ impl SimCluster {
         }
         if live {
             // As a real worker does when it hands the task to an execution thread.
-            if let Err(e) = self.scheduler.task_executing(WorkerId(w), job.task, job.run) {
+            if let Err(e) = self
+                .scheduler
+                .task_executing(WorkerId(w), job.task, job.run)
+            {
                 self.anomaly(format!("task_executing refused: {e}"));
             }
         }
-        if live && (!self.poison_keys.is_empty() || !self.fail_keys.is_empty() || !self.thread_poison_keys.is_empty()) {
+        if live
+            && (!self.poison_keys.is_empty()
+                || !self.fail_keys.is_empty()
+                || !self.thread_poison_keys.is_empty())
+        {
             let key = self.scheduler.key(job.task);
             if self.thread_poison_keys.contains(key) {
                 let _ = self.report(w, job, Report::ExecutorDied);

@@ -32,7 +32,11 @@ pub enum Failure {
     /// The worker's error payload, passed through untouched.
     Raised { payload: Box<[u8]> },
     /// The task was running on these workers when they died (`causes[i]` says how `workers[i]` went).
-    KilledWorker { key: String, workers: Vec<String>, causes: Vec<DeathCause> },
+    KilledWorker {
+        key: String,
+        workers: Vec<String>,
+        causes: Vec<DeathCause>,
+    },
     /// Scattered data whose only holder left (cannot be recomputed).
     Lost { key: String },
 }

@@ -100,12 +100,24 @@ pub(crate) struct Task {
 }
 
 impl Task {
-    pub fn new(key: &str, payload: &[u8], deps: &[TaskId], prefix: u32, priority: Priority) -> Task {
+    pub fn new(
+        key: &str,
+        payload: &[u8],
+        deps: &[TaskId],
+        prefix: u32,
+        priority: Priority,
+    ) -> Task {
         Task::from_key(key.to_string(), payload, deps, prefix, priority)
     }
 
     /// Like `new`, reusing the key's allocation for key + payload.
-    pub fn from_key(key: String, payload: &[u8], deps: &[TaskId], prefix: u32, priority: Priority) -> Task {
+    pub fn from_key(
+        key: String,
+        payload: &[u8],
+        deps: &[TaskId],
+        prefix: u32,
+        priority: Priority,
+    ) -> Task {
         let key_len = key.len() as u32;
         let mut data = key.into_bytes();
         data.extend_from_slice(payload);
@@ -189,7 +201,10 @@ impl Task {
         self.extras.as_ref().and_then(|e| e.restrictions.as_deref())
     }
     pub fn resources(&self) -> &[(u32, f64)] {
-        self.extras.as_ref().map(|e| &e.resources[..]).unwrap_or(&[])
+        self.extras
+            .as_ref()
+            .map(|e| &e.resources[..])
+            .unwrap_or(&[])
     }
     pub fn failure(&self) -> Option<&(TaskId, Arc<Failure>)> {
         self.extras.as_ref().and_then(|e| e.failure.as_ref())
@@ -286,7 +301,8 @@ impl TaskTable {
             let first = (task.worker, task.set_pos);
             task.flags = (task.flags & !FLAG_HELD) | FLAG_MANY_HOLDERS;
             task.worker = WorkerId(NO_WORKER);
-            self.more_holders.insert(t, (vec![first.0, w], vec![first.1, p]));
+            self.more_holders
+                .insert(t, (vec![first.0, w], vec![first.1, p]));
         } else {
             task.worker = w;
             task.set_pos = p;
@@ -303,7 +319,9 @@ impl TaskTable {
             task.flags &= !FLAG_HELD;
             return out;
         }
-        let Some(m) = self.more_holders.get_mut(&t) else { return (WorkerId(NO_WORKER), u32::MAX) };
+        let Some(m) = self.more_holders.get_mut(&t) else {
+            return (WorkerId(NO_WORKER), u32::MAX);
+        };
         let out = (m.0.remove(i), m.1.remove(i));
         if m.0.len() == 1 {
             let (w, p) = (m.0[0], m.1[0]);
@@ -414,7 +432,11 @@ impl TaskTable {
 
     /// Forgotten slots on their way to reuse.
     pub fn recycling(&self) -> impl Iterator<Item = TaskId> + '_ {
-        self.free.iter().chain(&self.reported).chain(&self.pending).copied()
+        self.free
+            .iter()
+            .chain(&self.reported)
+            .chain(&self.pending)
+            .copied()
     }
 }
 

@@ -33,7 +33,10 @@ pub(crate) struct Worker {
 impl Worker {
     /// Amount of resource `r` declared (0 if none).
     pub fn resource(&self, r: u32) -> f64 {
-        self.resources.iter().find(|(id, _)| *id == r).map_or(0.0, |&(_, v)| v)
+        self.resources
+            .iter()
+            .find(|(id, _)| *id == r)
+            .map_or(0.0, |&(_, v)| v)
     }
 
     pub fn satisfies(&self, needs: &[(u32, f64)]) -> bool {
@@ -91,7 +94,13 @@ impl WorkerTable {
         self.list.get(w.ix()).filter(|wk| wk.alive)
     }
 
-    pub fn add(&mut self, name: &str, slots: u32, resources: Box<[(u32, f64)]>, now: f64) -> WorkerId {
+    pub fn add(
+        &mut self,
+        name: &str,
+        slots: u32,
+        resources: Box<[(u32, f64)]>,
+        now: f64,
+    ) -> WorkerId {
         let w = WorkerId(self.list.len() as u32);
         for &(r, _) in resources.iter() {
             self.with_resource[r as usize].push(w);

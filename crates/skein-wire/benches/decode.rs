@@ -52,9 +52,13 @@ fn events_bytes(n: usize) -> Vec<u8> {
 
 fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode");
-    group.measurement_time(Duration::from_secs(5)).throughput(Throughput::Elements(N as u64));
+    group
+        .measurement_time(Duration::from_secs(5))
+        .throughput(Throughput::Elements(N as u64));
     let graph = graph_bytes(N);
-    group.bench_function("graph/100k", |b| b.iter(|| decode_graph(black_box(&graph)).expect("valid graph")));
+    group.bench_function("graph/100k", |b| {
+        b.iter(|| decode_graph(black_box(&graph)).expect("valid graph"))
+    });
     let events = events_bytes(N);
     group.bench_function("worker_events/100k", |b| {
         b.iter(|| decode_worker_events(black_box(&events)).expect("valid events"))

@@ -11,4 +11,6 @@ mod wire;
 
 pub use error::{Result, WireError};
 pub use inline_values::InlineValues;
-pub use wire::{apply_worker_events, decode_graph, decode_worker_events, encode_messages, WorkerEvent};
+pub use wire::{
+    apply_worker_events, decode_graph, decode_worker_events, encode_messages, WorkerEvent,
+};

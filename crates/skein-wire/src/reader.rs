@@ -14,7 +14,8 @@ impl<'a> Reader<'a> {
     }
 
     fn marker(&mut self, what: &str) -> Result<Marker> {
-        rmp::decode::read_marker(&mut self.buf).map_err(|_| malformed(format!("{what}: unexpected end")))
+        rmp::decode::read_marker(&mut self.buf)
+            .map_err(|_| malformed(format!("{what}: unexpected end")))
     }
 
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
@@ -45,7 +46,9 @@ impl<'a> Reader<'a> {
         match self.marker(what)? {
             Marker::True => Ok(true),
             Marker::False => Ok(false),
-            m => Err(malformed(format!("{what}: expected a boolean, found {m:?}"))),
+            m => Err(malformed(format!(
+                "{what}: expected a boolean, found {m:?}"
+            ))),
         }
     }
 
@@ -74,13 +77,22 @@ impl<'a> Reader<'a> {
             Marker::U8 => self.be(1, what)? as i64,
             Marker::U16 => self.be(2, what)? as i64,
             Marker::U32 => self.be(4, what)? as i64,
-            Marker::U64 => i64::try_from(self.be(8, what)?).map_err(|_| malformed(format!("{what}: integer too large")))?,
+            Marker::U64 => i64::try_from(self.be(8, what)?)
+                .map_err(|_| malformed(format!("{what}: integer too large")))?,
             Marker::I8 => self.be(1, what)? as u8 as i8 as i64,
             Marker::I16 => self.be(2, what)? as u16 as i16 as i64,
             Marker::I32 => self.be(4, what)? as u32 as i32 as i64,
             Marker::I64 => self.be(8, what)? as i64,
-            Marker::F32 | Marker::F64 => return Err(malformed(format!("{what}: expected an integer, found a float"))),
-            m => return Err(malformed(format!("{what}: expected an integer, found {m:?}"))),
+            Marker::F32 | Marker::F64 => {
+                return Err(malformed(format!(
+                    "{what}: expected an integer, found a float"
+                )))
+            }
+            m => {
+                return Err(malformed(format!(
+                    "{what}: expected an integer, found {m:?}"
+                )))
+            }
         };
         Ok(v)
     }
@@ -150,7 +162,10 @@ impl<'a> Reader<'a> {
         if self.buf.is_empty() {
             Ok(())
         } else {
-            Err(malformed(format!("{what}: {} trailing bytes", self.buf.len())))
+            Err(malformed(format!(
+                "{what}: {} trailing bytes",
+                self.buf.len()
+            )))
         }
     }
 }

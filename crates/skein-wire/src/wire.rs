@@ -45,20 +45,39 @@ pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
     for _ in 0..n {
         let fields = r.array_len("task")?;
         if fields != 7 {
-            return Err(malformed(format!("task: expected 7 fields, found {fields}")));
+            return Err(malformed(format!(
+                "task: expected 7 fields, found {fields}"
+            )));
         }
         let key = r.str("task key")?.to_owned();
         let prefix = r.str("task prefix")?.to_owned();
         let payload: Box<[u8]> = r.bin("task payload")?.into();
-        let dependencies = r.str_list("task dependencies")?.into_iter().map(str::to_owned).collect();
+        let dependencies = r
+            .str_list("task dependencies")?
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         let priority = r.i32("task priority")?;
         let restrictions = if r.nil() {
             None
         } else {
-            Some(r.str_list("task restrictions")?.into_iter().map(str::to_owned).collect())
+            Some(
+                r.str_list("task restrictions")?
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+            )
         };
         let resources = decode_resources(&mut r)?;
-        tasks.push(TaskSpec { key, prefix, payload, dependencies, priority, restrictions, resources });
+        tasks.push(TaskSpec {
+            key,
+            prefix,
+            payload,
+            dependencies,
+            priority,
+            restrictions,
+            resources,
+        });
     }
     r.expect_end("graph")?;
     Ok(tasks)
@@ -79,13 +98,40 @@ fn decode_resources(r: &mut Reader<'_>) -> Result<Vec<(String, f64)>> {
 }
 
 pub enum WorkerEvent<'a> {
-    Finished { task: TaskId, run: u32, nbytes: u64, duration: f64, value: Option<&'a [u8]> },
-    Erred { task: TaskId, run: u32, payload: &'a [u8] },
-    MissingData { task: TaskId, run: u32, dep: TaskId, holder: WorkerId },
-    DataLost { task: TaskId },
-    StealResponse { task: TaskId, run: u32, stolen: bool },
-    Executing { task: TaskId, run: u32 },
-    ExecutorDied { task: TaskId, run: u32 },
+    Finished {
+        task: TaskId,
+        run: u32,
+        nbytes: u64,
+        duration: f64,
+        value: Option<&'a [u8]>,
+    },
+    Erred {
+        task: TaskId,
+        run: u32,
+        payload: &'a [u8],
+    },
+    MissingData {
+        task: TaskId,
+        run: u32,
+        dep: TaskId,
+        holder: WorkerId,
+    },
+    DataLost {
+        task: TaskId,
+    },
+    StealResponse {
+        task: TaskId,
+        run: u32,
+        stolen: bool,
+    },
+    Executing {
+        task: TaskId,
+        run: u32,
+    },
+    ExecutorDied {
+        task: TaskId,
+        run: u32,
+    },
 }
 
 /// Decodes the whole batch before any of it is applied, so a malformed frame changes nothing.
@@ -103,13 +149,25 @@ pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
                     run: r.u32("finished run")?,
                     nbytes: r.u64("finished nbytes")?,
                     duration: r.f64("finished duration")?,
-                    value: if fields == 6 { Some(r.bin("finished value")?) } else { None },
+                    value: if fields == 6 {
+                        Some(r.bin("finished value")?)
+                    } else {
+                        None
+                    },
                 },
                 fields,
             ),
-            0 => return Err(malformed(format!("worker event kind 0: expected 5 or 6 fields, found {fields}"))),
+            0 => {
+                return Err(malformed(format!(
+                    "worker event kind 0: expected 5 or 6 fields, found {fields}"
+                )))
+            }
             1 => (
-                WorkerEvent::Erred { task: TaskId(r.u32("erred task")?), run: r.u32("erred run")?, payload: r.bin("erred payload")? },
+                WorkerEvent::Erred {
+                    task: TaskId(r.u32("erred task")?),
+                    run: r.u32("erred run")?,
+                    payload: r.bin("erred payload")?,
+                },
                 4,
             ),
             2 => (
@@ -121,7 +179,12 @@ pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
                 },
                 5,
             ),
-            3 => (WorkerEvent::DataLost { task: TaskId(r.u32("data-lost task")?) }, 2),
+            3 => (
+                WorkerEvent::DataLost {
+                    task: TaskId(r.u32("data-lost task")?),
+                },
+                2,
+            ),
             4 => (
                 WorkerEvent::StealResponse {
                     task: TaskId(r.u32("steal-response task")?),
@@ -130,15 +193,26 @@ pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
                 },
                 4,
             ),
-            5 => (WorkerEvent::Executing { task: TaskId(r.u32("executing task")?), run: r.u32("executing run")? }, 3),
+            5 => (
+                WorkerEvent::Executing {
+                    task: TaskId(r.u32("executing task")?),
+                    run: r.u32("executing run")?,
+                },
+                3,
+            ),
             6 => (
-                WorkerEvent::ExecutorDied { task: TaskId(r.u32("executor-died task")?), run: r.u32("executor-died run")? },
+                WorkerEvent::ExecutorDied {
+                    task: TaskId(r.u32("executor-died task")?),
+                    run: r.u32("executor-died run")?,
+                },
                 3,
             ),
             other => return Err(malformed(format!("worker event kind {other} is unknown"))),
         };
         if fields != expected {
-            return Err(malformed(format!("worker event kind {kind}: expected {expected} fields, found {fields}")));
+            return Err(malformed(format!(
+                "worker event kind {kind}: expected {expected} fields, found {fields}"
+            )));
         }
         events.push(event);
     }
@@ -149,21 +223,41 @@ pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
 /// Applies one frame of events from worker `w`. A malformed frame is refused whole and
 /// changes nothing; events the core refuses (unknown task, ...) are skipped and described in
 /// the returned list, so one bad event does not cost the rest of the batch.
-pub fn apply_worker_events(core: &mut Scheduler, inline: &mut InlineValues, w: WorkerId, bytes: &[u8]) -> Result<Vec<String>> {
+pub fn apply_worker_events(
+    core: &mut Scheduler,
+    inline: &mut InlineValues,
+    w: WorkerId,
+    bytes: &[u8],
+) -> Result<Vec<String>> {
     let mut rejected = Vec::new();
     for event in decode_worker_events(bytes)? {
         let applied = match event {
-            WorkerEvent::Finished { task, run, nbytes, duration, value } => {
+            WorkerEvent::Finished {
+                task,
+                run,
+                nbytes,
+                duration,
+                value,
+            } => {
                 let applied = core.task_finished(w, task, run, nbytes, duration);
                 if let (Ok(true), Some(value)) = (&applied, value) {
                     inline.insert(task, value);
                 }
                 applied
             }
-            WorkerEvent::Erred { task, run, payload } => core.task_erred(w, task, run, payload.into()),
-            WorkerEvent::MissingData { task, run, dep, holder } => core.missing_data(w, task, run, dep, holder),
+            WorkerEvent::Erred { task, run, payload } => {
+                core.task_erred(w, task, run, payload.into())
+            }
+            WorkerEvent::MissingData {
+                task,
+                run,
+                dep,
+                holder,
+            } => core.missing_data(w, task, run, dep, holder),
             WorkerEvent::DataLost { task } => core.data_lost(w, task),
-            WorkerEvent::StealResponse { task, run, stolen } => core.steal_response(w, task, run, stolen),
+            WorkerEvent::StealResponse { task, run, stolen } => {
+                core.steal_response(w, task, run, stolen)
+            }
             WorkerEvent::Executing { task, run } => core.task_executing(w, task, run),
             WorkerEvent::ExecutorDied { task, run } => core.executor_died(w, task, run),
         };
@@ -224,7 +318,11 @@ impl Out {
     }
     /// `["memory", flat]`, or `["memory", flat, [task, value, ...]]` when values came inline.
     fn memory_message(&mut self, core: &Scheduler, memory: &[TaskId], inline: &InlineValues) {
-        let with_values = if inline.is_empty() { 0 } else { memory.iter().filter(|&&t| inline.get(t).is_some()).count() };
+        let with_values = if inline.is_empty() {
+            0
+        } else {
+            memory.iter().filter(|&&t| inline.get(t).is_some()).count()
+        };
         let len = if with_values > 0 { 3 } else { 2 };
         self.message_of("memory", len, memory.is_empty(), |o| {
             let flat: usize = memory.iter().map(|&t| 3 + core.who_has(t).len()).sum();
@@ -350,7 +448,11 @@ fn encode_failure(out: &mut Out, failure: &Failure) {
             out.uint(0);
             out.bin(payload);
         }
-        Failure::KilledWorker { key, workers, causes } => {
+        Failure::KilledWorker {
+            key,
+            workers,
+            causes,
+        } => {
             out.array(4);
             out.uint(1);
             out.str(key);

@@ -17,26 +17,53 @@ fn invalid_graphs_change_nothing_and_a_good_graph_still_works() {
     let mut s = sched();
     let c = s.add_client();
     let w = worker(&mut s, "w1", 1);
-    s.submit_graph(c, vec![task("a", &[]), task("b", &["a"])], &["b"]).unwrap();
+    s.submit_graph(c, vec![task("a", &[]), task("b", &["a"])], &["b"])
+        .unwrap();
     finish(&mut s, "a");
     let before = snapshot(&s);
     let ins_before = s.take_instructions();
 
     let cases: Vec<(Vec<TaskSpec>, Vec<&str>, &str)> = vec![
         (vec![task("", &[])], vec![], "SKEIN_INVALID_GRAPH"),
-        (vec![task("x", &[]), task("x", &[])], vec![], "SKEIN_DUPLICATE_KEY"),
-        (vec![task("a", &[]), task("a", &[])], vec![], "SKEIN_DUPLICATE_KEY"),
-        (vec![task("x", &["nope"])], vec![], "SKEIN_UNKNOWN_DEPENDENCY"),
-        (vec![task("x", &["y"]), task("y", &["z"]), task("z", &["x"])], vec![], "SKEIN_CYCLE"),
-        (vec![task("x", &["x"])], vec!["x"], "SKEIN_CYCLE"),
-        (vec![task("q", &[]), task("x", &["y", "a"]), task("y", &["x"])], vec![], "SKEIN_CYCLE"),
         (
-            vec![TaskSpec { resources: vec![("gpu".into(), -1.0)], ..task("x", &[]) }],
+            vec![task("x", &[]), task("x", &[])],
+            vec![],
+            "SKEIN_DUPLICATE_KEY",
+        ),
+        (
+            vec![task("a", &[]), task("a", &[])],
+            vec![],
+            "SKEIN_DUPLICATE_KEY",
+        ),
+        (
+            vec![task("x", &["nope"])],
+            vec![],
+            "SKEIN_UNKNOWN_DEPENDENCY",
+        ),
+        (
+            vec![task("x", &["y"]), task("y", &["z"]), task("z", &["x"])],
+            vec![],
+            "SKEIN_CYCLE",
+        ),
+        (vec![task("x", &["x"])], vec!["x"], "SKEIN_CYCLE"),
+        (
+            vec![task("q", &[]), task("x", &["y", "a"]), task("y", &["x"])],
+            vec![],
+            "SKEIN_CYCLE",
+        ),
+        (
+            vec![TaskSpec {
+                resources: vec![("gpu".into(), -1.0)],
+                ..task("x", &[])
+            }],
             vec![],
             "SKEIN_INVALID_GRAPH",
         ),
         (
-            vec![TaskSpec { resources: vec![("gpu".into(), f64::NAN)], ..task("x", &[]) }],
+            vec![TaskSpec {
+                resources: vec![("gpu".into(), f64::NAN)],
+                ..task("x", &[])
+            }],
             vec![],
             "SKEIN_INVALID_GRAPH",
         ),
@@ -49,12 +76,23 @@ fn invalid_graphs_change_nothing_and_a_good_graph_still_works() {
         assert!(s.take_instructions().is_empty(), "after {err}");
         assert_eq!(s.task_id("x"), None);
     }
-    let err = s.submit_graph(c, vec![task("x", &["y"]), task("y", &["x"])], &[]).unwrap_err();
+    let err = s
+        .submit_graph(c, vec![task("x", &["y"]), task("y", &["x"])], &[])
+        .unwrap_err();
     assert!(matches!(&err, CoreError::Cycle { key } if key == "x" || key == "y"));
-    let err = s.submit_graph(c, vec![task("x", &["nope"])], &[]).unwrap_err();
-    assert_eq!(err, CoreError::UnknownDependency { key: "x".into(), dependency: "nope".into() });
+    let err = s
+        .submit_graph(c, vec![task("x", &["nope"])], &[])
+        .unwrap_err();
     assert_eq!(
-        s.submit_graph(ClientId(99), vec![task("x", &[])], &[]).unwrap_err(),
+        err,
+        CoreError::UnknownDependency {
+            key: "x".into(),
+            dependency: "nope".into()
+        }
+    );
+    assert_eq!(
+        s.submit_graph(ClientId(99), vec![task("x", &[])], &[])
+            .unwrap_err(),
         CoreError::UnknownClient { client: 99 }
     );
     drop(ins_before);
@@ -79,7 +117,9 @@ fn existing_keys_are_reused_as_they_are() {
     s.take_instructions();
     let mut again = task("a", &["zzz-not-checked"]);
     again.payload = b"other".to_vec().into();
-    let ids = s.submit_graph(c, vec![again, task("b", &["a"])], &["b"]).unwrap();
+    let ids = s
+        .submit_graph(c, vec![again, task("b", &["a"])], &["b"])
+        .unwrap();
     assert_eq!(ids[0], first[0]);
     assert_eq!(s.payload(first[0]), b"a");
     assert_eq!(st(&s, "b"), Processing);
@@ -94,7 +134,9 @@ fn existing_keys_are_reused_as_they_are() {
 fn unwanted_tasks_are_forgotten_at_once() {
     let mut s = sched();
     let c = s.add_client();
-    let ids = s.submit_graph(c, vec![task("a", &[]), task("b", &["a"])], &[]).unwrap();
+    let ids = s
+        .submit_graph(c, vec![task("a", &[]), task("b", &["a"])], &[])
+        .unwrap();
     assert_eq!(ids.len(), 2);
     assert_eq!(s.counts().tasks, 0);
     assert_eq!(s.key(ids[1]), "b", "ids stay readable until recycled");
@@ -123,7 +165,8 @@ fn order_finishes_one_subtree_before_the_next() {
     // user priority beats submission order; earlier graphs beat later ones
     let mut hi = task("hi", &[]);
     hi.priority = 5;
-    s.submit_graph(c, vec![task("late", &[]), hi], &["late", "hi"]).unwrap();
+    s.submit_graph(c, vec![task("late", &[]), hi], &["late", "hi"])
+        .unwrap();
     let p = |k: &str| s.tasks[id(&s, k)].priority;
     assert!(p("hi") < p("l-0"));
     assert!(p("l-3") < p("late"));
@@ -137,7 +180,10 @@ fn order_finishes_one_subtree_before_the_next() {
 
 #[test]
 fn deep_chains_and_wide_graphs_are_handled_iteratively() {
-    let mut s = Scheduler::new(Config { validate: false, ..config() });
+    let mut s = Scheduler::new(Config {
+        validate: false,
+        ..config()
+    });
     let c = s.add_client();
     let n = 100_000;
     let mut g = Vec::with_capacity(n);
@@ -163,7 +209,12 @@ fn duplicate_dependencies_are_kept_in_order() {
     let mut s = sched();
     let c = s.add_client();
     let w = worker(&mut s, "w1", 1);
-    s.submit_graph(c, vec![task("a", &[]), task("b", &[]), task("x", &["a", "b", "a"])], &["x"]).unwrap();
+    s.submit_graph(
+        c,
+        vec![task("a", &[]), task("b", &[]), task("x", &["a", "b", "a"])],
+        &["x"],
+    )
+    .unwrap();
     let (a, b) = (id(&s, "a"), id(&s, "b"));
     assert_eq!(s.dependencies(id(&s, "x")), &[a, b, a]);
     finish(&mut s, "a");
