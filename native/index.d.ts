@@ -95,6 +95,12 @@ export interface CoreStats {
   stalls: number
 }
 
+/**
+ * The longest key the scheduler accepts, in UTF-8 bytes: a longer one, in a graph or in a
+ * want, release or cancel, throws with code `SKEIN_KEY_TOO_LONG`.
+ */
+export declare const MAX_KEY_BYTES: number
+
 /** Options for the native core; every field is optional and has the core's default. */
 export interface NativeCoreOptions {
   /** A task errs after this many workers died while running it (default 3). */

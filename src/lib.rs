@@ -8,3 +8,8 @@ mod error;
 mod native_core;
 
 pub use native_core::NativeCore;
+
+/// The longest key the scheduler accepts, in UTF-8 bytes: a longer one, in a graph or in a
+/// want, release or cancel, throws with code `SKEIN_KEY_TOO_LONG`.
+#[napi_derive::napi]
+pub const MAX_KEY_BYTES: u32 = skein_core::MAX_KEY_BYTES as u32;

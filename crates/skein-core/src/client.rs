@@ -192,7 +192,7 @@ impl Scheduler {
             ids.push(
                 self.tasks
                     .find(k)
-                    .ok_or_else(|| CoreError::UnknownKey { key: k.to_string() })?,
+                    .ok_or_else(|| CoreError::unknown_key(k))?,
             );
         }
         self.stimulus = Stimulus::WantKeys;
@@ -205,11 +205,12 @@ impl Scheduler {
     }
 
     /// Drops the client's want of these keys; unknown keys are ignored (releases race with
-    /// forgetting).
+    /// forgetting), keys longer than `MAX_KEY_BYTES` refused.
     pub fn release_keys(&mut self, c: ClientId, keys: &[&str]) -> Result<(), CoreError> {
         if self.clients.list.get(c.ix()).is_none() {
             return Err(CoreError::UnknownClient { client: c.0 });
         }
+        check_keys(keys)?;
         self.stimulus = Stimulus::ReleaseKeys;
         for &k in keys {
             if let Some(t) = self.tasks.find(k) {
@@ -227,6 +228,7 @@ impl Scheduler {
         if self.clients.list.get(c.ix()).is_none() {
             return Err(CoreError::UnknownClient { client: c.0 });
         }
+        check_keys(keys)?;
         self.stimulus = Stimulus::CancelKeys;
         for &k in keys {
             if let Some(t) = self.tasks.find(k) {
@@ -302,4 +304,9 @@ impl Scheduler {
             }
         }
     }
+}
+
+/// Every key within `MAX_KEY_BYTES`, checked before anything changes.
+fn check_keys(keys: &[&str]) -> Result<(), CoreError> {
+    keys.iter().try_for_each(|k| CoreError::check_key(k))
 }

@@ -100,6 +100,7 @@ impl Scheduler {
                     reason: "empty key".into(),
                 });
             }
+            CoreError::check_key(&s.key)?;
             for (name, v) in &s.resources {
                 if !(v.is_finite() && *v >= 0.0) {
                     return Err(CoreError::InvalidGraph {
@@ -158,9 +159,13 @@ impl Scheduler {
         for (i, s) in specs.iter().enumerate() {
             if existing[i].is_none() {
                 for dk in &s.dependencies {
-                    let d = resolve(dk).ok_or_else(|| CoreError::UnknownDependency {
-                        key: s.key.clone(),
-                        dependency: dk.clone(),
+                    let d = resolve(dk).ok_or_else(|| {
+                        CoreError::check_key(dk).err().unwrap_or_else(|| {
+                            CoreError::UnknownDependency {
+                                key: s.key.clone(),
+                                dependency: dk.clone(),
+                            }
+                        })
                     })?;
                     if let DepRef::Local(j) = d {
                         local_deps.push(j);
@@ -185,7 +190,7 @@ impl Scheduler {
                     Some(t) => DepRef::Existing(t),
                     None => DepRef::Local(j as u32),
                 },
-                None => resolve(k).ok_or_else(|| CoreError::UnknownKey { key: k.to_string() })?,
+                None => resolve(k).ok_or_else(|| CoreError::unknown_key(k))?,
             };
             guess = match r {
                 DepRef::Local(j) => j as usize + 1,
@@ -310,6 +315,7 @@ impl Scheduler {
                 reason: "empty key".into(),
             });
         }
+        CoreError::check_key(key)?;
         self.stimulus = Stimulus::Scatter;
         let h = self.tasks.hash_key(key);
         let t = match self.tasks.find_hashed(h, key) {

@@ -3,6 +3,11 @@
 
 use crate::error::{malformed, Result};
 use rmp::Marker;
+use skein_core::{CoreError, MAX_KEY_BYTES};
+
+fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str> {
+    std::str::from_utf8(bytes).map_err(|_| malformed(format!("{what}: invalid UTF-8")))
+}
 
 pub struct Reader<'a> {
     buf: &'a [u8],
@@ -127,7 +132,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn str(&mut self, what: &str) -> Result<&'a str> {
+    /// A string's bytes, not yet checked to be UTF-8.
+    fn str_bytes(&mut self, what: &str) -> Result<&'a [u8]> {
         let len = match self.marker(what)? {
             Marker::FixStr(n) => n as usize,
             Marker::Str8 => self.be(1, what)? as usize,
@@ -135,8 +141,21 @@ impl<'a> Reader<'a> {
             Marker::Str32 => self.be(4, what)? as usize,
             m => return Err(malformed(format!("{what}: expected a string, found {m:?}"))),
         };
-        let bytes = self.take(len, what)?;
-        std::str::from_utf8(bytes).map_err(|_| malformed(format!("{what}: invalid UTF-8")))
+        self.take(len, what)
+    }
+
+    pub fn str(&mut self, what: &str) -> Result<&'a str> {
+        let bytes = self.str_bytes(what)?;
+        utf8(bytes, what)
+    }
+
+    /// A task key: a string of at most `MAX_KEY_BYTES`.
+    pub fn key(&mut self, what: &str) -> Result<&'a str> {
+        let bytes = self.str_bytes(what)?;
+        if bytes.len() > MAX_KEY_BYTES {
+            return Err(CoreError::key_too_long(bytes).into());
+        }
+        utf8(bytes, what)
     }
 
     pub fn bin(&mut self, what: &str) -> Result<&'a [u8]> {
@@ -149,11 +168,22 @@ impl<'a> Reader<'a> {
         self.take(len, what)
     }
 
-    pub fn str_list(&mut self, what: &str) -> Result<Vec<&'a str>> {
+    /// An array of strings, copied out (they outlive the frame).
+    pub fn owned_strs(&mut self, what: &str) -> Result<Vec<String>> {
         let n = self.array_len(what)?;
         let mut out = Vec::with_capacity(n.min(self.buf.len()));
         for _ in 0..n {
-            out.push(self.str(what)?);
+            out.push(self.str(what)?.to_owned());
+        }
+        Ok(out)
+    }
+
+    /// An array of task keys, copied out.
+    pub fn owned_keys(&mut self, what: &str) -> Result<Vec<String>> {
+        let n = self.array_len(what)?;
+        let mut out = Vec::with_capacity(n.min(self.buf.len()));
+        for _ in 0..n {
+            out.push(self.key(what)?.to_owned());
         }
         Ok(out)
     }

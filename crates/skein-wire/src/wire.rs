@@ -3,6 +3,7 @@
 //!
 //! Graph (submitGraph): `[task, ...]`, each task
 //!   `[key, prefix, payload: bin, deps: [key], priority: int, restrictions: [name] | nil, resources: {name: number} | nil]`
+//!   (a key, the task's or a dependency's, is at most `MAX_KEY_BYTES` of UTF-8: `SKEIN_KEY_TOO_LONG`)
 //!
 //! Worker events (workerEvents): `[event, ...]`, each one of
 //!   `[0, task, run, nbytes, duration]`   finished
@@ -49,24 +50,15 @@ pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
                 "task: expected 7 fields, found {fields}"
             )));
         }
-        let key = r.str("task key")?.to_owned();
+        let key = r.key("task key")?.to_owned();
         let prefix = r.str("task prefix")?.to_owned();
         let payload: Box<[u8]> = r.bin("task payload")?.into();
-        let dependencies = r
-            .str_list("task dependencies")?
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        let dependencies = r.owned_keys("task dependencies")?;
         let priority = r.i32("task priority")?;
         let restrictions = if r.nil() {
             None
         } else {
-            Some(
-                r.str_list("task restrictions")?
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect(),
-            )
+            Some(r.owned_strs("task restrictions")?)
         };
         let resources = decode_resources(&mut r)?;
         tasks.push(TaskSpec {

@@ -224,3 +224,50 @@ fn duplicate_dependencies_are_kept_in_order() {
     s.release_keys(c, &["x"]).unwrap();
     assert_eq!(s.counts().tasks, 0);
 }
+
+#[test]
+fn keys_longer_than_the_limit_are_refused_wherever_they_come_in_and_change_nothing() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("a", &[])], &["a"]).unwrap();
+    let a = id(&s, "a");
+    s.take_instructions();
+    // 2 + 4096 bytes; the head is cut at 40 characters, not bytes.
+    let long = format!("é{}", "k".repeat(MAX_KEY_BYTES));
+    let refused = CoreError::KeyTooLong {
+        len: MAX_KEY_BYTES + 2,
+        head: format!("é{}", "k".repeat(39)),
+    };
+    let before = s.counts();
+    let graphs: Vec<(Vec<TaskSpec>, Vec<&str>)> = vec![
+        (vec![task(&long, &[])], vec![]),
+        (vec![task("x", &[long.as_str()])], vec![]),
+        (vec![task("x", &[])], vec![long.as_str()]),
+    ];
+    for (graph, wanted) in graphs {
+        assert_eq!(s.submit_graph(c, graph, &wanted), Err(refused.clone()));
+    }
+    assert_eq!(s.want_keys(c, &[long.as_str()]), Err(refused.clone()));
+    assert_eq!(s.release_keys(c, &["a", &long]), Err(refused.clone()));
+    assert_eq!(s.cancel_keys(c, &["a", &long]), Err(refused.clone()));
+    assert_eq!(s.add_scattered(c, &long, w, 1), Err(refused.clone()));
+    assert_eq!(s.counts(), before);
+    assert!(s.wants(c, a), "a refused release released nothing");
+    assert!(s.take_instructions().is_empty());
+    assert_eq!(refused.code(), "SKEIN_KEY_TOO_LONG");
+    let message = refused.to_string();
+    assert!(
+        message.contains("4098 bytes") && message.contains("limit of 4096 bytes"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("\"é{}\"", "k".repeat(39))),
+        "{message}"
+    );
+
+    let fits = "k".repeat(MAX_KEY_BYTES);
+    s.submit_graph(c, vec![task(&fits, &[])], &[fits.as_str()])
+        .unwrap();
+    assert_eq!(st(&s, &fits), Processing);
+}
