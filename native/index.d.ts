@@ -15,6 +15,11 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class NativeCore {
   constructor(options?: NativeCoreOptions | undefined | null)
+  /**
+   * Like the constructor, with run ids counting up from `firstRunId` (a whole number up
+   * to 2^53 - 1) instead of 0: tests cross 2^32 with it.
+   */
+  static withFirstRunId(options: NativeCoreOptions | undefined | null, firstRunId: number): NativeCore
   addClient(): number
   removeClient(client: number): void
   /**

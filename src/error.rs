@@ -25,6 +25,11 @@ pub fn malformed(what: impl std::fmt::Display) -> napi::Error<ErrorCode> {
     napi::Error::new(MALFORMED_FRAME, format!("malformed frame: {what}"))
 }
 
+/// An option of the NativeCore constructor out of its range.
+pub fn invalid_option(what: impl std::fmt::Display) -> napi::Error<ErrorCode> {
+    napi::Error::new(ErrorCode("SKEIN_INVALID_OPTION"), what.to_string())
+}
+
 pub fn wire_error(err: WireError) -> napi::Error<ErrorCode> {
     napi::Error::new(ErrorCode(err.code()), err.to_string())
 }

@@ -8,7 +8,7 @@ use skein_core::{
 
 use skein_wire::{apply_worker_events, decode_graph, encode_messages, InlineValues};
 
-use crate::error::{core_error, malformed, wire_error, Result};
+use crate::error::{core_error, invalid_option, malformed, wire_error, Result};
 
 /// Options for the native core; every field is optional and has the core's default.
 #[napi(object)]
@@ -34,10 +34,11 @@ pub struct NativeCoreOptions {
     pub steal_min_duration: Option<f64>,
 }
 
-impl From<NativeCoreOptions> for Config {
-    fn from(o: NativeCoreOptions) -> Self {
+impl NativeCoreOptions {
+    fn into_config(self) -> Result<Config> {
+        let o = self;
         let d = Config::default();
-        Config {
+        Ok(Config {
             allowed_failures: o.allowed_failures.unwrap_or(d.allowed_failures),
             saturation_horizon: o.saturation_horizon.unwrap_or(d.saturation_horizon),
             max_tasks_per_slot: o.max_tasks_per_slot.unwrap_or(d.max_tasks_per_slot),
@@ -48,9 +49,12 @@ impl From<NativeCoreOptions> for Config {
             work_stealing: o.work_stealing.unwrap_or(d.work_stealing),
             steal_min_duration: o.steal_min_duration.unwrap_or(d.steal_min_duration),
             ..d
-        }
+        })
     }
 }
+
+/// The largest integer a JS number holds exactly.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// Counts of tasks per state and of workers and clients.
 #[napi(object)]
@@ -139,9 +143,33 @@ pub struct NativeCore {
 #[napi]
 impl NativeCore {
     #[napi(constructor)]
-    pub fn new(options: Option<NativeCoreOptions>) -> Self {
+    pub fn new(options: Option<NativeCoreOptions>) -> Result<Self> {
+        let config = options.unwrap_or_default().into_config()?;
+        Ok(NativeCore::with_config(config))
+    }
+
+    /// Like the constructor, with run ids counting up from `firstRunId` (a whole number up
+    /// to 2^53 - 1) instead of 0: tests cross 2^32 with it.
+    #[napi(factory)]
+    pub fn with_first_run_id(
+        options: Option<NativeCoreOptions>,
+        first_run_id: f64,
+    ) -> Result<Self> {
+        if !((0.0..=MAX_SAFE_INTEGER).contains(&first_run_id) && first_run_id.fract() == 0.0) {
+            return Err(invalid_option(format!(
+                "firstRunId {first_run_id} is not a whole number from 0 to 2^53 - 1"
+            )));
+        }
+        let config = Config {
+            first_run: first_run_id as u64,
+            ..options.unwrap_or_default().into_config()?
+        };
+        Ok(NativeCore::with_config(config))
+    }
+
+    fn with_config(config: Config) -> Self {
         NativeCore {
-            core: Scheduler::new(options.unwrap_or_default().into()),
+            core: Scheduler::new(config),
             inline: InlineValues::default(),
         }
     }

@@ -26,6 +26,9 @@ pub struct Config {
     /// Tasks estimated to run shorter than this (seconds) are never stolen: moving them
     /// costs more round trips than it saves.
     pub steal_min_duration: f64,
+    /// Run id of the first Compute (default 0). Run ids then count up by one per Compute;
+    /// a shell may start higher, and tests do, to cross 2^32.
+    pub first_run: u64,
 }
 
 impl Default for Config {
@@ -42,6 +45,7 @@ impl Default for Config {
             validate: cfg!(debug_assertions),
             work_stealing: true,
             steal_min_duration: 0.005,
+            first_run: 0,
         }
     }
 }

@@ -49,7 +49,7 @@ impl Scheduler {
     /// The counters, with `computes` read from the run counter (the core keeps no second count).
     pub fn stats(&self) -> SchedulerStats {
         SchedulerStats {
-            computes: u64::from(self.next_run),
+            computes: self.next_run - self.config.first_run,
             ..self.counters
         }
     }

@@ -143,9 +143,8 @@ impl Scheduler {
     /// lost: one more death for `t`; at `allowed_failures` it errs with `KilledWorker`.
     pub(crate) fn count_death(&mut self, t: TaskId, w: WorkerId, cause: DeathCause) {
         let task = &mut self.tasks[t];
-        task.suspicious = task.suspicious.saturating_add(1);
         task.extras_mut().killed_on.push((w, cause));
-        if (task.suspicious as u32) < self.config.allowed_failures {
+        if task.suspicious() < self.config.allowed_failures as usize {
             return;
         }
         let key = task.key().to_string();

@@ -31,8 +31,9 @@ pub struct Scheduler {
     /// Pending recommendations (a stack: depth-first, like Dask's popitem).
     pub(crate) recs: Vec<(TaskId, Rec)>,
     pub(crate) stimulus: Stimulus,
-    pub(crate) next_run: u32,
-    pub(crate) generation: u32,
+    /// 64-bit counters: at a billion a second they would wrap after 584 years.
+    pub(crate) next_run: u64,
+    pub(crate) generation: u64,
     /// Failure to attach when `task` next errs: (task, cause, failure).
     pub(crate) pending_failure: Option<(TaskId, TaskId, Arc<Failure>)>,
     pub(crate) by_state: [usize; TaskState::COUNT],
@@ -46,6 +47,7 @@ pub struct Scheduler {
 
 impl Scheduler {
     pub fn new(config: Config) -> Self {
+        let first_run = config.first_run;
         Scheduler {
             workers: WorkerTable::new(config.max_tasks_per_slot),
             config,
@@ -57,7 +59,7 @@ impl Scheduler {
             outbox: Outbox::default(),
             recs: Vec::new(),
             stimulus: Stimulus::SubmitGraph,
-            next_run: 0,
+            next_run: first_run,
             generation: 0,
             pending_failure: None,
             last_tick: None,
@@ -109,7 +111,7 @@ impl Scheduler {
     }
 
     /// Run order as (user priority: higher first, graph generation, order in graph: lower first).
-    pub fn priority(&self, t: TaskId) -> (i32, u32, u32) {
+    pub fn priority(&self, t: TaskId) -> (i32, u64, u32) {
         let p = self.tasks[t].priority;
         (p.user, p.generation, p.order)
     }
@@ -159,7 +161,7 @@ impl Scheduler {
     }
 
     /// The run id of `t`'s current Compute (meaningful while processing).
-    pub fn run_id(&self, t: TaskId) -> u32 {
+    pub fn run_id(&self, t: TaskId) -> u64 {
         self.tasks.slots.get(t.ix()).map_or(0, |task| task.run)
     }
 

@@ -150,7 +150,7 @@ pub struct SimStats {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Job {
     task: TaskId,
-    run: u32,
+    run: u64,
     gen: u64,
 }
 
@@ -191,7 +191,7 @@ struct SimWorker {
     resources: Vec<(String, f64)>,
     queue: VecDeque<Job>,
     /// Steal requests (task, run) not answered yet, oldest first.
-    steals: VecDeque<(TaskId, u32)>,
+    steals: VecDeque<(TaskId, u64)>,
     in_steal_list: bool,
     /// Keys this worker holds (kept only with `check`).
     store: IdSet<TaskId>,
@@ -367,7 +367,7 @@ impl SimCluster {
     }
 
     /// The steal requests worker `w` has not answered yet, oldest first.
-    pub fn pending_steals(&self, w: WorkerId) -> Vec<(TaskId, u32)> {
+    pub fn pending_steals(&self, w: WorkerId) -> Vec<(TaskId, u64)> {
         self.workers
             .get(w.0 as usize)
             .map_or_else(Vec::new, |sw| sw.steals.iter().copied().collect())
@@ -699,7 +699,7 @@ impl SimCluster {
     }
 
     /// Victim `w` answers a steal of (t, run): it gives up the job unless started.
-    fn answer(&mut self, w: u32, t: TaskId, run: u32) -> Result<bool, CoreError> {
+    fn answer(&mut self, w: u32, t: TaskId, run: u64) -> Result<bool, CoreError> {
         let sw = &mut self.workers[w as usize];
         let started = sw.slots.max(1) as usize;
         let pos = sw.queue.iter().position(|j| j.task == t && j.run == run);

@@ -41,7 +41,7 @@ pub(crate) struct Steal {
     pub victim: WorkerId,
     pub thief: WorkerId,
     /// The victim's run of the task the request names.
-    pub run: u32,
+    pub run: u64,
     /// Estimate (µs) moved from the victim's backlog to the thief's while in flight.
     pub estimate_us: u64,
 }
@@ -92,7 +92,7 @@ impl Stealing {
     }
 
     /// Whether a steal of `t` under `run` is pending with victim `w`.
-    pub fn requested(&self, tasks: &TaskTable, t: TaskId, w: WorkerId, run: u32) -> bool {
+    pub fn requested(&self, tasks: &TaskTable, t: TaskId, w: WorkerId, run: u64) -> bool {
         tasks[t].flags & FLAG_STEALING != 0
             && self
                 .in_flight
@@ -291,7 +291,7 @@ impl Scheduler {
         &mut self,
         w: WorkerId,
         t: TaskId,
-        run: u32,
+        run: u64,
         stolen: bool,
     ) -> Result<bool, CoreError> {
         if w.ix() >= self.workers.list.len() {

@@ -15,7 +15,9 @@ use std::sync::Arc;
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub(crate) struct Priority {
     pub user: i32,
-    pub generation: u32,
+    /// Which graph (or scatter) made the task: 64 bits, so it never wraps and an old graph
+    /// never overtakes a new one.
+    pub generation: u64,
     pub order: u32,
 }
 
@@ -75,7 +77,8 @@ pub(crate) struct Task {
     pub extras: Option<Box<Extras>>,
     pub nbytes: u64,
     pub priority: Priority,
-    key_len: u32,
+    /// Keys are at most `MAX_KEY_BYTES`, so 16 bits hold the length.
+    key_len: u16,
     pub prefix: u32,
     /// While waiting: dependency edges whose task is not in memory.
     pub waiting_on: u32,
@@ -89,13 +92,12 @@ pub(crate) struct Task {
     /// Position in the index set that `worker`/state put it in: the worker's processing
     /// list, the holder's `has_what`, or the no-worker list.
     pub set_pos: u32,
-    /// Run id of the current Compute.
-    pub run: u32,
+    /// Run id of the current Compute (64 bits: never reused, so a report of an old run is
+    /// never taken for the current one).
+    pub run: u64,
     /// Duration estimate (µs) added to the worker's occupancy while processing.
     pub estimate_us: u32,
     pub state: TaskState,
-    /// Workers that died while running it.
-    pub suspicious: u8,
     pub flags: u8,
 }
 
@@ -118,7 +120,8 @@ impl Task {
         prefix: u32,
         priority: Priority,
     ) -> Task {
-        let key_len = key.len() as u32;
+        let key_len = u16::try_from(key.len())
+            .expect("a key is checked against MAX_KEY_BYTES before its task is made");
         let mut data = key.into_bytes();
         data.extend_from_slice(payload);
         let mut d = Vec::with_capacity(deps.len() * 2);
@@ -142,7 +145,6 @@ impl Task {
             run: 0,
             estimate_us: 0,
             state: TaskState::Released,
-            suspicious: 0,
             flags: 0,
         }
     }
@@ -216,6 +218,10 @@ impl Task {
                 .extras
                 .as_ref()
                 .is_none_or(|e| e.restrictions.is_none() && e.resources.is_empty())
+    }
+    /// How many times a worker (or its execution thread) died while running it.
+    pub fn suspicious(&self) -> usize {
+        self.extras.as_ref().map_or(0, |e| e.killed_on.len())
     }
     pub fn extras_mut(&mut self) -> &mut Extras {
         self.extras.get_or_insert_with(Default::default)

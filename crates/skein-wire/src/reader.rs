@@ -5,6 +5,9 @@ use crate::error::{malformed, Result};
 use rmp::Marker;
 use skein_core::{CoreError, MAX_KEY_BYTES};
 
+/// The largest integer a JS number (a float64) holds exactly.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
 fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str> {
     std::str::from_utf8(bytes).map_err(|_| malformed(format!("{what}: invalid UTF-8")))
 }
@@ -115,6 +118,23 @@ impl<'a> Reader<'a> {
     pub fn i32(&mut self, what: &str) -> Result<i32> {
         let v = self.i64(what)?;
         i32::try_from(v).map_err(|_| malformed(format!("{what}: {v} is not an i32")))
+    }
+
+    /// A run id: an unsigned integer, or a float64 holding a whole number up to 2^53 - 1
+    /// (how msgpackr writes a JS number of 2^32 or more).
+    pub fn run(&mut self, what: &str) -> Result<u64> {
+        if self.buf.first() != Some(&0xcb) {
+            return self.u64(what);
+        }
+        self.buf = &self.buf[1..];
+        let v = f64::from_bits(self.be(8, what)?);
+        if (0.0..=MAX_SAFE_INTEGER).contains(&v) && v.fract() == 0.0 {
+            Ok(v as u64)
+        } else {
+            Err(malformed(format!(
+                "{what}: {v} is not a whole number from 0 to 2^53 - 1"
+            )))
+        }
     }
 
     /// A number that may arrive as an integer or a float.

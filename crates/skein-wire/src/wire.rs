@@ -14,6 +14,9 @@
 //!   `[4, task, run, stolen: bool]`       answer to a steal request: true = dropped unstarted, false = kept (started)
 //!   `[5, task, run]`                     the task is executing (handed to an execution thread), not merely queued
 //!   `[6, task, run]`                     the task ended its execution thread (the worker lives on)
+//! A run id is 64-bit and never reused. JS numbers hold it exactly up to 2^53, and msgpackr
+//! writes a number of 2^32 or more as a float64: a run may come as an integer or as a
+//! whole float64 up to 2^53 - 1.
 //!
 //! Messages (takeMessages): what the scheduler wants done, as ready-to-send
 //! protocol messages, so the shell forwards bytes instead of decoding and
@@ -92,19 +95,19 @@ fn decode_resources(r: &mut Reader<'_>) -> Result<Vec<(String, f64)>> {
 pub enum WorkerEvent<'a> {
     Finished {
         task: TaskId,
-        run: u32,
+        run: u64,
         nbytes: u64,
         duration: f64,
         value: Option<&'a [u8]>,
     },
     Erred {
         task: TaskId,
-        run: u32,
+        run: u64,
         payload: &'a [u8],
     },
     MissingData {
         task: TaskId,
-        run: u32,
+        run: u64,
         dep: TaskId,
         holder: WorkerId,
     },
@@ -113,16 +116,16 @@ pub enum WorkerEvent<'a> {
     },
     StealResponse {
         task: TaskId,
-        run: u32,
+        run: u64,
         stolen: bool,
     },
     Executing {
         task: TaskId,
-        run: u32,
+        run: u64,
     },
     ExecutorDied {
         task: TaskId,
-        run: u32,
+        run: u64,
     },
 }
 
@@ -138,7 +141,7 @@ pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
             0 if fields == 5 || fields == 6 => (
                 WorkerEvent::Finished {
                     task: TaskId(r.u32("finished task")?),
-                    run: r.u32("finished run")?,
+                    run: r.run("finished run")?,
                     nbytes: r.u64("finished nbytes")?,
                     duration: r.f64("finished duration")?,
                     value: if fields == 6 {
@@ -157,7 +160,7 @@ pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
             1 => (
                 WorkerEvent::Erred {
                     task: TaskId(r.u32("erred task")?),
-                    run: r.u32("erred run")?,
+                    run: r.run("erred run")?,
                     payload: r.bin("erred payload")?,
                 },
                 4,
@@ -165,7 +168,7 @@ pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
             2 => (
                 WorkerEvent::MissingData {
                     task: TaskId(r.u32("missing-data task")?),
-                    run: r.u32("missing-data run")?,
+                    run: r.run("missing-data run")?,
                     dep: TaskId(r.u32("missing-data dependency")?),
                     holder: WorkerId(r.u32("missing-data holder")?),
                 },
@@ -180,7 +183,7 @@ pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
             4 => (
                 WorkerEvent::StealResponse {
                     task: TaskId(r.u32("steal-response task")?),
-                    run: r.u32("steal-response run")?,
+                    run: r.run("steal-response run")?,
                     stolen: r.bool("steal-response stolen")?,
                 },
                 4,
@@ -188,14 +191,14 @@ pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
             5 => (
                 WorkerEvent::Executing {
                     task: TaskId(r.u32("executing task")?),
-                    run: r.u32("executing run")?,
+                    run: r.run("executing run")?,
                 },
                 3,
             ),
             6 => (
                 WorkerEvent::ExecutorDied {
                     task: TaskId(r.u32("executor-died task")?),
-                    run: r.u32("executor-died run")?,
+                    run: r.run("executor-died run")?,
                 },
                 3,
             ),
@@ -353,7 +356,7 @@ fn compute_list(out: &mut Out, core: &Scheduler, compute: &[Compute]) {
     for c in compute {
         out.array(6);
         out.uint(u64::from(c.task.0));
-        out.uint(u64::from(c.run));
+        out.uint(c.run);
         out.str(core.key(c.task));
         out.bin(core.payload(c.task));
         let deps = core.dependencies(c.task);
@@ -368,7 +371,7 @@ fn compute_list(out: &mut Out, core: &Scheduler, compute: &[Compute]) {
         let (user, generation, order) = core.priority(c.task);
         out.array(3);
         out.int(i64::from(user));
-        out.uint(u64::from(generation));
+        out.uint(generation);
         out.uint(u64::from(order));
     }
 }
@@ -423,12 +426,12 @@ pub fn encode_messages(core: &Scheduler, ins: &Instructions, inline: &InlineValu
 }
 
 /// `[[task, run, key]]`: the victim finds the task by key and checks the run.
-fn steal_list(out: &mut Out, core: &Scheduler, steal: &[(TaskId, u32)]) {
+fn steal_list(out: &mut Out, core: &Scheduler, steal: &[(TaskId, u64)]) {
     out.array(steal.len());
     for &(t, run) in steal {
         out.array(3);
         out.uint(u64::from(t.0));
-        out.uint(u64::from(run));
+        out.uint(run);
         out.str(core.key(t));
     }
 }

@@ -271,3 +271,18 @@ fn keys_longer_than_the_limit_are_refused_wherever_they_come_in_and_change_nothi
         .unwrap();
     assert_eq!(st(&s, &fits), Processing);
 }
+
+#[test]
+fn graph_generations_cross_2_pow_32_and_an_older_graph_still_runs_first() {
+    let mut s = sched();
+    s.generation = u64::from(u32::MAX) - 1;
+    let c = s.add_client();
+    s.submit_graph(c, vec![task("old", &[])], &["old"]).unwrap();
+    s.submit_graph(c, vec![task("new", &[])], &["new"]).unwrap();
+    let (old, new) = (id(&s, "old"), id(&s, "new"));
+    assert_eq!(s.priority(old), (0, u64::from(u32::MAX), 0));
+    assert_eq!(s.priority(new), (0, 1 << 32, 0));
+    let w = worker(&mut s, "w1", 1);
+    let ins = s.take_instructions();
+    assert_eq!(computes(&s, &ins, w), ["old", "new"]);
+}

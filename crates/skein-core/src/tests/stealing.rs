@@ -27,7 +27,7 @@ fn imbalanced(config: Config) -> (Scheduler, ClientId, WorkerId, WorkerId) {
     (s, c, w1, w2)
 }
 
-fn steals(ins: &Instructions, w: WorkerId) -> Vec<(TaskId, u32)> {
+fn steals(ins: &Instructions, w: WorkerId) -> Vec<(TaskId, u64)> {
     ins.workers
         .iter()
         .filter(|(x, _)| *x == w)

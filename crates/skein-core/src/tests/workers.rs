@@ -324,8 +324,8 @@ fn a_death_blames_only_the_tasks_the_worker_said_were_executing() {
     // The worker ran a later task first (its own queue order): the report, not the run order, decides.
     executing(&mut s, &["t-4"]);
     s.remove_worker(w1, 1.0).unwrap();
-    let blamed: Vec<u8> = (0..6)
-        .map(|i| s.tasks[id(&s, &format!("t-{i}"))].suspicious)
+    let blamed: Vec<usize> = (0..6)
+        .map(|i| s.tasks[id(&s, &format!("t-{i}"))].suspicious())
         .collect();
     assert_eq!(blamed, [0, 0, 0, 0, 1, 0]);
 }
@@ -342,8 +342,8 @@ fn without_reports_a_death_blames_the_first_tasks_handed_out() {
     )
     .unwrap();
     s.remove_worker(w1, 1.0).unwrap();
-    let blamed: Vec<u8> = (0..4)
-        .map(|i| s.tasks[id(&s, &format!("t-{i}"))].suspicious)
+    let blamed: Vec<usize> = (0..4)
+        .map(|i| s.tasks[id(&s, &format!("t-{i}"))].suspicious())
         .collect();
     assert_eq!(blamed, [1, 1, 0, 0]);
 }
@@ -362,8 +362,8 @@ fn executing_marks_end_with_the_run() {
     assert_eq!(s.task_executing(w1, a, s.run_id(a)), Ok(false));
     s.remove_worker(w1, 1.0).unwrap();
     // Nothing said executing any more: the guess picks b, never a (in memory, then lost).
-    assert_eq!(s.tasks[id(&s, "b")].suspicious, 1);
-    assert_eq!(s.tasks[a].suspicious, 0);
+    assert_eq!(s.tasks[id(&s, "b")].suspicious(), 1);
+    assert_eq!(s.tasks[a].suspicious(), 0);
 }
 
 #[test]
@@ -396,7 +396,7 @@ fn a_task_that_ends_its_execution_thread_three_times_errs_alone() {
         Some(w1),
         "the task beside it is not blamed"
     );
-    assert_eq!(s.tasks[id(&s, "good")].suspicious, 0);
+    assert_eq!(s.tasks[id(&s, "good")].suspicious(), 0);
     let (_, f) = s.failure(id(&s, "after")).unwrap();
     assert_eq!(
         *f,
@@ -460,4 +460,32 @@ fn tick_until(s: &mut Scheduler, from: f64, to: f64) {
         now += 0.1;
         s.tick(now);
     }
+}
+
+#[test]
+fn run_ids_cross_2_pow_32_without_wrapping_so_blame_and_stale_reports_stay_right() {
+    let mut s = Scheduler::new(Config {
+        first_run: u64::from(u32::MAX),
+        ..config()
+    });
+    let c = s.add_client();
+    let w = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("a", &[]), task("b", &[])], &["a", "b"])
+        .unwrap();
+    let (a, b) = (id(&s, "a"), id(&s, "b"));
+    assert_eq!((s.run_id(a), s.run_id(b)), (u64::from(u32::MAX), 1 << 32));
+    assert_eq!(
+        s.task_finished(w, b, 0, 1, 0.001),
+        Ok(false),
+        "b's run cut to 32 bits is a stale run, not b's"
+    );
+    // Nothing said it was executing: the task handed first (the lowest run) is blamed.
+    s.remove_worker(w, 1.0).unwrap();
+    assert_eq!((s.tasks[a].suspicious(), s.tasks[b].suspicious()), (1, 0));
+    worker(&mut s, "w2", 2);
+    assert!(s.run_id(a) > 1 << 32 && s.run_id(b) > 1 << 32);
+    finish(&mut s, "a");
+    finish(&mut s, "b");
+    assert_eq!((st(&s, "a"), st(&s, "b")), (Memory, Memory));
+    assert_eq!(s.stats().computes, 4);
 }
