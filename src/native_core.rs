@@ -8,7 +8,7 @@ use skein_core::{
 
 use skein_wire::{apply_worker_events, decode_graph, encode_messages, InlineValues};
 
-use crate::error::{core_error, invalid_option, malformed, wire_error, Result};
+use crate::error::{core_error, invalid_option, malformed, wire_error, ErrorCode, Result};
 
 /// Options for the native core; every field is optional and has the core's default.
 #[napi(object)]
@@ -38,7 +38,14 @@ impl NativeCoreOptions {
     fn into_config(self) -> Result<Config> {
         let o = self;
         let d = Config::default();
+        let hash_seed = getrandom::u64().map_err(|e| {
+            napi::Error::new(
+                ErrorCode("SKEIN_NO_RANDOMNESS"),
+                format!("no random seed for the key tables from the operating system: {e}"),
+            )
+        })?;
         Ok(Config {
+            hash_seed,
             allowed_failures: o.allowed_failures.unwrap_or(d.allowed_failures),
             saturation_horizon: o.saturation_horizon.unwrap_or(d.saturation_horizon),
             max_tasks_per_slot: o.max_tasks_per_slot.unwrap_or(d.max_tasks_per_slot),

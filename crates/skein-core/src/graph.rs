@@ -119,6 +119,10 @@ impl Scheduler {
             bucket_mask_for(local.capacity()),
             (0..n as u32).collect(),
         );
+        // Equal keys meet in graph order (the sort is stable), so the lowest position found
+        // occupied is the first key in the graph that repeats an earlier one, whatever order
+        // the hash seed put the keys in.
+        let mut first_repeat: Option<u32> = None;
         for &i in &order {
             let (h, key) = (hashes[i as usize], &specs[i as usize].key);
             match local.entry(
@@ -126,11 +130,16 @@ impl Scheduler {
                 |&j| specs[j as usize].key == *key,
                 |&j| hashes[j as usize],
             ) {
-                Entry::Occupied(_) => return Err(CoreError::DuplicateKey { key: key.clone() }),
+                Entry::Occupied(_) => first_repeat = Some(first_repeat.map_or(i, |f| f.min(i))),
                 Entry::Vacant(v) => {
                     v.insert(i);
                 }
             }
+        }
+        if let Some(i) = first_repeat {
+            return Err(CoreError::DuplicateKey {
+                key: specs[i as usize].key.clone(),
+            });
         }
         drop(order);
         for (s, &h) in specs.iter().zip(&hashes) {

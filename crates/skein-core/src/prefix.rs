@@ -1,7 +1,7 @@
 //! Per-prefix duration estimates (moving average) and the saturation buffer they imply.
 
 use crate::config::Config;
-use crate::ids::{fixed_hasher, FixedMap};
+use crate::ids::{KeyHasher, NameMap};
 
 /// Durations of one kind of task (the shell passes the function name as prefix).
 #[derive(Clone, Debug)]
@@ -14,15 +14,15 @@ struct PrefixStats {
 /// Interned prefixes with their duration averages.
 pub(crate) struct Prefixes {
     stats: Vec<PrefixStats>,
-    names: FixedMap<Box<str>, u32>,
+    names: NameMap<u32>,
     last: Option<(Box<str>, u32)>,
 }
 
 impl Prefixes {
-    pub fn new() -> Self {
+    pub fn new(hasher: KeyHasher) -> Self {
         Prefixes {
             stats: Vec::new(),
-            names: FixedMap::with_hasher(fixed_hasher()),
+            names: NameMap::with_hasher(hasher),
             last: None,
         }
     }
@@ -113,7 +113,7 @@ mod tests {
     #[test]
     fn fast_tasks_get_deep_buffers_slow_ones_one_per_slot() {
         let c = Config::default();
-        let mut p = Prefixes::new();
+        let mut p = Prefixes::new(KeyHasher::new(c.hash_seed));
         let fast = p.intern("fast", &c);
         let slow = p.intern("slow", &c);
         // default 0.5 ms against a 5 ms horizon

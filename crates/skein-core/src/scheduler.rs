@@ -3,7 +3,7 @@
 use crate::client::ClientTable;
 use crate::config::Config;
 use crate::counters::SchedulerStats;
-use crate::ids::{ClientId, TaskId, WorkerId};
+use crate::ids::{ClientId, KeyHasher, TaskId, WorkerId};
 use crate::instructions::Outbox;
 use crate::prefix::Prefixes;
 use crate::queue::ReadyQueue;
@@ -49,11 +49,11 @@ impl Scheduler {
     pub fn new(config: Config) -> Self {
         let first_run = config.first_run;
         Scheduler {
-            workers: WorkerTable::new(config.max_tasks_per_slot),
+            workers: WorkerTable::new(config.max_tasks_per_slot, KeyHasher::new(config.hash_seed)),
+            tasks: TaskTable::new(KeyHasher::new(config.hash_seed)),
+            prefixes: Prefixes::new(KeyHasher::new(config.hash_seed)),
             config,
-            tasks: TaskTable::new(),
             clients: ClientTable::default(),
-            prefixes: Prefixes::new(),
             queue: ReadyQueue::default(),
             no_worker: Vec::new(),
             outbox: Outbox::default(),

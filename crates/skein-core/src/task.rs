@@ -1,6 +1,6 @@
 //! The task table: compact per-task slots in one array, keys interned once, slots recycled.
 
-use crate::ids::{fixed_hasher, FixedHasher, FixedMap, TaskId, WorkerId, NO_WORKER};
+use crate::ids::{fixed_hasher, FixedMap, KeyHasher, TaskId, WorkerId, NO_WORKER};
 use crate::spec::{DeathCause, Failure};
 use crate::state::TaskState;
 use crate::story::Story;
@@ -233,7 +233,7 @@ impl Task {
 pub(crate) struct TaskTable {
     pub slots: Vec<Task>,
     index: HashTable<TaskId>,
-    hasher: FixedHasher,
+    hasher: KeyHasher,
     free: Vec<TaskId>,
     reported: Vec<TaskId>,
     pending: Vec<TaskId>,
@@ -242,11 +242,11 @@ pub(crate) struct TaskTable {
 }
 
 impl TaskTable {
-    pub fn new() -> Self {
+    pub fn new(hasher: KeyHasher) -> Self {
         TaskTable {
             slots: Vec::new(),
             index: HashTable::new(),
-            hasher: fixed_hasher(),
+            hasher,
             free: Vec::new(),
             reported: Vec::new(),
             pending: Vec::new(),

@@ -286,3 +286,53 @@ fn graph_generations_cross_2_pow_32_and_an_older_graph_still_runs_first() {
     let ins = s.take_instructions();
     assert_eq!(computes(&s, &ins, w), ["old", "new"]);
 }
+
+#[test]
+fn a_graph_with_several_repeated_keys_names_the_first_repeat_whatever_the_hash_seed() {
+    for hash_seed in 0..64 {
+        let mut s = Scheduler::new(Config {
+            hash_seed,
+            ..config()
+        });
+        let c = s.add_client();
+        let mut graph: Vec<TaskSpec> = (0..300).map(|i| task(&format!("t-{i}"), &[])).collect();
+        graph.push(task("t-7", &[]));
+        graph.push(task("t-3", &[]));
+        graph.push(task("t-7", &[]));
+        assert_eq!(
+            s.submit_graph(c, graph, &[]),
+            Err(CoreError::DuplicateKey { key: "t-7".into() }),
+            "hash seed {hash_seed}"
+        );
+    }
+}
+
+#[test]
+fn the_hash_seed_changes_where_keys_sit_not_what_the_core_does() {
+    use crate::sim::{self, SimCluster, SimConfig};
+    let run = |hash_seed| {
+        let config = Config {
+            hash_seed,
+            ..config()
+        };
+        let mut sim = SimCluster::new(
+            config,
+            SimConfig {
+                seed: 3,
+                ..SimConfig::default()
+            },
+        );
+        sim.add_workers("w", 3, 2).unwrap();
+        let (tasks, root) = sim::tree_reduction(300);
+        sim.submit(tasks, &[root.as_str()]).unwrap();
+        let (tasks, keys) = sim::independent("inc", 200, b"");
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        sim.submit(tasks, &keys).unwrap();
+        sim.run_until_idle(1_000_000).unwrap();
+        let c = sim.client();
+        (sim.stats().clone(), format!("{:?}", sim.client_log(c)))
+    };
+    let a = run(1);
+    assert!(a.0.finished >= 799, "{:?}", a.0);
+    assert_eq!(a, run(0x9e37_79b9_7f4a_7c15));
+}
