@@ -40,6 +40,13 @@ impl<'a> Reader<'a> {
         Ok(bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     }
 
+    /// Room to reserve for `n` declared items of at least `min_bytes` each: no more than the
+    /// bytes left could hold, so a frame that declares four billion items and ends after a
+    /// few reserves for a few (a frame costs memory in proportion to its size).
+    pub fn capacity_for(&self, n: usize, min_bytes: usize) -> usize {
+        n.min(self.buf.len() / min_bytes)
+    }
+
     /// Peeks whether the next value is nil, consuming it if so.
     pub fn nil(&mut self) -> bool {
         if self.buf.first() == Some(&0xc0) {
@@ -191,7 +198,7 @@ impl<'a> Reader<'a> {
     /// An array of strings, copied out (they outlive the frame).
     pub fn owned_strs(&mut self, what: &str) -> Result<Vec<String>> {
         let n = self.array_len(what)?;
-        let mut out = Vec::with_capacity(n.min(self.buf.len()));
+        let mut out = Vec::with_capacity(self.capacity_for(n, 1));
         for _ in 0..n {
             out.push(self.str(what)?.to_owned());
         }
@@ -201,7 +208,7 @@ impl<'a> Reader<'a> {
     /// An array of task keys, copied out.
     pub fn owned_keys(&mut self, what: &str) -> Result<Vec<String>> {
         let n = self.array_len(what)?;
-        let mut out = Vec::with_capacity(n.min(self.buf.len()));
+        let mut out = Vec::with_capacity(self.capacity_for(n, 1));
         for _ in 0..n {
             out.push(self.key(what)?.to_owned());
         }

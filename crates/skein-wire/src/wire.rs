@@ -42,10 +42,17 @@ use crate::inline_values::InlineValues;
 use crate::reader::Reader;
 use skein_core::{Compute, Failure, Instructions, Scheduler, TaskId, TaskSpec, WorkerId};
 
+/// Fewest bytes of one encoded task: `[fixstr, fixstr, bin8 0, [], fixint, nil, nil]`.
+const MIN_TASK_BYTES: usize = 9;
+/// Fewest bytes of one resource: a fixstr name and a fixint amount.
+const MIN_RESOURCE_BYTES: usize = 2;
+/// Fewest bytes of one worker event: `[3, task]`.
+const MIN_EVENT_BYTES: usize = 3;
+
 pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
     let mut r = Reader::new(bytes);
     let n = r.array_len("graph")?;
-    let mut tasks = Vec::with_capacity(n.min(bytes.len()));
+    let mut tasks = Vec::with_capacity(r.capacity_for(n, MIN_TASK_BYTES));
     for _ in 0..n {
         let fields = r.array_len("task")?;
         if fields != 7 {
@@ -83,7 +90,7 @@ fn decode_resources(r: &mut Reader<'_>) -> Result<Vec<(String, f64)>> {
         return Ok(Vec::new());
     }
     let n = r.map_len("task resources")?;
-    let mut out = Vec::with_capacity(n.min(64));
+    let mut out = Vec::with_capacity(r.capacity_for(n, MIN_RESOURCE_BYTES));
     for _ in 0..n {
         let name = r.str("resource name")?.to_owned();
         let amount = r.f64("resource amount")?;
@@ -133,7 +140,7 @@ pub enum WorkerEvent<'a> {
 pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
     let mut r = Reader::new(bytes);
     let n = r.array_len("worker events")?;
-    let mut events = Vec::with_capacity(n.min(bytes.len()));
+    let mut events = Vec::with_capacity(r.capacity_for(n, MIN_EVENT_BYTES));
     for _ in 0..n {
         let fields = r.array_len("worker event")?;
         let kind = r.u32("worker event kind")?;
