@@ -14,3 +14,6 @@ pub use inline_values::InlineValues;
 pub use wire::{
     apply_worker_events, decode_graph, decode_worker_events, encode_messages, WorkerEvent,
 };
+
+#[cfg(test)]
+mod tests;

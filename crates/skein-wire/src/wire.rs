@@ -99,6 +99,7 @@ fn decode_resources(r: &mut Reader<'_>) -> Result<Vec<(String, f64)>> {
     Ok(out)
 }
 
+#[derive(Debug, Clone, PartialEq)]
 pub enum WorkerEvent<'a> {
     Finished {
         task: TaskId,
