@@ -108,6 +108,34 @@ test('a key longer than MAX_KEY_BYTES is refused with SKEIN_KEY_TOO_LONG whereve
   tt.is(core.state(fits), 'processing')
 })
 
+test('a panic in the core throws SKEIN_CORE_PANIC instead of aborting Node, and that core refuses every later call', (tt) => {
+  const core = new NativeCore({ validate: true })
+  const client = core.addClient()
+  const worker = core.addWorker('w1', 1, null, 0)
+  core.submitGraph(client, encode([t('a')]), ['a'])
+  const panic = tt.throws(() => core.panicForTest('invariant broken on purpose')) as Error & { code: string }
+  tt.is(panic.code, 'SKEIN_CORE_PANIC')
+  tt.regex(panic.message, /scheduler core panicked .*invariant broken on purpose/)
+  const later: [string, () => unknown][] = [
+    ['addClient', () => core.addClient()],
+    ['submitGraph', () => core.submitGraph(client, encode([t('b')]), ['b'])],
+    ['workerEvents', () => core.workerEvents(worker, encode([[5, 0, 0]]))],
+    ['tick', () => core.tick(1)],
+    ['takeMessages', () => core.takeMessages()],
+    ['state', () => core.state('a')],
+    ['counts', () => core.counts()],
+    ['validate', () => core.validate()],
+  ]
+  for (const [call, attempt] of later) {
+    const err = tt.throws(attempt, undefined, call) as Error & { code: string }
+    tt.is(err.code, 'SKEIN_CORE_PANIC', call)
+    tt.regex(err.message, /an earlier call panicked: invariant broken on purpose/, call)
+  }
+  const fresh = new NativeCore({ validate: true })
+  fresh.addClient()
+  tt.is(fresh.counts().clients, 1, 'other cores (and the process) carry on')
+})
+
 test('worker events with bad shapes are refused whole; unknown tasks are reported, not fatal', (tt) => {
   const core = new NativeCore({ validate: true })
   const worker = core.addWorker('w1', 1, null, 0)

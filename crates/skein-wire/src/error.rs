@@ -10,6 +10,9 @@ pub enum WireError {
     /// The frame decoded, and the core refused what it says.
     #[error(transparent)]
     Core(#[from] CoreError),
+    /// The core panicked: a bug. The core that panicked must not be used again.
+    #[error("the scheduler core panicked (a bug; this core refuses every call from now on): {0}")]
+    CorePanic(String),
 }
 
 impl WireError {
@@ -18,6 +21,7 @@ impl WireError {
         match self {
             WireError::Malformed(_) => "SKEIN_MALFORMED_FRAME",
             WireError::Core(e) => e.code(),
+            WireError::CorePanic(_) => "SKEIN_CORE_PANIC",
         }
     }
 }

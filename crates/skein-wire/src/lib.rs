@@ -6,11 +6,13 @@
 
 mod error;
 mod inline_values;
+mod panic_guard;
 mod reader;
 mod wire;
 
 pub use error::{Result, WireError};
 pub use inline_values::InlineValues;
+pub use panic_guard::catch_panic;
 pub use wire::{
     apply_worker_events, decode_graph, decode_worker_events, encode_messages, WorkerEvent,
 };
