@@ -6,11 +6,20 @@
 //!   after the first depending on its predecessor.
 //! - `worker_events/100k`: 100,000 `finished` events (task, run, nbytes, duration), runs
 //!   in the 32-bit range as the shell sends them today.
+//! - `submit/100k`: what `NativeCore.submitGraph` does with that graph: decode it and
+//!   submit it to a fresh core (made outside the timed region), wanting the last key.
+//!
+//! `graph/100k` frees every decoded task each iteration, so it also measures glibc's
+//! heap trimming: a change in the allocation pattern can make it return the heap to the
+//! OS and fault it back in every iteration (run it under `perf stat -e page-faults`). The
+//! binding never frees a decoded graph that way (the core keeps the keys), so
+//! `submit/100k` is the figure for the real path.
 
 use std::time::Duration;
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use rmp::encode as enc;
+use skein_core::{ClientId, Config, Scheduler};
 use skein_wire::{decode_graph, decode_worker_events};
 
 const N: usize = 100_000;
@@ -58,6 +67,26 @@ fn benches(c: &mut Criterion) {
     let graph = graph_bytes(N);
     group.bench_function("graph/100k", |b| {
         b.iter(|| decode_graph(black_box(&graph)).expect("valid graph"))
+    });
+    let last = format!("inc-{:08}", N - 1);
+    group.bench_function("submit/100k", |b| {
+        b.iter_batched(
+            || {
+                let mut core = Scheduler::new(Config {
+                    validate: false,
+                    ..Config::default()
+                });
+                core.add_client();
+                core
+            },
+            |mut core| {
+                let tasks = decode_graph(black_box(&graph)).expect("valid graph");
+                core.submit_graph(ClientId(0), tasks, &[last.as_str()])
+                    .expect("valid graph");
+                core
+            },
+            BatchSize::PerIteration,
+        )
     });
     let events = events_bytes(N);
     group.bench_function("worker_events/100k", |b| {

@@ -86,6 +86,13 @@ impl<'a> Reader<'a> {
     }
 
     pub fn i64(&mut self, what: &str) -> Result<i64> {
+        // Kinds, ids, runs and small sizes are most of a frame: a positive fixint, one byte.
+        if let Some((&b, rest)) = self.buf.split_first() {
+            if b < 0x80 {
+                self.buf = rest;
+                return Ok(i64::from(b));
+            }
+        }
         let v = match self.marker(what)? {
             Marker::FixPos(n) => i64::from(n),
             Marker::FixNeg(n) => i64::from(n),
