@@ -1,5 +1,5 @@
 import test from 'ava'
-import { NativeCore } from '../ts/scheduler/native'
+import { MAX_KEY_BYTES, NativeCore } from '../ts/scheduler/native'
 import { encode } from '../ts/protocol'
 import type { WireCompute, WireTask } from '../ts/protocol'
 import { Scheduler } from '../ts/index'
@@ -78,6 +78,62 @@ test('a bad graph throws with a code and leaves the scheduler serving', (tt) => 
   tt.is(clients.length, 1)
   tt.is(clients[0].id, client)
   tt.deepEqual(clients[0].memory.map((m) => keys.key(m.task)), ['good'])
+})
+
+test('a key longer than MAX_KEY_BYTES is refused with SKEIN_KEY_TOO_LONG wherever it comes in, and changes nothing', (tt) => {
+  tt.is(MAX_KEY_BYTES, 4096)
+  const core = new NativeCore({ validate: true })
+  const client = core.addClient()
+  core.addWorker('w1', 1, null, 0)
+  core.submitGraph(client, encode([t('a')]), ['a'])
+  const long = 'k'.repeat(MAX_KEY_BYTES + 1)
+  const attempts: [string, () => unknown][] = [
+    ['task key', () => core.submitGraph(client, encode([t(long)]), [])],
+    ['dependency', () => core.submitGraph(client, encode([t('x', [long])]), [])],
+    ['wanted key', () => core.submitGraph(client, encode([t('x')]), [long])],
+    ['want', () => core.wantKeys(client, [long])],
+    ['release', () => core.releaseKeys(client, ['a', long])],
+    ['cancel', () => core.cancelKeys(client, ['a', long])],
+  ]
+  for (const [where, attempt] of attempts) {
+    const err = tt.throws(attempt, undefined, where) as Error & { code: string }
+    tt.is(err.code, 'SKEIN_KEY_TOO_LONG', where)
+    tt.true(err.message.includes(`${MAX_KEY_BYTES + 1} bytes`) && err.message.includes(`limit of ${MAX_KEY_BYTES} bytes`), err.message)
+    tt.true(err.message.includes(`"${'k'.repeat(40)}"`), err.message)
+  }
+  tt.is(core.state('x'), null)
+  tt.is(core.state('a'), 'processing', 'the refused release and cancel left a wanted')
+  const fits = 'k'.repeat(MAX_KEY_BYTES)
+  core.submitGraph(client, encode([t(fits)]), [fits])
+  tt.is(core.state(fits), 'processing')
+})
+
+test('a panic in the core throws SKEIN_CORE_PANIC instead of aborting Node, and that core refuses every later call', (tt) => {
+  const core = new NativeCore({ validate: true })
+  const client = core.addClient()
+  const worker = core.addWorker('w1', 1, null, 0)
+  core.submitGraph(client, encode([t('a')]), ['a'])
+  const panic = tt.throws(() => core.panicForTest('invariant broken on purpose')) as Error & { code: string }
+  tt.is(panic.code, 'SKEIN_CORE_PANIC')
+  tt.regex(panic.message, /scheduler core panicked .*invariant broken on purpose/)
+  const later: [string, () => unknown][] = [
+    ['addClient', () => core.addClient()],
+    ['submitGraph', () => core.submitGraph(client, encode([t('b')]), ['b'])],
+    ['workerEvents', () => core.workerEvents(worker, encode([[5, 0, 0]]))],
+    ['tick', () => core.tick(1)],
+    ['takeMessages', () => core.takeMessages()],
+    ['state', () => core.state('a')],
+    ['counts', () => core.counts()],
+    ['validate', () => core.validate()],
+  ]
+  for (const [call, attempt] of later) {
+    const err = tt.throws(attempt, undefined, call) as Error & { code: string }
+    tt.is(err.code, 'SKEIN_CORE_PANIC', call)
+    tt.regex(err.message, /an earlier call panicked: invariant broken on purpose/, call)
+  }
+  const fresh = new NativeCore({ validate: true })
+  fresh.addClient()
+  tt.is(fresh.counts().clients, 1, 'other cores (and the process) carry on')
 })
 
 test('worker events with bad shapes are refused whole; unknown tasks are reported, not fatal', (tt) => {

@@ -22,6 +22,17 @@ const EVENTS = hex('dd 00000003 95 00 00 00 08 cb 3fe0000000000000 93 05 00 00 9
 /** ["erred", [["a", "a", [1, "a", ["w1"], [0 died]]]]] */
 const ERRED_KILLED = hex('92 a5 6572726564 91 93 a1 61 a1 61 94 01 a1 61 91 a2 7731 91 00')
 
+/** A run past 2^32: ["compute", [[task 0, run 2^32 + 5 as uint64, "a", payload "pa", deps [], priority [3, 1, 0]]]] */
+const COMPUTE_RUN_PAST_2_32 = hex('92 a7 636f6d70757465 91 96 00 cf 0000000100000005 a1 61 c4 02 7061 90 93 03 01 00')
+
+/**
+ * Runs past 2^32: [[0 finished, task 0, run 2^32 + 5 as uint64 (the outbox writes it by hand), nbytes 8, 0.5 s],
+ * [5 executing, task 1, run 2^32 + 6], [6 executor died, task 1, run 2^32 + 6]] (msgpackr writes those runs as float64)
+ */
+const EVENTS_RUN_PAST_2_32 = hex(
+  'dd 00000003 95 00 00 cf 0000000100000005 08 cb 3fe0000000000000 93 05 01 cb 41f0000000600000 93 06 01 cb 41f0000000600000',
+)
+
 const task = (key: string, payload: string, priority: number): WireTask => [key, 'p', Buffer.from(payload), [], priority, null, null]
 
 /** The bin of one message in a takeMessages() row. */
@@ -89,4 +100,43 @@ test('a killed-worker failure names each death and its cause: Rust encodes the g
   const unresponsive = failureError('a', 'a', [1, 'a', ['w1', 'w2'], [1, 2]]) as KilledWorkerError
   t.deepEqual(unresponsive.deaths.map((d) => d.cause), ['unresponsive', 'thread-died'])
   t.regex(unresponsive.message, /w1 stopped answering, w2 lost the thread it ran on/)
+})
+
+test('run ids past 2^32: Rust encodes the golden compute bytes, the TypeScript outbox writes the golden events, Rust applies them', (t) => {
+  const firstRunId = 2 ** 32 + 5
+  const core = NativeCore.withFirstRunId({ validate: true }, firstRunId)
+  const client = core.addClient()
+  const w = core.addWorker('w1', 2, null, 0)
+  core.submitGraph(client, encode([task('a', 'pa', 3)]), ['a'])
+  t.deepEqual(workerMessage(core, 'compute'), COMPUTE_RUN_PAST_2_32)
+  t.deepEqual(decode(COMPUTE_RUN_PAST_2_32), ['compute', [[0, firstRunId, 'a', Buffer.from('pa'), [], [3, 1, 0]]]])
+
+  const sent: Buffer[] = []
+  const outbox = new EventOutbox((message) => sent.push(Buffer.from(message.subarray(1))))
+  outbox.finished(0, firstRunId, 8, 0.5, null)
+  outbox.push([WorkerEventKind.Executing, 1, firstRunId + 1])
+  outbox.push([WorkerEventKind.ExecutorDied, 1, firstRunId + 1])
+  outbox.flush()
+  const [, events] = decode(sent[0]) as [string, Uint8Array]
+  t.deepEqual(Buffer.from(events), EVENTS_RUN_PAST_2_32)
+
+  core.submitGraph(client, encode([task('b', 'pb', 0)]), ['b'])
+  const [[[, , compute]]] = decode(core.takeMessages()!) as [[number, null, Uint8Array][]]
+  t.is((decode(compute) as [string, [number, number][]])[1][0][1], firstRunId + 1, 'b runs under the next run id')
+  t.deepEqual(core.workerEvents(w, EVENTS_RUN_PAST_2_32), [])
+  t.is(core.state('a'), 'memory')
+  t.is(core.stats().executorsDied, 1, 'the float64 run of the executor-died event named the current run')
+  t.is(core.state('b'), 'processing')
+  const [[[, , again]]] = decode(core.takeMessages()!) as [[number, null, Uint8Array][]]
+  t.is((decode(again) as [string, [number, number][]])[1][0][1], firstRunId + 2)
+
+  const fraction = tt(() => core.workerEvents(w, encode([[WorkerEventKind.Executing, 1, 2 ** 32 + 0.5]])))
+  t.is(fraction.code, 'SKEIN_MALFORMED_FRAME')
+  t.regex(fraction.message, /not a whole number/)
+  const badOption = tt(() => NativeCore.withFirstRunId(null, -1))
+  t.is(badOption.code, 'SKEIN_INVALID_OPTION')
+
+  function tt(f: () => unknown): Error & { code: string } {
+    return t.throws(f) as Error & { code: string }
+  }
 })

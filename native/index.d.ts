@@ -12,14 +12,24 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /**
  * The scheduling state machine. Events go in through the methods; what the
  * scheduler wants done comes out of `takeMessages()` as one buffer.
+ *
+ * A panic inside the core (a bug) throws an error with code `SKEIN_CORE_PANIC` instead of
+ * aborting Node; the event that panicked may have left the state half changed, so every
+ * later call on this core throws `SKEIN_CORE_PANIC` too.
  */
 export declare class NativeCore {
   constructor(options?: NativeCoreOptions | undefined | null)
+  /**
+   * Like the constructor, with run ids counting up from `firstRunId` (a whole number up
+   * to 2^53 - 1) instead of 0: tests cross 2^32 with it.
+   */
+  static withFirstRunId(options: NativeCoreOptions | undefined | null, firstRunId: number): NativeCore
   addClient(): number
   removeClient(client: number): void
   /**
-   * Adds the tasks of `graph` (see wire.rs) and makes `client` want the keys in `wanted`.
-   * Returns the number of tasks in the graph. Throws (with `code`) and changes nothing on a bad graph.
+   * Adds the tasks of `graph` (see crates/skein-wire/src/wire.rs) and makes `client` want
+   * the keys in `wanted`. Returns the number of tasks in the graph. Throws (with `code`)
+   * and changes nothing on a bad graph.
    */
   submitGraph(client: number, graph: Buffer, wanted: Array<string>): number
   /**
@@ -50,16 +60,21 @@ export declare class NativeCore {
   tick(now: number): void
   /**
    * Everything the scheduler wants done since the last call, as ready-to-send messages
-   * per worker and client (see wire.rs), or null if nothing.
+   * per worker and client (see crates/skein-wire/src/wire.rs), or null if nothing.
    */
   takeMessages(): Buffer | null
+  /**
+   * Test hook: panics inside the guard, as a bug in the core would. The call throws
+   * `SKEIN_CORE_PANIC` with `message`, and so does every later call on this core.
+   */
+  panicForTest(message: string): void
   /** The state of `key`, or null if the scheduler does not know it. */
   state(key: string): string | null
   story(key: string): Array<StoryEntry>
   counts(): CoreCounts
   /** Totals of recovery and stealing work since the core started. */
   stats(): CoreStats
-  /** Throws naming the broken invariant, if any. */
+  /** Throws naming the broken invariant, if any (code `SKEIN_INVARIANT_BROKEN`). */
   validate(): void
 }
 
@@ -94,6 +109,12 @@ export interface CoreStats {
   /** Timer ticks so late that the scheduler itself had stalled (no worker was blamed for it). */
   stalls: number
 }
+
+/**
+ * The longest key the scheduler accepts, in UTF-8 bytes: a longer one, in a graph or in a
+ * want, release or cancel, throws with code `SKEIN_KEY_TOO_LONG`.
+ */
+export declare const MAX_KEY_BYTES: number
 
 /** Options for the native core; every field is optional and has the core's default. */
 export interface NativeCoreOptions {

@@ -836,3 +836,4 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeCore = nativeBinding.NativeCore
+module.exports.MAX_KEY_BYTES = nativeBinding.MAX_KEY_BYTES

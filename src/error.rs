@@ -1,4 +1,5 @@
 use skein_core::CoreError;
+use skein_wire::WireError;
 
 /// The `code` of a JS error thrown by the binding: a stable string such as
 /// `SKEIN_DUPLICATE_KEY`, so callers branch on it instead of on messages.
@@ -22,4 +23,13 @@ pub fn core_error(err: CoreError) -> napi::Error<ErrorCode> {
 
 pub fn malformed(what: impl std::fmt::Display) -> napi::Error<ErrorCode> {
     napi::Error::new(MALFORMED_FRAME, format!("malformed frame: {what}"))
+}
+
+/// An option of the NativeCore constructor out of its range.
+pub fn invalid_option(what: impl std::fmt::Display) -> napi::Error<ErrorCode> {
+    napi::Error::new(ErrorCode("SKEIN_INVALID_OPTION"), what.to_string())
+}
+
+pub fn wire_error(err: WireError) -> napi::Error<ErrorCode> {
+    napi::Error::new(ErrorCode(err.code()), err.to_string())
 }

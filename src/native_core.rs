@@ -2,11 +2,15 @@ use std::collections::HashMap;
 
 use napi::bindgen_prelude::{Buffer, Uint32Array};
 use napi_derive::napi;
-use skein_core::{ClientId, Config, Scheduler, SchedulerStats, StateCounts, TaskId, WorkerId, WorkerSpec};
+use skein_core::{
+    ClientId, Config, Scheduler, SchedulerStats, StateCounts, TaskId, WorkerId, WorkerSpec,
+};
 
-use crate::error::{core_error, malformed, Result};
-use crate::inline_values::InlineValues;
-use crate::wire::{decode_graph, decode_worker_events, encode_messages, WorkerEvent};
+use skein_wire::{
+    apply_worker_events, catch_panic, decode_graph, encode_messages, InlineValues, WireError,
+};
+
+use crate::error::{core_error, invalid_option, malformed, wire_error, ErrorCode, Result};
 
 /// Options for the native core; every field is optional and has the core's default.
 #[napi(object)]
@@ -32,10 +36,18 @@ pub struct NativeCoreOptions {
     pub steal_min_duration: Option<f64>,
 }
 
-impl From<NativeCoreOptions> for Config {
-    fn from(o: NativeCoreOptions) -> Self {
+impl NativeCoreOptions {
+    fn into_config(self) -> Result<Config> {
+        let o = self;
         let d = Config::default();
-        Config {
+        let hash_seed = getrandom::u64().map_err(|e| {
+            napi::Error::new(
+                ErrorCode("SKEIN_NO_RANDOMNESS"),
+                format!("no random seed for the key tables from the operating system: {e}"),
+            )
+        })?;
+        Ok(Config {
+            hash_seed,
             allowed_failures: o.allowed_failures.unwrap_or(d.allowed_failures),
             saturation_horizon: o.saturation_horizon.unwrap_or(d.saturation_horizon),
             max_tasks_per_slot: o.max_tasks_per_slot.unwrap_or(d.max_tasks_per_slot),
@@ -46,9 +58,12 @@ impl From<NativeCoreOptions> for Config {
             work_stealing: o.work_stealing.unwrap_or(d.work_stealing),
             steal_min_duration: o.steal_min_duration.unwrap_or(d.steal_min_duration),
             ..d
-        }
+        })
     }
 }
+
+/// The largest integer a JS number holds exactly.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// Counts of tasks per state and of workers and clients.
 #[napi(object)]
@@ -127,192 +142,327 @@ pub struct StoryEntry {
 
 /// The scheduling state machine. Events go in through the methods; what the
 /// scheduler wants done comes out of `takeMessages()` as one buffer.
+///
+/// A panic inside the core (a bug) throws an error with code `SKEIN_CORE_PANIC` instead of
+/// aborting Node; the event that panicked may have left the state half changed, so every
+/// later call on this core throws `SKEIN_CORE_PANIC` too.
+// Every method runs the core through `guarded`/`guarded_read`. napi-rs's `catch_unwind` on
+// each method also turns a panic in its own conversions of arguments and results into a
+// thrown error (code `GenericFailure`) rather than an abort.
 #[napi]
 pub struct NativeCore {
     core: Scheduler,
     /// Small results from `finished` events since the last take, for the `memory` messages.
     inline: InlineValues,
+    /// Set when a call panicked: the panic's message.
+    panicked: Option<String>,
+}
+
+impl NativeCore {
+    fn with_config(config: Config) -> Self {
+        NativeCore {
+            core: Scheduler::new(config),
+            inline: InlineValues::default(),
+            panicked: None,
+        }
+    }
+
+    /// Runs `f` on the core and the inline values; a panic poisons this core.
+    fn guarded<T>(
+        &mut self,
+        f: impl FnOnce(&mut Scheduler, &mut InlineValues) -> Result<T>,
+    ) -> Result<T> {
+        self.refuse_if_poisoned()?;
+        let (core, inline) = (&mut self.core, &mut self.inline);
+        catch_panic(|| f(core, inline)).unwrap_or_else(|panic| {
+            let err = wire_error(panic.clone());
+            if let WireError::CorePanic(message) = panic {
+                self.panicked = Some(message);
+            }
+            Err(err)
+        })
+    }
+
+    /// Runs a read of the core (which cannot change it: no poisoning needed).
+    fn guarded_read<T>(&self, f: impl FnOnce(&Scheduler) -> Result<T>) -> Result<T> {
+        self.refuse_if_poisoned()?;
+        catch_panic(|| f(&self.core)).unwrap_or_else(|panic| Err(wire_error(panic)))
+    }
+
+    fn refuse_if_poisoned(&self) -> Result<()> {
+        match &self.panicked {
+            None => Ok(()),
+            Some(message) => Err(wire_error(WireError::CorePanic(format!(
+                "an earlier call panicked: {message}"
+            )))),
+        }
+    }
 }
 
 #[napi]
 impl NativeCore {
-    #[napi(constructor)]
-    pub fn new(options: Option<NativeCoreOptions>) -> Self {
-        NativeCore { core: Scheduler::new(options.unwrap_or_default().into()), inline: InlineValues::default() }
+    #[napi(constructor, catch_unwind)]
+    pub fn new(options: Option<NativeCoreOptions>) -> Result<Self> {
+        let config = options.unwrap_or_default().into_config()?;
+        Ok(NativeCore::with_config(config))
     }
 
-    #[napi]
-    pub fn add_client(&mut self) -> u32 {
-        self.core.add_client().0
+    /// Like the constructor, with run ids counting up from `firstRunId` (a whole number up
+    /// to 2^53 - 1) instead of 0: tests cross 2^32 with it.
+    #[napi(factory, catch_unwind)]
+    pub fn with_first_run_id(
+        options: Option<NativeCoreOptions>,
+        first_run_id: f64,
+    ) -> Result<Self> {
+        if !((0.0..=MAX_SAFE_INTEGER).contains(&first_run_id) && first_run_id.fract() == 0.0) {
+            return Err(invalid_option(format!(
+                "firstRunId {first_run_id} is not a whole number from 0 to 2^53 - 1"
+            )));
+        }
+        let config = Config {
+            first_run: first_run_id as u64,
+            ..options.unwrap_or_default().into_config()?
+        };
+        Ok(NativeCore::with_config(config))
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
+    pub fn add_client(&mut self) -> Result<u32> {
+        self.guarded(|core, _| Ok(core.add_client().0))
+    }
+
+    #[napi(catch_unwind)]
     pub fn remove_client(&mut self, client: u32) -> Result<()> {
-        self.core.remove_client(ClientId(client)).map_err(core_error)
+        self.guarded(|core, _| core.remove_client(ClientId(client)).map_err(core_error))
     }
 
-    /// Adds the tasks of `graph` (see wire.rs) and makes `client` want the keys in `wanted`.
-    /// Returns the number of tasks in the graph. Throws (with `code`) and changes nothing on a bad graph.
-    #[napi]
+    /// Adds the tasks of `graph` (see crates/skein-wire/src/wire.rs) and makes `client` want
+    /// the keys in `wanted`. Returns the number of tasks in the graph. Throws (with `code`)
+    /// and changes nothing on a bad graph.
+    #[napi(catch_unwind)]
     pub fn submit_graph(&mut self, client: u32, graph: Buffer, wanted: Vec<String>) -> Result<u32> {
-        let tasks = decode_graph(&graph)?;
-        let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
-        let ids = self.core.submit_graph(ClientId(client), tasks, &wanted).map_err(core_error)?;
-        Ok(ids.len() as u32)
+        self.guarded(|core, _| {
+            let tasks = decode_graph(&graph).map_err(wire_error)?;
+            let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+            let ids = core
+                .submit_graph(ClientId(client), tasks, &wanted)
+                .map_err(core_error)?;
+            Ok(ids.len() as u32)
+        })
     }
 
     /// Like `submitGraph`, with the wanted keys named by their index in `graph` (no key strings
     /// cross twice). Returns the task id of each wanted key, in order: the ids `memory` messages carry.
-    #[napi]
-    pub fn submit_graph_indexed(&mut self, client: u32, graph: Buffer, wanted: Uint32Array) -> Result<Uint32Array> {
-        let tasks = decode_graph(&graph)?;
-        let mut keys: Vec<String> = Vec::with_capacity(wanted.len());
-        for &i in wanted.iter() {
-            let task = tasks.get(i as usize).ok_or_else(|| malformed(format!("wanted index {i} is not in the graph of {} tasks", tasks.len())))?;
-            keys.push(task.key.clone());
-        }
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let ids = self.core.submit_graph(ClientId(client), tasks, &keys).map_err(core_error)?;
-        Ok(wanted.iter().map(|&i| ids[i as usize].0).collect::<Vec<u32>>().into())
+    #[napi(catch_unwind)]
+    pub fn submit_graph_indexed(
+        &mut self,
+        client: u32,
+        graph: Buffer,
+        wanted: Uint32Array,
+    ) -> Result<Uint32Array> {
+        self.guarded(|core, _| {
+            let tasks = decode_graph(&graph).map_err(wire_error)?;
+            let mut keys: Vec<String> = Vec::with_capacity(wanted.len());
+            for &i in wanted.iter() {
+                let task = tasks.get(i as usize).ok_or_else(|| {
+                    malformed(format!(
+                        "wanted index {i} is not in the graph of {} tasks",
+                        tasks.len()
+                    ))
+                })?;
+                keys.push(task.key.clone());
+            }
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let ids = core
+                .submit_graph(ClientId(client), tasks, &keys)
+                .map_err(core_error)?;
+            Ok(wanted
+                .iter()
+                .map(|&i| ids[i as usize].0)
+                .collect::<Vec<u32>>()
+                .into())
+        })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn want_keys(&mut self, client: u32, keys: Vec<String>) -> Result<()> {
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        self.core.want_keys(ClientId(client), &keys).map_err(core_error)
+        self.guarded(|core, _| {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            core.want_keys(ClientId(client), &keys).map_err(core_error)
+        })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn release_keys(&mut self, client: u32, keys: Vec<String>) -> Result<()> {
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        self.core.release_keys(ClientId(client), &keys).map_err(core_error)
+        self.guarded(|core, _| {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            core.release_keys(ClientId(client), &keys)
+                .map_err(core_error)
+        })
     }
 
     /// Like `release_keys`, with the keys named by the task ids the client got in its
     /// submits' replies. An id the client does not want (anymore) is ignored, as an unknown
     /// key is: only a wanted id is looked up, so a recycled slot is never released by mistake.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn release_tasks(&mut self, client: u32, tasks: Uint32Array) -> Result<()> {
-        let c = ClientId(client);
-        let keys: Vec<String> = tasks
-            .iter()
-            .filter(|&&t| self.core.wants(c, TaskId(t)))
-            .map(|&t| self.core.key(TaskId(t)).to_owned())
-            .collect();
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        self.core.release_keys(c, &keys).map_err(core_error)
+        self.guarded(|core, _| {
+            let c = ClientId(client);
+            let keys: Vec<String> = tasks
+                .iter()
+                .filter(|&&t| core.wants(c, TaskId(t)))
+                .map(|&t| core.key(TaskId(t)).to_owned())
+                .collect();
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            core.release_keys(c, &keys).map_err(core_error)
+        })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn cancel_keys(&mut self, client: u32, keys: Vec<String>) -> Result<()> {
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        self.core.cancel_keys(ClientId(client), &keys).map_err(core_error)
+        self.guarded(|core, _| {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            core.cancel_keys(ClientId(client), &keys)
+                .map_err(core_error)
+        })
     }
 
     /// Records data a client placed on `worker` itself (scatter).
-    #[napi]
-    pub fn add_scattered(&mut self, client: u32, key: String, worker: u32, nbytes: f64) -> Result<()> {
-        self.core
-            .add_scattered(ClientId(client), &key, WorkerId(worker), nbytes.max(0.0) as u64)
+    #[napi(catch_unwind)]
+    pub fn add_scattered(
+        &mut self,
+        client: u32,
+        key: String,
+        worker: u32,
+        nbytes: f64,
+    ) -> Result<()> {
+        self.guarded(|core, _| {
+            core.add_scattered(
+                ClientId(client),
+                &key,
+                WorkerId(worker),
+                nbytes.max(0.0) as u64,
+            )
             .map(|_| ())
             .map_err(core_error)
+        })
     }
 
-    #[napi]
-    pub fn add_worker(&mut self, name: String, slots: u32, resources: Option<HashMap<String, f64>>, now: f64) -> Result<u32> {
-        let resources = resources.unwrap_or_default().into_iter().collect();
-        let spec = WorkerSpec { name, slots, resources };
-        self.core.add_worker(spec, now).map(|w| w.0).map_err(core_error)
+    #[napi(catch_unwind)]
+    pub fn add_worker(
+        &mut self,
+        name: String,
+        slots: u32,
+        resources: Option<HashMap<String, f64>>,
+        now: f64,
+    ) -> Result<u32> {
+        self.guarded(|core, _| {
+            let resources = resources.unwrap_or_default().into_iter().collect();
+            let spec = WorkerSpec {
+                name,
+                slots,
+                resources,
+            };
+            core.add_worker(spec, now).map(|w| w.0).map_err(core_error)
+        })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn remove_worker(&mut self, worker: u32, now: f64) -> Result<()> {
-        self.core.remove_worker(WorkerId(worker), now).map_err(core_error)
+        self.guarded(|core, _| {
+            core.remove_worker(WorkerId(worker), now)
+                .map_err(core_error)
+        })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn heartbeat(&mut self, worker: u32, now: f64) -> Result<()> {
-        self.core.heartbeat(WorkerId(worker), now).map_err(core_error)
+        self.guarded(|core, _| core.heartbeat(WorkerId(worker), now).map_err(core_error))
     }
 
     /// Applies one frame of events from `worker`. A malformed frame throws and
     /// changes nothing; events naming unknown tasks are skipped and described in
     /// the returned list, so one bad event does not cost the rest of the batch.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn worker_events(&mut self, worker: u32, events: Buffer) -> Result<Vec<String>> {
-        let w = WorkerId(worker);
-        let mut rejected = Vec::new();
-        for event in decode_worker_events(&events)? {
-            let applied = match event {
-                WorkerEvent::Finished { task, run, nbytes, duration, value } => {
-                    let applied = self.core.task_finished(w, task, run, nbytes, duration);
-                    if let (Ok(true), Some(value)) = (&applied, value) {
-                        self.inline.insert(task, value);
-                    }
-                    applied
-                }
-                WorkerEvent::Erred { task, run, payload } => self.core.task_erred(w, task, run, payload.into()),
-                WorkerEvent::MissingData { task, run, dep, holder } => self.core.missing_data(w, task, run, dep, holder),
-                WorkerEvent::DataLost { task } => self.core.data_lost(w, task),
-                WorkerEvent::StealResponse { task, run, stolen } => self.core.steal_response(w, task, run, stolen),
-                WorkerEvent::Executing { task, run } => self.core.task_executing(w, task, run),
-                WorkerEvent::ExecutorDied { task, run } => self.core.executor_died(w, task, run),
-            };
-            if let Err(err) = applied {
-                rejected.push(format!("{}: {}", err.code(), err));
-            }
-        }
-        Ok(rejected)
+        self.guarded(|core, inline| {
+            apply_worker_events(core, inline, WorkerId(worker), &events).map_err(wire_error)
+        })
     }
 
-    #[napi]
-    pub fn tick(&mut self, now: f64) {
-        self.core.tick(now);
+    #[napi(catch_unwind)]
+    pub fn tick(&mut self, now: f64) -> Result<()> {
+        self.guarded(|core, _| {
+            core.tick(now);
+            Ok(())
+        })
     }
 
     /// Everything the scheduler wants done since the last call, as ready-to-send messages
-    /// per worker and client (see wire.rs), or null if nothing.
-    #[napi]
-    pub fn take_messages(&mut self) -> Option<Buffer> {
-        let ins = self.core.take_instructions();
-        let messages = if ins.workers.is_empty() && ins.clients.is_empty() && ins.removed_workers.is_empty() {
-            None
-        } else {
-            Some(encode_messages(&self.core, &ins, &self.inline).into())
-        };
-        self.inline.clear();
-        messages
+    /// per worker and client (see crates/skein-wire/src/wire.rs), or null if nothing.
+    #[napi(catch_unwind)]
+    pub fn take_messages(&mut self) -> Result<Option<Buffer>> {
+        self.guarded(|core, inline| {
+            let ins = core.take_instructions();
+            let messages = if ins.is_empty() {
+                None
+            } else {
+                Some(encode_messages(core, &ins, inline).into())
+            };
+            inline.clear();
+            Ok(messages)
+        })
+    }
+
+    /// Test hook: panics inside the guard, as a bug in the core would. The call throws
+    /// `SKEIN_CORE_PANIC` with `message`, and so does every later call on this core.
+    #[napi(catch_unwind)]
+    pub fn panic_for_test(&mut self, message: String) -> Result<()> {
+        self.guarded(|_, _| panic!("{message}"))
     }
 
     /// The state of `key`, or null if the scheduler does not know it.
-    #[napi]
-    pub fn state(&self, key: String) -> Option<String> {
-        self.core.task_id(&key).map(|t: TaskId| format!("{:?}", self.core.state(t)).to_lowercase())
+    #[napi(catch_unwind)]
+    pub fn state(&self, key: String) -> Result<Option<String>> {
+        self.guarded_read(|core| {
+            Ok(core
+                .task_id(&key)
+                .map(|t: TaskId| format!("{:?}", core.state(t)).to_lowercase()))
+        })
     }
 
-    #[napi]
-    pub fn story(&self, key: String) -> Vec<StoryEntry> {
-        self.core
-            .story(&key)
-            .into_iter()
-            .map(|r| StoryEntry { from: format!("{:?}", r.from), to: format!("{:?}", r.to), stimulus: format!("{:?}", r.stimulus) })
-            .collect()
+    #[napi(catch_unwind)]
+    pub fn story(&self, key: String) -> Result<Vec<StoryEntry>> {
+        self.guarded_read(|core| {
+            Ok(core
+                .story(&key)
+                .into_iter()
+                .map(|r| StoryEntry {
+                    from: format!("{:?}", r.from),
+                    to: format!("{:?}", r.to),
+                    stimulus: format!("{:?}", r.stimulus),
+                })
+                .collect())
+        })
     }
 
-    #[napi]
-    pub fn counts(&self) -> CoreCounts {
-        self.core.counts().into()
+    #[napi(catch_unwind)]
+    pub fn counts(&self) -> Result<CoreCounts> {
+        self.guarded_read(|core| Ok(core.counts().into()))
     }
 
     /// Totals of recovery and stealing work since the core started.
-    #[napi]
-    pub fn stats(&self) -> CoreStats {
-        self.core.stats().into()
+    #[napi(catch_unwind)]
+    pub fn stats(&self) -> Result<CoreStats> {
+        self.guarded_read(|core| Ok(core.stats().into()))
     }
 
-    /// Throws naming the broken invariant, if any.
-    #[napi]
-    pub fn validate(&self) -> napi::Result<()> {
-        self.core.validate().map_err(|msg| napi::Error::new(napi::Status::GenericFailure, msg))
+    /// Throws naming the broken invariant, if any (code `SKEIN_INVARIANT_BROKEN`).
+    #[napi(catch_unwind)]
+    pub fn validate(&self) -> Result<()> {
+        self.guarded_read(|core| {
+            core.validate()
+                .map_err(|msg| napi::Error::new(ErrorCode("SKEIN_INVARIANT_BROKEN"), msg))
+        })
     }
 }

@@ -6,3 +6,5 @@ export const NativeCore = binding.NativeCore
 export type NativeCore = InstanceType<typeof binding.NativeCore>
 export type NativeCoreOptions = import('../../native/index').NativeCoreOptions
 export type CoreStats = import('../../native/index').CoreStats
+/** The longest key the scheduler accepts, in UTF-8 bytes (longer: an error with code SKEIN_KEY_TOO_LONG). */
+export const MAX_KEY_BYTES: number = binding.MAX_KEY_BYTES

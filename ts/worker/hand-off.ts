@@ -9,7 +9,8 @@ import type { InputCache, InputDirectory } from './input-cache'
 
 /**
  * Tasks to run: I/O thread -> execution thread. `index` holds, per task: its
- * handle, key start and length, payload start and length, dependency count,
+ * handle (two numbers: the high and low 32 bits, so a handle past 2^32 arrives
+ * whole), key start and length, payload start and length, dependency count,
  * then start and length of each dependency's bytes (all offsets into `data`;
  * start KEPT: the thread keeps that input decoded already). `depKeys` lists the
  * dependencies' keys, all tasks' in a row; `evict`, the kept inputs the thread
@@ -27,6 +28,8 @@ export interface RunBatch {
 const KEPT = 0xffffffff
 /** Set in an input's length: the thread keeps it from now on. */
 const KEEP = 0x80000000
+/** A handle is split at 2^32 into two index entries; JS numbers keep it exact up to 2^53. */
+const HIGH = 0x100000000
 
 export const enum Outcome {
   Finished = 0,
@@ -124,7 +127,7 @@ export class RunBatchWriter {
       this.kept.push(keep ? Keeping.Keep : Keeping.Once)
       this.bytes += input.length
     }
-    this.indexLength += 6 + 2 * inputs.length
+    this.indexLength += 7 + 2 * inputs.length
   }
 
   /** The batch, and what to transfer with it. */
@@ -135,7 +138,9 @@ export class RunBatchWriter {
     let s = 0
     let k = 0
     for (let i = 0; i < this.ids.length; i++) {
-      index[s++] = this.ids[i]
+      const id = this.ids[i]
+      index[s++] = Math.floor(id / HIGH)
+      index[s++] = id >>> 0
       const written = utf8.encodeInto(this.keys[i], data.subarray(pos)).written
       index[s++] = pos
       index[s++] = written
@@ -198,11 +203,11 @@ export function readRunBatch(batch: RunBatch, cache: InputCache): HandedTask[] {
   let s = 0
   let k = 0
   for (let i = 0; i < batch.count; i++) {
-    const id = index[s]
-    const key = data.subarray(index[s + 1], index[s + 1] + index[s + 2])
-    const payload = data.subarray(index[s + 3], index[s + 3] + index[s + 4])
-    const n = index[s + 5]
-    s += 6
+    const id = index[s] * HIGH + index[s + 1]
+    const key = data.subarray(index[s + 2], index[s + 2] + index[s + 3])
+    const payload = data.subarray(index[s + 4], index[s + 4] + index[s + 5])
+    const n = index[s + 6]
+    s += 7
     let depKeys = NO_KEYS
     let depValues = NO_VALUES
     if (n > 0) {

@@ -18,7 +18,11 @@ impl Scheduler {
         let from = task.state;
         task.state = to;
         task.story.record(
-            TransitionRecord { from, to, stimulus: self.stimulus },
+            TransitionRecord {
+                from,
+                to,
+                stimulus: self.stimulus,
+            },
             self.config.story_len,
         );
         self.by_state[from as usize] -= 1;
@@ -103,7 +107,9 @@ impl Scheduler {
         }
         let task = &mut self.tasks[t];
         task.flags &= !FLAG_EXECUTING;
-        let Some(w) = task.processing_worker() else { return };
+        let Some(w) = task.processing_worker() else {
+            return;
+        };
         let (pos, est) = (task.set_pos, task.estimate_us);
         task.worker = WorkerId(NO_WORKER);
         if let Some(moved) = self.workers.remove_processing(w, pos, est) {
@@ -126,7 +132,9 @@ impl Scheduler {
 
     /// Drops `w` from `t`'s holders (no message sent); false if it was not one.
     pub(crate) fn remove_holder(&mut self, t: TaskId, w: WorkerId) -> bool {
-        let Some(i) = self.tasks.holder_index(t, w) else { return false };
+        let Some(i) = self.tasks.holder_index(t, w) else {
+            return false;
+        };
         let (_, pos) = self.tasks.remove_holder_at(t, i);
         let hw = &mut self.workers.list[w.ix()].has_what;
         hw.swap_remove(pos as usize);
@@ -208,12 +216,20 @@ impl Scheduler {
     fn inherited_failure(&self, t: TaskId) -> (TaskId, Arc<Failure>) {
         let task = &self.tasks[t];
         for &d in task.deps() {
-            if let Some((cause, f)) = self.tasks[d].failure().filter(|_| self.tasks[d].state == TaskState::Erred) {
+            if let Some((cause, f)) = self.tasks[d]
+                .failure()
+                .filter(|_| self.tasks[d].state == TaskState::Erred)
+            {
                 return (*cause, f.clone());
             }
         }
         debug_assert!(task.scattered(), "task {:?} errs with no cause", task.key());
-        (t, Arc::new(Failure::Lost { key: task.key().to_string() }))
+        (
+            t,
+            Arc::new(Failure::Lost {
+                key: task.key().to_string(),
+            }),
+        )
     }
 
     /// A dependency of each dependent arrived in memory (`arrived`) or left it.

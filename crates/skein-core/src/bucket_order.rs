@@ -5,7 +5,11 @@
 /// Bucket mask of a hashbrown table with this capacity (capacity is 7/8 of the buckets, or
 /// buckets - 1 below 8). Only a locality hint: a wrong guess costs speed, not correctness.
 pub(crate) fn bucket_mask_for(capacity: usize) -> u64 {
-    let buckets = if capacity < 8 { capacity + 1 } else { (capacity / 7 * 8).next_power_of_two() };
+    let buckets = if capacity < 8 {
+        capacity + 1
+    } else {
+        (capacity / 7 * 8).next_power_of_two()
+    };
     (buckets as u64).saturating_sub(1)
 }
 
@@ -16,7 +20,10 @@ const SMALL: usize = 256;
 pub(crate) fn sort_by_masked_key(keys: &[u64], mask: u64, index: Vec<u32>) -> Vec<u32> {
     let mask = mask.min(u32::MAX as u64);
     let bits = 64 - mask.leading_zeros();
-    let mut pairs: Vec<(u32, u32)> = index.iter().map(|&i| ((keys[i as usize] & mask) as u32, i)).collect();
+    let mut pairs: Vec<(u32, u32)> = index
+        .iter()
+        .map(|&i| ((keys[i as usize] & mask) as u32, i))
+        .collect();
     drop(index);
     // Each radix pass clears and scans 2049 counters: for a small graph (an interactive
     // submit of one task) a comparison sort is far cheaper than the passes.
@@ -51,16 +58,22 @@ mod tests {
 
     #[test]
     fn sorts_by_the_masked_key_and_keeps_every_index() {
-        let keys: Vec<u64> = (0..5000u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).collect();
+        let keys: Vec<u64> = (0..5000u64)
+            .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .collect();
         let mask = bucket_mask_for(7000);
         let order = sort_by_masked_key(&keys, mask, (0..5000).collect());
-        assert!(order.windows(2).all(|w| keys[w[0] as usize] & mask <= keys[w[1] as usize] & mask));
+        assert!(order
+            .windows(2)
+            .all(|w| keys[w[0] as usize] & mask <= keys[w[1] as usize] & mask));
         let mut seen = order.clone();
         seen.sort_unstable();
         assert_eq!(seen, (0..5000).collect::<Vec<u32>>());
         let small: Vec<u32> = (0..100).collect();
         let order = sort_by_masked_key(&keys, mask, small);
-        assert!(order.windows(2).all(|w| keys[w[0] as usize] & mask <= keys[w[1] as usize] & mask));
+        assert!(order
+            .windows(2)
+            .all(|w| keys[w[0] as usize] & mask <= keys[w[1] as usize] & mask));
         assert_eq!(order.len(), 100);
         assert_eq!(bucket_mask_for(7), 7);
         assert_eq!(bucket_mask_for(14), 15);

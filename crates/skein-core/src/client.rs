@@ -43,7 +43,9 @@ impl WantSet {
     pub fn contains(&self, t: TaskId) -> bool {
         match self {
             WantSet::Sparse(s) => s.contains(&t),
-            WantSet::Dense { bits, .. } => bits.get(t.ix() / 64).is_some_and(|w| w & (1 << (t.ix() % 64)) != 0),
+            WantSet::Dense { bits, .. } => bits
+                .get(t.ix() / 64)
+                .is_some_and(|w| w & (1 << (t.ix() % 64)) != 0),
         }
     }
 
@@ -89,7 +91,9 @@ impl WantSet {
         match self {
             WantSet::Sparse(s) => s.remove(&t),
             WantSet::Dense { bits, len } => {
-                let Some(w) = bits.get_mut(t.ix() / 64) else { return false };
+                let Some(w) = bits.get_mut(t.ix() / 64) else {
+                    return false;
+                };
                 let mask = 1u64 << (t.ix() % 64);
                 let had = *w & mask != 0;
                 *w &= !mask;
@@ -111,7 +115,9 @@ impl WantSet {
                 .iter()
                 .enumerate()
                 .flat_map(|(i, &w)| {
-                    (0..64).filter(move |b| w & (1 << b) != 0).map(move |b| TaskId((i * 64 + b) as u32))
+                    (0..64)
+                        .filter(move |b| w & (1 << b) != 0)
+                        .map(move |b| TaskId((i * 64 + b) as u32))
                 })
                 .collect(),
         }
@@ -145,7 +151,10 @@ impl ClientTable {
 impl Scheduler {
     pub fn add_client(&mut self) -> ClientId {
         let c = ClientId(self.clients.list.len() as u32);
-        self.clients.list.push(Client { alive: true, wants: WantSet::default() });
+        self.clients.list.push(Client {
+            alive: true,
+            wants: WantSet::default(),
+        });
         self.clients.live.push(c);
         self.outbox.add_client();
         self.end_event();
@@ -180,7 +189,11 @@ impl Scheduler {
         self.check_client(c)?;
         let mut ids = Vec::with_capacity(keys.len());
         for &k in keys {
-            ids.push(self.tasks.find(k).ok_or_else(|| CoreError::UnknownKey { key: k.to_string() })?);
+            ids.push(
+                self.tasks
+                    .find(k)
+                    .ok_or_else(|| CoreError::unknown_key(k))?,
+            );
         }
         self.stimulus = Stimulus::WantKeys;
         for t in ids {
@@ -192,11 +205,12 @@ impl Scheduler {
     }
 
     /// Drops the client's want of these keys; unknown keys are ignored (releases race with
-    /// forgetting).
+    /// forgetting), keys longer than `MAX_KEY_BYTES` refused.
     pub fn release_keys(&mut self, c: ClientId, keys: &[&str]) -> Result<(), CoreError> {
         if self.clients.list.get(c.ix()).is_none() {
             return Err(CoreError::UnknownClient { client: c.0 });
         }
+        check_keys(keys)?;
         self.stimulus = Stimulus::ReleaseKeys;
         for &k in keys {
             if let Some(t) = self.tasks.find(k) {
@@ -214,6 +228,7 @@ impl Scheduler {
         if self.clients.list.get(c.ix()).is_none() {
             return Err(CoreError::UnknownClient { client: c.0 });
         }
+        check_keys(keys)?;
         self.stimulus = Stimulus::CancelKeys;
         for &k in keys {
             if let Some(t) = self.tasks.find(k) {
@@ -255,7 +270,9 @@ impl Scheduler {
 
     /// Drops c's want of t; true if c wanted it.
     pub(crate) fn unwant(&mut self, c: ClientId, t: TaskId) -> bool {
-        let Some(client) = self.clients.list.get_mut(c.ix()) else { return false };
+        let Some(client) = self.clients.list.get_mut(c.ix()) else {
+            return false;
+        };
         if !client.wants.remove(t) {
             return false;
         }
@@ -266,7 +283,11 @@ impl Scheduler {
 
     /// Clients wanting `t`, in client order (stops once all `want_count` are found).
     #[inline]
-    pub(crate) fn for_each_wanter(&mut self, t: TaskId, mut f: impl FnMut(&mut crate::instructions::Outbox, ClientId)) {
+    pub(crate) fn for_each_wanter(
+        &mut self,
+        t: TaskId,
+        mut f: impl FnMut(&mut crate::instructions::Outbox, ClientId),
+    ) {
         let mut left = self.tasks[t].want_count;
         if left == 0 {
             return;
@@ -283,4 +304,9 @@ impl Scheduler {
             }
         }
     }
+}
+
+/// Every key within `MAX_KEY_BYTES`, checked before anything changes.
+fn check_keys(keys: &[&str]) -> Result<(), CoreError> {
+    keys.iter().try_for_each(|k| CoreError::check_key(k))
 }

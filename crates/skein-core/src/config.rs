@@ -26,6 +26,14 @@ pub struct Config {
     /// Tasks estimated to run shorter than this (seconds) are never stolen: moving them
     /// costs more round trips than it saves.
     pub steal_min_duration: f64,
+    /// Run id of the first Compute (default 0). Run ids then count up by one per Compute;
+    /// a shell may start higher, and tests do, to cross 2^32.
+    pub first_run: u64,
+    /// Keys the hash of client-chosen strings (task keys, prefixes, names). The shell must
+    /// pass a random one: with a known seed a client can send keys that all collide. The
+    /// default is fixed, for tests and simulations; the seed never changes what the core
+    /// does, only where keys sit in its tables.
+    pub hash_seed: u64,
 }
 
 impl Default for Config {
@@ -42,6 +50,8 @@ impl Default for Config {
             validate: cfg!(debug_assertions),
             work_stealing: true,
             steal_min_duration: 0.005,
+            first_run: 0,
+            hash_seed: 0x5ce1_0c0d_e000_0001,
         }
     }
 }

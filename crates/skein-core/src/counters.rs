@@ -35,7 +35,11 @@ impl Scheduler {
     /// Counts what removing `w` costs; called before its tasks and data are let go.
     pub(crate) fn count_worker_loss(&mut self, w: WorkerId) {
         let wk = &self.workers.list[w.ix()];
-        let lost = wk.has_what.iter().filter(|&&t| self.tasks.who_has(t).len() == 1 && self.tasks[t].needed()).count();
+        let lost = wk
+            .has_what
+            .iter()
+            .filter(|&&t| self.tasks.who_has(t).len() == 1 && self.tasks[t].needed())
+            .count();
         let c = &mut self.counters;
         c.workers_removed += 1;
         c.rescheduled += wk.processing.len() as u64;
@@ -44,6 +48,9 @@ impl Scheduler {
 
     /// The counters, with `computes` read from the run counter (the core keeps no second count).
     pub fn stats(&self) -> SchedulerStats {
-        SchedulerStats { computes: u64::from(self.next_run), ..self.counters }
+        SchedulerStats {
+            computes: self.next_run - self.config.first_run,
+            ..self.counters
+        }
     }
 }

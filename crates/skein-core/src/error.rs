@@ -1,5 +1,7 @@
 //! Errors returned to the caller. Each names the key, worker, client or field at fault.
 
+use crate::spec::MAX_KEY_BYTES;
+
 /// Why an event was refused. A refused event changes nothing.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CoreError {
@@ -23,9 +25,45 @@ pub enum CoreError {
     InvalidWorker { reason: String },
     #[error("invalid graph at key {key:?}: {reason}")]
     InvalidGraph { key: String, reason: String },
+    #[error("key of {len} bytes is longer than the limit of {limit} bytes: {head:?}...", limit = MAX_KEY_BYTES)]
+    KeyTooLong {
+        len: usize,
+        /// The key's first 40 characters.
+        head: String,
+    },
 }
 
 impl CoreError {
+    /// Refuses a key of more than `MAX_KEY_BYTES` (given as bytes, which may not be UTF-8
+    /// yet when a decoder checks the length first).
+    pub fn key_too_long(key: &[u8]) -> CoreError {
+        // Enough bytes for 40 characters of up to 4 bytes each.
+        let head = String::from_utf8_lossy(&key[..key.len().min(160)]);
+        CoreError::KeyTooLong {
+            len: key.len(),
+            head: head.chars().take(40).collect(),
+        }
+    }
+
+    /// A key the scheduler does not know: `KeyTooLong` if it never could have.
+    pub fn unknown_key(key: &str) -> CoreError {
+        CoreError::check_key(key)
+            .err()
+            .unwrap_or_else(|| CoreError::UnknownKey {
+                key: key.to_string(),
+            })
+    }
+
+    /// `Err(KeyTooLong)` if `key` exceeds `MAX_KEY_BYTES`.
+    #[inline]
+    pub fn check_key(key: &str) -> Result<(), CoreError> {
+        if key.len() > MAX_KEY_BYTES {
+            Err(CoreError::key_too_long(key.as_bytes()))
+        } else {
+            Ok(())
+        }
+    }
+
     /// A stable code for the shell's error classes.
     pub fn code(&self) -> &'static str {
         match self {
@@ -39,6 +77,7 @@ impl CoreError {
             CoreError::DuplicateWorkerName { .. } => "SKEIN_DUPLICATE_WORKER",
             CoreError::InvalidWorker { .. } => "SKEIN_INVALID_WORKER",
             CoreError::InvalidGraph { .. } => "SKEIN_INVALID_GRAPH",
+            CoreError::KeyTooLong { .. } => "SKEIN_KEY_TOO_LONG",
         }
     }
 }

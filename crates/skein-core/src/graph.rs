@@ -2,6 +2,7 @@
 //! new tasks with their priorities, link them to their dependencies, and record the wants.
 //! Scattered data enters here too.
 
+use crate::bucket_order::{bucket_mask_for, sort_by_masked_key};
 use crate::error::CoreError;
 use crate::ids::{ClientId, TaskId, WorkerId};
 use crate::order::{order_graph, LocalEdges};
@@ -9,7 +10,6 @@ use crate::scheduler::Scheduler;
 use crate::spec::TaskSpec;
 use crate::state::TaskState;
 use crate::story::Stimulus;
-use crate::bucket_order::{bucket_mask_for, sort_by_masked_key};
 use crate::task::{Extras, Priority, Task, FLAG_SCATTERED};
 use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
@@ -95,32 +95,59 @@ impl Scheduler {
                 *m = wanted[i] == s.key;
             }
             if s.key.is_empty() {
-                return Err(CoreError::InvalidGraph { key: String::new(), reason: "empty key".into() });
+                return Err(CoreError::InvalidGraph {
+                    key: String::new(),
+                    reason: "empty key".into(),
+                });
             }
+            CoreError::check_key(&s.key)?;
             for (name, v) in &s.resources {
                 if !(v.is_finite() && *v >= 0.0) {
                     return Err(CoreError::InvalidGraph {
                         key: s.key.clone(),
-                        reason: format!("resource {name:?} needs {v}, not a finite non-negative amount"),
+                        reason: format!(
+                            "resource {name:?} needs {v}, not a finite non-negative amount"
+                        ),
                     });
                 }
             }
             hashes.push(self.tasks.hash_key(&s.key));
         }
         // Filled in bucket order, the table is swept once instead of hit at random.
-        let order = sort_by_masked_key(&hashes, bucket_mask_for(local.capacity()), (0..n as u32).collect());
+        let order = sort_by_masked_key(
+            &hashes,
+            bucket_mask_for(local.capacity()),
+            (0..n as u32).collect(),
+        );
+        // Equal keys meet in graph order (the sort is stable), so the lowest position found
+        // occupied is the first key in the graph that repeats an earlier one, whatever order
+        // the hash seed put the keys in.
+        let mut first_repeat: Option<u32> = None;
         for &i in &order {
             let (h, key) = (hashes[i as usize], &specs[i as usize].key);
-            match local.entry(h, |&j| specs[j as usize].key == *key, |&j| hashes[j as usize]) {
-                Entry::Occupied(_) => return Err(CoreError::DuplicateKey { key: key.clone() }),
+            match local.entry(
+                h,
+                |&j| specs[j as usize].key == *key,
+                |&j| hashes[j as usize],
+            ) {
+                Entry::Occupied(_) => first_repeat = Some(first_repeat.map_or(i, |f| f.min(i))),
                 Entry::Vacant(v) => {
                     v.insert(i);
                 }
             }
         }
+        if let Some(i) = first_repeat {
+            return Err(CoreError::DuplicateKey {
+                key: specs[i as usize].key.clone(),
+            });
+        }
         drop(order);
         for (s, &h) in specs.iter().zip(&hashes) {
-            existing.push(if any_existing { self.tasks.find_hashed(h, &s.key) } else { None });
+            existing.push(if any_existing {
+                self.tasks.find_hashed(h, &s.key)
+            } else {
+                None
+            });
         }
         let resolve = |key: &str| -> Option<DepRef> {
             let h = self.tasks.hash_key(key);
@@ -141,9 +168,13 @@ impl Scheduler {
         for (i, s) in specs.iter().enumerate() {
             if existing[i].is_none() {
                 for dk in &s.dependencies {
-                    let d = resolve(dk).ok_or_else(|| CoreError::UnknownDependency {
-                        key: s.key.clone(),
-                        dependency: dk.clone(),
+                    let d = resolve(dk).ok_or_else(|| {
+                        CoreError::check_key(dk).err().unwrap_or_else(|| {
+                            CoreError::UnknownDependency {
+                                key: s.key.clone(),
+                                dependency: dk.clone(),
+                            }
+                        })
                     })?;
                     if let DepRef::Local(j) = d {
                         local_deps.push(j);
@@ -168,7 +199,7 @@ impl Scheduler {
                     Some(t) => DepRef::Existing(t),
                     None => DepRef::Local(j as u32),
                 },
-                None => resolve(k).ok_or_else(|| CoreError::UnknownKey { key: k.to_string() })?,
+                None => resolve(k).ok_or_else(|| CoreError::unknown_key(k))?,
             };
             guess = match r {
                 DepRef::Local(j) => j as usize + 1,
@@ -178,19 +209,40 @@ impl Scheduler {
         }
         let wanted = wanted_refs;
         let active: Vec<bool> = existing.iter().map(Option::is_none).collect();
-        let rank = order_graph(&active, &LocalEdges { start: &local_start, deps: &local_deps })
-            .map_err(|i| CoreError::Cycle { key: specs[i].key.clone() })?;
+        let rank = order_graph(
+            &active,
+            &LocalEdges {
+                start: &local_start,
+                deps: &local_deps,
+            },
+        )
+        .map_err(|i| CoreError::Cycle {
+            key: specs[i].key.clone(),
+        })?;
         let new_count = active.iter().filter(|&&a| a).count();
         let is_existing = |d: &DepRef| matches!(d, DepRef::Existing(_));
         let touches_existing =
             new_count < n || deps.iter().any(is_existing) || wanted.iter().any(is_existing);
-        Ok(Plan { hashes, existing, new_count, touches_existing, dep_start, deps, rank, wanted })
+        Ok(Plan {
+            hashes,
+            existing,
+            new_count,
+            touches_existing,
+            dep_start,
+            deps,
+            rank,
+            wanted,
+        })
     }
 
     /// Creates the new tasks in run order (so every dependency exists before its dependents).
     fn create_tasks(&mut self, mut specs: Vec<TaskSpec>, plan: &Plan) -> Vec<TaskId> {
         let n = specs.len();
-        let mut ids: Vec<TaskId> = plan.existing.iter().map(|e| e.unwrap_or(TaskId(u32::MAX))).collect();
+        let mut ids: Vec<TaskId> = plan
+            .existing
+            .iter()
+            .map(|e| e.unwrap_or(TaskId(u32::MAX)))
+            .collect();
         // Ranks of the new tasks are a permutation of 0..new_count.
         let mut by_rank: Vec<u32> = vec![0; plan.new_count];
         for i in 0..n {
@@ -211,15 +263,25 @@ impl Scheduler {
                 });
             }
             let prefix = self.prefixes.intern(&s.prefix, &self.config);
-            let priority = Priority { user: s.priority, generation: self.generation, order: plan.rank[i] };
+            let priority = Priority {
+                user: s.priority,
+                generation: self.generation,
+                order: plan.rank[i],
+            };
             let key = std::mem::take(&mut s.key);
             let mut task = Task::from_key(key, &s.payload, &dep_ids, prefix, priority);
             if s.restrictions.is_some() || !s.resources.is_empty() {
-                let mut resources: Vec<(u32, f64)> =
-                    s.resources.iter().map(|(name, v)| (self.workers.resource_id(name), *v)).collect();
+                let mut resources: Vec<(u32, f64)> = s
+                    .resources
+                    .iter()
+                    .map(|(name, v)| (self.workers.resource_id(name), *v))
+                    .collect();
                 resources.sort_by_key(|r| r.0);
                 task.extras = Some(Box::new(Extras {
-                    restrictions: s.restrictions.as_ref().map(|r| r.iter().map(|x| x.as_str().into()).collect()),
+                    restrictions: s
+                        .restrictions
+                        .as_ref()
+                        .map(|r| r.iter().map(|x| x.as_str().into()).collect()),
                     resources: resources.into_boxed_slice(),
                     ..Extras::default()
                 }));
@@ -237,21 +299,32 @@ impl Scheduler {
         // Index the new keys in bucket order (one sweep of the table, not a miss per key).
         let order = sort_by_masked_key(&plan.hashes, self.tasks.index_bucket_mask(), by_rank);
         for &i in &order {
-            self.tasks.index_key(plan.hashes[i as usize], ids[i as usize]);
+            self.tasks
+                .index_key(plan.hashes[i as usize], ids[i as usize]);
         }
         ids
     }
 
     /// Data the client placed on a worker itself: the key becomes a task in memory on `w`
     /// with no payload, wanted by `c`. An existing key in memory gains `w` as a holder.
-    pub fn add_scattered(&mut self, c: ClientId, key: &str, w: WorkerId, nbytes: u64) -> Result<TaskId, CoreError> {
+    pub fn add_scattered(
+        &mut self,
+        c: ClientId,
+        key: &str,
+        w: WorkerId,
+        nbytes: u64,
+    ) -> Result<TaskId, CoreError> {
         self.check_client(c)?;
         if self.workers.live(w).is_none() {
             return Err(CoreError::UnknownWorker { worker: w.0 });
         }
         if key.is_empty() {
-            return Err(CoreError::InvalidGraph { key: String::new(), reason: "empty key".into() });
+            return Err(CoreError::InvalidGraph {
+                key: String::new(),
+                reason: "empty key".into(),
+            });
         }
+        CoreError::check_key(key)?;
         self.stimulus = Stimulus::Scatter;
         let h = self.tasks.hash_key(key);
         let t = match self.tasks.find_hashed(h, key) {
@@ -271,7 +344,11 @@ impl Scheduler {
             None => {
                 self.generation = self.generation.wrapping_add(1);
                 let prefix = self.prefixes.intern("", &self.config);
-                let priority = Priority { user: 0, generation: self.generation, order: 0 };
+                let priority = Priority {
+                    user: 0,
+                    generation: self.generation,
+                    order: 0,
+                };
                 let mut task = Task::new(key, &[], &[], prefix, priority);
                 task.flags |= FLAG_SCATTERED;
                 task.nbytes = nbytes;

@@ -37,7 +37,8 @@ impl ClientId {
     }
 }
 
-/// Deterministic hasher for every map in the core: same inputs, same iteration order.
+/// Deterministic hasher for the maps keyed by ids the core hands out itself (some are
+/// iterated): same inputs, same iteration order.
 pub(crate) type FixedHasher = foldhash::fast::FixedState;
 
 pub(crate) fn fixed_hasher() -> FixedHasher {
@@ -46,3 +47,34 @@ pub(crate) fn fixed_hasher() -> FixedHasher {
 
 pub(crate) type FixedMap<K, V> = hashbrown::HashMap<K, V, FixedHasher>;
 pub(crate) type FixedSet<K> = hashbrown::HashSet<K, FixedHasher>;
+
+/// Hasher of client-chosen strings (task keys, prefixes, worker and resource names), keyed
+/// with `Config::hash_seed`: the shell draws it at random, so nobody can precompute a set of
+/// keys that collide and turn each lookup into a scan. Tables hashed with it are only
+/// looked up, never iterated, so the seed changes where keys sit, not what the core does.
+#[derive(Clone, Debug)]
+pub(crate) struct KeyHasher {
+    per_hasher_seed: u64,
+    shared: foldhash::SharedSeed,
+}
+
+impl KeyHasher {
+    pub fn new(seed: u64) -> Self {
+        KeyHasher {
+            per_hasher_seed: seed,
+            shared: foldhash::SharedSeed::from_u64(seed.rotate_left(32)),
+        }
+    }
+}
+
+impl std::hash::BuildHasher for KeyHasher {
+    type Hasher = foldhash::fast::FoldHasher;
+
+    #[inline]
+    fn build_hasher(&self) -> Self::Hasher {
+        foldhash::fast::FoldHasher::with_seed(self.per_hasher_seed, &self.shared)
+    }
+}
+
+/// A table keyed by client-chosen names.
+pub(crate) type NameMap<V> = hashbrown::HashMap<Box<str>, V, KeyHasher>;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Compute {
     pub task: TaskId,
-    pub run: u32,
+    pub run: u64,
 }
 
 /// What one worker should do. Workers apply `free` before `compute`, and `steal` last.
@@ -21,7 +21,7 @@ pub struct WorkerBatch {
     pub free: Vec<TaskId>,
     /// Steal requests (task, run): if the task has not started, drop it and answer
     /// `steal_response(.., stolen: true)`; otherwise keep it and answer `false`.
-    pub steal: Vec<(TaskId, u32)>,
+    pub steal: Vec<(TaskId, u64)>,
 }
 
 /// What one client should hear.
@@ -98,7 +98,7 @@ impl Outbox {
     }
 
     #[inline]
-    pub fn compute(&mut self, w: WorkerId, task: TaskId, run: u32) {
+    pub fn compute(&mut self, w: WorkerId, task: TaskId, run: u64) {
         if self.workers[w.ix()].compute.capacity() == 0 {
             if let Some(v) = self.compute_pool.pop() {
                 self.workers[w.ix()].compute = v;
@@ -128,14 +128,20 @@ impl Outbox {
     }
 
     fn pool_compute(&mut self, mut v: Vec<Compute>) {
-        if self.compute_pool.len() < POOL_MAX && v.capacity() > 0 && v.capacity() <= POOLED_CAPACITY_MAX {
+        if self.compute_pool.len() < POOL_MAX
+            && v.capacity() > 0
+            && v.capacity() <= POOLED_CAPACITY_MAX
+        {
             v.clear();
             self.compute_pool.push(v);
         }
     }
 
     fn pool_tasks(&mut self, mut v: Vec<TaskId>) {
-        if self.task_pool.len() < POOL_MAX && v.capacity() > 0 && v.capacity() <= POOLED_CAPACITY_MAX {
+        if self.task_pool.len() < POOL_MAX
+            && v.capacity() > 0
+            && v.capacity() <= POOLED_CAPACITY_MAX
+        {
             v.clear();
             self.task_pool.push(v);
         }
@@ -145,7 +151,7 @@ impl Outbox {
         self.client(c).erred.push((t, cause, f));
     }
 
-    pub fn steal(&mut self, w: WorkerId, t: TaskId, run: u32) {
+    pub fn steal(&mut self, w: WorkerId, t: TaskId, run: u64) {
         self.worker(w).steal.push((t, run));
     }
 
@@ -194,7 +200,9 @@ impl crate::scheduler::Scheduler {
             });
             batch.compute.sort_by_key(|c| tasks[c.task].priority);
             // A steal answered or made moot (task finished, moved) before delivery is dropped.
-            batch.steal.retain(|&(t, run)| self.stealing.requested(&self.tasks, t, w, run));
+            batch
+                .steal
+                .retain(|&(t, run)| self.stealing.requested(&self.tasks, t, w, run));
             if !(batch.compute.is_empty() && batch.free.is_empty() && batch.steal.is_empty()) {
                 out.workers.push((w, batch));
             }

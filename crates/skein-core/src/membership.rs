@@ -12,10 +12,14 @@ impl Scheduler {
     /// A worker joins: queued work and tasks that had no worker are offered to it.
     pub fn add_worker(&mut self, spec: WorkerSpec, now: f64) -> Result<WorkerId, CoreError> {
         if spec.slots == 0 {
-            return Err(CoreError::InvalidWorker { reason: format!("worker {:?} has 0 slots", spec.name) });
+            return Err(CoreError::InvalidWorker {
+                reason: format!("worker {:?} has 0 slots", spec.name),
+            });
         }
         if spec.name.is_empty() {
-            return Err(CoreError::InvalidWorker { reason: "empty worker name".into() });
+            return Err(CoreError::InvalidWorker {
+                reason: "empty worker name".into(),
+            });
         }
         for (r, v) in &spec.resources {
             if !(v.is_finite() && *v >= 0.0) {
@@ -28,11 +32,16 @@ impl Scheduler {
             return Err(CoreError::DuplicateWorkerName { name: spec.name });
         }
         self.stimulus = Stimulus::AddWorker;
-        let mut resources: Vec<(u32, f64)> =
-            spec.resources.iter().map(|(name, v)| (self.workers.resource_id(name), *v)).collect();
+        let mut resources: Vec<(u32, f64)> = spec
+            .resources
+            .iter()
+            .map(|(name, v)| (self.workers.resource_id(name), *v))
+            .collect();
         resources.sort_by_key(|r| r.0);
         resources.dedup_by_key(|r| r.0);
-        let w = self.workers.add(&spec.name, spec.slots, resources.into_boxed_slice(), now);
+        let w = self
+            .workers
+            .add(&spec.name, spec.slots, resources.into_boxed_slice(), now);
         self.outbox.add_worker();
         for i in (0..self.no_worker.len()).rev() {
             let t = self.no_worker[i];
@@ -100,7 +109,10 @@ impl Scheduler {
         let timeout = self.config.heartbeat_timeout;
         // A tick this late means the scheduler itself was stalled, and heartbeats that came
         // meanwhile are still unread: credit every worker instead of blaming them for it.
-        if self.last_tick.is_some_and(|last| now - last > timeout / 4.0) {
+        if self
+            .last_tick
+            .is_some_and(|last| now - last > timeout / 4.0)
+        {
             self.counters.stalls += 1;
             for wk in self.workers.list.iter_mut().filter(|wk| wk.alive) {
                 wk.last_seen = wk.last_seen.max(now);
@@ -131,16 +143,26 @@ impl Scheduler {
     /// lost: one more death for `t`; at `allowed_failures` it errs with `KilledWorker`.
     pub(crate) fn count_death(&mut self, t: TaskId, w: WorkerId, cause: DeathCause) {
         let task = &mut self.tasks[t];
-        task.suspicious = task.suspicious.saturating_add(1);
         task.extras_mut().killed_on.push((w, cause));
-        if (task.suspicious as u32) < self.config.allowed_failures {
+        if task.suspicious() < self.config.allowed_failures as usize {
             return;
         }
         let key = task.key().to_string();
-        let deaths = task.extras.as_ref().map(|e| e.killed_on.clone()).unwrap_or_default();
-        let workers = deaths.iter().map(|&(x, _)| self.workers.list[x.ix()].name.to_string()).collect();
+        let deaths = task
+            .extras
+            .as_ref()
+            .map(|e| e.killed_on.clone())
+            .unwrap_or_default();
+        let workers = deaths
+            .iter()
+            .map(|&(x, _)| self.workers.list[x.ix()].name.to_string())
+            .collect();
         let causes = deaths.iter().map(|&(_, c)| c).collect();
-        let f = Arc::new(Failure::KilledWorker { key, workers, causes });
+        let f = Arc::new(Failure::KilledWorker {
+            key,
+            workers,
+            causes,
+        });
         self.pending_failure = Some((t, t, f));
         self.apply(t, TaskState::Erred);
         self.pending_failure = None;

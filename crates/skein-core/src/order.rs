@@ -91,17 +91,40 @@ mod tests {
     fn tree_reduction_finishes_a_subtree_before_starting_the_next() {
         // leaves 0..4, r01 = 4 (0,1), r23 = 5 (2,3), total = 6 (4,5)
         let (start, deps) = csr(&[&[], &[], &[], &[], &[0, 1], &[2, 3], &[4, 5]]);
-        let rank = order_graph(&[true; 7], &LocalEdges { start: &start, deps: &deps }).unwrap();
+        let rank = order_graph(
+            &[true; 7],
+            &LocalEdges {
+                start: &start,
+                deps: &deps,
+            },
+        )
+        .unwrap();
         assert_eq!(rank, vec![0, 1, 3, 4, 2, 5, 6]);
     }
 
     #[test]
     fn finds_cycles_even_without_sinks() {
         let (start, deps) = csr(&[&[1], &[2], &[0]]);
-        let e = order_graph(&[true; 3], &LocalEdges { start: &start, deps: &deps }).unwrap_err();
+        let e = order_graph(
+            &[true; 3],
+            &LocalEdges {
+                start: &start,
+                deps: &deps,
+            },
+        )
+        .unwrap_err();
         assert!(e < 3);
         let (start, deps) = csr(&[&[], &[1]]);
-        assert_eq!(order_graph(&[true; 2], &LocalEdges { start: &start, deps: &deps }), Err(1));
+        assert_eq!(
+            order_graph(
+                &[true; 2],
+                &LocalEdges {
+                    start: &start,
+                    deps: &deps
+                }
+            ),
+            Err(1)
+        );
     }
 
     #[test]
@@ -115,7 +138,14 @@ mod tests {
             }
             start.push(deps.len() as u32);
         }
-        let rank = order_graph(&vec![true; n as usize], &LocalEdges { start: &start, deps: &deps }).unwrap();
+        let rank = order_graph(
+            &vec![true; n as usize],
+            &LocalEdges {
+                start: &start,
+                deps: &deps,
+            },
+        )
+        .unwrap();
         assert_eq!(rank[0], 0);
         assert_eq!(rank[n as usize - 1], n - 1);
     }

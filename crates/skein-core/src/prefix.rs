@@ -1,7 +1,7 @@
 //! Per-prefix duration estimates (moving average) and the saturation buffer they imply.
 
 use crate::config::Config;
-use crate::ids::{fixed_hasher, FixedMap};
+use crate::ids::{KeyHasher, NameMap};
 
 /// Durations of one kind of task (the shell passes the function name as prefix).
 #[derive(Clone, Debug)]
@@ -14,13 +14,17 @@ struct PrefixStats {
 /// Interned prefixes with their duration averages.
 pub(crate) struct Prefixes {
     stats: Vec<PrefixStats>,
-    names: FixedMap<Box<str>, u32>,
+    names: NameMap<u32>,
     last: Option<(Box<str>, u32)>,
 }
 
 impl Prefixes {
-    pub fn new() -> Self {
-        Prefixes { stats: Vec::new(), names: FixedMap::with_hasher(fixed_hasher()), last: None }
+    pub fn new(hasher: KeyHasher) -> Self {
+        Prefixes {
+            stats: Vec::new(),
+            names: NameMap::with_hasher(hasher),
+            last: None,
+        }
     }
 
     /// Id of `name`, creating it (with the default estimate) if new.
@@ -34,7 +38,11 @@ impl Prefixes {
             Some(&id) => id,
             None => {
                 let id = self.stats.len() as u32;
-                let mut s = PrefixStats { ema: config.default_task_duration, seen: false, tasks_per_slot: 1 };
+                let mut s = PrefixStats {
+                    ema: config.default_task_duration,
+                    seen: false,
+                    tasks_per_slot: 1,
+                };
                 s.tasks_per_slot = tasks_per_slot(s.ema, config);
                 self.stats.push(s);
                 self.names.insert(name.into(), id);
@@ -50,7 +58,9 @@ impl Prefixes {
         if !(duration.is_finite() && duration >= 0.0) {
             return;
         }
-        let Some(s) = self.stats.get_mut(prefix as usize) else { return };
+        let Some(s) = self.stats.get_mut(prefix as usize) else {
+            return;
+        };
         if s.seen {
             let a = config.duration_ema_alpha;
             s.ema = a * duration + (1.0 - a) * s.ema;
@@ -75,7 +85,9 @@ impl Prefixes {
     /// How many queued tasks of this prefix a worker may hold per slot.
     #[inline]
     pub fn tasks_per_slot(&self, prefix: u32) -> u32 {
-        self.stats.get(prefix as usize).map_or(1, |s| s.tasks_per_slot)
+        self.stats
+            .get(prefix as usize)
+            .map_or(1, |s| s.tasks_per_slot)
     }
 }
 
@@ -101,7 +113,7 @@ mod tests {
     #[test]
     fn fast_tasks_get_deep_buffers_slow_ones_one_per_slot() {
         let c = Config::default();
-        let mut p = Prefixes::new();
+        let mut p = Prefixes::new(KeyHasher::new(c.hash_seed));
         let fast = p.intern("fast", &c);
         let slow = p.intern("slow", &c);
         // default 0.5 ms against a 5 ms horizon

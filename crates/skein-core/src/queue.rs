@@ -39,7 +39,9 @@ impl ReadyQueue {
     #[inline]
     pub fn peek(&self, tasks: &TaskTable) -> Option<TaskId> {
         match (self.sorted.front(), self.heap.peek()) {
-            (Some(&a), Some(Reverse(b))) => Some(if (tasks[a].priority, a) <= *b { a } else { b.1 }),
+            (Some(&a), Some(Reverse(b))) => {
+                Some(if (tasks[a].priority, a) <= *b { a } else { b.1 })
+            }
             (Some(&a), None) => Some(a),
             (None, Some(Reverse(b))) => Some(b.1),
             (None, None) => None,
@@ -55,7 +57,11 @@ impl ReadyQueue {
             (None, Some(_)) => false,
             (None, None) => return None,
         };
-        let t = if from_sorted { self.sorted.pop_front() } else { self.heap.pop().map(|Reverse(e)| e.1) };
+        let t = if from_sorted {
+            self.sorted.pop_front()
+        } else {
+            self.heap.pop().map(|Reverse(e)| e.1)
+        };
         if self.sorted.is_empty() && self.sorted.capacity() > 4096 {
             self.sorted = VecDeque::new();
         }
@@ -63,6 +69,9 @@ impl ReadyQueue {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = TaskId> + '_ {
-        self.sorted.iter().copied().chain(self.heap.iter().map(|Reverse(e)| e.1))
+        self.sorted
+            .iter()
+            .copied()
+            .chain(self.heap.iter().map(|Reverse(e)| e.1))
     }
 }

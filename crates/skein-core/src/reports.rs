@@ -6,9 +6,9 @@ use crate::error::CoreError;
 use crate::ids::{TaskId, WorkerId};
 use crate::scheduler::Scheduler;
 use crate::spec::{DeathCause, Failure};
-use crate::task::FLAG_EXECUTING;
 use crate::state::TaskState;
 use crate::story::Stimulus;
+use crate::task::FLAG_EXECUTING;
 use std::sync::Arc;
 
 impl Scheduler {
@@ -23,7 +23,7 @@ impl Scheduler {
     }
 
     /// True if `t` is processing on live worker `w` under run `run`.
-    fn is_current_run(&self, w: WorkerId, t: TaskId, run: u32) -> bool {
+    fn is_current_run(&self, w: WorkerId, t: TaskId, run: u64) -> bool {
         let task = &self.tasks[t];
         task.state == TaskState::Processing
             && task.worker == w
@@ -37,7 +37,7 @@ impl Scheduler {
         &mut self,
         w: WorkerId,
         t: TaskId,
-        run: u32,
+        run: u64,
         nbytes: u64,
         duration: f64,
     ) -> Result<bool, CoreError> {
@@ -55,7 +55,13 @@ impl Scheduler {
     }
 
     /// `t` raised on `w`: it and every dependent still pursued err with the same failure.
-    pub fn task_erred(&mut self, w: WorkerId, t: TaskId, run: u32, payload: Box<[u8]>) -> Result<bool, CoreError> {
+    pub fn task_erred(
+        &mut self,
+        w: WorkerId,
+        t: TaskId,
+        run: u64,
+        payload: Box<[u8]>,
+    ) -> Result<bool, CoreError> {
         self.check_ids(w, t)?;
         if !self.is_current_run(w, t, run) {
             return Ok(false);
@@ -75,7 +81,7 @@ impl Scheduler {
         &mut self,
         w: WorkerId,
         t: TaskId,
-        run: u32,
+        run: u64,
         dep: TaskId,
         holder: WorkerId,
     ) -> Result<bool, CoreError> {
@@ -104,7 +110,7 @@ impl Scheduler {
 
     /// `w` says it is executing run `run` of `t` (started it, not merely holds it queued):
     /// should `w` die now, `t` is one of the tasks blamed.
-    pub fn task_executing(&mut self, w: WorkerId, t: TaskId, run: u32) -> Result<bool, CoreError> {
+    pub fn task_executing(&mut self, w: WorkerId, t: TaskId, run: u64) -> Result<bool, CoreError> {
         self.check_ids(w, t)?;
         if !self.is_current_run(w, t, run) {
             return Ok(false);
@@ -118,7 +124,7 @@ impl Scheduler {
     /// (the task exited the thread, ran it out of memory or crashed it): one death for `t`
     /// alone. It runs again (elsewhere if the placement says so) or, at
     /// `allowed_failures`, errs with `KilledWorker`.
-    pub fn executor_died(&mut self, w: WorkerId, t: TaskId, run: u32) -> Result<bool, CoreError> {
+    pub fn executor_died(&mut self, w: WorkerId, t: TaskId, run: u64) -> Result<bool, CoreError> {
         self.check_ids(w, t)?;
         if !self.is_current_run(w, t, run) {
             return Ok(false);

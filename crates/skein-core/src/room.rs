@@ -14,7 +14,11 @@ pub(crate) struct RoomIndex {
 
 impl RoomIndex {
     pub fn new(max_tasks_per_slot: u32) -> Self {
-        RoomIndex { levels: Vec::new(), min: 0, max_level: max_tasks_per_slot.saturating_add(1) }
+        RoomIndex {
+            levels: Vec::new(),
+            min: 0,
+            max_level: max_tasks_per_slot.saturating_add(1),
+        }
     }
 
     /// floor(processing / slots), capped.
@@ -92,11 +96,18 @@ impl RoomIndex {
     }
 
     pub fn at(&self, level: u32, pos: u32) -> Option<WorkerId> {
-        self.levels.get(level as usize).and_then(|b| b.get(pos as usize)).copied()
+        self.levels
+            .get(level as usize)
+            .and_then(|b| b.get(pos as usize))
+            .copied()
     }
 
     pub fn min_level_consistent(&self) -> bool {
-        let first = self.levels.iter().position(|b| !b.is_empty()).unwrap_or(self.levels.len());
+        let first = self
+            .levels
+            .iter()
+            .position(|b| !b.is_empty())
+            .unwrap_or(self.levels.len());
         first == self.min
     }
 }

@@ -3,7 +3,7 @@
 use crate::client::ClientTable;
 use crate::config::Config;
 use crate::counters::SchedulerStats;
-use crate::ids::{ClientId, TaskId, WorkerId};
+use crate::ids::{ClientId, KeyHasher, TaskId, WorkerId};
 use crate::instructions::Outbox;
 use crate::prefix::Prefixes;
 use crate::queue::ReadyQueue;
@@ -31,8 +31,9 @@ pub struct Scheduler {
     /// Pending recommendations (a stack: depth-first, like Dask's popitem).
     pub(crate) recs: Vec<(TaskId, Rec)>,
     pub(crate) stimulus: Stimulus,
-    pub(crate) next_run: u32,
-    pub(crate) generation: u32,
+    /// 64-bit counters: at a billion a second they would wrap after 584 years.
+    pub(crate) next_run: u64,
+    pub(crate) generation: u64,
     /// Failure to attach when `task` next errs: (task, cause, failure).
     pub(crate) pending_failure: Option<(TaskId, TaskId, Arc<Failure>)>,
     pub(crate) by_state: [usize; TaskState::COUNT],
@@ -46,18 +47,19 @@ pub struct Scheduler {
 
 impl Scheduler {
     pub fn new(config: Config) -> Self {
+        let first_run = config.first_run;
         Scheduler {
-            workers: WorkerTable::new(config.max_tasks_per_slot),
+            workers: WorkerTable::new(config.max_tasks_per_slot, KeyHasher::new(config.hash_seed)),
+            tasks: TaskTable::new(KeyHasher::new(config.hash_seed)),
+            prefixes: Prefixes::new(KeyHasher::new(config.hash_seed)),
             config,
-            tasks: TaskTable::new(),
             clients: ClientTable::default(),
-            prefixes: Prefixes::new(),
             queue: ReadyQueue::default(),
             no_worker: Vec::new(),
             outbox: Outbox::default(),
             recs: Vec::new(),
             stimulus: Stimulus::SubmitGraph,
-            next_run: 0,
+            next_run: first_run,
             generation: 0,
             pending_failure: None,
             last_tick: None,
@@ -83,7 +85,10 @@ impl Scheduler {
         }
         if self.config.validate {
             if let Err(e) = self.validate() {
-                panic!("skein-core invariant broken after {}: {e}", self.stimulus.name());
+                panic!(
+                    "skein-core invariant broken after {}: {e}",
+                    self.stimulus.name()
+                );
             }
         }
     }
@@ -95,7 +100,10 @@ impl Scheduler {
     }
 
     pub fn payload(&self, t: TaskId) -> &[u8] {
-        self.tasks.slots.get(t.ix()).map_or(&[], |task| task.payload())
+        self.tasks
+            .slots
+            .get(t.ix())
+            .map_or(&[], |task| task.payload())
     }
 
     pub fn dependencies(&self, t: TaskId) -> &[TaskId] {
@@ -103,7 +111,7 @@ impl Scheduler {
     }
 
     /// Run order as (user priority: higher first, graph generation, order in graph: lower first).
-    pub fn priority(&self, t: TaskId) -> (i32, u32, u32) {
+    pub fn priority(&self, t: TaskId) -> (i32, u64, u32) {
         let p = self.tasks[t].priority;
         (p.user, p.generation, p.order)
     }
@@ -121,7 +129,10 @@ impl Scheduler {
     }
 
     pub fn state(&self, t: TaskId) -> TaskState {
-        self.tasks.slots.get(t.ix()).map_or(TaskState::Forgotten, |task| task.state)
+        self.tasks
+            .slots
+            .get(t.ix())
+            .map_or(TaskState::Forgotten, |task| task.state)
     }
 
     pub fn task_id(&self, key: &str) -> Option<TaskId> {
@@ -144,11 +155,13 @@ impl Scheduler {
 
     /// Estimated seconds of work processing on `w`.
     pub fn occupancy(&self, w: WorkerId) -> f64 {
-        self.workers.live(w).map_or(0.0, |wk| wk.occupancy_us as f64 * 1e-6)
+        self.workers
+            .live(w)
+            .map_or(0.0, |wk| wk.occupancy_us as f64 * 1e-6)
     }
 
     /// The run id of `t`'s current Compute (meaningful while processing).
-    pub fn run_id(&self, t: TaskId) -> u32 {
+    pub fn run_id(&self, t: TaskId) -> u64 {
         self.tasks.slots.get(t.ix()).map_or(0, |task| task.run)
     }
 
@@ -168,7 +181,9 @@ impl Scheduler {
 
     /// The last `Config::story_len` transitions of `key` (empty if unknown).
     pub fn story(&self, key: &str) -> Vec<TransitionRecord> {
-        self.tasks.find(key).map_or_else(Vec::new, |t| self.tasks[t].story.records().to_vec())
+        self.tasks
+            .find(key)
+            .map_or_else(Vec::new, |t| self.tasks[t].story.records().to_vec())
     }
 
     pub fn counts(&self) -> StateCounts {

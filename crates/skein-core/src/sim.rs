@@ -150,7 +150,7 @@ pub struct SimStats {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Job {
     task: TaskId,
-    run: u32,
+    run: u64,
     gen: u64,
 }
 
@@ -191,7 +191,7 @@ struct SimWorker {
     resources: Vec<(String, f64)>,
     queue: VecDeque<Job>,
     /// Steal requests (task, run) not answered yet, oldest first.
-    steals: VecDeque<(TaskId, u32)>,
+    steals: VecDeque<(TaskId, u64)>,
     in_steal_list: bool,
     /// Keys this worker holds (kept only with `check`).
     store: IdSet<TaskId>,
@@ -233,9 +233,15 @@ pub struct SimCluster {
 
 /// How a worker ends a job.
 enum Report {
-    Finished { nbytes: u64, duration: f64 },
+    Finished {
+        nbytes: u64,
+        duration: f64,
+    },
     Erred(Box<[u8]>),
-    Missing { dep: TaskId, holder: WorkerId },
+    Missing {
+        dep: TaskId,
+        holder: WorkerId,
+    },
     /// The job ended the execution thread it ran on; the worker lives on.
     ExecutorDied,
 }
@@ -361,7 +367,7 @@ impl SimCluster {
     }
 
     /// The steal requests worker `w` has not answered yet, oldest first.
-    pub fn pending_steals(&self, w: WorkerId) -> Vec<(TaskId, u32)> {
+    pub fn pending_steals(&self, w: WorkerId) -> Vec<(TaskId, u64)> {
         self.workers
             .get(w.0 as usize)
             .map_or_else(Vec::new, |sw| sw.steals.iter().copied().collect())
@@ -693,7 +699,7 @@ impl SimCluster {
     }
 
     /// Victim `w` answers a steal of (t, run): it gives up the job unless started.
-    fn answer(&mut self, w: u32, t: TaskId, run: u32) -> Result<bool, CoreError> {
+    fn answer(&mut self, w: u32, t: TaskId, run: u64) -> Result<bool, CoreError> {
         let sw = &mut self.workers[w as usize];
         let started = sw.slots.max(1) as usize;
         let pos = sw.queue.iter().position(|j| j.task == t && j.run == run);
@@ -1002,11 +1008,18 @@ impl SimCluster {
         }
         if live {
             // As a real worker does when it hands the task to an execution thread.
-            if let Err(e) = self.scheduler.task_executing(WorkerId(w), job.task, job.run) {
+            if let Err(e) = self
+                .scheduler
+                .task_executing(WorkerId(w), job.task, job.run)
+            {
                 self.anomaly(format!("task_executing refused: {e}"));
             }
         }
-        if live && (!self.poison_keys.is_empty() || !self.fail_keys.is_empty() || !self.thread_poison_keys.is_empty()) {
+        if live
+            && (!self.poison_keys.is_empty()
+                || !self.fail_keys.is_empty()
+                || !self.thread_poison_keys.is_empty())
+        {
             let key = self.scheduler.key(job.task);
             if self.thread_poison_keys.contains(key) {
                 let _ = self.report(w, job, Report::ExecutorDied);

@@ -1,5 +1,10 @@
 //! What callers hand in (task and worker specs) and the failure reasons handed out.
 
+/// The longest key the core accepts, in UTF-8 bytes. A key is stored with its task, indexed,
+/// and repeated in every message about the task and its dependents, so without a bound one
+/// client could make all of those arbitrarily large.
+pub const MAX_KEY_BYTES: usize = 4096;
+
 /// One task of a submitted graph.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskSpec {
@@ -32,7 +37,11 @@ pub enum Failure {
     /// The worker's error payload, passed through untouched.
     Raised { payload: Box<[u8]> },
     /// The task was running on these workers when they died (`causes[i]` says how `workers[i]` went).
-    KilledWorker { key: String, workers: Vec<String>, causes: Vec<DeathCause> },
+    KilledWorker {
+        key: String,
+        workers: Vec<String>,
+        causes: Vec<DeathCause>,
+    },
     /// Scattered data whose only holder left (cannot be recomputed).
     Lost { key: String },
 }

@@ -65,7 +65,11 @@ pub struct StateCounts {
 }
 
 impl StateCounts {
-    pub(crate) fn from_array(by_state: &[usize; TaskState::COUNT], workers: usize, clients: usize) -> Self {
+    pub(crate) fn from_array(
+        by_state: &[usize; TaskState::COUNT],
+        workers: usize,
+        clients: usize,
+    ) -> Self {
         StateCounts {
             released: by_state[TaskState::Released as usize],
             waiting: by_state[TaskState::Waiting as usize],

@@ -41,7 +41,7 @@ pub(crate) struct Steal {
     pub victim: WorkerId,
     pub thief: WorkerId,
     /// The victim's run of the task the request names.
-    pub run: u32,
+    pub run: u64,
     /// Estimate (µs) moved from the victim's backlog to the thief's while in flight.
     pub estimate_us: u64,
 }
@@ -92,8 +92,12 @@ impl Stealing {
     }
 
     /// Whether a steal of `t` under `run` is pending with victim `w`.
-    pub fn requested(&self, tasks: &TaskTable, t: TaskId, w: WorkerId, run: u32) -> bool {
-        tasks[t].flags & FLAG_STEALING != 0 && self.in_flight.get(&t).is_some_and(|s| s.victim == w && s.run == run)
+    pub fn requested(&self, tasks: &TaskTable, t: TaskId, w: WorkerId, run: u64) -> bool {
+        tasks[t].flags & FLAG_STEALING != 0
+            && self
+                .in_flight
+                .get(&t)
+                .is_some_and(|s| s.victim == w && s.run == run)
     }
 
     fn record(&mut self, t: TaskId, steal: Steal) {
@@ -125,7 +129,9 @@ fn cost_level(ratio: f64) -> Option<usize> {
 
 /// Whether `wk` may run `task` (its name allowed, its resources declared).
 fn may_run(task: &Task, wk: &Worker) -> bool {
-    task.restrictions().is_none_or(|names| names.iter().any(|n| **n == *wk.name)) && wk.satisfies(task.resources())
+    task.restrictions()
+        .is_none_or(|names| names.iter().any(|n| **n == *wk.name))
+        && wk.satisfies(task.resources())
 }
 
 /// Seconds per slot of work queued on a worker, taking `d` as the duration of the tasks
@@ -133,7 +139,8 @@ fn may_run(task: &Task, wk: &Worker) -> bool {
 fn backlog(wk: &Worker, flow: Flow, d: f64) -> f64 {
     let slots = wk.slots.max(1) as f64;
     let counted = wk.processing.len() as f64 * d / slots;
-    wk.occupancy_per_slot().max(counted) + (flow.incoming_us as f64 - flow.outgoing_us as f64) * 1e-6 / slots
+    wk.occupancy_per_slot().max(counted)
+        + (flow.incoming_us as f64 - flow.outgoing_us as f64) * 1e-6 / slots
 }
 
 impl Scheduler {
@@ -142,7 +149,16 @@ impl Scheduler {
         if !self.config.work_stealing || self.workers.alive < 2 {
             return;
         }
-        let Scheduler { stealing, tasks, workers, prefixes, config, outbox, counters, .. } = self;
+        let Scheduler {
+            stealing,
+            tasks,
+            workers,
+            prefixes,
+            config,
+            outbox,
+            counters,
+            ..
+        } = self;
         let room = &workers.room;
         stealing.thieves.clear();
         for level in 0..room.levels_len().min(2) {
@@ -191,8 +207,13 @@ impl Scheduler {
                 if !(d > 0.0 && d >= min_duration) {
                     continue;
                 }
-                let bytes = task.deps().iter().fold(0u64, |a, &x| a.saturating_add(tasks[x].nbytes));
-                let Some(level) = cost_level((bytes as f64 / bandwidth + LATENCY) / d) else { continue };
+                let bytes = task
+                    .deps()
+                    .iter()
+                    .fold(0u64, |a, &x| a.saturating_add(tasks[x].nbytes));
+                let Some(level) = cost_level((bytes as f64 / bandwidth + LATENCY) / d) else {
+                    continue;
+                };
                 stealing.levels[level].push((vi as u32, t));
                 taken += 1;
             }
@@ -223,7 +244,9 @@ impl Scheduler {
                         best = Some((b, th));
                     }
                 }
-                let Some((thief_backlog, thief)) = best else { continue };
+                let Some((thief_backlog, thief)) = best else {
+                    continue;
+                };
                 // A NaN (from absurd reported durations) compares as None: no steal.
                 let worth_it = matches!(
                     (thief_backlog + multiplier * d).partial_cmp(&(victim_backlog - d / 2.0)),
@@ -234,7 +257,15 @@ impl Scheduler {
                 }
                 let estimate_us = u64::from(prefixes.estimate_us(task.prefix));
                 let run = task.run;
-                stealing.record(t, Steal { victim: v, thief, run, estimate_us });
+                stealing.record(
+                    t,
+                    Steal {
+                        victim: v,
+                        thief,
+                        run,
+                        estimate_us,
+                    },
+                );
                 stealing.victims[vi as usize].1 -= d / vw.slots.max(1) as f64;
                 tasks[t].flags |= FLAG_STEALING;
                 outbox.steal(v, t, run);
@@ -256,7 +287,13 @@ impl Scheduler {
     /// task unstarted (the task then gets a new run on the thief), not if it had started
     /// (nothing changes). Answers to requests that are no longer pending are stale and
     /// return `Ok(false)`; unknown ids are errors.
-    pub fn steal_response(&mut self, w: WorkerId, t: TaskId, run: u32, stolen: bool) -> Result<bool, CoreError> {
+    pub fn steal_response(
+        &mut self,
+        w: WorkerId,
+        t: TaskId,
+        run: u64,
+        stolen: bool,
+    ) -> Result<bool, CoreError> {
         if w.ix() >= self.workers.list.len() {
             return Err(CoreError::UnknownWorker { worker: w.0 });
         }
@@ -265,7 +302,10 @@ impl Scheduler {
         }
         let task = &self.tasks[t];
         let current = task.state == TaskState::Processing && task.worker == w && task.run == run;
-        if !current || !self.workers.list[w.ix()].alive || !self.stealing.requested(&self.tasks, t, w, run) {
+        if !current
+            || !self.workers.list[w.ix()].alive
+            || !self.stealing.requested(&self.tasks, t, w, run)
+        {
             return Ok(false);
         }
         self.stimulus = Stimulus::StealResponse;
@@ -275,7 +315,11 @@ impl Scheduler {
             self.counters.stolen += 1;
             // The victim dropped it: no free for it.
             self.stop_processing(t, false);
-            let thief = thief.filter(|&th| self.workers.live(th).is_some_and(|wk| may_run(&self.tasks[t], wk)));
+            let thief = thief.filter(|&th| {
+                self.workers
+                    .live(th)
+                    .is_some_and(|wk| may_run(&self.tasks[t], wk))
+            });
             match thief {
                 Some(th) => self.start_processing(t, th),
                 None => self.apply(t, TaskState::Waiting),
@@ -297,12 +341,21 @@ impl Scheduler {
     pub(crate) fn validate_steals(&self) -> Result<(), String> {
         let mut flows = vec![Flow::default(); self.workers.list.len()];
         for (&t, s) in self.stealing.in_flight.iter() {
-            let task = self.tasks.slots.get(t.ix()).ok_or(format!("steal in flight for unknown slot {}", t.0))?;
+            let task = self
+                .tasks
+                .slots
+                .get(t.ix())
+                .ok_or(format!("steal in flight for unknown slot {}", t.0))?;
             let key = task.key();
             if task.flags & FLAG_STEALING == 0 {
-                return Err(format!("key {key:?}: steal in flight but the task is not flagged"));
+                return Err(format!(
+                    "key {key:?}: steal in flight but the task is not flagged"
+                ));
             }
-            if !(task.state == TaskState::Processing && task.worker == s.victim && task.run == s.run) {
+            if !(task.state == TaskState::Processing
+                && task.worker == s.victim
+                && task.run == s.run)
+            {
                 return Err(format!(
                     "key {key:?}: steal of run {} from worker {} in flight, but the task is {} on worker {} run {}",
                     s.run,
@@ -312,20 +365,38 @@ impl Scheduler {
                     task.run
                 ));
             }
-            if !self.workers.list.get(s.victim.ix()).is_some_and(|wk| wk.alive) {
-                return Err(format!("key {key:?}: steal in flight from removed worker {}", s.victim.0));
+            if !self
+                .workers
+                .list
+                .get(s.victim.ix())
+                .is_some_and(|wk| wk.alive)
+            {
+                return Err(format!(
+                    "key {key:?}: steal in flight from removed worker {}",
+                    s.victim.0
+                ));
             }
-            let thief =
-                flows.get_mut(s.thief.ix()).ok_or(format!("key {key:?}: steal to unknown worker {}", s.thief.0))?;
+            let thief = flows.get_mut(s.thief.ix()).ok_or(format!(
+                "key {key:?}: steal to unknown worker {}",
+                s.thief.0
+            ))?;
             if s.thief == s.victim {
-                return Err(format!("key {key:?}: worker {} steals from itself", s.thief.0));
+                return Err(format!(
+                    "key {key:?}: worker {} steals from itself",
+                    s.thief.0
+                ));
             }
             thief.incoming_us += s.estimate_us;
             let victim = &mut flows[s.victim.ix()];
             victim.outgoing += 1;
             victim.outgoing_us += s.estimate_us;
         }
-        let flagged = self.tasks.slots.iter().filter(|task| task.flags & FLAG_STEALING != 0).count();
+        let flagged = self
+            .tasks
+            .slots
+            .iter()
+            .filter(|task| task.flags & FLAG_STEALING != 0)
+            .count();
         if flagged != self.stealing.len() {
             return Err(format!(
                 "{flagged} tasks flagged as being stolen but {} steals in flight",
@@ -335,7 +406,9 @@ impl Scheduler {
         for (i, f) in flows.iter().enumerate() {
             let kept = self.stealing.flow(WorkerId(i as u32));
             if kept != *f {
-                return Err(format!("worker {i}: steal flow {kept:?} but the requests in flight add up to {f:?}"));
+                return Err(format!(
+                    "worker {i}: steal flow {kept:?} but the requests in flight add up to {f:?}"
+                ));
             }
         }
         Ok(())

@@ -17,8 +17,12 @@ impl Scheduler {
     /// The tasks processing on `w` that count a death when it goes.
     pub(crate) fn suspects(&self, w: WorkerId) -> Vec<TaskId> {
         let wk = &self.workers.list[w.ix()];
-        let executing: Vec<TaskId> =
-            wk.processing.iter().copied().filter(|&t| self.tasks[t].flags & FLAG_EXECUTING != 0).collect();
+        let executing: Vec<TaskId> = wk
+            .processing
+            .iter()
+            .copied()
+            .filter(|&t| self.tasks[t].flags & FLAG_EXECUTING != 0)
+            .collect();
         if !executing.is_empty() {
             return executing;
         }

@@ -1,6 +1,6 @@
 //! The task table: compact per-task slots in one array, keys interned once, slots recycled.
 
-use crate::ids::{fixed_hasher, FixedHasher, FixedMap, TaskId, WorkerId, NO_WORKER};
+use crate::ids::{fixed_hasher, FixedMap, KeyHasher, TaskId, WorkerId, NO_WORKER};
 use crate::spec::{DeathCause, Failure};
 use crate::state::TaskState;
 use crate::story::Story;
@@ -15,7 +15,9 @@ use std::sync::Arc;
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub(crate) struct Priority {
     pub user: i32,
-    pub generation: u32,
+    /// Which graph (or scatter) made the task: 64 bits, so it never wraps and an old graph
+    /// never overtakes a new one.
+    pub generation: u64,
     pub order: u32,
 }
 
@@ -75,7 +77,8 @@ pub(crate) struct Task {
     pub extras: Option<Box<Extras>>,
     pub nbytes: u64,
     pub priority: Priority,
-    key_len: u32,
+    /// Keys are at most `MAX_KEY_BYTES`, so 16 bits hold the length.
+    key_len: u16,
     pub prefix: u32,
     /// While waiting: dependency edges whose task is not in memory.
     pub waiting_on: u32,
@@ -89,24 +92,36 @@ pub(crate) struct Task {
     /// Position in the index set that `worker`/state put it in: the worker's processing
     /// list, the holder's `has_what`, or the no-worker list.
     pub set_pos: u32,
-    /// Run id of the current Compute.
-    pub run: u32,
+    /// Run id of the current Compute (64 bits: never reused, so a report of an old run is
+    /// never taken for the current one).
+    pub run: u64,
     /// Duration estimate (µs) added to the worker's occupancy while processing.
     pub estimate_us: u32,
     pub state: TaskState,
-    /// Workers that died while running it.
-    pub suspicious: u8,
     pub flags: u8,
 }
 
 impl Task {
-    pub fn new(key: &str, payload: &[u8], deps: &[TaskId], prefix: u32, priority: Priority) -> Task {
+    pub fn new(
+        key: &str,
+        payload: &[u8],
+        deps: &[TaskId],
+        prefix: u32,
+        priority: Priority,
+    ) -> Task {
         Task::from_key(key.to_string(), payload, deps, prefix, priority)
     }
 
     /// Like `new`, reusing the key's allocation for key + payload.
-    pub fn from_key(key: String, payload: &[u8], deps: &[TaskId], prefix: u32, priority: Priority) -> Task {
-        let key_len = key.len() as u32;
+    pub fn from_key(
+        key: String,
+        payload: &[u8],
+        deps: &[TaskId],
+        prefix: u32,
+        priority: Priority,
+    ) -> Task {
+        let key_len = u16::try_from(key.len())
+            .expect("a key is checked against MAX_KEY_BYTES before its task is made");
         let mut data = key.into_bytes();
         data.extend_from_slice(payload);
         let mut d = Vec::with_capacity(deps.len() * 2);
@@ -130,7 +145,6 @@ impl Task {
             run: 0,
             estimate_us: 0,
             state: TaskState::Released,
-            suspicious: 0,
             flags: 0,
         }
     }
@@ -189,7 +203,10 @@ impl Task {
         self.extras.as_ref().and_then(|e| e.restrictions.as_deref())
     }
     pub fn resources(&self) -> &[(u32, f64)] {
-        self.extras.as_ref().map(|e| &e.resources[..]).unwrap_or(&[])
+        self.extras
+            .as_ref()
+            .map(|e| &e.resources[..])
+            .unwrap_or(&[])
     }
     pub fn failure(&self) -> Option<&(TaskId, Arc<Failure>)> {
         self.extras.as_ref().and_then(|e| e.failure.as_ref())
@@ -202,6 +219,10 @@ impl Task {
                 .as_ref()
                 .is_none_or(|e| e.restrictions.is_none() && e.resources.is_empty())
     }
+    /// How many times a worker (or its execution thread) died while running it.
+    pub fn suspicious(&self) -> usize {
+        self.extras.as_ref().map_or(0, |e| e.killed_on.len())
+    }
     pub fn extras_mut(&mut self) -> &mut Extras {
         self.extras.get_or_insert_with(Default::default)
     }
@@ -212,7 +233,7 @@ impl Task {
 pub(crate) struct TaskTable {
     pub slots: Vec<Task>,
     index: HashTable<TaskId>,
-    hasher: FixedHasher,
+    hasher: KeyHasher,
     free: Vec<TaskId>,
     reported: Vec<TaskId>,
     pending: Vec<TaskId>,
@@ -221,11 +242,11 @@ pub(crate) struct TaskTable {
 }
 
 impl TaskTable {
-    pub fn new() -> Self {
+    pub fn new(hasher: KeyHasher) -> Self {
         TaskTable {
             slots: Vec::new(),
             index: HashTable::new(),
-            hasher: fixed_hasher(),
+            hasher,
             free: Vec::new(),
             reported: Vec::new(),
             pending: Vec::new(),
@@ -286,7 +307,8 @@ impl TaskTable {
             let first = (task.worker, task.set_pos);
             task.flags = (task.flags & !FLAG_HELD) | FLAG_MANY_HOLDERS;
             task.worker = WorkerId(NO_WORKER);
-            self.more_holders.insert(t, (vec![first.0, w], vec![first.1, p]));
+            self.more_holders
+                .insert(t, (vec![first.0, w], vec![first.1, p]));
         } else {
             task.worker = w;
             task.set_pos = p;
@@ -303,7 +325,9 @@ impl TaskTable {
             task.flags &= !FLAG_HELD;
             return out;
         }
-        let Some(m) = self.more_holders.get_mut(&t) else { return (WorkerId(NO_WORKER), u32::MAX) };
+        let Some(m) = self.more_holders.get_mut(&t) else {
+            return (WorkerId(NO_WORKER), u32::MAX);
+        };
         let out = (m.0.remove(i), m.1.remove(i));
         if m.0.len() == 1 {
             let (w, p) = (m.0[0], m.1[0]);
@@ -414,7 +438,11 @@ impl TaskTable {
 
     /// Forgotten slots on their way to reuse.
     pub fn recycling(&self) -> impl Iterator<Item = TaskId> + '_ {
-        self.free.iter().chain(&self.reported).chain(&self.pending).copied()
+        self.free
+            .iter()
+            .chain(&self.reported)
+            .chain(&self.pending)
+            .copied()
     }
 }
 

@@ -232,7 +232,9 @@ impl Scheduler {
 
     /// Finished (the caller has stored nbytes): the worker holds the result.
     fn transition_processing_memory(&mut self, t: TaskId) {
-        let Some(w) = self.tasks[t].processing_worker() else { return };
+        let Some(w) = self.tasks[t].processing_worker() else {
+            return;
+        };
         self.stop_processing(t, false);
         self.add_holder(t, w);
         self.set_state(t, TaskState::Memory);

@@ -32,7 +32,9 @@ impl Scheduler {
         let mut many = 0;
         let mut recycling = vec![0u8; self.tasks.slots.len()];
         for t in self.tasks.recycling() {
-            let r = recycling.get_mut(t.ix()).ok_or(format!("recycling unknown slot {}", t.0))?;
+            let r = recycling
+                .get_mut(t.ix())
+                .ok_or(format!("recycling unknown slot {}", t.0))?;
             *r += 1;
         }
         for (i, task) in self.tasks.slots.iter().enumerate() {
@@ -48,7 +50,11 @@ impl Scheduler {
                 );
                 continue;
             }
-            check!(recycling[i] == 0, "key {:?}: live slot {i} is queued for reuse", task.key());
+            check!(
+                recycling[i] == 0,
+                "key {:?}: live slot {i} is queued for reuse",
+                task.key()
+            );
             live += 1;
             let key = task.key();
             check!(
@@ -56,11 +62,22 @@ impl Scheduler {
                 "key {key:?}: marked executing while {}",
                 task.state.name()
             );
-            check!(self.tasks.find(key) == Some(t), "key {key:?}: not found under its key in the index");
+            check!(
+                self.tasks.find(key) == Some(t),
+                "key {key:?}: not found under its key in the index"
+            );
             // dependency / dependent symmetry
             for (k, &d) in task.deps().iter().enumerate() {
-                let dep = self.tasks.slots.get(d.ix()).ok_or(format!("key {key:?}: dependency id {} out of range", d.0))?;
-                check!(dep.state != Forgotten, "key {key:?}: dependency {:?} is forgotten", dep.key());
+                let dep = self
+                    .tasks
+                    .slots
+                    .get(d.ix())
+                    .ok_or(format!("key {key:?}: dependency id {} out of range", d.0))?;
+                check!(
+                    dep.state != Forgotten,
+                    "key {key:?}: dependency {:?} is forgotten",
+                    dep.key()
+                );
                 let p = task.dep_pos(k) as usize;
                 check!(
                     dep.dependents.get(p) == Some(&(t, k as u32)),
@@ -71,7 +88,11 @@ impl Scheduler {
             let mut waiters = 0;
             for (p, &(m, j)) in task.dependents.iter().enumerate() {
                 let dt = &self.tasks[m];
-                check!(dt.state != Forgotten, "key {key:?}: dependent {:?} is forgotten", dt.key());
+                check!(
+                    dt.state != Forgotten,
+                    "key {key:?}: dependent {:?} is forgotten",
+                    dt.key()
+                );
                 check!(
                     dt.deps().get(j as usize) == Some(&t) && dt.dep_pos(j as usize) as usize == p,
                     "key {key:?}: dependent {:?} does not list it as dependency {j}",
@@ -81,38 +102,92 @@ impl Scheduler {
                     waiters += 1;
                 }
             }
-            check!(task.waiters == waiters, "key {key:?}: waiters {} but {waiters} dependents need it", task.waiters);
-            let not_in_memory = task.deps().iter().filter(|&&d| self.tasks[d].state != Memory).count() as u32;
+            check!(
+                task.waiters == waiters,
+                "key {key:?}: waiters {} but {waiters} dependents need it",
+                task.waiters
+            );
+            let not_in_memory = task
+                .deps()
+                .iter()
+                .filter(|&&d| self.tasks[d].state != Memory)
+                .count() as u32;
             // states consistent with fields
             match task.state {
                 Released => {
-                    check!(!task.needed(), "key {key:?}: released but needed (wanted or waited on)");
-                    check!(!task.dependents.is_empty(), "key {key:?}: released, unneeded, no dependents, not forgotten");
+                    check!(
+                        !task.needed(),
+                        "key {key:?}: released but needed (wanted or waited on)"
+                    );
+                    check!(
+                        !task.dependents.is_empty(),
+                        "key {key:?}: released, unneeded, no dependents, not forgotten"
+                    );
                 }
                 Waiting => {
-                    check!(task.waiting_on == not_in_memory, "key {key:?}: waiting on {} but {not_in_memory} inputs are not in memory", task.waiting_on);
-                    check!(task.waiting_on > 0, "key {key:?}: waiting with every input in memory");
+                    check!(
+                        task.waiting_on == not_in_memory,
+                        "key {key:?}: waiting on {} but {not_in_memory} inputs are not in memory",
+                        task.waiting_on
+                    );
+                    check!(
+                        task.waiting_on > 0,
+                        "key {key:?}: waiting with every input in memory"
+                    );
                 }
                 Queued => {
-                    check!(task.flags & FLAG_IN_QUEUE != 0, "key {key:?}: queued but not in the queue");
-                    check!(task.is_queueable_root(), "key {key:?}: queued but not an unrestricted root task");
+                    check!(
+                        task.flags & FLAG_IN_QUEUE != 0,
+                        "key {key:?}: queued but not in the queue"
+                    );
+                    check!(
+                        task.is_queueable_root(),
+                        "key {key:?}: queued but not an unrestricted root task"
+                    );
                 }
                 NoWorker => {
-                    check!(self.no_worker.get(task.set_pos as usize) == Some(&t), "key {key:?}: no-worker but not in the no-worker set");
-                    check!(not_in_memory == 0, "key {key:?}: no-worker with inputs not in memory");
+                    check!(
+                        self.no_worker.get(task.set_pos as usize) == Some(&t),
+                        "key {key:?}: no-worker but not in the no-worker set"
+                    );
+                    check!(
+                        not_in_memory == 0,
+                        "key {key:?}: no-worker with inputs not in memory"
+                    );
                 }
                 Processing => {
-                    check!(task.worker.0 != NO_WORKER, "key {key:?}: processing on no worker");
-                    let wk = self.workers.list.get(task.worker.ix()).ok_or(format!("key {key:?}: processing on unknown worker"))?;
-                    check!(wk.alive, "key {key:?}: processing on removed worker {:?}", wk.name);
-                    check!(wk.processing.get(task.set_pos as usize) == Some(&t), "key {key:?}: not in worker {:?}'s processing set", wk.name);
-                    check!(not_in_memory == 0, "key {key:?}: processing with inputs not in memory");
+                    check!(
+                        task.worker.0 != NO_WORKER,
+                        "key {key:?}: processing on no worker"
+                    );
+                    let wk = self
+                        .workers
+                        .list
+                        .get(task.worker.ix())
+                        .ok_or(format!("key {key:?}: processing on unknown worker"))?;
+                    check!(
+                        wk.alive,
+                        "key {key:?}: processing on removed worker {:?}",
+                        wk.name
+                    );
+                    check!(
+                        wk.processing.get(task.set_pos as usize) == Some(&t),
+                        "key {key:?}: not in worker {:?}'s processing set",
+                        wk.name
+                    );
+                    check!(
+                        not_in_memory == 0,
+                        "key {key:?}: processing with inputs not in memory"
+                    );
                 }
                 Memory => {
                     check!(task.has_holders(), "key {key:?}: in memory with no holder");
                 }
                 Erred => {
-                    check!(task.failure().is_some(), "key {key:?}: erred without a failure");
+                    check!(
+                        task.failure().is_some(),
+                        "key {key:?}: erred without a failure"
+                    );
                     check!(
                         task.want_count > 0 || !task.dependents.is_empty(),
                         "key {key:?}: erred, unwanted, no dependents, not forgotten"
@@ -121,24 +196,51 @@ impl Scheduler {
                 Forgotten => {}
             }
             if task.state != Processing && task.flags & FLAG_HELD == 0 {
-                check!(task.worker.0 == NO_WORKER, "key {key:?}: {} but assigned to worker {}", task.state.name(), task.worker.0);
+                check!(
+                    task.worker.0 == NO_WORKER,
+                    "key {key:?}: {} but assigned to worker {}",
+                    task.state.name(),
+                    task.worker.0
+                );
             }
             if task.flags & FLAG_MANY_HOLDERS != 0 {
                 many += 1;
-                check!(task.flags & FLAG_HELD == 0, "key {key:?}: holders both inline and in the side map");
-                check!(self.tasks.who_has(t).len() >= 2, "key {key:?}: side map holds fewer than two holders");
+                check!(
+                    task.flags & FLAG_HELD == 0,
+                    "key {key:?}: holders both inline and in the side map"
+                );
+                check!(
+                    self.tasks.who_has(t).len() >= 2,
+                    "key {key:?}: side map holds fewer than two holders"
+                );
             }
             if task.state != Memory {
-                check!(!task.has_holders(), "key {key:?}: {} but has holders", task.state.name());
+                check!(
+                    !task.has_holders(),
+                    "key {key:?}: {} but has holders",
+                    task.state.name()
+                );
             } else {
                 check!(task.needed(), "key {key:?}: in memory but nobody needs it");
             }
             if task.state != Erred {
-                check!(task.failure().is_none(), "key {key:?}: {} but carries a failure", task.state.name());
+                check!(
+                    task.failure().is_none(),
+                    "key {key:?}: {} but carries a failure",
+                    task.state.name()
+                );
             }
             for (i, &w) in self.tasks.who_has(t).iter().enumerate() {
-                let wk = self.workers.list.get(w.ix()).ok_or(format!("key {key:?}: held by unknown worker {}", w.0))?;
-                check!(wk.alive, "key {key:?}: held by removed worker {:?}", wk.name);
+                let wk = self
+                    .workers
+                    .list
+                    .get(w.ix())
+                    .ok_or(format!("key {key:?}: held by unknown worker {}", w.0))?;
+                check!(
+                    wk.alive,
+                    "key {key:?}: held by removed worker {:?}",
+                    wk.name
+                );
                 check!(
                     wk.has_what.get(self.tasks.holder_pos(t, i) as usize) == Some(&t),
                     "key {key:?}: held by {:?} but not in its has_what",
@@ -146,9 +248,19 @@ impl Scheduler {
                 );
             }
         }
-        check!(many == self.tasks.many_holders_len(), "side map holds {} tasks but {many} are flagged", self.tasks.many_holders_len());
-        check!(live == self.tasks.indexed_len(), "index holds {} keys but {live} tasks are live", self.tasks.indexed_len());
-        for s in [Released, Waiting, Queued, NoWorker, Processing, Memory, Erred] {
+        check!(
+            many == self.tasks.many_holders_len(),
+            "side map holds {} tasks but {many} are flagged",
+            self.tasks.many_holders_len()
+        );
+        check!(
+            live == self.tasks.indexed_len(),
+            "index holds {} keys but {live} tasks are live",
+            self.tasks.indexed_len()
+        );
+        for s in [
+            Released, Waiting, Queued, NoWorker, Processing, Memory, Erred,
+        ] {
             check!(
                 by_state[s as usize] == self.by_state[s as usize],
                 "state {}: counter says {} but {} tasks are in it",
@@ -166,17 +278,28 @@ impl Scheduler {
             let w = WorkerId(i as u32);
             let name = &wk.name;
             if !wk.alive {
-                check!(wk.processing.is_empty(), "worker {name:?}: removed but still processing");
-                check!(wk.has_what.is_empty(), "worker {name:?}: removed but still holds data");
+                check!(
+                    wk.processing.is_empty(),
+                    "worker {name:?}: removed but still processing"
+                );
+                check!(
+                    wk.has_what.is_empty(),
+                    "worker {name:?}: removed but still holds data"
+                );
                 continue;
             }
             alive += 1;
-            check!(self.workers.by_name.get(name) == Some(&w), "worker {name:?}: not indexed by name");
+            check!(
+                self.workers.by_name.get(name) == Some(&w),
+                "worker {name:?}: not indexed by name"
+            );
             let mut occupancy = 0u64;
             for (p, &t) in wk.processing.iter().enumerate() {
                 let task = &self.tasks[t];
                 check!(
-                    task.state == TaskState::Processing && task.worker == w && task.set_pos as usize == p,
+                    task.state == TaskState::Processing
+                        && task.worker == w
+                        && task.set_pos as usize == p,
                     "key {:?}: in worker {name:?}'s processing set but {} elsewhere",
                     task.key(),
                     task.state.name()
@@ -192,7 +315,8 @@ impl Scheduler {
                 let task = &self.tasks[t];
                 let i = self.tasks.holder_index(t, w);
                 check!(
-                    task.state == TaskState::Memory && i.is_some_and(|i| self.tasks.holder_pos(t, i) as usize == p),
+                    task.state == TaskState::Memory
+                        && i.is_some_and(|i| self.tasks.holder_pos(t, i) as usize == p),
                     "key {:?}: in worker {name:?}'s has_what but who_has disagrees",
                     task.key()
                 );
@@ -204,9 +328,20 @@ impl Scheduler {
                 wk.level
             );
         }
-        check!(alive == self.workers.alive, "live worker count {} but {alive} live", self.workers.alive);
-        check!(self.workers.room.len() == alive, "room index holds {} workers, {alive} live", self.workers.room.len());
-        check!(self.workers.room.min_level_consistent(), "room index: least-loaded level is stale");
+        check!(
+            alive == self.workers.alive,
+            "live worker count {} but {alive} live",
+            self.workers.alive
+        );
+        check!(
+            self.workers.room.len() == alive,
+            "room index holds {} workers, {alive} live",
+            self.workers.room.len()
+        );
+        check!(
+            self.workers.room.min_level_consistent(),
+            "room index: least-loaded level is stale"
+        );
         Ok(())
     }
 
@@ -215,15 +350,35 @@ impl Scheduler {
         for (i, cl) in self.clients.list.iter().enumerate() {
             let c = ClientId(i as u32);
             if !cl.alive {
-                check!(cl.wants.is_empty(), "client {i}: removed but still wants keys");
-                check!(!self.clients.live.contains(&c), "client {i}: removed but listed live");
+                check!(
+                    cl.wants.is_empty(),
+                    "client {i}: removed but still wants keys"
+                );
+                check!(
+                    !self.clients.live.contains(&c),
+                    "client {i}: removed but listed live"
+                );
                 continue;
             }
-            check!(self.clients.live.contains(&c), "client {i}: live but not listed");
-            check!(cl.wants.len() == cl.wants.to_sorted_vec().len(), "client {i}: want count out of date");
+            check!(
+                self.clients.live.contains(&c),
+                "client {i}: live but not listed"
+            );
+            check!(
+                cl.wants.len() == cl.wants.to_sorted_vec().len(),
+                "client {i}: want count out of date"
+            );
             for t in cl.wants.to_sorted_vec() {
-                let task = self.tasks.slots.get(t.ix()).ok_or(format!("client {i}: wants unknown task {}", t.0))?;
-                check!(task.state != TaskState::Forgotten, "client {i}: wants forgotten key {:?}", task.key());
+                let task = self
+                    .tasks
+                    .slots
+                    .get(t.ix())
+                    .ok_or(format!("client {i}: wants unknown task {}", t.0))?;
+                check!(
+                    task.state != TaskState::Forgotten,
+                    "client {i}: wants forgotten key {:?}",
+                    task.key()
+                );
                 counts[t.ix()] += 1;
             }
         }
@@ -253,7 +408,9 @@ impl Scheduler {
         }
         let mut entries = vec![0u32; self.tasks.slots.len()];
         for t in self.queue.iter() {
-            let e = entries.get_mut(t.ix()).ok_or(format!("queue entry for unknown slot {}", t.0))?;
+            let e = entries
+                .get_mut(t.ix())
+                .ok_or(format!("queue entry for unknown slot {}", t.0))?;
             *e += 1;
         }
         for (i, task) in self.tasks.slots.iter().enumerate() {

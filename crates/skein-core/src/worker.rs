@@ -1,7 +1,7 @@
 //! The worker table: per-worker processing set, held data (`has_what`), occupancy, and the
 //! indexes placement uses (by name, by resource, by load level).
 
-use crate::ids::{fixed_hasher, FixedMap, TaskId, WorkerId};
+use crate::ids::{KeyHasher, NameMap, TaskId, WorkerId};
 use crate::room::RoomIndex;
 
 /// One worker. The fields placement reads for every candidate come first and share one
@@ -33,7 +33,10 @@ pub(crate) struct Worker {
 impl Worker {
     /// Amount of resource `r` declared (0 if none).
     pub fn resource(&self, r: u32) -> f64 {
-        self.resources.iter().find(|(id, _)| *id == r).map_or(0.0, |&(_, v)| v)
+        self.resources
+            .iter()
+            .find(|(id, _)| *id == r)
+            .map_or(0.0, |&(_, v)| v)
     }
 
     pub fn satisfies(&self, needs: &[(u32, f64)]) -> bool {
@@ -50,9 +53,9 @@ impl Worker {
 pub(crate) struct WorkerTable {
     pub list: Vec<Worker>,
     /// Live workers by name.
-    pub by_name: FixedMap<Box<str>, WorkerId>,
+    pub by_name: NameMap<WorkerId>,
     pub room: RoomIndex,
-    resource_ids: FixedMap<Box<str>, u32>,
+    resource_ids: NameMap<u32>,
     /// Live workers declaring each resource.
     pub with_resource: Vec<Vec<WorkerId>>,
     pub alive: usize,
@@ -62,12 +65,12 @@ pub(crate) struct WorkerTable {
 }
 
 impl WorkerTable {
-    pub fn new(max_tasks_per_slot: u32) -> Self {
+    pub fn new(max_tasks_per_slot: u32, hasher: KeyHasher) -> Self {
         WorkerTable {
             list: Vec::new(),
-            by_name: FixedMap::with_hasher(fixed_hasher()),
+            by_name: NameMap::with_hasher(hasher.clone()),
             room: RoomIndex::new(max_tasks_per_slot),
-            resource_ids: FixedMap::with_hasher(fixed_hasher()),
+            resource_ids: NameMap::with_hasher(hasher),
             with_resource: Vec::new(),
             alive: 0,
             epoch: 0,
@@ -91,7 +94,13 @@ impl WorkerTable {
         self.list.get(w.ix()).filter(|wk| wk.alive)
     }
 
-    pub fn add(&mut self, name: &str, slots: u32, resources: Box<[(u32, f64)]>, now: f64) -> WorkerId {
+    pub fn add(
+        &mut self,
+        name: &str,
+        slots: u32,
+        resources: Box<[(u32, f64)]>,
+        now: f64,
+    ) -> WorkerId {
         let w = WorkerId(self.list.len() as u32);
         for &(r, _) in resources.iter() {
             self.with_resource[r as usize].push(w);

@@ -19,7 +19,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 use skein_core::sim::{self, Outcome, SimCluster, SimConfig};
-use skein_core::{ClientId, Config, CoreError, DeathCause, Failure, TaskSpec, TaskState, WorkerId, WorkerSpec};
+use skein_core::{
+    ClientId, Config, CoreError, DeathCause, Failure, TaskSpec, TaskState, WorkerId, WorkerSpec,
+};
 
 // ---------------------------------------------------------------- the pool
 
@@ -1289,7 +1291,9 @@ impl Harness {
                             cause
                         );
                         match &**failure {
-                            Failure::KilledWorker { key: k, workers, .. } => {
+                            Failure::KilledWorker {
+                                key: k, workers, ..
+                            } => {
                                 prop_assert_eq!(k, cause);
                                 prop_assert_eq!(
                                     workers.len(),
@@ -1703,10 +1707,17 @@ fn a_task_that_ends_its_thread_errs_alone_and_no_worker_is_lost() {
         Some(Outcome::Erred { cause, failure }) => {
             assert_eq!(cause, "poison");
             match &**failure {
-                Failure::KilledWorker { key, workers, causes } => {
+                Failure::KilledWorker {
+                    key,
+                    workers,
+                    causes,
+                } => {
                     assert_eq!(key, "poison");
                     assert_eq!(workers.len(), 3);
-                    assert!(causes.iter().all(|&c| c == DeathCause::ExecutorDied), "{causes:?}");
+                    assert!(
+                        causes.iter().all(|&c| c == DeathCause::ExecutorDied),
+                        "{causes:?}"
+                    );
                 }
                 other => panic!("poison erred with {other:?}"),
             }

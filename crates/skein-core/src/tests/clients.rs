@@ -8,10 +8,12 @@ fn want_keys_reports_keys_already_in_memory_or_erred() {
     let mut s = sched();
     let c = s.add_client();
     let w = worker(&mut s, "w1", 1);
-    s.submit_graph(c, vec![task("a", &[]), task("e", &[])], &["a", "e"]).unwrap();
+    s.submit_graph(c, vec![task("a", &[]), task("e", &[])], &["a", "e"])
+        .unwrap();
     finish(&mut s, "a");
     let e = id(&s, "e");
-    s.task_erred(w, e, s.run_id(e), b"x".to_vec().into()).unwrap();
+    s.task_erred(w, e, s.run_id(e), b"x".to_vec().into())
+        .unwrap();
     s.take_instructions();
     let c2 = s.add_client();
     s.want_keys(c2, &["a", "e"]).unwrap();
@@ -21,8 +23,14 @@ fn want_keys_reports_keys_already_in_memory_or_erred() {
     assert_eq!(b.erred.len(), 1);
     assert_eq!((b.erred[0].0, b.erred[0].1), (e, e));
     assert!(client_batch(&ins, c).memory.is_empty());
-    assert_eq!(s.want_keys(c2, &["nope"]).unwrap_err().code(), "SKEIN_UNKNOWN_KEY");
-    assert_eq!(s.want_keys(ClientId(42), &["a"]).unwrap_err().code(), "SKEIN_UNKNOWN_CLIENT");
+    assert_eq!(
+        s.want_keys(c2, &["nope"]).unwrap_err().code(),
+        "SKEIN_UNKNOWN_KEY"
+    );
+    assert_eq!(
+        s.want_keys(ClientId(42), &["a"]).unwrap_err().code(),
+        "SKEIN_UNKNOWN_CLIENT"
+    );
 }
 
 #[test]
@@ -50,10 +58,21 @@ fn a_key_stays_while_another_client_wants_it() {
 fn cancel_keeps_a_dependency_another_task_needs() {
     let mut s = sched();
     let c = s.add_client();
-    s.submit_graph(c, vec![task("shared", &[]), task("x", &["shared"]), task("y", &["shared"])], &["x", "y"])
-        .unwrap();
+    s.submit_graph(
+        c,
+        vec![
+            task("shared", &[]),
+            task("x", &["shared"]),
+            task("y", &["shared"]),
+        ],
+        &["x", "y"],
+    )
+    .unwrap();
     s.cancel_keys(c, &["x"]).unwrap();
-    assert_eq!((st(&s, "shared"), st(&s, "x"), st(&s, "y")), (Queued, Forgotten, Waiting));
+    assert_eq!(
+        (st(&s, "shared"), st(&s, "x"), st(&s, "y")),
+        (Queued, Forgotten, Waiting)
+    );
     s.cancel_keys(c, &["y"]).unwrap();
     assert_eq!(s.counts().tasks, 0);
 }
@@ -64,7 +83,12 @@ fn remove_client_releases_everything_it_wanted() {
     let c = s.add_client();
     let keep = s.add_client();
     let w = worker(&mut s, "w1", 1);
-    s.submit_graph(c, vec![task("a", &[]), task("b", &["a"]), task("k", &[])], &["b", "k"]).unwrap();
+    s.submit_graph(
+        c,
+        vec![task("a", &[]), task("b", &["a"]), task("k", &[])],
+        &["b", "k"],
+    )
+    .unwrap();
     s.want_keys(keep, &["k"]).unwrap();
     finish(&mut s, "a");
     s.take_instructions();
@@ -76,7 +100,10 @@ fn remove_client_releases_everything_it_wanted() {
     assert!(ins.clients.iter().all(|(x, _)| *x != c));
     s.remove_client(c).unwrap();
     s.release_keys(c, &["k"]).unwrap();
-    assert_eq!(s.want_keys(c, &["k"]).unwrap_err().code(), "SKEIN_UNKNOWN_CLIENT");
+    assert_eq!(
+        s.want_keys(c, &["k"]).unwrap_err().code(),
+        "SKEIN_UNKNOWN_CLIENT"
+    );
     assert_eq!(s.counts().clients, 1);
 }
 
@@ -86,12 +113,21 @@ fn scattered_keys_are_in_memory_and_wanted_by_their_client() {
     let c = s.add_client();
     let w = worker(&mut s, "w1", 1);
     let x = s.add_scattered(c, "x", w, 64).unwrap();
-    assert_eq!((s.state(x), s.nbytes(x), s.payload(x)), (Memory, 64, &b""[..]));
+    assert_eq!(
+        (s.state(x), s.nbytes(x), s.payload(x)),
+        (Memory, 64, &b""[..])
+    );
     assert!(s.wants(c, x));
     s.submit_graph(c, vec![task("y", &["x"])], &["y"]).unwrap();
     assert_eq!(processing_on(&s, "y"), Some(w));
-    assert_eq!(s.add_scattered(c, "y", w, 1).unwrap_err().code(), "SKEIN_INVALID_GRAPH");
-    assert_eq!(s.add_scattered(c, "z", WorkerId(5), 1).unwrap_err().code(), "SKEIN_UNKNOWN_WORKER");
+    assert_eq!(
+        s.add_scattered(c, "y", w, 1).unwrap_err().code(),
+        "SKEIN_INVALID_GRAPH"
+    );
+    assert_eq!(
+        s.add_scattered(c, "z", WorkerId(5), 1).unwrap_err().code(),
+        "SKEIN_UNKNOWN_WORKER"
+    );
     s.release_keys(c, &["x"]).unwrap();
     assert_eq!(s.state(x), Memory, "y still needs it");
     finish(&mut s, "y");
@@ -104,7 +140,8 @@ fn scattered_keys_are_in_memory_and_wanted_by_their_client() {
 fn validate_names_the_key_and_the_broken_invariant() {
     let mut s = sched();
     let c = s.add_client();
-    s.submit_graph(c, vec![task("a", &[]), task("b", &["a"])], &["b"]).unwrap();
+    s.submit_graph(c, vec![task("a", &[]), task("b", &["a"])], &["b"])
+        .unwrap();
     s.validate().unwrap();
     let a = id(&s, "a");
     s.tasks[a].waiters = 7;

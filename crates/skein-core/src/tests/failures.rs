@@ -18,7 +18,10 @@ fn only_the_tasks_a_dead_worker_got_first_count_its_death() {
         w = next;
     }
     // Three workers died holding all ten tasks; as many as their slots (one) were blamed each time.
-    let erred: Vec<&String> = keys.iter().filter(|k| st(&s, k) == TaskState::Erred).collect();
+    let erred: Vec<&String> = keys
+        .iter()
+        .filter(|k| st(&s, k) == TaskState::Erred)
+        .collect();
     assert_eq!(erred.len(), 1, "{erred:?} erred with KilledWorker");
     assert_eq!(s.stats().workers_removed, 3);
     assert_eq!(s.stats().rescheduled, 30);

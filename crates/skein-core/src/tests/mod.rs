@@ -11,7 +11,10 @@ mod workers;
 use crate::*;
 
 pub(crate) fn config() -> Config {
-    Config { validate: true, ..Config::default() }
+    Config {
+        validate: true,
+        ..Config::default()
+    }
 }
 
 pub(crate) fn sched() -> Scheduler {
@@ -29,7 +32,15 @@ pub(crate) fn task(key: &str, deps: &[&str]) -> TaskSpec {
 }
 
 pub(crate) fn worker(s: &mut Scheduler, name: &str, slots: u32) -> WorkerId {
-    s.add_worker(WorkerSpec { name: name.into(), slots, resources: vec![] }, 0.0).expect("add worker")
+    s.add_worker(
+        WorkerSpec {
+            name: name.into(),
+            slots,
+            resources: vec![],
+        },
+        0.0,
+    )
+    .expect("add worker")
 }
 
 pub(crate) fn id(s: &Scheduler, key: &str) -> TaskId {
@@ -58,7 +69,11 @@ pub(crate) fn frees(s: &Scheduler, ins: &Instructions, w: WorkerId) -> Vec<Strin
 }
 
 pub(crate) fn client_batch(ins: &Instructions, c: ClientId) -> ClientBatch {
-    ins.clients.iter().find(|(x, _)| *x == c).map(|(_, b)| b.clone()).unwrap_or_default()
+    ins.clients
+        .iter()
+        .find(|(x, _)| *x == c)
+        .map(|(_, b)| b.clone())
+        .unwrap_or_default()
 }
 
 pub(crate) fn keys(s: &Scheduler, ids: &[TaskId]) -> Vec<String> {
@@ -74,7 +89,11 @@ pub(crate) fn finish_with(s: &mut Scheduler, key: &str, nbytes: u64, duration: f
     let t = id(s, key);
     let w = processing_on(s, key).unwrap_or_else(|| panic!("{key} is not processing"));
     let run = s.run_id(t);
-    assert_eq!(s.task_finished(w, t, run, nbytes, duration), Ok(true), "finish {key}");
+    assert_eq!(
+        s.task_finished(w, t, run, nbytes, duration),
+        Ok(true),
+        "finish {key}"
+    );
 }
 
 pub(crate) fn processing_on(s: &Scheduler, key: &str) -> Option<WorkerId> {
@@ -86,17 +105,31 @@ pub(crate) fn processing_on(s: &Scheduler, key: &str) -> Option<WorkerId> {
 fn per_task_struct_is_compact() {
     let task = std::mem::size_of::<crate::task::Task>();
     println!("size_of::<Task>() = {task} bytes");
-    
-    println!("size_of::<Story>() = {}", std::mem::size_of::<crate::story::Story>());
-    println!("size_of::<TransitionRecord>() = {}", std::mem::size_of::<TransitionRecord>());
+
+    println!(
+        "size_of::<Story>() = {}",
+        std::mem::size_of::<crate::story::Story>()
+    );
+    println!(
+        "size_of::<TransitionRecord>() = {}",
+        std::mem::size_of::<TransitionRecord>()
+    );
     assert!(task <= 152, "Task grew to {task} bytes");
 }
 
 #[test]
 fn errors_have_stable_codes() {
     assert_eq!(CoreError::Cycle { key: "a".into() }.code(), "SKEIN_CYCLE");
-    assert_eq!(CoreError::DuplicateWorkerName { name: "a".into() }.code(), "SKEIN_DUPLICATE_WORKER");
-    assert!(CoreError::UnknownDependency { key: "b".into(), dependency: "a".into() }.to_string().contains("\"a\""));
+    assert_eq!(
+        CoreError::DuplicateWorkerName { name: "a".into() }.code(),
+        "SKEIN_DUPLICATE_WORKER"
+    );
+    assert!(CoreError::UnknownDependency {
+        key: "b".into(),
+        dependency: "a".into()
+    }
+    .to_string()
+    .contains("\"a\""));
 }
 
 #[test]

@@ -11,7 +11,8 @@ fn a_task_goes_where_its_big_input_is() {
     let w2 = worker(&mut s, "w2", 1);
     let big = s.add_scattered(c, "big", w2, 1_000_000_000).unwrap();
     let small = s.add_scattered(c, "small", w1, 10).unwrap();
-    s.submit_graph(c, vec![task("f", &["big", "small"])], &["f"]).unwrap();
+    s.submit_graph(c, vec![task("f", &["big", "small"])], &["f"])
+        .unwrap();
     assert_eq!(processing_on(&s, "f"), Some(w2));
     assert_eq!(s.who_has(big), &[w2]);
     assert_eq!(s.who_has(small), &[w1]);
@@ -38,7 +39,14 @@ fn restrictions_and_resources_are_respected() {
     let c = s.add_client();
     let w1 = worker(&mut s, "w1", 8);
     let gpu = s
-        .add_worker(WorkerSpec { name: "gpu1".into(), slots: 1, resources: vec![("gpu".into(), 2.0)] }, 0.0)
+        .add_worker(
+            WorkerSpec {
+                name: "gpu1".into(),
+                slots: 1,
+                resources: vec![("gpu".into(), 2.0)],
+            },
+            0.0,
+        )
         .unwrap();
     let mut a = task("a", &[]);
     a.resources = vec![("gpu".into(), 2.0)];
@@ -51,7 +59,14 @@ fn restrictions_and_resources_are_respected() {
     assert_eq!(st(&s, "b"), NoWorker);
     assert_eq!(processing_on(&s, "r"), Some(w1));
     let big = s
-        .add_worker(WorkerSpec { name: "gpu2".into(), slots: 1, resources: vec![("gpu".into(), 4.0)] }, 0.0)
+        .add_worker(
+            WorkerSpec {
+                name: "gpu2".into(),
+                slots: 1,
+                resources: vec![("gpu".into(), 4.0)],
+            },
+            0.0,
+        )
         .unwrap();
     assert_eq!(processing_on(&s, "b"), Some(big));
 }
@@ -80,7 +95,10 @@ fn root_tasks_wait_in_the_queue_until_a_worker_has_room() {
     let g: Vec<TaskSpec> = (0..5000).map(|i| task(&format!("fast-{i}"), &[])).collect();
     let wanted: Vec<String> = (0..5000).map(|i| format!("fast-{i}")).collect();
     let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
-    let mut s2 = Scheduler::new(Config { validate: false, ..config() });
+    let mut s2 = Scheduler::new(Config {
+        validate: false,
+        ..config()
+    });
     let c2 = s2.add_client();
     let w2 = worker(&mut s2, "w", 2);
     s2.submit_graph(c2, g, &wanted).unwrap();
@@ -91,9 +109,14 @@ fn root_tasks_wait_in_the_queue_until_a_worker_has_room() {
 
 #[test]
 fn queued_work_spreads_over_workers_by_load() {
-    let mut s = Scheduler::new(Config { validate: false, ..config() });
+    let mut s = Scheduler::new(Config {
+        validate: false,
+        ..config()
+    });
     let c = s.add_client();
-    let ws: Vec<WorkerId> = (0..1000).map(|i| worker(&mut s, &format!("w{i}"), 4)).collect();
+    let ws: Vec<WorkerId> = (0..1000)
+        .map(|i| worker(&mut s, &format!("w{i}"), 4))
+        .collect();
     let g: Vec<TaskSpec> = (0..4000).map(|i| task(&format!("t-{i}"), &[])).collect();
     let wanted: Vec<String> = (0..4000).map(|i| format!("t-{i}")).collect();
     let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
@@ -107,7 +130,8 @@ fn queued_work_spreads_over_workers_by_load() {
     finish(&mut s, "t-0");
     s.validate().unwrap();
     assert_eq!(s.counts().processing, 3999);
-    s.submit_graph(c, vec![task("next", &[])], &["next"]).unwrap();
+    s.submit_graph(c, vec![task("next", &[])], &["next"])
+        .unwrap();
     assert_eq!(processing_on(&s, "next"), Some(freed));
 }
 
@@ -116,9 +140,13 @@ fn occupancy_is_the_sum_of_the_estimates() {
     let mut s = sched();
     let c = s.add_client();
     let w = worker(&mut s, "w1", 1);
-    s.submit_graph(c, vec![task("a", &[]), task("b", &[])], &["a", "b"]).unwrap();
+    s.submit_graph(c, vec![task("a", &[]), task("b", &[])], &["a", "b"])
+        .unwrap();
     assert!((s.occupancy(w) - 0.001).abs() < 1e-9);
     finish_with(&mut s, "a", 1, 0.002);
-    assert!((s.occupancy(w) - 0.0005).abs() < 1e-9, "b keeps the estimate it started with");
+    assert!(
+        (s.occupancy(w) - 0.0005).abs() < 1e-9,
+        "b keeps the estimate it started with"
+    );
     assert_eq!(st(&s, "b"), Processing);
 }

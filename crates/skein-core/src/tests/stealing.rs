@@ -11,18 +11,28 @@ fn imbalanced(config: Config) -> (Scheduler, ClientId, WorkerId, WorkerId) {
     let w1 = worker(&mut s, "w1", 1);
     let w2 = worker(&mut s, "w2", 1);
     s.add_scattered(c, "data", w1, 10_000_000).unwrap();
-    let tasks: Vec<TaskSpec> = (0..20).map(|i| task(&format!("work-{i}"), &["data"])).collect();
+    let tasks: Vec<TaskSpec> = (0..20)
+        .map(|i| task(&format!("work-{i}"), &["data"]))
+        .collect();
     let keys: Vec<String> = tasks.iter().map(|t| t.key.clone()).collect();
     let wanted: Vec<&str> = keys.iter().map(String::as_str).collect();
     s.submit_graph(c, tasks, &wanted).unwrap();
-    assert_eq!(s.processing_count(w1), 20, "placement keeps every task with its input");
+    assert_eq!(
+        s.processing_count(w1),
+        20,
+        "placement keeps every task with its input"
+    );
     finish_with(&mut s, "work-0", 10, 1.0);
     s.take_instructions();
     (s, c, w1, w2)
 }
 
-fn steals(ins: &Instructions, w: WorkerId) -> Vec<(TaskId, u32)> {
-    ins.workers.iter().filter(|(x, _)| *x == w).flat_map(|(_, b)| b.steal.iter().copied()).collect()
+fn steals(ins: &Instructions, w: WorkerId) -> Vec<(TaskId, u64)> {
+    ins.workers
+        .iter()
+        .filter(|(x, _)| *x == w)
+        .flat_map(|(_, b)| b.steal.iter().copied())
+        .collect()
 }
 
 #[test]
@@ -31,13 +41,20 @@ fn an_idle_worker_steals_about_half_of_a_saturated_ones_queue() {
     s.tick(1.0);
     let ins = s.take_instructions();
     let asked = steals(&ins, w1);
-    assert!((5..=10).contains(&asked.len()), "asked for {} of 19", asked.len());
+    assert!(
+        (5..=10).contains(&asked.len()),
+        "asked for {} of 19",
+        asked.len()
+    );
     assert!(steals(&ins, w2).is_empty());
     assert_eq!(s.steals_in_flight(), asked.len());
     // Nothing moves before the victim answers; another round asks for nothing more.
     assert_eq!(s.processing_count(w1), 19);
     s.tick(1.1);
-    assert!(steals(&s.take_instructions(), w1).is_empty(), "in-flight steals count as moved");
+    assert!(
+        steals(&s.take_instructions(), w1).is_empty(),
+        "in-flight steals count as moved"
+    );
     for &(t, run) in &asked {
         assert_eq!(s.steal_response(w1, t, run, true), Ok(true));
         assert_eq!(s.state(t), TaskState::Processing);
@@ -46,13 +63,22 @@ fn an_idle_worker_steals_about_half_of_a_saturated_ones_queue() {
     assert_eq!(s.processing_count(w2), asked.len());
     let ins = s.take_instructions();
     assert_eq!(computes(&s, &ins, w2).len(), asked.len());
-    assert!(frees(&s, &ins, w1).is_empty(), "the victim already dropped them");
+    assert!(
+        frees(&s, &ins, w1).is_empty(),
+        "the victim already dropped them"
+    );
     let stats = s.stats();
-    assert_eq!((stats.steal_requests, stats.stolen, stats.steal_refused), (asked.len() as u64, asked.len() as u64, 0));
+    assert_eq!(
+        (stats.steal_requests, stats.stolen, stats.steal_refused),
+        (asked.len() as u64, asked.len() as u64, 0)
+    );
     // The victim's late report under the old run is stale.
     let (t, run) = asked[0];
     assert_eq!(s.task_finished(w1, t, run, 1, 1.0), Ok(false));
-    assert_eq!(s.story(s.key(t)).last().map(|r| r.stimulus), Some(Stimulus::StealResponse));
+    assert_eq!(
+        s.story(s.key(t)).last().map(|r| r.stimulus),
+        Some(Stimulus::StealResponse)
+    );
 }
 
 #[test]
@@ -63,7 +89,11 @@ fn a_refused_steal_leaves_the_task_running_and_its_finish_counts() {
     assert_eq!(s.steal_response(w1, t, run, false), Ok(true));
     assert_eq!(processing_on(&s, s.key(t)), Some(w1));
     assert_eq!(s.run_id(t), run);
-    assert_eq!(s.steal_response(w1, t, run, true), Ok(false), "a second answer is stale");
+    assert_eq!(
+        s.steal_response(w1, t, run, true),
+        Ok(false),
+        "a second answer is stale"
+    );
     assert_eq!(s.task_finished(w1, t, run, 10, 1.0), Ok(true));
     assert_eq!(s.state(t), TaskState::Memory);
     assert!(s.wants(c, t));
@@ -94,8 +124,10 @@ fn a_steal_request_made_moot_before_delivery_is_not_sent() {
     let (mut s, _, w1, _) = imbalanced(config());
     s.tick(1.0);
     // Finish the first tasks the round picked before anyone takes the batch.
-    let picked: Vec<TaskId> =
-        (1..20).map(|i| id(&s, &format!("work-{i}"))).filter(|&t| s.stealing.in_flight.contains_key(&t)).collect();
+    let picked: Vec<TaskId> = (1..20)
+        .map(|i| id(&s, &format!("work-{i}")))
+        .filter(|&t| s.stealing.in_flight.contains_key(&t))
+        .collect();
     let first = picked[0];
     let run = s.run_id(first);
     assert_eq!(s.task_finished(w1, first, run, 10, 1.0), Ok(true));
@@ -112,7 +144,11 @@ fn the_victim_dying_with_steals_in_flight_loses_nothing() {
     s.remove_worker(w1, 1.5).unwrap();
     assert_eq!(s.steals_in_flight(), 0);
     for &(t, run) in &asked {
-        assert_eq!(s.steal_response(w1, t, run, true), Ok(false), "a removed victim's answer is stale");
+        assert_eq!(
+            s.steal_response(w1, t, run, true),
+            Ok(false),
+            "a removed victim's answer is stale"
+        );
     }
     // `data` was scattered on w1 only: everything that needs it errs with Lost.
     assert_eq!(st(&s, "data"), TaskState::Erred);
@@ -129,7 +165,10 @@ fn the_thief_dying_before_the_answer_sends_the_task_elsewhere() {
     let (t, run) = asked[0];
     assert_eq!(s.steal_response(w1, t, run, true), Ok(true));
     let on = processing_on(&s, s.key(t));
-    assert!(on == Some(w1) || on == Some(w3), "placed afresh on a live worker, not {on:?}");
+    assert!(
+        on == Some(w1) || on == Some(w3),
+        "placed afresh on a live worker, not {on:?}"
+    );
     assert_ne!(s.run_id(t), run);
 }
 
@@ -139,11 +178,25 @@ fn answers_from_the_wrong_worker_or_run_are_stale_unknown_ids_are_errors() {
     s.tick(1.0);
     let (t, run) = steals(&s.take_instructions(), w1)[0];
     assert_eq!(s.steal_response(w2, t, run, true), Ok(false));
-    assert_eq!(s.steal_response(w1, t, run.wrapping_add(1000), true), Ok(false));
-    assert_eq!(s.steal_response(WorkerId(99), t, run, true).map_err(|e| e.code()), Err("SKEIN_UNKNOWN_WORKER"));
-    assert_eq!(s.steal_response(w1, TaskId(9999), run, true).map_err(|e| e.code()), Err("SKEIN_UNKNOWN_TASK"));
+    assert_eq!(
+        s.steal_response(w1, t, run.wrapping_add(1000), true),
+        Ok(false)
+    );
+    assert_eq!(
+        s.steal_response(WorkerId(99), t, run, true)
+            .map_err(|e| e.code()),
+        Err("SKEIN_UNKNOWN_WORKER")
+    );
+    assert_eq!(
+        s.steal_response(w1, TaskId(9999), run, true)
+            .map_err(|e| e.code()),
+        Err("SKEIN_UNKNOWN_TASK")
+    );
     // A task never asked for is not stolen by a made-up answer.
-    let other = (1..20).map(|i| id(&s, &format!("work-{i}"))).find(|t| !s.stealing.in_flight.contains_key(t)).unwrap();
+    let other = (1..20)
+        .map(|i| id(&s, &format!("work-{i}")))
+        .find(|t| !s.stealing.in_flight.contains_key(t))
+        .unwrap();
     let other_run = s.run_id(other);
     assert_eq!(s.steal_response(w1, other, other_run, true), Ok(false));
     assert_eq!(processing_on(&s, s.key(other)), Some(w1));
@@ -151,10 +204,16 @@ fn answers_from_the_wrong_worker_or_run_are_stale_unknown_ids_are_errors() {
 
 #[test]
 fn no_stealing_when_switched_off_or_when_tasks_are_short() {
-    let (mut s, _, w1, _) = imbalanced(Config { work_stealing: false, ..config() });
+    let (mut s, _, w1, _) = imbalanced(Config {
+        work_stealing: false,
+        ..config()
+    });
     s.tick(1.0);
     assert!(steals(&s.take_instructions(), w1).is_empty());
-    let (mut s, _, w1, _) = imbalanced(Config { steal_min_duration: 2.0, ..config() });
+    let (mut s, _, w1, _) = imbalanced(Config {
+        steal_min_duration: 2.0,
+        ..config()
+    });
     s.tick(1.0);
     assert!(steals(&s.take_instructions(), w1).is_empty());
 }
@@ -167,8 +226,11 @@ fn moving_huge_inputs_for_short_tasks_is_not_worth_it() {
     worker(&mut s, "w2", 1);
     // 100 GB at 100 MB/s is 1000 s of transfer against 10 ms of compute.
     s.add_scattered(c, "data", w1, 100_000_000_000).unwrap();
-    let tasks: Vec<TaskSpec> = (0..20).map(|i| task(&format!("work-{i}"), &["data"])).collect();
-    s.submit_graph(c, tasks, &["work-0", "work-1", "work-2"]).unwrap();
+    let tasks: Vec<TaskSpec> = (0..20)
+        .map(|i| task(&format!("work-{i}"), &["data"]))
+        .collect();
+    s.submit_graph(c, tasks, &["work-0", "work-1", "work-2"])
+        .unwrap();
     finish_with(&mut s, "work-0", 10, 0.01);
     s.take_instructions();
     s.tick(1.0);
@@ -181,9 +243,14 @@ fn restricted_tasks_are_only_stolen_by_allowed_workers() {
     let c = s.add_client();
     let w1 = worker(&mut s, "w1", 1);
     let w2 = worker(&mut s, "w2", 1);
-    let tasks: Vec<TaskSpec> =
-        (0..10).map(|i| TaskSpec { restrictions: Some(vec!["w1".into()]), ..task(&format!("pin-{i}"), &[]) }).collect();
-    s.submit_graph(c, tasks, &["pin-0", "pin-1", "pin-2"]).unwrap();
+    let tasks: Vec<TaskSpec> = (0..10)
+        .map(|i| TaskSpec {
+            restrictions: Some(vec!["w1".into()]),
+            ..task(&format!("pin-{i}"), &[])
+        })
+        .collect();
+    s.submit_graph(c, tasks, &["pin-0", "pin-1", "pin-2"])
+        .unwrap();
     finish_with(&mut s, "pin-0", 10, 1.0);
     s.take_instructions();
     s.tick(1.0);

@@ -11,7 +11,8 @@ fn rec(from: TaskState, to: TaskState, stimulus: Stimulus) -> TransitionRecord {
 fn chain_released_waiting_queued_processing_memory_released() {
     let mut s = sched();
     let c = s.add_client();
-    s.submit_graph(c, vec![task("a", &[]), task("b", &["a"])], &["b"]).unwrap();
+    s.submit_graph(c, vec![task("a", &[]), task("b", &["a"])], &["b"])
+        .unwrap();
     assert_eq!((st(&s, "a"), st(&s, "b")), (Queued, Waiting));
     let w = worker(&mut s, "w1", 1);
     assert_eq!(st(&s, "a"), Processing);
@@ -48,7 +49,8 @@ fn memory_forgotten_and_released_forgotten_on_release() {
     let mut s = sched();
     let c = s.add_client();
     let w = worker(&mut s, "w1", 1);
-    s.submit_graph(c, vec![task("a", &[]), task("b", &["a"])], &["b"]).unwrap();
+    s.submit_graph(c, vec![task("a", &[]), task("b", &["a"])], &["b"])
+        .unwrap();
     finish(&mut s, "a");
     finish(&mut s, "b");
     s.take_instructions();
@@ -72,7 +74,11 @@ fn forgotten_slots_are_recycled_one_batch_later() {
     s.release_keys(c, &["a"]).unwrap();
     let ins = s.take_instructions();
     assert_eq!(ins.workers[0].1.free, ids);
-    assert_eq!(s.key(ids[0]), "a", "still readable after the batch that reported it");
+    assert_eq!(
+        s.key(ids[0]),
+        "a",
+        "still readable after the batch that reported it"
+    );
     let fresh = s.submit_graph(c, vec![task("x", &[])], &["x"]).unwrap();
     assert_ne!(fresh, ids, "not recycled before the next take");
     s.take_instructions();
@@ -86,24 +92,44 @@ fn waiting_erred_and_processing_erred_share_one_failure() {
     let mut s = sched();
     let c = s.add_client();
     let w = worker(&mut s, "w1", 1);
-    s.submit_graph(c, vec![task("a", &[]), task("b", &["a"]), task("c", &["b"]), task("d", &[])], &["c", "d"])
-        .unwrap();
+    s.submit_graph(
+        c,
+        vec![
+            task("a", &[]),
+            task("b", &["a"]),
+            task("c", &["b"]),
+            task("d", &[]),
+        ],
+        &["c", "d"],
+    )
+    .unwrap();
     let a = id(&s, "a");
     let run = s.run_id(a);
     assert_eq!(s.task_erred(w, a, run, b"boom".to_vec().into()), Ok(true));
-    assert_eq!((st(&s, "a"), st(&s, "b"), st(&s, "c")), (Erred, Erred, Erred));
+    assert_eq!(
+        (st(&s, "a"), st(&s, "b"), st(&s, "c")),
+        (Erred, Erred, Erred)
+    );
     assert_ne!(st(&s, "d"), Erred);
     let (cause, fa) = s.failure(id(&s, "c")).unwrap();
     assert_eq!(cause, a);
     assert!(std::sync::Arc::ptr_eq(&fa, &s.failure(a).unwrap().1));
-    assert_eq!(*fa, Failure::Raised { payload: b"boom".to_vec().into() });
+    assert_eq!(
+        *fa,
+        Failure::Raised {
+            payload: b"boom".to_vec().into()
+        }
+    );
     let ins = s.take_instructions();
     let cb = client_batch(&ins, c);
     assert_eq!(cb.erred.len(), 1);
     assert_eq!((cb.erred[0].0, cb.erred[0].1), (id(&s, "c"), a));
     // erred -> forgotten once released
     s.release_keys(c, &["c"]).unwrap();
-    assert_eq!((st(&s, "a"), st(&s, "b"), st(&s, "c")), (Forgotten, Forgotten, Forgotten));
+    assert_eq!(
+        (st(&s, "a"), st(&s, "b"), st(&s, "c")),
+        (Forgotten, Forgotten, Forgotten)
+    );
 }
 
 #[test]
@@ -170,7 +196,12 @@ fn processing_released_on_cancel_frees_and_ignores_the_late_report() {
 fn queued_released_on_cancel_and_the_queue_moves_on() {
     let mut s = sched();
     let c = s.add_client();
-    s.submit_graph(c, vec![task("a", &[]), task("b", &[]), task("c", &[])], &["a", "b", "c"]).unwrap();
+    s.submit_graph(
+        c,
+        vec![task("a", &[]), task("b", &[]), task("c", &[])],
+        &["a", "b", "c"],
+    )
+    .unwrap();
     assert_eq!(s.counts().queued, 3);
     s.cancel_keys(c, &["a"]).unwrap();
     assert_eq!(st(&s, "a"), Forgotten);
@@ -183,7 +214,8 @@ fn queued_released_on_cancel_and_the_queue_moves_on() {
 fn waiting_released_when_its_only_wanter_cancels() {
     let mut s = sched();
     let c = s.add_client();
-    s.submit_graph(c, vec![task("a", &[]), task("b", &["a"])], &["b"]).unwrap();
+    s.submit_graph(c, vec![task("a", &[]), task("b", &["a"])], &["b"])
+        .unwrap();
     s.cancel_keys(c, &["b"]).unwrap();
     assert_eq!((st(&s, "a"), st(&s, "b")), (Forgotten, Forgotten));
     assert_eq!(s.counts().tasks, 0);

@@ -7,17 +7,48 @@ use crate::TaskState::*;
 fn bad_workers_are_refused() {
     let mut s = sched();
     worker(&mut s, "w1", 1);
-    let err = s.add_worker(WorkerSpec { name: "w1".into(), slots: 2, resources: vec![] }, 0.0).unwrap_err();
+    let err = s
+        .add_worker(
+            WorkerSpec {
+                name: "w1".into(),
+                slots: 2,
+                resources: vec![],
+            },
+            0.0,
+        )
+        .unwrap_err();
     assert_eq!(err, CoreError::DuplicateWorkerName { name: "w1".into() });
-    let err = s.add_worker(WorkerSpec { name: "w2".into(), slots: 0, resources: vec![] }, 0.0).unwrap_err();
+    let err = s
+        .add_worker(
+            WorkerSpec {
+                name: "w2".into(),
+                slots: 0,
+                resources: vec![],
+            },
+            0.0,
+        )
+        .unwrap_err();
     assert_eq!(err.code(), "SKEIN_INVALID_WORKER");
     let err = s
-        .add_worker(WorkerSpec { name: "w2".into(), slots: 1, resources: vec![("gpu".into(), -1.0)] }, 0.0)
+        .add_worker(
+            WorkerSpec {
+                name: "w2".into(),
+                slots: 1,
+                resources: vec![("gpu".into(), -1.0)],
+            },
+            0.0,
+        )
         .unwrap_err();
     assert_eq!(err.code(), "SKEIN_INVALID_WORKER");
     assert_eq!(s.counts().workers, 1);
-    assert_eq!(s.remove_worker(WorkerId(7), 0.0).unwrap_err(), CoreError::UnknownWorker { worker: 7 });
-    assert_eq!(s.heartbeat(WorkerId(7), 0.0).unwrap_err().code(), "SKEIN_UNKNOWN_WORKER");
+    assert_eq!(
+        s.remove_worker(WorkerId(7), 0.0).unwrap_err(),
+        CoreError::UnknownWorker { worker: 7 }
+    );
+    assert_eq!(
+        s.heartbeat(WorkerId(7), 0.0).unwrap_err().code(),
+        "SKEIN_UNKNOWN_WORKER"
+    );
 }
 
 #[test]
@@ -37,7 +68,8 @@ fn removing_a_worker_reschedules_its_tasks_elsewhere() {
     let mut s = sched();
     let c = s.add_client();
     let w1 = worker(&mut s, "w1", 1);
-    s.submit_graph(c, vec![task("a", &[]), task("b", &[])], &["a", "b"]).unwrap();
+    s.submit_graph(c, vec![task("a", &[]), task("b", &[])], &["a", "b"])
+        .unwrap();
     assert_eq!(s.processing_count(w1), 2);
     let a = id(&s, "a");
     let old_run = s.run_id(a);
@@ -48,10 +80,16 @@ fn removing_a_worker_reschedules_its_tasks_elsewhere() {
     assert_eq!(processing_on(&s, "a"), Some(w2));
     let ins = s.take_instructions();
     assert_eq!(computes(&s, &ins, w2), ["a", "b"]);
-    assert!(ins.workers.iter().all(|(w, _)| *w != w1), "a removed worker hears nothing");
+    assert!(
+        ins.workers.iter().all(|(w, _)| *w != w1),
+        "a removed worker hears nothing"
+    );
     // the dead worker's late report is stale
     assert_eq!(s.task_finished(w1, a, old_run, 1, 0.1), Ok(false));
-    assert_eq!(s.story("a").last().map(|r| r.stimulus), Some(Stimulus::RemoveWorker));
+    assert_eq!(
+        s.story("a").last().map(|r| r.stimulus),
+        Some(Stimulus::RemoveWorker)
+    );
 }
 
 #[test]
@@ -59,7 +97,12 @@ fn data_only_the_removed_worker_held_is_recomputed_recursively() {
     let mut s = sched();
     let c = s.add_client();
     let w1 = worker(&mut s, "w1", 1);
-    s.submit_graph(c, vec![task("a", &[]), task("b", &["a"]), task("c", &["b"])], &["c"]).unwrap();
+    s.submit_graph(
+        c,
+        vec![task("a", &[]), task("b", &["a"]), task("c", &["b"])],
+        &["c"],
+    )
+    .unwrap();
     finish(&mut s, "a");
     finish(&mut s, "b");
     assert_eq!((st(&s, "a"), st(&s, "b")), (Released, Memory));
@@ -68,7 +111,10 @@ fn data_only_the_removed_worker_held_is_recomputed_recursively() {
     let w2 = worker(&mut s, "w2", 1);
     s.remove_worker(w1, 1.0).unwrap();
     // b's data is gone; a must be recomputed first
-    assert_eq!((st(&s, "a"), st(&s, "b"), st(&s, "c")), (Processing, Waiting, Waiting));
+    assert_eq!(
+        (st(&s, "a"), st(&s, "b"), st(&s, "c")),
+        (Processing, Waiting, Waiting)
+    );
     finish(&mut s, "a");
     finish(&mut s, "b");
     finish(&mut s, "c");
@@ -80,7 +126,12 @@ fn data_only_the_removed_worker_held_is_recomputed_recursively() {
 fn a_task_that_kills_three_workers_errs_with_killed_worker() {
     let mut s = sched();
     let c = s.add_client();
-    s.submit_graph(c, vec![task("bad", &[]), task("after", &["bad"])], &["after"]).unwrap();
+    s.submit_graph(
+        c,
+        vec![task("bad", &[]), task("after", &["bad"])],
+        &["after"],
+    )
+    .unwrap();
     let mut names = vec![];
     for i in 0..3 {
         let name = format!("w{i}");
@@ -92,7 +143,14 @@ fn a_task_that_kills_three_workers_errs_with_killed_worker() {
     assert_eq!((st(&s, "bad"), st(&s, "after")), (Erred, Erred));
     let (cause, f) = s.failure(id(&s, "after")).unwrap();
     assert_eq!(cause, id(&s, "bad"));
-    assert_eq!(*f, Failure::KilledWorker { key: "bad".into(), workers: names, causes: vec![DeathCause::Died; 3] });
+    assert_eq!(
+        *f,
+        Failure::KilledWorker {
+            key: "bad".into(),
+            workers: names,
+            causes: vec![DeathCause::Died; 3]
+        }
+    );
     let ins = s.take_instructions();
     assert_eq!(client_batch(&ins, c).erred.len(), 1);
 }
@@ -104,7 +162,16 @@ fn tick_removes_silent_workers() {
     let w1 = worker(&mut s, "w1", 1);
     s.submit_graph(c, vec![task("a", &[])], &["a"]).unwrap();
     assert_eq!(processing_on(&s, "a"), Some(w1));
-    let w2 = s.add_worker(WorkerSpec { name: "w2".into(), slots: 1, resources: vec![] }, 20.0).unwrap();
+    let w2 = s
+        .add_worker(
+            WorkerSpec {
+                name: "w2".into(),
+                slots: 1,
+                resources: vec![],
+            },
+            20.0,
+        )
+        .unwrap();
     s.take_instructions();
     s.heartbeat(w1, 10.0).unwrap();
     s.tick(35.0);
@@ -129,12 +196,38 @@ fn reports_with_unknown_ids_are_errors_stale_ones_are_ignored() {
     s.submit_graph(c, vec![a], &["a"]).unwrap();
     let t = id(&s, "a");
     let run = s.run_id(t);
-    assert_eq!(s.task_finished(WorkerId(9), t, run, 1, 0.1).unwrap_err().code(), "SKEIN_UNKNOWN_WORKER");
-    assert_eq!(s.task_finished(w1, TaskId(99), run, 1, 0.1).unwrap_err().code(), "SKEIN_UNKNOWN_TASK");
-    assert_eq!(s.task_erred(w1, TaskId(99), run, Box::new([])).unwrap_err().code(), "SKEIN_UNKNOWN_TASK");
-    assert_eq!(s.data_lost(w1, TaskId(99)).unwrap_err().code(), "SKEIN_UNKNOWN_TASK");
-    assert_eq!(s.task_finished(w2, t, run, 1, 0.1), Ok(false), "wrong worker");
-    assert_eq!(s.task_finished(w1, t, run + 1, 1, 0.1), Ok(false), "wrong run");
+    assert_eq!(
+        s.task_finished(WorkerId(9), t, run, 1, 0.1)
+            .unwrap_err()
+            .code(),
+        "SKEIN_UNKNOWN_WORKER"
+    );
+    assert_eq!(
+        s.task_finished(w1, TaskId(99), run, 1, 0.1)
+            .unwrap_err()
+            .code(),
+        "SKEIN_UNKNOWN_TASK"
+    );
+    assert_eq!(
+        s.task_erred(w1, TaskId(99), run, Box::new([]))
+            .unwrap_err()
+            .code(),
+        "SKEIN_UNKNOWN_TASK"
+    );
+    assert_eq!(
+        s.data_lost(w1, TaskId(99)).unwrap_err().code(),
+        "SKEIN_UNKNOWN_TASK"
+    );
+    assert_eq!(
+        s.task_finished(w2, t, run, 1, 0.1),
+        Ok(false),
+        "wrong worker"
+    );
+    assert_eq!(
+        s.task_finished(w1, t, run + 1, 1, 0.1),
+        Ok(false),
+        "wrong run"
+    );
     assert_eq!(s.task_erred(w2, t, run, Box::new([])), Ok(false));
     assert_eq!(s.data_lost(w2, t), Ok(false), "not in memory");
     assert_eq!(s.task_finished(w1, t, run, 1, 0.1), Ok(true));
@@ -179,7 +272,10 @@ fn recycled_buffers_are_reused_and_batches_stay_right() {
 
 #[test]
 fn story_is_bounded_per_task() {
-    let mut s = Scheduler::new(Config { story_len: 3, ..config() });
+    let mut s = Scheduler::new(Config {
+        story_len: 3,
+        ..config()
+    });
     let c = s.add_client();
     let w = worker(&mut s, "w1", 1);
     s.submit_graph(c, vec![task("a", &[])], &["a"]).unwrap();
@@ -187,9 +283,15 @@ fn story_is_bounded_per_task() {
     assert_eq!(s.data_lost(w, id(&s, "a")), Ok(true));
     let story = s.story("a");
     assert_eq!(story.len(), 3);
-    assert_eq!(story.last().map(|r| (r.from, r.to)), Some((Queued, Processing)));
+    assert_eq!(
+        story.last().map(|r| (r.from, r.to)),
+        Some((Queued, Processing))
+    );
     assert_eq!(story[0].stimulus, Stimulus::DataLost);
-    let mut quiet = Scheduler::new(Config { story_len: 0, ..config() });
+    let mut quiet = Scheduler::new(Config {
+        story_len: 0,
+        ..config()
+    });
     let c = quiet.add_client();
     quiet.submit_graph(c, vec![task("a", &[])], &["a"]).unwrap();
     assert!(quiet.story("a").is_empty());
@@ -212,12 +314,19 @@ fn a_death_blames_only_the_tasks_the_worker_said_were_executing() {
     let mut s = sched();
     let c = s.add_client();
     let w1 = worker(&mut s, "w1", 2);
-    s.submit_graph(c, (0..6).map(|i| task(&format!("t-{i}"), &[])).collect(), &["t-0", "t-1", "t-2", "t-3", "t-4", "t-5"]).unwrap();
+    s.submit_graph(
+        c,
+        (0..6).map(|i| task(&format!("t-{i}"), &[])).collect(),
+        &["t-0", "t-1", "t-2", "t-3", "t-4", "t-5"],
+    )
+    .unwrap();
     assert_eq!(s.processing_count(w1), 6);
     // The worker ran a later task first (its own queue order): the report, not the run order, decides.
     executing(&mut s, &["t-4"]);
     s.remove_worker(w1, 1.0).unwrap();
-    let blamed: Vec<u8> = (0..6).map(|i| s.tasks[id(&s, &format!("t-{i}"))].suspicious).collect();
+    let blamed: Vec<usize> = (0..6)
+        .map(|i| s.tasks[id(&s, &format!("t-{i}"))].suspicious())
+        .collect();
     assert_eq!(blamed, [0, 0, 0, 0, 1, 0]);
 }
 
@@ -226,9 +335,16 @@ fn without_reports_a_death_blames_the_first_tasks_handed_out() {
     let mut s = sched();
     let c = s.add_client();
     let w1 = worker(&mut s, "w1", 2);
-    s.submit_graph(c, (0..4).map(|i| task(&format!("t-{i}"), &[])).collect(), &["t-0", "t-1", "t-2", "t-3"]).unwrap();
+    s.submit_graph(
+        c,
+        (0..4).map(|i| task(&format!("t-{i}"), &[])).collect(),
+        &["t-0", "t-1", "t-2", "t-3"],
+    )
+    .unwrap();
     s.remove_worker(w1, 1.0).unwrap();
-    let blamed: Vec<u8> = (0..4).map(|i| s.tasks[id(&s, &format!("t-{i}"))].suspicious).collect();
+    let blamed: Vec<usize> = (0..4)
+        .map(|i| s.tasks[id(&s, &format!("t-{i}"))].suspicious())
+        .collect();
     assert_eq!(blamed, [1, 1, 0, 0]);
 }
 
@@ -237,7 +353,8 @@ fn executing_marks_end_with_the_run() {
     let mut s = sched();
     let c = s.add_client();
     let w1 = worker(&mut s, "w1", 1);
-    s.submit_graph(c, vec![task("a", &[]), task("b", &[])], &["a", "b"]).unwrap();
+    s.submit_graph(c, vec![task("a", &[]), task("b", &[])], &["a", "b"])
+        .unwrap();
     executing(&mut s, &["a"]);
     finish(&mut s, "a");
     // A stale report (an old run, or a task no longer processing there) changes nothing.
@@ -245,8 +362,8 @@ fn executing_marks_end_with_the_run() {
     assert_eq!(s.task_executing(w1, a, s.run_id(a)), Ok(false));
     s.remove_worker(w1, 1.0).unwrap();
     // Nothing said executing any more: the guess picks b, never a (in memory, then lost).
-    assert_eq!(s.tasks[id(&s, "b")].suspicious, 1);
-    assert_eq!(s.tasks[a].suspicious, 0);
+    assert_eq!(s.tasks[id(&s, "b")].suspicious(), 1);
+    assert_eq!(s.tasks[a].suspicious(), 0);
 }
 
 #[test]
@@ -254,10 +371,18 @@ fn a_task_that_ends_its_execution_thread_three_times_errs_alone() {
     let mut s = sched();
     let c = s.add_client();
     let w1 = worker(&mut s, "w1", 2);
-    s.submit_graph(c, vec![task("bad", &[]), task("good", &[]), task("after", &["bad"])], &["after", "good"]).unwrap();
+    s.submit_graph(
+        c,
+        vec![task("bad", &[]), task("good", &[]), task("after", &["bad"])],
+        &["after", "good"],
+    )
+    .unwrap();
     for round in 0..3 {
         let w = executing(&mut s, &["bad", "good"]);
-        assert_eq!(w, w1, "round {round}: the worker lives on and gets the task again");
+        assert_eq!(
+            w, w1,
+            "round {round}: the worker lives on and gets the task again"
+        );
         let t = id(&s, "bad");
         assert_eq!(s.executor_died(w1, t, s.run_id(t)), Ok(true));
         // A second report of the same run is stale.
@@ -266,12 +391,20 @@ fn a_task_that_ends_its_execution_thread_three_times_errs_alone() {
         }
     }
     assert_eq!((st(&s, "bad"), st(&s, "after")), (Erred, Erred));
-    assert_eq!(processing_on(&s, "good"), Some(w1), "the task beside it is not blamed");
-    assert_eq!(s.tasks[id(&s, "good")].suspicious, 0);
+    assert_eq!(
+        processing_on(&s, "good"),
+        Some(w1),
+        "the task beside it is not blamed"
+    );
+    assert_eq!(s.tasks[id(&s, "good")].suspicious(), 0);
     let (_, f) = s.failure(id(&s, "after")).unwrap();
     assert_eq!(
         *f,
-        Failure::KilledWorker { key: "bad".into(), workers: vec!["w1".into(); 3], causes: vec![DeathCause::ExecutorDied; 3] }
+        Failure::KilledWorker {
+            key: "bad".into(),
+            workers: vec!["w1".into(); 3],
+            causes: vec![DeathCause::ExecutorDied; 3]
+        }
     );
     assert!(s.worker_alive(w1));
     assert_eq!(s.stats().executors_died, 3);
@@ -280,7 +413,10 @@ fn a_task_that_ends_its_execution_thread_three_times_errs_alone() {
 
 #[test]
 fn a_silent_worker_is_blamed_as_unresponsive() {
-    let mut s = Scheduler::new(Config { allowed_failures: 1, ..config() });
+    let mut s = Scheduler::new(Config {
+        allowed_failures: 1,
+        ..config()
+    });
     let c = s.add_client();
     let w1 = worker(&mut s, "w1", 1);
     s.submit_graph(c, vec![task("a", &[])], &["a"]).unwrap();
@@ -289,7 +425,14 @@ fn a_silent_worker_is_blamed_as_unresponsive() {
     assert!(!s.worker_alive(w1));
     assert_eq!(s.stats().stalls, 0);
     let (_, f) = s.failure(id(&s, "a")).unwrap();
-    assert_eq!(*f, Failure::KilledWorker { key: "a".into(), workers: vec!["w1".into()], causes: vec![DeathCause::Unresponsive] });
+    assert_eq!(
+        *f,
+        Failure::KilledWorker {
+            key: "a".into(),
+            workers: vec!["w1".into()],
+            causes: vec![DeathCause::Unresponsive]
+        }
+    );
 }
 
 #[test]
@@ -317,4 +460,32 @@ fn tick_until(s: &mut Scheduler, from: f64, to: f64) {
         now += 0.1;
         s.tick(now);
     }
+}
+
+#[test]
+fn run_ids_cross_2_pow_32_without_wrapping_so_blame_and_stale_reports_stay_right() {
+    let mut s = Scheduler::new(Config {
+        first_run: u64::from(u32::MAX),
+        ..config()
+    });
+    let c = s.add_client();
+    let w = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("a", &[]), task("b", &[])], &["a", "b"])
+        .unwrap();
+    let (a, b) = (id(&s, "a"), id(&s, "b"));
+    assert_eq!((s.run_id(a), s.run_id(b)), (u64::from(u32::MAX), 1 << 32));
+    assert_eq!(
+        s.task_finished(w, b, 0, 1, 0.001),
+        Ok(false),
+        "b's run cut to 32 bits is a stale run, not b's"
+    );
+    // Nothing said it was executing: the task handed first (the lowest run) is blamed.
+    s.remove_worker(w, 1.0).unwrap();
+    assert_eq!((s.tasks[a].suspicious(), s.tasks[b].suspicious()), (1, 0));
+    worker(&mut s, "w2", 2);
+    assert!(s.run_id(a) > 1 << 32 && s.run_id(b) > 1 << 32);
+    finish(&mut s, "a");
+    finish(&mut s, "b");
+    assert_eq!((st(&s, "a"), st(&s, "b")), (Memory, Memory));
+    assert_eq!(s.stats().computes, 4);
 }

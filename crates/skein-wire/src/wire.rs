@@ -3,6 +3,7 @@
 //!
 //! Graph (submitGraph): `[task, ...]`, each task
 //!   `[key, prefix, payload: bin, deps: [key], priority: int, restrictions: [name] | nil, resources: {name: number} | nil]`
+//!   (a key, the task's or a dependency's, is at most `MAX_KEY_BYTES` of UTF-8: `SKEIN_KEY_TOO_LONG`)
 //!
 //! Worker events (workerEvents): `[event, ...]`, each one of
 //!   `[0, task, run, nbytes, duration]`   finished
@@ -13,6 +14,9 @@
 //!   `[4, task, run, stolen: bool]`       answer to a steal request: true = dropped unstarted, false = kept (started)
 //!   `[5, task, run]`                     the task is executing (handed to an execution thread), not merely queued
 //!   `[6, task, run]`                     the task ended its execution thread (the worker lives on)
+//! A run id is 64-bit and never reused. JS numbers hold it exactly up to 2^53, and msgpackr
+//! writes a number of 2^32 or more as a float64: a run may come as an integer or as a
+//! whole float64 up to 2^53 - 1.
 //!
 //! Messages (takeMessages): what the scheduler wants done, as ready-to-send
 //! protocol messages, so the shell forwards bytes instead of decoding and
@@ -34,31 +38,48 @@
 //!   `["cancelled", [key]]`
 
 use crate::error::{malformed, Result};
-use crate::reader::Reader;
 use crate::inline_values::InlineValues;
+use crate::reader::Reader;
 use skein_core::{Compute, Failure, Instructions, Scheduler, TaskId, TaskSpec, WorkerId};
+
+/// Fewest bytes of one encoded task: `[fixstr, fixstr, bin8 0, [], fixint, nil, nil]`.
+const MIN_TASK_BYTES: usize = 9;
+/// Fewest bytes of one resource: a fixstr name and a fixint amount.
+const MIN_RESOURCE_BYTES: usize = 2;
+/// Fewest bytes of one worker event: `[3, task]`.
+const MIN_EVENT_BYTES: usize = 3;
 
 pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
     let mut r = Reader::new(bytes);
     let n = r.array_len("graph")?;
-    let mut tasks = Vec::with_capacity(n.min(bytes.len()));
+    let mut tasks = Vec::with_capacity(r.capacity_for(n, MIN_TASK_BYTES));
     for _ in 0..n {
         let fields = r.array_len("task")?;
         if fields != 7 {
-            return Err(malformed(format!("task: expected 7 fields, found {fields}")));
+            return Err(malformed(format!(
+                "task: expected 7 fields, found {fields}"
+            )));
         }
-        let key = r.str("task key")?.to_owned();
+        let key = r.key("task key")?.to_owned();
         let prefix = r.str("task prefix")?.to_owned();
         let payload: Box<[u8]> = r.bin("task payload")?.into();
-        let dependencies = r.str_list("task dependencies")?.into_iter().map(str::to_owned).collect();
+        let dependencies = r.owned_keys("task dependencies")?;
         let priority = r.i32("task priority")?;
         let restrictions = if r.nil() {
             None
         } else {
-            Some(r.str_list("task restrictions")?.into_iter().map(str::to_owned).collect())
+            Some(r.owned_strs("task restrictions")?)
         };
         let resources = decode_resources(&mut r)?;
-        tasks.push(TaskSpec { key, prefix, payload, dependencies, priority, restrictions, resources });
+        tasks.push(TaskSpec {
+            key,
+            prefix,
+            payload,
+            dependencies,
+            priority,
+            restrictions,
+            resources,
+        });
     }
     r.expect_end("graph")?;
     Ok(tasks)
@@ -69,7 +90,7 @@ fn decode_resources(r: &mut Reader<'_>) -> Result<Vec<(String, f64)>> {
         return Ok(Vec::new());
     }
     let n = r.map_len("task resources")?;
-    let mut out = Vec::with_capacity(n.min(64));
+    let mut out = Vec::with_capacity(r.capacity_for(n, MIN_RESOURCE_BYTES));
     for _ in 0..n {
         let name = r.str("resource name")?.to_owned();
         let amount = r.f64("resource amount")?;
@@ -78,21 +99,49 @@ fn decode_resources(r: &mut Reader<'_>) -> Result<Vec<(String, f64)>> {
     Ok(out)
 }
 
+#[derive(Debug, Clone, PartialEq)]
 pub enum WorkerEvent<'a> {
-    Finished { task: TaskId, run: u32, nbytes: u64, duration: f64, value: Option<&'a [u8]> },
-    Erred { task: TaskId, run: u32, payload: &'a [u8] },
-    MissingData { task: TaskId, run: u32, dep: TaskId, holder: WorkerId },
-    DataLost { task: TaskId },
-    StealResponse { task: TaskId, run: u32, stolen: bool },
-    Executing { task: TaskId, run: u32 },
-    ExecutorDied { task: TaskId, run: u32 },
+    Finished {
+        task: TaskId,
+        run: u64,
+        nbytes: u64,
+        duration: f64,
+        value: Option<&'a [u8]>,
+    },
+    Erred {
+        task: TaskId,
+        run: u64,
+        payload: &'a [u8],
+    },
+    MissingData {
+        task: TaskId,
+        run: u64,
+        dep: TaskId,
+        holder: WorkerId,
+    },
+    DataLost {
+        task: TaskId,
+    },
+    StealResponse {
+        task: TaskId,
+        run: u64,
+        stolen: bool,
+    },
+    Executing {
+        task: TaskId,
+        run: u64,
+    },
+    ExecutorDied {
+        task: TaskId,
+        run: u64,
+    },
 }
 
 /// Decodes the whole batch before any of it is applied, so a malformed frame changes nothing.
 pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
     let mut r = Reader::new(bytes);
     let n = r.array_len("worker events")?;
-    let mut events = Vec::with_capacity(n.min(bytes.len()));
+    let mut events = Vec::with_capacity(r.capacity_for(n, MIN_EVENT_BYTES));
     for _ in 0..n {
         let fields = r.array_len("worker event")?;
         let kind = r.u32("worker event kind")?;
@@ -100,50 +149,126 @@ pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
             0 if fields == 5 || fields == 6 => (
                 WorkerEvent::Finished {
                     task: TaskId(r.u32("finished task")?),
-                    run: r.u32("finished run")?,
+                    run: r.run("finished run")?,
                     nbytes: r.u64("finished nbytes")?,
                     duration: r.f64("finished duration")?,
-                    value: if fields == 6 { Some(r.bin("finished value")?) } else { None },
+                    value: if fields == 6 {
+                        Some(r.bin("finished value")?)
+                    } else {
+                        None
+                    },
                 },
                 fields,
             ),
-            0 => return Err(malformed(format!("worker event kind 0: expected 5 or 6 fields, found {fields}"))),
+            0 => {
+                return Err(malformed(format!(
+                    "worker event kind 0: expected 5 or 6 fields, found {fields}"
+                )))
+            }
             1 => (
-                WorkerEvent::Erred { task: TaskId(r.u32("erred task")?), run: r.u32("erred run")?, payload: r.bin("erred payload")? },
+                WorkerEvent::Erred {
+                    task: TaskId(r.u32("erred task")?),
+                    run: r.run("erred run")?,
+                    payload: r.bin("erred payload")?,
+                },
                 4,
             ),
             2 => (
                 WorkerEvent::MissingData {
                     task: TaskId(r.u32("missing-data task")?),
-                    run: r.u32("missing-data run")?,
+                    run: r.run("missing-data run")?,
                     dep: TaskId(r.u32("missing-data dependency")?),
                     holder: WorkerId(r.u32("missing-data holder")?),
                 },
                 5,
             ),
-            3 => (WorkerEvent::DataLost { task: TaskId(r.u32("data-lost task")?) }, 2),
+            3 => (
+                WorkerEvent::DataLost {
+                    task: TaskId(r.u32("data-lost task")?),
+                },
+                2,
+            ),
             4 => (
                 WorkerEvent::StealResponse {
                     task: TaskId(r.u32("steal-response task")?),
-                    run: r.u32("steal-response run")?,
+                    run: r.run("steal-response run")?,
                     stolen: r.bool("steal-response stolen")?,
                 },
                 4,
             ),
-            5 => (WorkerEvent::Executing { task: TaskId(r.u32("executing task")?), run: r.u32("executing run")? }, 3),
+            5 => (
+                WorkerEvent::Executing {
+                    task: TaskId(r.u32("executing task")?),
+                    run: r.run("executing run")?,
+                },
+                3,
+            ),
             6 => (
-                WorkerEvent::ExecutorDied { task: TaskId(r.u32("executor-died task")?), run: r.u32("executor-died run")? },
+                WorkerEvent::ExecutorDied {
+                    task: TaskId(r.u32("executor-died task")?),
+                    run: r.run("executor-died run")?,
+                },
                 3,
             ),
             other => return Err(malformed(format!("worker event kind {other} is unknown"))),
         };
         if fields != expected {
-            return Err(malformed(format!("worker event kind {kind}: expected {expected} fields, found {fields}")));
+            return Err(malformed(format!(
+                "worker event kind {kind}: expected {expected} fields, found {fields}"
+            )));
         }
         events.push(event);
     }
     r.expect_end("worker events")?;
     Ok(events)
+}
+
+/// Applies one frame of events from worker `w`. A malformed frame is refused whole and
+/// changes nothing; events the core refuses (unknown task, ...) are skipped and described in
+/// the returned list, so one bad event does not cost the rest of the batch.
+pub fn apply_worker_events(
+    core: &mut Scheduler,
+    inline: &mut InlineValues,
+    w: WorkerId,
+    bytes: &[u8],
+) -> Result<Vec<String>> {
+    let mut rejected = Vec::new();
+    for event in decode_worker_events(bytes)? {
+        let applied = match event {
+            WorkerEvent::Finished {
+                task,
+                run,
+                nbytes,
+                duration,
+                value,
+            } => {
+                let applied = core.task_finished(w, task, run, nbytes, duration);
+                if let (Ok(true), Some(value)) = (&applied, value) {
+                    inline.insert(task, value);
+                }
+                applied
+            }
+            WorkerEvent::Erred { task, run, payload } => {
+                core.task_erred(w, task, run, payload.into())
+            }
+            WorkerEvent::MissingData {
+                task,
+                run,
+                dep,
+                holder,
+            } => core.missing_data(w, task, run, dep, holder),
+            WorkerEvent::DataLost { task } => core.data_lost(w, task),
+            WorkerEvent::StealResponse { task, run, stolen } => {
+                core.steal_response(w, task, run, stolen)
+            }
+            WorkerEvent::Executing { task, run } => core.task_executing(w, task, run),
+            WorkerEvent::ExecutorDied { task, run } => core.executor_died(w, task, run),
+        };
+        if let Err(err) = applied {
+            rejected.push(format!("{}: {}", err.code(), err));
+        }
+    }
+    Ok(rejected)
 }
 
 /// Writing into a Vec cannot fail; this keeps the encoder free of error plumbing.
@@ -196,7 +321,11 @@ impl Out {
     }
     /// `["memory", flat]`, or `["memory", flat, [task, value, ...]]` when values came inline.
     fn memory_message(&mut self, core: &Scheduler, memory: &[TaskId], inline: &InlineValues) {
-        let with_values = if inline.is_empty() { 0 } else { memory.iter().filter(|&&t| inline.get(t).is_some()).count() };
+        let with_values = if inline.is_empty() {
+            0
+        } else {
+            memory.iter().filter(|&&t| inline.get(t).is_some()).count()
+        };
         let len = if with_values > 0 { 3 } else { 2 };
         self.message_of("memory", len, memory.is_empty(), |o| {
             let flat: usize = memory.iter().map(|&t| 3 + core.who_has(t).len()).sum();
@@ -235,7 +364,7 @@ fn compute_list(out: &mut Out, core: &Scheduler, compute: &[Compute]) {
     for c in compute {
         out.array(6);
         out.uint(u64::from(c.task.0));
-        out.uint(u64::from(c.run));
+        out.uint(c.run);
         out.str(core.key(c.task));
         out.bin(core.payload(c.task));
         let deps = core.dependencies(c.task);
@@ -250,7 +379,7 @@ fn compute_list(out: &mut Out, core: &Scheduler, compute: &[Compute]) {
         let (user, generation, order) = core.priority(c.task);
         out.array(3);
         out.int(i64::from(user));
-        out.uint(u64::from(generation));
+        out.uint(generation);
         out.uint(u64::from(order));
     }
 }
@@ -305,12 +434,12 @@ pub fn encode_messages(core: &Scheduler, ins: &Instructions, inline: &InlineValu
 }
 
 /// `[[task, run, key]]`: the victim finds the task by key and checks the run.
-fn steal_list(out: &mut Out, core: &Scheduler, steal: &[(TaskId, u32)]) {
+fn steal_list(out: &mut Out, core: &Scheduler, steal: &[(TaskId, u64)]) {
     out.array(steal.len());
     for &(t, run) in steal {
         out.array(3);
         out.uint(u64::from(t.0));
-        out.uint(u64::from(run));
+        out.uint(run);
         out.str(core.key(t));
     }
 }
@@ -322,7 +451,11 @@ fn encode_failure(out: &mut Out, failure: &Failure) {
             out.uint(0);
             out.bin(payload);
         }
-        Failure::KilledWorker { key, workers, causes } => {
+        Failure::KilledWorker {
+            key,
+            workers,
+            causes,
+        } => {
             out.array(4);
             out.uint(1);
             out.str(key);

@@ -23,7 +23,9 @@ impl InlineValues {
     }
 
     pub fn get(&self, task: TaskId) -> Option<&[u8]> {
-        self.spans.get(&task).map(|&(start, len)| &self.bytes[start..start + len])
+        self.spans
+            .get(&task)
+            .map(|&(start, len)| &self.bytes[start..start + len])
     }
 
     pub fn is_empty(&self) -> bool {
