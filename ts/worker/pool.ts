@@ -150,7 +150,9 @@ export class ExecutionPool {
         // Dropped while queued: nothing to run.
         if (task.phase !== Phase.Ready) continue
         task.phase = Phase.Running
-        task.handle = ++this.nextHandle
+        // Handles live in Int32 cells (ThreadState) and need only be unique among tasks in flight.
+        this.nextHandle = this.nextHandle >= 0x7fffffff ? 1 : this.nextHandle + 1
+        task.handle = this.nextHandle
         thread.handed.set(task.handle, task)
         batch.add(task.handle, task.key, task.payload, task.deps, task.inputs)
         room--
