@@ -9,6 +9,7 @@ import {
   SchedulerClosedError,
   SchedulerCrashedError,
   SchedulerOptionsError,
+  Worker,
   moduleFunction,
 } from '../ts/index'
 import { SchedulerThread } from '../ts/scheduler/thread-handle'
@@ -177,4 +178,24 @@ test('the scheduler thread never keeps the process alive once closed, nor before
      })`,
   )
   t.deepEqual(closed, { code: 0, out: '2\nclosed\n' }, 'the process ends by itself, though its client was never closed')
+})
+
+test('a panic in the native core ends the scheduler cleanly: every party is disconnected with the reason and the Scheduler reports it', async (t) => {
+  const log: string[] = []
+  const scheduler = await new Scheduler({ thread: false, log: (line) => log.push(line) }).listen()
+  const crashed = new Promise<SchedulerCrashedError>((resolve) => scheduler.once('crashed', resolve))
+  const worker = await Worker.start({ scheduler: scheduler.address, log: () => {} })
+  const client = await Client.connect(scheduler.address)
+  t.is(await client.submit((x: number) => x + 1, 1), 2)
+  // The test hook panics inside the core, as a bug would; the next event (a tick) meets the poisoned core.
+  const core = (scheduler as unknown as { backend: { runtime: { core: { panicForTest(message: string): void } } } }).backend.runtime.core
+  t.throws(() => core.panicForTest('an invariant the core relies on broke'), { code: 'SKEIN_CORE_PANIC' })
+  const error = await crashed
+  t.regex(error.message, /core failed \(a bug in skein; please report it\).*an invariant the core relies on broke/)
+  t.true(log.some((line) => /core failed/.test(line)))
+  await worker.closed
+  await t.throwsAsync(async () => client.submit((x: number) => x, 1), { instanceOf: ConnectionClosedError, message: /the scheduler failed/ })
+  t.throws(() => scheduler.health(), { instanceOf: SchedulerCrashedError })
+  await client.close()
+  await scheduler.close()
 })

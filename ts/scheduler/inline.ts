@@ -28,9 +28,10 @@ export class InlineScheduler implements SchedulerBackend {
     return this.runtime.listen(host, port)
   }
 
-  async close(): Promise<SchedulerHealth> {
+  async close(): Promise<SchedulerHealth | undefined> {
     await this.runtime.close()
-    return this.runtime.health()
+    // A scheduler whose core failed has no state to report.
+    return this.crashed ? undefined : this.runtime.health()
   }
 
   read(what: SchedulerRead, key?: string): unknown {
