@@ -367,3 +367,36 @@ test('a worker listens on the interface that reaches its scheduler and advertise
     }
   }
 })
+
+test('workers that take tasks and never run them are removed after the stall timeout, and the work completes elsewhere', async (t) => {
+  const log: string[] = []
+  const scheduler = await new Scheduler({ core: { stallTimeout: 1 }, log: (line) => log.push(line) }).listen()
+  // Twenty workers (they hold the token: a bug, not a stranger) that join, heartbeat and sit on whatever they get.
+  const sitters = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => {
+      const conn = await RawConnection.authenticated(scheduler.address, 'worker', scheduler.token)
+      conn.send(['hello-worker', `sitter-${i}`, 1, 'ws://127.0.0.1:1', null])
+      await conn.next((m) => m[0] === 'welcome')
+      return conn
+    }),
+  )
+  const client = await Client.connect(scheduler.address)
+  try {
+    const futures = client.map((x: number) => x * 2, Array.from({ length: 50 }, (_, i) => i))
+    await sleep(200)
+    const worker = await Worker.start({ scheduler: scheduler.address, log: () => {} })
+    const start = performance.now()
+    t.deepEqual(await client.gather(futures), Array.from({ length: 50 }, (_, i) => i * 2))
+    t.log(`the 50 tasks completed ${(performance.now() - start).toFixed(0)} ms after an honest worker joined`)
+    const stats = scheduler.stats()
+    t.true(stats.stalledWorkers > 0, JSON.stringify(stats))
+    t.is(stats.heartbeatTimeouts, 0)
+    t.true(log.some((line) => /sitter-\d+.*sits on its work/.test(line)), log.join(' | '))
+    await roundTrip(t, client, 'after the sitters were removed')
+    await worker.close()
+  } finally {
+    for (const s of sitters) s.close()
+    await client.close()
+    await scheduler.close()
+  }
+})

@@ -68,6 +68,11 @@ export declare class NativeCore {
    * `SKEIN_CORE_PANIC` with `message`, and so does every later call on this core.
    */
   panicForTest(message: string): void
+  /**
+   * Why the core removed `worker`: 'left', 'unresponsive' (no heartbeat) or 'stalled' (sat
+   * on its tasks); null while it is live.
+   */
+  removal(worker: number): string | null
   /** The state of `key`, or null if the scheduler does not know it. */
   state(key: string): string | null
   story(key: string): Array<StoryEntry>
@@ -108,6 +113,8 @@ export interface CoreStats {
   executorsDied: number
   /** Timer ticks so late that the scheduler itself had stalled (no worker was blamed for it). */
   stalls: number
+  /** Workers removed for sitting on their tasks (see the `stallTimeout` option). */
+  stalledWorkers: number
 }
 
 /**
@@ -136,6 +143,11 @@ export interface NativeCoreOptions {
   workStealing?: boolean
   /** Tasks estimated shorter than this many seconds are never stolen (default 0.005). */
   stealMinDuration?: number
+  /**
+   * Seconds a worker may hold tasks while running none and reporting nothing before tick()
+   * removes it (default 300; 0 turns the check off).
+   */
+  stallTimeout?: number
 }
 
 /** One entry of a key's story: a transition and the event that caused it. */

@@ -34,6 +34,9 @@ pub struct NativeCoreOptions {
     pub work_stealing: Option<bool>,
     /// Tasks estimated shorter than this many seconds are never stolen (default 0.005).
     pub steal_min_duration: Option<f64>,
+    /// Seconds a worker may hold tasks while running none and reporting nothing before tick()
+    /// removes it (default 300; 0 turns the check off).
+    pub stall_timeout: Option<f64>,
 }
 
 impl NativeCoreOptions {
@@ -57,6 +60,7 @@ impl NativeCoreOptions {
             validate: o.validate.unwrap_or(false),
             work_stealing: o.work_stealing.unwrap_or(d.work_stealing),
             steal_min_duration: o.steal_min_duration.unwrap_or(d.steal_min_duration),
+            stall_timeout: o.stall_timeout.unwrap_or(d.stall_timeout),
             ..d
         })
     }
@@ -113,6 +117,8 @@ pub struct CoreStats {
     pub executors_died: f64,
     /// Timer ticks so late that the scheduler itself had stalled (no worker was blamed for it).
     pub stalls: f64,
+    /// Workers removed for sitting on their tasks (see the `stallTimeout` option).
+    pub stalled_workers: f64,
 }
 
 impl From<SchedulerStats> for CoreStats {
@@ -128,6 +134,7 @@ impl From<SchedulerStats> for CoreStats {
             steal_refused: s.steal_refused as f64,
             executors_died: s.executors_died as f64,
             stalls: s.stalls as f64,
+            stalled_workers: s.stalled_workers as f64,
         }
     }
 }
@@ -419,6 +426,13 @@ impl NativeCore {
     #[napi(catch_unwind)]
     pub fn panic_for_test(&mut self, message: String) -> Result<()> {
         self.guarded(|_, _| panic!("{message}"))
+    }
+
+    /// Why the core removed `worker`: 'left', 'unresponsive' (no heartbeat) or 'stalled' (sat
+    /// on its tasks); null while it is live.
+    #[napi(catch_unwind)]
+    pub fn removal(&self, worker: u32) -> Result<Option<String>> {
+        self.guarded_read(|core| Ok(core.removal(WorkerId(worker)).map(|r| r.name().to_string())))
     }
 
     /// The state of `key`, or null if the scheduler does not know it.

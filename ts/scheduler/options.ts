@@ -92,6 +92,7 @@ const CORE_OPTIONS: Record<keyof NativeCoreOptions, Kind> = {
   validate: 'boolean',
   workStealing: 'boolean',
   stealMinDuration: 'number',
+  stallTimeout: 'number',
 }
 
 const OPTIONS: Record<keyof SchedulerOptions, Kind | 'object' | 'function' | 'strings'> = {

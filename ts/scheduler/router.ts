@@ -392,7 +392,11 @@ export class Router {
         if (!conn) continue
         conn.removedByCore = true
         this.workers.delete(id)
-        this.log(`${conn.label} missed its heartbeats; removed`)
+        const why =
+          this.core.removal(id) === 'stalled'
+            ? 'held tasks without running or reporting any for the stall timeout (it heartbeats but sits on its work); removed, its tasks go to other workers'
+            : 'missed its heartbeats; removed'
+        this.log(`${conn.label} ${why}`)
         conn.close(CLOSE_POLICY, 'heartbeat timeout')
       }
       this.workersChanged()

@@ -34,6 +34,12 @@ pub struct Config {
     /// default is fixed, for tests and simulations; the seed never changes what the core
     /// does, only where keys sit in its tables.
     pub hash_seed: u64,
+    /// `tick(now)` removes a worker that holds processing tasks, executes none of them and
+    /// has reported nothing about any task for longer than this (seconds): it heartbeats but
+    /// sits on its work. Its tasks run elsewhere and count no death (they did nothing).
+    /// Generous by default, since a worker fetching large inputs for its tasks reports
+    /// nothing until one starts. 0 turns it off.
+    pub stall_timeout: f64,
 }
 
 impl Default for Config {
@@ -52,6 +58,7 @@ impl Default for Config {
             steal_min_duration: 0.005,
             first_run: 0,
             hash_seed: 0x5ce1_0c0d_e000_0001,
+            stall_timeout: 300.0,
         }
     }
 }

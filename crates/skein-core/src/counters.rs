@@ -29,6 +29,8 @@ pub struct SchedulerStats {
     /// Ticks that came so late the scheduler itself must have been stalled (workers were
     /// credited with a heartbeat instead of being removed).
     pub stalls: u64,
+    /// Workers removed by `tick` for sitting on their tasks (see `Config::stall_timeout`).
+    pub stalled_workers: u64,
 }
 
 impl Scheduler {

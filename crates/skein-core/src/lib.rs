@@ -45,6 +45,6 @@ pub use error::CoreError;
 pub use ids::{ClientId, TaskId, WorkerId};
 pub use instructions::{ClientBatch, Compute, Instructions, WorkerBatch};
 pub use scheduler::Scheduler;
-pub use spec::{DeathCause, Failure, TaskSpec, WorkerSpec, MAX_KEY_BYTES};
+pub use spec::{DeathCause, Failure, Removal, TaskSpec, WorkerSpec, MAX_KEY_BYTES};
 pub use state::{StateCounts, TaskState};
 pub use story::{Stimulus, TransitionRecord};

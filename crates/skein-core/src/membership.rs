@@ -3,9 +3,10 @@
 use crate::error::CoreError;
 use crate::ids::{TaskId, WorkerId};
 use crate::scheduler::Scheduler;
-use crate::spec::{DeathCause, Failure, WorkerSpec};
+use crate::spec::{DeathCause, Failure, Removal, WorkerSpec};
 use crate::state::TaskState;
 use crate::story::Stimulus;
+use crate::task::FLAG_EXECUTING;
 use std::sync::Arc;
 
 impl Scheduler {
@@ -63,18 +64,27 @@ impl Scheduler {
             return Ok(());
         }
         self.stimulus = Stimulus::RemoveWorker;
-        self.retire_worker(w, DeathCause::Died);
+        self.retire_worker(w, Removal::Left);
         self.end_event();
         Ok(())
     }
 
-    fn retire_worker(&mut self, w: WorkerId, cause: DeathCause) {
+    fn retire_worker(&mut self, w: WorkerId, removal: Removal) {
         self.count_worker_loss(w);
         self.workers.retire(w);
+        self.workers.list[w.ix()].removal = Some(removal);
         self.outbox.drop_worker(w);
-        // Every task it was running counts a death; those at the limit err now.
-        for t in self.suspects(w) {
-            self.count_death(t, w, cause);
+        // Every task it was running counts a death; those at the limit err now. A worker that
+        // sat on its tasks ran none of them: nothing to blame.
+        let cause = match removal {
+            Removal::Left => Some(DeathCause::Died),
+            Removal::Unresponsive => Some(DeathCause::Unresponsive),
+            Removal::Stalled => None,
+        };
+        if let Some(cause) = cause {
+            for t in self.suspects(w) {
+                self.count_death(t, w, cause);
+            }
         }
         // Then its data: what nobody else holds is lost (recomputed if needed), so the
         // rescheduled tasks below already see which inputs are gone.
@@ -116,6 +126,7 @@ impl Scheduler {
             self.counters.stalls += 1;
             for wk in self.workers.list.iter_mut().filter(|wk| wk.alive) {
                 wk.last_seen = wk.last_seen.max(now);
+                wk.quiet_since = wk.quiet_since.max(now);
             }
         }
         self.last_tick = Some(self.last_tick.map_or(now, |last| last.max(now)));
@@ -129,7 +140,13 @@ impl Scheduler {
             .collect();
         for w in silent {
             self.counters.heartbeat_timeouts += 1;
-            self.retire_worker(w, DeathCause::Unresponsive);
+            self.retire_worker(w, Removal::Unresponsive);
+            self.outbox.removed_workers.push(w);
+            self.run_recommendations();
+        }
+        for w in self.sitting_workers(now) {
+            self.counters.stalled_workers += 1;
+            self.retire_worker(w, Removal::Stalled);
             self.outbox.removed_workers.push(w);
             self.run_recommendations();
         }
@@ -139,6 +156,47 @@ impl Scheduler {
 }
 
 impl Scheduler {
+    /// Why `w` was removed (None while it is live, or for an unknown id).
+    pub fn removal(&self, w: WorkerId) -> Option<Removal> {
+        self.workers.list.get(w.ix()).and_then(|wk| wk.removal)
+    }
+
+    /// Live workers that hold processing tasks, execute none, and reported nothing about any
+    /// task for longer than `Config::stall_timeout` (see there).
+    fn sitting_workers(&mut self, now: f64) -> Vec<WorkerId> {
+        let timeout = self.config.stall_timeout;
+        // Zero, negative or NaN: the check is off.
+        if timeout.is_nan() || timeout <= 0.0 {
+            return Vec::new();
+        }
+        let mut sitting = Vec::new();
+        for (i, wk) in self.workers.list.iter_mut().enumerate() {
+            if !wk.alive {
+                continue;
+            }
+            if wk.processing.is_empty() || wk.reports != wk.reports_seen {
+                wk.reports_seen = wk.reports;
+                wk.quiet_since = now;
+                continue;
+            }
+            if now - wk.quiet_since <= timeout {
+                continue;
+            }
+            // Checked only once a worker has been quiet this long: a task that runs for hours
+            // says it is executing once, then nothing until it ends.
+            if wk
+                .processing
+                .iter()
+                .any(|&t| self.tasks[t].flags & FLAG_EXECUTING != 0)
+            {
+                wk.quiet_since = now;
+                continue;
+            }
+            sitting.push(WorkerId(i as u32));
+        }
+        sitting
+    }
+
     /// `t` was running on `w` when `w` (or, with `ExecutorDied`, its execution thread) was
     /// lost: one more death for `t`; at `allowed_failures` it errs with `KilledWorker`.
     pub(crate) fn count_death(&mut self, t: TaskId, w: WorkerId, cause: DeathCause) {

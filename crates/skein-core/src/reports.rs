@@ -45,6 +45,7 @@ impl Scheduler {
         if !self.is_current_run(w, t, run) {
             return Ok(false);
         }
+        self.workers.note_report(w);
         self.stimulus = Stimulus::TaskFinished;
         let prefix = self.tasks[t].prefix;
         self.prefixes.observe(prefix, duration, &self.config);
@@ -66,6 +67,7 @@ impl Scheduler {
         if !self.is_current_run(w, t, run) {
             return Ok(false);
         }
+        self.workers.note_report(w);
         self.stimulus = Stimulus::TaskErred;
         self.pending_failure = Some((t, t, Arc::new(Failure::Raised { payload })));
         self.apply(t, TaskState::Erred);
@@ -90,6 +92,7 @@ impl Scheduler {
         if !self.is_current_run(w, t, run) || !self.tasks[t].deps().contains(&dep) {
             return Ok(false);
         }
+        self.workers.note_report(w);
         self.stimulus = Stimulus::MissingData;
         if self.remove_holder(dep, holder) {
             if self.workers.list[holder.ix()].alive {
@@ -115,6 +118,7 @@ impl Scheduler {
         if !self.is_current_run(w, t, run) {
             return Ok(false);
         }
+        self.workers.note_report(w);
         self.tasks[t].flags |= FLAG_EXECUTING;
         self.end_event();
         Ok(true)
@@ -129,6 +133,7 @@ impl Scheduler {
         if !self.is_current_run(w, t, run) {
             return Ok(false);
         }
+        self.workers.note_report(w);
         self.stimulus = Stimulus::ExecutorDied;
         self.counters.executors_died += 1;
         self.count_death(t, w, DeathCause::ExecutorDied);

@@ -58,6 +58,28 @@ pub enum DeathCause {
     ExecutorDied,
 }
 
+/// Why the core removed a live worker (see `Scheduler::removal`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Removal {
+    /// The shell said it left (`remove_worker`: its connection closed).
+    Left,
+    /// `tick` removed it: no heartbeat for longer than `Config::heartbeat_timeout`.
+    Unresponsive,
+    /// `tick` removed it: it held tasks, ran none and reported nothing about any for longer
+    /// than `Config::stall_timeout` (it heartbeats, but sits on its work).
+    Stalled,
+}
+
+impl Removal {
+    pub fn name(self) -> &'static str {
+        match self {
+            Removal::Left => "left",
+            Removal::Unresponsive => "unresponsive",
+            Removal::Stalled => "stalled",
+        }
+    }
+}
+
 impl DeathCause {
     /// The number that stands for it on the wire.
     pub fn code(self) -> u8 {

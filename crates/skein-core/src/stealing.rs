@@ -308,6 +308,7 @@ impl Scheduler {
         {
             return Ok(false);
         }
+        self.workers.note_report(w);
         self.stimulus = Stimulus::StealResponse;
         let thief = self.stealing.in_flight.get(&t).map(|s| s.thief);
         self.cancel_steal(t);

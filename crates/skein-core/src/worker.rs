@@ -3,6 +3,7 @@
 
 use crate::ids::{KeyHasher, NameMap, TaskId, WorkerId};
 use crate::room::RoomIndex;
+use crate::spec::Removal;
 
 /// One worker. The fields placement reads for every candidate come first and share one
 /// cache line (`repr(C, align(64))`), so large clusters cost a miss per candidate, not three.
@@ -28,6 +29,13 @@ pub(crate) struct Worker {
     pub last_seen: f64,
     /// Data held here; each task stores its position among its holders.
     pub has_what: Vec<TaskId>,
+    /// Task reports from this worker so far (finished, erred, executing...), and the count
+    /// `tick` last saw with the time since which it has not changed (see `Config::stall_timeout`).
+    pub reports: u64,
+    pub reports_seen: u64,
+    pub quiet_since: f64,
+    /// Why it was removed, once it is.
+    pub removal: Option<Removal>,
 }
 
 impl Worker {
@@ -118,6 +126,10 @@ impl WorkerTable {
             level_pos: 0,
             mark: 0,
             mark_bytes: 0,
+            reports: 0,
+            reports_seen: 0,
+            quiet_since: now,
+            removal: None,
         });
         self.by_name.insert(name.into(), w);
         self.room.insert(&mut self.list, w);
@@ -139,6 +151,12 @@ impl WorkerTable {
             self.with_resource[r as usize].retain(|&x| x != w);
         }
         self.alive -= 1;
+    }
+
+    /// `w` reported on one of its tasks: it is not sitting on them (see `Config::stall_timeout`).
+    #[inline]
+    pub fn note_report(&mut self, w: WorkerId) {
+        self.list[w.ix()].reports += 1;
     }
 
     /// Adds `t` to `w`'s processing set; returns its position.

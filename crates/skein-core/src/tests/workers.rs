@@ -489,3 +489,112 @@ fn run_ids_cross_2_pow_32_without_wrapping_so_blame_and_stale_reports_stay_right
     assert_eq!((st(&s, "a"), st(&s, "b")), (Memory, Memory));
     assert_eq!(s.stats().computes, 4);
 }
+
+/// A scheduler whose workers sit on tasks for `stall` seconds at most; heartbeats never time out.
+fn with_stall_timeout(stall: f64) -> Scheduler {
+    Scheduler::new(Config {
+        stall_timeout: stall,
+        heartbeat_timeout: 1e9,
+        ..config()
+    })
+}
+
+#[test]
+fn a_worker_that_sits_on_its_tasks_is_removed_and_they_run_elsewhere_blaming_none() {
+    let mut s = with_stall_timeout(10.0);
+    let c = s.add_client();
+    let sitter = worker(&mut s, "sitter", 1);
+    s.submit_graph(c, vec![task("a", &[]), task("b", &[])], &["a", "b"])
+        .unwrap();
+    assert_eq!(s.processing_count(sitter), 2);
+    s.take_instructions();
+    let honest = worker(&mut s, "honest", 1);
+    // It heartbeats all along, but never says it started anything.
+    tick_until(&mut s, 0.0, 9.9);
+    assert!(s.worker_alive(sitter));
+    tick_until(&mut s, 9.9, 10.5);
+    assert!(!s.worker_alive(sitter));
+    assert_eq!(s.removal(sitter), Some(Removal::Stalled));
+    assert_eq!(s.stats().stalled_workers, 1);
+    assert_eq!(s.stats().heartbeat_timeouts, 0);
+    let ins = s.take_instructions();
+    assert_eq!(ins.removed_workers, vec![sitter]);
+    assert_eq!(processing_on(&s, "a"), Some(honest));
+    assert_eq!(processing_on(&s, "b"), Some(honest));
+    // No task counted a death: they never ran on it.
+    for key in ["a", "b"] {
+        assert!(s.story(key).iter().all(|r| r.to != Erred));
+    }
+    finish(&mut s, "a");
+    finish(&mut s, "b");
+    assert_eq!(st(&s, "a"), Memory);
+    assert_eq!(s.removal(honest), None);
+}
+
+#[test]
+fn a_worker_that_reports_or_runs_a_long_task_is_not_sitting() {
+    let mut s = with_stall_timeout(10.0);
+    let c = s.add_client();
+    let busy = worker(&mut s, "busy", 1);
+    let steady = worker(&mut s, "steady", 1);
+    s.submit_graph(
+        c,
+        vec![
+            task("long", &[]),
+            task("x1", &[]),
+            task("x2", &[]),
+            task("x3", &[]),
+        ],
+        &["long", "x1", "x2", "x3"],
+    )
+    .unwrap();
+    let long = id(&s, "long");
+    let on = processing_on(&s, "long").unwrap();
+    let other = if on == busy { steady } else { busy };
+    // One task runs for an hour: executing once, then nothing.
+    s.task_executing(on, long, s.run_id(long)).unwrap();
+    // The other worker reports a task every 8 s: quiet never longer than the timeout.
+    let mut now = 0.0;
+    for key in ["x1", "x2", "x3"] {
+        tick_until(&mut s, now, now + 8.0);
+        now += 8.0;
+        if processing_on(&s, key) == Some(other) {
+            finish(&mut s, key);
+        }
+    }
+    tick_until(&mut s, now, 3600.0);
+    assert!(s.worker_alive(busy) && s.worker_alive(steady));
+    assert_eq!(s.stats().stalled_workers, 0);
+    // An idle worker (nothing processing) is never sitting, however long it is quiet.
+    let idle = worker(&mut s, "idle", 1);
+    tick_until(&mut s, 3600.0, 3700.0);
+    assert!(s.worker_alive(idle));
+}
+
+#[test]
+fn stall_timeout_zero_turns_the_check_off_and_a_stalled_scheduler_credits_sitters_too() {
+    let mut s = with_stall_timeout(0.0);
+    let c = s.add_client();
+    let w = worker(&mut s, "w", 1);
+    s.submit_graph(c, vec![task("a", &[])], &["a"]).unwrap();
+    tick_until(&mut s, 0.0, 1000.0);
+    assert!(s.worker_alive(w));
+
+    // (A tick later than a quarter of the heartbeat timeout is how a stall is noticed.)
+    let mut s = Scheduler::new(Config {
+        stall_timeout: 10.0,
+        heartbeat_timeout: 40.0,
+        ..config()
+    });
+    let c = s.add_client();
+    let w = worker(&mut s, "w", 1);
+    s.submit_graph(c, vec![task("a", &[])], &["a"]).unwrap();
+    s.tick(0.1);
+    // The scheduler itself stalled 20 s: the worker's reports of that time may be unread.
+    s.tick(20.1);
+    assert!(s.worker_alive(w));
+    tick_until(&mut s, 20.1, 29.9);
+    assert!(s.worker_alive(w));
+    tick_until(&mut s, 29.9, 30.5);
+    assert!(!s.worker_alive(w));
+}
