@@ -4,15 +4,35 @@
 
 use crate::config::Config;
 use crate::ids::{TaskId, WorkerId};
+use crate::prefix::HELD_BACK;
 use crate::task::TaskTable;
 use crate::worker::WorkerTable;
 
-/// The worker for a ready queued root task: the least loaded one, if it has room
-/// (fewer than `slots * tasks_per_slot` tasks processing).
+/// The worker for a ready queued root task: the least loaded one, if it has room. Room is
+/// fewer than `slots * tasks_per_slot` tasks processing; for a prefix held back (unknown or
+/// long duration, `prefix::HELD_BACK`) fewer than `root_cap(slots)`.
 #[inline]
 pub(crate) fn root_worker(workers: &WorkerTable, tasks_per_slot: u32) -> Option<WorkerId> {
     let w = workers.room.least_loaded()?;
-    (workers.list[w.ix()].level < tasks_per_slot).then_some(w)
+    let wk = &workers.list[w.ix()];
+    let room = if tasks_per_slot == HELD_BACK {
+        // The least loaded by level (processing / slots, floored) is not always the one with
+        // the fewest tasks; when it is full, so is the buffer of this round: no worker goes
+        // without `slots` tasks, some go without their one extra until a task finishes.
+        wk.processing.len() < root_cap(wk.slots)
+    } else {
+        wk.level < tasks_per_slot
+    };
+    room.then_some(w)
+}
+
+/// Tasks a worker may have processing before it gets another held-back root task:
+/// its slots and a tenth more, rounded up (slots + 1 up to 10 slots), as Dask's
+/// `worker-saturation` of 1.1.
+#[inline]
+pub(crate) fn root_cap(slots: u32) -> usize {
+    let slots = slots.max(1) as usize;
+    slots + slots.div_ceil(10)
 }
 
 /// Best live worker for `t`, or `None` if no live worker may run it.

@@ -82,17 +82,32 @@ impl Prefixes {
         ((self.estimate(prefix) * 1e6).ceil() as u32).max(1)
     }
 
-    /// How many queued tasks of this prefix a worker may hold per slot.
+    /// How many queued tasks of this prefix a worker may hold per slot, or `HELD_BACK`.
     #[inline]
     pub fn tasks_per_slot(&self, prefix: u32) -> u32 {
-        self.stats
-            .get(prefix as usize)
-            .map_or(1, |s| s.tasks_per_slot)
+        self.stats.get(prefix as usize).map_or(HELD_BACK, |s| {
+            if s.seen {
+                s.tasks_per_slot
+            } else {
+                HELD_BACK
+            }
+        })
     }
 }
 
-/// 1 + min(max_tasks_per_slot, floor(saturation_horizon / ema)).
+/// Root tasks of a prefix whose duration is unknown, or longer than the saturation horizon,
+/// are held back: a worker gets them only while it has fewer than `root_cap(slots)` tasks
+/// processing (see `placement::root_worker`). Guessing short would flood workers with tasks
+/// that may each take minutes (and hold their results in memory); the first one to finish
+/// tells the truth, and fast prefixes then get their deep buffers.
+pub(crate) const HELD_BACK: u32 = 0;
+
+/// 1 + min(max_tasks_per_slot, floor(saturation_horizon / ema)), or `HELD_BACK` for tasks
+/// longer than the horizon.
 fn tasks_per_slot(ema: f64, config: &Config) -> u32 {
+    if ema > config.saturation_horizon {
+        return HELD_BACK;
+    }
     let extra = if ema > 0.0 {
         let n = (config.saturation_horizon / ema).floor();
         if n.is_finite() && n >= 0.0 {
@@ -116,12 +131,15 @@ mod tests {
         let mut p = Prefixes::new(KeyHasher::new(c.hash_seed));
         let fast = p.intern("fast", &c);
         let slow = p.intern("slow", &c);
-        // default 0.5 ms against a 5 ms horizon
+        // Never seen finishing: held back, whatever the default estimate.
+        assert_eq!(p.tasks_per_slot(fast), HELD_BACK);
+        p.observe(fast, 0.0005, &c);
+        // 0.5 ms against a 5 ms horizon
         assert_eq!(p.tasks_per_slot(fast), 11);
         p.observe(fast, 0.000001, &c);
-        assert_eq!(p.tasks_per_slot(fast), 1001);
+        assert!(p.tasks_per_slot(fast) > 11);
         p.observe(slow, 1.0, &c);
-        assert_eq!(p.tasks_per_slot(slow), 1);
+        assert_eq!(p.tasks_per_slot(slow), HELD_BACK);
         p.observe(slow, f64::NAN, &c);
         assert_eq!(p.estimate(slow), 1.0);
         p.observe(slow, 0.0, &c);

@@ -186,6 +186,13 @@ impl Scheduler {
             .map_or_else(Vec::new, |t| self.tasks[t].story.records().to_vec())
     }
 
+    /// Test hook: as if a task of `prefix` had finished in `duration` seconds.
+    #[cfg(test)]
+    pub(crate) fn observe_duration(&mut self, prefix: &str, duration: f64) {
+        let id = self.prefixes.intern(prefix, &self.config);
+        self.prefixes.observe(id, duration, &self.config);
+    }
+
     pub fn counts(&self) -> StateCounts {
         StateCounts::from_array(&self.by_state, self.workers.alive, self.clients.live.len())
     }

@@ -170,7 +170,11 @@ fn order_finishes_one_subtree_before_the_next() {
     let p = |k: &str| s.tasks[id(&s, k)].priority;
     assert!(p("hi") < p("l-0"));
     assert!(p("l-3") < p("late"));
-    // with one slot and slow tasks, the queue hands them out in that order
+    // with one slot and tasks known to be fast (so a worker gets several), the queue hands
+    // them out in that order
+    for prefix in ["hi", "l", "r", "late"] {
+        s.observe_duration(prefix, 0.0001);
+    }
     let w = worker(&mut s, "w1", 1);
     let ins = s.take_instructions();
     let got = computes(&s, &ins, w);

@@ -314,6 +314,7 @@ fn a_death_blames_only_the_tasks_the_worker_said_were_executing() {
     let mut s = sched();
     let c = s.add_client();
     let w1 = worker(&mut s, "w1", 2);
+    s.observe_duration("t", 0.0001);
     s.submit_graph(
         c,
         (0..6).map(|i| task(&format!("t-{i}"), &[])).collect(),
