@@ -115,3 +115,31 @@ test('bad shapes are refused before anything starts', async (t) => {
   await t.throwsAsync(LocalCluster.start({ slotsPerWorker: 0 }), { message: /slotsPerWorker must be a positive integer, not 0/ })
   await t.throwsAsync(LocalCluster.start({ workers: 1.5 }), { message: /workers must be a non-negative integer, not 1.5/ })
 })
+
+test('a worker that says it is paused gets no new tasks until it resumes; heartbeats carry its memory to /health', async (t) => {
+  const scheduler = await new Scheduler({ log: () => {} }).listen()
+  const raw = await RawConnection.authenticated(scheduler.address, 'worker', scheduler.token)
+  raw.send(['hello-worker', 'raw', 1, 'ws://127.0.0.1:1', null])
+  await raw.next((m) => m[0] === 'welcome')
+  raw.send(['paused', true], ['heartbeat', { managed: 1000, spilled: 200, process: 5000 }])
+  const worker = await Worker.start({ scheduler: scheduler.address, log: () => {} })
+  const client = await Client.connect(scheduler.address)
+  try {
+    t.deepEqual(await client.gather(client.map((x: number) => x + 1, [1, 2, 3, 4, 5, 6])), [2, 3, 4, 5, 6, 7])
+    t.false(raw.received.some((m) => m[0] === 'compute'), 'nothing was sent to the paused worker')
+    const health = scheduler.health()
+    t.like(health.memory, { managed: 1000, spilled: 200, paused: 1 })
+    t.true(health.memory.process >= 5000)
+    // Resumed (and the other worker gone): the next tasks go to it.
+    raw.send(['paused', false])
+    await worker.close()
+    void client.submit((x: number) => x * 10, 7)
+    const compute = await raw.next((m) => m[0] === 'compute')
+    t.is((compute[1] as unknown[]).length, 1)
+    t.is(scheduler.health().memory.paused, 0)
+  } finally {
+    raw.close()
+    await client.close()
+    await scheduler.close()
+  }
+})

@@ -52,6 +52,11 @@ export declare class NativeCore {
   removeWorker(worker: number, now: number): void
   heartbeat(worker: number, now: number): void
   /**
+   * `worker` asks for no new tasks (its memory is past its pause threshold), or takes them
+   * again: no placement picks a paused worker; queued roots and waiting tasks go to it on resume.
+   */
+  setPaused(worker: number, paused: boolean): void
+  /**
    * Applies one frame of events from `worker`. A malformed frame throws and
    * changes nothing; events naming unknown tasks are skipped and described in
    * the returned list, so one bad event does not cost the rest of the batch.

@@ -387,6 +387,16 @@ impl NativeCore {
         self.guarded(|core, _| core.heartbeat(WorkerId(worker), now).map_err(core_error))
     }
 
+    /// `worker` asks for no new tasks (its memory is past its pause threshold), or takes them
+    /// again: no placement picks a paused worker; queued roots and waiting tasks go to it on resume.
+    #[napi(catch_unwind)]
+    pub fn set_paused(&mut self, worker: u32, paused: bool) -> Result<()> {
+        self.guarded(|core, _| {
+            core.set_paused(WorkerId(worker), paused)
+                .map_err(core_error)
+        })
+    }
+
     /// Applies one frame of events from `worker`. A malformed frame throws and
     /// changes nothing; events naming unknown tasks are skipped and described in
     /// the returned list, so one bad event does not cost the rest of the batch.

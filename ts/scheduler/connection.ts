@@ -1,5 +1,5 @@
 import type WebSocket from 'ws'
-import { Channel, type ConnectionGuard, type ErrorReply, type SendLimit, type ServerHandshake } from '../protocol'
+import { Channel, type ConnectionGuard, type ErrorReply, type SendLimit, type ServerHandshake, type WorkerMemory } from '../protocol'
 
 /** After this many protocol violations a connection is closed instead of answered. */
 const MAX_STRIKES = 20
@@ -21,6 +21,10 @@ export class Connection {
   name = ''
   /** A worker's peer server address. */
   address = ''
+  /** A worker's memory as of its last heartbeat (zeros until it reports). */
+  memory: WorkerMemory = { managed: 0, spilled: 0, process: 0 }
+  /** A worker that said its memory is past its pause threshold. */
+  paused = false
   /** Set when the core already dropped this worker (heartbeat timeout), so closing must not remove it twice. */
   removedByCore = false
   private strikes = 0

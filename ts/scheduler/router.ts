@@ -101,6 +101,18 @@ export class Router {
     return this.clients.size
   }
 
+  /** Memory the workers last reported (bytes, summed), and how many are paused. */
+  get workerMemory(): { managed: number; spilled: number; process: number; paused: number } {
+    const total = { managed: 0, spilled: 0, process: 0, paused: 0 }
+    for (const w of this.workers.values()) {
+      total.managed += w.memory.managed
+      total.spilled += w.memory.spilled
+      total.process += w.memory.process
+      if (w.paused) total.paused++
+    }
+    return total
+  }
+
   get liveWorkers(): readonly WorkerInfo[] {
     return this.workerList
   }
@@ -314,6 +326,13 @@ export class Router {
       }
       case 'heartbeat':
         this.core.heartbeat(conn.id, now())
+        if (msg.length === 2) conn.memory = msg[1]
+        break
+      case 'paused':
+        if (msg[1] !== conn.paused) this.info(`${conn.label} ${msg[1] ? 'paused: its memory is past its pause threshold; no new tasks go to it' : 'resumed'}`)
+        conn.paused = msg[1]
+        this.core.setPaused(conn.id, msg[1])
+        this.scheduleFlush()
         break
     }
   }

@@ -18,6 +18,8 @@ export interface SchedulerHealth {
   tasks: { released: number; waiting: number; queued: number; noWorker: number; processing: number; memory: number; erred: number }
   /** Totals since start: computes, workers removed, tasks rescheduled and results recomputed after worker loss, steals. */
   stats: SchedulerStats
+  /** The workers' memory as they last reported it (bytes, summed: kept values, of which spilled to disk, and process RSS), and how many are paused. */
+  memory: { managed: number; spilled: number; process: number; paused: number }
   /** Shipped function sources kept for the connected clients that registered them, and their bytes. */
   functions: { sources: number; bytes: number }
 }
@@ -106,6 +108,7 @@ export class SchedulerRuntime {
       },
       stats: this.stats(),
       functions: { sources: this.router.functions.size, bytes: this.router.functions.bytes },
+      memory: this.router.workerMemory,
     }
   }
 

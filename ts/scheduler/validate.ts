@@ -1,4 +1,4 @@
-import { HANDSHAKE, MAX_KEY_BYTES, SkeinError, type ClientToScheduler, type HelloClient, type HelloWorker, type PartyRole, type WorkerToScheduler } from '../protocol'
+import { HANDSHAKE, MAX_KEY_BYTES, SkeinError, type ClientToScheduler, type HelloClient, type HelloWorker, type PartyRole, type WorkerMemory, type WorkerToScheduler } from '../protocol'
 
 /** A message that does not follow the protocol; `code` is what the sender is told. */
 export class ProtocolError extends SkeinError {}
@@ -146,11 +146,24 @@ export function checkWorkerMessage(m: Message): Exclude<WorkerToScheduler, Hello
       field(m, 1, isString, 'hash')
       break
     case 'heartbeat':
+      if (m.length === 1) break
+      expectLength(m, 2)
+      field(m, 1, isMemory, 'memory ({ managed, spilled, process } in bytes)')
+      break
+    case 'paused':
+      expectLength(m, 2)
+      field(m, 1, (v): v is boolean => typeof v === 'boolean', 'paused (a boolean)')
       break
     default:
       fail(m, 'not a message a worker sends')
   }
   return m as Exclude<WorkerToScheduler, HelloWorker>
+}
+
+function isMemory(v: unknown): v is WorkerMemory {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) return false
+  const o = v as Record<string, unknown>
+  return ['managed', 'spilled', 'process'].every((k) => typeof o[k] === 'number' && Number.isFinite(o[k]) && (o[k] as number) >= 0)
 }
 
 /** napi Buffers must be Node Buffers; msgpackr gives Buffers for bin but a typed-array extension could differ. */

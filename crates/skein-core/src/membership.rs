@@ -156,6 +156,33 @@ impl Scheduler {
 }
 
 impl Scheduler {
+    /// Live worker `w` asks for no new tasks (`paused`: its memory is past its pause
+    /// threshold) or takes them again. While paused no placement picks it, held-back roots
+    /// and ready tasks go elsewhere (or wait), and what it already holds stays; on resume,
+    /// tasks that had no worker and queued roots are offered to it.
+    pub fn set_paused(&mut self, w: WorkerId, paused: bool) -> Result<(), CoreError> {
+        if w.ix() >= self.workers.list.len() {
+            return Err(CoreError::UnknownWorker { worker: w.0 });
+        }
+        self.stimulus = Stimulus::WorkerPaused;
+        if self.workers.set_paused(w, paused) {
+            self.workers.note_report(w);
+            if !paused {
+                for i in (0..self.no_worker.len()).rev() {
+                    let t = self.no_worker[i];
+                    self.recommend(t, TaskState::Processing);
+                }
+            }
+        }
+        self.end_event();
+        Ok(())
+    }
+
+    /// Whether live worker `w` is paused.
+    pub fn paused(&self, w: WorkerId) -> bool {
+        self.workers.live(w).is_some_and(|wk| wk.paused)
+    }
+
     /// Why `w` was removed (None while it is live, or for an unknown id).
     pub fn removal(&self, w: WorkerId) -> Option<Removal> {
         self.workers.list.get(w.ix()).and_then(|wk| wk.removal)
@@ -174,7 +201,8 @@ impl Scheduler {
             if !wk.alive {
                 continue;
             }
-            if wk.processing.is_empty() || wk.reports != wk.reports_seen {
+            // A paused worker holds its tasks on purpose (memory), not because it is stuck.
+            if wk.processing.is_empty() || wk.paused || wk.reports != wk.reports_seen {
                 wk.reports_seen = wk.reports;
                 wk.quiet_since = now;
                 continue;

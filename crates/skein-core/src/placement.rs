@@ -91,7 +91,7 @@ pub(crate) fn decide_worker(
     let mut best: Option<(f64, usize, WorkerId)> = None;
     for &w in &candidates {
         let wk = &workers.list[w.ix()];
-        if !wk.alive || !wk.satisfies(needs) {
+        if !wk.open() || !wk.satisfies(needs) {
             continue;
         }
         let held = if wk.mark == epoch { wk.mark_bytes } else { 0 };

@@ -24,6 +24,8 @@ pub enum Stimulus {
     StealResponse,
     /// A task ended the execution thread it ran on.
     ExecutorDied,
+    /// A worker paused (memory) or resumed.
+    WorkerPaused,
 }
 
 impl Stimulus {
@@ -41,6 +43,7 @@ impl Stimulus {
             Stimulus::TaskErred => "task-erred",
             Stimulus::MissingData => "missing-data",
             Stimulus::ExecutorDied => "executor-died",
+            Stimulus::WorkerPaused => "worker-paused",
             Stimulus::DataLost => "data-lost",
             Stimulus::Tick => "tick",
             Stimulus::StealResponse => "steal-response",

@@ -321,6 +321,9 @@ impl Scheduler {
                     task.key()
                 );
             }
+            if wk.paused {
+                continue;
+            }
             let level = self.workers.room.level_of(wk);
             check!(
                 wk.level == level && self.workers.room.at(level, wk.level_pos) == Some(w),
@@ -333,9 +336,10 @@ impl Scheduler {
             "live worker count {} but {alive} live",
             self.workers.alive
         );
+        let open = self.workers.list.iter().filter(|wk| wk.open()).count();
         check!(
-            self.workers.room.len() == alive,
-            "room index holds {} workers, {alive} live",
+            self.workers.room.len() == open,
+            "room index holds {} workers, {open} live and not paused",
             self.workers.room.len()
         );
         check!(

@@ -36,6 +36,17 @@ pub(crate) struct Worker {
     pub quiet_since: f64,
     /// Why it was removed, once it is.
     pub removal: Option<Removal>,
+    /// It asked for no new tasks (its memory is past its pause threshold): it is out of the
+    /// room index and no placement picks it until it resumes.
+    pub paused: bool,
+}
+
+impl Worker {
+    /// Live and taking new tasks: in the room index, a candidate for placement.
+    #[inline]
+    pub fn open(&self) -> bool {
+        self.alive && !self.paused
+    }
 }
 
 impl Worker {
@@ -130,6 +141,7 @@ impl WorkerTable {
             reports_seen: 0,
             quiet_since: now,
             removal: None,
+            paused: false,
         });
         self.by_name.insert(name.into(), w);
         self.room.insert(&mut self.list, w);
@@ -139,7 +151,9 @@ impl WorkerTable {
 
     /// Takes a worker out of every index; its processing/has_what are left for the caller.
     pub fn retire(&mut self, w: WorkerId) {
-        self.room.remove(&mut self.list, w);
+        if !self.list[w.ix()].paused {
+            self.room.remove(&mut self.list, w);
+        }
         let wk = &mut self.list[w.ix()];
         wk.alive = false;
         let name = wk.name.clone();
@@ -151,6 +165,22 @@ impl WorkerTable {
             self.with_resource[r as usize].retain(|&x| x != w);
         }
         self.alive -= 1;
+    }
+
+    /// Pauses or resumes live worker `w`; false when that changes nothing.
+    pub fn set_paused(&mut self, w: WorkerId, paused: bool) -> bool {
+        let wk = &self.list[w.ix()];
+        if !wk.alive || wk.paused == paused {
+            return false;
+        }
+        if paused {
+            self.room.remove(&mut self.list, w);
+            self.list[w.ix()].paused = true;
+        } else {
+            self.list[w.ix()].paused = false;
+            self.room.insert(&mut self.list, w);
+        }
+        true
     }
 
     /// `w` reported on one of its tasks: it is not sitting on them (see `Config::stall_timeout`).
@@ -166,7 +196,7 @@ impl WorkerTable {
         let pos = wk.processing.len() as u32;
         wk.processing.push(t);
         wk.occupancy_us += estimate_us as u64;
-        if wk.alive {
+        if wk.open() {
             self.room.update(&mut self.list, w);
         }
         pos
@@ -180,7 +210,7 @@ impl WorkerTable {
         wk.processing.swap_remove(pos as usize);
         wk.occupancy_us -= estimate_us as u64;
         let moved = wk.processing.get(pos as usize).copied();
-        if wk.alive {
+        if wk.open() {
             self.room.update(&mut self.list, w);
         }
         moved

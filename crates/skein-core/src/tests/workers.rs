@@ -599,3 +599,51 @@ fn stall_timeout_zero_turns_the_check_off_and_a_stalled_scheduler_credits_sitter
     tick_until(&mut s, 29.9, 30.5);
     assert!(!s.worker_alive(w));
 }
+
+#[test]
+fn a_paused_worker_gets_no_new_tasks_until_it_resumes() {
+    let mut s = sched();
+    let c = s.add_client();
+    let paused = worker(&mut s, "paused", 1);
+    let other = worker(&mut s, "other", 1);
+    s.set_paused(paused, true).unwrap();
+    assert!(s.paused(paused));
+    let keys: Vec<String> = (0..6).map(|i| format!("r-{i}")).collect();
+    let wanted: Vec<&str> = keys.iter().map(String::as_str).collect();
+    s.submit_graph(c, keys.iter().map(|k| task(k, &[])).collect(), &wanted)
+        .unwrap();
+    assert_eq!(s.processing_count(paused), 0);
+    assert_eq!(s.processing_count(other), 2);
+    // A task with inputs held only by the paused worker goes elsewhere too (moving them).
+    s.set_paused(paused, false).unwrap();
+    assert_eq!(
+        s.processing_count(paused),
+        2,
+        "queued roots are offered on resume"
+    );
+    finish(&mut s, "r-0");
+    let holder = processing_on(&s, "r-1");
+    s.set_paused(paused, true).unwrap();
+    s.submit_graph(c, vec![task("sum", &["r-0"])], &["sum"])
+        .unwrap();
+    assert_eq!(processing_on(&s, "sum"), Some(other), "r-0 on {holder:?}");
+    // Every worker paused: ready tasks wait (no worker), and go out on resume.
+    s.set_paused(other, true).unwrap();
+    s.submit_graph(c, vec![task("later", &["r-0"])], &["later"])
+        .unwrap();
+    assert_eq!(st(&s, "later"), NoWorker);
+    s.set_paused(other, false).unwrap();
+    assert_eq!(processing_on(&s, "later"), Some(other));
+    // Paused is not sitting: it may hold its tasks for as long as it needs.
+    let mut s = with_stall_timeout(10.0);
+    let c = s.add_client();
+    let w = worker(&mut s, "w", 1);
+    s.submit_graph(c, vec![task("a", &[])], &["a"]).unwrap();
+    s.set_paused(w, true).unwrap();
+    tick_until(&mut s, 0.0, 100.0);
+    assert!(s.worker_alive(w));
+    assert_eq!(
+        s.set_paused(WorkerId(99), true).unwrap_err().code(),
+        "SKEIN_UNKNOWN_WORKER"
+    );
+}
