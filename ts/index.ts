@@ -9,6 +9,7 @@ export {
   TaskError,
   KilledWorkerError,
   TaskTimeoutError,
+  ValueTooLargeError,
   LostDataError,
   CancelledError,
   SchedulerError,

@@ -86,6 +86,14 @@ export class TaskTimeoutError extends TaskError {
   override readonly code = 'SKEIN_TASK_TIMEOUT'
 }
 
+/**
+ * A task's result was larger than a value can be (MAX_VALUE_BYTES, one frame): the task errs
+ * instead of its result being lost on the way. Its dependents err with the same cause.
+ */
+export class ValueTooLargeError extends TaskError {
+  override readonly code = 'SKEIN_VALUE_TOO_LARGE'
+}
+
 /** Scattered data whose only holder left; it cannot be recomputed. */
 export class LostDataError extends SkeinError {
   constructor(

@@ -1,15 +1,18 @@
 import { decodeTaskFailure } from '../graph'
 import type { WireFailure } from '../protocol'
-import { deathCause, KilledWorkerError, LostDataError, SkeinError, TaskError, TaskTimeoutError } from './errors'
+import { deathCause, KilledWorkerError, LostDataError, SkeinError, TaskError, TaskTimeoutError, ValueTooLargeError } from './errors'
 
 const TIMEOUT = 'SKEIN_TASK_TIMEOUT'
+const TOO_LARGE = 'SKEIN_VALUE_TOO_LARGE'
 
 /** The error a future of `key` rejects with, given why the scheduler says it erred. */
 export function failureError(key: string, causeKey: string, failure: WireFailure): SkeinError {
   switch (failure[0]) {
     case 0: {
       const remote = decodeTaskFailure(failure[1])
-      return remote.code === TIMEOUT ? new TaskTimeoutError(key, causeKey, remote) : new TaskError(key, causeKey, remote)
+      if (remote.code === TIMEOUT) return new TaskTimeoutError(key, causeKey, remote)
+      if (remote.code === TOO_LARGE) return new ValueTooLargeError(key, causeKey, remote)
+      return new TaskError(key, causeKey, remote)
     }
     case 1: {
       const causes = failure[3] ?? []

@@ -10,6 +10,7 @@ export {
   TaskError,
   KilledWorkerError,
   TaskTimeoutError,
+  ValueTooLargeError,
   LostDataError,
   CancelledError,
   SchedulerError,

@@ -87,7 +87,11 @@ class PeerConnection {
 
   private ready(channel: Channel<PeerRequest, PeerReply>): void {
     this.channel = channel
-    for (const request of this.queued ?? []) channel.send(request)
+    // One frame each, as request() sends them: puts of large values must not share a frame.
+    for (const request of this.queued ?? []) {
+      channel.send(request)
+      channel.flushNow()
+    }
     this.queued = null
   }
 

@@ -1,5 +1,5 @@
 import { shortHash } from '../graph'
-import { assertEncodable, encode } from '../protocol'
+import { assertEncodable, encode, MAX_VALUE_BYTES } from '../protocol'
 import type { SchedulerConnection } from './connection'
 import { SkeinError } from './errors'
 import type { Future } from './future'
@@ -44,6 +44,9 @@ export async function scatterValues(values: readonly unknown[], options: Scatter
       throw new SkeinError('SKEIN_UNENCODABLE', `scatter: ${(err as Error).message}`)
     }
     const bytes = encode(value)
+    if (bytes.byteLength > MAX_VALUE_BYTES) {
+      throw new SkeinError('SKEIN_VALUE_TOO_LARGE', `scatter: values[${i}] encodes to ${bytes.byteLength} bytes; a value can be at most ${MAX_VALUE_BYTES} bytes (one frame)`)
+    }
     const key = options.hash === false ? `scatter-${shortHash(`${process.pid}:${uniqueCounter++}:${Math.random()}`)}` : `scatter-${shortHash(bytes)}`
     let state = ctx.keys.get(key)
     if (state === undefined) {
@@ -66,7 +69,8 @@ export async function scatterValues(values: readonly unknown[], options: Scatter
     for (let j = 0; j < states.length; j++) located.push({ state: states[j], worker, nbytes: entries[j][1].byteLength })
   }
   const told = located.length > 0 ? ctx.connection.request((request) => ['scattered', request, located.map((e) => [e.state.key, e.worker, e.nbytes])]) : Promise.resolve()
-  const put = Promise.all([...placements].map(([worker, { entries }]) => ctx.peers.put(worker, entries)))
+  // Values for one worker leave in as many puts as keep each frame under the limit.
+  const put = Promise.all([...placements].flatMap(([worker, { entries }]) => framed(entries).map((part) => ctx.peers.put(worker, part))))
   const [toldOutcome, putOutcome] = await Promise.allSettled([told, put])
   const failure = toldOutcome.status === 'rejected' ? toldOutcome.reason : putOutcome.status === 'rejected' ? putOutcome.reason : null
   if (failure !== null) {
@@ -81,6 +85,25 @@ export async function scatterValues(values: readonly unknown[], options: Scatter
   }
   for (const { state, worker, nbytes } of located) state.located(nbytes, [worker])
   return futures
+}
+
+/** `entries` in consecutive groups of at most MAX_VALUE_BYTES of values each (a value alone may fill one). */
+function framed(entries: [string, Buffer][]): [string, Buffer][][] {
+  const groups: [string, Buffer][][] = []
+  let group: [string, Buffer][] = []
+  let bytes = 0
+  for (const entry of entries) {
+    const size = entry[1].byteLength + Buffer.byteLength(entry[0]) + 16
+    if (group.length > 0 && bytes + size > MAX_VALUE_BYTES) {
+      groups.push(group)
+      group = []
+      bytes = 0
+    }
+    group.push(entry)
+    bytes += size
+  }
+  if (group.length > 0) groups.push(group)
+  return groups
 }
 
 function targetWorkers(peers: PeerPool, names: readonly string[] | undefined): number[] {

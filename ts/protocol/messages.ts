@@ -163,3 +163,11 @@ export const MAX_KEY_BYTES = 4096
 
 /** Frames larger than this are refused (the connection is closed with a log line). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024
+
+/**
+ * The largest encoded value that can be stored and moved: one frame, less room for the
+ * message around it. A larger result errs its task, a larger scatter is refused, with
+ * SKEIN_VALUE_TOO_LARGE, instead of failing later as lost data. (Values that travel in
+ * chunks will lift this to the worker's memory limit.)
+ */
+export const MAX_VALUE_BYTES = MAX_FRAME_BYTES - 1024 * 1024

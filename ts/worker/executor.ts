@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads'
-import { assertEncodable, encode } from '../protocol'
+import { assertEncodable, encode, MAX_VALUE_BYTES } from '../protocol'
 import { decodeTaskArgs, decodeTaskPayload, encodeTaskFailure, payloadArgsOffset, type FunctionRef, type RunOptions } from '../graph/payload'
 import { resolveRefs } from './args'
 import { explainFailure, FunctionCache, isFunctionRef } from './functions'
@@ -221,6 +221,7 @@ export class Executor {
     try {
       if (isCompound(value)) assertResultEncodable(value, job.handed.key)
       bytes = encode(value)
+      if (bytes.byteLength > MAX_VALUE_BYTES) throw new ValueTooLargeError(job.handed.key, bytes.byteLength)
     } catch (err) {
       return this.fail(job, err, t0)
     }
@@ -236,6 +237,16 @@ export class Executor {
     const end = performance.now()
     this.results.add(job.handed.id, Outcome.Erred, (end - t0) / 1000, encodeTaskFailure(explainFailure(err, job.fn)))
     return end
+  }
+}
+
+/** A result too large to keep and move (see MAX_VALUE_BYTES); the client sees ValueTooLargeError. */
+class ValueTooLargeError extends Error {
+  readonly code = 'SKEIN_VALUE_TOO_LARGE'
+
+  constructor(key: string, size: number) {
+    super(`the result of task '${key}' encodes to ${size} bytes; a value can be at most ${MAX_VALUE_BYTES} bytes (one frame): return it in parts, or keep it where it is needed`)
+    this.name = 'ValueTooLargeError'
   }
 }
 
