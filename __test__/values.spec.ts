@@ -4,7 +4,7 @@
  * in a loop; a scatter splits its values over several frames, and refuses one too large.
  */
 import test from 'ava'
-import { Client, LocalCluster, ValueTooLargeError } from '../ts/index'
+import { Client, LocalCluster, Scheduler, TransferError, ValueTooLargeError, Worker } from '../ts/index'
 import { MAX_VALUE_BYTES } from '../ts/protocol'
 
 test('a result larger than a value can be errs its task once, with SKEIN_VALUE_TOO_LARGE naming the key and the size', async (t) => {
@@ -37,5 +37,30 @@ test('a scatter whose values together exceed a frame leaves in several; one valu
     await client.close()
   } finally {
     await cluster.close()
+  }
+})
+
+test('an input no worker can fetch (its holder advertises an address nobody reaches) errs the dependent with TransferError; nothing loops', async (t) => {
+  const scheduler = await new Scheduler({ log: () => {} }).listen()
+  const good = await Worker.start({ scheduler: scheduler.address, name: 'good', log: () => {} })
+  // It listens on 127.0.0.1 but tells everyone 127.0.0.2, where nothing listens.
+  const lost = await Worker.start({ scheduler: scheduler.address, name: 'unreachable', host: '127.0.0.1', advertiseHost: '127.0.0.2', log: () => {} })
+  const client = await Client.connect(scheduler.address)
+  try {
+    const before = scheduler.stats().computes
+    const made = client.submitWith({ restrictions: ['unreachable'] }, (n: number) => 'x'.repeat(n), 4096)
+    const used = client.submitWith({ restrictions: ['good'] }, (s: string) => s.length, made)
+    const error = await t.throwsAsync(used, { instanceOf: TransferError })
+    t.like(error, { code: 'SKEIN_TRANSFER_FAILED', input: made.key, causeKey: used.key })
+    t.deepEqual([...new Set(error!.workers)], ['unreachable'])
+    t.regex(error!.message, /check that workers can reach each other/)
+    // Three tries of the dependent, the input recomputed between them: a handful of computes, not a loop.
+    t.true(scheduler.stats().computes - before <= 8, `${scheduler.stats().computes - before} computes`)
+    t.is(await client.submit((x: number) => x + 1, 1), 2)
+  } finally {
+    await client.close()
+    await good.close()
+    await lost.close()
+    await scheduler.close()
   }
 })

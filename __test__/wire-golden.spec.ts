@@ -6,7 +6,7 @@
  */
 import test from 'ava'
 import { failureError } from '../ts/client/failures'
-import { KilledWorkerError } from '../ts/index'
+import { KilledWorkerError, TransferError } from '../ts/index'
 import { decode, encode, WorkerEventKind, type WireFailure, type WireTask } from '../ts/protocol'
 import { NativeCore } from '../ts/scheduler/native'
 import { EventOutbox } from '../ts/worker/outbox'
@@ -21,6 +21,9 @@ const EVENTS = hex('dd 00000003 95 00 00 00 08 cb 3fe0000000000000 93 05 00 00 9
 
 /** ["erred", [["a", "a", [1, "a", ["w1"], [0 died]]]]] */
 const ERRED_KILLED = hex('92 a5 6572726564 91 93 a1 61 a1 61 94 01 a1 61 91 a2 7731 91 00')
+
+/** ["erred", [["b", "b", [3 unfetchable, input "a", holders tried ["w1"]]]]] */
+const ERRED_UNFETCHABLE = hex('92 a5 6572726564 91 93 a1 62 a1 62 93 03 a1 61 91 a2 7731')
 
 /** A run past 2^32: ["compute", [[task 0, run 2^32 + 5 as uint64, "a", payload "pa", deps [], priority [3, 1, 0]]]] */
 const COMPUTE_RUN_PAST_2_32 = hex('92 a7 636f6d70757465 91 96 00 cf 0000000100000005 a1 61 c4 02 7061 90 93 03 01 00')
@@ -139,4 +142,26 @@ test('run ids past 2^32: Rust encodes the golden compute bytes, the TypeScript o
   function tt(f: () => unknown): Error & { code: string } {
     return t.throws(f) as Error & { code: string }
   }
+})
+
+test('an input that could not be fetched errs its dependent: Rust encodes the golden bytes, the client reads a TransferError', (t) => {
+  const core = new NativeCore({ validate: true, allowedFailures: 1 })
+  const client = core.addClient()
+  const w1 = core.addWorker('w1', 1, null, 0)
+  const w2 = core.addWorker('w2', 1, null, 0)
+  const on = (key: string, worker: string, deps: string[]): WireTask => [key, 'p', Buffer.from(key), deps, 0, [worker], null]
+  core.submitGraph(client, encode([on('a', 'w1', []), on('b', 'w2', ['a'])]), ['b'])
+  core.takeMessages()
+  // a (task 0, run 0) finishes on w1; b (task 1, run 1) then runs on w2, which cannot get a from w1.
+  t.deepEqual(core.workerEvents(w1, encode([[WorkerEventKind.Finished, 0, 0, 8, 0.001]])), [])
+  core.takeMessages()
+  t.deepEqual(core.workerEvents(w2, encode([[WorkerEventKind.MissingData, 1, 1, 0, w1]])), [])
+  const [, clients] = decode(core.takeMessages()!) as [unknown, unknown[][]]
+  t.deepEqual(Buffer.from(clients[0][2] as Uint8Array), ERRED_UNFETCHABLE)
+
+  const [, [[key, cause, failure]]] = decode(ERRED_UNFETCHABLE) as [string, [string, string, WireFailure][]]
+  const err = failureError(key, cause, failure)
+  t.true(err instanceof TransferError)
+  t.like(err, { code: 'SKEIN_TRANSFER_FAILED', key: 'b', causeKey: 'b', input: 'a', workers: ['w1'] })
+  t.regex(err.message, /task b could not get its input a: fetching it from w1 failed 1 time;/)
 })

@@ -10,6 +10,7 @@ export {
   KilledWorkerError,
   TaskTimeoutError,
   ValueTooLargeError,
+  TransferError,
   LostDataError,
   CancelledError,
   SchedulerError,

@@ -94,6 +94,29 @@ export class ValueTooLargeError extends TaskError {
   override readonly code = 'SKEIN_VALUE_TOO_LARGE'
 }
 
+/**
+ * A task could not get one of its inputs to the worker that runs it: fetching `input` failed
+ * `workers.length` times (the scheduler's `allowedFailures`), with the input recomputed or
+ * found elsewhere in between. The data is not lost; moving it fails (a worker that advertises
+ * an address others cannot reach, a network that drops the transfer). `causeKey` is the task
+ * that could not run; tasks depending on it err with the same cause.
+ */
+export class TransferError extends SkeinError {
+  constructor(
+    readonly key: string,
+    readonly causeKey: string,
+    readonly input: string,
+    readonly workers: readonly string[],
+  ) {
+    super(
+      'SKEIN_TRANSFER_FAILED',
+      `task ${causeKey} could not get its input ${input}: fetching it from ${[...new Set(workers)].join(', ')} failed ${workers.length} time${workers.length === 1 ? "" : "s"}; ` +
+        `check that workers can reach each other at the addresses they advertise` +
+        (key === causeKey ? '' : ` (awaited: ${key}, which depends on it)`),
+    )
+  }
+}
+
 /** Scattered data whose only holder left; it cannot be recomputed. */
 export class LostDataError extends SkeinError {
   constructor(

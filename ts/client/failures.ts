@@ -1,6 +1,6 @@
 import { decodeTaskFailure } from '../graph'
 import type { WireFailure } from '../protocol'
-import { deathCause, KilledWorkerError, LostDataError, SkeinError, TaskError, TaskTimeoutError, ValueTooLargeError } from './errors'
+import { deathCause, KilledWorkerError, LostDataError, SkeinError, TaskError, TaskTimeoutError, TransferError, ValueTooLargeError } from './errors'
 
 const TIMEOUT = 'SKEIN_TASK_TIMEOUT'
 const TOO_LARGE = 'SKEIN_VALUE_TOO_LARGE'
@@ -24,6 +24,8 @@ export function failureError(key: string, causeKey: string, failure: WireFailure
     }
     case 2:
       return new LostDataError(key, failure[1])
+    case 3:
+      return new TransferError(key, causeKey, failure[1], failure[2])
     default:
       return new SkeinError('SKEIN_BAD_REPLY', `task ${key} erred for a reason this client does not know (kind ${String((failure as unknown[])[0])})`)
   }

@@ -11,6 +11,7 @@ export {
   KilledWorkerError,
   TaskTimeoutError,
   ValueTooLargeError,
+  TransferError,
   LostDataError,
   CancelledError,
   SchedulerError,

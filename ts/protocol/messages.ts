@@ -36,6 +36,8 @@ export type WireFailure =
   | [kind: 0, payload: Uint8Array]
   | [kind: 1, key: string, workers: string[], causes: WireDeathCause[]]
   | [kind: 2, key: string]
+  /** `key`'s task could not get its input `input` from its holders (`workers`, one per failed try), recomputed in between. */
+  | [kind: 3, input: string, workers: string[]]
 
 /** A dependency of a task to compute: where to fetch it, and its task id for missing-data reports. */
 export type DependencyLocation = [key: string, nbytes: number, holders: number[], task: number]

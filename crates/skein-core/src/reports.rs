@@ -50,6 +50,13 @@ impl Scheduler {
         let prefix = self.tasks[t].prefix;
         self.prefixes.observe(prefix, duration, &self.config);
         self.tasks[t].nbytes = nbytes;
+        // Its inputs got through: failures to fetch them before were not for good.
+        for i in 0..self.tasks[t].dep_count() {
+            let d = self.tasks[t].dep(i);
+            if let Some(extras) = self.tasks[d].extras.as_mut() {
+                extras.unfetched_from.clear();
+            }
+        }
         self.apply(t, TaskState::Memory);
         self.end_event();
         Ok(true)
@@ -106,6 +113,31 @@ impl Scheduler {
         }
         if self.is_current_run(w, t, run) {
             self.apply(t, TaskState::Waiting);
+        }
+        let failed = {
+            let tried = &mut self.tasks[dep].extras_mut().unfetched_from;
+            tried.push(holder);
+            tried.len() >= self.config.allowed_failures as usize
+        };
+        if failed
+            && matches!(
+                self.tasks[t].state,
+                TaskState::Waiting | TaskState::Processing
+            )
+        {
+            // Fetched, failed, recomputed (or found elsewhere) and failed again, that many
+            // times: the transfer itself fails (a value no link carries, an address no one
+            // reaches). `t` errs on its own account, naming the input, instead of a loop.
+            let key = self.tasks[dep].key().to_string();
+            let tried = std::mem::take(&mut self.tasks[dep].extras_mut().unfetched_from);
+            let workers = tried
+                .iter()
+                .map(|w| self.workers.list[w.ix()].name.to_string())
+                .collect();
+            let f = Arc::new(Failure::Unfetchable { key, workers });
+            self.pending_failure = Some((t, t, f));
+            self.apply(t, TaskState::Erred);
+            self.pending_failure = None;
         }
         self.end_event();
         Ok(true)

@@ -44,6 +44,9 @@ pub enum Failure {
     },
     /// Scattered data whose only holder left (cannot be recomputed).
     Lost { key: String },
+    /// Input `key` could not be fetched from its holders (`workers`) `Config::allowed_failures`
+    /// times in a row, recomputed in between: the dependent errs instead of trying forever.
+    Unfetchable { key: String, workers: Vec<String> },
 }
 
 /// How a worker was lost while it ran a task, as the task's `KilledWorker` failure reports it.

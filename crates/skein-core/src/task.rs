@@ -48,6 +48,9 @@ pub(crate) struct Extras {
     pub failure: Option<(TaskId, Arc<Failure>)>,
     /// Workers lost while this task ran on them, and how.
     pub killed_on: Vec<(WorkerId, DeathCause)>,
+    /// Holders that could not give this key to a worker that needed it, since it last got
+    /// through (see `Failure::Unfetchable`).
+    pub unfetched_from: Vec<WorkerId>,
 }
 
 /// The task has an entry in the ready queue (possibly stale: the entry is dropped lazily).

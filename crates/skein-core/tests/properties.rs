@@ -1301,6 +1301,14 @@ impl Harness {
                                 );
                             }
                             Failure::Lost { key: k } => prop_assert_eq!(k, cause),
+                            // The task that could not get its input errs on its own account
+                            // (it is the cause), naming that input: an ancestor too.
+                            Failure::Unfetchable { key: input, .. } => prop_assert!(
+                                ancestors.contains(input.as_str()),
+                                "{} erred for input {}, which it does not depend on",
+                                key,
+                                input
+                            ),
                             Failure::Raised { .. } => {}
                         }
                     }

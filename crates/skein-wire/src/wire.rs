@@ -33,6 +33,7 @@
 //!     or `["memory", flat, [task, value: bin, task, value, ...]]` when some of those results came inline
 //!   `["erred", [[key, causeKey, failure]]]`
 //!     failure: `[0, payload: bin]` raised | `[1, key, [workerName], [cause]]` killed workers | `[2, key]` lost
+//!       | `[3, input, [workerName]]` an input that could not be fetched (one name per failed try)
 //!     cause (per worker): 0 died (connection closed), 1 stopped answering (heartbeat timeout),
 //!     2 the task ended its execution thread
 //!   `["cancelled", [key]]`
@@ -472,6 +473,15 @@ fn encode_failure(out: &mut Out, failure: &Failure) {
             out.array(2);
             out.uint(2);
             out.str(key);
+        }
+        Failure::Unfetchable { key, workers } => {
+            out.array(3);
+            out.uint(3);
+            out.str(key);
+            out.array(workers.len());
+            for w in workers {
+                out.str(w);
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Worker deaths blame the tasks the worker was probably running, not its whole buffer.
 
 use super::*;
+use crate::TaskState::*;
 
 #[test]
 fn only_the_tasks_a_dead_worker_got_first_count_its_death() {
@@ -27,4 +28,82 @@ fn only_the_tasks_a_dead_worker_got_first_count_its_death() {
     assert_eq!(erred.len(), 1, "{erred:?} erred with KilledWorker");
     assert_eq!(s.stats().workers_removed, 3);
     assert_eq!(s.stats().rescheduled, 30);
+}
+
+/// `w` reports it could not get `dep` (held by `holder`) for `t`.
+fn missing(s: &mut Scheduler, t: &str, dep: &str, holder: WorkerId) {
+    let w = processing_on(s, t).unwrap();
+    let (t, dep) = (id(s, t), id(s, dep));
+    let run = s.run_id(t);
+    assert_eq!(s.missing_data(w, t, run, dep, holder), Ok(true));
+}
+
+#[test]
+fn an_input_that_cannot_be_fetched_again_and_again_errs_its_dependent_instead_of_looping() {
+    let mut s = sched();
+    let c = s.add_client();
+    let a_worker = worker(&mut s, "holder", 1);
+    let mut a = task("a", &[]);
+    a.restrictions = Some(vec!["holder".into()]);
+    s.submit_graph(c, vec![a], &["a"]).unwrap();
+    finish(&mut s, "a");
+    let user = worker(&mut s, "user", 1);
+    let mut b = task("b", &["a"]);
+    b.restrictions = Some(vec!["user".into()]);
+    s.submit_graph(c, vec![b], &["b"]).unwrap();
+    let computes_before = s.stats().computes;
+    for round in 1..=3 {
+        assert_eq!(processing_on(&s, "b"), Some(user), "round {round}");
+        missing(&mut s, "b", "a", a_worker);
+        if round < 3 {
+            // The holder was dropped, so `a` is computed again on it.
+            assert_eq!(st(&s, "a"), Processing);
+            finish(&mut s, "a");
+        }
+    }
+    assert_eq!(st(&s, "b"), Erred);
+    let (cause, failure) = s.failure(id(&s, "b")).unwrap();
+    assert_eq!(cause, id(&s, "b"));
+    assert_eq!(
+        *failure,
+        Failure::Unfetchable {
+            key: "a".into(),
+            workers: vec!["holder".into(); 3]
+        }
+    );
+    // a lost its only holder each time (and the client wants it): 3 recomputes; b ran twice
+    // more. Nothing loops.
+    assert_eq!(s.stats().computes - computes_before, 3 + 2);
+}
+
+#[test]
+fn a_fetch_that_gets_through_forgives_earlier_failures() {
+    let mut s = sched();
+    let c = s.add_client();
+    let holder = worker(&mut s, "holder", 1);
+    let _user = worker(&mut s, "user", 1);
+    let on = |key: &str, name: &str, deps: &[&str]| {
+        let mut t = task(key, deps);
+        t.restrictions = Some(vec![name.into()]);
+        t
+    };
+    s.submit_graph(c, vec![on("a", "holder", &[])], &["a"])
+        .unwrap();
+    finish(&mut s, "a");
+    // b fails once, a is recomputed, then b gets it: forgiven.
+    s.submit_graph(c, vec![on("b", "user", &["a"])], &["b"])
+        .unwrap();
+    missing(&mut s, "b", "a", holder);
+    finish(&mut s, "a");
+    finish(&mut s, "b");
+    // c fails twice: with b's failure that would be three, but b's success cleared it.
+    s.submit_graph(c, vec![on("c", "user", &["a"])], &["c"])
+        .unwrap();
+    for _ in 0..2 {
+        missing(&mut s, "c", "a", holder);
+        finish(&mut s, "a");
+    }
+    assert_eq!(st(&s, "c"), Processing);
+    finish(&mut s, "c");
+    assert_eq!(st(&s, "c"), Memory);
 }
