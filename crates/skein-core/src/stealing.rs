@@ -23,7 +23,7 @@ use crate::ids::{fixed_hasher, FixedMap, TaskId, WorkerId};
 use crate::scheduler::Scheduler;
 use crate::state::TaskState;
 use crate::story::Stimulus;
-use crate::task::{Task, TaskTable, FLAG_STEALING};
+use crate::task::{Task, TaskTable, FLAG_EXECUTING, FLAG_STEALING};
 use crate::worker::Worker;
 
 /// Cost-ratio buckets: level `l` holds tasks with transfer/compute near 2^(l - 6).
@@ -165,6 +165,50 @@ impl Scheduler {
             for &w in room.level(level) {
                 if stealing.thieves.len() < MAX_THIEVES {
                     stealing.thieves.push(w);
+                }
+            }
+        }
+        // A paused worker (memory) takes nothing new and may not start its queue for a while:
+        // what it has not started goes to others, whatever it costs to move.
+        if !stealing.thieves.is_empty() {
+            for (i, wk) in workers.list.iter().enumerate() {
+                if !(wk.alive && wk.paused) {
+                    continue;
+                }
+                let v = WorkerId(i as u32);
+                for &t in wk.processing.iter().rev().take(SCAN_PER_VICTIM) {
+                    let task = &tasks[t];
+                    if task.flags & (FLAG_STEALING | FLAG_EXECUTING) != 0 {
+                        continue;
+                    }
+                    let d = prefixes.estimate(task.prefix);
+                    let thief = stealing
+                        .thieves
+                        .iter()
+                        .copied()
+                        .filter(|&th| may_run(task, &workers.list[th.ix()]))
+                        .min_by(|&a, &b| {
+                            let (ba, bb) = (
+                                backlog(&workers.list[a.ix()], stealing.flow(a), d),
+                                backlog(&workers.list[b.ix()], stealing.flow(b), d),
+                            );
+                            ba.partial_cmp(&bb).unwrap_or(std::cmp::Ordering::Equal)
+                        });
+                    let Some(thief) = thief else { continue };
+                    let run = task.run;
+                    let estimate_us = u64::from(prefixes.estimate_us(task.prefix));
+                    stealing.record(
+                        t,
+                        Steal {
+                            victim: v,
+                            thief,
+                            run,
+                            estimate_us,
+                        },
+                    );
+                    tasks[t].flags |= FLAG_STEALING;
+                    outbox.steal(v, t, run);
+                    counters.steal_requests += 1;
                 }
             }
         }

@@ -257,3 +257,38 @@ fn restricted_tasks_are_only_stolen_by_allowed_workers() {
     let ins = s.take_instructions();
     assert!(steals(&ins, w1).is_empty() && steals(&ins, w2).is_empty());
 }
+
+#[test]
+fn a_paused_workers_unstarted_tasks_are_stolen_whatever_they_cost_and_started_ones_stay() {
+    let mut s = sched();
+    let c = s.add_client();
+    let paused = worker(&mut s, "paused", 1);
+    s.observe_duration("t", 0.0001);
+    let keys: Vec<String> = (0..6).map(|i| format!("t-{i}")).collect();
+    let wanted: Vec<&str> = keys.iter().map(String::as_str).collect();
+    s.submit_graph(c, keys.iter().map(|k| task(k, &[])).collect(), &wanted)
+        .unwrap();
+    assert_eq!(s.processing_count(paused), 6);
+    let started = id(&s, "t-0");
+    let run = s.run_id(started);
+    s.task_executing(paused, started, run).unwrap();
+    let other = worker(&mut s, "other", 1);
+    s.take_instructions();
+    s.set_paused(paused, true).unwrap();
+    s.tick(0.1);
+    let ins = s.take_instructions();
+    let asked: Vec<TaskId> = ins
+        .workers
+        .iter()
+        .filter(|(w, _)| *w == paused)
+        .flat_map(|(_, b)| b.steal.iter().map(|&(t, _)| t))
+        .collect();
+    assert_eq!(asked.len(), 5, "every task it has not started");
+    assert!(!asked.contains(&started));
+    for t in asked {
+        let run = s.run_id(t);
+        assert_eq!(s.steal_response(paused, t, run, true), Ok(true));
+    }
+    assert_eq!(s.processing_count(paused), 1);
+    assert_eq!(s.processing_count(other), 5);
+}
