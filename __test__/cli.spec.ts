@@ -1,44 +1,10 @@
 import test from 'ava'
-import { spawn, type ChildProcess } from 'node:child_process'
-import net from 'node:net'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Client } from '../ts/client'
-
-const cli = path.join(__dirname, '..', 'dist', 'cluster', 'cli.js')
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-    server.once('error', reject)
-  })
-}
-
-interface Started {
-  child: ChildProcess
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-  /** What it wrote to stderr until it was ready. */
-  banner: string
-}
-
-/** Runs `skein <args>` and resolves once it logs a line matching `ready`. */
-function start(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<Started> {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'inherit', 'pipe'], env })
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
-  return new Promise((resolve, reject) => {
-    let err = ''
-    child.stderr!.on('data', (chunk: Buffer) => {
-      err += chunk.toString()
-      if (ready.test(err)) resolve({ child, exited, banner: err })
-    })
-    void exited.then(({ code }) => reject(new Error(`skein ${args.join(' ')} exited with ${code} before it was ready:\n${err}`)))
-  })
-}
+import { cli, freePort, startCli as start } from './helpers/cli'
 
 test('skein scheduler and two skein workers on loopback run a graph and shut down cleanly', async (t) => {
   const port = await freePort()

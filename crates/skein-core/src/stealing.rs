@@ -18,8 +18,10 @@
 //! first (finished, erred, released, worker died) cancels the request, and the late answer
 //! is stale (`Ok(false)`).
 
+use crate::counters::SchedulerStats;
 use crate::error::CoreError;
 use crate::ids::{fixed_hasher, FixedMap, TaskId, WorkerId};
+use crate::instructions::Outbox;
 use crate::scheduler::Scheduler;
 use crate::state::TaskState;
 use crate::story::Stimulus;
@@ -195,20 +197,8 @@ impl Scheduler {
                             ba.partial_cmp(&bb).unwrap_or(std::cmp::Ordering::Equal)
                         });
                     let Some(thief) = thief else { continue };
-                    let run = task.run;
                     let estimate_us = u64::from(prefixes.estimate_us(task.prefix));
-                    stealing.record(
-                        t,
-                        Steal {
-                            victim: v,
-                            thief,
-                            run,
-                            estimate_us,
-                        },
-                    );
-                    tasks[t].flags |= FLAG_STEALING;
-                    outbox.steal(v, t, run);
-                    counters.steal_requests += 1;
+                    ask_victim(stealing, tasks, outbox, counters, t, v, thief, estimate_us);
                 }
             }
         }
@@ -300,20 +290,8 @@ impl Scheduler {
                     continue;
                 }
                 let estimate_us = u64::from(prefixes.estimate_us(task.prefix));
-                let run = task.run;
-                stealing.record(
-                    t,
-                    Steal {
-                        victim: v,
-                        thief,
-                        run,
-                        estimate_us,
-                    },
-                );
                 stealing.victims[vi as usize].1 -= d / vw.slots.max(1) as f64;
-                tasks[t].flags |= FLAG_STEALING;
-                outbox.steal(v, t, run);
-                counters.steal_requests += 1;
+                ask_victim(stealing, tasks, outbox, counters, t, v, thief, estimate_us);
             }
             bucket.clear();
             stealing.levels[level] = bucket;
@@ -458,4 +436,31 @@ impl Scheduler {
         }
         Ok(())
     }
+}
+
+/// Records a steal of `t` from `victim` to `thief` and asks the victim to give it up.
+#[allow(clippy::too_many_arguments)]
+fn ask_victim(
+    stealing: &mut Stealing,
+    tasks: &mut TaskTable,
+    outbox: &mut Outbox,
+    counters: &mut SchedulerStats,
+    t: TaskId,
+    victim: WorkerId,
+    thief: WorkerId,
+    estimate_us: u64,
+) {
+    let run = tasks[t].run;
+    stealing.record(
+        t,
+        Steal {
+            victim,
+            thief,
+            run,
+            estimate_us,
+        },
+    );
+    tasks[t].flags |= FLAG_STEALING;
+    outbox.steal(victim, t, run);
+    counters.steal_requests += 1;
 }
