@@ -94,6 +94,16 @@ export type ErrorReply = ['error', request: number, code: string, message: strin
 /** events: the native worker-events layout, MessagePack-encoded (passed to the core as is). */
 export type WorkerEvents = ['events', events: Uint8Array]
 export type FunctionRequest = ['fn?', hash: string]
+/** Bytes: values held in memory, values spilled to disk, the process's resident memory. */
+export interface WorkerMemory {
+  managed: number
+  spilled: number
+  process: number
+}
+/** A worker's heartbeat says how much memory it uses (a client's carries nothing). */
+export type WorkerHeartbeat = ['heartbeat', memory: WorkerMemory]
+/** The worker's process memory crossed its pause threshold (true: it starts no new task) or fell back under it (false). */
+export type Paused = ['paused', paused: boolean]
 
 // ---------------------------------------------------------------- scheduler -> worker
 export type ComputeBatch = ['compute', tasks: WireCompute[]]
@@ -115,7 +125,7 @@ export type PutDone = ['put-done', request: number, nbytes: number[]]
 
 export type ClientToScheduler = Auth | HelloClient | Submit | Want | Release | ReleaseTasks | Cancel | Scattered | RegisterFunction | Heartbeat
 export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply
-export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat
+export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat | WorkerHeartbeat | Paused
 export type SchedulerToWorker = Challenge | Authenticated | Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply
 export type PeerRequest = Auth | Get | Put
 export type PeerReply = Challenge | Authenticated | Data | PutDone | ErrorReply
