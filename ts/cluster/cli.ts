@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander'
 import type { TlsOptions } from '../protocol'
-import { runWorkerProcess, tlsFromArgs } from '../worker'
+import { parseBytes, runWorkerProcess, tlsFromArgs } from '../worker'
 import { createTestCertificates } from './certificates'
 import { listeningAddresses, schedulerToken, type SchedulerToken } from './cli-security'
 
@@ -14,6 +14,14 @@ function integer(min: number) {
     const n = Number(value)
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`)
     return n
+  }
+}
+
+function bytes(value: string): number {
+  try {
+    return parseBytes(value, '--memory-limit')
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message)
   }
 }
 
@@ -105,13 +113,25 @@ withTlsFlags(program.command('worker'), "the worker's peer server")
   .option('--host <host>', "interface of the peer server (default: this machine's address on its connection to the scheduler)")
   .option('--advertise-host <host>', 'host other workers and clients use to reach this one (default: --host, or for 0.0.0.0 the address above)')
   .option('--token-file <path>', 'file holding the cluster token (default: SKEIN_TOKEN, else SKEIN_TOKEN_FILE; none for an --insecure scheduler)')
-  .action((address: string, options: { slots: number; name?: string; host?: string; advertiseHost?: string; tokenFile?: string } & TlsFlags) => {
+  .option('--memory-limit <bytes>', "memory this worker may use, e.g. 4GiB or 512MB: past 60% of it in stored values it spills them to disk, past 80% it starts no new task, past 95% it exits (default: the machine's memory)", bytes)
+  .option('--local-directory <dir>', 'where the worker makes its directory of spilled values (default: the OS temp directory)')
+  .action((address: string, options: { slots: number; name?: string; host?: string; advertiseHost?: string; tokenFile?: string; memoryLimit?: number; localDirectory?: string } & TlsFlags) => {
     try {
       new URL(address)
     } catch {
       program.error(`skein worker: '${address}' is not a URL such as ws://host:8786`)
     }
-    return runWorkerProcess({ scheduler: address, slots: options.slots, name: options.name, host: options.host, advertiseHost: options.advertiseHost, tokenFile: options.tokenFile, tls: tlsOption(options) })
+    return runWorkerProcess({
+      scheduler: address,
+      slots: options.slots,
+      name: options.name,
+      host: options.host,
+      advertiseHost: options.advertiseHost,
+      tokenFile: options.tokenFile,
+      tls: tlsOption(options),
+      memoryLimit: options.memoryLimit,
+      localDirectory: options.localDirectory,
+    })
   })
 
 program

@@ -1,7 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import { resolveTls, SecurityOptionsError, type ResolvedTls, type TlsOptions } from '../protocol'
 import { Scheduler, type SchedulerOptions } from '../scheduler'
+import { machineMemory, MemoryOptionsError, resolveMemory, type MemoryFractions } from '../worker'
 import { inheritedExecArgv } from './inherited-exec-argv'
 import { workerEntry } from './paths'
 import { Supervisor } from './supervisor'
@@ -51,6 +54,23 @@ export interface LocalClusterOptions {
    * needs nothing: clients of this process use the scheduler's settings by default.
    */
   tls?: TlsOptions
+  /**
+   * Memory each worker process may use: bytes, or a string such as '2GiB' (default: the
+   * machine's memory divided by the number of worker processes). See `memory`.
+   */
+  memoryLimit?: number | string
+  /**
+   * Thresholds as fractions of `memoryLimit` (false switches one off): spill stored values to
+   * disk past `target` (0.6) of it in stored values or `spill` (0.7) in process memory, start no
+   * new task past `pause` (0.8), and past `terminate` (0.95) the worker process exits and is
+   * started again (its results are computed again where needed).
+   */
+  memory?: MemoryFractions
+  /**
+   * Where the cluster makes its directory for the workers' spilled values, removed when the
+   * cluster closes (default: the OS temp directory).
+   */
+  localDirectory?: string
 }
 
 /**
@@ -64,6 +84,7 @@ export class LocalCluster {
   private closing: Promise<void> | undefined
   private readonly killOnExit = () => {
     for (const child of this.supervisor.children) child.kill('SIGKILL')
+    removeDirectory(this.localDirectory)
   }
 
   private constructor(
@@ -72,6 +93,10 @@ export class LocalCluster {
     private readonly supervisor: Supervisor,
     /** Execution threads of each worker process. */
     readonly slotsPerWorker: number,
+    /** Memory each worker process may use, in bytes. */
+    readonly memoryLimit: number,
+    /** The cluster's directory, where each worker process makes its own for spilled values. */
+    readonly localDirectory: string,
   ) {
     process.on('exit', this.killOnExit)
   }
@@ -90,6 +115,11 @@ export class LocalCluster {
       throw new Error('LocalCluster: workerExecArgv must be an array of strings')
     }
     const workerExecArgv = options.workerExecArgv === undefined ? inheritedExecArgv() : [...options.workerExecArgv]
+    const memory = resolveMemory(options.memoryLimit, options.memory, Math.floor(machineMemory() / Math.max(1, count)), 'LocalCluster')
+    const parentDirectory = options.localDirectory ?? os.tmpdir()
+    if (typeof parentDirectory !== 'string' || !isDirectory(parentDirectory)) {
+      throw new MemoryOptionsError(`LocalCluster: localDirectory must be an existing directory, not ${typeof parentDirectory === 'string' ? `'${parentDirectory.slice(0, 200)}'` : typeof parentDirectory}`)
+    }
     const host = options.host ?? '127.0.0.1'
     const entry = workerEntry()
     const timeoutMs = options.heartbeatTimeoutMs ?? options.scheduler?.heartbeatTimeoutMs
@@ -102,7 +132,13 @@ export class LocalCluster {
     const scheduler = new Scheduler(schedulerOptions)
     await scheduler.listen({ host, port: options.port ?? 0 })
     const address = scheduler.address
-    const args = [address, '--slots', String(slots), '--host', host, '--quiet', ...tlsArgs]
+    // The cluster's own directory: it goes on close even when a worker process could not remove its own (killed).
+    const localDirectory = fs.mkdtempSync(path.join(parentDirectory, 'skein-cluster-'))
+    const args = [address, '--slots', String(slots), '--host', host, '--quiet', ...tlsArgs, '--memory-limit', String(memory.limit), '--local-directory', localDirectory]
+    if (options.memory !== undefined) {
+      const { target, spill, pause, terminate } = memory
+      args.push('--memory', JSON.stringify({ target, spill, pause, terminate }))
+    }
     if (timeoutMs !== undefined) args.push('--heartbeat-ms', String(Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4)))))
     const log = options.log ?? ((line: string) => process.stderr.write(`skein LocalCluster: ${line}\n`))
     const supervisor = new Supervisor(
@@ -120,7 +156,7 @@ export class LocalCluster {
     scheduler.once('crashed', () => supervisor.stop())
     const children: ChildProcess[] = []
     for (let i = 0; i < count; i++) children.push(supervisor.add(`local-${i}`))
-    const cluster = new LocalCluster(scheduler, address, supervisor, slots)
+    const cluster = new LocalCluster(scheduler, address, supervisor, slots, memory.limit, localDirectory)
     try {
       await Promise.race([scheduler.waitForWorkers(count, options.startTimeoutMs ?? 30_000), ...children.map(exitedEarly)])
     } catch (err) {
@@ -156,6 +192,7 @@ export class LocalCluster {
     this.supervisor.stop()
     await Promise.all(this.supervisor.children.map(stopChild))
     process.off('exit', this.killOnExit)
+    removeDirectory(this.localDirectory)
     await this.scheduler.close()
   }
 }
@@ -189,6 +226,22 @@ function workerTlsArgs(tls: ResolvedTls): string[] {
   }
   if (tls.requireClientCert) args.push('--tls-require-client-cert')
   return args
+}
+
+function isDirectory(dir: string): boolean {
+  try {
+    return fs.statSync(dir).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+function removeDirectory(dir: string): void {
+  try {
+    fs.rmSync(dir, { recursive: true, force: true })
+  } catch {
+    // Not ours to fail a close over: a leftover temp directory is all it costs.
+  }
 }
 
 function workerEnv(token: string | null): NodeJS.ProcessEnv {

@@ -26,8 +26,16 @@ addExtension({
  */
 const packr = new Packr({ moreTypes: true, int64AsType: 'number' })
 
+/** Past this, the encoder's buffer is not kept for the next value. */
+const KEEP_BUFFER_BYTES = 1 << 20
+
 export function encode(value: unknown): Buffer {
-  return packr.pack(value)
+  const bytes = packr.pack(value)
+  // msgpackr keeps the buffer it grew (twice the largest value) and allocates the next ones as
+  // large: after one big value a thread would hold that much for good. The returned bytes stay
+  // valid (they are a view of the old buffer, which nothing writes to again).
+  if (bytes.byteLength > KEEP_BUFFER_BYTES) packr.useBuffer(Buffer.allocUnsafeSlow(8192))
+  return bytes
 }
 
 export function decode(bytes: Uint8Array): unknown {

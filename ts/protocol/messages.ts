@@ -96,14 +96,15 @@ export type ErrorReply = ['error', request: number, code: string, message: strin
 /** events: the native worker-events layout, MessagePack-encoded (passed to the core as is). */
 export type WorkerEvents = ['events', events: Uint8Array]
 export type FunctionRequest = ['fn?', hash: string]
-/** Bytes of memory a worker reports with its heartbeat: values it keeps, of which spilled to disk, and its process's RSS. */
+/** Bytes: values held in memory, values spilled to disk, the process's resident memory. */
 export interface WorkerMemory {
   managed: number
   spilled: number
   process: number
 }
+/** A worker's heartbeat says how much memory it uses (a client's carries nothing). */
 export type WorkerHeartbeat = ['heartbeat', memory: WorkerMemory]
-/** The worker's memory passed its pause threshold (true: give it no new tasks) or fell back below it (false). */
+/** The worker's process memory crossed its pause threshold (true: it starts no new task) or fell back under it (false). */
 export type Paused = ['paused', paused: boolean]
 
 // ---------------------------------------------------------------- scheduler -> worker

@@ -3,6 +3,7 @@ import { assertEncodable, encode, MAX_VALUE_BYTES } from '../protocol'
 import { decodeTaskArgs, decodeTaskPayload, encodeTaskFailure, payloadArgsOffset, type FunctionRef, type RunOptions } from '../graph/payload'
 import { resolveRefs } from './args'
 import { explainFailure, FunctionCache, isFunctionRef } from './functions'
+import { garbageCollector } from './gc'
 import { Outcome, readRunBatch, ResultBatchWriter, type FromExecutor, type HandedTask, type ToExecutor } from './hand-off'
 import { InputCache } from './input-cache'
 import type { ThreadState } from './thread-state'
@@ -11,6 +12,14 @@ import type { ThreadState } from './thread-state'
 const REPORT_EVERY_MS = 5
 /** ... and as soon as this many bytes of results wait. */
 const REPORT_BYTES = 1 << 20
+
+/**
+ * A thread that moved this many bytes of inputs and results since its last full collection
+ * collects once it runs out of work: the large values it is done with then go back to the
+ * system at once, not whenever the engine next collects, which counts against the worker's
+ * memory limit meanwhile.
+ */
+const COLLECT_AFTER_BYTES = 16 * 2 ** 20
 
 const NOTHING = new Uint8Array(0)
 
@@ -45,6 +54,9 @@ export class Executor {
   /** The function reference of the last payload decoded in full, and its bytes: tasks of one map share them. */
   private lastRefBytes: Uint8Array | null = null
   private lastRef: FunctionRef | null = null
+  /** Bytes of batches received and sent since the last full collection. */
+  private moved = 0
+  private readonly collect = garbageCollector()
 
   constructor(
     private readonly port: MessagePort,
@@ -75,6 +87,7 @@ export class Executor {
       case 'run': {
         let handed: HandedTask[]
         try {
+          this.moved += m.batch.data.byteLength
           handed = readRunBatch(m.batch, this.inputs)
         } catch (err) {
           // This thread no longer agrees with the I/O thread on what it keeps: a fresh thread
@@ -131,7 +144,12 @@ export class Executor {
     this.lastReport = now
     if (this.results.size === 0) return
     const { batch, transfer } = this.results.take()
+    this.moved += batch.data.byteLength
     this.port.postMessage({ t: 'done', batch } satisfies FromExecutor, transfer)
+    if (this.moved >= COLLECT_AFTER_BYTES && this.collect !== null && this.running === null && this.head >= this.queue.length) {
+      this.moved = 0
+      this.collect()
+    }
   }
 
   private post(m: FromExecutor): void {

@@ -2,8 +2,10 @@
  * Worker process entry (dist/worker/main.js), forked by LocalCluster:
  *   node main.js <scheduler address> [--slots n] [--name name] [--host host] [--advertise-host host] [--heartbeat-ms ms] [--quiet]
  *                [--tls-cert file --tls-key file [--tls-ca file] [--tls-require-client-cert]]
+ *                [--memory-limit bytes] [--memory '{"target":0.6,...}'] [--local-directory dir]
  */
 import { parseArgs } from 'node:util'
+import type { MemoryFractions } from './memory-options'
 import { runWorkerProcess, tlsFromArgs } from './process'
 
 const { values, positionals } = parseArgs({
@@ -21,6 +23,11 @@ const { values, positionals } = parseArgs({
     'tls-key': { type: 'string' },
     'tls-ca': { type: 'string' },
     'tls-require-client-cert': { type: 'boolean' },
+    /** Bytes, or with a unit ('2GiB'). */
+    'memory-limit': { type: 'string' },
+    /** The `memory` option (thresholds) as JSON; the worker checks it. */
+    memory: { type: 'string' },
+    'local-directory': { type: 'string' },
   },
 })
 
@@ -38,4 +45,16 @@ void runWorkerProcess({
   heartbeatIntervalMs: values['heartbeat-ms'] === undefined ? undefined : Number(values['heartbeat-ms']),
   quiet: values.quiet,
   tls: tlsFromArgs(values['tls-cert'], values['tls-key'], values['tls-ca'], values['tls-require-client-cert']),
+  memoryLimit: values['memory-limit'],
+  memory: values.memory === undefined ? undefined : parseJson(values.memory),
+  localDirectory: values['local-directory'],
 })
+
+function parseJson(text: string): MemoryFractions {
+  try {
+    return JSON.parse(text) as MemoryFractions
+  } catch (err) {
+    process.stderr.write(`skein worker: --memory must be JSON such as '{"target":0.6}': ${(err as Error).message}\n`)
+    process.exit(2)
+  }
+}

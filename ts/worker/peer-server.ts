@@ -107,13 +107,15 @@ export class PeerServer {
     if (m[0] === 'get' && m.length === 3 && isStrings(m[2])) {
       const keys = m[2]
       const values: (Uint8Array | null)[] = new Array(keys.length)
-      let size = 0
+      let reads: Promise<void>[] | null = null
       for (let i = 0; i < keys.length; i++) {
-        const bytes = this.store.bytes(keys[i]) ?? null
-        values[i] = bytes
-        size += bytes === null ? 1 : 5 + bytes.byteLength
+        const bytes = this.store.read(keys[i])
+        if (bytes instanceof Promise) (reads ??= []).push(bytes.then((b) => void (values[i] = b)))
+        else values[i] = bytes
       }
-      channel.sendEncodedAt1(encodeData(request, values, size))
+      if (reads === null) sendData(channel, request, values)
+      // Spilled values are read from disk first; replies carry their request id, so order does not matter.
+      else void Promise.all(reads).then(() => channel.isOpen && sendData(channel, request, values))
       return true
     } else if (m[0] === 'put' && m.length === 3 && isEntries(m[2])) {
       const nbytes = m[2].map(([key, bytes]) => {
@@ -126,6 +128,12 @@ export class PeerServer {
     channel.send(['error', request, BAD_MESSAGE, `a worker serves ['get', request, keys] and ['put', request, [key, bytes][]] (keys of at most ${MAX_KEY_BYTES} bytes), not '${String(m[0]).slice(0, 32)}' with these fields`])
     return false
   }
+}
+
+function sendData(channel: Channel<PeerReply, PeerRequest>, request: number, values: (Uint8Array | null)[]): void {
+  let size = 0
+  for (const bytes of values) size += bytes === null ? 1 : 5 + bytes.byteLength
+  channel.sendEncodedAt1(encodeData(request, values, size))
 }
 
 /**

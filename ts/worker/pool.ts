@@ -37,6 +37,11 @@ export interface PoolHost {
   settled(task: TaskRecord): void
   /** Send what was reported. */
   flush(): void
+  /**
+   * Whether every input of `task` is in memory, as handing it over needs; if not, the host
+   * reads the spilled ones back and enqueues the task again.
+   */
+  inputsInMemory(task: TaskRecord): boolean
   /** Threads cannot be started: the worker cannot run tasks. */
   broken(reason: string): void
 }
@@ -58,6 +63,7 @@ export class ExecutionPool {
   private reportTimer: NodeJS.Timeout | undefined
   private startFailures = 0
   private closed = false
+  private paused = false
   /** The thread the next pump serves first: tiny tasks spread over all threads. */
   private first = 0
   private readyWaiters: { resolve: () => void; reject: (err: Error) => void }[] = []
@@ -112,6 +118,15 @@ export class ExecutionPool {
     for (const thread of this.threads) thread.inputs.forget(key)
   }
 
+  /**
+   * While paused, no task is handed to a thread: those handed already run, the rest wait
+   * here (where they can be stolen).
+   */
+  setPaused(paused: boolean): void {
+    this.paused = paused
+    if (!paused) this.pump()
+  }
+
   /** Resolves once every thread can take tasks (its module loaders are registered); rejects if threads cannot start. */
   whenReady(): Promise<void> {
     if (this.threads.every((t) => t.ready)) return Promise.resolve()
@@ -134,7 +149,7 @@ export class ExecutionPool {
 
   private pump(): void {
     this.pumpQueued = false
-    if (this.closed) return
+    if (this.closed || this.paused) return
     const n = this.threads.length
     for (let k = 0; k < n && this.ready.size > 0; k++) {
       const thread = this.threads[(this.first + k) % n]
@@ -149,6 +164,7 @@ export class ExecutionPool {
         if (task === undefined) break
         // Dropped while queued: nothing to run.
         if (task.phase !== Phase.Ready) continue
+        if (!this.host.inputsInMemory(task)) continue
         task.phase = Phase.Running
         // Handles live in Int32 cells (ThreadState) and need only be unique among tasks in flight.
         this.nextHandle = this.nextHandle >= 0x7fffffff ? 1 : this.nextHandle + 1

@@ -30,11 +30,11 @@ export async function runWorkerProcess(options: WorkerOptions & { quiet?: boolea
     process.exit(1)
   }
   const stop = () => {
-    void worker.close().then(() => process.exit(0))
+    void worker.close().then(() => process.exit(worker.exitCode))
   }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   if (!options.quiet) process.stderr.write(`skein worker '${worker.name}' (id ${worker.id}) ready: ${worker.slots} slot(s), peer server ${worker.address}, scheduler ${options.scheduler}\n`)
   await worker.closed
-  process.exit(0)
+  process.exit(worker.exitCode)
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import os from 'node:os'
 import {
@@ -22,10 +23,13 @@ import {
 import { Fetcher } from './fetcher'
 import { KeyTable, type KeySlot } from './keys'
 import { stderrLog, type Log } from './log'
+import { MemoryMonitor } from './memory'
+import { machineMemory, MemoryOptionsError, resolveMemory, type MemoryFractions, type MemorySettings } from './memory-options'
 import { EventOutbox } from './outbox'
 import { PeerServer } from './peer-server'
 import { ExecutionPool } from './pool'
 import { SourceCache } from './sources'
+import { SpillDirectory } from './spill-directory'
 import { DataStore } from './store'
 import { NO_INPUTS, Phase, TaskRecord } from './task'
 
@@ -65,6 +69,21 @@ export interface WorkerOptions {
    * require them too (mutual TLS). The scheduler's address must then be wss://.
    */
   tls?: TlsOptions
+  /**
+   * The memory this worker may use: bytes, or a string such as '2GiB' or '512MB' (default: the
+   * machine's memory, or its container's). The thresholds in `memory` are fractions of it.
+   */
+  memoryLimit?: number | string
+  /**
+   * Fractions of `memoryLimit` (false switches one off): past `target` (0.6) of it in stored
+   * values, the least recently used are spilled to disk; past `spill` (0.7) of it in process
+   * memory, more are; past `pause` (0.8), no new task starts until memory drops; past
+   * `terminate` (0.95), the worker stops (a worker process exits with code 1, and LocalCluster
+   * starts it again).
+   */
+  memory?: MemoryFractions
+  /** Where the worker makes its directory for spilled values, removed when it stops (default: the OS temp directory). */
+  localDirectory?: string
 }
 
 let started = 0
@@ -85,7 +104,12 @@ export class Worker {
   private readonly log: Log
   /** Per key: the task listed for it and its stored data. */
   private readonly keys = new KeyTable()
-  private readonly store = new DataStore(this.keys, (key) => this.pool.forget(key))
+  private readonly store: DataStore
+  private readonly spillDirectory: SpillDirectory
+  private readonly memory: MemoryMonitor
+  /** Settings of the memory limit and its thresholds. */
+  readonly memorySettings: MemorySettings
+  private terminated = false
   private readonly peers = new Map<number, string>()
   private readonly sources: SourceCache
   private readonly outbox: EventOutbox
@@ -109,6 +133,31 @@ export class Worker {
     this.tls = options.tls === undefined ? null : resolveTls(options.tls, 'Worker', 'worker')
     checkTlsAddress(options.scheduler, this.tls, 'Worker')
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
+    this.memorySettings = resolveMemory(options.memoryLimit, options.memory, machineMemory(), 'Worker')
+    const local = options.localDirectory ?? os.tmpdir()
+    if (typeof local !== 'string' || !isDirectory(local)) {
+      throw new MemoryOptionsError(`Worker: localDirectory must be an existing directory, not ${typeof local === 'string' ? `'${local.slice(0, 200)}'` : typeof local}`)
+    }
+    this.spillDirectory = new SpillDirectory(local, `skein-worker-${this.name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)}`)
+    const { limit, target } = this.memorySettings
+    this.store = new DataStore(this.keys, (key) => this.pool.forget(key), {
+      directory: this.spillDirectory,
+      targetBytes: target === false ? Infinity : target * limit,
+      log: this.log,
+    })
+    this.memory = new MemoryMonitor(this.memorySettings, {
+      store: this.store,
+      log: this.log,
+      paused: (paused) => {
+        this.pool.setPaused(paused)
+        if (this.channel?.isOpen) this.channel.send(['paused', paused])
+      },
+      terminate: (reason) => {
+        this.log(`${reason}: stopping the worker`)
+        this.terminated = true
+        this.stop()
+      },
+    })
     this.sources = new SourceCache((hash) => this.channel.send(['fn?', hash]))
     this.outbox = new EventOutbox((message) => {
       this.channel.sendEncodedAt1(message)
@@ -128,6 +177,7 @@ export class Worker {
       executorDied: (task) => this.outbox.push([WorkerEventKind.ExecutorDied, task.task, task.run]),
       settled: (task) => this.settled(task),
       flush: () => this.outbox.flush(),
+      inputsInMemory: (task) => this.inputsInMemory(task),
       broken: (reason) => {
         this.log(`cannot run tasks: ${reason}; leaving the cluster`)
         this.stop()
@@ -162,6 +212,11 @@ export class Worker {
     return this.peerAddress
   }
 
+  /** 1 once the worker stopped itself past its memory's terminate threshold, else 0: the exit code of a worker process. */
+  get exitCode(): number {
+    return this.terminated ? 1 : 0
+  }
+
   async close(): Promise<void> {
     this.stop()
     await this.closed
@@ -176,8 +231,9 @@ export class Worker {
       this.stop()
       throw err
     }
-    this.heartbeat = setInterval(() => this.channel.send(['heartbeat']), this.options.heartbeatIntervalMs ?? 1000)
+    this.heartbeat = setInterval(() => this.channel.send(['heartbeat', this.memory.sample()]), this.options.heartbeatIntervalMs ?? 1000)
     this.heartbeat.unref()
+    this.memory.start()
   }
 
   /**
@@ -310,6 +366,7 @@ export class Worker {
       const slot = this.store.retain(deps[i][0])
       if (slot !== undefined) {
         inputs[i] = slot
+        if (slot.memory === null) this.restore(task, i, slot)
         continue
       }
       task.missing++
@@ -317,6 +374,36 @@ export class Worker {
       // No holder could be asked: the task was reported missing and dropped (its inputs released) already.
       if (task.phase === Phase.Dropped) return
     }
+  }
+
+  private inputsInMemory(task: TaskRecord): boolean {
+    const inputs = task.inputs
+    let inMemory = true
+    for (let i = 0; i < inputs.length; i++) {
+      const slot = inputs[i]!
+      if (slot.memory !== null) continue
+      if (inMemory) task.phase = Phase.Fetching
+      inMemory = false
+      this.restore(task, i, slot)
+    }
+    return inMemory
+  }
+
+  /** Input `input` of `task` is spilled here: it counts as missing until read back into memory. */
+  private restore(task: TaskRecord, input: number, slot: KeySlot): void {
+    task.missing++
+    this.store.restore(slot.key, slot).then((ok) => {
+      // Dropped meanwhile: its reference is given back already.
+      if (task.phase === Phase.Dropped || task.inputs[input] !== slot) return
+      if (ok) {
+        if (--task.missing === 0 && task.phase === Phase.Fetching) this.pool.enqueue(task)
+        return
+      }
+      const dep = task.deps[input]
+      this.outbox.push([WorkerEventKind.MissingData, task.task, task.run, dep[3], this.id])
+      this.drop(task)
+      this.outbox.flush()
+    })
   }
 
   private arrived(task: TaskRecord, input: number, slot: KeySlot): void {
@@ -415,11 +502,22 @@ export class Worker {
     if (this.stopped) return
     this.stopped = true
     if (this.heartbeat) clearInterval(this.heartbeat)
+    this.memory.stop()
     this.pool.close()
+    this.store.close()
+    this.spillDirectory.close()
     this.outbox.flush()
     this.fetcher.close()
     this.server?.close()
     if (this.channel?.isOpen) this.channel.close()
     this.resolveClosed()
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return fs.statSync(path).isDirectory()
+  } catch {
+    return false
   }
 }
