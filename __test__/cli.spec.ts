@@ -1,6 +1,6 @@
 import test from 'ava'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Client } from '../ts/client'
@@ -9,7 +9,9 @@ import { cli, freePort, startCli as start } from './helpers/cli'
 test('skein scheduler and two skein workers on loopback run a graph and shut down cleanly', async (t) => {
   const port = await freePort()
   const address = `ws://127.0.0.1:${port}`
-  const tokenFile = path.join(mkdtempSync(path.join(tmpdir(), 'skein-cli-')), 'token')
+  const tokenDir = mkdtempSync(path.join(tmpdir(), 'skein-cli-'))
+  t.teardown(() => rmSync(tokenDir, { recursive: true, force: true }))
+  const tokenFile = path.join(tokenDir, 'token')
   const scheduler = await start(['scheduler', '--port', String(port), '--token-file', tokenFile], /listening on ws:\/\/127\.0\.0\.1:\d+[^]*token written/)
   t.regex(scheduler.banner, /loopback only/)
   t.is(statSync(tokenFile).mode & 0o777, 0o600, 'the token file is readable by its owner only')

@@ -7,7 +7,7 @@
  */
 import test from 'ava'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import https from 'node:https'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -17,7 +17,16 @@ import { encode, PROTOCOL_VERSION } from '../ts/protocol'
 import { freePort, runCli, startCli } from './helpers/cli'
 import { RawConnection } from './helpers/raw'
 
-const dir = (name: string) => mkdtempSync(path.join(tmpdir(), `skein-tls-${name}-`))
+/** Directories the tests made certificates in: removed when they are done. */
+const made: string[] = []
+const dir = (name: string) => {
+  const d = mkdtempSync(path.join(tmpdir(), `skein-tls-${name}-`))
+  made.push(d)
+  return d
+}
+test.after.always(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true })
+})
 
 let certs: TestCertificates
 /** Another CA and a certificate it signed: valid TLS, but not this cluster's. */
