@@ -164,6 +164,11 @@ export const INLINE_RESULT_MAX_BYTES = 1024
 /** Keys longer than this (UTF-8 bytes) are refused; the native core holds the same bound for graph keys. */
 export const MAX_KEY_BYTES = 4096
 
+/** Whether `key` is longer than MAX_KEY_BYTES in UTF-8 (measured only when its length in characters allows it). */
+export function keyTooLong(key: string): boolean {
+  return key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key) > MAX_KEY_BYTES
+}
+
 /** Frames larger than this are refused (the connection is closed with a log line). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024
 

@@ -1,4 +1,4 @@
-import { HANDSHAKE, MAX_KEY_BYTES, SkeinError, type ClientToScheduler, type HelloClient, type HelloWorker, type PartyRole, type WorkerMemory, type WorkerToScheduler } from '../protocol'
+import { HANDSHAKE, keyTooLong, MAX_KEY_BYTES, SkeinError, type ClientToScheduler, type HelloClient, type HelloWorker, type PartyRole, type WorkerMemory, type WorkerToScheduler } from '../protocol'
 
 /** A message that does not follow the protocol; `code` is what the sender is told. */
 export class ProtocolError extends SkeinError {}
@@ -28,7 +28,7 @@ function isKeyArray(v: unknown): v is string[] {
   for (let i = 0; i < v.length; i++) {
     const k: unknown = v[i]
     if (typeof k !== 'string') return false
-    if (k.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(k) > MAX_KEY_BYTES) {
+    if (keyTooLong(k)) {
       throw new ProtocolError(KEY_TOO_LONG, `a key of ${Buffer.byteLength(k)} bytes ('${k.slice(0, 40)}...'): keys are at most ${MAX_KEY_BYTES} bytes`)
     }
   }

@@ -5,6 +5,7 @@ import {
   encode,
   MAX_FRAME_BYTES,
   MAX_KEY_BYTES,
+  keyTooLong,
   rateLimited,
   ServerHandshake,
   SkeinError,
@@ -173,7 +174,7 @@ function encodeData(request: number, values: (Uint8Array | null)[], size: number
 }
 
 function isKey(k: unknown): k is string {
-  return typeof k === 'string' && (k.length <= MAX_KEY_BYTES / 3 || Buffer.byteLength(k) <= MAX_KEY_BYTES)
+  return typeof k === 'string' && !keyTooLong(k)
 }
 
 function isStrings(v: unknown): v is string[] {
