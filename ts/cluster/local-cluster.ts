@@ -8,6 +8,7 @@ import { machineMemory, MemoryOptionsError, resolveMemory, type MemoryFractions 
 import { inheritedExecArgv } from './inherited-exec-argv'
 import { workerEntry } from './paths'
 import { Supervisor } from './supervisor'
+import { workerProcessEnv } from './worker-env'
 
 export interface LocalClusterOptions {
   /**
@@ -146,7 +147,7 @@ export class LocalCluster {
         fork(entry, [...args, '--name', name], {
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
           // The token travels in the environment (not the command line, which every user can read).
-          env: workerEnv(scheduler.token),
+          env: workerProcessEnv(scheduler.token),
           // The parent's module loaders (tsx...), so module functions written in TypeScript import on workers.
           execArgv: workerExecArgv,
         }),
@@ -242,14 +243,6 @@ function removeDirectory(dir: string): void {
   } catch {
     // Not ours to fail a close over: a leftover temp directory is all it costs.
   }
-}
-
-function workerEnv(token: string | null): NodeJS.ProcessEnv {
-  const env = { ...process.env }
-  delete env.SKEIN_TOKEN_FILE
-  if (token === null) delete env.SKEIN_TOKEN
-  else env.SKEIN_TOKEN = token
-  return env
 }
 
 function exitedEarly(child: ChildProcess): Promise<never> {

@@ -1,4 +1,4 @@
-export { KeyRef, encode, decode, decodeFrom, assertEncodable, UnencodableValueError } from './codec'
+export { KeyRef, encode, encodeInto, binarySize, decode, decodeFrom, assertEncodable, UnencodableValueError } from './codec'
 export { Channel, type SendLimit } from './channel'
 export * from './messages'
 export { SOCKET_OPTIONS } from './socket'
