@@ -134,3 +134,34 @@ test('bad memory options are refused with SKEIN_INVALID_OPTIONS', async (t) => {
   const refused = await startCli(['worker', 'ws://127.0.0.1:1', '--memory-limit', 'lots'], /never/).catch((err: Error) => err)
   t.true(refused instanceof Error && /--memory-limit/.test(refused.message), String(refused))
 })
+
+test('a spilled value is served to a peer and to the client from its file, exact, and stays spilled', async (t) => {
+  const local = fs.mkdtempSync(path.join(os.tmpdir(), 'skein-memory-test-'))
+  t.teardown(() => fs.rmSync(local, { recursive: true, force: true }))
+  // A target of 1% of 256 MiB (2.6 MB): a 5 MB result goes to disk as soon as it is stored.
+  const cluster = await LocalCluster.start({
+    workers: 2,
+    slotsPerWorker: 1,
+    memoryLimit: '256MiB',
+    memory: { target: 0.01, spill: false, pause: false, terminate: false },
+    localDirectory: local,
+    workerExecArgv: [],
+    log: () => {},
+  })
+  try {
+    const client = await Client.connect(cluster.address)
+    await client.waitForWorkers(2)
+    const value = client.submitWith({ restrictions: ['local-0'] }, block, 3, 5e6)
+    t.true(await eventually(() => value.status === 'finished', 30_000), 'the value was computed')
+    t.true(await eventually(() => cluster.scheduler.health().memory.spilled >= 5e6, 10_000), 'the result was spilled')
+    const onPeer = client.submitWith({ restrictions: ['local-1'] }, lengths, value, 0)
+    t.is(await onPeer, 5e6)
+    const fetched = (await value) as Uint8Array
+    t.is(fetched.byteLength, 5e6)
+    t.true(fetched.every((b) => b === 3), 'every byte as written')
+    t.true(cluster.scheduler.health().memory.spilled >= 5e6, 'serving it did not bring it back into memory')
+    await client.close()
+  } finally {
+    await cluster.close()
+  }
+})
