@@ -18,6 +18,15 @@ export {
   ReleasedFutureError,
   NoWorkersError,
   PeerUnavailableError,
+  WaitTimeoutError,
+  AsCompleted,
+  AsCompletedEndedError,
+  wait,
+  type WaitOptions,
+  type ReturnWhen,
+  type DoneAndNotDone,
+  type ResultOptions,
+  type Gathered,
   type ClientOptions,
   type SubmitOptions,
   type MapOptions,
@@ -56,5 +65,5 @@ export {
   SchedulerClosedError,
 } from './scheduler'
 export { LocalCluster, type LocalClusterOptions, createTestCertificates, CertificateError, type TestCertificates, type TestCertificateOptions } from './cluster'
-export { TlsError, ConnectionRefusedError, type TlsOptions } from './protocol'
+export { TlsError, ConnectionRefusedError, InvalidOptionsError, type TlsOptions } from './protocol'
 export { Worker, type WorkerOptions } from './worker'

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { checkTlsAddress, partyCredentials, partyTls, type Credentials, type ResolvedTls, type TlsOptions } from '../protocol'
+import { checkOptions, checkTlsAddress, InvalidOptionsError, partyCredentials, partyTls, type Credentials, type OptionKind, type ResolvedTls, type TlsOptions } from '../protocol'
 import {
   GraphWriter,
   InvalidTaskError,
@@ -14,7 +14,9 @@ import {
   type ResultOf,
   type TaskOptions,
 } from '../graph'
-import { AsCompleted, type Completed } from './as-completed'
+import { AsCompleted } from './as-completed'
+import { futuresIn, rebuild, type Gathered } from './gather-structure'
+import { wait, type DoneAndNotDone, type WaitOptions } from './wait'
 import { SchedulerConnection, type SchedulerEvent } from './connection'
 import { CancelledError, ConnectionClosedError, NoWorkersError } from './errors'
 import { failureError } from './failures'
@@ -67,6 +69,23 @@ export type FuturesOf<T extends readonly Task[]> = { -readonly [K in keyof T]: T
 export type ValuesOf<T extends readonly Future[]> = { -readonly [K in keyof T]: T[K] extends Future<infer R> ? R : never }
 
 const DEFAULT_TIMEOUT_MS = 10_000
+
+const invalidOptions = (message: string) => new InvalidOptionsError(message)
+
+const CLIENT_OPTIONS: Record<keyof ClientOptions, OptionKind> = {
+  name: 'string',
+  timeout: 'number',
+  inProcess: 'boolean',
+  token: 'string',
+  tokenFile: 'string',
+  tls: 'object',
+}
+
+const SCATTER_OPTIONS: Record<keyof ScatterOptions, OptionKind> = {
+  workers: 'strings',
+  hash: 'boolean',
+  timeout: 'number',
+}
 
 type WorkerWaiter = { count: number; resolve: () => void; reject: (error: Error) => void; timer: NodeJS.Timeout }
 
@@ -122,6 +141,7 @@ export class Client implements FutureOwner {
 
   /** Connects to the scheduler at `address` (a `ws://host:port` or `wss://host:port` URL). */
   static async connect(address: string, options: ClientOptions = {}): Promise<Client> {
+    checkOptions('Client.connect', options, CLIENT_OPTIONS, invalidOptions)
     const credentials = partyCredentials(options, address, 'Client.connect')
     const tls = partyTls(options.tls, address, 'Client.connect')
     checkTlsAddress(address, tls, 'Client.connect')
@@ -171,12 +191,31 @@ export class Client implements FutureOwner {
     return this.submitTasks(tasks)
   }
 
-  /** The value of a future, or the values of an array of futures (rejects with the first error). */
+  /**
+   * The value of a future, or of every future inside an array, plain object, Map or Set (at any
+   * depth), in the same shape: `await client.gather({ a: fa, parts: [f1, f2] })`. Rejects with the
+   * first error.
+   */
   gather<T>(future: Future<T>): Promise<T>
   gather<const T extends readonly Future[]>(futures: T): Promise<ValuesOf<T>>
-  gather(futures: Future | readonly Future[]): Promise<unknown> {
-    if (futures instanceof Future) return futures.result()
+  gather<const T>(structure: T): Promise<Gathered<T>>
+  gather(structure: unknown): Promise<unknown> {
+    if (structure instanceof Future) return structure.result()
+    if (Array.isArray(structure) && structure.every((f) => f instanceof Future)) return this.gatherList(structure as Future[])
+    const futures = futuresIn(structure)
+    return this.gatherList(futures).then((values) => rebuild(structure, values))
+  }
+
+  private gatherList(futures: readonly Future[]): Promise<unknown[]> {
     return new Promise((resolve, reject) => new Gather(futures, resolve, reject, this.fetcher))
+  }
+
+  /**
+   * Waits for futures without fetching their values or throwing their errors; see `wait`:
+   * `const { done, notDone } = await client.wait(futures, { returnWhen: 'FIRST_COMPLETED', timeout: 5000 })`.
+   */
+  wait<T>(futures: Iterable<Future<T>>, options?: WaitOptions): Promise<DoneAndNotDone<T>> {
+    return wait(futures, options)
   }
 
   /**
@@ -185,6 +224,7 @@ export class Client implements FutureOwner {
    * `hash: false`.
    */
   async scatter<T>(values: readonly T[], options: ScatterOptions = {}): Promise<Future<T>[]> {
+    checkOptions('scatter', options, SCATTER_OPTIONS, invalidOptions)
     const connection = this.open()
     await this.waitForWorkers(1, options.timeout ?? DEFAULT_TIMEOUT_MS)
     const start = this.scatterCursor
@@ -207,7 +247,7 @@ export class Client implements FutureOwner {
    * Iterates over the futures as each finishes (or errs, or is cancelled), in that order:
    * `for await (const { future } of client.asCompleted(futures))`.
    */
-  asCompleted<T>(futures: Iterable<Future<T>>): AsyncIterableIterator<Completed<T>> {
+  asCompleted<T>(futures: Iterable<Future<T>> = []): AsCompleted<T> {
     return new AsCompleted(futures)
   }
 
@@ -233,6 +273,11 @@ export class Client implements FutureOwner {
   /** Closes the connections; futures not yet fetched reject with ConnectionClosedError. */
   async close(): Promise<void> {
     await this.connection?.close()
+  }
+
+  /** `await using client = await Client.connect(address)` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
   }
 
   /** @internal */

@@ -160,3 +160,10 @@ export class NoWorkersError extends SkeinError {
     super('SKEIN_NO_WORKERS', message)
   }
 }
+
+/** A wait for futures (`wait`, `future.result({ timeout })`) ran out of time; the futures go on. */
+export class WaitTimeoutError extends SkeinError {
+  constructor(message: string) {
+    super('SKEIN_TIMEOUT', message)
+  }
+}

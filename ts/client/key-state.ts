@@ -5,6 +5,7 @@ export interface Gathering {
 }
 
 const NO_HOLDERS: number[] = []
+const NOTHING_TO_UNDO = (): void => {}
 
 /** Where a future stands: waiting, result in memory on a worker, failed, cancelled, or its data lost. */
 export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled' | 'lost'
@@ -113,13 +114,20 @@ export class KeyState {
     this.resolved()
   }
 
-  /** Calls `listener` once, when the key first leaves 'pending' (now, if it already has). */
-  onSettled(listener: () => void): void {
+  /**
+   * Calls `listener` once, when the key first leaves 'pending' (now, if it already has).
+   * Returns what takes the listener back before then (a wait that timed out).
+   */
+  onSettled(listener: () => void): () => void {
     if (this.status !== 'pending') {
       listener()
-      return
+      return NOTHING_TO_UNDO
     }
     ;(this.listeners ??= []).push(listener)
+    return () => {
+      const at = this.listeners?.indexOf(listener) ?? -1
+      if (at >= 0) this.listeners!.splice(at, 1)
+    }
   }
 
   private resolved(): void {

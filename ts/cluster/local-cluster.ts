@@ -189,6 +189,11 @@ export class LocalCluster {
     return this.closing
   }
 
+  /** `await using` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
   private async shutdown(): Promise<void> {
     this.supervisor.stop()
     await Promise.all(this.supervisor.children.map(stopChild))

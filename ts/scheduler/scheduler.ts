@@ -163,6 +163,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.closing
   }
 
+  /** `await using` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
   private async shutdown(): Promise<void> {
     this.unregisterInProcess()
     this.unregisterInProcess = () => {}

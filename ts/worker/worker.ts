@@ -222,6 +222,11 @@ export class Worker {
     await this.closed
   }
 
+  /** `await using` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
   private async connect(): Promise<void> {
     try {
       // A worker whose slots cannot run yet would only hoard the tasks it is given.
