@@ -41,6 +41,12 @@ test('the client API tour in the README runs as written', async (t) => {
   t.regex(out, /SKEIN_TASK_FAILED/)
 })
 
+test('the waiting example in the README runs as written', async (t) => {
+  const [, waiting] = tsBlocks('The client API')
+  const out = await runExample('client-waiting', waiting)
+  t.is(out.trim(), ['1 1', 'SKEIN_TIMEOUT', 'TimeoutError', '{ total: 10, pair: [ 1, 3 ] }', 'done 1', 'done 4'].join('\n'))
+})
+
 test('the embedding example in the README runs as written', async (t) => {
   const [embedding] = tsBlocks('Embedding the scheduler, and the CLI')
   // port 8786 may be taken on a shared machine; the example is the same with a free port
