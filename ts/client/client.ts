@@ -297,9 +297,7 @@ export class Client implements FutureOwner {
     for (const state of states) {
       if (!state.attached) continue
       this.keys.detach(state)
-      state.hasValue = false
-      state.value = undefined
-      state.fail(new CancelledError(state.key), 'cancelled')
+      state.drop(new CancelledError(state.key), 'cancelled')
       this.cancelAcks.set(state.key, (this.cancelAcks.get(state.key) ?? 0) + 1)
       keys.push(state.key)
     }
@@ -479,8 +477,9 @@ export class Client implements FutureOwner {
       case 'erred':
         for (const [key, causeKey, failure] of event[1]) {
           const state = this.keys.get(key)
-          if (state === undefined || state.hasValue) continue
-          state.fail(failureError(key, causeKey, failure), failure[0] === 2 ? 'lost' : 'error')
+          if (state === undefined) continue
+          if (failure[0] === 2) state.drop(failureError(key, causeKey, failure), 'lost')
+          else if (!state.hasValue) state.fail(failureError(key, causeKey, failure), 'error')
         }
         return
       case 'cancelled':
@@ -503,7 +502,7 @@ export class Client implements FutureOwner {
     const state = this.keys.get(key)
     if (state === undefined) return
     this.keys.detach(state)
-    state.fail(new CancelledError(key), 'cancelled')
+    state.drop(new CancelledError(key), 'cancelled')
   }
 
   private wakeWorkerWaiters(): void {

@@ -115,6 +115,20 @@ export class KeyState {
   }
 
   /**
+   * The key is cancelled, or the cluster lost its data for good (scattered data whose last
+   * holder left): a value the client had cached goes too, and every later await rejects with
+   * `error`, as Dask's futures do.
+   */
+  drop(error: Error, status: 'cancelled' | 'lost'): void {
+    if (this.hasValue) {
+      this.hasValue = false
+      this.value = undefined
+      this.result = null
+    }
+    this.fail(error, status)
+  }
+
+  /**
    * Calls `listener` once, when the key first leaves 'pending' (now, if it already has).
    * Returns what takes the listener back before then (a wait that timed out).
    */
