@@ -3,6 +3,7 @@ import type { NativeCore } from './native'
 import { rateLimited, ServerHandshake, type ConnectionGuard, type Credentials, type WorkerInfo, type Workers } from '../protocol'
 import { Connection, Role } from './connection'
 import { SkeinError } from '../protocol'
+import { Datasets, FireAndForget } from './datasets'
 import { FunctionRegistry } from './functions'
 import { decodeMessages } from './instructions'
 import type { Log } from './log'
@@ -63,6 +64,8 @@ export class Router {
   private readonly clients = new Map<number, Connection>()
   private readonly pending = new Set<Connection>()
   readonly functions = new FunctionRegistry()
+  private readonly datasets: Datasets
+  private readonly fireAndForget: FireAndForget
   /** Why the last few function registrations were refused, for the workers that then ask for them. */
   private readonly refusedFunctions = new RecentNotes(1024)
   private workerList: WorkerInfo[] = []
@@ -91,6 +94,8 @@ export class Router {
   ) {
     this.info = verbose ? log : () => {}
     this.refused = rateLimited(log)
+    this.datasets = new Datasets(core)
+    this.fireAndForget = new FireAndForget(core)
   }
 
   get workerCount(): number {
@@ -280,20 +285,40 @@ export class Router {
           }
         })
         break
+      case 'publish':
+        this.request(conn, msg[1], () => this.datasets.publish(msg[2], msg[3], msg[4], msg[5]))
+        break
+      case 'unpublish':
+        this.request(conn, msg[1], () => this.datasets.unpublish(msg[2]))
+        break
+      case 'get-dataset': {
+        const request = msg[1]
+        this.request(conn, -1, () => {
+          const { value, keys, ids } = this.datasets.get(msg[2], client)
+          conn.send(['dataset', request, value, keys, ids])
+        }, request)
+        break
+      }
+      case 'list-datasets':
+        conn.send(['datasets', msg[1], this.datasets.names()])
+        break
+      case 'fire-and-forget':
+        this.request(conn, -1, () => this.fireAndForget.hold(msg[1]))
+        break
       case 'heartbeat':
         break
     }
   }
 
   /** Runs a core call for a client; the core's refusal (cycle, unknown key...) goes back with its code, and is not a protocol violation. */
-  private request(conn: Connection, request: number, call: () => unknown): void {
+  private request(conn: Connection, request: number, call: () => unknown, replyTo = request): void {
     try {
       call()
       if (request !== -1) conn.send(['done', request])
     } catch (err) {
       if (isCorePanic(err)) throw err
       const e = err as Error & { code?: string }
-      conn.sendError(request, e.code ?? INTERNAL, e.message)
+      conn.sendError(replyTo, e.code ?? INTERNAL, e.message)
     }
     this.scheduleFlush()
   }
@@ -399,7 +424,10 @@ export class Router {
     }
     for (const [id, memory, erred, cancelled] of clients) {
       const conn = this.clients.get(id)
-      if (!conn) continue
+      if (!conn) {
+        if (this.fireAndForget.is(id)) this.fireAndForget.settled(memory, erred)
+        continue
+      }
       if (memory !== null) conn.sendEncoded(memory)
       if (erred !== null) conn.sendEncoded(erred)
       if (cancelled !== null) conn.sendEncoded(cancelled)
