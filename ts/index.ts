@@ -28,6 +28,7 @@ export {
   type ResultOptions,
   type Gathered,
   type ClientOptions,
+  type PublishOptions,
   type SubmitOptions,
   type MapOptions,
   type FuturesOf,

@@ -1,6 +1,21 @@
 import { hostname } from 'node:os'
-import { checkOptions, checkTlsAddress, InvalidOptionsError, partyCredentials, partyTls, type Credentials, type OptionKind, type ResolvedTls, type TlsOptions } from '../protocol'
 import {
+  checkOptions,
+  checkTlsAddress,
+  decode,
+  encode,
+  InvalidOptionsError,
+  KeyRef,
+  partyCredentials,
+  partyTls,
+  type ClientToScheduler,
+  type Credentials,
+  type OptionKind,
+  type ResolvedTls,
+  type TlsOptions,
+} from '../protocol'
+import {
+  DEPENDENCY,
   GraphWriter,
   InvalidTaskError,
   ShippedFunction,
@@ -15,9 +30,9 @@ import {
   type TaskOptions,
 } from '../graph'
 import { AsCompleted } from './as-completed'
-import { futuresIn, rebuild, type Gathered } from './gather-structure'
+import { futuresIn, rebuild, withFutures, type Gathered } from './gather-structure'
 import { wait, type DoneAndNotDone, type WaitOptions } from './wait'
-import { SchedulerConnection, type SchedulerEvent } from './connection'
+import { SchedulerConnection, type Reply, type SchedulerEvent } from './connection'
 import { CancelledError, ConnectionClosedError, NoWorkersError } from './errors'
 import { failureError } from './failures'
 import { deliver, Fetcher } from './fetcher'
@@ -80,6 +95,14 @@ const CLIENT_OPTIONS: Record<keyof ClientOptions, OptionKind> = {
   tokenFile: 'string',
   tls: 'object',
 }
+
+/** Options of `publishDataset`. */
+export interface PublishOptions {
+  /** Replace a dataset published under the same name (default false: that is an error). */
+  override?: boolean
+}
+
+const PUBLISH_OPTIONS: Record<keyof PublishOptions, OptionKind> = { override: 'boolean' }
 
 const SCATTER_OPTIONS: Record<keyof ScatterOptions, OptionKind> = {
   workers: 'strings',
@@ -275,6 +298,80 @@ export class Client implements FutureOwner {
     await this.connection?.close()
   }
 
+  /**
+   * Publishes `value` (a future, or any structure of them: arrays, plain objects, Maps, Sets)
+   * under `name`. The scheduler holds its keys until `unpublishDataset`, whoever submitted them
+   * and whether or not that client is still connected; any client can `getDataset(name)`.
+   * Rejects with SchedulerError `SKEIN_DATASET_EXISTS` if the name is taken, unless `override`.
+   */
+  publishDataset(name: string, value: unknown, options: PublishOptions = {}): Promise<void> {
+    try {
+      checkOptions('publishDataset', options, PUBLISH_OPTIONS, invalidOptions)
+      const futures = futuresIn(value)
+      const keys = futures.map((f) => f[DEPENDENCY]())
+      const encoded = encode(rebuild(value, keys.map((k) => new KeyRef(k))))
+      const connection = this.open()
+      return this.requestInOrder(connection, (request) => ['publish', request, name, keys, encoded, options.override ?? false])
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** The structure published as `name`, with futures of this client for its keys. Rejects with SchedulerError `SKEIN_NO_SUCH_DATASET`. */
+  async getDataset<T = unknown>(name: string): Promise<T> {
+    const connection = this.open()
+    let value: unknown
+    await this.requestInOrder(connection, (request) => ['get-dataset', request, name], (reply) => {
+      if (reply[0] !== 'dataset') return
+      const [, , bytes, keys, ids] = reply
+      // Now, before the messages that follow the reply: they may report these keys in memory.
+      const byKey = new Map<string, Future>()
+      keys.forEach((key, i) => {
+        const state = this.keys.get(key) ?? this.keys.create(key)
+        if (ids[i] !== 0xffffffff) this.keys.bindId(state, ids[i])
+        byKey.set(key, this.future(state))
+      })
+      value = withFutures(decode(bytes), (key) => byKey.get(key) ?? this.future(this.keys.get(key) ?? this.keys.create(key)))
+    })
+    return value as T
+  }
+
+  /** The names of the published datasets. */
+  async listDatasets(): Promise<string[]> {
+    const connection = this.open()
+    let names: string[] = []
+    await this.requestInOrder(connection, (request) => ['list-datasets', request], (reply) => {
+      if (reply[0] === 'datasets') names = reply[2]
+    })
+    return names
+  }
+
+  /** Stops holding the keys of dataset `name` for it (they go once nobody else wants them). */
+  unpublishDataset(name: string): Promise<void> {
+    try {
+      const connection = this.open()
+      return this.requestInOrder(connection, (request) => ['unpublish', request, name])
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /**
+   * Lets these tasks (futures, or any structure of them) run to the end even when no future of
+   * theirs is left anywhere: the scheduler holds them until each is done, then lets them go
+   * (Dask's `fire_and_forget`). For work done for its effects.
+   */
+  fireAndForget(futures: unknown): void {
+    const keys = futuresIn(futures).map((f) => f[DEPENDENCY]())
+    const connection = this.open()
+    this.post(() => connection.send(['fire-and-forget', keys]))
+  }
+
+  /** A request sent after what this client sent before it (a graph still streaming included). */
+  private requestInOrder(connection: SchedulerConnection, build: (request: number) => ClientToScheduler, onReply?: (reply: Reply) => void): Promise<void> {
+    return new Promise((resolve, reject) => this.post(() => connection.request(build, onReply).then(resolve, reject)))
+  }
+
   /** `await using client = await Client.connect(address)` closes it at the end of the block. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close()
@@ -408,7 +505,7 @@ export class Client implements FutureOwner {
         connection.request(
           (request) => ['submit', request, graph, wanted],
           (done) => {
-            const ids = done[2]
+            const ids = done[0] === 'done' ? done[2] : undefined
             if (ids !== undefined) for (let i = 0; i < states.length; i++) this.keys.bindId(states[i], ids[i])
           },
         ),

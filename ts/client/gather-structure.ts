@@ -1,4 +1,4 @@
-import { isPlainObject } from '../protocol'
+import { isPlainObject, KeyRef } from '../protocol'
 import { InvalidTaskError } from '../graph'
 import { Future } from './future'
 
@@ -49,6 +49,23 @@ export function rebuild(structure: unknown, values: readonly unknown[]): unknown
   let next = 0
   const copy = (value: unknown): unknown => {
     if (value instanceof Future) return values[next++]
+    if (Array.isArray(value)) return value.map(copy)
+    if (value instanceof Map) return new Map([...value].map(([k, v]) => [k, copy(v)]))
+    if (value instanceof Set) return new Set([...value].map(copy))
+    if (isPlainObject(value)) {
+      const out: Record<string, unknown> = {}
+      for (const k in value) out[k] = copy(value[k])
+      return out
+    }
+    return value
+  }
+  return copy(structure)
+}
+
+/** A copy of `structure` with each KeyRef replaced by `future(key)` (a published dataset as it arrives). */
+export function withFutures(structure: unknown, future: (key: string) => Future): unknown {
+  const copy = (value: unknown): unknown => {
+    if (value instanceof KeyRef) return future(value.key)
     if (Array.isArray(value)) return value.map(copy)
     if (value instanceof Map) return new Map([...value].map(([k, v]) => [k, copy(v)]))
     if (value instanceof Set) return new Set([...value].map(copy))

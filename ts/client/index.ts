@@ -1,4 +1,4 @@
-export { Client, type ClientOptions, type SubmitOptions, type MapOptions, type FuturesOf, type ValuesOf } from './client'
+export { Client, type PublishOptions, type ClientOptions, type SubmitOptions, type MapOptions, type FuturesOf, type ValuesOf } from './client'
 export { Future, type ResultOptions } from './future'
 export { wait, type WaitOptions, type ReturnWhen, type DoneAndNotDone } from './wait'
 export type { Gathered } from './gather-structure'

@@ -94,8 +94,8 @@ export class Router {
   ) {
     this.info = verbose ? log : () => {}
     this.refused = rateLimited(log)
-    this.datasets = new Datasets(core)
-    this.fireAndForget = new FireAndForget(core)
+    this.datasets = new Datasets(core, this.functions)
+    this.fireAndForget = new FireAndForget(core, this.functions)
   }
 
   get workerCount(): number {
@@ -286,7 +286,7 @@ export class Router {
         })
         break
       case 'publish':
-        this.request(conn, msg[1], () => this.datasets.publish(msg[2], msg[3], msg[4], msg[5]))
+        this.request(conn, msg[1], () => this.datasets.publish(client, msg[2], msg[3], msg[4], msg[5]))
         break
       case 'unpublish':
         this.request(conn, msg[1], () => this.datasets.unpublish(msg[2]))
@@ -303,7 +303,7 @@ export class Router {
         conn.send(['datasets', msg[1], this.datasets.names()])
         break
       case 'fire-and-forget':
-        this.request(conn, -1, () => this.fireAndForget.hold(msg[1]))
+        this.request(conn, -1, () => this.fireAndForget.hold(client, msg[1]))
         break
       case 'heartbeat':
         break
