@@ -4,7 +4,7 @@
  * made (root with iproute2), three hosts on a bridge run `skein scheduler` and
  * `skein worker` with default flags as a user would on three machines.
  */
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import type { ChildProcess } from 'node:child_process'
 import net from 'node:net'
 import path from 'node:path'
@@ -182,7 +182,7 @@ interface Cluster {
   client<T>(mode: 'graph' | 'partitioned' | 'health'): Promise<T>
 }
 
-async function threeHosts(t: Parameters<Parameters<typeof test>[1]>[0]): Promise<Cluster> {
+async function threeHosts(t: ExecutionContext): Promise<Cluster> {
   const hosts = Hosts.create(t, 3)
   const [scheduler, ...workerHosts] = hosts.hosts
   const env = { ...process.env, SKEIN_TOKEN: generateToken() }
