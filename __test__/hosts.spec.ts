@@ -185,7 +185,7 @@ interface Cluster {
 async function threeHosts(t: ExecutionContext): Promise<Cluster> {
   const hosts = Hosts.create(t, 3)
   const [scheduler, ...workerHosts] = hosts.hosts
-  const env = { ...process.env, SKEIN_TOKEN: generateToken() }
+  const env: NodeJS.ProcessEnv = { ...process.env, SKEIN_TOKEN: generateToken() }
   delete env.SKEIN_TOKEN_FILE
   const skein = (host: Host, args: string[]) => new Proc(hosts.spawn(host, [process.execPath, cli, ...args], { env, cwd: repo }))
   const schedulerProc = skein(scheduler, ['scheduler', '--host', '0.0.0.0', '--port', String(PORT)])
