@@ -12,6 +12,7 @@ import { Client, Scheduler, SkeinError, Worker } from '../ts/index'
 import { generateToken } from '../ts/protocol'
 import { cli } from './helpers/cli'
 import { Hosts, namespacesUnavailable, type Host } from './helpers/netns'
+import { peerStub } from './helpers/peer-stub'
 import { RawConnection } from './helpers/raw'
 
 /** A TCP server that accepts and then does `onSocket`; counts the connections it got. */
@@ -97,7 +98,7 @@ test('the scheduler dials an address only for a worker that authenticated; a che
       t.is(silent.connections(), 1)
       const refusal = await worker.next((m) => m[0] === 'error', 10_000)
       t.is(refusal[2], 'SKEIN_WORKER_UNREACHABLE')
-      t.regex(refusal[3] as string, /advertises its peer server at ws:\/\/127\.0\.0\.1:\d+, but the scheduler cannot reach it: no answer within 3 s/)
+      t.regex(refusal[3] as string, /advertises its peer server at ws:\/\/127\.0\.0\.1:\d+, but the scheduler cannot reach it: no answer within 5 s/)
       t.log(`refused ${(performance.now() - started).toFixed(0)} ms after its hello`)
       await worker.whenClosed()
       t.is(scheduler.health().workers, 1)
@@ -123,12 +124,15 @@ test('a worker that talks before it is welcomed is refused, and one that leaves 
     t.regex(refusal[3] as string, /must wait for its 'welcome'/)
     await eager.whenClosed()
 
+    // Its peer server answers, but only after it has gone.
+    const slow = await peerStub(t, scheduler.token, 400)
     const leaving = await RawConnection.authenticated(scheduler.address, 'worker', scheduler.token)
-    leaving.send(['hello-worker', 'leaving', 1, silent.address, null])
+    leaving.send(['hello-worker', 'leaving', 1, slow, null])
     await new Promise((resolve) => setTimeout(resolve, 100))
     leaving.close()
-    await new Promise((resolve) => setTimeout(resolve, 3500))
+    await new Promise((resolve) => setTimeout(resolve, 800))
     t.is(scheduler.health().workers, 0)
+    t.deepEqual(scheduler.workers, [])
   } finally {
     await scheduler.close()
   }

@@ -6,8 +6,11 @@ import type { ExecutionContext } from 'ava'
 import { WebSocketServer } from 'ws'
 import { Channel, Credentials, ServerHandshake } from '../../ts/protocol'
 
-/** Listens on 127.0.0.1 until the test ends; returns its ws:// address. `token`: the cluster's (null: insecure). */
-export async function peerStub(t: ExecutionContext, token: string | null): Promise<string> {
+/**
+ * Listens on 127.0.0.1 until the test ends; returns its ws:// address. `token`: the cluster's (null:
+ * insecure); `delayMs`: how long it waits before it challenges a connection.
+ */
+export async function peerStub(t: ExecutionContext, token: string | null, delayMs = 0): Promise<string> {
   const credentials = token === null ? Credentials.none : Credentials.fromToken(token, 'the test')
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
   wss.on('connection', (socket) => {
@@ -25,7 +28,7 @@ export async function peerStub(t: ExecutionContext, token: string | null): Promi
       () => socket.terminate(),
     )
     socket.on('error', () => {})
-    channel.send(handshake.challenge())
+    setTimeout(() => channel.send(handshake.challenge()), delayMs)
   })
   await new Promise<void>((resolve) => wss.once('listening', resolve))
   t.teardown(() => {

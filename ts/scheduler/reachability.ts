@@ -9,7 +9,7 @@ export const WORKER_UNREACHABLE = 'SKEIN_WORKER_UNREACHABLE'
  * handshake: seconds are generous on any network a cluster runs on, and a worker
  * nobody can reach is better refused quickly than waited for.
  */
-export const REACH_TIMEOUT_MS = 3000
+export const REACH_TIMEOUT_MS = 5000
 
 /**
  * Checks that joining workers' advertised peer addresses answer, from the
