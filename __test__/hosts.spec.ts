@@ -186,17 +186,24 @@ interface Cluster {
   client<T>(mode: 'graph' | 'partitioned' | 'health'): Promise<T>
 }
 
-async function threeHosts(t: ExecutionContext): Promise<Cluster> {
+/** A host's address of `family` as it stands in a URL. */
+function urlHost(host: Host, family: 4 | 6): string {
+  return family === 4 ? host.ip : `[${host.ip6}]`
+}
+
+const escaped = (text: string) => text.replace(/[.[\]]/g, '\\$&')
+
+async function threeHosts(t: ExecutionContext, family: 4 | 6 = 4): Promise<Cluster> {
   const hosts = Hosts.create(t, 3)
   const [scheduler, ...workerHosts] = hosts.hosts
   const env: NodeJS.ProcessEnv = { ...process.env, SKEIN_TOKEN: generateToken() }
   delete env.SKEIN_TOKEN_FILE
   const skein = (host: Host, args: string[]) => new Proc(hosts.spawn(host, [process.execPath, cli, ...args], { env, cwd: repo }))
-  const schedulerProc = skein(scheduler, ['scheduler', '--host', '0.0.0.0', '--port', String(PORT)])
+  const schedulerProc = skein(scheduler, ['scheduler', '--host', family === 4 ? '0.0.0.0' : '::', '--port', String(PORT)])
   const banner = await schedulerProc.stderrMatches(/listening on .*\n/)
   // The banner lists the address that works from the other hosts.
-  t.regex(banner, new RegExp(`listening on .*ws://${scheduler.ip.replace(/\./g, '\\.')}:${PORT}`))
-  const address = `ws://${scheduler.ip}:${PORT}`
+  t.regex(banner, new RegExp(`listening on .*ws://${escaped(urlHost(scheduler, family))}:${PORT}`))
+  const address = `ws://${urlHost(scheduler, family)}:${PORT}`
   const client = async <T>(mode: string): Promise<T> => {
     const proc = new Proc(hosts.spawn(scheduler, [process.execPath, clientFixture, address, mode], { env, cwd: repo }))
     const code = await proc.exited
@@ -206,17 +213,19 @@ async function threeHosts(t: ExecutionContext): Promise<Cluster> {
   return { hosts, scheduler, workerHosts, address, env, schedulerProc, skein, client }
 }
 
-hostsTest('three hosts: skein scheduler --host 0.0.0.0 and two skein workers with default flags run a graph with cross-host dependencies; the client fetches a result from a worker', async (t) => {
-  const cluster = await threeHosts(t)
+/** Two `skein worker`s with default flags run blocks on one host summed on the other; the client fetches a large result. */
+async function graphAcrossHosts(t: ExecutionContext, family: 4 | 6): Promise<void> {
+  const cluster = await threeHosts(t, family)
   const workers = cluster.workerHosts.map((host) => cluster.skein(host, ['worker', cluster.address]))
   for (const [i, w] of workers.entries()) {
     const ready = await w.stderrMatches(/ready: .*\n/)
     // Default flags: each worker serves and advertises its own address on the scheduler's network.
-    t.regex(ready, new RegExp(`peer server ws://${cluster.workerHosts[i].ip.replace(/\./g, '\\.')}:\\d+`))
+    t.regex(ready, new RegExp(`peer server ws://${escaped(urlHost(cluster.workerHosts[i], family))}:\\d+`))
   }
   type Summed = { total: number; inputsFrom: string[]; summedOn: string }
   const result = await cluster.client<{ workers: { name: string; address: string }[]; sumOfA: Summed; sumOfB: Summed; big: { length: number; madeOn: string } }>('graph')
-  const [ipA, ipB] = result.workers.map((w) => new URL(w.address).hostname)
+  // Tasks tell where they ran by their host's IPv4 address.
+  const [ipA, ipB] = result.workers.map((w) => cluster.workerHosts.find((h) => new URL(w.address).hostname === urlHost(h, family))!.ip)
   t.deepEqual([ipA, ipB].sort(), cluster.workerHosts.map((h) => h.ip).sort())
   t.deepEqual(result.sumOfA, { total: 4096 * (1 + 2 + 3 + 4), inputsFrom: [ipA, ipA, ipA, ipA], summedOn: ipB })
   t.deepEqual(result.sumOfB, { total: 4096 * (11 + 12 + 13 + 14), inputsFrom: [ipB, ipB, ipB, ipB], summedOn: ipA })
@@ -225,7 +234,13 @@ hostsTest('three hosts: skein scheduler --host 0.0.0.0 and two skein workers wit
   t.is(health.workers, 2)
   t.is(health.stats.computes, 11, 'every task computed once: no fetch failed, nothing recomputed')
   for (const w of workers) t.notRegex(w.stderr, /failed|error/i, w.stderr)
-})
+}
+
+hostsTest('three hosts: skein scheduler --host 0.0.0.0 and two skein workers with default flags run a graph with cross-host dependencies; the client fetches a result from a worker', (t) =>
+  graphAcrossHosts(t, 4),
+)
+
+hostsTest('three hosts over IPv6: skein scheduler --host :: and two skein workers with default flags run the same graph', (t) => graphAcrossHosts(t, 6))
 
 hostsTest('three hosts: a worker advertising an address nobody has, or a loopback address, is refused at join and exits 1 with the address and the reason', async (t) => {
   const cluster = await threeHosts(t)

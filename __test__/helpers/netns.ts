@@ -1,6 +1,7 @@
 /**
  * Hosts made of Linux network namespaces, for tests of skein across machines:
- * each host has one interface (eth0) on a private /24 of its own, joined by a
+ * each host has one interface (eth0) on a private /24 and a private IPv6 /64
+ * of its own, joined by a
  * bridge that lives in a namespace of its own too, so nothing of the test
  * touches the machine's own network. Needs root and iproute2's `ip`.
  *
@@ -16,8 +17,10 @@ const SWITCH = 'sw'
 export interface Host {
   /** The network namespace this host is. */
   readonly netns: string
-  /** Its eth0 address. */
+  /** Its eth0 IPv4 address. */
   readonly ip: string
+  /** Its eth0 IPv6 address (a unique local address). */
+  readonly ip6: string
 }
 
 function ip(...args: string[]): string {
@@ -113,11 +116,12 @@ export class Hosts {
     const pid = process.pid
     // A /24 per process; the bridge is in a namespace of its own, so it cannot clash with the machine's networks.
     const subnet = `10.${(pid >> 8) & 255}.${pid & 255}`
+    const subnet6 = `fd${((pid >> 16) & 255).toString(16).padStart(2, '0')}:${(pid & 0xffff).toString(16)}:`
     const run = `${PREFIX}-${pid}-${Date.now().toString(36)}`
     const switchNs = `${run}-${SWITCH}`
     const names = Array.from({ length: count }, (_, i) => `${run}-h${i}`)
     const hosts = new Hosts(
-      names.map((netns, i) => ({ netns, ip: `${subnet}.${i + 1}` })),
+      names.map((netns, i) => ({ netns, ip: `${subnet}.${i + 1}`, ip6: `${subnet6}:${i + 1}` })),
       [switchNs, ...names],
     )
     t.teardown(() => hosts.close())
@@ -133,6 +137,8 @@ export class Hosts {
         ip('-n', switchNs, 'link', 'add', `port${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.netns)
         ip('-n', switchNs, 'link', 'set', `port${i}`, 'master', 'br0', 'up')
         ip('-n', host.netns, 'addr', 'add', `${host.ip}/24`, 'dev', 'eth0')
+        // nodad: usable at once, without the second or two of duplicate address detection.
+        ip('-n', host.netns, 'addr', 'add', `${host.ip6}/64`, 'dev', 'eth0', 'nodad')
         ip('-n', host.netns, 'link', 'set', 'eth0', 'up')
       })
     } catch (err) {
