@@ -9,6 +9,7 @@ import { decodeMessages } from './instructions'
 import type { Log } from './log'
 import { asBuffer, checkClientMessage, checkHello, checkWorkerMessage, ProtocolError } from './validate'
 import { HANDSHAKE } from '../protocol'
+import { WORKER_UNREACHABLE, type PeerReachability } from './reachability'
 
 const MALFORMED_FRAME = 'SKEIN_MALFORMED_FRAME'
 const UNKNOWN_FUNCTION = 'SKEIN_UNKNOWN_FUNCTION'
@@ -50,6 +51,8 @@ export interface RouterHooks {
   fatal(error: Error): void
   /** This scheduler speaks TLS: workers must serve their data over TLS too (wss:// peer addresses). */
   requireTlsPeers: boolean
+  /** Checks that a joining worker's peer address answers before it is admitted. */
+  reachability: PeerReachability
 }
 
 /**
@@ -63,6 +66,8 @@ export class Router {
   private readonly workers = new Map<number, Connection>()
   private readonly clients = new Map<number, Connection>()
   private readonly pending = new Set<Connection>()
+  /** Workers that said hello, whose peer address is being checked; they may send nothing until welcomed. */
+  private readonly admitting = new Set<Connection>()
   readonly functions = new FunctionRegistry()
   private readonly datasets: Datasets
   private readonly fireAndForget: FireAndForget
@@ -141,6 +146,7 @@ export class Router {
 
   /** Ends every connection: at once, or (with a code) by a close that tells the party why. */
   closeAll(code?: number, reason?: string): void {
+    this.hooks.reachability.cancelAll()
     for (const conn of [...this.pending, ...this.clients.values(), ...this.workers.values()]) {
       if (code === undefined) conn.channel.socket.terminate()
       else conn.close(code, reason ?? '')
@@ -152,6 +158,7 @@ export class Router {
       if (conn.role === Role.Client) this.clientMessage(conn, m)
       else if (conn.role === Role.Worker) this.workerMessage(conn, m)
       else if (conn.handshake.role === null) conn.send(conn.handshake.answer(m))
+      else if (this.admitting.has(conn)) throw new ProtocolError(HANDSHAKE, `a worker must wait for its 'welcome' (its peer address is being checked), but it sent '${String(m[0]).slice(0, 32)}'`)
       else this.hello(conn, m)
     })
   }
@@ -207,6 +214,23 @@ export class Router {
       // Its peers and clients would fetch results from it in clear text.
       throw new ProtocolError(HANDSHAKE, `this scheduler uses TLS, but worker '${name}' serves its data at ${address.slice(0, 100)} without it: give the worker tls.cert and tls.key (skein worker --tls-cert/--tls-key)`)
     }
+    // A worker nobody can fetch from would take tasks whose results are then lost to every
+    // dependent and client: it is refused at the door instead, with the reason on both sides.
+    this.admitting.add(conn)
+    void this.hooks.reachability.check(address).then((unreachable) =>
+      this.guard(conn, () => {
+        this.admitting.delete(conn)
+        if (!conn.isOpen) return
+        if (unreachable === null) return this.admitWorker(conn, name, slots, address, resources)
+        const why = `worker '${name}' advertises its peer server at ${address.slice(0, 100)}, but the scheduler cannot reach it: ${unreachable}. Peers and clients fetch its results there: give the worker an address they can reach (skein worker --host/--advertise-host)`
+        conn.sendError(-1, WORKER_UNREACHABLE, why)
+        this.log(`${conn.label}: refused: ${why}`)
+        conn.close(CLOSE_POLICY, `peer address ${address.slice(0, 60)} unreachable`)
+      }),
+    )
+  }
+
+  private admitWorker(conn: Connection, name: string, slots: number, address: string, resources: Record<string, number> | null): void {
     let id: number
     try {
       id = this.core.addWorker(name, slots, resources, now())
@@ -364,6 +388,7 @@ export class Router {
 
   private closed(conn: Connection): void {
     this.pending.delete(conn)
+    this.admitting.delete(conn)
     if (conn.role === Role.Client && this.clients.delete(conn.id)) {
       this.core.removeClient(conn.id)
       this.functions.release(conn.id)
