@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { resolveTls, SecurityOptionsError, type ResolvedTls, type TlsOptions } from '../protocol'
 import { Scheduler, type SchedulerOptions } from '../scheduler'
-import { machineMemory, MemoryOptionsError, resolveMemory, type MemoryFractions } from '../worker'
+import { checkResources, formatResources, machineMemory, MemoryOptionsError, resolveMemory, type MemoryFractions } from '../worker'
 import { inheritedExecArgv } from './inherited-exec-argv'
 import { workerEntry } from './paths'
 import { Supervisor } from './supervisor'
@@ -72,6 +72,11 @@ export interface LocalClusterOptions {
    * cluster closes (default: the OS temp directory).
    */
   localDirectory?: string
+  /**
+   * What each worker process offers to tasks that declare resource needs, e.g. { GPU: 1 }:
+   * a task submitted with `resources: { GPU: 1 }` runs only where one is free.
+   */
+  resources?: Record<string, number>
 }
 
 /**
@@ -121,6 +126,7 @@ export class LocalCluster {
     if (typeof parentDirectory !== 'string' || !isDirectory(parentDirectory)) {
       throw new MemoryOptionsError(`LocalCluster: localDirectory must be an existing directory, not ${typeof parentDirectory === 'string' ? `'${parentDirectory.slice(0, 200)}'` : typeof parentDirectory}`)
     }
+    const resources = options.resources === undefined ? undefined : checkResources(options.resources, 'LocalCluster: resources')
     const host = options.host ?? '127.0.0.1'
     const entry = workerEntry()
     const timeoutMs = options.heartbeatTimeoutMs ?? options.scheduler?.heartbeatTimeoutMs
@@ -140,6 +146,7 @@ export class LocalCluster {
       const { target, spill, pause, terminate } = memory
       args.push('--memory', JSON.stringify({ target, spill, pause, terminate }))
     }
+    if (resources !== undefined && Object.keys(resources).length > 0) args.push('--resources', formatResources(resources))
     if (timeoutMs !== undefined) args.push('--heartbeat-ms', String(Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4)))))
     const log = options.log ?? ((line: string) => process.stderr.write(`skein LocalCluster: ${line}\n`))
     const supervisor = new Supervisor(
