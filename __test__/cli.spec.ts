@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Client } from '../ts/client'
-import { cli, freePort, runCli, startCli as start } from './helpers/cli'
+import { cli, freePort, runCli, startCli as start, watchCli, type Watched } from './helpers/cli'
 
 test('skein scheduler and two skein workers on loopback run a graph and shut down cleanly', async (t) => {
   const port = await freePort()
@@ -144,4 +144,48 @@ test('skein worker --nworkers 2 runs two supervised worker processes; SIGTERM st
   } finally {
     for (const p of [scheduler, workers]) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL')
   }
+})
+
+test('--log-level: info shows joins and the ready line, warning hides them, error keeps only why a process stopped', async (t) => {
+  const port = await freePort()
+  const address = `ws://127.0.0.1:${port}`
+  const env = { ...process.env }
+  delete env.SKEIN_TOKEN
+  delete env.SKEIN_TOKEN_FILE
+  const processes: Watched[] = []
+  t.teardown(() => processes.forEach((p) => p.kill()))
+  const workersJoined = async (n: number) => {
+    for (let i = 0; i < 200; i++) {
+      const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { workers: number }
+      if (health.workers === n) return
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    throw new Error(`never saw ${n} worker(s)`)
+  }
+  const quiet = watchCli(['scheduler', '--port', String(port), '--insecure', '--log-level', 'warning'], env)
+  processes.push(quiet)
+  await quiet.waitFor(/listening on/)
+  const silent = watchCli(['worker', address, '--name', 'silent', '--log-level', 'warning'], env)
+  processes.push(silent)
+  await workersJoined(1)
+  const loud = watchCli(['worker', address, '--name', 'loud'], env)
+  processes.push(loud)
+  await loud.waitFor(/'loud' .*ready/)
+  await workersJoined(2)
+  t.notRegex(quiet.stderr(), /joined/)
+  t.is(silent.stderr(), '')
+  quiet.child.kill('SIGTERM')
+  await quiet.exited
+  // At error level, the give-up after the death timeout is still said.
+  const alone = watchCli(['worker', address, '--name', 'alone', '--log-level', 'error', '--death-timeout', '0'], env)
+  processes.push(alone)
+  t.is((await alone.exited).code, 3)
+  t.regex(alone.stderr(), /^skein worker 'alone': cannot reach the scheduler/)
+
+  const verbose = watchCli(['scheduler', '--port', String(await freePort()), '--insecure'], env)
+  processes.push(verbose)
+  const banner = await verbose.waitFor(/listening on ws:\/\/127\.0\.0\.1:(\d+)/)
+  const other = `ws://127.0.0.1:${/listening on ws:\/\/127\.0\.0\.1:(\d+)/.exec(banner)![1]}`
+  processes.push(watchCli(['worker', other, '--name', 'seen'], env))
+  t.regex(await verbose.waitFor(/'seen'.* joined/), /worker \d+ 'seen' \(127\.0\.0\.1:\d+\) joined with 1 slot/)
 })

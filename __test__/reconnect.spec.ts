@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Client } from '../ts/client'
 import { generateToken } from '../ts/protocol'
+import { Scheduler } from '../ts/scheduler'
+import { SchedulerUnreachableError, Worker } from '../ts/worker'
 import { freePort, watchCli, type Watched } from './helpers/cli'
 
 /** A token file made before any scheduler runs (a scheduler given --token-file reads it). */
@@ -109,4 +111,29 @@ test('a worker with a wrong token is not retried: it fails at once with the auth
   t.is(code, 2, worker.stderr())
   t.regex(worker.stderr(), /wrong token/)
   t.notRegex(worker.stderr(), /tried \d+ time/)
+})
+
+test('Worker.start({ deathTimeoutMs }) waits for a scheduler that starts listening later, and a worker that loses it says so', async (t) => {
+  const port = await freePort()
+  const scheduler = new Scheduler({ log: () => {} })
+  t.teardown(() => scheduler.close())
+  const starting = Worker.start({ scheduler: `ws://127.0.0.1:${port}`, token: scheduler.token!, deathTimeoutMs: 30_000, log: () => {} })
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  await scheduler.listen({ host: '127.0.0.1', port })
+  const worker = await starting
+  t.true(worker.id >= 0)
+  t.false(worker.lostScheduler)
+  await scheduler.close()
+  await worker.closed
+  t.true(worker.lostScheduler)
+})
+
+test('Worker.start rejects with SchedulerUnreachableError once its death timeout passes', async (t) => {
+  const port = await freePort()
+  const error = await t.throwsAsync(Worker.start({ scheduler: `ws://127.0.0.1:${port}`, deathTimeoutMs: 400, token: generateToken(), log: () => {} }), { instanceOf: SchedulerUnreachableError })
+  t.is(error!.code, 'SKEIN_SCHEDULER_UNREACHABLE')
+  t.is(error!.address, `ws://127.0.0.1:${port}`)
+  t.true(error!.attempts > 1, `${error!.attempts} attempts`)
+  t.regex(error!.lastError.message, /ECONNREFUSED/)
+  await t.throwsAsync(Worker.start({ scheduler: `ws://127.0.0.1:${port}`, deathTimeoutMs: -1, token: generateToken(), log: () => {} }), { message: /deathTimeoutMs must be a non-negative number/ })
 })
