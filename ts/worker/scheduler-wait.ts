@@ -67,8 +67,9 @@ export async function joinWithin(attempt: (timeoutMs: number) => Promise<void>, 
     } catch (err) {
       if (options.stopped() || !retryable(err as Error, options.rejoining)) throw err
       const waited = Date.now() - start
-      const delay = retryDelayMs(n)
-      if (waited + delay > options.timeoutMs) throw new SchedulerUnreachableError(options.address, waited, n + 1, err as Error)
+      if (waited >= options.timeoutMs) throw new SchedulerUnreachableError(options.address, waited, n + 1, err as Error)
+      // The last attempt comes at the deadline, not a whole backoff before it.
+      const delay = Math.min(retryDelayMs(n), options.timeoutMs - waited)
       await new Promise((resolve) => setTimeout(resolve, delay))
       if (options.stopped()) throw err
     }

@@ -351,7 +351,8 @@ export class Worker {
       socket.on('error', (err) => {
         if (welcomed) return this.log(`scheduler connection: ${err.message}`)
         const failure = connectionError(socket, err, server, this.options.scheduler)
-        refusal ??= failure instanceof SkeinError ? failure : new Error(`cannot reach the scheduler at ${this.options.scheduler}: ${err.message}`)
+        // A plain failure to connect is retried, and named in SchedulerUnreachableError at the end.
+        refusal ??= failure
       })
       socket.on('close', () => {
         clearTimeout(timer)
