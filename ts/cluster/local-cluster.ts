@@ -82,9 +82,9 @@ export interface LocalClusterOptions {
 /**
  * A scheduler in this process and worker child processes on this machine.
  * A worker process that dies is restarted under its name (see
- * `maxRestartsPerMinute`). The workers exit when the cluster closes, and also
- * when this process dies: they watch their IPC channel and their scheduler
- * connection.
+ * `maxRestartsPerMinute`). The workers exit when the cluster closes or its
+ * scheduler crashes, and also when this process dies (they watch their IPC
+ * channel); one whose scheduler connection drops otherwise rejoins it.
  */
 export class LocalCluster {
   private closing: Promise<void> | undefined
@@ -160,8 +160,8 @@ export class LocalCluster {
         }),
       { maxRestartsPerMinute: maxRestarts, log },
     )
-    // Workers leave when their scheduler dies; restarting them would only fail to connect, again and again.
-    scheduler.once('crashed', () => supervisor.stop())
+    // Nothing will listen at this address again: the workers would only wait for it (their death timeout), and restarting them fail to connect.
+    scheduler.once('crashed', () => void supervisor.close())
     const children: ChildProcess[] = []
     for (let i = 0; i < count; i++) children.push(supervisor.add(`local-${i}`))
     const cluster = new LocalCluster(scheduler, address, supervisor, slots, memory.limit, localDirectory)
