@@ -189,3 +189,13 @@ test('--log-level: info shows joins and the ready line, warning hides them, erro
   processes.push(watchCli(['worker', other, '--name', 'seen'], env))
   t.regex(await verbose.waitFor(/'seen'.* joined/), /worker \d+ 'seen' \(127\.0\.0\.1:\d+\) joined with 1 slot/)
 })
+
+test('skein worker --nworkers: worker processes that give up on the scheduler are not restarted, and the command exits with their code', async (t) => {
+  const port = await freePort()
+  const { code, stderr } = await runCli(['worker', `ws://127.0.0.1:${port}`, '--nworkers', '2', '--name', 'gone', '--death-timeout', '300ms'])
+  t.is(code, 3, stderr)
+  t.is(stderr.match(/cannot reach the scheduler at/g)?.length, 2, stderr)
+  t.regex(stderr, /worker gone-0 \(pid \d+\) exited \(code 3\); not restarting it/)
+  t.regex(stderr, /no worker process left; exiting/)
+  t.notRegex(stderr, /restarted as pid/)
+})

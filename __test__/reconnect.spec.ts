@@ -137,3 +137,21 @@ test('Worker.start rejects with SchedulerUnreachableError once its death timeout
   t.regex(error!.lastError.message, /ECONNREFUSED/)
   await t.throwsAsync(Worker.start({ scheduler: `ws://127.0.0.1:${port}`, deathTimeoutMs: -1, token: generateToken(), log: () => {} }), { message: /deathTimeoutMs must be a non-negative number/ })
 })
+
+test('a scheduler at its connection cap (HTTP 503) is asked again: the worker joins once there is room', async (t) => {
+  const scheduler = new Scheduler({ maxConnections: 1, log: () => {} })
+  await scheduler.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => scheduler.close())
+  const client = await Client.connect(scheduler.address, { inProcess: false })
+  let joined = false
+  const starting = Worker.start({ scheduler: scheduler.address, deathTimeoutMs: 30_000, log: () => {} }).then((w) => {
+    joined = true
+    return w
+  })
+  await new Promise((resolve) => setTimeout(resolve, 700))
+  t.false(joined, 'the only connection allowed is the client')
+  await client.close()
+  const worker = await starting
+  t.true(worker.id >= 0)
+  await worker.close()
+})

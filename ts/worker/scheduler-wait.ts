@@ -1,4 +1,4 @@
-import { SkeinError } from '../protocol'
+import { ConnectionRefusedError, SkeinError } from '../protocol'
 
 /** How long a worker waits for its scheduler by default, at start and after losing it (Dask's death timeout). */
 export const DEFAULT_DEATH_TIMEOUT_MS = 60_000
@@ -54,9 +54,10 @@ export interface WaitOptions {
 
 /**
  * Calls `attempt` until it resolves, with backoff between failures, for up to
- * `timeoutMs`. Only failures to connect are retried: a scheduler that answered
- * and refused (a wrong token, TLS, bad options) would refuse again, so that
- * error is thrown at once.
+ * `timeoutMs`. Only failures to connect, and a scheduler too busy to accept
+ * (HTTP 503: its connection caps), are retried: a scheduler that answered and
+ * refused (a wrong token, TLS, bad options) would refuse again, so that error
+ * is thrown at once.
  */
 export async function joinWithin(attempt: (timeoutMs: number) => Promise<void>, options: WaitOptions): Promise<void> {
   const start = Date.now()
@@ -76,7 +77,11 @@ export async function joinWithin(attempt: (timeoutMs: number) => Promise<void>, 
   }
 }
 
+/** HTTP statuses that say "not now" (a scheduler at its connection caps, a proxy with no scheduler behind it yet), not "never". */
+const BUSY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504])
+
 function retryable(err: Error, rejoining: boolean): boolean {
+  if (err instanceof ConnectionRefusedError) return BUSY_STATUSES.has(err.status)
   if (!(err instanceof SkeinError)) return true
   return rejoining && err.code === 'SKEIN_DUPLICATE_WORKER'
 }
