@@ -1,7 +1,7 @@
 import test from 'ava'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import path from 'node:path'
 import { Client } from '../ts/client'
 import { cli, freePort, runCli, startCli as start, watchCli, type Watched } from './helpers/cli'
@@ -198,4 +198,8 @@ test('skein worker --nworkers: worker processes that give up on the scheduler ar
   t.regex(stderr, /worker gone-0 \(pid \d+\) exited \(code 3\); not restarting it/)
   t.regex(stderr, /no worker process left; exiting/)
   t.notRegex(stderr, /restarted as pid/)
+  // auto: one process per --slots cores.
+  const auto = await runCli(['worker', `ws://127.0.0.1:${port}`, '--nworkers', 'auto', '--death-timeout', '0'])
+  t.regex(auto.stderr, new RegExp(`starting ${availableParallelism()} worker process\\(es\\) of 1 slot\\(s\\) each`))
+  t.is(auto.code, 3)
 })
