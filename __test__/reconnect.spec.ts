@@ -135,7 +135,7 @@ test('Worker.start rejects with SchedulerUnreachableError once its death timeout
   t.is(error!.address, `ws://127.0.0.1:${port}`)
   t.true(error!.attempts > 1, `${error!.attempts} attempts`)
   t.regex(error!.lastError.message, /ECONNREFUSED/)
-  await t.throwsAsync(Worker.start({ scheduler: `ws://127.0.0.1:${port}`, deathTimeoutMs: -1, token: generateToken(), log: () => {} }), { message: /deathTimeoutMs must be a non-negative number/ })
+  await t.throwsAsync(Worker.start({ scheduler: `ws://127.0.0.1:${port}`, deathTimeoutMs: -1, token: generateToken(), log: () => {} }), { code: 'SKEIN_INVALID_OPTIONS', message: /deathTimeoutMs must be a non-negative number/ })
 })
 
 test('a scheduler at its connection cap (HTTP 503) is asked again: the worker joins once there is room', async (t) => {

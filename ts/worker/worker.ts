@@ -140,6 +140,10 @@ export class Worker {
   private constructor(private readonly options: WorkerOptions) {
     this.slots = options.slots ?? 1
     if (!Number.isInteger(this.slots) || this.slots < 1) throw new Error(`worker slots must be a positive integer, not ${options.slots}`)
+    const death = options.deathTimeoutMs
+    if (death !== undefined && !(typeof death === 'number' && Number.isFinite(death) && death >= 0)) {
+      throw new SkeinError('SKEIN_INVALID_OPTIONS', `Worker: deathTimeoutMs must be a non-negative number of milliseconds, not ${String(death).slice(0, 40)}`)
+    }
     this.name = options.name ?? `${os.hostname()}-${process.pid}-${++started}`
     this.log = options.log ?? stderrLog(this.name)
     this.credentials = partyCredentials(options, options.scheduler, 'Worker')
@@ -252,11 +256,9 @@ export class Worker {
     try {
       // A worker whose slots cannot run yet would only hoard the tasks it is given.
       await this.pool.whenReady()
-      const timeoutMs = this.options.deathTimeoutMs ?? DEFAULT_DEATH_TIMEOUT_MS
-      if (!(Number.isFinite(timeoutMs) && timeoutMs >= 0)) throw new Error(`Worker: deathTimeoutMs must be a non-negative number of milliseconds, not ${timeoutMs}`)
       await joinWithin((attemptMs) => this.join(attemptMs), {
         address: this.options.scheduler,
-        timeoutMs,
+        timeoutMs: this.options.deathTimeoutMs ?? DEFAULT_DEATH_TIMEOUT_MS,
         rejoining: this.options.rejoining === true,
         stopped: () => this.stopped,
       })
