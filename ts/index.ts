@@ -67,4 +67,4 @@ export {
 } from './scheduler'
 export { LocalCluster, type LocalClusterOptions, createTestCertificates, CertificateError, type TestCertificates, type TestCertificateOptions } from './cluster'
 export { TlsError, ConnectionRefusedError, InvalidOptionsError, type TlsOptions } from './protocol'
-export { Worker, type WorkerOptions } from './worker'
+export { Worker, type WorkerOptions, SchedulerUnreachableError, ResourcesError } from './worker'
