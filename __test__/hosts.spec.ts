@@ -242,7 +242,7 @@ hostsTest('three hosts: skein scheduler --host 0.0.0.0 and two skein workers wit
 
 hostsTest('three hosts over IPv6: skein scheduler --host :: and two skein workers with default flags run the same graph', (t) => graphAcrossHosts(t, 6))
 
-hostsTest('three hosts: a worker advertising an address nobody has, or a loopback address, is refused at join and exits 1 with the address and the reason', async (t) => {
+hostsTest('three hosts: a worker advertising an address nobody has, or a loopback address, is refused at join and exits 2 (refused) with the address and the reason', async (t) => {
   const cluster = await threeHosts(t)
   const [hostA, hostB] = cluster.workerHosts
   const good = cluster.skein(hostA, ['worker', cluster.address])
@@ -251,8 +251,8 @@ hostsTest('three hosts: a worker advertising an address nobody has, or a loopbac
   const ghost = cluster.skein(hostB, ['worker', cluster.address, '--name', 'ghost', '--advertise-host', nowhere])
   // Listening on loopback with a scheduler on another host: the scheduler would dial its own loopback.
   const hermit = cluster.skein(hostB, ['worker', cluster.address, '--name', 'hermit', '--host', '127.0.0.1'])
-  t.is(await ghost.exited, 1)
-  t.is(await hermit.exited, 1)
+  t.is(await ghost.exited, 2)
+  t.is(await hermit.exited, 2)
   const quoted = nowhere.replace(/\./g, '\\.')
   t.regex(ghost.stderr, new RegExp(`refused worker 'ghost': worker 'ghost' advertises its peer server at ws://${quoted}:\\d+, but the scheduler cannot reach it: `))
   t.regex(hermit.stderr, /refused worker 'hermit': worker 'hermit' advertises its peer server at ws:\/\/127\.0\.0\.1:\d+, but the scheduler cannot reach it: connect ECONNREFUSED/)
@@ -279,5 +279,24 @@ hostsTest('three hosts: a holder that becomes unreachable from the other worker 
   t.true(result.computes <= 8, `${result.computes} computes`)
 })
 
-// Needs workers that reconnect after their scheduler restarts (issue 13 part 3), being built separately.
-test.skip('three hosts: the scheduler restarts and the workers come back', () => {})
+hostsTest('three hosts: the scheduler restarts and the workers come back by themselves and run the graph again', async (t) => {
+  const cluster = await threeHosts(t)
+  const workers = cluster.workerHosts.map((host) => cluster.skein(host, ['worker', cluster.address, '--death-timeout', '60s']))
+  for (const w of workers) await w.stderrMatches(/ready: /)
+  t.is((await cluster.client<{ workers: number }>('health')).workers, 2)
+  cluster.schedulerProc.child.kill('SIGKILL')
+  await cluster.schedulerProc.exited
+  const down = Date.now()
+  const restarted = cluster.skein(cluster.scheduler, ['scheduler', '--host', '0.0.0.0', '--port', String(PORT)])
+  await restarted.stderrMatches(/listening on .*\n/)
+  // Each worker says so once it joined the new scheduler.
+  for (const w of workers) await w.stderrMatches(/rejoined the scheduler at /, 60_000)
+  t.log(`both workers rejoined ${Date.now() - down} ms after the scheduler was killed`)
+  const result = await cluster.client<{ sumOfA: { total: number }; sumOfB: { total: number } }>('graph')
+  t.is(result.sumOfA.total, 4096 * (1 + 2 + 3 + 4))
+  t.is(result.sumOfB.total, 4096 * (11 + 12 + 13 + 14))
+  t.is((await cluster.client<{ workers: number }>('health')).workers, 2)
+  for (const w of workers) t.is(w.child.exitCode, null, 'the worker processes lived through it')
+  restarted.child.kill('SIGTERM')
+  await restarted.exited
+})

@@ -3,6 +3,7 @@ import os from 'node:os'
 import { WorkerExitCode } from '../worker'
 import { inheritedExecArgv } from './inherited-exec-argv'
 import { workerEntry } from './paths'
+import { mallocTrimmed } from './worker-env'
 import { Supervisor } from './supervisor'
 
 export interface WorkerProcessesOptions {
@@ -33,6 +34,7 @@ export function runWorkerProcesses(options: WorkerProcessesOptions): void {
       fork(entry, [...options.args, '--name', name], {
         // SKEIN_TOKEN (if any) travels in the inherited environment, never on a command line.
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        env: mallocTrimmed({ ...process.env }),
         execArgv,
       }),
     {
