@@ -88,10 +88,21 @@ export declare class NativeCore {
   state(key: string): string | null
   story(key: string): Array<StoryEntry>
   counts(): CoreCounts
+  /**
+   * Live tasks per prefix and state, and tasks forgotten since start. Walks every task
+   * slot: meant for metrics scrapes, not for every event.
+   */
+  census(): CoreCensus
   /** Totals of recovery and stealing work since the core started. */
   stats(): CoreStats
   /** Throws naming the broken invariant, if any (code `SKEIN_INVARIANT_BROKEN`). */
   validate(): void
+}
+
+/** Tasks per prefix and state, and tasks forgotten so far (for metrics scrapes). */
+export interface CoreCensus {
+  prefixes: Array<PrefixCounts>
+  forgotten: number
 }
 
 /** Counts of tasks per state and of workers and clients. */
@@ -126,6 +137,8 @@ export interface CoreStats {
   stalls: number
   /** Workers removed for sitting on their tasks (see the `stallTimeout` option). */
   stalledWorkers: number
+  /** State changes of tasks. */
+  transitions: number
 }
 
 /**
@@ -159,6 +172,18 @@ export interface NativeCoreOptions {
    * removes it (default 300; 0 turns the check off).
    */
   stallTimeout?: number
+}
+
+/** Live tasks of one prefix per state. */
+export interface PrefixCounts {
+  prefix: string
+  released: number
+  waiting: number
+  queued: number
+  noWorker: number
+  processing: number
+  memory: number
+  erred: number
 }
 
 /** One entry of a key's story: a transition and the event that caused it. */

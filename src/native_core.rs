@@ -3,7 +3,8 @@ use std::collections::HashMap;
 use napi::bindgen_prelude::{Buffer, Uint32Array};
 use napi_derive::napi;
 use skein_core::{
-    ClientId, Config, Scheduler, SchedulerStats, StateCounts, TaskId, WorkerId, WorkerSpec,
+    ClientId, Config, PrefixCensus, Scheduler, SchedulerStats, StateCounts, TaskId, TaskState,
+    WorkerId, WorkerSpec,
 };
 
 use skein_wire::{
@@ -119,6 +120,8 @@ pub struct CoreStats {
     pub stalls: f64,
     /// Workers removed for sitting on their tasks (see the `stallTimeout` option).
     pub stalled_workers: f64,
+    /// State changes of tasks.
+    pub transitions: f64,
 }
 
 impl From<SchedulerStats> for CoreStats {
@@ -135,8 +138,45 @@ impl From<SchedulerStats> for CoreStats {
             executors_died: s.executors_died as f64,
             stalls: s.stalls as f64,
             stalled_workers: s.stalled_workers as f64,
+            transitions: s.transitions as f64,
         }
     }
+}
+
+/// Live tasks of one prefix per state.
+#[napi(object)]
+pub struct PrefixCounts {
+    pub prefix: String,
+    pub released: u32,
+    pub waiting: u32,
+    pub queued: u32,
+    pub no_worker: u32,
+    pub processing: u32,
+    pub memory: u32,
+    pub erred: u32,
+}
+
+impl From<PrefixCensus> for PrefixCounts {
+    fn from(c: PrefixCensus) -> Self {
+        let n = |s: TaskState| c.by_state[s as usize] as u32;
+        PrefixCounts {
+            released: n(TaskState::Released),
+            waiting: n(TaskState::Waiting),
+            queued: n(TaskState::Queued),
+            no_worker: n(TaskState::NoWorker),
+            processing: n(TaskState::Processing),
+            memory: n(TaskState::Memory),
+            erred: n(TaskState::Erred),
+            prefix: c.prefix,
+        }
+    }
+}
+
+/// Tasks per prefix and state, and tasks forgotten so far (for metrics scrapes).
+#[napi(object)]
+pub struct CoreCensus {
+    pub prefixes: Vec<PrefixCounts>,
+    pub forgotten: f64,
 }
 
 /// One entry of a key's story: a transition and the event that caused it.
@@ -490,6 +530,18 @@ impl NativeCore {
     #[napi(catch_unwind)]
     pub fn counts(&self) -> Result<CoreCounts> {
         self.guarded_read(|core| Ok(core.counts().into()))
+    }
+
+    /// Live tasks per prefix and state, and tasks forgotten since start. Walks every task
+    /// slot: meant for metrics scrapes, not for every event.
+    #[napi(catch_unwind)]
+    pub fn census(&self) -> Result<CoreCensus> {
+        self.guarded_read(|core| {
+            Ok(CoreCensus {
+                prefixes: core.prefix_census().into_iter().map(Into::into).collect(),
+                forgotten: core.forgotten_total() as f64,
+            })
+        })
     }
 
     /// Totals of recovery and stealing work since the core started.

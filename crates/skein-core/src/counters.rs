@@ -31,6 +31,8 @@ pub struct SchedulerStats {
     pub stalls: u64,
     /// Workers removed by `tick` for sitting on their tasks (see `Config::stall_timeout`).
     pub stalled_workers: u64,
+    /// State changes of tasks (every transition, as recorded in the stories).
+    pub transitions: u64,
 }
 
 impl Scheduler {

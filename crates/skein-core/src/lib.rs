@@ -10,6 +10,7 @@
 
 mod bookkeeping;
 mod bucket_order;
+mod census;
 mod client;
 mod config;
 mod counters;
@@ -39,6 +40,7 @@ mod worker;
 #[cfg(test)]
 mod tests;
 
+pub use census::PrefixCensus;
 pub use config::Config;
 pub use counters::SchedulerStats;
 pub use error::CoreError;

@@ -71,6 +71,20 @@ impl Prefixes {
         s.tasks_per_slot = tasks_per_slot(s.ema, config);
     }
 
+    /// Interned prefixes.
+    pub fn count(&self) -> usize {
+        self.stats.len()
+    }
+
+    /// Every prefix's name, indexed by its id.
+    pub fn names_by_id(&self) -> Vec<&str> {
+        let mut names = vec![""; self.stats.len()];
+        for (name, &id) in &self.names {
+            names[id as usize] = name;
+        }
+        names
+    }
+
     /// Estimated seconds for a task of this prefix.
     pub fn estimate(&self, prefix: u32) -> f64 {
         self.stats.get(prefix as usize).map_or(0.0, |s| s.ema)
