@@ -4,6 +4,7 @@ import net, { type AddressInfo, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { Admission, type AdmissionLimits, type ConnectionGuard } from './admission'
+import { PortBytes } from './port-bytes'
 import { clientCertificateRefusal, tlsServerOptions, type ResolvedTls } from './tls'
 
 export interface WsServerOptions {
@@ -31,6 +32,8 @@ export type OnConnection = (socket: WebSocket, remote: string, guard: Connection
  */
 export class WsServer {
   readonly admission: Admission
+  /** Bytes in and out of the port (for metrics). */
+  readonly bytes: PortBytes
 
   private constructor(
     private readonly http: http.Server,
@@ -39,8 +42,10 @@ export class WsServer {
     private readonly front: TlsFront | null,
     private readonly wss: WebSocketServer,
     admission: Admission,
+    bytes: PortBytes,
   ) {
     this.admission = admission
+    this.bytes = bytes
   }
 
   static async listen(options: WsServerOptions, onConnection: OnConnection): Promise<WsServer> {
@@ -92,6 +97,8 @@ export class WsServer {
     }
     const front = tls === null ? null : new TlsFront(server as https.Server, options.limits.helloTimeoutMs)
     const listener = front?.server ?? server
+    const bytes = new PortBytes()
+    bytes.watch(listener)
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject)
       listener.listen(options.port, options.host, () => {
@@ -109,7 +116,7 @@ export class WsServer {
         setTimeout(() => socket.destroy(), 1000).unref()
       } else socket.destroy()
     })
-    return new WsServer(server, listener, front, wss, admission)
+    return new WsServer(server, listener, front, wss, admission, bytes)
   }
 
   get port(): number {

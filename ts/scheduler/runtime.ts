@@ -6,6 +6,7 @@ import { NativeCore, type CoreStats, type NativeCoreOptions } from './native'
 import type { RuntimeOptions } from './options'
 import { DEFAULT_FUNCTION_LIMITS } from './functions'
 import { PeerReachability } from './reachability'
+import { SchedulerMetrics } from './metrics'
 import { isCorePanic, Router } from './router'
 import { SchedulerServer } from './server'
 
@@ -50,6 +51,7 @@ export class SchedulerRuntime {
   private readonly core: NativeCore
   private readonly router: Router
   private server: SchedulerServer | undefined
+  private metrics: SchedulerMetrics | undefined
   private timer: NodeJS.Timeout | undefined
   private failed = false
 
@@ -77,6 +79,7 @@ export class SchedulerRuntime {
     this.server = await SchedulerServer.listen(host, port, this.options.maxFrameBytes ?? MAX_FRAME_BYTES, admissionLimits(this.options), this.options.tls ?? null, {
       connection: (socket, remote, guard) => this.router.accept(socket, remote, guard),
       health: () => this.health(),
+      metrics: () => this.scrape(),
       refused: this.router.refused,
     })
     this.timer = setInterval(() => this.tick(), this.options.tickIntervalMs ?? 100)
@@ -118,6 +121,21 @@ export class SchedulerRuntime {
     return this.core.stats()
   }
 
+  /** The Prometheus exposition for GET /metrics; the metrics (and their event-loop monitor) start with the first scrape. */
+  private scrape(): Promise<{ body: string; contentType: string }> {
+    this.metrics ??= new SchedulerMetrics({
+      counts: () => this.core.counts(),
+      census: () => this.core.census(),
+      stats: () => this.core.stats(),
+      workers: () => this.router.workerCount,
+      clients: () => this.router.clientCount,
+      workerMemory: () => this.router.workerMemory,
+      connections: () => this.server?.connections ?? { total: 0, pending: 0 },
+      portBytes: () => this.server?.bytes ?? { read: 0, written: 0 },
+    })
+    return this.metrics.scrape()
+  }
+
   state(key: string): string | null {
     return this.core.state(key)
   }
@@ -140,6 +158,8 @@ export class SchedulerRuntime {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
+    this.metrics?.close()
+    this.metrics = undefined
     this.router.closeAll()
     const server = this.server
     this.server = undefined

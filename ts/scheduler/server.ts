@@ -5,11 +5,17 @@ import { WsServer, type AdmissionLimits, type ConnectionGuard, type ResolvedTls 
 export interface ServerHandlers {
   connection(socket: WebSocket, remote: string, guard: ConnectionGuard): void
   health(): unknown
+  /** The Prometheus exposition (see metrics.ts). */
+  metrics(): Promise<{ body: string; contentType: string }>
   /** One line per refused connection (already rate-limited by the caller). */
   refused(line: string): void
 }
 
-/** One HTTP(S) server on one port: WebSocket upgrades for clients and workers (after admission), `GET /health` for probes. */
+/**
+ * One HTTP(S) server on one port: WebSocket upgrades for clients and workers (after admission),
+ * `GET /health` for probes and `GET /metrics` for Prometheus. Both plain routes are read-only
+ * counts, served without the token as probes and scrapers expect; neither shows a key or the token.
+ */
 export class SchedulerServer {
   private constructor(private readonly server: WsServer) {}
 
@@ -23,6 +29,11 @@ export class SchedulerServer {
 
   get port(): number {
     return this.server.port
+  }
+
+  /** Bytes read and written on the port since it opened. */
+  get bytes(): { read: number; written: number } {
+    return this.server.bytes.totals
   }
 
   /** Connections now: all of them, and those still in their handshake. */
@@ -48,5 +59,12 @@ function respond(req: http.IncomingMessage, res: http.ServerResponse, handlers: 
     res.writeHead(200, { 'content-type': 'application/json' }).end(body)
     return
   }
-  res.writeHead(404, { 'content-type': 'text/plain' }).end('skein scheduler: try GET /health or a WebSocket connection\n')
+  if (req.method === 'GET' && path === '/metrics') {
+    handlers.metrics().then(
+      ({ body, contentType }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+      (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}\n`),
+    )
+    return
+  }
+  res.writeHead(404, { 'content-type': 'text/plain' }).end('skein scheduler: try GET /health, GET /metrics or a WebSocket connection\n')
 }

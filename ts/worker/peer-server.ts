@@ -1,3 +1,4 @@
+import type http from 'node:http'
 import type { WebSocket } from 'ws'
 import {
   Channel,
@@ -44,11 +45,11 @@ export class PeerServer {
     this.refused = rateLimited(log)
   }
 
-  /** With `tls`, it serves wss:// (and requires peers' certificates when `tls.requireClientCert`). */
-  static async listen(host: string, store: DataStore, credentials: Credentials, tls: ResolvedTls | null, log: Log): Promise<PeerServer> {
+  /** With `tls`, it serves wss:// (and requires peers' certificates when `tls.requireClientCert`). `request` answers plain HTTP requests (GET /metrics). */
+  static async listen(host: string, store: DataStore, credentials: Credentials, tls: ResolvedTls | null, log: Log, request?: http.RequestListener): Promise<PeerServer> {
     const peers = new PeerServer(store, credentials, log)
     peers.server = await WsServer.listen(
-      { host, port: 0, maxPayload: MAX_FRAME_BYTES, limits: DEFAULT_ADMISSION_LIMITS, tls, refused: (line) => peers.refused(`peer server: ${line}`) },
+      { host, port: 0, maxPayload: MAX_FRAME_BYTES, limits: DEFAULT_ADMISSION_LIMITS, tls, request, refused: (line) => peers.refused(`peer server: ${line}`) },
       (socket, remote, guard) => peers.accept(socket, remote, guard),
     )
     return peers
@@ -56,6 +57,11 @@ export class PeerServer {
 
   get port(): number {
     return this.server.port
+  }
+
+  /** Bytes read and written on the port since it opened. */
+  get bytes(): { read: number; written: number } {
+    return this.server.bytes.totals
   }
 
   close(): void {

@@ -27,6 +27,7 @@ import { MemoryMonitor } from './memory'
 import { machineMemory, MemoryOptionsError, resolveMemory, type MemoryFractions, type MemorySettings } from './memory-options'
 import { EventOutbox } from './outbox'
 import { PeerServer } from './peer-server'
+import { WorkerMetrics } from './metrics'
 import { ExecutionPool } from './pool'
 import { DEFAULT_DEATH_TIMEOUT_MS, joinWithin } from './scheduler-wait'
 import { SourceCache } from './sources'
@@ -127,6 +128,7 @@ export class Worker {
   private readonly outbox: EventOutbox
   private readonly pool: ExecutionPool
   private readonly fetcher: Fetcher
+  private readonly metrics = new WorkerMetrics()
   private readonly credentials: Credentials
   private readonly tls: ResolvedTls | null
   private channel!: Channel<WorkerToScheduler, SchedulerToWorker>
@@ -215,6 +217,14 @@ export class Worker {
       this.tls,
       this.log,
     )
+    this.metrics.attach({
+      slots: this.slots,
+      executing: () => this.pool.active,
+      ready: () => this.pool.queued,
+      memory: () => this.memory.sample(),
+      paused: () => this.memory.paused,
+      peerPortBytes: () => this.server?.bytes ?? { read: 0, written: 0 },
+    })
   }
 
   /** Starts the peer server, joins the scheduler and resolves once welcomed. */
@@ -281,7 +291,7 @@ export class Worker {
    */
   private async listenForPeers(local: string): Promise<void> {
     const host = this.options.host ?? local
-    const server = await PeerServer.listen(host, this.store, this.credentials, this.tls, this.log)
+    const server = await PeerServer.listen(host, this.store, this.credentials, this.tls, this.log, (req, res) => this.metrics.respond(req, res))
     if (this.stopped) {
       server.close()
       throw new Error('the worker stopped')
@@ -420,6 +430,7 @@ export class Worker {
         continue
       }
       task.missing++
+      this.metrics.transferStarted(deps[i][0])
       this.fetcher.need(deps[i], task, i)
       // No holder could be asked: the task was reported missing and dropped (its inputs released) already.
       if (task.phase === Phase.Dropped) return
@@ -457,11 +468,13 @@ export class Worker {
   }
 
   private arrived(task: TaskRecord, input: number, slot: KeySlot): void {
+    this.metrics.transferArrived(slot.key, slot.length)
     task.inputs[input] = slot
     if (--task.missing === 0 && task.phase === Phase.Fetching) this.pool.enqueue(task)
   }
 
   private unavailable(key: string, depTask: number, holders: number[], waiters: TaskRecord[]): void {
+    this.metrics.transferFailed(key)
     for (const task of waiters) {
       if (task.phase === Phase.Dropped) continue
       for (const holder of holders) this.outbox.push([WorkerEventKind.MissingData, task.task, task.run, depTask, holder])
@@ -558,6 +571,7 @@ export class Worker {
     this.spillDirectory.close()
     this.outbox.flush()
     this.fetcher.close()
+    this.metrics.close()
     this.server?.close()
     if (this.channel?.isOpen) this.channel.close()
     this.resolveClosed()

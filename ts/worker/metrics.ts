@@ -1,0 +1,172 @@
+import type http from 'node:http'
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { WorkerMemory } from '../protocol'
+
+/** Fetches in flight that are timed at once; past this the oldest are no longer timed (their fetch was abandoned, most likely). */
+const MAX_TIMED_TRANSFERS = 10_000
+
+/** What a scrape reads from the worker: state it keeps anyway. */
+export interface WorkerMetricsSource {
+  slots: number
+  /** Tasks handed to execution threads and not back yet. */
+  executing(): number
+  /** Ready tasks waiting for a free slot. */
+  ready(): number
+  memory(): WorkerMemory
+  paused(): boolean
+  /** Bytes read from and written to the peer port (TCP), where other workers and clients get and put data. */
+  peerPortBytes(): { read: number; written: number }
+}
+
+/**
+ * The worker's Prometheus metrics, served at `GET /metrics` on its peer port. Gauges are read at
+ * scrape time; transfers (inputs fetched from other workers) are counted and timed as they
+ * arrive, one Map entry per key in flight.
+ */
+export class WorkerMetrics {
+  readonly registry = new Registry()
+  private source: WorkerMetricsSource | undefined
+  private readonly started = new Map<string, number>()
+  private readonly transferBytes: Counter
+  private readonly transfers: Counter<'outcome'>
+  private readonly transferSeconds: Histogram
+  private loopDelay: IntervalHistogram | undefined
+
+  constructor() {
+    const registers = [this.registry]
+    this.transferBytes = new Counter({ name: 'skein_worker_transfer_received_bytes_total', help: 'Bytes of inputs fetched from other workers', registers })
+    this.transfers = new Counter({ name: 'skein_worker_transfers_total', help: 'Inputs fetched from other workers, by outcome (ok, or failed: no holder gave it)', labelNames: ['outcome'], registers })
+    this.transferSeconds = new Histogram({
+      name: 'skein_worker_transfer_duration_seconds',
+      help: 'Time from asking for an input held elsewhere to having it (holders retried included)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    })
+    const metrics = this
+    const read = () => {
+      if (metrics.source === undefined) throw new Error('the worker has not started')
+      return metrics.source
+    }
+    new Gauge({
+      name: 'skein_worker_tasks',
+      help: 'Tasks on this worker: executing (handed to an execution thread) and ready (waiting for a free slot)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.set({ state: 'executing' }, read().executing())
+        this.set({ state: 'ready' }, read().ready())
+      },
+    })
+    new Gauge({
+      name: 'skein_worker_slots',
+      help: 'Execution slots (threads)',
+      registers,
+      collect() {
+        this.set(read().slots)
+      },
+    })
+    new Gauge({
+      name: 'skein_worker_memory_bytes',
+      help: 'Memory: managed (values kept), spilled (of which on disk), process (resident set)',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const m = read().memory()
+        this.set({ kind: 'managed' }, m.managed)
+        this.set({ kind: 'spilled' }, m.spilled)
+        this.set({ kind: 'process' }, m.process)
+      },
+    })
+    new Gauge({
+      name: 'skein_worker_paused',
+      help: '1 while the memory monitor has paused the worker (it starts no new task), else 0',
+      registers,
+      collect() {
+        this.set(read().paused() ? 1 : 0)
+      },
+    })
+    new Counter({
+      name: 'skein_worker_peer_received_bytes_total',
+      help: 'Bytes received on the peer port (requests, scattered data)',
+      registers,
+      collect() {
+        this.reset()
+        this.inc(read().peerPortBytes().read)
+      },
+    })
+    new Counter({
+      name: 'skein_worker_peer_sent_bytes_total',
+      help: 'Bytes sent on the peer port (data served to other workers and clients)',
+      registers,
+      collect() {
+        this.reset()
+        this.inc(read().peerPortBytes().written)
+      },
+    })
+    new Gauge({
+      name: 'skein_worker_event_loop_delay_seconds',
+      help: "Delay of the worker's I/O thread event loop since the previous scrape (p50, p99, max)",
+      labelNames: ['stat'],
+      registers,
+      collect() {
+        const h = (metrics.loopDelay ??= startLoopDelay())
+        const seconds = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0)
+        this.set({ stat: 'p50' }, seconds(h.percentile(50)))
+        this.set({ stat: 'p99' }, seconds(h.percentile(99)))
+        this.set({ stat: 'max' }, seconds(h.max))
+        h.reset()
+      },
+    })
+  }
+
+  attach(source: WorkerMetricsSource): void {
+    this.source = source
+  }
+
+  /** The worker starts fetching `key` from a peer (a second call for a key in flight changes nothing). */
+  transferStarted(key: string): void {
+    if (this.started.has(key)) return
+    if (this.started.size >= MAX_TIMED_TRANSFERS) this.started.delete(this.started.keys().next().value!)
+    this.started.set(key, performance.now())
+  }
+
+  /** `key` arrived (`bytes` long); only the first arrival of a fetch counts. */
+  transferArrived(key: string, bytes: number): void {
+    const start = this.started.get(key)
+    if (start === undefined) return
+    this.started.delete(key)
+    this.transferBytes.inc(bytes)
+    this.transfers.inc({ outcome: 'ok' })
+    this.transferSeconds.observe((performance.now() - start) / 1000)
+  }
+
+  /** No holder gave `key`. */
+  transferFailed(key: string): void {
+    this.started.delete(key)
+    this.transfers.inc({ outcome: 'failed' })
+  }
+
+  /** Serves GET /metrics (read-only counts, no token needed, like the scheduler's); anything else is 404. */
+  respond(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0]
+    if (req.method !== 'GET' || path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('skein worker: try GET /metrics, or a WebSocket connection for data\n')
+      return
+    }
+    this.registry.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(body),
+      (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}\n`),
+    )
+  }
+
+  close(): void {
+    this.loopDelay?.disable()
+  }
+}
+
+function startLoopDelay(): IntervalHistogram {
+  const h = monitorEventLoopDelay({ resolution: 10 })
+  h.enable()
+  return h
+}
