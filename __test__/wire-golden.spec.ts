@@ -11,6 +11,7 @@ import { decode, encode, WorkerEventKind, type WireFailure, type WireTask } from
 import { NativeCore } from '../ts/scheduler/native'
 import { EventOutbox } from '../ts/worker/outbox'
 import { checkClientMessage } from '../ts/scheduler/validate'
+import { MAX_STORY_TRANSITIONS, storyOf } from '../ts/scheduler/story'
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
@@ -182,4 +183,28 @@ test('dataset and fire-and-forget messages: the client writes the golden bytes, 
   t.deepEqual(checkClientMessage(decode(FIRE_AND_FORGET) as unknown[]), ['fire-and-forget', ['a']])
   const [, request, value, keys, ids] = decode(DATASET) as [string, number, Uint8Array, string[], Uint32Array]
   t.deepEqual([request, Buffer.from(value).toString(), keys, [...ids]], [1, 'v', ['a'], [7]])
+})
+
+/** ["story", request 1, key "a"] */
+const STORY_REQUEST = hex('93 a5 73746f7279 01 a1 61')
+/** ["story", request 1, [["waiting", "processing", "submit-graph"]]] */
+const STORY = hex('93 a5 73746f7279 01 91 93 a7 77616974696e67 aa 70726f63657373696e67 ac 7375626d69742d6772617068')
+
+test('story messages: the client writes the golden request, the scheduler checks it and answers in kebab-case names', (t) => {
+  t.deepEqual(encode(['story', 1, 'a']), STORY_REQUEST)
+  t.deepEqual(checkClientMessage(decode(STORY_REQUEST) as unknown[]), ['story', 1, 'a'])
+  t.deepEqual(encode(['story', 1, [['waiting', 'processing', 'submit-graph']]]), STORY)
+  t.throws(() => checkClientMessage(['story', 1]), { code: 'SKEIN_BAD_MESSAGE', message: /'story' message: expected 2 fields/ })
+  t.throws(() => checkClientMessage(['story', 1, 7]), { code: 'SKEIN_BAD_MESSAGE', message: /key .* has the wrong type/ })
+  t.throws(() => checkClientMessage(['story', 'x', 'a']), { code: 'SKEIN_BAD_MESSAGE', message: /request id/ })
+  t.throws(() => checkClientMessage(['story', 1, 'k'.repeat(5000)]), { code: 'SKEIN_BAD_MESSAGE', message: /key/ })
+
+  const core = new NativeCore({ validate: true })
+  const client = core.addClient()
+  core.submitGraph(client, encode([task('a', 'pa', 0)]), ['a'])
+  core.addWorker('w1', 1, null, 0)
+  const story = storyOf(core, 'a')
+  t.deepEqual(story[0], ['released', 'waiting', 'submit-graph'])
+  t.true(story.length <= MAX_STORY_TRANSITIONS)
+  t.deepEqual(storyOf(core, 'unknown'), [])
 })

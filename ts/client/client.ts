@@ -6,7 +6,10 @@ import {
   encode,
   InvalidOptionsError,
   KeyRef,
+  keyTooLong,
+  MAX_KEY_BYTES,
   partyCredentials,
+  SkeinError,
   partyTls,
   type ClientToScheduler,
   type Credentials,
@@ -43,6 +46,8 @@ import type { Gathering, KeyState } from './key-state'
 import { KeyTable } from './key-table'
 import { PeerPool, type WorkerDescription } from './peers'
 import { scatterValues, type ScatterOptions } from './scatter'
+import { Progress, PROGRESS_OPTIONS, type ProgressOptions } from './progress'
+import { transitionsOf, type Transition } from './story'
 
 export interface ClientOptions {
   /** Shown in the scheduler's logs; default `client-<host>-<pid>`. */
@@ -272,6 +277,36 @@ export class Client implements FutureOwner {
    */
   asCompleted<T>(futures: Iterable<Future<T>> = []): AsCompleted<T> {
     return new AsCompleted(futures)
+  }
+
+  /**
+   * Progress of these futures: `for await (const { done, erred, total } of client.progress(futures))`
+   * yields counts until every future is done (finished, erred, cancelled or lost), and
+   * `await client.progress(futures)` waits for the last one. On a TTY (or with `bar: true`) it also
+   * draws a progress bar on stderr.
+   */
+  progress(futures: Future | Iterable<Future>, options: ProgressOptions = {}): Progress {
+    checkOptions('progress', options, PROGRESS_OPTIONS, invalidOptions)
+    const list = futures instanceof Future ? [futures] : [...futures]
+    for (const f of list) if (!(f instanceof Future)) throw invalidOptions(`progress: expected futures, got ${typeof f}`)
+    return new Progress(list, options)
+  }
+
+  /**
+   * `key`'s last transitions in the scheduler, oldest first: `[{ from: 'waiting', to: 'processing',
+   * stimulus: 'submit-graph' }, ...]` (the scheduler keeps the last 16 per key). Empty for a key the
+   * scheduler does not know (never submitted, or forgotten).
+   */
+  async story(key: string | Future): Promise<Transition[]> {
+    const name = key instanceof Future ? key.key : key
+    if (typeof name !== 'string') throw invalidOptions(`story: expected a key (string) or a future, got ${typeof name}`)
+    if (keyTooLong(name)) throw new SkeinError('SKEIN_KEY_TOO_LONG', `story: a key of ${Buffer.byteLength(name)} bytes ('${name.slice(0, 40)}...'): keys are at most ${MAX_KEY_BYTES} bytes`)
+    const connection = this.open()
+    let transitions: Transition[] = []
+    await this.requestInOrder(connection, (request) => ['story', request, name], (reply) => {
+      if (reply[0] === 'story') transitions = transitionsOf(reply[2])
+    })
+    return transitions
   }
 
   /** Resolves once at least `count` workers are connected; rejects with NoWorkersError after `timeoutMs`. */

@@ -10,6 +10,7 @@ import {
   type Credentials,
   type Dataset,
   type DatasetNames,
+  type Story,
   type Done,
   type ResolvedTls,
   type SchedulerToClient,
@@ -20,7 +21,7 @@ import { ConnectionClosedError, SchedulerError } from './errors'
 const CLOSE_GRACE_MS = 1000
 
 /** A request's successful answer: 'done', or the reply that carries what was asked for. */
-export type Reply = Done | Dataset | DatasetNames
+export type Reply = Done | Dataset | DatasetNames | Story
 
 type Waiter = { resolve: () => void; reject: (error: Error) => void; onDone: ((reply: Reply) => void) | undefined }
 
@@ -162,6 +163,7 @@ export class SchedulerConnection {
       case 'done':
       case 'dataset':
       case 'datasets':
+      case 'story':
         this.settle(message[1], null, message)
         return
       case 'error':

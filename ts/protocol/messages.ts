@@ -88,6 +88,8 @@ export type GetDataset = ['get-dataset', request: number, name: string]
 export type ListDatasets = ['list-datasets', request: number]
 /** The scheduler holds these keys until each is done (in memory or erred), then lets them go. */
 export type FireAndForget = ['fire-and-forget', keys: string[]]
+/** Asks for `key`'s last transitions (its story in the core); answered with 'story'. */
+export type StoryRequest = ['story', request: number, key: string]
 
 // ---------------------------------------------------------------- scheduler -> client
 /** taskIds: for a submit whose wanted keys were given as indices, the task id of each, in order. */
@@ -104,6 +106,10 @@ export type Workers = ['workers', workers: WorkerInfo[]]
 /** A published dataset for 'get-dataset': its structure, keys, and their task ids ('memory' messages name those). */
 export type Dataset = ['dataset', request: number, value: Uint8Array, keys: string[], ids: Uint32Array]
 export type DatasetNames = ['datasets', request: number, names: string[]]
+/** One transition of a key: states and the stimulus that moved it, e.g. ['waiting', 'processing', 'task-finished']. */
+export type StoryTransition = [from: string, to: string, stimulus: string]
+/** A key's transitions, oldest first (bounded: the core keeps the last few per key); empty for an unknown key. */
+export type Story = ['story', request: number, transitions: StoryTransition[]]
 /** A request (or, with request -1, the connection) was refused. */
 export type ErrorReply = ['error', request: number, code: string, message: string]
 
@@ -156,7 +162,8 @@ export type ClientToScheduler =
   | GetDataset
   | ListDatasets
   | FireAndForget
-export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply | Dataset | DatasetNames
+  | StoryRequest
+export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply | Dataset | DatasetNames | Story
 export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat | WorkerHeartbeat | Paused
 export type SchedulerToWorker = Challenge | Authenticated | Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply
 export type PeerRequest = Auth | Get | Put

@@ -9,6 +9,7 @@ import { decodeMessages } from './instructions'
 import type { Log } from './log'
 import { asBuffer, checkClientMessage, checkHello, checkWorkerMessage, ProtocolError } from './validate'
 import { HANDSHAKE } from '../protocol'
+import { storyOf } from './story'
 import { WORKER_UNREACHABLE, type PeerReachability } from './reachability'
 
 const MALFORMED_FRAME = 'SKEIN_MALFORMED_FRAME'
@@ -328,6 +329,9 @@ export class Router {
         break
       case 'fire-and-forget':
         this.request(conn, -1, () => this.fireAndForget.hold(client, msg[1]))
+        break
+      case 'story':
+        conn.send(['story', msg[1], storyOf(this.core, msg[2])])
         break
       case 'heartbeat':
         break

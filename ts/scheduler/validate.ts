@@ -35,6 +35,10 @@ function isKeyArray(v: unknown): v is string[] {
   return true
 }
 
+function isKey(v: unknown): v is string {
+  return typeof v === 'string' && !keyTooLong(v)
+}
+
 function isWanted(v: unknown): v is string[] | Uint32Array {
   return v instanceof Uint32Array || isKeyArray(v)
 }
@@ -137,6 +141,11 @@ export function checkClientMessage(m: Message): Exclude<ClientToScheduler, Hello
     case 'list-datasets':
       expectLength(m, 2)
       field(m, 1, isRequest, 'request id')
+      break
+    case 'story':
+      expectLength(m, 3)
+      field(m, 1, isRequest, 'request id')
+      field(m, 2, isKey, `key (a string of at most ${MAX_KEY_BYTES} bytes)`)
       break
     case 'fire-and-forget':
       expectLength(m, 2)
