@@ -58,3 +58,11 @@ test('the embedding example in the README runs as written', async (t) => {
   // port 8786 may be taken on a shared machine; the example is the same with a free port
   await t.notThrowsAsync(runExample('embedding', embedding.replace('port: 8786', 'port: 0')))
 })
+
+test('the observability example in the README runs as written and prints what the README says', async (t) => {
+  const [example] = tsBlocks('Dashboard and Observability')
+  const out = await runExample('observability', example)
+  const section = readme.slice(readme.indexOf('\n## Dashboard and Observability\n'))
+  const printed = /prints\n\n```\n([\s\S]*?)```/.exec(section)![1]
+  t.is(out.trim(), printed.trim())
+})
