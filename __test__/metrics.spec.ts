@@ -2,6 +2,7 @@ import test from 'ava'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import { Client } from '../ts/client'
 import { Scheduler } from '../ts/scheduler'
+import { boundedPrefixes, MAX_PREFIX_SERIES } from '../ts/scheduler/metrics'
 import { Worker } from '../ts/worker'
 
 interface Sample {
@@ -117,4 +118,16 @@ test('/metrics is read-only: other methods and paths get no metrics, and a reque
   t.is((await fetch(`${http(worker.address)}/health`)).status, 404)
   t.is((await fetch(`${http(worker.address)}/metrics`, { method: 'DELETE' })).status, 404)
   t.is((await fetch(`${http(worker.address)}/metrics`)).status, 200)
+})
+
+test('per-prefix series are bounded: past 50 prefixes the smallest are summed under (other)', (t) => {
+  const prefixes = Array.from({ length: 60 }, (_, i) => ({ prefix: `p${i}`, released: 0, waiting: i, queued: 0, noWorker: 0, processing: 0, memory: 1, erred: 0 }))
+  const series = boundedPrefixes(prefixes)
+  t.is(series.length, MAX_PREFIX_SERIES + 1)
+  t.is(series[0][0], 'p59', 'largest first')
+  const other = series.at(-1)!
+  t.is(other[0], '(other)')
+  // p0..p9 are the smallest: waiting 0+1+...+9, one in memory each.
+  t.like(other[1], { waiting: 45, memory: 10 })
+  t.deepEqual(boundedPrefixes(prefixes.slice(0, 3)).map(([p]) => p), ['p0', 'p1', 'p2'])
 })

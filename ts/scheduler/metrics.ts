@@ -42,12 +42,15 @@ export interface SchedulerMetricsSource {
 export class SchedulerMetrics {
   readonly registry = new Registry()
   private readonly loopDelay: IntervalHistogram
+  /** Read once per scrape (it walks the task table) for the families that use it. */
+  private census: { prefixes: PrefixCounts[]; forgotten: number } = { prefixes: [], forgotten: 0 }
 
-  constructor(source: SchedulerMetricsSource) {
+  constructor(private readonly source: SchedulerMetricsSource) {
     this.loopDelay = monitorEventLoopDelay({ resolution: 10 })
     this.loopDelay.enable()
     const registers = [this.registry]
     const loopDelay = this.loopDelay
+    const census = () => this.census
 
     new Gauge({
       name: 'skein_scheduler_tasks',
@@ -66,10 +69,10 @@ export class SchedulerMetrics {
       registers,
       collect() {
         this.reset()
-        for (const [prefix, counts] of boundedPrefixes(source.census().prefixes)) setByState(this, counts, prefix)
+        for (const [prefix, counts] of boundedPrefixes(census().prefixes)) setByState(this, counts, prefix)
       },
     })
-    counter(registers, 'skein_scheduler_tasks_forgotten_total', 'Tasks forgotten (done with and dropped) since start', () => source.census().forgotten)
+    counter(registers, 'skein_scheduler_tasks_forgotten_total', 'Tasks forgotten (done with and dropped) since start', () => census().forgotten)
     counter(registers, 'skein_scheduler_transitions_total', 'Task state transitions since start (rate() gives transitions per second)', () => source.stats().transitions)
     counter(registers, 'skein_scheduler_computes_total', 'Compute instructions sent to workers since start', () => source.stats().computes)
     counter(registers, 'skein_scheduler_steal_requests_total', 'Steal requests sent to workers since start', () => source.stats().stealRequests)
@@ -118,6 +121,7 @@ export class SchedulerMetrics {
 
   /** The exposition text and its content type. */
   async scrape(): Promise<{ body: string; contentType: string }> {
+    this.census = this.source.census()
     return { body: await this.registry.metrics(), contentType: this.registry.contentType }
   }
 
