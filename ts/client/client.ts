@@ -215,6 +215,16 @@ export class Client implements FutureOwner {
   }
 
   /**
+   * Dask's name for starting a graph and keeping its results on the cluster: the same as
+   * `compute`, which already returns futures without gathering.
+   */
+  persist<T>(task: Task<T>): Future<T>
+  persist<const T extends readonly Task[]>(tasks: T): FuturesOf<T>
+  persist(tasks: Task | readonly Task[]): Future | Future[] {
+    return tasks instanceof Task ? this.compute(tasks) : this.compute(tasks)
+  }
+
+  /**
    * The value of a future, or of every future inside an array, plain object, Map or Set (at any
    * depth), in the same shape: `await client.gather({ a: fa, parts: [f1, f2] })`. Rejects with the
    * first error.
