@@ -32,6 +32,11 @@ export async function runSkein(workload: Workload, plan: RunPlan): Promise<SideR
   if (size === undefined) throw new Error(`${workload.name} does not run at ${plan.scale} scale`)
   const options = workload.cluster?.(plan.scale) ?? CLUSTER
   const result: SideResult = { workload: workload.name, size, tasks: workload.tasks(size), shape: describeCluster(options), warmup: null, runs: [], once: null, stats: {} }
+  const notes = new Map<string, number>()
+  const note = (text: string) => {
+    log(`  skein ${workload.name}: ${text}`)
+    notes.set(text, (notes.get(text) ?? 0) + 1)
+  }
   // Workers run plain Node, as the compiled code they import needs: the harness runs under tsx,
   // whose loader workers would otherwise inherit (and pay for, e.g. source-mapped stacks).
   const cluster = await LocalCluster.start({ workerExecArgv: [], ...options })
@@ -41,7 +46,7 @@ export async function runSkein(workload: Workload, plan: RunPlan): Promise<SideR
     client = connected
     collectGarbage()
     const rssAtStart = process.memoryUsage.rss()
-    const context = (run: number) => ({ client: connected, cluster, run, rssAtStart })
+    const context = (run: number) => ({ client: connected, cluster, run, rssAtStart, scale: plan.scale, note, log })
     const once = workload.once
     Object.assign(
       result,
@@ -60,10 +65,16 @@ export async function runSkein(workload: Workload, plan: RunPlan): Promise<SideR
     result.error = errorText(err)
     log(`  skein ${workload.name} FAILED: ${result.error}`)
   } finally {
+    if (notes.size > 0) result.notes = countedNotes(notes)
     await client?.close()
     await cluster.close()
   }
   return result
+}
+
+/** Each note with how many runs (warm-ups included) gave it. */
+export function countedNotes(notes: ReadonlyMap<string, number>): string[] {
+  return [...notes].map(([text, times]) => (times === 1 ? `${text} (1 run)` : `${text} (${times} runs)`))
 }
 
 /**

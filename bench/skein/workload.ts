@@ -15,6 +15,12 @@ export interface RunContext {
   run: number
   /** RSS of this process once the cluster had started and the client connected, before any run. */
   rssAtStart: number
+  /** The scale it runs at. */
+  scale: Scale
+  /** Says something about the run in the report (why it did not complete, say); the same text from several runs is counted, not repeated. */
+  note(text: string): void
+  /** Progress lines. */
+  log(line: string): void
 }
 
 /** One benchmark workload on the skein side. The Dask side (bench/dask/workloads.py) and piscina's (bench/piscina) mirror it. */
