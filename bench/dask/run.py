@@ -12,6 +12,7 @@ workload failed: the JSON then carries "error".
 """
 
 import argparse
+import contextlib
 import gc
 import json
 import logging
@@ -25,7 +26,7 @@ import dask
 import distributed
 from distributed import Client, LocalCluster
 
-from workloads import ONCE, WORKLOADS, cluster_options, dask_config, tasks_of
+from workloads import CLUSTER_PER_RUN, ONCE, WORKLOADS, cluster_options, dask_config, tasks_of
 
 # Warm-up runs repeat until they have taken this long (at least one run), as on the skein side.
 WARMUP_S = 1.0
@@ -87,9 +88,18 @@ def main():
             notes[text] = notes.get(text, 0) + 1
         return metrics
 
+    shape = dict(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, **options)  # = shape_of(options)
+
+    @contextlib.contextmanager
+    def new_client():
+        with dask.config.set(dask_config(name)), LocalCluster(**shape) as cluster, Client(cluster) as client:
+            yield client
+
+    per_run = name in CLUSTER_PER_RUN
     try:
-        shape = dict(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, **options)
-        with dask.config.set(dask_config(name)), LocalCluster(**shape) as cluster, Client(cluster) as client:  # = shape_of(options)
+        # A workload in CLUSTER_PER_RUN gets a cluster of its own for each run; the others share one.
+        with contextlib.nullcontext() if per_run else new_client() as shared:
+            session = new_client if per_run else lambda: contextlib.nullcontext(shared)
             run = 0
             if name in ONCE:
                 result["once"] = ONCE[name](size)
@@ -98,16 +108,18 @@ def main():
                 # As the skein side: repeated until the warm-up has taken WARMUP_S (at least one run).
                 warmup_start = time.perf_counter()
                 while True:
-                    result["warmup"] = measured(workload(client, args.warmup_size, run))
+                    with session() as client:
+                        result["warmup"] = measured(workload(client, args.warmup_size, run))
                     run += 1
                     log(f"warm-up (size {args.warmup_size}): {brief(result['warmup'])}")
                     if time.perf_counter() - warmup_start >= WARMUP_S:
                         break
             wanted = args.runs
             while len(result["runs"]) < wanted:
-                gc.collect()  # the previous runs' garbage, outside the timed region (as the skein side)
-                started = time.perf_counter()
-                metrics = measured(workload(client, size, run))
+                with session() as client:
+                    gc.collect()  # the previous runs' garbage, outside the timed region (as the skein side)
+                    started = time.perf_counter()
+                    metrics = measured(workload(client, size, run))
                 run += 1
                 result["runs"].append(metrics)
                 log(f"run {len(result['runs'])}: {brief(metrics)}")

@@ -359,6 +359,7 @@ MEMORY_LIMIT = "128MiB"
 MEMORY_TIME_LIMIT_S = 90
 MiB = 2**20
 SAMPLE_S = 0.02
+SETTLE_S = 1.0
 
 
 def proc_memory(pid):
@@ -457,11 +458,6 @@ def memory_pressure(client, megabytes, run):
     expected = BLOCKS * block_bytes
     cluster = client.cluster
     notes = []
-    try:
-        # Workers killed in an earlier run (terminate) are back before this one starts, as on the skein side.
-        client.wait_for_workers(2, timeout=60)
-    except TimeoutError:
-        notes.append(f"only {len(client.scheduler_info()['workers'])} of 2 workers were up at the start")
     watch = MemoryWatch(cluster, LOCAL_DIRECTORY)
     start = time.perf_counter()
     seeds = [base + i for i in range(BLOCKS)]
@@ -486,6 +482,9 @@ def memory_pressure(client, megabytes, run):
     client.cancel(future)
     del future
     watch.stop()
+    # What the workers hold once the run is over and its results released: what the next computation starts from.
+    time.sleep(SETTLE_S)
+    after = max([(proc_memory(pid) or (0, 0))[0] for pid in worker_pids(cluster).values()], default=0)
     if not watch.peaks_reset:
         notes.append("could not reset the workers' peak RSS (/proc/<pid>/clear_refs): peaks are since each worker started")
     peaks = list(watch.peaks.values()) or [0]
@@ -499,6 +498,7 @@ def memory_pressure(client, megabytes, run):
         "spilledMiB": sum(watch.files.values()) / MiB,
         "spillWrites": len(watch.files),
         "spilledPeakMiB": watch.spilled_peak / MiB,
+        "rssAfterMiB": after / MiB,
         "restarts": watch.restarts(),
         "_notes": notes,
     }
@@ -546,6 +546,11 @@ def cluster_options(name):
 
 
 LOCAL_DIRECTORY = None
+
+
+# A cluster of their own for each run: workers one run got terminated, and the memory a run leaves
+# behind, would otherwise be the next run's starting point (as `clusterPerRun` on the skein side).
+CLUSTER_PER_RUN = {"memory-pressure", "memory-pressure-spill-only"}
 
 
 def dask_config(name):

@@ -62,6 +62,7 @@ function memoryHeadlines(workload: string, setting: string): Headline[] {
     { workload, metric: 'wallMs', label: `wall, ${setting}`, unit: 'ms', better: 'lower' },
     { workload, metric: 'peakRssMaxMiB', label: `peak worker RSS, higher of 2, ${setting}`, unit: 'MiB', better: 'lower' },
     { workload, metric: 'peakRssMinMiB', label: `peak worker RSS, lower of 2, ${setting}`, unit: 'MiB', better: 'lower' },
+    { workload, metric: 'rssAfterMiB', label: `worker RSS 1 s after the run, higher of 2, ${setting}`, unit: 'MiB', better: 'lower' },
     { workload, metric: 'spilledMiB', label: `spilled to disk, ${setting}`, unit: 'MiB', better: 'lower' },
   ]
 }

@@ -1,5 +1,5 @@
 import { task, type Future, type LocalClusterOptions } from 'skein'
-import { MiB } from '../lib/proc-memory'
+import { MiB, procMemory } from '../lib/proc-memory'
 import { MemoryWatch } from './memory-watch'
 import type { Metrics, Scale, Workload } from './workload'
 import { runBase } from './workload'
@@ -7,6 +7,8 @@ import { runBase } from './workload'
 /** Blocks one run produces; the size parameter is the megabytes (1e6 bytes) they add up to. */
 export const BLOCKS = 40
 const WORKERS = 2
+/** How long after a run the workers' RSS is read again (rssAfterMiB). */
+const SETTLE_MS = 1000
 /** Each worker's limit: 40 blocks of 25 MB are about 4x the two workers' 256 MiB. */
 export const MEMORY_LIMIT = '128MiB'
 /** A run that has not finished by then is reported as not completed (workers paused for good, say). */
@@ -60,9 +62,10 @@ function memoryPressure(name: string, memory: LocalClusterOptions['memory'], des
     cluster: (scale): LocalClusterOptions => (scale === 'smoke' ? smokeCluster(memory) : { workers: WORKERS, slotsPerWorker: 1, memoryLimit: MEMORY_LIMIT, ...(memory ? { memory } : {}) }),
     // One run is seconds of allocation and disk: nothing for the JIT to warm, and a warm-up would only raise the baseline.
     warmup: false,
+    // Workers one run got terminated (LocalCluster stops restarting a worker after 10 deaths a minute)
+    // and the memory a run leaves behind would otherwise be the next run's starting point.
+    clusterPerRun: true,
     async run({ client, cluster, run, scale, note, log }, megabytes) {
-      // Workers killed in an earlier run (terminate) are back before this one starts, as on the Dask side.
-      await client.waitForWorkers(WORKERS, 60_000)
       const blockBytes = Math.round((megabytes * 1e6) / BLOCKS)
       const expected = BLOCKS * blockBytes
       const restartsBefore = cluster.restarts
@@ -96,6 +99,9 @@ function memoryPressure(name: string, memory: LocalClusterOptions['memory'], des
       const wallMs = performance.now() - start
       root.release()
       const seen = watch.stop()
+      // What the workers hold once the run is over and its results released: what the next computation starts from.
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+      const after = Math.max(0, ...cluster.workerProcesses.map(({ pid }) => procMemory(pid)?.rss ?? 0))
       if (!seen.peaksReset) note('could not reset the workers\' peak RSS (/proc/<pid>/clear_refs): peaks are since each worker started')
       const peaks = [...seen.peakByWorker.values()]
       const metrics: Metrics = {
@@ -108,6 +114,7 @@ function memoryPressure(name: string, memory: LocalClusterOptions['memory'], des
         spilledMiB: seen.spilledBytes / MiB,
         spillWrites: seen.spillFiles,
         spilledPeakMiB: seen.spilledPeakBytes / MiB,
+        rssAfterMiB: after / MiB,
         restarts: cluster.restarts - restartsBefore,
       }
       return metrics

@@ -41,6 +41,8 @@ export interface Workload {
   peer?: string
   /** The LocalCluster it runs on (default CLUSTER: 2 workers x 1 slot). */
   cluster?(scale: Scale): LocalClusterOptions
+  /** Each run (and `once`) on a cluster of its own, started before the run and closed after it (default: one cluster for every run). */
+  clusterPerRun?: boolean
   /** `false`: no warm-up run (one run is long and would measure nothing new). */
   warmup?: boolean
   /** Timed runs whatever --runs says. */
