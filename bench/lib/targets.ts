@@ -59,7 +59,7 @@ export const HEADLINES: readonly Headline[] = [
 function memoryHeadlines(workload: string, setting: string): Headline[] {
   return [
     { workload, metric: 'exact', label: `completed with the exact total (1 = yes), ${setting}`, unit: '', better: 'higher', bound: 1 },
-    { workload, metric: 'wallMs', label: `wall, ${setting}`, unit: 'ms', better: 'lower' },
+    { workload, metric: 'wallMs', label: `wall (to the result, or to the failure), ${setting}`, unit: 'ms', better: 'lower' },
     { workload, metric: 'peakRssMaxMiB', label: `peak worker RSS, higher of 2, ${setting}`, unit: 'MiB', better: 'lower' },
     { workload, metric: 'peakRssMinMiB', label: `peak worker RSS, lower of 2, ${setting}`, unit: 'MiB', better: 'lower' },
     { workload, metric: 'rssAfterMiB', label: `worker RSS 1 s after the run, higher of 2, ${setting}`, unit: 'MiB', better: 'lower' },
