@@ -36,11 +36,11 @@ function graph(base: number, blockBytes: number) {
 
 /**
  * Smoke scale (the tests): 40 blocks of 1 MB under a limit nothing reaches, so no worker pauses
- * or logs; with spilling only, a target of 1% (5 MiB of values) makes the workers spill anyway,
+ * or logs; with spilling only, a target of 0.1% (0.5 MiB of values) makes the workers spill every block,
  * so the spill counting is exercised.
  */
 function smokeCluster(memory: LocalClusterOptions['memory']): LocalClusterOptions {
-  return { workers: WORKERS, slotsPerWorker: 1, memoryLimit: '512MiB', ...(memory ? { memory: { ...memory, target: 0.01 } } : {}) }
+  return { workers: WORKERS, slotsPerWorker: 1, memoryLimit: '512MiB', ...(memory ? { memory: { ...memory, target: 0.001 } } : {}) }
 }
 
 /**
