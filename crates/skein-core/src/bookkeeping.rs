@@ -45,9 +45,15 @@ impl Scheduler {
         }
     }
 
-    /// Where a task goes once all its inputs are in memory.
+    /// Where a task goes once all its inputs are in memory: root and root-ish tasks to the
+    /// scheduler-side queue (see `groups.rs`), the rest to a worker chosen for them.
+    #[inline]
     pub(crate) fn ready_target(&self, t: TaskId) -> TaskState {
-        if self.tasks[t].is_queueable_root() {
+        let task = &self.tasks[t];
+        if task.unrestricted()
+            && (task.dep_count() == 0
+                || self.groups.rootish(task.group, self.workers.total_slots))
+        {
             TaskState::Queued
         } else {
             TaskState::Processing
@@ -89,7 +95,8 @@ impl Scheduler {
     pub(crate) fn start_processing(&mut self, t: TaskId, w: WorkerId) {
         let run = self.next_run;
         self.next_run = self.next_run.wrapping_add(1);
-        let estimate = self.prefixes.estimate_us(self.tasks[t].prefix);
+        let prefix = self.groups.prefix(self.tasks[t].group);
+        let estimate = self.prefixes.estimate_us(prefix);
         let pos = self.workers.push_processing(w, t, estimate);
         let task = &mut self.tasks[t];
         task.run = run;
@@ -186,6 +193,7 @@ impl Scheduler {
             self.recommend_settle(d);
         }
         self.tasks[t].extras = None;
+        self.groups.remove_member(self.tasks[t].group);
         self.tasks.forget(t);
     }
 
@@ -251,7 +259,7 @@ impl Scheduler {
                     }
                 }
                 // Their input is gone: back to waiting for it.
-                TaskState::Processing | TaskState::NoWorker if !arrived => {
+                TaskState::Processing | TaskState::NoWorker | TaskState::Queued if !arrived => {
                     self.recommend(d, TaskState::Waiting);
                 }
                 _ => {}

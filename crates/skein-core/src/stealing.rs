@@ -156,6 +156,7 @@ impl Scheduler {
             tasks,
             workers,
             prefixes,
+            groups,
             config,
             outbox,
             counters,
@@ -183,7 +184,7 @@ impl Scheduler {
                     if task.flags & (FLAG_STEALING | FLAG_EXECUTING) != 0 {
                         continue;
                     }
-                    let d = prefixes.estimate(task.prefix);
+                    let d = prefixes.estimate(groups.prefix(task.group));
                     let thief = stealing
                         .thieves
                         .iter()
@@ -197,7 +198,7 @@ impl Scheduler {
                             ba.partial_cmp(&bb).unwrap_or(std::cmp::Ordering::Equal)
                         });
                     let Some(thief) = thief else { continue };
-                    let estimate_us = u64::from(prefixes.estimate_us(task.prefix));
+                    let estimate_us = u64::from(prefixes.estimate_us(groups.prefix(task.group)));
                     ask_victim(stealing, tasks, outbox, counters, t, v, thief, estimate_us);
                 }
             }
@@ -235,7 +236,7 @@ impl Scheduler {
                 if task.flags & FLAG_STEALING != 0 {
                     continue;
                 }
-                let d = prefixes.estimate(task.prefix);
+                let d = prefixes.estimate(groups.prefix(task.group));
                 d_sum += d;
                 seen += 1;
                 if !(d > 0.0 && d >= min_duration) {
@@ -266,7 +267,7 @@ impl Scheduler {
                     continue;
                 }
                 let task = &tasks[t];
-                let d = prefixes.estimate(task.prefix);
+                let d = prefixes.estimate(groups.prefix(task.group));
                 let mut best: Option<(f64, WorkerId)> = None;
                 for &th in &stealing.thieves {
                     let tw = &workers.list[th.ix()];
@@ -289,7 +290,7 @@ impl Scheduler {
                 if !worth_it {
                     continue;
                 }
-                let estimate_us = u64::from(prefixes.estimate_us(task.prefix));
+                let estimate_us = u64::from(prefixes.estimate_us(groups.prefix(task.group)));
                 stealing.victims[vi as usize].1 -= d / vw.slots.max(1) as f64;
                 ask_victim(stealing, tasks, outbox, counters, t, v, thief, estimate_us);
             }

@@ -82,7 +82,8 @@ pub(crate) struct Task {
     pub priority: Priority,
     /// Keys are at most `MAX_KEY_BYTES`, so 16 bits hold the length.
     key_len: u16,
-    pub prefix: u32,
+    /// Its group (`groups.rs`), which names its prefix.
+    pub group: u32,
     /// While waiting: dependency edges whose task is not in memory.
     pub waiting_on: u32,
     /// Dependent edges whose dependent still needs this data (is waiting/queued/no-worker/processing).
@@ -109,10 +110,10 @@ impl Task {
         key: &str,
         payload: &[u8],
         deps: &[TaskId],
-        prefix: u32,
+        group: u32,
         priority: Priority,
     ) -> Task {
-        Task::from_key(key.to_string(), payload, deps, prefix, priority)
+        Task::from_key(key.to_string(), payload, deps, group, priority)
     }
 
     /// Like `new`, reusing the key's allocation for key + payload.
@@ -120,7 +121,7 @@ impl Task {
         key: String,
         payload: &[u8],
         deps: &[TaskId],
-        prefix: u32,
+        group: u32,
         priority: Priority,
     ) -> Task {
         let key_len = u16::try_from(key.len())
@@ -139,7 +140,7 @@ impl Task {
             nbytes: 0,
             priority,
             key_len,
-            prefix,
+            group,
             waiting_on: 0,
             waiters: 0,
             want_count: 0,
@@ -214,13 +215,12 @@ impl Task {
     pub fn failure(&self) -> Option<&(TaskId, Arc<Failure>)> {
         self.extras.as_ref().and_then(|e| e.failure.as_ref())
     }
-    /// Root tasks without restrictions wait in the scheduler-side queue when ready.
-    pub fn is_queueable_root(&self) -> bool {
-        self.dep_count() == 0
-            && self
-                .extras
-                .as_ref()
-                .is_none_or(|e| e.restrictions.is_none() && e.resources.is_empty())
+    /// Any worker may run it: no restrictions, no resources. Only such tasks are queued.
+    #[inline]
+    pub fn unrestricted(&self) -> bool {
+        self.extras
+            .as_ref()
+            .is_none_or(|e| e.restrictions.is_none() && e.resources.is_empty())
     }
     /// How many times a worker (or its execution thread) died while running it.
     pub fn suspicious(&self) -> usize {

@@ -1,6 +1,7 @@
 //! `validate()`: every invariant of the state, checked from scratch. Each error names the
 //! key (or worker/client) and the broken invariant.
 
+use crate::groups::MAX_GROUP_DEPS;
 use crate::ids::{ClientId, TaskId, WorkerId, NO_WORKER};
 use crate::scheduler::Scheduler;
 use crate::state::TaskState;
@@ -22,6 +23,42 @@ impl Scheduler {
         self.validate_clients()?;
         self.validate_sets()?;
         self.validate_steals()?;
+        self.validate_groups()?;
+        Ok(())
+    }
+
+    /// Each group counts its live tasks; freed ids have none.
+    fn validate_groups(&self) -> Result<(), String> {
+        let mut live = vec![0u32; self.groups.len()];
+        for task in &self.tasks.slots {
+            if task.state == TaskState::Forgotten {
+                continue;
+            }
+            let n = live
+                .get_mut(task.group as usize)
+                .ok_or(format!("key {:?}: unknown group {}", task.key(), task.group))?;
+            *n += 1;
+        }
+        let mut freed = vec![false; self.groups.len()];
+        for &g in self.groups.freed() {
+            let f = freed
+                .get_mut(g as usize)
+                .ok_or(format!("freed group id {g} out of range"))?;
+            check!(!*f, "group {g} freed twice");
+            *f = true;
+        }
+        for (g, &n) in live.iter().enumerate() {
+            check!(
+                n == self.groups.live(g as u32),
+                "group {g}: counts {} live tasks but {n} are",
+                self.groups.live(g as u32)
+            );
+            check!(
+                freed[g] == (n == 0),
+                "group {g}: {n} live tasks but {}freed",
+                if freed[g] { "" } else { "not " }
+            );
+        }
         Ok(())
     }
 
@@ -141,8 +178,17 @@ impl Scheduler {
                         "key {key:?}: queued but not in the queue"
                     );
                     check!(
-                        task.is_queueable_root(),
-                        "key {key:?}: queued but not an unrestricted root task"
+                        task.unrestricted(),
+                        "key {key:?}: queued but restricted to some workers"
+                    );
+                    check!(
+                        task.dep_count() == 0 || self.groups.narrow(task.group),
+                        "key {key:?}: queued with dependencies but its group depends on more \
+                         than {MAX_GROUP_DEPS} tasks (not root-ish)"
+                    );
+                    check!(
+                        not_in_memory == 0,
+                        "key {key:?}: queued with inputs not in memory"
                     );
                 }
                 NoWorker => {
