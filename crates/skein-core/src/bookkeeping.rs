@@ -51,8 +51,7 @@ impl Scheduler {
     pub(crate) fn ready_target(&self, t: TaskId) -> TaskState {
         let task = &self.tasks[t];
         if task.unrestricted()
-            && (task.dep_count() == 0
-                || self.groups.rootish(task.group, self.workers.total_slots))
+            && (task.dep_count() == 0 || self.groups.rootish(task.group, self.workers.total_slots))
         {
             TaskState::Queued
         } else {

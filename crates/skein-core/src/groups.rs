@@ -103,7 +103,9 @@ impl Groups {
     /// The group's dependencies are few enough for its tasks to be root-ish.
     #[inline]
     pub fn narrow(&self, g: u32) -> bool {
-        self.list.get(g as usize).is_some_and(|x| x.dep_count != WIDE)
+        self.list
+            .get(g as usize)
+            .is_some_and(|x| x.dep_count != WIDE)
     }
 
     /// Tasks of `g` are root-ish on a cluster of `total_slots` slots (restrictions aside).

@@ -2,8 +2,8 @@
 
 use crate::client::ClientTable;
 use crate::config::Config;
-use crate::groups::Groups;
 use crate::counters::SchedulerStats;
+use crate::groups::Groups;
 use crate::ids::{ClientId, KeyHasher, TaskId, WorkerId};
 use crate::instructions::Outbox;
 use crate::prefix::Prefixes;

@@ -106,13 +106,7 @@ pub(crate) struct Task {
 }
 
 impl Task {
-    pub fn new(
-        key: &str,
-        payload: &[u8],
-        deps: &[TaskId],
-        group: u32,
-        priority: Priority,
-    ) -> Task {
+    pub fn new(key: &str, payload: &[u8], deps: &[TaskId], group: u32, priority: Priority) -> Task {
         Task::from_key(key.to_string(), payload, deps, group, priority)
     }
 

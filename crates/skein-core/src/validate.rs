@@ -34,9 +34,11 @@ impl Scheduler {
             if task.state == TaskState::Forgotten {
                 continue;
             }
-            let n = live
-                .get_mut(task.group as usize)
-                .ok_or(format!("key {:?}: unknown group {}", task.key(), task.group))?;
+            let n = live.get_mut(task.group as usize).ok_or(format!(
+                "key {:?}: unknown group {}",
+                task.key(),
+                task.group
+            ))?;
             *n += 1;
         }
         let mut freed = vec![false; self.groups.len()];
