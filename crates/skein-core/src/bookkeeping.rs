@@ -51,7 +51,7 @@ impl Scheduler {
     pub(crate) fn ready_target(&self, t: TaskId) -> TaskState {
         let task = &self.tasks[t];
         if task.unrestricted()
-            && (task.dep_count() == 0 || self.groups.rootish(task.group, self.workers.total_slots))
+            && (task.dep_count() == 0 || self.groups.rootish(task.prefix, self.workers.total_slots))
         {
             TaskState::Queued
         } else {
@@ -94,8 +94,7 @@ impl Scheduler {
     pub(crate) fn start_processing(&mut self, t: TaskId, w: WorkerId) {
         let run = self.next_run;
         self.next_run = self.next_run.wrapping_add(1);
-        let prefix = self.groups.prefix(self.tasks[t].group);
-        let estimate = self.prefixes.estimate_us(prefix);
+        let estimate = self.prefixes.estimate_us(self.tasks[t].prefix);
         let pos = self.workers.push_processing(w, t, estimate);
         let task = &mut self.tasks[t];
         task.run = run;
@@ -192,7 +191,9 @@ impl Scheduler {
             self.recommend_settle(d);
         }
         self.tasks[t].extras = None;
-        self.groups.remove_member(self.tasks[t].group);
+        if !self.tasks[t].scattered() {
+            self.groups.remove_member(self.tasks[t].prefix);
+        }
         self.tasks.forget(t);
     }
 

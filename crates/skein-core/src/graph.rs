@@ -4,7 +4,7 @@
 
 use crate::bucket_order::{bucket_mask_for, sort_by_masked_key};
 use crate::error::CoreError;
-use crate::ids::{fixed_hasher, ClientId, FixedMap, TaskId, WorkerId};
+use crate::ids::{ClientId, TaskId, WorkerId};
 use crate::order::{order_graph, LocalEdges};
 use crate::scheduler::Scheduler;
 use crate::spec::TaskSpec;
@@ -252,9 +252,6 @@ impl Scheduler {
         }
         self.tasks.reserve(by_rank.len());
         let mut dep_ids: Vec<TaskId> = Vec::new();
-        // This graph's group of each prefix (graphs name few prefixes, in runs).
-        let mut group_of: FixedMap<u32, u32> = FixedMap::with_hasher(fixed_hasher());
-        let mut last_group: Option<(u32, u32)> = None;
         for &i in &by_rank {
             let i = i as usize;
             let s = &mut specs[i];
@@ -272,19 +269,8 @@ impl Scheduler {
                 order: plan.rank[i],
             };
             let key = std::mem::take(&mut s.key);
-            let group = match last_group {
-                Some((p, g)) if p == prefix => g,
-                _ => {
-                    let groups = &mut self.groups;
-                    let g = *group_of
-                        .entry(prefix)
-                        .or_insert_with(|| groups.open(prefix));
-                    last_group = Some((prefix, g));
-                    g
-                }
-            };
-            self.groups.add_member(group, &dep_ids);
-            let mut task = Task::from_key(key, &s.payload, &dep_ids, group, priority);
+            self.groups.add_member(prefix, &dep_ids);
+            let mut task = Task::from_key(key, &s.payload, &dep_ids, prefix, priority);
             if s.restrictions.is_some() || !s.resources.is_empty() {
                 let mut resources: Vec<(u32, f64)> = s
                     .resources
@@ -364,10 +350,7 @@ impl Scheduler {
                     generation: self.generation,
                     order: 0,
                 };
-                // Each scattered key is a group of its own: it is never computed.
-                let group = self.groups.open(prefix);
-                self.groups.add_member(group, &[]);
-                let mut task = Task::new(key, &[], &[], group, priority);
+                let mut task = Task::new(key, &[], &[], prefix, priority);
                 task.flags |= FLAG_SCATTERED;
                 task.nbytes = nbytes;
                 let t = self.tasks.insert(h, task);

@@ -1,16 +1,18 @@
-//! Task groups: the tasks of one prefix created by one graph (Dask's `TaskGroup`: one `map`
-//! call, one level of a reduction), with the two counts the root-ish rule reads.
+//! Task groups, as Dask's `TaskGroup` for keys named `prefix-token`: the live tasks of one
+//! prefix (the function's name), across graphs, with the two counts the root-ish rule reads.
 //!
 //! A task is root-ish when it has no restrictions or resources, its group has more than
-//! twice the cluster's slots live tasks, and the group as a whole depends on fewer than
+//! twice the cluster's slots live tasks, and the group depends on fewer than
 //! `MAX_GROUP_DEPS + 1` distinct tasks: many tasks fanning out of a few shared inputs (a
-//! map over a scattered value). Such tasks are queued like roots when ready. A group is
-//! per graph, not per prefix for all time, so a map submitted today is not made root-ish
-//! by the tasks of the same function that earlier graphs left behind, and a group's
-//! dependencies are all known when its graph arrives: they are counted once, at creation.
+//! map over a scattered value). Such tasks are queued like roots when ready.
 //!
-//! Every count is kept as tasks are created and forgotten (O(1) per task and per edge,
-//! the edge cost ending once a group is known to be wide); no decision scans a group.
+//! The group is the prefix rather than the prefix within one graph because the client
+//! sends a loop of `submit` calls as many one-task graphs, and streams a large graph in
+//! several parts: per graph, neither would ever look root-ish. A group's dependencies, as
+//! in Dask, only grow while it lives; it starts over once its last task is forgotten.
+//!
+//! Every count is kept as tasks are created and forgotten: O(1) per task and per edge, and
+//! the edge cost ends once a group is known to be wide. No decision scans a group.
 
 use crate::ids::TaskId;
 
@@ -22,48 +24,37 @@ const WIDE: u8 = u8::MAX;
 
 #[derive(Clone, Copy, Debug)]
 struct Group {
-    /// Tasks of the group not yet forgotten.
+    /// Tasks of the prefix not yet forgotten (scattered data aside: it is never computed).
     live: u32,
-    /// Interned prefix (`prefix.rs`) of its tasks.
-    prefix: u32,
-    /// Distinct dependencies seen while the group was created (first `dep_count`), unless wide.
+    /// Distinct dependencies of those tasks since the group started (first `dep_count`),
+    /// unless wide. A dependency forgotten meanwhile stays listed; if its slot is reused
+    /// by a new dependency, that one is not counted again (an undercount, never a new
+    /// false "wide").
     deps: [TaskId; MAX_GROUP_DEPS],
     dep_count: u8,
 }
 
+const EMPTY: Group = Group {
+    live: 0,
+    deps: [TaskId(0); MAX_GROUP_DEPS],
+    dep_count: 0,
+};
+
+/// One group per interned prefix (`prefix.rs`), indexed by prefix id.
 #[derive(Default)]
 pub(crate) struct Groups {
     list: Vec<Group>,
-    free: Vec<u32>,
 }
 
 impl Groups {
-    /// A new empty group of `prefix` (a freed id is reused).
-    pub fn open(&mut self, prefix: u32) -> u32 {
-        let g = Group {
-            live: 0,
-            prefix,
-            deps: [TaskId(0); MAX_GROUP_DEPS],
-            dep_count: 0,
-        };
-        match self.free.pop() {
-            Some(id) => {
-                self.list[id as usize] = g;
-                id
-            }
-            None => {
-                self.list.push(g);
-                (self.list.len() - 1) as u32
-            }
-        }
-    }
-
-    /// A task with dependencies `deps` joins group `g` (at creation).
+    /// A task of `prefix` with dependencies `deps` was created.
     #[inline]
-    pub fn add_member(&mut self, g: u32, deps: &[TaskId]) {
-        let Some(group) = self.list.get_mut(g as usize) else {
-            return;
-        };
+    pub fn add_member(&mut self, prefix: u32, deps: &[TaskId]) {
+        let p = prefix as usize;
+        if p >= self.list.len() {
+            self.list.resize(p + 1, EMPTY);
+        }
+        let group = &mut self.list[p];
         group.live += 1;
         for &d in deps {
             if group.dep_count == WIDE {
@@ -82,50 +73,40 @@ impl Groups {
         }
     }
 
-    /// A task of group `g` was forgotten; the group's id is freed with its last task.
+    /// A task of `prefix` was forgotten; with the last one the group starts over.
     #[inline]
-    pub fn remove_member(&mut self, g: u32) {
-        let Some(group) = self.list.get_mut(g as usize) else {
+    pub fn remove_member(&mut self, prefix: u32) {
+        let Some(group) = self.list.get_mut(prefix as usize) else {
             return;
         };
-        group.live -= 1;
+        group.live = group.live.saturating_sub(1);
         if group.live == 0 {
-            self.free.push(g);
+            *group = EMPTY;
         }
     }
 
-    /// The interned prefix of `g`'s tasks.
-    #[inline]
-    pub fn prefix(&self, g: u32) -> u32 {
-        self.list.get(g as usize).map_or(0, |x| x.prefix)
-    }
-
     /// The group's dependencies are few enough for its tasks to be root-ish.
-    #[inline]
-    pub fn narrow(&self, g: u32) -> bool {
+    #[cfg(test)]
+    pub fn narrow(&self, prefix: u32) -> bool {
         self.list
-            .get(g as usize)
-            .is_some_and(|x| x.dep_count != WIDE)
+            .get(prefix as usize)
+            .is_none_or(|x| x.dep_count != WIDE)
     }
 
-    /// Tasks of `g` are root-ish on a cluster of `total_slots` slots (restrictions aside).
+    /// Tasks of `prefix` are root-ish on a cluster of `total_slots` slots (restrictions aside).
     #[inline]
-    pub fn rootish(&self, g: u32, total_slots: u64) -> bool {
+    pub fn rootish(&self, prefix: u32, total_slots: u64) -> bool {
         self.list
-            .get(g as usize)
+            .get(prefix as usize)
             .is_some_and(|x| x.dep_count != WIDE && u64::from(x.live) > 2 * total_slots)
     }
 
-    /// Live tasks of `g` (0 for a freed or unknown id).
-    pub fn live(&self, g: u32) -> u32 {
-        self.list.get(g as usize).map_or(0, |x| x.live)
+    /// Live tasks of `prefix`'s group.
+    pub fn live(&self, prefix: u32) -> u32 {
+        self.list.get(prefix as usize).map_or(0, |x| x.live)
     }
 
-    /// Ids freed for reuse.
-    pub fn freed(&self) -> &[u32] {
-        &self.free
-    }
-
+    /// Prefix ids with a group entry (the rest have no live task).
     pub fn len(&self) -> usize {
         self.list.len()
     }

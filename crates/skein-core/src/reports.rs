@@ -47,7 +47,7 @@ impl Scheduler {
         }
         self.workers.note_report(w);
         self.stimulus = Stimulus::TaskFinished;
-        let prefix = self.groups.prefix(self.tasks[t].group);
+        let prefix = self.tasks[t].prefix;
         self.prefixes.observe(prefix, duration, &self.config);
         self.tasks[t].nbytes = nbytes;
         // Its inputs got through: failures to fetch them before were not for good.

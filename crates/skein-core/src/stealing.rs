@@ -156,7 +156,6 @@ impl Scheduler {
             tasks,
             workers,
             prefixes,
-            groups,
             config,
             outbox,
             counters,
@@ -184,7 +183,7 @@ impl Scheduler {
                     if task.flags & (FLAG_STEALING | FLAG_EXECUTING) != 0 {
                         continue;
                     }
-                    let d = prefixes.estimate(groups.prefix(task.group));
+                    let d = prefixes.estimate(task.prefix);
                     let thief = stealing
                         .thieves
                         .iter()
@@ -198,7 +197,7 @@ impl Scheduler {
                             ba.partial_cmp(&bb).unwrap_or(std::cmp::Ordering::Equal)
                         });
                     let Some(thief) = thief else { continue };
-                    let estimate_us = u64::from(prefixes.estimate_us(groups.prefix(task.group)));
+                    let estimate_us = u64::from(prefixes.estimate_us(task.prefix));
                     ask_victim(stealing, tasks, outbox, counters, t, v, thief, estimate_us);
                 }
             }
@@ -236,7 +235,7 @@ impl Scheduler {
                 if task.flags & FLAG_STEALING != 0 {
                     continue;
                 }
-                let d = prefixes.estimate(groups.prefix(task.group));
+                let d = prefixes.estimate(task.prefix);
                 d_sum += d;
                 seen += 1;
                 if !(d > 0.0 && d >= min_duration) {
@@ -267,7 +266,7 @@ impl Scheduler {
                     continue;
                 }
                 let task = &tasks[t];
-                let d = prefixes.estimate(groups.prefix(task.group));
+                let d = prefixes.estimate(task.prefix);
                 let mut best: Option<(f64, WorkerId)> = None;
                 for &th in &stealing.thieves {
                     let tw = &workers.list[th.ix()];
@@ -290,7 +289,7 @@ impl Scheduler {
                 if !worth_it {
                     continue;
                 }
-                let estimate_us = u64::from(prefixes.estimate_us(groups.prefix(task.group)));
+                let estimate_us = u64::from(prefixes.estimate_us(task.prefix));
                 stealing.victims[vi as usize].1 -= d / vw.slots.max(1) as f64;
                 ask_victim(stealing, tasks, outbox, counters, t, v, thief, estimate_us);
             }

@@ -82,8 +82,7 @@ pub(crate) struct Task {
     pub priority: Priority,
     /// Keys are at most `MAX_KEY_BYTES`, so 16 bits hold the length.
     key_len: u16,
-    /// Its group (`groups.rs`), which names its prefix.
-    pub group: u32,
+    pub prefix: u32,
     /// While waiting: dependency edges whose task is not in memory.
     pub waiting_on: u32,
     /// Dependent edges whose dependent still needs this data (is waiting/queued/no-worker/processing).
@@ -106,8 +105,14 @@ pub(crate) struct Task {
 }
 
 impl Task {
-    pub fn new(key: &str, payload: &[u8], deps: &[TaskId], group: u32, priority: Priority) -> Task {
-        Task::from_key(key.to_string(), payload, deps, group, priority)
+    pub fn new(
+        key: &str,
+        payload: &[u8],
+        deps: &[TaskId],
+        prefix: u32,
+        priority: Priority,
+    ) -> Task {
+        Task::from_key(key.to_string(), payload, deps, prefix, priority)
     }
 
     /// Like `new`, reusing the key's allocation for key + payload.
@@ -115,7 +120,7 @@ impl Task {
         key: String,
         payload: &[u8],
         deps: &[TaskId],
-        group: u32,
+        prefix: u32,
         priority: Priority,
     ) -> Task {
         let key_len = u16::try_from(key.len())
@@ -134,7 +139,7 @@ impl Task {
             nbytes: 0,
             priority,
             key_len,
-            group,
+            prefix,
             waiting_on: 0,
             waiters: 0,
             want_count: 0,

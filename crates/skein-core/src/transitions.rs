@@ -185,9 +185,7 @@ impl Scheduler {
     // --- from queued
 
     fn transition_queued_processing(&mut self, t: TaskId) {
-        let tps = self
-            .prefixes
-            .tasks_per_slot(self.groups.prefix(self.tasks[t].group));
+        let tps = self.prefixes.tasks_per_slot(self.tasks[t].prefix);
         if let Some(w) = placement::root_worker(&self.workers, tps) {
             self.start_processing(t, w);
         }
@@ -354,7 +352,7 @@ impl Scheduler {
                 }
                 continue;
             }
-            let tps = self.prefixes.tasks_per_slot(self.groups.prefix(task.group));
+            let tps = self.prefixes.tasks_per_slot(task.prefix);
             if placement::root_worker(&self.workers, tps).is_none() {
                 break;
             }

@@ -1,7 +1,6 @@
 //! `validate()`: every invariant of the state, checked from scratch. Each error names the
 //! key (or worker/client) and the broken invariant.
 
-use crate::groups::MAX_GROUP_DEPS;
 use crate::ids::{ClientId, TaskId, WorkerId, NO_WORKER};
 use crate::scheduler::Scheduler;
 use crate::state::TaskState;
@@ -27,38 +26,25 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Each group counts its live tasks; freed ids have none.
+    /// Each group counts the live computed tasks of its prefix.
     fn validate_groups(&self) -> Result<(), String> {
         let mut live = vec![0u32; self.groups.len()];
         for task in &self.tasks.slots {
-            if task.state == TaskState::Forgotten {
+            if task.state == TaskState::Forgotten || task.scattered() {
                 continue;
             }
-            let n = live.get_mut(task.group as usize).ok_or(format!(
-                "key {:?}: unknown group {}",
+            let n = live.get_mut(task.prefix as usize).ok_or(format!(
+                "key {:?}: prefix {} has no group",
                 task.key(),
-                task.group
+                task.prefix
             ))?;
             *n += 1;
         }
-        let mut freed = vec![false; self.groups.len()];
-        for &g in self.groups.freed() {
-            let f = freed
-                .get_mut(g as usize)
-                .ok_or(format!("freed group id {g} out of range"))?;
-            check!(!*f, "group {g} freed twice");
-            *f = true;
-        }
-        for (g, &n) in live.iter().enumerate() {
+        for (p, &n) in live.iter().enumerate() {
             check!(
-                n == self.groups.live(g as u32),
-                "group {g}: counts {} live tasks but {n} are",
-                self.groups.live(g as u32)
-            );
-            check!(
-                freed[g] == (n == 0),
-                "group {g}: {n} live tasks but {}freed",
-                if freed[g] { "" } else { "not " }
+                n == self.groups.live(p as u32),
+                "group of prefix {p}: counts {} live tasks but {n} are",
+                self.groups.live(p as u32)
             );
         }
         Ok(())
@@ -183,11 +169,8 @@ impl Scheduler {
                         task.unrestricted(),
                         "key {key:?}: queued but restricted to some workers"
                     );
-                    check!(
-                        task.dep_count() == 0 || self.groups.narrow(task.group),
-                        "key {key:?}: queued with dependencies but its group depends on more \
-                         than {MAX_GROUP_DEPS} tasks (not root-ish)"
-                    );
+                    // Whether it is still root-ish is not checked: that changes with the
+                    // cluster and the group, and a queued task stays queued (as in Dask).
                     check!(
                         not_in_memory == 0,
                         "key {key:?}: queued with inputs not in memory"

@@ -131,7 +131,7 @@ fn a_tree_reduction_is_not_root_ish() {
     }
     let top = level[0].clone();
     s.submit_graph(c, graph, &[top.as_str()]).unwrap();
-    let combine = s.tasks[id(&s, "combine-1")].group;
+    let combine = s.tasks[id(&s, "combine-1")].prefix;
     assert_eq!(s.groups.live(combine), 63);
     assert!(
         !s.groups.narrow(combine),
@@ -150,6 +150,24 @@ fn a_tree_reduction_is_not_root_ish() {
     }
     assert_eq!(combines_queued, 0);
     assert_eq!(st(&s, &top), Memory);
+}
+
+/// The group is the prefix across graphs: a loop of one-task submits over a shared input
+/// is root-ish too; with its last task forgotten the group starts over.
+#[test]
+fn one_task_graphs_of_one_prefix_form_one_group() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w = worker(&mut s, "w", 1);
+    s.add_scattered(c, "x", w, 10).unwrap();
+    for i in 0..10 {
+        let k = format!("f-{i}");
+        s.submit_graph(c, vec![task(&k, &["x"])], &[k.as_str()])
+            .unwrap();
+    }
+    assert_eq!((s.processing_count(w), s.counts().queued), (2, 8));
+    let f = s.tasks[id(&s, "f-0")].prefix;
+    assert_eq!(s.groups.live(f), 10);
 }
 
 /// Roots mapped one-to-one with a shared small input: the mapped group reads a distinct
@@ -171,7 +189,7 @@ fn roots_mapped_with_a_shared_input_are_paced_by_their_roots() {
     }
     let wanted: Vec<&str> = keys.iter().map(String::as_str).collect();
     s.submit_graph(c, graph, &wanted).unwrap();
-    assert!(!s.groups.narrow(s.tasks[id(&s, "inc-0")].group));
+    assert!(!s.groups.narrow(s.tasks[id(&s, "inc-0")].prefix));
     assert_eq!(processing_counts(&s, &ws), [2, 2]);
     assert_eq!(s.counts().queued, 36);
 }
@@ -239,7 +257,7 @@ fn cancelling_a_queued_map_releases_its_input_and_group() {
     s.submit_graph(c, graph, &wanted).unwrap();
     finish(&mut s, "data");
     assert_eq!((s.processing_count(w), s.counts().queued), (2, 8));
-    let group = s.tasks[id(&s, "f-0")].group;
+    let group = s.tasks[id(&s, "f-0")].prefix;
     let x = id(&s, "data");
     assert_eq!(s.tasks[x].waiters, 10);
     s.cancel_keys(c, &wanted[5..]).unwrap();
@@ -248,7 +266,7 @@ fn cancelling_a_queued_map_releases_its_input_and_group() {
     s.cancel_keys(c, &wanted[..5]).unwrap();
     assert_eq!(st(&s, "data"), Forgotten);
     assert_eq!(s.groups.live(group), 0);
-    assert!(s.groups.freed().contains(&group));
+    assert!(s.groups.narrow(group), "an empty group starts over");
     assert_eq!(s.counts().tasks, 0);
     let ins = s.take_instructions();
     assert!(frees(&s, &ins, w).contains(&"data".to_string()));
@@ -266,7 +284,7 @@ fn queued_tasks_run_after_their_group_stops_being_root_ish() {
     assert_eq!(s.counts().queued, 8);
     s.set_paused(w0, true).unwrap();
     let big = worker(&mut s, "big", 16);
-    let group = s.tasks[id(&s, "f-0")].group;
+    let group = s.tasks[id(&s, "f-0")].prefix;
     assert!(!s.groups.rootish(group, s.workers.total_slots));
     assert_eq!(
         s.processing_count(big),
