@@ -34,6 +34,24 @@ struct Group {
     dep_count: u8,
 }
 
+impl Group {
+    /// Counts the distinct dependencies among `deps` not seen yet, up to wide.
+    fn note_deps(&mut self, deps: &[TaskId]) {
+        for &d in deps {
+            let n = self.dep_count as usize;
+            if self.deps[..n].contains(&d) {
+                continue;
+            }
+            if n == MAX_GROUP_DEPS {
+                self.dep_count = WIDE;
+                return;
+            }
+            self.deps[n] = d;
+            self.dep_count += 1;
+        }
+    }
+}
+
 const EMPTY: Group = Group {
     live: 0,
     deps: [TaskId(0); MAX_GROUP_DEPS],
@@ -50,27 +68,19 @@ impl Groups {
     /// A task of `prefix` with dependencies `deps` was created.
     #[inline]
     pub fn add_member(&mut self, prefix: u32, deps: &[TaskId]) {
-        let p = prefix as usize;
-        if p >= self.list.len() {
-            self.list.resize(p + 1, EMPTY);
-        }
-        let group = &mut self.list[p];
+        let Some(group) = self.list.get_mut(prefix as usize) else {
+            return self.add_first_of(prefix, deps);
+        };
         group.live += 1;
-        for &d in deps {
-            if group.dep_count == WIDE {
-                return;
-            }
-            let n = group.dep_count as usize;
-            if group.deps[..n].contains(&d) {
-                continue;
-            }
-            if n == MAX_GROUP_DEPS {
-                group.dep_count = WIDE;
-            } else {
-                group.deps[n] = d;
-                group.dep_count += 1;
-            }
+        if !deps.is_empty() && group.dep_count != WIDE {
+            group.note_deps(deps);
         }
+    }
+
+    #[cold]
+    fn add_first_of(&mut self, prefix: u32, deps: &[TaskId]) {
+        self.list.resize(prefix as usize + 1, EMPTY);
+        self.add_member(prefix, deps);
     }
 
     /// A task of `prefix` was forgotten; with the last one the group starts over.
