@@ -317,3 +317,17 @@ fn restricted_tasks_are_not_root_ish() {
     assert_eq!(s.counts().queued, 0);
     assert_eq!(s.processing_count(w), 10);
 }
+
+/// A root-ish kind measured fast keeps the deep buffer fast roots get.
+#[test]
+fn a_fast_root_ish_kind_gets_deep_buffers() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w = worker(&mut s, "w", 2);
+    s.add_scattered(c, "x", w, 10).unwrap();
+    s.observe_duration("fast", 0.0005);
+    fan_out(&mut s, c, "fast", 100, &["x"]);
+    // 1 + 5 ms / 0.5 ms = 11 per slot
+    assert_eq!(s.processing_count(w), 22);
+    assert_eq!(s.counts().queued, 78);
+}
