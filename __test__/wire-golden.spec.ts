@@ -11,6 +11,8 @@ import { decode, encode, WorkerEventKind, type WireFailure, type WireTask } from
 import { NativeCore } from '../ts/scheduler/native'
 import { EventOutbox } from '../ts/worker/outbox'
 import { checkClientMessage } from '../ts/scheduler/validate'
+import { GraphWriter } from '../ts/graph/wire'
+import { taskWith } from '../ts/index'
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
@@ -182,4 +184,21 @@ test('dataset and fire-and-forget messages: the client writes the golden bytes, 
   t.deepEqual(checkClientMessage(decode(FIRE_AND_FORGET) as unknown[]), ['fire-and-forget', ['a']])
   const [, request, value, keys, ids] = decode(DATASET) as [string, number, Uint8Array, string[], Uint32Array]
   t.deepEqual([request, Buffer.from(value).toString(), keys, [...ids]], [1, 'v', ['a'], [7]])
+})
+
+/** [["r", "p", bin "x", [], 0, nil, nil, retries 3]]: a task's 8th field (crates/skein-wire/src/tests.rs holds the same bytes) */
+const TASK_WITH_RETRIES = hex('91 98 a1 72 a1 70 c4 01 78 90 00 c0 c0 03')
+
+test('a task with retries: Rust reads the golden 8-field task; the TypeScript graph writer adds the field only when there are retries', (t) => {
+  const core = new NativeCore()
+  const c = core.addClient()
+  t.is(core.submitGraph(c, TASK_WITH_RETRIES, ['r']), 1)
+  const writer = new GraphWriter()
+  writer.add(taskWith({ key: 'with', retries: 3 }, (x: number) => x, 1))
+  writer.add(taskWith({ key: 'without' }, (x: number) => x, 2))
+  const [withRetries, without] = decode(writer.finish()) as unknown[][]
+  t.is(withRetries.length, 8)
+  t.is(withRetries[7], 3)
+  t.is(without.length, 7)
+  t.throws(() => core.submitGraph(c, hex('91 98 a1 73 a1 70 c4 01 78 90 00 c0 c0 cd 03e9'), ['s']), { message: /task retries: 1001 is more than 1000/ })
 })

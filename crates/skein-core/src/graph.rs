@@ -287,6 +287,9 @@ impl Scheduler {
                     ..Extras::default()
                 }));
             }
+            if s.retries > 0 {
+                task.extras_mut().retries_left = s.retries;
+            }
             let t = self.tasks.store(task);
             self.by_state[TaskState::Released as usize] += 1;
             for (k, &d) in dep_ids.iter().enumerate() {

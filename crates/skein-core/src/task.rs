@@ -51,6 +51,8 @@ pub(crate) struct Extras {
     /// Holders that could not give this key to a worker that needed it, since it last got
     /// through (see `Failure::Unfetchable`).
     pub unfetched_from: Vec<WorkerId>,
+    /// Runs left after one raises before the task errs (`TaskSpec::retries`).
+    pub retries_left: u32,
 }
 
 /// The task has an entry in the ready queue (possibly stale: the entry is dropped lazily).

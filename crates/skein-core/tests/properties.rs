@@ -610,6 +610,7 @@ impl Harness {
                 priority: i32::from(seed.priority),
                 restrictions,
                 resources: needs,
+                retries: u32::from(seed.priority % 3 == 0),
             });
             pool.push(key);
         }
@@ -838,6 +839,32 @@ impl Harness {
                 key,
                 heard
             );
+            // The cancel cascades (Dask's cancel_key): keys downstream that only c wanted
+            // are no longer wanted, and c heard they were cancelled.
+            let s = self.sim.scheduler();
+            let dropped: Vec<String> = self
+                .wants
+                .get(&c.0)
+                .map(|w| {
+                    w.iter()
+                        .filter(|k| !s.task_id(k).is_some_and(|t| s.wants(c, t)))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            for k in dropped {
+                let heard = self.sim.outcome(c, &k);
+                prop_assert!(
+                    matches!(heard, Some(Outcome::Cancelled)),
+                    "{} was dropped by the cancel of {} but {:?} was heard",
+                    k,
+                    key,
+                    heard
+                );
+                if let Some(w) = self.wants.get_mut(&c.0) {
+                    w.remove(&k);
+                }
+            }
         }
         Ok(())
     }
