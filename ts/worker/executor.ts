@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads'
-import { assertEncodable, encode, MAX_VALUE_BYTES } from '../protocol'
+import { assertEncodable, encode } from '../protocol'
 import { decodeTaskArgs, decodeTaskPayload, encodeTaskFailure, payloadArgsOffset, type FunctionRef, type RunOptions } from '../graph/payload'
 import { resolveRefs } from './args'
 import { explainFailure, FunctionCache, isFunctionRef } from './functions'
@@ -61,6 +61,8 @@ export class Executor {
   constructor(
     private readonly port: MessagePort,
     private readonly state: ThreadState,
+    /** A result whose encoding is larger errs its task: the worker's memory limit. */
+    private readonly maxValueBytes: number,
   ) {
     this.functions = new FunctionCache<Job>({
       askSource: (hash) => this.post({ t: 'fn?', hash }),
@@ -239,7 +241,7 @@ export class Executor {
     try {
       if (isCompound(value)) assertResultEncodable(value, job.handed.key)
       bytes = encode(value)
-      if (bytes.byteLength > MAX_VALUE_BYTES) throw new ValueTooLargeError(job.handed.key, bytes.byteLength)
+      if (bytes.byteLength > this.maxValueBytes) throw new ValueTooLargeError(job.handed.key, bytes.byteLength, this.maxValueBytes)
     } catch (err) {
       return this.fail(job, err, t0)
     }
@@ -258,12 +260,12 @@ export class Executor {
   }
 }
 
-/** A result too large to keep and move (see MAX_VALUE_BYTES); the client sees ValueTooLargeError. */
+/** A result larger than the worker's memory limit; the client sees ValueTooLargeError. */
 class ValueTooLargeError extends Error {
   readonly code = 'SKEIN_VALUE_TOO_LARGE'
 
-  constructor(key: string, size: number) {
-    super(`the result of task '${key}' encodes to ${size} bytes; a value can be at most ${MAX_VALUE_BYTES} bytes (one frame): return it in parts, or keep it where it is needed`)
+  constructor(key: string, size: number, max: number) {
+    super(`the result of task '${key}' encodes to ${size} bytes; a value can be at most ${max} bytes (the worker's memory limit): return it in parts, or raise memoryLimit`)
     this.name = 'ValueTooLargeError'
   }
 }
