@@ -133,7 +133,7 @@ class PeerConnection {
   private async stream(channel: Channel<PeerRequest, PeerReply>, request: number, streamed: [number, Uint8Array][]): Promise<void> {
     for (const [index, bytes] of streamed) {
       if (!this.waiting.has(request)) return
-      if (!(await sendChunks({ drained: () => (this.waiting.has(request) ? channel.drained() : Promise.resolve(false)), sendFrame: (f) => channel.sendFrame(f) }, request, index, bytes))) return
+      if (!(await sendChunks({ drained: (lowWater) => (this.waiting.has(request) ? channel.drained(lowWater) : Promise.resolve(false)), sendFrame: (f) => channel.sendFrame(f) }, request, index, bytes))) return
     }
   }
 

@@ -141,14 +141,17 @@ export class Channel<Out, In> {
     if (this.limit !== null && this.socket.bufferedAmount > this.limit.maxQueuedBytes) this.queued(0)
   }
 
-  /** Resolves true once the socket has sent all but a little of what it holds (at once if it has), false if the channel closed first. */
-  drained(): Promise<boolean> {
+  /**
+   * Resolves true once the socket holds at most `lowWater` bytes not yet sent (at once if it
+   * does), false if the channel closed first.
+   */
+  drained(lowWater = LOW_WATER_BYTES): Promise<boolean> {
     if (!this.isOpen) return Promise.resolve(false)
-    if (this.socket.bufferedAmount <= LOW_WATER_BYTES) return Promise.resolve(true)
+    if (this.socket.bufferedAmount <= lowWater) return Promise.resolve(true)
     return new Promise((resolve) => {
       const poll = () => {
         if (!this.isOpen) resolve(false)
-        else if (this.socket.bufferedAmount <= LOW_WATER_BYTES) resolve(true)
+        else if (this.socket.bufferedAmount <= lowWater) resolve(true)
         else setTimeout(poll, 1)
       }
       setTimeout(poll, 1)

@@ -130,18 +130,19 @@ export function dataFrame(request: number, values: readonly (Uint8Array | number
 
 /** What sendChunks needs of a Channel. */
 export interface FrameSink {
-  drained(): Promise<boolean>
+  drained(lowWater: number): Promise<boolean>
   sendFrame(frame: Buffer): void
 }
 
 /**
  * Sends `bytes`, value `index` of `request`, in chunks, each in a frame of its own once the
- * socket drained what was sent before (so a small reply sent meanwhile waits for one chunk,
- * not for the whole value). Resolves false when the channel closed first.
+ * socket holds at most one chunk not yet sent: the next is made while that one leaves, and a
+ * small reply sent meanwhile waits for at most two chunks, not for the whole value. Resolves
+ * false when the channel closed first.
  */
 export async function sendChunks(channel: FrameSink, request: number, index: number, bytes: Uint8Array): Promise<boolean> {
   for (let offset = 0; offset < bytes.byteLength; offset += CHUNK_BYTES) {
-    if (!(await channel.drained())) return false
+    if (!(await channel.drained(CHUNK_BYTES))) return false
     channel.sendFrame(chunkFrame(request, index, offset, bytes.subarray(offset, offset + CHUNK_BYTES)))
   }
   return true
