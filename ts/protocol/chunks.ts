@@ -100,12 +100,8 @@ export function chunkFrame(request: number, index: number, offset: number, bytes
 export function dataFrame(request: number, values: readonly (Uint8Array | number | null)[]): Buffer {
   const head = encode(request)
   let size = 0
-  const sizes: (Buffer | null)[] = values.map((v) => (typeof v === 'number' ? encode(v) : null))
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]
-    size += v === null ? 1 : typeof v === 'number' ? sizes[i]!.length : 5 + v.byteLength
-  }
-  const buf = Buffer.allocUnsafeSlow(2 + 5 + head.length + 5 + size)
+  for (const v of values) size += v === null ? 1 : typeof v === 'number' ? 9 : 5 + v.byteLength
+  const buf = Buffer.allocUnsafe(2 + 5 + head.length + 5 + size)
   buf[0] = 0x91 // a frame of one message
   buf[1] = 0x93
   buf[2] = 0xa4 // fixstr 4
@@ -115,10 +111,9 @@ export function dataFrame(request: number, values: readonly (Uint8Array | number
   buf[pos] = 0xdd
   buf.writeUInt32BE(values.length, pos + 1)
   pos += 5
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]
+  for (const v of values) {
     if (v === null) buf[pos++] = 0xc0
-    else if (typeof v === 'number') pos += sizes[i]!.copy(buf, pos)
+    else if (typeof v === 'number') pos += encode(v).copy(buf, pos)
     else {
       pos = writeBinHeader(buf, pos, v.byteLength)
       buf.set(v, pos)

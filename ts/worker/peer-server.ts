@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws'
 import {
   Channel,
+  CHUNK_BYTES,
   ChunkedValue,
   dataFrame,
   DEFAULT_ADMISSION_LIMITS,
@@ -242,15 +243,21 @@ export class PeerServer {
  * all, the rest by size and then in chunks (values one after another).
  */
 function sendData(channel: Channel<PeerReply, PeerRequest>, request: number, values: (Uint8Array | null)[]): void {
+  let total = 0
+  for (const v of values) if (v !== null) total += v.byteLength
+  if (total <= CHUNK_BYTES) {
+    channel.sendFrame(dataFrame(request, values))
+    return
+  }
   const inline = inlinePlan(values.map((v) => (v === null ? 0 : v.byteLength)))
-  let streamed: number[] | null = null
+  const streamed: number[] = []
   const announced = values.map((v, i) => {
     if (v === null || inline[i]) return v
-    ;(streamed ??= []).push(i)
+    streamed.push(i)
     return v.byteLength
   })
   channel.sendFrame(dataFrame(request, announced))
-  if (streamed !== null) void streamValues(channel, request, values, streamed)
+  void streamValues(channel, request, values, streamed)
 }
 
 async function streamValues(channel: Channel<PeerReply, PeerRequest>, request: number, values: (Uint8Array | null)[], indices: number[]): Promise<void> {
