@@ -238,13 +238,21 @@ export class PeerServer {
   }
 }
 
+/** Replies of at most this many bytes of values share frames with the other messages of their turn. */
+const SMALL_REPLY_BYTES = 2 ** 20
+
 /**
- * Sends ['data', request, values] in a frame of its own: values inline up to CHUNK_BYTES in
+ * Sends ['data', request, values]; a large one in a frame of its own: values inline up to CHUNK_BYTES in
  * all, the rest by size and then in chunks (values one after another).
  */
 function sendData(channel: Channel<PeerReply, PeerRequest>, request: number, values: (Uint8Array | null)[]): void {
   let total = 0
   for (const v of values) if (v !== null) total += v.byteLength
+  if (total <= SMALL_REPLY_BYTES) {
+    // Replies in one turn leave together, as one frame: byte 0 of the frame buffer is spare for that.
+    channel.sendEncodedAt1(dataFrame(request, values))
+    return
+  }
   if (total <= CHUNK_BYTES) {
     channel.sendFrame(dataFrame(request, values))
     return
