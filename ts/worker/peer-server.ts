@@ -29,7 +29,7 @@ const TOO_LARGE = 'SKEIN_VALUE_TOO_LARGE'
 const CLOSE_POLICY = 1008
 /** After this many bad requests an authenticated peer is disconnected instead of answered. */
 const MAX_STRIKES = 20
-/** A peer that stops reading its replies is disconnected once this much waits for it (values are up to a frame each). */
+/** A peer that stops reading its replies is disconnected once this much waits for it (replies are up to a chunk each). */
 const MAX_QUEUED_BYTES = 1024 * 2 ** 20
 /** Refused puts remembered per connection, so that the chunks already on their way are dropped quietly. */
 const MAX_REFUSED_PUTS = 1024
