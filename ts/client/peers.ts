@@ -131,10 +131,11 @@ class PeerConnection {
 
   /** Chunks of the values of `request`, one value after another, until they are sent or the worker answered (a refusal). */
   private async stream(channel: Channel<PeerRequest, PeerReply>, request: number, streamed: [number, Uint8Array][]): Promise<void> {
-    for (const [index, bytes] of streamed) {
-      if (!this.waiting.has(request)) return
-      if (!(await sendChunks({ drained: (lowWater) => (this.waiting.has(request) ? channel.drained(lowWater) : Promise.resolve(false)), sendFrame: (f) => channel.sendFrame(f) }, request, index, bytes))) return
+    const unanswered = {
+      drained: (lowWater: number) => (this.waiting.has(request) ? channel.drained(lowWater) : Promise.resolve(false)),
+      sendFrame: (frame: Buffer) => channel.sendFrame(frame),
     }
+    for (const [index, bytes] of streamed) if (!(await sendChunks(unanswered, request, index, bytes))) return
   }
 
   private ready(channel: Channel<PeerRequest, PeerReply>): void {
