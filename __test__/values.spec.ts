@@ -5,8 +5,10 @@
  * allocating anything. (Values of any size up to that travel in chunks: large-values.spec.ts.)
  */
 import test, { type ExecutionContext } from 'ava'
+import type { AddressInfo } from 'node:net'
+import { WebSocketServer } from 'ws'
 import { Client, LocalCluster, Scheduler, TransferError, ValueTooLargeError, Worker } from '../ts/index'
-import { encode } from '../ts/protocol'
+import { Channel, Credentials, encode, ServerHandshake, WorkerEventKind } from '../ts/protocol'
 import { RawConnection } from './helpers/raw'
 
 /** `m` is an error reply with `code` and a message matching `message`. */
@@ -76,6 +78,43 @@ test('a peer announcing a value past the limit is refused before anything is all
   } finally {
     peer.close()
     await cluster.close()
+  }
+})
+
+test('a client refuses a value a worker announces larger than its machine memory, before allocating it; the gather errs with SKEIN_VALUE_TOO_LARGE', async (t) => {
+  const scheduler = await new Scheduler({ log: () => {} }).listen()
+  // A worker's peer server that holds the token and announces every value at a petabyte (and sends no chunk).
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
+  await new Promise<void>((resolve) => wss.once('listening', resolve))
+  wss.on('connection', (socket) => {
+    const handshake = new ServerHandshake(Credentials.fromToken(scheduler.token!, 'the test'), 'worker', ['peer'])
+    const channel: Channel<unknown[], unknown[]> = new Channel<unknown[], unknown[]>(
+      socket,
+      (m) => {
+        if (handshake.role === null) channel.send(handshake.answer(m as never))
+        else if (m[0] === 'get') channel.send(['data', m[1], (m[2] as string[]).map(() => 2 ** 50)])
+      },
+      () => {},
+    )
+    channel.send(handshake.challenge())
+  })
+  const worker = await RawConnection.authenticated(scheduler.address, 'worker', scheduler.token)
+  worker.send(['hello-worker', 'boaster', 1, `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, null])
+  await worker.next((m) => m[0] === 'welcome')
+  const client = await Client.connect(scheduler.address)
+  try {
+    const future = client.submit((n: number) => 'x'.repeat(n), 5000)
+    const [, [[task, run]]] = (await worker.next((m) => m[0] === 'compute')) as [string, [number, number][]]
+    // Finished, with a size too large to come inline: the client fetches it from the worker.
+    worker.send(['events', encode([[WorkerEventKind.Finished, task, run, 5003, 0.001]])])
+    const error = await t.throwsAsync(future, { code: 'SKEIN_VALUE_TOO_LARGE' })
+    t.regex(error!.message, /worker boaster: value 0 of the reply is 1125899906842624 bytes; this side accepts values of at most \d+ bytes \(the memory of the client's machine\)/)
+  } finally {
+    await client.close()
+    worker.close()
+    for (const socket of wss.clients) socket.terminate()
+    wss.close()
+    await scheduler.close()
   }
 })
 

@@ -42,7 +42,10 @@ export class ValueRefusedError extends SkeinError {}
 
 /** A 'data' reply whose large values are still arriving. */
 class ArrivingData {
+  /** Values arriving, by index; a refused one only counts its chunks, which are dropped. */
   readonly arriving = new Map<number, ChunkedValue>()
+  /** Values kept that are still arriving: the reply resolves when none is left. */
+  kept = 0
 
   constructor(
     readonly waiter: Waiter,
@@ -167,15 +170,18 @@ class PeerConnection {
       if (why === null) {
         const value = new ChunkedValue(v, true)
         if (value.complete) data.values[i] = value.bytes
-        else data.arriving.set(i, value)
+        else {
+          data.arriving.set(i, value)
+          data.kept++
+        }
       } else if (Number.isSafeInteger(v) && v > 0) {
-        // Refused: its chunks, already on their way, are counted and dropped.
+        // Refused: the reply does not wait for it; its chunks, if they come, are counted and dropped.
         data.values[i] = new ValueRefusedError('SKEIN_VALUE_TOO_LARGE', `worker ${this.worker.name}: ${why} (the memory of the client's machine)`)
         data.arriving.set(i, new ChunkedValue(v, false))
       } else data.values[i] = new ValueRefusedError('SKEIN_BAD_REPLY', `worker ${this.worker.name}: ${why}`)
     }
-    this.arrivingData.set(request, data)
-    this.settleIfArrived(request, data)
+    if (data.arriving.size > 0) this.arrivingData.set(request, data)
+    if (data.kept === 0) data.waiter.resolve(['data', request, data.values as (Uint8Array | null)[]])
   }
 
   private chunk(request: unknown, index: unknown, offset: unknown, bytes: unknown): void {
@@ -185,14 +191,10 @@ class PeerConnection {
     if (why !== null) return this.shut(new PeerUnavailableError(this.worker, `bad reply: ${why}`))
     if (!value!.complete) return
     data!.arriving.delete(index as number)
-    if (value!.bytes !== null) data!.values[index as number] = value!.bytes
-    this.settleIfArrived(request as number, data!)
-  }
-
-  private settleIfArrived(request: number, data: ArrivingData): void {
-    if (data.arriving.size > 0) return
-    this.arrivingData.delete(request)
-    data.waiter.resolve(['data', request, data.values as (Uint8Array | null)[]])
+    if (data!.arriving.size === 0) this.arrivingData.delete(request as number)
+    if (value!.bytes === null) return
+    data!.values[index as number] = value!.bytes
+    if (--data!.kept === 0) data!.waiter.resolve(['data', request as number, data!.values as (Uint8Array | null)[]])
   }
 
   private shut(error: Error): void {
@@ -200,7 +202,7 @@ class PeerConnection {
     this.failure = error
     this.onGone(this)
     for (const waiter of this.waiting.values()) waiter.reject(error)
-    for (const data of this.arrivingData.values()) data.waiter.reject(error)
+    for (const data of this.arrivingData.values()) if (data.kept > 0) data.waiter.reject(error)
     this.waiting.clear()
     this.arrivingData.clear()
     if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) this.socket.terminate()
