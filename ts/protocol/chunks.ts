@@ -6,8 +6,13 @@ import { encode } from './codec'
  * about this many bytes of values: a 'data' reply or a 'put' carries its values inline up
  * to this many bytes in all, and announces the others by their size; their bytes follow in
  * 'chunk' messages of at most this many bytes, each in a frame of its own.
+ *
+ * 16 MiB, not 64 (Dask's shard size): glibc gives allocations above 32 MiB back to the system
+ * when they are freed, so every 64 MiB frame costs fresh pages on both ends, where 16 MiB
+ * frames reuse memory. Measured moving 300 MB: 64 MiB chunks took about 1.5 to 2 times as
+ * long as 16 or 8 MiB ones, which were alike.
  */
-export const CHUNK_BYTES = 64 * 2 ** 20
+export const CHUNK_BYTES = 16 * 2 ** 20
 
 /** The largest Buffer this Node.js can make: no value is received larger, whatever the memory. */
 export const LARGEST_BUFFER = buffer.constants.MAX_LENGTH
