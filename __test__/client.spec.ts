@@ -234,6 +234,13 @@ test('cancel stops a task; its futures reject with CancelledError', async (t) =>
   await t.throwsAsync(h, { instanceOf: CancelledError })
   g.cancel()
   t.throws(() => client.submit(inc, f), { instanceOf: CancelledError }, 'a cancelled future is no dependency')
+  // A value the client already had goes with the cancel: awaiting again rejects, as the README says.
+  const had = client.submitWith({ pure: false }, inc, 5)
+  t.is(await had, 6)
+  had.cancel()
+  t.is(had.status, 'cancelled')
+  await t.throwsAsync(had, { instanceOf: CancelledError })
+  await t.throwsAsync(client.gather([had]), { instanceOf: CancelledError })
   t.is(await client.submit(inc, 1), 2, 'the client keeps working')
   await client.close()
 })

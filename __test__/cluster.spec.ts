@@ -7,6 +7,7 @@ import { Client } from '../ts/client'
 import { Scheduler } from '../ts/scheduler'
 import { Worker } from '../ts/worker'
 import { RawConnection } from './helpers/raw'
+import { peerStub } from './helpers/peer-stub'
 import { alive, eventually } from './helpers/processes'
 
 const root = path.join(__dirname, '..')
@@ -90,7 +91,7 @@ test('a worker that stops sending heartbeats is removed and disconnected', async
   const scheduler = await new Scheduler({ core: { heartbeatTimeout: 0.3 }, tickIntervalMs: 50, log: () => {} }).listen()
   try {
     const silent = await RawConnection.authenticated(scheduler.address, 'worker', scheduler.token)
-    silent.send(['hello-worker', 'silent', 1, 'ws://127.0.0.1:1', null])
+    silent.send(['hello-worker', 'silent', 1, await peerStub(t, scheduler.token), null])
     await silent.next((m) => m[0] === 'welcome')
     t.is(scheduler.health().workers, 1)
     await silent.whenClosed()
@@ -119,7 +120,7 @@ test('bad shapes are refused before anything starts', async (t) => {
 test('a worker that says it is paused gets no new tasks until it resumes; heartbeats carry its memory to /health', async (t) => {
   const scheduler = await new Scheduler({ log: () => {} }).listen()
   const raw = await RawConnection.authenticated(scheduler.address, 'worker', scheduler.token)
-  raw.send(['hello-worker', 'raw', 1, 'ws://127.0.0.1:1', null])
+  raw.send(['hello-worker', 'raw', 1, await peerStub(t, scheduler.token), null])
   await raw.next((m) => m[0] === 'welcome')
   raw.send(['paused', true], ['heartbeat', { managed: 1000, spilled: 200, process: 5000 }])
   const worker = await Worker.start({ scheduler: scheduler.address, log: () => {} })

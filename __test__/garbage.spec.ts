@@ -4,6 +4,7 @@ import { LocalCluster } from '../ts/cluster'
 import { Client } from '../ts/client'
 import { encode, KeyRef, type WireTask } from '../ts/protocol'
 import { RawClient, RawConnection, shipped, task } from './helpers/raw'
+import { peerStub } from './helpers/peer-stub'
 
 const MAX_FRAME = 1 << 20
 
@@ -84,7 +85,7 @@ test('garbage on the scheduler port leaves a running graph exact and the schedul
     await expectError(badWorker, 'SKEIN_BAD_MESSAGE', ['hello-worker', 'fake', -1, 'ws://127.0.0.1:1', null])
     await badWorker.whenClosed()
     const fake = await RawConnection.authenticated(cluster.address, 'worker', token)
-    fake.send(['hello-worker', 'fake', 1, 'ws://127.0.0.1:1', null])
+    fake.send(['hello-worker', 'fake', 1, await peerStub(t, token), null])
     await fake.next((m) => m[0] === 'welcome')
     await expectError(fake, 'SKEIN_MALFORMED_FRAME', ['events', Buffer.from([0xc1, 0xff])])
     fake.send(['events', encode([[0, 123456, 0, 10, 0.1]])], ['heartbeat'])

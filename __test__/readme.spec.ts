@@ -41,6 +41,18 @@ test('the client API tour in the README runs as written', async (t) => {
   t.regex(out, /SKEIN_TASK_FAILED/)
 })
 
+test('the waiting example in the README runs as written', async (t) => {
+  const [, waiting] = tsBlocks('The client API')
+  const out = await runExample('client-waiting', waiting)
+  t.is(out.trim(), ['1 1', 'SKEIN_TIMEOUT', 'TimeoutError', '{ total: 10, pair: [ 1, 3 ] }', 'done 1', 'done 4'].join('\n'))
+})
+
+test('the datasets example in the README runs as written', async (t) => {
+  const [, , datasets] = tsBlocks('The client API')
+  const out = await runExample('client-datasets', datasets)
+  t.is(out.trim(), ["[ 'tables' ]", '{ table: [ 3, 1, 2 ], sorted: [ 1, 2, 3 ] }'].join('\n'))
+})
+
 test('the embedding example in the README runs as written', async (t) => {
   const [embedding] = tsBlocks('Embedding the scheduler, and the CLI')
   // port 8786 may be taken on a shared machine; the example is the same with a free port

@@ -83,7 +83,7 @@ test('a client that disconnects has its keys released and work nobody else wants
   }
 })
 
-test('a result lost with its worker is recomputed for a client waiting on it; lost scattered data errs', async (t) => {
+test('a result lost with its worker is recomputed for a client waiting on it; lost scattered data errs, its future says lost and rejects', async (t) => {
   const cluster = await LocalCluster.start({ workers: 2, log: () => {} })
   try {
     const client = await Client.connect(cluster.address)
@@ -99,6 +99,10 @@ test('a result lost with its worker is recomputed for a client waiting on it; lo
       t.is(await client.submit((v: number) => v + 1, x), 50)
       const err = await t.throwsAsync(client.submit((v: number) => v + 1, data), { instanceOf: LostDataError })
       t.is(err!.code, 'SKEIN_LOST_DATA')
+      // The scattered future itself says so, and its value cached at scatter is gone (Dask's test_gather_lost).
+      t.true(await eventually(() => data.status === 'lost', 10_000), `status ${data.status}`)
+      await t.throwsAsync(data, { instanceOf: LostDataError })
+      await t.throwsAsync(client.gather([data]), { instanceOf: LostDataError })
       const stats = cluster.scheduler.stats()
       t.true(stats.lostResults >= 1)
       t.true(stats.workersRemoved >= 1)

@@ -4,10 +4,12 @@
  * the hash of a function another client ships; sources are kept only while a
  * client that registered them is connected, within per-client and total bounds.
  */
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { Client, LocalCluster, Scheduler, SchedulerOptionsError, type SchedulerHealth } from '../ts/index'
 import { functionHandle, functionHash, ShippedFunction } from '../ts/graph'
+import { inProcessToken } from '../ts/protocol'
 import { RawClient, RawConnection } from './helpers/raw'
+import { peerStub } from './helpers/peer-stub'
 import { eventually } from './helpers/processes'
 
 /** A client speaking the protocol itself: every raw connection of this file says hello here (and only here). */
@@ -16,9 +18,9 @@ async function rawClient(address: string): Promise<RawConnection> {
 }
 
 /** A worker that runs nothing, to ask the scheduler for sources as a worker does. */
-async function rawWorker(address: string): Promise<RawConnection> {
+async function rawWorker(t: ExecutionContext, address: string): Promise<RawConnection> {
   const conn = await RawConnection.authenticated(address, 'worker')
-  conn.send(['hello-worker', 'probe', 1, 'ws://127.0.0.1:1', null])
+  conn.send(['hello-worker', 'probe', 1, await peerStub(t, inProcessToken(address) ?? null), null])
   await conn.next((m) => m[0] === 'welcome')
   return conn
 }
@@ -74,7 +76,7 @@ test('a source registered under a hash it does not have is refused and not kept:
     t.like(await attacker.next((m) => m[0] === 'error'), { 2: 'SKEIN_FUNCTION_HASH_MISMATCH' })
 
     // Nothing was kept: a worker asking for the hash is told no one registered it.
-    const probe = await rawWorker(cluster.address)
+    const probe = await rawWorker(t, cluster.address)
     probe.send(['fn?', honestFn.hash])
     t.like(await probe.next((m) => m[0] === 'error'), { 2: 'SKEIN_UNKNOWN_FUNCTION' })
     probe.close()
@@ -116,7 +118,7 @@ test('sources are kept while a client that registered them is connected and free
     a.close()
     t.true(await clientsLeft(1))
     t.deepEqual(health().functions, { sources: 1, bytes: bytesOf(shared) }, "a's own source went with it; the shared one stays for b")
-    const probe = await rawWorker(cluster.address)
+    const probe = await rawWorker(t, cluster.address)
     probe.send(['fn?', own.hash], ['fn?', shared.hash])
     t.like(await probe.next((m) => m[0] === 'error'), { 2: 'SKEIN_UNKNOWN_FUNCTION' })
     t.deepEqual(await probe.next((m) => m[0] === 'fn'), registration(shared))
@@ -159,7 +161,7 @@ test('each client connection and all of them together are bounded in source byte
     t.deepEqual(errorsOf(hog), [], 'only the source past the bound was refused (registering one again costs nothing)')
     t.deepEqual(health().functions, { sources: 2, bytes: bytesOf(first) + bytesOf(second) }, 'the refused source was not kept')
     // A worker given a task of the refused function is told why the scheduler lacks it.
-    const probe = await rawWorker(scheduler.address)
+    const probe = await rawWorker(t, scheduler.address)
     probe.send(['fn?', third.hash])
     const missing = await probe.next((m) => m[0] === 'error')
     t.is(missing[2], 'SKEIN_UNKNOWN_FUNCTION')

@@ -11,6 +11,7 @@ import WebSocket, { WebSocketServer } from 'ws'
 import { Client, LocalCluster, Scheduler, Worker } from '../ts/index'
 import { Channel, encode, PROTOCOL_VERSION, type WireTask } from '../ts/protocol'
 import { RawClient, RawConnection, shipped, task } from './helpers/raw'
+import { peerStub } from './helpers/peer-stub'
 import { eventually, sleep } from './helpers/processes'
 
 const WRONG_TOKEN = 'not-the-cluster-token-0123456789'
@@ -372,10 +373,11 @@ test('workers that take tasks and never run them are removed after the stall tim
   const log: string[] = []
   const scheduler = await new Scheduler({ core: { stallTimeout: 1 }, log: (line) => log.push(line) }).listen()
   // Twenty workers (they hold the token: a bug, not a stranger) that join, heartbeat and sit on whatever they get.
+  const peer = await peerStub(t, scheduler.token)
   const sitters = await Promise.all(
     Array.from({ length: 20 }, async (_, i) => {
       const conn = await RawConnection.authenticated(scheduler.address, 'worker', scheduler.token)
-      conn.send(['hello-worker', `sitter-${i}`, 1, 'ws://127.0.0.1:1', null])
+      conn.send(['hello-worker', `sitter-${i}`, 1, peer, null])
       await conn.next((m) => m[0] === 'welcome')
       return conn
     }),

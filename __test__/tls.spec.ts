@@ -277,7 +277,7 @@ test('skein certs, then skein scheduler, skein worker and a client with TLS flag
       await client.close()
     }
     const stranger = await runCli(['worker', address, '--name', 'no-cert', '--token-file', tokenFile, '--tls-ca', files.ca])
-    t.is(stranger.code, 1)
+    t.is(stranger.code, 2)
     t.regex(stranger.stderr, /'tls.cert' and 'tls.key' are required/)
   } finally {
     for (const p of started) {

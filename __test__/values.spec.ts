@@ -118,11 +118,13 @@ test('a client refuses a value a worker announces larger than its machine memory
   }
 })
 
-test('an input no worker can fetch (its holder advertises an address nobody reaches) errs the dependent with TransferError; nothing loops', async (t) => {
+test('an input no worker can fetch (its holder stopped answering after it joined) errs the dependent with TransferError; nothing loops', async (t) => {
   const scheduler = await new Scheduler({ log: () => {} }).listen()
   const good = await Worker.start({ scheduler: scheduler.address, name: 'good', log: () => {} })
-  // It listens on 127.0.0.1 but tells everyone 127.0.0.2, where nothing listens.
-  const lost = await Worker.start({ scheduler: scheduler.address, name: 'unreachable', host: '127.0.0.1', advertiseHost: '127.0.0.2', log: () => {} })
+  const lost = await Worker.start({ scheduler: scheduler.address, name: 'unreachable', log: () => {} })
+  // An address that answers is checked at join (see hosts.spec.ts for one that does not); it stops
+  // answering afterwards, as behind a firewall changed later, while the worker stays connected.
+  ;(lost as unknown as { server: { close(): void } }).server.close()
   const client = await Client.connect(scheduler.address)
   try {
     const before = scheduler.stats().computes
@@ -133,7 +135,9 @@ test('an input no worker can fetch (its holder advertises an address nobody reac
     t.deepEqual([...new Set(error!.workers)], ['unreachable'])
     t.regex(error!.message, /check that workers can reach each other/)
     // Three tries of the dependent, the input recomputed between them: a handful of computes, not a loop.
-    t.true(scheduler.stats().computes - before <= 8, `${scheduler.stats().computes - before} computes`)
+    const computes = scheduler.stats().computes - before
+    t.log(`${computes} computes in all after the holder became unreachable`)
+    t.true(computes <= 8, `${computes} computes`)
     t.is(await client.submit((x: number) => x + 1, 1), 2)
   } finally {
     await client.close()

@@ -10,6 +10,7 @@ import { KilledWorkerError, TransferError } from '../ts/index'
 import { chunkFrame, dataFrame, decode, encode, WorkerEventKind, type Chunk, type Data, type Put, type WireFailure, type WireTask } from '../ts/protocol'
 import { NativeCore } from '../ts/scheduler/native'
 import { EventOutbox } from '../ts/worker/outbox'
+import { checkClientMessage } from '../ts/scheduler/validate'
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
@@ -189,4 +190,21 @@ test("values in chunks: the peer server's 'data' and 'chunk' writers and the cli
   const long = Buffer.alloc(300, 1)
   t.deepEqual(chunkFrame(1, 0, 0, long).subarray(0, 16), hex('91 95 a5 6368756e6b 01 00 00 c6 0000012c'))
   t.deepEqual(decode(chunkFrame(1, 0, 0, long)), [['chunk', 1, 0, 0, long]])
+})
+
+/** ["publish", request 1, name "ds", keys ["a"], value bin "v", override false] */
+const PUBLISH = hex('96 a7 7075626c697368 01 a2 6473 91 a1 61 c4 01 76 c2')
+/** ["dataset", request 1, value bin "v", keys ["a"], ids Uint32Array [7] (msgpackr's typed-array extension 0x74)] */
+const DATASET = hex('95 a7 64617461736574 01 c4 01 76 91 a1 61 c7 05 74 06 07000000')
+/** ["fire-and-forget", keys ["a"]] */
+const FIRE_AND_FORGET = hex('92 af 666972652d616e642d666f72676574 91 a1 61')
+
+test('dataset and fire-and-forget messages: the client writes the golden bytes, the scheduler reads them back', (t) => {
+  t.deepEqual(encode(['publish', 1, 'ds', ['a'], Buffer.from('v'), false]), PUBLISH)
+  t.deepEqual(encode(['dataset', 1, Buffer.from('v'), ['a'], new Uint32Array([7])]), DATASET)
+  t.deepEqual(encode(['fire-and-forget', ['a']]), FIRE_AND_FORGET)
+  t.deepEqual(checkClientMessage(decode(PUBLISH) as unknown[]), ['publish', 1, 'ds', ['a'], Buffer.from('v'), false])
+  t.deepEqual(checkClientMessage(decode(FIRE_AND_FORGET) as unknown[]), ['fire-and-forget', ['a']])
+  const [, request, value, keys, ids] = decode(DATASET) as [string, number, Uint8Array, string[], Uint32Array]
+  t.deepEqual([request, Buffer.from(value).toString(), keys, [...ids]], [1, 'v', ['a'], [7]])
 })

@@ -38,6 +38,12 @@ export declare class NativeCore {
    */
   submitGraphIndexed(client: number, graph: Buffer, wanted: Uint32Array): Uint32Array
   wantKeys(client: number, keys: Array<string>): void
+  /**
+   * Like `want_keys`, and returns the task id of each key (as a submit's indexed reply
+   * does), for a client that learns of the keys from the scheduler (a published dataset):
+   * the 'memory' messages it then gets name those ids.
+   */
+  wantKeysIndexed(client: number, keys: Array<string>): Uint32Array
   releaseKeys(client: number, keys: Array<string>): void
   /**
    * Like `release_keys`, with the keys named by the task ids the client got in its

@@ -37,10 +37,37 @@ if (isSourceCheckout) {
     run(bin('tsc'), ['-p', 'tsconfig.json'])
   }
 } else if (!prebuiltLoads()) {
-  console.error(
-    'skein: no prebuilt native binary for ' + process.platform + '-' + process.arch +
-      ' could be loaded. Install from a source checkout with a Rust toolchain (npm install builds it), ' +
-      'or make sure optional dependencies are not disabled (npm install --include=optional).',
-  )
+  console.error(`skein: ${missingBinaryReason()}`)
   process.exit(1)
+}
+
+/** The name napi gives this platform's binary package: skein-<platform>-<arch>[-<abi>]. */
+function platformPackage() {
+  const pkg = require(path.join(root, 'package.json'))
+  let abi = ''
+  if (process.platform === 'linux') abi = process.report?.getReport?.().header?.glibcVersionRuntime ? '-gnu' : '-musl'
+  else if (process.platform === 'win32') abi = '-msvc'
+  return `${pkg.napi?.binaryName ?? 'skein'}-${process.platform}-${process.arch}${abi}`
+}
+
+/** Why no binary loads, and what to do, from what this package lists and what is installed. */
+function missingBinaryReason() {
+  const pkg = require(path.join(root, 'package.json'))
+  const name = platformPackage()
+  const listed = Object.prototype.hasOwnProperty.call(pkg.optionalDependencies ?? {}, name)
+  let installed = false
+  try {
+    require.resolve(`${name}/package.json`, { paths: [root] })
+    installed = true
+  } catch {}
+  const fromSource = 'or build skein from a source checkout with a Rust toolchain (git clone, then npm install)'
+  if (!listed) {
+    return `this skein package carries no native binary for ${process.platform}-${process.arch} and lists no package that does (a package made with \`npm pack\` from a checkout has none): install ${name} beside it (npm install ${name}), ${fromSource}.`
+  }
+  if (!installed) {
+    return `the package with its native binary, ${name}, was not installed; optional dependencies are probably switched off (--omit=optional, --no-optional or npm config omit=optional): install with --include=optional, ${fromSource}.`
+  }
+  const res = spawnSync(process.execPath, ['-e', "require('./native/index.js')"], { cwd: root, encoding: 'utf8' })
+  const why = (res.stderr || '').split('\n').find((line) => /Error/.test(line)) ?? `exit code ${res.status}`
+  return `${name} is installed but its binary does not load here (${why.trim()}): it may be built for another C library or CPU; ${fromSource}.`
 }

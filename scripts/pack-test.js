@@ -40,7 +40,7 @@ function main() {
     //    so a source checkout never fetches them from the registry)
     const mainStage = path.join(work, 'main')
     fs.mkdirSync(mainStage)
-    for (const entry of ['dist', 'native', 'scripts', 'README.md']) {
+    for (const entry of ['dist', 'native', 'scripts', 'README.md', 'LICENSE']) {
       const from = path.join(root, entry)
       if (fs.existsSync(from)) fs.cpSync(from, path.join(mainStage, entry), { recursive: true })
     }
@@ -71,6 +71,51 @@ function main() {
     const loaded = sh(process.execPath, ['-e', "console.log(require.resolve('" + platformPkg.name + "'))"], { cwd: app, env })
     process.stdout.write(cjs + esm)
     console.log(`binary from ${path.relative(app, loaded.trim())} (${triple})`)
+
+    // 4. the package as a strict TypeScript user meets it: no skipLibCheck, nothing installed but skein,
+    //    typescript and @types/node (whatever else its types need must come with it)
+    const installed = path.join(app, 'node_modules', 'skein')
+    if (!fs.existsSync(path.join(installed, 'LICENSE'))) throw new Error('the package has no LICENSE')
+    const map = JSON.parse(fs.readFileSync(path.join(installed, 'dist', 'index.js.map'), 'utf8'))
+    if (!Array.isArray(map.sourcesContent) || map.sourcesContent.length !== map.sources.length) throw new Error('dist/index.js.map points at sources the package does not carry')
+    const tsVersion = require(path.join(root, 'node_modules', 'typescript', 'package.json')).version
+    const nodeTypes = require(path.join(root, 'node_modules', '@types', 'node', 'package.json')).version
+    sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', `typescript@${tsVersion}`, `@types/node@${nodeTypes}`], { cwd: app, env })
+    fs.writeFileSync(
+      path.join(app, 'app.ts'),
+      [
+        "import { Client, LocalCluster, Scheduler, Worker, task, wait, type Future } from 'skein'",
+        'export async function main(): Promise<number> {',
+        '  await using cluster = await LocalCluster.start({ workers: 1 })',
+        '  await using client = await Client.connect(cluster.address)',
+        '  const f: Future<number> = client.submit((x: number) => x + 1, 1)',
+        '  const { done } = await wait([f])',
+        '  const both = await client.gather({ f, g: client.compute(task((x: number) => x * 2, 2)) })',
+        '  return done.length + both.f + both.g + (new Scheduler() ? 0 : 1) + (Worker ? 0 : 1)',
+        '}',
+        '',
+      ].join('\n'),
+    )
+    const tsc = path.join(app, 'node_modules', 'typescript', 'bin', 'tsc')
+    sh(process.execPath, [tsc, '--strict', '--noEmit', '--skipLibCheck', 'false', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,esnext.disposable', '--types', 'node', 'app.ts'], { cwd: app, env })
+    console.log('strict tsc ok')
+
+    // 5. the main package alone, as `npm pack` of a checkout makes it: the install fails, saying why and what to do
+    const alone = path.join(work, 'alone')
+    fs.mkdirSync(alone)
+    fs.writeFileSync(path.join(alone, 'package.json'), JSON.stringify({ name: 'skein-pack-test-alone', version: '1.0.0', private: true }))
+    delete stagedPkg.optionalDependencies
+    fs.writeFileSync(path.join(mainStage, 'package.json'), JSON.stringify(stagedPkg, null, 2))
+    const aloneTgz = sh('npm', ['pack', '--pack-destination', alone], { cwd: mainStage }).trim().split('\n').pop()
+    let refusal = ''
+    try {
+      sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(alone, aloneTgz)], { cwd: alone, env })
+    } catch (err) {
+      refusal = String(err.stderr)
+    }
+    const reason = /skein: (this skein package carries no native binary.*)/.exec(refusal)
+    if (!reason) throw new Error(`installing the main package alone did not fail with the reason: ${refusal.slice(-2000)}`)
+    console.log(`alone: ${reason[1]}`)
     console.log('pack test passed')
   } finally {
     if (!process.env.SKEIN_KEEP_PACK_TEST) fs.rmSync(work, { recursive: true, force: true })

@@ -299,6 +299,23 @@ impl NativeCore {
         })
     }
 
+    /// Like `want_keys`, and returns the task id of each key (as a submit's indexed reply
+    /// does), for a client that learns of the keys from the scheduler (a published dataset):
+    /// the 'memory' messages it then gets name those ids.
+    #[napi(catch_unwind)]
+    pub fn want_keys_indexed(&mut self, client: u32, keys: Vec<String>) -> Result<Uint32Array> {
+        self.guarded(|core, _| {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            core.want_keys(ClientId(client), &keys)
+                .map_err(core_error)?;
+            Ok(keys
+                .iter()
+                .map(|k| core.task_id(k).map_or(u32::MAX, |t| t.0))
+                .collect::<Vec<u32>>()
+                .into())
+        })
+    }
+
     #[napi(catch_unwind)]
     pub fn release_keys(&mut self, client: u32, keys: Vec<String>) -> Result<()> {
         self.guarded(|core, _| {

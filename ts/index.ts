@@ -18,7 +18,17 @@ export {
   ReleasedFutureError,
   NoWorkersError,
   PeerUnavailableError,
+  WaitTimeoutError,
+  AsCompleted,
+  AsCompletedEndedError,
+  wait,
+  type WaitOptions,
+  type ReturnWhen,
+  type DoneAndNotDone,
+  type ResultOptions,
+  type Gathered,
   type ClientOptions,
+  type PublishOptions,
   type SubmitOptions,
   type MapOptions,
   type FuturesOf,
@@ -56,5 +66,5 @@ export {
   SchedulerClosedError,
 } from './scheduler'
 export { LocalCluster, type LocalClusterOptions, createTestCertificates, CertificateError, type TestCertificates, type TestCertificateOptions } from './cluster'
-export { TlsError, ConnectionRefusedError, type TlsOptions } from './protocol'
-export { Worker, type WorkerOptions } from './worker'
+export { TlsError, ConnectionRefusedError, InvalidOptionsError, type TlsOptions } from './protocol'
+export { Worker, type WorkerOptions, SchedulerUnreachableError, ResourcesError } from './worker'

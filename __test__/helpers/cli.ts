@@ -44,3 +44,51 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Pr
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })))
 }
+
+export interface Watched {
+  child: ChildProcess
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  /** Everything it wrote to stderr so far. */
+  stderr(): string
+  /** Resolves once its stderr (from the start) matches `pattern`; rejects with its stderr if it exits first. */
+  waitFor(pattern: RegExp): Promise<string>
+  /** SIGKILL unless it has exited. */
+  kill(): void
+}
+
+/** Runs `skein <args>` and keeps watching its stderr, for tests that follow a process through several phases. */
+export function watchCli(args: string[], env: NodeJS.ProcessEnv = process.env): Watched {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'inherit', 'pipe'], env })
+  let err = ''
+  const waiters = new Set<() => void>()
+  child.stderr!.on('data', (chunk: Buffer) => {
+    err += chunk.toString()
+    for (const w of [...waiters]) w()
+  })
+  // 'close', not 'exit': stderr has been read to its end by then.
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })))
+  return {
+    child,
+    exited,
+    stderr: () => err,
+    waitFor(pattern) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!pattern.test(err)) return
+          waiters.delete(check)
+          resolve(err)
+        }
+        waiters.add(check)
+        check()
+        void exited.then(({ code, signal }) => {
+          if (!waiters.has(check)) return
+          waiters.delete(check)
+          reject(new Error(`skein ${args.join(' ')} exited (${signal ?? code}) before its stderr matched ${pattern}:\n${err}`))
+        })
+      })
+    },
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    },
+  }
+}

@@ -1,6 +1,21 @@
 import { hostname } from 'node:os'
-import { checkTlsAddress, partyCredentials, partyTls, type Credentials, type ResolvedTls, type TlsOptions } from '../protocol'
 import {
+  checkOptions,
+  checkTlsAddress,
+  decode,
+  encode,
+  InvalidOptionsError,
+  KeyRef,
+  partyCredentials,
+  partyTls,
+  type ClientToScheduler,
+  type Credentials,
+  type OptionKind,
+  type ResolvedTls,
+  type TlsOptions,
+} from '../protocol'
+import {
+  DEPENDENCY,
   GraphWriter,
   InvalidTaskError,
   ShippedFunction,
@@ -14,8 +29,10 @@ import {
   type ResultOf,
   type TaskOptions,
 } from '../graph'
-import { AsCompleted, type Completed } from './as-completed'
-import { SchedulerConnection, type SchedulerEvent } from './connection'
+import { AsCompleted } from './as-completed'
+import { futuresIn, rebuild, withFutures, type Gathered } from './gather-structure'
+import { wait, type DoneAndNotDone, type WaitOptions } from './wait'
+import { SchedulerConnection, type Reply, type SchedulerEvent } from './connection'
 import { CancelledError, ConnectionClosedError, NoWorkersError } from './errors'
 import { failureError } from './failures'
 import { deliver, Fetcher } from './fetcher'
@@ -67,6 +84,31 @@ export type FuturesOf<T extends readonly Task[]> = { -readonly [K in keyof T]: T
 export type ValuesOf<T extends readonly Future[]> = { -readonly [K in keyof T]: T[K] extends Future<infer R> ? R : never }
 
 const DEFAULT_TIMEOUT_MS = 10_000
+
+const invalidOptions = (message: string) => new InvalidOptionsError(message)
+
+const CLIENT_OPTIONS: Record<keyof ClientOptions, OptionKind> = {
+  name: 'string',
+  timeout: 'number',
+  inProcess: 'boolean',
+  token: 'string',
+  tokenFile: 'string',
+  tls: 'object',
+}
+
+/** Options of `publishDataset`. */
+export interface PublishOptions {
+  /** Replace a dataset published under the same name (default false: that is an error). */
+  override?: boolean
+}
+
+const PUBLISH_OPTIONS: Record<keyof PublishOptions, OptionKind> = { override: 'boolean' }
+
+const SCATTER_OPTIONS: Record<keyof ScatterOptions, OptionKind> = {
+  workers: 'strings',
+  hash: 'boolean',
+  timeout: 'number',
+}
 
 type WorkerWaiter = { count: number; resolve: () => void; reject: (error: Error) => void; timer: NodeJS.Timeout }
 
@@ -122,6 +164,7 @@ export class Client implements FutureOwner {
 
   /** Connects to the scheduler at `address` (a `ws://host:port` or `wss://host:port` URL). */
   static async connect(address: string, options: ClientOptions = {}): Promise<Client> {
+    checkOptions('Client.connect', options, CLIENT_OPTIONS, invalidOptions)
     const credentials = partyCredentials(options, address, 'Client.connect')
     const tls = partyTls(options.tls, address, 'Client.connect')
     checkTlsAddress(address, tls, 'Client.connect')
@@ -171,12 +214,41 @@ export class Client implements FutureOwner {
     return this.submitTasks(tasks)
   }
 
-  /** The value of a future, or the values of an array of futures (rejects with the first error). */
+  /**
+   * Dask's name for starting a graph and keeping its results on the cluster: the same as
+   * `compute`, which already returns futures without gathering.
+   */
+  persist<T>(task: Task<T>): Future<T>
+  persist<const T extends readonly Task[]>(tasks: T): FuturesOf<T>
+  persist(tasks: Task | readonly Task[]): Future | Future[] {
+    return tasks instanceof Task ? this.compute(tasks) : this.compute(tasks)
+  }
+
+  /**
+   * The value of a future, or of every future inside an array, plain object, Map or Set (at any
+   * depth), in the same shape: `await client.gather({ a: fa, parts: [f1, f2] })`. Rejects with the
+   * first error.
+   */
   gather<T>(future: Future<T>): Promise<T>
   gather<const T extends readonly Future[]>(futures: T): Promise<ValuesOf<T>>
-  gather(futures: Future | readonly Future[]): Promise<unknown> {
-    if (futures instanceof Future) return futures.result()
+  gather<const T>(structure: T): Promise<Gathered<T>>
+  gather(structure: unknown): Promise<unknown> {
+    if (structure instanceof Future) return structure.result()
+    if (Array.isArray(structure) && structure.every((f) => f instanceof Future)) return this.gatherList(structure as Future[])
+    const futures = futuresIn(structure)
+    return this.gatherList(futures).then((values) => rebuild(structure, values))
+  }
+
+  private gatherList(futures: readonly Future[]): Promise<unknown[]> {
     return new Promise((resolve, reject) => new Gather(futures, resolve, reject, this.fetcher))
+  }
+
+  /**
+   * Waits for futures without fetching their values or throwing their errors; see `wait`:
+   * `const { done, notDone } = await client.wait(futures, { returnWhen: 'FIRST_COMPLETED', timeout: 5000 })`.
+   */
+  wait<T>(futures: Iterable<Future<T>>, options?: WaitOptions): Promise<DoneAndNotDone<T>> {
+    return wait(futures, options)
   }
 
   /**
@@ -185,6 +257,7 @@ export class Client implements FutureOwner {
    * `hash: false`.
    */
   async scatter<T>(values: readonly T[], options: ScatterOptions = {}): Promise<Future<T>[]> {
+    checkOptions('scatter', options, SCATTER_OPTIONS, invalidOptions)
     const connection = this.open()
     await this.waitForWorkers(1, options.timeout ?? DEFAULT_TIMEOUT_MS)
     const start = this.scatterCursor
@@ -207,7 +280,7 @@ export class Client implements FutureOwner {
    * Iterates over the futures as each finishes (or errs, or is cancelled), in that order:
    * `for await (const { future } of client.asCompleted(futures))`.
    */
-  asCompleted<T>(futures: Iterable<Future<T>>): AsyncIterableIterator<Completed<T>> {
+  asCompleted<T>(futures: Iterable<Future<T>> = []): AsCompleted<T> {
     return new AsCompleted(futures)
   }
 
@@ -235,6 +308,85 @@ export class Client implements FutureOwner {
     await this.connection?.close()
   }
 
+  /**
+   * Publishes `value` (a future, or any structure of them: arrays, plain objects, Maps, Sets)
+   * under `name`. The scheduler holds its keys until `unpublishDataset`, whoever submitted them
+   * and whether or not that client is still connected; any client can `getDataset(name)`.
+   * Rejects with SchedulerError `SKEIN_DATASET_EXISTS` if the name is taken, unless `override`.
+   */
+  publishDataset(name: string, value: unknown, options: PublishOptions = {}): Promise<void> {
+    try {
+      checkOptions('publishDataset', options, PUBLISH_OPTIONS, invalidOptions)
+      const futures = futuresIn(value)
+      const keys = futures.map((f) => f[DEPENDENCY]())
+      const encoded = encode(rebuild(value, keys.map((k) => new KeyRef(k))))
+      const connection = this.open()
+      return this.requestInOrder(connection, (request) => ['publish', request, name, keys, encoded, options.override ?? false])
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** The structure published as `name`, with futures of this client for its keys. Rejects with SchedulerError `SKEIN_NO_SUCH_DATASET`. */
+  async getDataset<T = unknown>(name: string): Promise<T> {
+    const connection = this.open()
+    let value: unknown
+    await this.requestInOrder(connection, (request) => ['get-dataset', request, name], (reply) => {
+      if (reply[0] !== 'dataset') return
+      const [, , bytes, keys, ids] = reply
+      // Now, before the messages that follow the reply: they may report these keys in memory.
+      const byKey = new Map<string, Future>()
+      keys.forEach((key, i) => {
+        const state = this.keys.get(key) ?? this.keys.create(key)
+        if (ids[i] !== 0xffffffff) this.keys.bindId(state, ids[i])
+        byKey.set(key, this.future(state))
+      })
+      value = withFutures(decode(bytes), (key) => byKey.get(key) ?? this.future(this.keys.get(key) ?? this.keys.create(key)))
+    })
+    return value as T
+  }
+
+  /** The names of the published datasets. */
+  async listDatasets(): Promise<string[]> {
+    const connection = this.open()
+    let names: string[] = []
+    await this.requestInOrder(connection, (request) => ['list-datasets', request], (reply) => {
+      if (reply[0] === 'datasets') names = reply[2]
+    })
+    return names
+  }
+
+  /** Stops holding the keys of dataset `name` for it (they go once nobody else wants them). */
+  unpublishDataset(name: string): Promise<void> {
+    try {
+      const connection = this.open()
+      return this.requestInOrder(connection, (request) => ['unpublish', request, name])
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /**
+   * Lets these tasks (futures, or any structure of them) run to the end even when no future of
+   * theirs is left anywhere: the scheduler holds them until each is done, then lets them go
+   * (Dask's `fire_and_forget`). For work done for its effects.
+   */
+  fireAndForget(futures: unknown): void {
+    const keys = futuresIn(futures).map((f) => f[DEPENDENCY]())
+    const connection = this.open()
+    this.post(() => connection.send(['fire-and-forget', keys]))
+  }
+
+  /** A request sent after what this client sent before it (a graph still streaming included). */
+  private requestInOrder(connection: SchedulerConnection, build: (request: number) => ClientToScheduler, onReply?: (reply: Reply) => void): Promise<void> {
+    return new Promise((resolve, reject) => this.post(() => connection.request(build, onReply).then(resolve, reject)))
+  }
+
+  /** `await using client = await Client.connect(address)` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
   /** @internal */
   resultOf(state: KeyState): Promise<unknown> {
     // `await client.submit(f)` drops the Future at once; the await itself must keep the key until the value is here.
@@ -252,9 +404,7 @@ export class Client implements FutureOwner {
     for (const state of states) {
       if (!state.attached) continue
       this.keys.detach(state)
-      state.hasValue = false
-      state.value = undefined
-      state.fail(new CancelledError(state.key), 'cancelled')
+      state.drop(new CancelledError(state.key), 'cancelled')
       this.cancelAcks.set(state.key, (this.cancelAcks.get(state.key) ?? 0) + 1)
       keys.push(state.key)
     }
@@ -365,7 +515,7 @@ export class Client implements FutureOwner {
         connection.request(
           (request) => ['submit', request, graph, wanted],
           (done) => {
-            const ids = done[2]
+            const ids = done[0] === 'done' ? done[2] : undefined
             if (ids !== undefined) for (let i = 0; i < states.length; i++) this.keys.bindId(states[i], ids[i])
           },
         ),
@@ -434,8 +584,9 @@ export class Client implements FutureOwner {
       case 'erred':
         for (const [key, causeKey, failure] of event[1]) {
           const state = this.keys.get(key)
-          if (state === undefined || state.hasValue) continue
-          state.fail(failureError(key, causeKey, failure), failure[0] === 2 ? 'lost' : 'error')
+          if (state === undefined) continue
+          if (failure[0] === 2) state.drop(failureError(key, causeKey, failure), 'lost')
+          else if (!state.hasValue) state.fail(failureError(key, causeKey, failure), 'error')
         }
         return
       case 'cancelled':
@@ -458,7 +609,7 @@ export class Client implements FutureOwner {
     const state = this.keys.get(key)
     if (state === undefined) return
     this.keys.detach(state)
-    state.fail(new CancelledError(key), 'cancelled')
+    state.drop(new CancelledError(key), 'cancelled')
   }
 
   private wakeWorkerWaiters(): void {

@@ -8,6 +8,8 @@ import {
   SkeinError,
   type ClientToScheduler,
   type Credentials,
+  type Dataset,
+  type DatasetNames,
   type Done,
   type ResolvedTls,
   type SchedulerToClient,
@@ -17,10 +19,13 @@ import { ConnectionClosedError, SchedulerError } from './errors'
 /** How long a closing handshake may take before the socket is cut. */
 const CLOSE_GRACE_MS = 1000
 
-type Waiter = { resolve: () => void; reject: (error: Error) => void; onDone: ((reply: Done) => void) | undefined }
+/** A request's successful answer: 'done', or the reply that carries what was asked for. */
+export type Reply = Done | Dataset | DatasetNames
+
+type Waiter = { resolve: () => void; reject: (error: Error) => void; onDone: ((reply: Reply) => void) | undefined }
 
 /** Messages the client handles itself; 'welcome', 'done' and 'error' are handled here. */
-export type SchedulerEvent = Exclude<SchedulerToClient, ['welcome', ...unknown[]] | ['done', ...unknown[]] | ['error', ...unknown[]]>
+export type SchedulerEvent = Exclude<SchedulerToClient, ['welcome', ...unknown[]] | Reply | ['error', ...unknown[]]>
 
 /**
  * The client's connection to the scheduler: the handshake (answer the
@@ -128,7 +133,7 @@ export class SchedulerConnection {
    * Sends `build(requestId)`; resolves on ['done', id], rejects with SchedulerError on ['error', id, ...].
    * `onDone` sees the 'done' reply synchronously, before the messages after it in its frame are handled.
    */
-  request(build: (request: number) => ClientToScheduler, onDone?: (reply: Done) => void): Promise<void> {
+  request(build: (request: number) => ClientToScheduler, onDone?: (reply: Reply) => void): Promise<void> {
     if (this.closedError) return Promise.reject(this.closedError)
     const request = this.nextRequest++
     return new Promise((resolve, reject) => {
@@ -155,6 +160,8 @@ export class SchedulerConnection {
   private receive(message: SchedulerToClient): void {
     switch (message[0]) {
       case 'done':
+      case 'dataset':
+      case 'datasets':
         this.settle(message[1], null, message)
         return
       case 'error':
@@ -172,7 +179,7 @@ export class SchedulerConnection {
     this.lastRefusal = description
   }
 
-  private settle(request: number, error: Error | null, done?: Done): void {
+  private settle(request: number, error: Error | null, done?: Reply): void {
     const waiter = this.waiting.get(request)
     if (waiter === undefined) return
     this.waiting.delete(request)

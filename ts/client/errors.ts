@@ -1,17 +1,28 @@
 import { SkeinError } from '../protocol/errors'
-import type { RemoteFailure } from '../graph'
+import type { RemoteCause, RemoteFailure } from '../graph/remote-failure'
 
 export { SkeinError, AuthenticationError, ProtocolVersionError, SecurityOptionsError } from '../protocol/errors'
 
 /**
  * A task threw on its worker (or a task it depends on did). `key` is the
  * task awaited; `causeKey` the task that threw, equal to `key` when it was
- * this one. The remote message and stack are kept as sent.
+ * this one. The remote message and stack are kept as sent, and so is what
+ * the thrown Error carried: its `code` (as `remoteCode`), its `cause` (an
+ * Error cause comes back as an Error with the remote name, message and stack)
+ * and its own enumerable fields (`fields`). A task that threw something other
+ * than an Error has `threwValue` true and the value in `thrown`.
  */
 export class TaskError extends SkeinError {
   readonly remoteName: string
   readonly remoteMessage: string
   readonly remoteStack: string
+  /** The `code` of the Error the task threw, if it had a string or number one. */
+  readonly remoteCode: string | number | undefined
+  /** The thrown Error's own enumerable fields (those that could travel). */
+  readonly fields: Readonly<Record<string, unknown>>
+  /** Whether the task threw a value that is not an Error; then `thrown` is that value. */
+  readonly threwValue: boolean
+  readonly thrown: unknown
 
   constructor(
     readonly key: string,
@@ -27,8 +38,26 @@ export class TaskError extends SkeinError {
     this.remoteName = remote.name
     this.remoteMessage = remote.message
     this.remoteStack = remote.stack
+    this.remoteCode = remote.code
+    this.fields = remote.fields ?? {}
+    this.threwValue = remote.threwValue === true
+    this.thrown = remote.thrown
+    if (remote.cause !== undefined) this.cause = remoteCause(remote.cause)
     if (remote.stack) this.stack = `${this.stack ?? ''}\n--- remote stack of ${causeKey} ---\n${remote.stack}`
   }
+}
+
+/** An Error cause as an Error again (name, message, stack, code, fields and its own cause), or the cause's value. */
+function remoteCause(cause: RemoteCause): unknown {
+  if (!('error' in cause)) return cause.value
+  const remote = cause.error
+  const error = new Error(remote.message) as Error & Record<string, unknown>
+  Object.assign(error, remote.fields ?? {})
+  error.name = remote.name
+  error.stack = remote.stack || `${remote.name}: ${remote.message}`
+  if (remote.code !== undefined) error.code = remote.code
+  if (remote.cause !== undefined) error.cause = remoteCause(remote.cause)
+  return error
 }
 
 /** How a worker was lost while it ran the task (see KilledWorkerError.deaths). */
@@ -158,5 +187,12 @@ export class ReleasedFutureError extends SkeinError {
 export class NoWorkersError extends SkeinError {
   constructor(message: string) {
     super('SKEIN_NO_WORKERS', message)
+  }
+}
+
+/** A wait for futures (`wait`, `future.result({ timeout })`) ran out of time; the futures go on. */
+export class WaitTimeoutError extends SkeinError {
+  constructor(message: string) {
+    super('SKEIN_TIMEOUT', message)
   }
 }

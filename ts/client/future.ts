@@ -1,6 +1,16 @@
 import { DEPENDENCY, type Dependency, type TypedKey } from '../graph'
+import { checkOptions, InvalidOptionsError } from '../protocol'
 import { ReleasedFutureError } from './errors'
+import { deadline, RESULT_OPTIONS } from './wait'
 import type { FutureStatus, KeyState } from './key-state'
+
+/** Options of `future.result()`. */
+export interface ResultOptions {
+  /** Milliseconds to wait for the value at most. */
+  timeout?: number
+  /** Stops waiting once it aborts. */
+  signal?: AbortSignal
+}
 
 /** What a Future needs from its client. */
 export interface FutureOwner {
@@ -48,9 +58,37 @@ export class Future<T = unknown> implements PromiseLike<T>, Dependency<T> {
     return result.then(onfulfilled, onrejected)
   }
 
-  /** Awaits the value; like `await future` but a real Promise, for `.catch` and `.finally`. */
-  result(): Promise<T> {
-    return this.then()
+  /**
+   * Awaits the value; like `await future` but a real Promise. With `timeout` (ms) it rejects with
+   * WaitTimeoutError (SKEIN_TIMEOUT) if the value is not here by then, with `signal` once that
+   * aborts (with its reason); the task itself goes on either way.
+   */
+  result(options?: ResultOptions): Promise<T> {
+    if (options !== undefined) {
+      try {
+        checkOptions('Future.result', options, RESULT_OPTIONS, (message) => new InvalidOptionsError(message))
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
+    const value = this.then()
+    if (options === undefined) return value
+    if (options.timeout === undefined && options.signal === undefined) return value
+    return new Promise<T>((resolve, reject) => {
+      const cancel = deadline('Future.result', () => `the value of '${this.key}' was not here`, options, reject)
+      value.then(
+        (v) => (cancel(), resolve(v)),
+        (e: unknown) => (cancel(), reject(e)),
+      )
+    })
+  }
+
+  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.then(undefined, onrejected)
+  }
+
+  finally(onfinally?: (() => void) | null): Promise<T> {
+    return this.then().finally(onfinally)
   }
 
   /** Stops the task if nothing else needs it; awaiting then rejects with CancelledError. */

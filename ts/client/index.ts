@@ -1,6 +1,8 @@
-export { Client, type ClientOptions, type SubmitOptions, type MapOptions, type FuturesOf, type ValuesOf } from './client'
-export { Future } from './future'
-export type { Completed } from './as-completed'
+export { Client, type PublishOptions, type ClientOptions, type SubmitOptions, type MapOptions, type FuturesOf, type ValuesOf } from './client'
+export { Future, type ResultOptions } from './future'
+export { wait, type WaitOptions, type ReturnWhen, type DoneAndNotDone } from './wait'
+export type { Gathered } from './gather-structure'
+export { AsCompleted, AsCompletedEndedError, type Completed } from './as-completed'
 export type { FutureStatus } from './key-state'
 export type { ScatterOptions } from './scatter'
 export type { WorkerDescription } from './peers'
@@ -18,5 +20,6 @@ export {
   ConnectionClosedError,
   ReleasedFutureError,
   NoWorkersError,
+  WaitTimeoutError,
   type WorkerDeathCause,
 } from './errors'

@@ -5,6 +5,7 @@ export interface Gathering {
 }
 
 const NO_HOLDERS: number[] = []
+const NOTHING_TO_UNDO = (): void => {}
 
 /** Where a future stands: waiting, result in memory on a worker, failed, cancelled, or its data lost. */
 export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled' | 'lost'
@@ -113,13 +114,34 @@ export class KeyState {
     this.resolved()
   }
 
-  /** Calls `listener` once, when the key first leaves 'pending' (now, if it already has). */
-  onSettled(listener: () => void): void {
+  /**
+   * The key is cancelled, or the cluster lost its data for good (scattered data whose last
+   * holder left): a value the client had cached goes too, and every later await rejects with
+   * `error`, as Dask's futures do.
+   */
+  drop(error: Error, status: 'cancelled' | 'lost'): void {
+    if (this.hasValue) {
+      this.hasValue = false
+      this.value = undefined
+      this.result = null
+    }
+    this.fail(error, status)
+  }
+
+  /**
+   * Calls `listener` once, when the key first leaves 'pending' (now, if it already has).
+   * Returns what takes the listener back before then (a wait that timed out).
+   */
+  onSettled(listener: () => void): () => void {
     if (this.status !== 'pending') {
       listener()
-      return
+      return NOTHING_TO_UNDO
     }
     ;(this.listeners ??= []).push(listener)
+    return () => {
+      const at = this.listeners?.indexOf(listener) ?? -1
+      if (at >= 0) this.listeners!.splice(at, 1)
+    }
   }
 
   private resolved(): void {

@@ -3,11 +3,17 @@
  * The `skein` command: a standalone scheduler, or a worker that joins one, so
  * a cluster can span machines.
  */
-import { Command, InvalidArgumentError } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import type { TlsOptions } from '../protocol'
-import { parseBytes, runWorkerProcess, tlsFromArgs } from '../worker'
+import { DEFAULT_DEATH_TIMEOUT_MS, formatResources, machineMemory, parseBytes, parseLogLevel, parseResources, runWorkerProcess, tlsFromArgs, type LogLevel } from '../worker'
 import { createTestCertificates } from './certificates'
 import { listeningAddresses, schedulerToken, type SchedulerToken } from './cli-security'
+import { defaultShape } from './local-cluster'
+import { packageRoot } from './paths'
+import { runWorkerProcesses } from './worker-processes'
 
 function integer(min: number) {
   return (value: string): number => {
@@ -15,6 +21,30 @@ function integer(min: number) {
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`)
     return n
   }
+}
+
+/** The option parser `parse` with its error as commander's, so the message names the flag and the bad part. */
+function strict<T>(parse: (value: string) => T) {
+  return (value: string): T => {
+    try {
+      return parse(value)
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message)
+    }
+  }
+}
+
+/** Seconds ('60', '2.5'), or with a unit: '500ms', '30s', '2m'. */
+function duration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim())
+  if (m === null) throw new InvalidArgumentError(`expected a duration such as 60, 30s, 500ms or 2m, not '${value.slice(0, 40)}'`)
+  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm'])
+}
+
+/** A count, or 'auto': one process per core's worth of slots. */
+function workerCount(value: string): number | 'auto' {
+  if (value === 'auto') return 'auto'
+  return integer(1)(value)
 }
 
 function bytes(value: string): number {
@@ -51,6 +81,7 @@ interface SchedulerCommandOptions extends TlsFlags {
   tokenFile?: string
   insecure?: boolean
   allowOrigin?: string[]
+  logLevel: LogLevel
 }
 
 async function runScheduler(options: SchedulerCommandOptions): Promise<void> {
@@ -66,7 +97,9 @@ async function runScheduler(options: SchedulerCommandOptions): Promise<void> {
   const tls = tlsOption(options)
   let scheduler: InstanceType<typeof Scheduler>
   try {
-    scheduler = new Scheduler({ verbose: true, ...(token.value === null ? { insecure: true } : { token: token.value }), allowedOrigins: options.allowOrigin ?? [], ...(tls === undefined ? {} : { tls }) })
+    const level = options.logLevel
+    const logging = { verbose: level === 'info', ...(level === 'error' ? { log: () => {} } : {}) }
+    scheduler = new Scheduler({ ...logging, ...(token.value === null ? { insecure: true } : { token: token.value }), allowedOrigins: options.allowOrigin ?? [], ...(tls === undefined ? {} : { tls }) })
   } catch (err) {
     process.stderr.write(`skein scheduler: ${(err as Error).message}\n`)
     process.exit(2)
@@ -91,36 +124,55 @@ async function runScheduler(options: SchedulerCommandOptions): Promise<void> {
   process.stderr.write(`${lines.join('\n')}\n`)
 }
 
+function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version
+}
+
+const version = packageVersion()
+const logLevelHelp = 'what goes to stderr: error (only why it stopped), warning (also trouble it lived through), info (also banners, joins and reconnects)'
+
 const program = new Command()
   .name('skein')
   .description('skein: a distributed task scheduler for Node.js')
+  .version(version, '-V, --version', 'print the version of skein')
   .showHelpAfterError()
 
-withTlsFlags(program.command('scheduler'), 'the scheduler')
+/** A subcommand that also answers --version. */
+function command(name: string): Command {
+  return program.command(name).version(version, '-V, --version', 'print the version of skein')
+}
+
+withTlsFlags(command('scheduler'), 'the scheduler')
   .description('run a scheduler that clients and workers connect to')
   .option('-p, --port <port>', 'port for clients, workers and GET /health', integer(0), 8786)
   .option('--host <host>', 'interface to listen on (0.0.0.0: all of them)', '127.0.0.1')
   .option('--token-file <path>', 'the cluster token: read from this file, or made and written there (mode 600) if it does not exist; default SKEIN_TOKEN, else a new token printed once')
   .option('--insecure', 'accept connections without a token: anyone who reaches the port can run code on the workers')
   .option('--allow-origin <origin...>', 'browser Origins allowed to connect (others are refused)')
+  .option('--log-level <level>', logLevelHelp, strict((v) => parseLogLevel(v)), 'info')
   .action(runScheduler)
 
-withTlsFlags(program.command('worker'), "the worker's peer server")
-  .description('run a worker that joins the scheduler at <address> (ws://host:port, or wss:// with TLS)')
-  .argument('<address>', 'the scheduler address, e.g. ws://scheduler-host:8786')
-  .option('-s, --slots <n>', 'execution threads: tasks run in parallel (one per core is a good fit)', integer(1), 1)
-  .option('-n, --name <name>', 'worker name, unique per scheduler (default: host-pid)')
-  .option('--host <host>', "interface of the peer server (default: this machine's address on its connection to the scheduler)")
-  .option('--advertise-host <host>', 'host other workers and clients use to reach this one (default: --host, or for 0.0.0.0 the address above)')
-  .option('--token-file <path>', 'file holding the cluster token (default: SKEIN_TOKEN, else SKEIN_TOKEN_FILE; none for an --insecure scheduler)')
-  .option('--memory-limit <bytes>', "memory this worker may use, e.g. 4GiB or 512MB: past 60% of it in stored values it spills them to disk, past 80% it starts no new task, past 95% it exits (default: the machine's memory)", bytes)
-  .option('--local-directory <dir>', 'where the worker makes its directory of spilled values (default: the OS temp directory)')
-  .action((address: string, options: { slots: number; name?: string; host?: string; advertiseHost?: string; tokenFile?: string; memoryLimit?: number; localDirectory?: string } & TlsFlags) => {
-    try {
-      new URL(address)
-    } catch {
-      program.error(`skein worker: '${address}' is not a URL such as ws://host:8786`)
-    }
+interface WorkerCommandOptions extends TlsFlags {
+  slots: number
+  name?: string
+  host?: string
+  advertiseHost?: string
+  tokenFile?: string
+  memoryLimit?: number
+  localDirectory?: string
+  resources?: Record<string, number>
+  deathTimeout: number
+  nworkers?: number | 'auto'
+  logLevel: LogLevel
+}
+
+function runWorker(address: string, options: WorkerCommandOptions): Promise<void> | void {
+  try {
+    new URL(address)
+  } catch {
+    program.error(`skein worker: '${address}' is not a URL such as ws://host:8786`)
+  }
+  if (options.nworkers === undefined) {
     return runWorkerProcess({
       scheduler: address,
       slots: options.slots,
@@ -131,11 +183,57 @@ withTlsFlags(program.command('worker'), "the worker's peer server")
       tls: tlsOption(options),
       memoryLimit: options.memoryLimit,
       localDirectory: options.localDirectory,
+      resources: options.resources,
+      deathTimeoutMs: options.deathTimeout,
+      logLevel: options.logLevel,
+      quiet: options.logLevel !== 'info',
     })
-  })
+  }
+  const count = options.nworkers === 'auto' ? defaultShape(undefined, options.slots, os.availableParallelism()).count : options.nworkers
+  // Each process may use its share of the machine unless told otherwise (as Dask divides memory_limit='auto').
+  const memoryLimit = options.memoryLimit ?? Math.floor(machineMemory() / count)
+  const args = [address, '--slots', String(options.slots), '--memory-limit', String(memoryLimit), '--death-timeout-ms', String(options.deathTimeout), '--log-level', options.logLevel]
+  if (options.logLevel !== 'info') args.push('--quiet')
+  const flags: [string, string | undefined][] = [
+    ['--host', options.host],
+    ['--advertise-host', options.advertiseHost],
+    ['--token-file', options.tokenFile],
+    ['--local-directory', options.localDirectory],
+    ['--resources', options.resources === undefined ? undefined : formatResources(options.resources)],
+    ['--tls-cert', options.tlsCert],
+    ['--tls-key', options.tlsKey],
+    ['--tls-ca', options.tlsCa],
+  ]
+  for (const [flag, value] of flags) if (value !== undefined) args.push(flag, value)
+  if (options.tlsRequireClientCert) args.push('--tls-require-client-cert')
+  const info = (line: string) => {
+    if (options.logLevel !== 'error') process.stderr.write(`skein worker: ${line}\n`)
+  }
+  info(`starting ${count} worker process(es) of ${options.slots} slot(s) each`)
+  runWorkerProcesses({ count, args, name: options.name, maxRestartsPerMinute: 10, log: info })
+}
 
-program
-  .command('certs')
+withTlsFlags(command('worker'), "the worker's peer server")
+  .description('run a worker that joins the scheduler at <address> (ws://host:port, or wss:// with TLS); it waits for the scheduler and rejoins one that restarts')
+  .argument('<address>', 'the scheduler address, e.g. ws://scheduler-host:8786')
+  .option('-s, --slots <n>', 'execution threads per worker process: tasks run in parallel (one per core is a good fit)', integer(1), 1)
+  .option('--nworkers <n>', "worker processes to run, each supervised (restarted if it dies) and with --slots threads; 'auto': one slot per core", workerCount)
+  .option('-n, --name <name>', 'worker name, unique per scheduler (default: host-pid; with --nworkers, NAME-0, NAME-1...)')
+  .option('--host <host>', "interface of the peer server (default: this machine's address on its connection to the scheduler)")
+  .option('--advertise-host <host>', 'host other workers and clients use to reach this one (default: --host, or for 0.0.0.0 the address above)')
+  .option('--token-file <path>', 'file holding the cluster token (default: SKEIN_TOKEN, else SKEIN_TOKEN_FILE; none for an --insecure scheduler)')
+  .option('--memory-limit <bytes>', "memory each worker process may use, e.g. 4GiB or 512MB: past 60% of it in stored values it spills them to disk, past 80% it starts no new task, past 95% it exits (default: the machine's memory, divided among --nworkers)", bytes)
+  .option('--local-directory <dir>', 'where the worker makes its directory of spilled values (default: the OS temp directory)')
+  .option('--resources <list>', 'what the worker offers to tasks that declare resources, as NAME=AMOUNT pairs: "GPU=2,MEM=10e9"', strict((v) => parseResources(v)))
+  .addOption(
+    new Option('--death-timeout <duration>', 'how long to wait for the scheduler, at start and after losing it, before exiting (code 3): seconds, or 500ms, 30s, 2m')
+      .argParser(duration)
+      .default(DEFAULT_DEATH_TIMEOUT_MS, `${DEFAULT_DEATH_TIMEOUT_MS / 1000}s`),
+  )
+  .option('--log-level <level>', logLevelHelp, strict((v) => parseLogLevel(v)), 'info')
+  .action(runWorker)
+
+command('certs')
   .description('make a self-signed CA and a certificate it signs, for a test or private cluster (needs the openssl command)')
   .argument('<dir>', 'where to write ca.pem, ca-key.pem, cert.pem and key.pem (keys mode 600)')
   .option('--hosts <list>', 'comma-separated host names and IP addresses the certificate is for (default: 127.0.0.1, ::1, localhost, this machine)')

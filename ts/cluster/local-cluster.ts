@@ -4,10 +4,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { resolveTls, SecurityOptionsError, type ResolvedTls, type TlsOptions } from '../protocol'
 import { Scheduler, type SchedulerOptions } from '../scheduler'
-import { machineMemory, MemoryOptionsError, resolveMemory, type MemoryFractions } from '../worker'
+import { checkResources, formatResources, machineMemory, MemoryOptionsError, resolveMemory, type MemoryFractions } from '../worker'
 import { inheritedExecArgv } from './inherited-exec-argv'
 import { workerEntry } from './paths'
 import { Supervisor } from './supervisor'
+import { workerProcessEnv } from './worker-env'
 
 export interface LocalClusterOptions {
   /**
@@ -71,14 +72,19 @@ export interface LocalClusterOptions {
    * cluster closes (default: the OS temp directory).
    */
   localDirectory?: string
+  /**
+   * What each worker process offers to tasks that declare resource needs, e.g. { GPU: 1 }:
+   * a task submitted with `resources: { GPU: 1 }` runs only where one is free.
+   */
+  resources?: Record<string, number>
 }
 
 /**
  * A scheduler in this process and worker child processes on this machine.
  * A worker process that dies is restarted under its name (see
- * `maxRestartsPerMinute`). The workers exit when the cluster closes, and also
- * when this process dies: they watch their IPC channel and their scheduler
- * connection.
+ * `maxRestartsPerMinute`). The workers exit when the cluster closes or its
+ * scheduler crashes, and also when this process dies (they watch their IPC
+ * channel); one whose scheduler connection drops otherwise rejoins it.
  */
 export class LocalCluster {
   private closing: Promise<void> | undefined
@@ -120,6 +126,7 @@ export class LocalCluster {
     if (typeof parentDirectory !== 'string' || !isDirectory(parentDirectory)) {
       throw new MemoryOptionsError(`LocalCluster: localDirectory must be an existing directory, not ${typeof parentDirectory === 'string' ? `'${parentDirectory.slice(0, 200)}'` : typeof parentDirectory}`)
     }
+    const resources = options.resources === undefined ? undefined : checkResources(options.resources, 'LocalCluster: resources')
     const host = options.host ?? '127.0.0.1'
     const entry = workerEntry()
     const timeoutMs = options.heartbeatTimeoutMs ?? options.scheduler?.heartbeatTimeoutMs
@@ -139,6 +146,7 @@ export class LocalCluster {
       const { target, spill, pause, terminate } = memory
       args.push('--memory', JSON.stringify({ target, spill, pause, terminate }))
     }
+    if (resources !== undefined && Object.keys(resources).length > 0) args.push('--resources', formatResources(resources))
     if (timeoutMs !== undefined) args.push('--heartbeat-ms', String(Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4)))))
     const log = options.log ?? ((line: string) => process.stderr.write(`skein LocalCluster: ${line}\n`))
     const supervisor = new Supervisor(
@@ -146,14 +154,14 @@ export class LocalCluster {
         fork(entry, [...args, '--name', name], {
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
           // The token travels in the environment (not the command line, which every user can read).
-          env: workerEnv(scheduler.token),
+          env: workerProcessEnv(scheduler.token),
           // The parent's module loaders (tsx...), so module functions written in TypeScript import on workers.
           execArgv: workerExecArgv,
         }),
       { maxRestartsPerMinute: maxRestarts, log },
     )
-    // Workers leave when their scheduler dies; restarting them would only fail to connect, again and again.
-    scheduler.once('crashed', () => supervisor.stop())
+    // Nothing will listen at this address again: the workers would only wait for it (their death timeout), and restarting them fail to connect.
+    scheduler.once('crashed', () => void supervisor.close())
     const children: ChildProcess[] = []
     for (let i = 0; i < count; i++) children.push(supervisor.add(`local-${i}`))
     const cluster = new LocalCluster(scheduler, address, supervisor, slots, memory.limit, localDirectory)
@@ -186,6 +194,11 @@ export class LocalCluster {
   close(): Promise<void> {
     this.closing ??= this.shutdown()
     return this.closing
+  }
+
+  /** `await using` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
   }
 
   private async shutdown(): Promise<void> {
@@ -242,14 +255,6 @@ function removeDirectory(dir: string): void {
   } catch {
     // Not ours to fail a close over: a leftover temp directory is all it costs.
   }
-}
-
-function workerEnv(token: string | null): NodeJS.ProcessEnv {
-  const env = { ...process.env }
-  delete env.SKEIN_TOKEN_FILE
-  if (token === null) delete env.SKEIN_TOKEN
-  else env.SKEIN_TOKEN = token
-  return env
 }
 
 function exitedEarly(child: ChildProcess): Promise<never> {

@@ -1,11 +1,23 @@
 import type { ChildProcess } from 'node:child_process'
+import { WorkerExitCode } from '../worker'
 
 export interface SupervisorOptions {
   /** Restarts allowed per worker slot within any 60 s window; past that the slot stays down. */
   maxRestartsPerMinute: number
   /** One line per restart or give-up. */
   log: (line: string) => void
+  /** A slot stays down: `code` and `signal` are its last process's. */
+  ended?: (name: string, code: number | null, signal: NodeJS.Signals | null) => void
 }
+
+/**
+ * Exit codes a new process would only repeat: the scheduler refused the worker (token, TLS,
+ * options), or no scheduler answered for the worker's whole death timeout (it waited and
+ * reconnected by itself up to then; the supervisor does not add a second, endless retry loop).
+ */
+const FINAL_EXIT_CODES: ReadonlySet<number> = new Set([WorkerExitCode.refused, WorkerExitCode.gone])
+
+const KILL_AFTER_MS = 3000
 
 const WINDOW_MS = 60_000
 
@@ -21,10 +33,14 @@ class Slot {
 }
 
 /**
- * Keeps LocalCluster's worker processes running, like Dask's nanny: a worker
- * process that exits while supervised is started again under the same name (the
- * scheduler sees a new worker), at most `maxRestartsPerMinute` times per slot.
- * `stop()` ends supervision before the cluster stops its workers.
+ * Keeps worker processes running (LocalCluster's, `skein worker --nworkers`),
+ * like Dask's nanny: a worker process that exits while supervised is started
+ * again under the same name (the scheduler sees a new worker), at most
+ * `maxRestartsPerMinute` times per slot. A worker process whose scheduler goes
+ * away does not exit: it waits for the scheduler and rejoins by itself, so the
+ * two never both start a worker of one name; one that gives up (or is refused)
+ * exits with a code that is not restarted. `stop()` ends supervision before the
+ * workers are stopped.
  */
 export class Supervisor {
   private readonly slots: Slot[] = []
@@ -64,6 +80,17 @@ export class Supervisor {
     return this.slots.map((s) => ({ name: s.name, pid: s.child.pid ?? -1 }))
   }
 
+  /** Slots whose process runs. */
+  get running(): number {
+    return this.slots.filter((s) => s.child.exitCode === null && s.child.signalCode === null).length
+  }
+
+  /** Stops supervising, then every worker process: SIGTERM, and SIGKILL for one still there after 3 s. */
+  async close(): Promise<void> {
+    this.stop()
+    await Promise.all(this.children.map(stopChild))
+  }
+
   /** Restarts so far, all slots together. */
   get restarts(): number {
     return this.total
@@ -77,10 +104,16 @@ export class Supervisor {
       const now = Date.now()
       while (slot.restarts.length > 0 && now - slot.restarts[0] > WINDOW_MS) slot.restarts.shift()
       const how = signal ?? `code ${code}`
+      if (code !== null && FINAL_EXIT_CODES.has(code)) {
+        this.options.log(`worker ${slot.name} (pid ${child.pid}) exited (${how}); not restarting it: a new process would fail the same way`)
+        this.options.ended?.(slot.name, code, signal)
+        return
+      }
       if (slot.restarts.length >= this.options.maxRestartsPerMinute) {
         this.options.log(
           `worker ${slot.name} (pid ${child.pid}) exited (${how}) after ${slot.restarts.length} restarts in the last minute; not restarting it`,
         )
+        this.options.ended?.(slot.name, code, signal)
         return
       }
       slot.restarts.push(now)
@@ -90,4 +123,16 @@ export class Supervisor {
       this.follow(slot)
     })
   }
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS)
+    child.once('exit', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    child.kill('SIGTERM')
+  })
 }

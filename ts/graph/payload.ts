@@ -70,29 +70,4 @@ export function decodeTaskArgs(bytes: Uint8Array, offset: number): unknown[] {
 }
 
 /** What a worker sends when a task throws; opaque to the scheduler, decoded by the client. */
-export interface RemoteFailure {
-  name: string
-  message: string
-  stack: string
-  /** The error's own `code` when it had a string one (e.g. SKEIN_TASK_TIMEOUT, ERR_...). */
-  code?: string
-}
-
-export function encodeTaskFailure(err: unknown): Buffer {
-  const e = err instanceof Error ? err : new Error(String(err))
-  const code = (e as { code?: unknown }).code
-  const failure: RemoteFailure = { name: e.name, message: e.message, stack: e.stack ?? '' }
-  if (typeof code === 'string') failure.code = code
-  return encode(failure)
-}
-
-export function decodeTaskFailure(bytes: Uint8Array): RemoteFailure {
-  try {
-    const v = decode(bytes) as Partial<RemoteFailure>
-    const failure: RemoteFailure = { name: String(v.name ?? 'Error'), message: String(v.message ?? ''), stack: String(v.stack ?? '') }
-    if (typeof v.code === 'string') failure.code = v.code
-    return failure
-  } catch {
-    return { name: 'Error', message: 'the task failed with an error that could not be decoded', stack: '' }
-  }
-}
+export { encodeTaskFailure, decodeTaskFailure, type RemoteFailure } from './remote-failure'

@@ -81,6 +81,7 @@ export function buildTask<T>(fn: Fn | ModuleFunction, args: readonly unknown[], 
   const handle = functionHandle(fn)
   const name = handle.name
   const replaced = replaceDependencies(args, name)
+  if (options !== undefined) checkTaskOptions(name, options)
   const timeoutMs = options === undefined ? undefined : checkTimeout(name, options.timeoutMs)
   const payload = encodeTaskPayload(handle.ref, replaced.args, timeoutMs === undefined ? undefined : { timeoutMs })
   const upstream = replaced.sources.length === 0 ? NO_TASKS : replaced.sources.filter((s): s is Task => s instanceof Task)
@@ -111,6 +112,17 @@ function taskKey(name: string, payload: Buffer, options: TaskOptions): string {
   }
   if (options.pure === false) return hashedKey(name, Buffer.concat([payload, nextNonce()]))
   return hashedKey(name, payload)
+}
+
+const TASK_OPTIONS: ReadonlySet<string> = new Set<keyof TaskOptions>(['key', 'pure', 'priority', 'restrictions', 'resources', 'timeoutMs'])
+
+/** Unknown options are refused (JavaScript callers have no compiler); the values are checked one by one below. */
+function checkTaskOptions(name: string, options: TaskOptions): void {
+  if (typeof options !== 'object' || options === null) throw new InvalidTaskError(`task ${name}: options must be an object, not ${options === null ? 'null' : typeof options}`)
+  for (const option in options) {
+    if (!TASK_OPTIONS.has(option)) throw new InvalidTaskError(`task ${name}: unknown option '${option}' (known: ${[...TASK_OPTIONS].join(', ')})`)
+  }
+  if (options.pure !== undefined && typeof options.pure !== 'boolean') throw new InvalidTaskError(`task ${name}: option pure must be a boolean, got ${String(options.pure)}`)
 }
 
 function checkTimeout(name: string, timeoutMs: number | undefined): number | undefined {

@@ -38,6 +38,60 @@ export function encode(value: unknown): Buffer {
   return bytes
 }
 
+/**
+ * Encodes `value` into `memory` from its start when it fits there (the bytes are then a view of
+ * it), else into memory of the encoder's own, as `encode` does. For a large value whose size is
+ * known ahead (see `binarySize`): the encoder would otherwise grow its buffer to twice the value.
+ */
+export function encodeInto(value: unknown, memory: Buffer): Buffer {
+  packr.useBuffer(memory)
+  try {
+    return packr.pack(value)
+  } finally {
+    packr.useBuffer(Buffer.allocUnsafeSlow(8192))
+  }
+}
+
+/** Members of a flat array or object that `binarySize` looks at, at most. */
+const MAX_SIZED_MEMBERS = 64
+
+/**
+ * An upper bound of the encoded size of `value` when it is binary (a Buffer, typed array or
+ * DataView) or a flat array or plain object of binary views, numbers, booleans and nulls;
+ * 0 for anything else (its size is not known without encoding it).
+ */
+export function binarySize(value: unknown): number {
+  if (ArrayBuffer.isView(value)) return value.byteLength + 16
+  if (typeof value !== 'object' || value === null) return 0
+  if (Array.isArray(value)) {
+    if (value.length > MAX_SIZED_MEMBERS) return 0
+    let size = 16
+    for (const member of value) {
+      const n = memberSize(member)
+      if (n === 0) return 0
+      size += n
+    }
+    return size
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return 0
+  let size = 16
+  let count = 0
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue
+    if (++count > MAX_SIZED_MEMBERS) return 0
+    const n = memberSize((value as Record<string, unknown>)[key])
+    if (n === 0) return 0
+    size += n + 8 + 3 * key.length
+  }
+  return size
+}
+
+function memberSize(member: unknown): number {
+  if (ArrayBuffer.isView(member)) return member.byteLength + 16
+  const t = typeof member
+  return t === 'number' || t === 'boolean' || member === null ? 16 : 0
+}
+
 export function decode(bytes: Uint8Array): unknown {
   return packr.unpack(bytes)
 }

@@ -35,6 +35,13 @@ export class ProtocolVersionError extends SkeinError {
   }
 }
 
+/** An options object given to a call has an unknown option or a value of the wrong type (the message names it). */
+export class InvalidOptionsError extends SkeinError {
+  constructor(message: string) {
+    super('SKEIN_INVALID_OPTIONS', message)
+  }
+}
+
 /** A token, token file or TLS setting that cannot be used (too short, unreadable, contradictory). */
 export class SecurityOptionsError extends SkeinError {
   constructor(message: string) {

@@ -76,6 +76,18 @@ export type Scattered = ['scattered', request: number, entries: [key: string, wo
 /** Source of a shipped function, registered before the tasks that use it. */
 export type RegisterFunction = ['fn', hash: string, source: string, name: string]
 export type Heartbeat = ['heartbeat']
+/**
+ * Publishes a dataset: `keys` are held by the scheduler until it is unpublished, whoever
+ * submitted them; `value` is the published structure, encoded with KeyRefs where the futures
+ * were (the scheduler keeps it as bytes, never decodes it).
+ */
+export type PublishDataset = ['publish', request: number, name: string, keys: string[], value: Uint8Array, override: boolean]
+export type UnpublishDataset = ['unpublish', request: number, name: string]
+/** Answered with 'dataset' (the client then wants the keys) or an error (SKEIN_NO_SUCH_DATASET). */
+export type GetDataset = ['get-dataset', request: number, name: string]
+export type ListDatasets = ['list-datasets', request: number]
+/** The scheduler holds these keys until each is done (in memory or erred), then lets them go. */
+export type FireAndForget = ['fire-and-forget', keys: string[]]
 
 // ---------------------------------------------------------------- scheduler -> client
 /** taskIds: for a submit whose wanted keys were given as indices, the task id of each, in order. */
@@ -89,6 +101,9 @@ export type Erred = ['erred', entries: [key: string, causeKey: string, failure: 
 export type Cancelled = ['cancelled', keys: string[]]
 /** Full list of live workers, sent on join and leave. */
 export type Workers = ['workers', workers: WorkerInfo[]]
+/** A published dataset for 'get-dataset': its structure, keys, and their task ids ('memory' messages name those). */
+export type Dataset = ['dataset', request: number, value: Uint8Array, keys: string[], ids: Uint32Array]
+export type DatasetNames = ['datasets', request: number, names: string[]]
 /** A request (or, with request -1, the connection) was refused. */
 export type ErrorReply = ['error', request: number, code: string, message: string]
 
@@ -136,8 +151,23 @@ export type PutDone = ['put-done', request: number, nbytes: number[]]
  */
 export type Chunk = ['chunk', request: number, index: number, offset: number, bytes: Uint8Array]
 
-export type ClientToScheduler = Auth | HelloClient | Submit | Want | Release | ReleaseTasks | Cancel | Scattered | RegisterFunction | Heartbeat
-export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply
+export type ClientToScheduler =
+  | Auth
+  | HelloClient
+  | Submit
+  | Want
+  | Release
+  | ReleaseTasks
+  | Cancel
+  | Scattered
+  | RegisterFunction
+  | Heartbeat
+  | PublishDataset
+  | UnpublishDataset
+  | GetDataset
+  | ListDatasets
+  | FireAndForget
+export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply | Dataset | DatasetNames
 export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat | WorkerHeartbeat | Paused
 export type SchedulerToWorker = Challenge | Authenticated | Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply
 export type PeerRequest = Auth | Get | Put | Chunk

@@ -87,6 +87,26 @@ export class FunctionRegistry {
     }
   }
 
+  /**
+   * `holder` (the scheduler's own client for datasets or fire-and-forget tasks) holds every
+   * source `client` holds now, so tasks it keeps can still get their functions after `client`
+   * leaves. The sources are counted already: the total does not grow, and a holder has no
+   * per-client bound.
+   */
+  adopt(client: number, holder: number): void {
+    const from = this.clients.get(client)
+    if (from === undefined || client === holder) return
+    let to = this.clients.get(holder)
+    if (to === undefined) this.clients.set(holder, (to = { hashes: new Set(), bytes: 0 }))
+    for (const hash of from.hashes) {
+      if (to.hashes.has(hash)) continue
+      const registration = this.sources.get(hash)!
+      registration.owners.add(holder)
+      to.hashes.add(hash)
+      to.bytes += registration.bytes
+    }
+  }
+
   /** `client` disconnected: the sources no connected client holds any more are dropped. */
   release(client: number): void {
     const holdings = this.clients.get(client)

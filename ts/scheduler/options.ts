@@ -1,4 +1,4 @@
-import type { ResolvedTls, TlsOptions } from '../protocol'
+import { checkOptions, isPlainObject, type OptionKind, type ResolvedTls, type TlsOptions } from '../protocol'
 import type { Log } from './log'
 import type { NativeCoreOptions } from './native'
 import { SchedulerOptionsError } from './errors'
@@ -80,9 +80,7 @@ export interface SchedulerOptions {
  */
 export type RuntimeOptions = Omit<SchedulerOptions, 'log' | 'thread' | 'token' | 'tokenFile' | 'insecure' | 'tls'> & { token: string | null; tls?: ResolvedTls | null }
 
-type Kind = 'number' | 'boolean' | 'string'
-
-const CORE_OPTIONS: Record<keyof NativeCoreOptions, Kind> = {
+const CORE_OPTIONS: Record<keyof NativeCoreOptions, OptionKind> = {
   allowedFailures: 'number',
   saturationHorizon: 'number',
   maxTasksPerSlot: 'number',
@@ -95,7 +93,7 @@ const CORE_OPTIONS: Record<keyof NativeCoreOptions, Kind> = {
   stallTimeout: 'number',
 }
 
-const OPTIONS: Record<keyof SchedulerOptions, Kind | 'object' | 'function' | 'strings'> = {
+const OPTIONS: Record<keyof SchedulerOptions, OptionKind> = {
   core: 'object',
   tickIntervalMs: 'number',
   heartbeatTimeoutMs: 'number',
@@ -122,43 +120,15 @@ const OPTIONS: Record<keyof SchedulerOptions, Kind | 'object' | 'function' | 'st
  * the scheduler's thread, where a bad option would only surface later as a crash.
  */
 export function checkSchedulerOptions(options: unknown): asserts options is SchedulerOptions {
-  if (!isPlainObject(options)) throw new SchedulerOptionsError(`Scheduler options must be an object, not ${describe(options)}`)
-  check(options, '', OPTIONS)
-  if (options.core !== undefined) check(options.core as Record<string, unknown>, 'core.', CORE_OPTIONS)
+  const fail = (message: string) => new SchedulerOptionsError(message)
+  checkOptions('Scheduler', options, OPTIONS, fail)
+  if (!isPlainObject(options)) return
+  if (options.core !== undefined) checkOptions('Scheduler', options.core, CORE_OPTIONS, fail, 'core.')
   if (options.insecure === true && (options.token !== undefined || options.tokenFile !== undefined)) {
     throw new SchedulerOptionsError(`Scheduler options 'insecure' and '${options.token !== undefined ? 'token' : 'tokenFile'}' contradict each other: an insecure scheduler checks no token`)
   }
   for (const name of ['tickIntervalMs', 'heartbeatTimeoutMs', 'maxFrameBytes', 'helloTimeoutMs', 'maxConnections', 'maxPendingConnections', 'maxSendQueueBytes', 'maxFunctionBytesPerClient', 'maxFunctionBytes'] as const) {
-    const value = options[name] as number | undefined // a number: check() saw to that
+    const value = options[name] as number | undefined // a number: checkOptions saw to that
     if (value !== undefined && !(value > 0)) throw new SchedulerOptionsError(`Scheduler option '${name}' must be a positive number, not ${value}`)
   }
-}
-
-/** Checks the names and types of one level of options; `prefix` names the level in messages ('core.'). */
-function check(options: Record<string, unknown>, prefix: string, known: Record<string, string>): void {
-  const unknown = Object.keys(options).filter((name) => !Object.prototype.hasOwnProperty.call(known, name))
-  if (unknown.length > 0) {
-    const names = unknown.map((name) => `'${prefix}${name}'`).join(', ')
-    throw new SchedulerOptionsError(`unknown Scheduler option${unknown.length > 1 ? 's' : ''} ${names} (known: ${Object.keys(known).map((k) => prefix + k).join(', ')})`)
-  }
-  for (const [name, value] of Object.entries(options)) {
-    const kind = known[name]
-    const ok =
-      value === undefined ||
-      (kind === 'object' ? isPlainObject(value) : kind === 'strings' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === kind)
-    const what = kind === 'object' ? 'an object' : kind === 'strings' ? 'an array of strings' : `a ${kind}`
-    if (!ok) throw new SchedulerOptionsError(`Scheduler option '${prefix}${name}' must be ${what}, not ${describe(value)}`)
-  }
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false
-  const proto = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  return typeof value === 'string' ? `the string '${value.slice(0, 40)}'` : `${typeof value} ${String(value).slice(0, 40)}`
 }

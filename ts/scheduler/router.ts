@@ -3,11 +3,13 @@ import type { NativeCore } from './native'
 import { rateLimited, ServerHandshake, type ConnectionGuard, type Credentials, type WorkerInfo, type Workers } from '../protocol'
 import { Connection, Role } from './connection'
 import { SkeinError } from '../protocol'
+import { Datasets, FireAndForget } from './datasets'
 import { FunctionRegistry } from './functions'
 import { decodeMessages } from './instructions'
 import type { Log } from './log'
 import { asBuffer, checkClientMessage, checkHello, checkWorkerMessage, ProtocolError } from './validate'
 import { HANDSHAKE } from '../protocol'
+import { WORKER_UNREACHABLE, type PeerReachability } from './reachability'
 
 const MALFORMED_FRAME = 'SKEIN_MALFORMED_FRAME'
 const UNKNOWN_FUNCTION = 'SKEIN_UNKNOWN_FUNCTION'
@@ -49,6 +51,8 @@ export interface RouterHooks {
   fatal(error: Error): void
   /** This scheduler speaks TLS: workers must serve their data over TLS too (wss:// peer addresses). */
   requireTlsPeers: boolean
+  /** Checks that a joining worker's peer address answers before it is admitted. */
+  reachability: PeerReachability
 }
 
 /**
@@ -62,7 +66,11 @@ export class Router {
   private readonly workers = new Map<number, Connection>()
   private readonly clients = new Map<number, Connection>()
   private readonly pending = new Set<Connection>()
+  /** Workers that said hello, whose peer address is being checked; they may send nothing until welcomed. */
+  private readonly admitting = new Set<Connection>()
   readonly functions = new FunctionRegistry()
+  private readonly datasets: Datasets
+  private readonly fireAndForget: FireAndForget
   /** Why the last few function registrations were refused, for the workers that then ask for them. */
   private readonly refusedFunctions = new RecentNotes(1024)
   private workerList: WorkerInfo[] = []
@@ -91,6 +99,8 @@ export class Router {
   ) {
     this.info = verbose ? log : () => {}
     this.refused = rateLimited(log)
+    this.datasets = new Datasets(core, this.functions)
+    this.fireAndForget = new FireAndForget(core, this.functions)
   }
 
   get workerCount(): number {
@@ -136,6 +146,7 @@ export class Router {
 
   /** Ends every connection: at once, or (with a code) by a close that tells the party why. */
   closeAll(code?: number, reason?: string): void {
+    this.hooks.reachability.cancelAll()
     for (const conn of [...this.pending, ...this.clients.values(), ...this.workers.values()]) {
       if (code === undefined) conn.channel.socket.terminate()
       else conn.close(code, reason ?? '')
@@ -147,6 +158,7 @@ export class Router {
       if (conn.role === Role.Client) this.clientMessage(conn, m)
       else if (conn.role === Role.Worker) this.workerMessage(conn, m)
       else if (conn.handshake.role === null) conn.send(conn.handshake.answer(m))
+      else if (this.admitting.has(conn)) throw new ProtocolError(HANDSHAKE, `a worker must wait for its 'welcome' (its peer address is being checked), but it sent '${String(m[0]).slice(0, 32)}'`)
       else this.hello(conn, m)
     })
   }
@@ -202,6 +214,23 @@ export class Router {
       // Its peers and clients would fetch results from it in clear text.
       throw new ProtocolError(HANDSHAKE, `this scheduler uses TLS, but worker '${name}' serves its data at ${address.slice(0, 100)} without it: give the worker tls.cert and tls.key (skein worker --tls-cert/--tls-key)`)
     }
+    // A worker nobody can fetch from would take tasks whose results are then lost to every
+    // dependent and client: it is refused at the door instead, with the reason on both sides.
+    this.admitting.add(conn)
+    void this.hooks.reachability.check(address).then((unreachable) =>
+      this.guard(conn, () => {
+        this.admitting.delete(conn)
+        if (!conn.isOpen) return
+        if (unreachable === null) return this.admitWorker(conn, name, slots, address, resources)
+        const why = `worker '${name}' advertises its peer server at ${address.slice(0, 100)}, but the scheduler cannot reach it: ${unreachable}. Peers and clients fetch its results there: give the worker an address they can reach (skein worker --host/--advertise-host)`
+        conn.sendError(-1, WORKER_UNREACHABLE, why)
+        this.log(`${conn.label}: refused: ${why}`)
+        conn.close(CLOSE_POLICY, `peer address ${address.slice(0, 60)} unreachable`)
+      }),
+    )
+  }
+
+  private admitWorker(conn: Connection, name: string, slots: number, address: string, resources: Record<string, number> | null): void {
     let id: number
     try {
       id = this.core.addWorker(name, slots, resources, now())
@@ -280,20 +309,40 @@ export class Router {
           }
         })
         break
+      case 'publish':
+        this.request(conn, msg[1], () => this.datasets.publish(client, msg[2], msg[3], msg[4], msg[5]))
+        break
+      case 'unpublish':
+        this.request(conn, msg[1], () => this.datasets.unpublish(msg[2]))
+        break
+      case 'get-dataset': {
+        const request = msg[1]
+        this.request(conn, -1, () => {
+          const { value, keys, ids } = this.datasets.get(msg[2], client)
+          conn.send(['dataset', request, value, keys, ids])
+        }, request)
+        break
+      }
+      case 'list-datasets':
+        conn.send(['datasets', msg[1], this.datasets.names()])
+        break
+      case 'fire-and-forget':
+        this.request(conn, -1, () => this.fireAndForget.hold(client, msg[1]))
+        break
       case 'heartbeat':
         break
     }
   }
 
   /** Runs a core call for a client; the core's refusal (cycle, unknown key...) goes back with its code, and is not a protocol violation. */
-  private request(conn: Connection, request: number, call: () => unknown): void {
+  private request(conn: Connection, request: number, call: () => unknown, replyTo = request): void {
     try {
       call()
       if (request !== -1) conn.send(['done', request])
     } catch (err) {
       if (isCorePanic(err)) throw err
       const e = err as Error & { code?: string }
-      conn.sendError(request, e.code ?? INTERNAL, e.message)
+      conn.sendError(replyTo, e.code ?? INTERNAL, e.message)
     }
     this.scheduleFlush()
   }
@@ -339,6 +388,7 @@ export class Router {
 
   private closed(conn: Connection): void {
     this.pending.delete(conn)
+    this.admitting.delete(conn)
     if (conn.role === Role.Client && this.clients.delete(conn.id)) {
       this.core.removeClient(conn.id)
       this.functions.release(conn.id)
@@ -399,7 +449,10 @@ export class Router {
     }
     for (const [id, memory, erred, cancelled] of clients) {
       const conn = this.clients.get(id)
-      if (!conn) continue
+      if (!conn) {
+        if (this.fireAndForget.is(id)) this.fireAndForget.settled(memory, erred)
+        continue
+      }
       if (memory !== null) conn.sendEncoded(memory)
       if (erred !== null) conn.sendEncoded(erred)
       if (cancelled !== null) conn.sendEncoded(cancelled)

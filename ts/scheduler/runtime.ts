@@ -5,6 +5,7 @@ import type { Log } from './log'
 import { NativeCore, type CoreStats, type NativeCoreOptions } from './native'
 import type { RuntimeOptions } from './options'
 import { DEFAULT_FUNCTION_LIMITS } from './functions'
+import { PeerReachability } from './reachability'
 import { isCorePanic, Router } from './router'
 import { SchedulerServer } from './server'
 
@@ -62,6 +63,7 @@ export class SchedulerRuntime {
       workersChanged: hooks.workersChanged,
       fatal: (error) => this.fatal(error),
       requireTlsPeers: options.tls !== undefined && options.tls !== null,
+      reachability: new PeerReachability(credentials, options.tls ?? null),
     })
     this.router.functions.setLimits({
       perClient: options.maxFunctionBytesPerClient ?? DEFAULT_FUNCTION_LIMITS.perClient,

@@ -157,10 +157,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     })
   }
 
-  /** Closes every connection and the port, and ends the scheduler's thread. Workers exit when their scheduler connection drops. Safe to call twice. */
+  /** Closes every connection and the port, and ends the scheduler's thread. Worker processes then wait for a scheduler at the same address for their death timeout (`skein worker --death-timeout`, default 60 s) and rejoin it, or exit with code 3. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= this.shutdown()
     return this.closing
+  }
+
+  /** `await using` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
   }
 
   private async shutdown(): Promise<void> {

@@ -120,6 +120,28 @@ export function checkClientMessage(m: Message): Exclude<ClientToScheduler, Hello
       field(m, 2, isString, 'source')
       field(m, 3, isString, 'name')
       break
+    case 'publish':
+      expectLength(m, 6)
+      field(m, 1, isRequest, 'request id')
+      field(m, 2, isName, 'dataset name (1 to 256 characters)')
+      field(m, 3, isKeyArray, 'keys')
+      field(m, 4, isBytes, 'value')
+      field(m, 5, (v): v is boolean => typeof v === 'boolean', 'override (a boolean)')
+      break
+    case 'unpublish':
+    case 'get-dataset':
+      expectLength(m, 3)
+      field(m, 1, isRequest, 'request id')
+      field(m, 2, isName, 'dataset name (1 to 256 characters)')
+      break
+    case 'list-datasets':
+      expectLength(m, 2)
+      field(m, 1, isRequest, 'request id')
+      break
+    case 'fire-and-forget':
+      expectLength(m, 2)
+      field(m, 1, isKeyArray, 'keys')
+      break
     case 'heartbeat':
       break
     default:

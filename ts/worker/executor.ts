@@ -1,10 +1,10 @@
 import type { MessagePort } from 'node:worker_threads'
-import { assertEncodable, encode } from '../protocol'
+import { assertEncodable, binarySize, encode, encodeInto } from '../protocol'
 import { decodeTaskArgs, decodeTaskPayload, encodeTaskFailure, payloadArgsOffset, type FunctionRef, type RunOptions } from '../graph/payload'
 import { resolveRefs } from './args'
 import { explainFailure, FunctionCache, isFunctionRef } from './functions'
 import { garbageCollector } from './gc'
-import { Outcome, readRunBatch, ResultBatchWriter, type FromExecutor, type HandedTask, type ToExecutor } from './hand-off'
+import { inSharedMemory, Outcome, readRunBatch, ResultBatchWriter, SHARED_RESULT_BYTES, type FromExecutor, type HandedTask, type ToExecutor } from './hand-off'
 import { InputCache } from './input-cache'
 import type { ThreadState } from './thread-state'
 
@@ -15,9 +15,10 @@ const REPORT_BYTES = 1 << 20
 
 /**
  * A thread that moved this many bytes of inputs and results since its last full collection
- * collects once it runs out of work: the large values it is done with then go back to the
- * system at once, not whenever the engine next collects, which counts against the worker's
- * memory limit meanwhile.
+ * collects after reporting them (between tasks, not only once it runs out of work): the large
+ * values it is done with then go back to the system at once, not whenever the engine next
+ * collects, which counts against the worker's memory limit meanwhile. A collection of a
+ * thread's small heap costs far less than moving that many bytes did.
  */
 const COLLECT_AFTER_BYTES = 16 * 2 ** 20
 
@@ -90,6 +91,7 @@ export class Executor {
         let handed: HandedTask[]
         try {
           this.moved += m.batch.data.byteLength
+          for (const input of m.batch.shared) this.moved += input.byteLength
           handed = readRunBatch(m.batch, this.inputs)
         } catch (err) {
           // This thread no longer agrees with the I/O thread on what it keeps: a fresh thread
@@ -145,10 +147,11 @@ export class Executor {
   private report(now: number): void {
     this.lastReport = now
     if (this.results.size === 0) return
+    const moved = this.results.byteLength
     const { batch, transfer } = this.results.take()
-    this.moved += batch.data.byteLength
+    this.moved += moved
     this.port.postMessage({ t: 'done', batch } satisfies FromExecutor, transfer)
-    if (this.moved >= COLLECT_AFTER_BYTES && this.collect !== null && this.running === null && this.head >= this.queue.length) {
+    if (this.moved >= COLLECT_AFTER_BYTES && this.collect !== null && this.running === null) {
       this.moved = 0
       this.collect()
     }
@@ -240,7 +243,7 @@ export class Executor {
     let bytes: Uint8Array
     try {
       if (isCompound(value)) assertResultEncodable(value, job.handed.key)
-      bytes = encode(value)
+      bytes = encodeResult(value, this.maxValueBytes)
       if (bytes.byteLength > this.maxValueBytes) throw new ValueTooLargeError(job.handed.key, bytes.byteLength, this.maxValueBytes)
     } catch (err) {
       return this.fail(job, err, t0)
@@ -258,6 +261,20 @@ export class Executor {
     this.results.add(job.handed.id, Outcome.Erred, (end - t0) / 1000, encodeTaskFailure(explainFailure(err, job.fn)))
     return end
   }
+}
+
+/**
+ * A result's encoded bytes; a large one in shared memory (see SHARED_RESULT_BYTES), written
+ * there directly when its size is known ahead (and at most `max`), else copied there once encoded.
+ */
+function encodeResult(value: unknown, max: number): Uint8Array {
+  const size = binarySize(value)
+  if (size < SHARED_RESULT_BYTES || size > max) {
+    const bytes = encode(value)
+    return bytes.byteLength >= SHARED_RESULT_BYTES && bytes.byteLength <= max ? inSharedMemory(bytes) : bytes
+  }
+  const bytes = encodeInto(value, Buffer.from(new SharedArrayBuffer(size)))
+  return inSharedMemory(bytes)
 }
 
 /** A result larger than the worker's memory limit; the client sees ValueTooLargeError. */

@@ -22,10 +22,14 @@ export interface RunBatch {
   depKeys: string[]
   evict: string[]
   data: ArrayBuffer
+  /** Inputs whose bytes live in shared memory: not copied, the thread reads them where they are. */
+  shared: Uint8Array[]
 }
 
 /** The start of an input the thread keeps decoded (see InputDirectory). */
 const KEPT = 0xffffffff
+/** The start of an input in shared memory; its length entry is then its place in `shared`. */
+const SHARED = 0xfffffffe
 /** Set in an input's length: the thread keeps it from now on. */
 const KEEP = 0x80000000
 /** A handle is split at 2^32 into two index entries; JS numbers keep it exact up to 2^53. */
@@ -47,6 +51,27 @@ export interface ResultBatch {
   count: number
   index: Float64Array
   data: ArrayBuffer
+  /** Large results, each in shared memory of its own (its start in `index` is -1 - its place here). */
+  shared: Uint8Array[]
+}
+
+/**
+ * From this size on, an encoded result is kept in shared memory of its own: it crosses to the
+ * I/O thread, is stored there, and crosses back to the threads of the tasks that need it,
+ * without a copy (a copy of a large value is as much memory again, for as long as the
+ * collector leaves it). Below it, copying into one buffer per batch is cheaper.
+ */
+export const SHARED_RESULT_BYTES = 256 * 1024
+
+/** Bytes a result in shared memory may leave unused at its end (the room its size was guessed with). */
+const SHARED_SLACK_BYTES = 64 * 1024
+
+/** `bytes` in shared memory of about its size, unless they are there already. */
+export function inSharedMemory(bytes: Uint8Array): Uint8Array {
+  if (bytes.buffer instanceof SharedArrayBuffer && bytes.byteOffset === 0 && bytes.buffer.byteLength - bytes.byteLength <= SHARED_SLACK_BYTES) return bytes
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength))
+  shared.set(bytes)
+  return shared
 }
 
 export type ToExecutor =
@@ -93,6 +118,7 @@ export class RunBatchWriter {
   private readonly depKeys: string[] = []
   /** Per input: whether the thread keeps it already, is to keep it, or neither. */
   private readonly kept: Keeping[] = []
+  private readonly shared: Uint8Array[] = []
   private bytes = 0
   private indexLength = 0
 
@@ -125,7 +151,7 @@ export class RunBatchWriter {
       const keep = input.refs > 1
       if (keep) this.directory.add(depKey, input.length)
       this.kept.push(keep ? Keeping.Keep : Keeping.Once)
-      this.bytes += input.length
+      if (!(input.memory instanceof SharedArrayBuffer)) this.bytes += input.length
     }
     this.indexLength += 7 + 2 * inputs.length
   }
@@ -160,13 +186,29 @@ export class RunBatchWriter {
           index[s++] = 0
           continue
         }
-        data.set(new Uint8Array(d.memory!, d.offset, d.length), pos)
-        index[s++] = pos
-        index[s++] = keeping === Keeping.Keep ? (d.length | KEEP) >>> 0 : d.length
-        pos += d.length
+        const bytes = new Uint8Array(d.memory!, d.offset, d.length)
+        let where: number
+        if (d.memory instanceof SharedArrayBuffer) {
+          index[s++] = SHARED
+          where = this.shared.length
+          this.shared.push(bytes)
+        } else {
+          data.set(bytes, pos)
+          index[s++] = pos
+          where = d.length
+          pos += d.length
+        }
+        index[s++] = keeping === Keeping.Keep ? (where | KEEP) >>> 0 : where
       }
     }
-    const batch: RunBatch = { count: this.ids.length, index, depKeys: this.depKeys, evict: this.directory.takeEvictions(), data: data.buffer }
+    const batch: RunBatch = {
+      count: this.ids.length,
+      index,
+      depKeys: this.depKeys,
+      evict: this.directory.takeEvictions(),
+      data: data.buffer,
+      shared: this.shared,
+    }
     return { batch, transfer: [data.buffer, index.buffer] }
   }
 }
@@ -219,10 +261,11 @@ export function readRunBatch(batch: RunBatch, cache: InputCache): HandedTask[] {
         const start = index[s]
         const length = index[s + 1]
         if (start === KEPT) depValues[j] = cache.get(depKey)
-        else if (length & KEEP) {
-          depValues[j] = decodeInput(data.subarray(start, start + (length & ~KEEP)))
-          cache.set(depKey, depValues[j])
-        } else depValues[j] = decodeInput(data.subarray(start, start + length))
+        else {
+          const size = length & ~KEEP
+          depValues[j] = decodeInput(start === SHARED ? batch.shared[size] : data.subarray(start, start + size))
+          if (length & KEEP) cache.set(depKey, depValues[j])
+        }
         s += 2
       }
     }
@@ -236,6 +279,9 @@ function decodeInput(bytes: Uint8Array): unknown {
   try {
     return decode(bytes)
   } catch (err) {
+    // msgpackr's native string decoder reads only unshared memory: a value with strings
+    // (object keys among them) is decoded from a copy, binary data stays where it is.
+    if (bytes.buffer instanceof SharedArrayBuffer) return decodeInput(new Uint8Array(bytes))
     return new UndecodableInput(err as Error)
   }
 }
@@ -249,16 +295,25 @@ export class ResultBatchWriter {
   private index: number[] = []
   private buf = new Uint8Array(MIN_CAPACITY)
   private pos = 0
+  private shared: Uint8Array[] = []
+  private sharedBytes = 0
 
   get size(): number {
     return this.index.length / RESULT_FIELDS
   }
 
+  /** Bytes of the results waiting, in the batch's buffer and in shared memory. */
   get byteLength(): number {
-    return this.pos
+    return this.pos + this.sharedBytes
   }
 
   add(id: number, outcome: Outcome, duration: number, bytes: Uint8Array): void {
+    if (bytes.buffer instanceof SharedArrayBuffer) {
+      this.index.push(id, outcome, duration, -1 - this.shared.length, bytes.byteLength)
+      this.shared.push(bytes)
+      this.sharedBytes += bytes.byteLength
+      return
+    }
     if (this.pos + bytes.byteLength > this.buf.byteLength) {
       const grown = new Uint8Array(Math.max(this.buf.byteLength * 2, this.pos + bytes.byteLength))
       grown.set(this.buf.subarray(0, this.pos))
@@ -274,8 +329,10 @@ export class ResultBatchWriter {
     // Exactly the bytes used: the I/O thread keeps views of this memory as the stored results.
     const data = (this.buf.buffer.byteLength === this.pos ? this.buf.buffer : this.buf.slice(0, this.pos).buffer) as ArrayBuffer
     const index = Float64Array.from(this.index)
-    const batch: ResultBatch = { count: this.index.length / RESULT_FIELDS, index, data }
+    const batch: ResultBatch = { count: this.index.length / RESULT_FIELDS, index, data, shared: this.shared }
     this.index = []
+    this.shared = []
+    this.sharedBytes = 0
     this.buf = new Uint8Array(Math.max(MIN_CAPACITY, Math.min(this.pos, 1 << 20)))
     this.pos = 0
     return { batch, transfer: [data, index.buffer] }

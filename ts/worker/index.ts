@@ -1,3 +1,6 @@
 export { Worker, type WorkerOptions } from './worker'
-export { runWorkerProcess, tlsFromArgs } from './process'
+export { runWorkerProcess, tlsFromArgs, WorkerExitCode, type WorkerProcessOptions } from './process'
 export { MemoryOptionsError, parseBytes, resolveMemory, machineMemory, DEFAULT_FRACTIONS, type MemoryFractions, type MemorySettings } from './memory-options'
+export { SchedulerUnreachableError, DEFAULT_DEATH_TIMEOUT_MS } from './scheduler-wait'
+export { parseResources, checkResources, formatResources, ResourcesError } from './resources'
+export { parseLogLevel, type LogLevel } from './log'

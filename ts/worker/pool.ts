@@ -259,9 +259,14 @@ export class ExecutionPool {
       }
       if (task.phase === Phase.Running) {
         task.phase = Phase.Done
+        const start = index[x + 3]
         const length = index[x + 4]
-        let bytes = new Uint8Array(data, index[x + 3], length)
-        if (copySmall && length * 2 < data.byteLength) bytes = bytes.slice()
+        let bytes: Uint8Array
+        if (start < 0) bytes = batch.shared[-1 - start]
+        else {
+          bytes = new Uint8Array(data, start, length)
+          if (copySmall && length * 2 < data.byteLength) bytes = bytes.slice()
+        }
         if (outcome === Outcome.Finished) this.host.finished(task, bytes, duration)
         else if (outcome === Outcome.Erred) this.host.erred(task, bytes)
       }

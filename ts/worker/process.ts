@@ -1,4 +1,7 @@
-import type { TlsOptions } from '../protocol'
+import os from 'node:os'
+import { SkeinError, type TlsOptions } from '../protocol'
+import { logs, stderrLog, type LogLevel } from './log'
+import { DEFAULT_DEATH_TIMEOUT_MS, SchedulerUnreachableError } from './scheduler-wait'
 import { Worker, type WorkerOptions } from './worker'
 
 /** The `tls` option from --tls-* flags (files), or undefined when none is given; Worker checks the rest. */
@@ -13,28 +16,78 @@ export function tlsFromArgs(cert: string | undefined, key: string | undefined, c
 }
 
 /**
- * Runs a worker as this process's only job: logs one line when ready, exits
- * when the scheduler connection drops, on SIGINT/SIGTERM, and (when forked
- * with an IPC channel) when the parent goes away, so it never outlives it.
+ * Exit codes of a worker process. A supervisor restarts one that `failed`; one that was
+ * `refused` or found its scheduler `gone` would only fail the same way again.
  */
-export async function runWorkerProcess(options: WorkerOptions & { quiet?: boolean }): Promise<void> {
-  if (process.send) process.on('disconnect', () => process.exit(0))
+export const WorkerExitCode = {
+  /** Stopped by a signal, or its parent went away. */
+  stopped: 0,
+  /** Past its memory's terminate threshold, or it could not start for another reason. */
+  failed: 1,
+  /** The scheduler refused it (token, TLS, name, options) or its options are wrong. */
+  refused: 2,
+  /** No scheduler answered within the death timeout. */
+  gone: 3,
+} as const
+
+export interface WorkerProcessOptions extends WorkerOptions {
+  /** No ready line (LocalCluster's workers). */
+  quiet?: boolean
+  /** What goes to stderr (default info). */
+  logLevel?: LogLevel
+}
+
+/**
+ * Runs a worker as this process's only job: logs one line when ready, exits on
+ * SIGINT/SIGTERM and (when forked with an IPC channel) when the parent goes away,
+ * so it never outlives it. A worker that loses its scheduler is replaced by a
+ * fresh one (same name, no data: the scheduler that comes back knows none of it)
+ * that waits up to the death timeout for the scheduler; past that the process
+ * exits with WorkerExitCode.gone.
+ */
+export async function runWorkerProcess(options: WorkerProcessOptions): Promise<void> {
+  if (process.send) process.on('disconnect', () => process.exit(WorkerExitCode.stopped))
   // The token is the worker's, not its tasks': they (and what they start) do not inherit it.
   const token = options.token ?? (options.tokenFile === undefined ? process.env.SKEIN_TOKEN || undefined : undefined)
   delete process.env.SKEIN_TOKEN
-  let worker: Worker
-  try {
-    worker = await Worker.start({ ...options, token })
-  } catch (err) {
-    process.stderr.write(`skein worker: ${(err as Error).message}\n`)
-    process.exit(1)
+  const { quiet, logLevel = 'info', ...workerOptions } = options
+  // One name for every worker this process runs, so a restarted scheduler sees the same one come back.
+  const name = options.name ?? `${os.hostname()}-${process.pid}`
+  const base: WorkerOptions = { ...workerOptions, name, token, log: options.log ?? stderrLog(name, logLevel) }
+  const info = (line: string) => {
+    if (logs(logLevel, 'info')) process.stderr.write(`skein worker '${name}': ${line}\n`)
   }
+  const waitMs = options.deathTimeoutMs ?? DEFAULT_DEATH_TIMEOUT_MS
+  let worker: Worker | undefined
+  let stopping = false
   const stop = () => {
-    void worker.close().then(() => process.exit(worker.exitCode))
+    stopping = true
+    // Between workers (waiting for the scheduler) there is nothing to close.
+    if (worker === undefined) process.exit(WorkerExitCode.stopped)
+    void worker.close().then(() => process.exit(WorkerExitCode.stopped))
   }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
-  if (!options.quiet) process.stderr.write(`skein worker '${worker.name}' (id ${worker.id}) ready: ${worker.slots} slot(s), peer server ${worker.address}, scheduler ${options.scheduler}\n`)
-  await worker.closed
-  process.exit(worker.exitCode)
+  let lostAt = 0
+  for (;;) {
+    try {
+      worker = await Worker.start({ ...base, rejoining: lostAt !== 0 })
+    } catch (err) {
+      const e = err as Error
+      process.stderr.write(`skein worker '${name}': ${lostAt === 0 ? '' : 'lost its scheduler and '}${e.message}\n`)
+      process.exit(e instanceof SchedulerUnreachableError ? WorkerExitCode.gone : e instanceof SkeinError ? WorkerExitCode.refused : WorkerExitCode.failed)
+    }
+    if (stopping) return stop()
+    if (lostAt === 0) {
+      if (!quiet) process.stderr.write(`skein worker '${worker.name}' (id ${worker.id}) ready: ${worker.slots} slot(s), peer server ${worker.address}, scheduler ${options.scheduler}\n`)
+    } else {
+      info(`rejoined the scheduler at ${options.scheduler} after ${((Date.now() - lostAt) / 1000).toFixed(1)} s as id ${worker.id}, peer server ${worker.address}`)
+    }
+    await worker.closed
+    if (stopping) return
+    if (!worker.lostScheduler) process.exit(worker.exitCode)
+    lostAt = Date.now()
+    worker = undefined
+    info(`lost the scheduler at ${options.scheduler}; waiting up to ${(waitMs / 1000).toFixed(1)} s for it (--death-timeout), then joining afresh without the data it held`)
+  }
 }

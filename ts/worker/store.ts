@@ -1,10 +1,31 @@
 import fs from 'node:fs'
+import { SHARED_RESULT_BYTES } from './hand-off'
 import { SpillFile, type KeySlot, type KeyTable } from './keys'
 import type { Log } from './log'
 import type { SpillDirectory } from './spill-directory'
 
 /** After a failed write, no new spill starts for this long (a full disk would otherwise be retried in a loop). */
 const SPILL_BACKOFF_MS = 1000
+
+/**
+ * A spilled value read back, into shared memory when it is large: like a result computed here
+ * (see SHARED_RESULT_BYTES), it then crosses to the execution threads without a copy.
+ */
+async function readSpilled(path: string, length: number): Promise<Buffer> {
+  const bytes = length >= SHARED_RESULT_BYTES ? Buffer.from(new SharedArrayBuffer(length)) : Buffer.allocUnsafe(length)
+  const file = await fs.promises.open(path, 'r')
+  try {
+    let read = 0
+    while (read < length) {
+      const { bytesRead } = await file.read(bytes, read, length - read, read)
+      if (bytesRead === 0) break
+      read += bytesRead
+    }
+    return read === length ? bytes : bytes.subarray(0, read)
+  } finally {
+    await file.close()
+  }
+}
 
 /** Where the store spills, and past how many managed bytes. */
 export interface SpillSettings {
@@ -174,7 +195,7 @@ export class DataStore {
     let failure: Error | null = null
     if (file !== null) {
       try {
-        bytes = await fs.promises.readFile(file.path)
+        bytes = await readSpilled(file.path, file.length)
       } catch (err) {
         failure = err as Error
       }

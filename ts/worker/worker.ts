@@ -28,6 +28,7 @@ import { machineMemory, MemoryOptionsError, resolveMemory, type MemoryFractions,
 import { EventOutbox } from './outbox'
 import { PeerServer } from './peer-server'
 import { ExecutionPool } from './pool'
+import { DEFAULT_DEATH_TIMEOUT_MS, joinWithin } from './scheduler-wait'
 import { SourceCache } from './sources'
 import { SpillDirectory } from './spill-directory'
 import { DataStore } from './store'
@@ -52,6 +53,14 @@ export interface WorkerOptions {
   resources?: Record<string, number>
   /** Default 1000 ms; the scheduler drops workers silent for its heartbeat timeout. */
   heartbeatIntervalMs?: number
+  /**
+   * How long `start()` waits for the scheduler to answer (default 60 000 ms, Dask's death
+   * timeout): a scheduler that is not up yet, or restarting, is called again with backoff (0.1 s
+   * doubling to 5 s). 0 tries once. A refusal (wrong token, TLS, bad options) fails at once.
+   */
+  deathTimeoutMs?: number
+  /** The worker joins a scheduler it lost (a worker process starting afresh): a refusal of its name is retried too. */
+  rejoining?: boolean
   /** One line per notice; default stderr. */
   log?: Log
   /**
@@ -90,8 +99,11 @@ let started = 0
 
 /**
  * A worker: runs the tasks the scheduler sends, keeps their results, fetches
- * inputs from the peers that hold them and serves its own data. It stops when
- * its scheduler connection drops. Use it in-process or via `dist/worker/main.js`.
+ * inputs from the peers that hold them and serves its own data. It waits up to
+ * `deathTimeoutMs` for its scheduler at start, and stops when the scheduler
+ * connection drops (`lostScheduler`): a worker process (`skein worker`,
+ * LocalCluster's) then starts a fresh worker that waits for the scheduler
+ * again. Use it in-process or via `dist/worker/main.js`.
  */
 export class Worker {
   readonly name: string
@@ -123,10 +135,15 @@ export class Worker {
   private heartbeat: NodeJS.Timeout | undefined
   private resolveClosed!: () => void
   private stopped = false
+  private lost = false
 
   private constructor(private readonly options: WorkerOptions) {
     this.slots = options.slots ?? 1
     if (!Number.isInteger(this.slots) || this.slots < 1) throw new Error(`worker slots must be a positive integer, not ${options.slots}`)
+    const death = options.deathTimeoutMs
+    if (death !== undefined && !(typeof death === 'number' && Number.isFinite(death) && death >= 0)) {
+      throw new SkeinError('SKEIN_INVALID_OPTIONS', `Worker: deathTimeoutMs must be a non-negative number of milliseconds, not ${String(death).slice(0, 40)}`)
+    }
     this.name = options.name ?? `${os.hostname()}-${process.pid}-${++started}`
     this.log = options.log ?? stderrLog(this.name)
     this.credentials = partyCredentials(options, options.scheduler, 'Worker')
@@ -214,6 +231,14 @@ export class Worker {
     return this.peerAddress
   }
 
+  /**
+   * The worker stopped because its scheduler connection closed (not by close(), its memory or
+   * a broken pool): a worker process then starts a fresh worker that waits for the scheduler.
+   */
+  get lostScheduler(): boolean {
+    return this.lost
+  }
+
   /** 1 once the worker stopped itself past its memory's terminate threshold, else 0: the exit code of a worker process. */
   get exitCode(): number {
     return this.terminated ? 1 : 0
@@ -224,11 +249,22 @@ export class Worker {
     await this.closed
   }
 
+  /** `await using` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
   private async connect(): Promise<void> {
     try {
       // A worker whose slots cannot run yet would only hoard the tasks it is given.
       await this.pool.whenReady()
-      await this.join()
+      await joinWithin((attemptMs) => this.join(attemptMs), {
+        address: this.options.scheduler,
+        timeoutMs: this.options.deathTimeoutMs ?? DEFAULT_DEATH_TIMEOUT_MS,
+        rejoining: this.options.rejoining === true,
+        stopped: () => this.stopped,
+      })
+      if (this.stopped) throw new Error(`worker '${this.name}' was closed while joining the scheduler`)
     } catch (err) {
       this.stop()
       throw err
@@ -258,7 +294,9 @@ export class Worker {
     this.peerAddress = `${this.tls === null ? 'ws' : 'wss'}://${advertised.includes(':') ? `[${advertised}]` : advertised}:${server.port}`
   }
 
-  private join(): Promise<void> {
+  /** One attempt to connect and be welcomed within `timeoutMs`; after a welcome, a closed connection stops the worker. */
+  private join(timeoutMs: number): Promise<void> {
+    if (this.stopped) return Promise.reject(new Error('the worker stopped'))
     const server = `the scheduler at ${this.options.scheduler}`
     const socket = openSocket(this.options.scheduler, this.tls, server)
     const handshake = new PartyHandshake(this.credentials, 'worker', server)
@@ -270,11 +308,18 @@ export class Worker {
     return new Promise<void>((resolve, reject) => {
       let welcomed = false
       let refusal: Error | null = null
+      const timer = setTimeout(() => {
+        refusal = new Error(`${server} did not welcome worker '${this.name}' within ${(timeoutMs / 1000).toFixed(1)} s`)
+        socket.terminate()
+      }, timeoutMs)
       const hello = () => {
-        this.listenForPeers(local).then(
+        // Opened once: a worker that tries again keeps its peer server.
+        const listening = this.server === undefined ? this.listenForPeers(local) : Promise.resolve()
+        listening.then(
           () => this.channel.send(['hello-worker', this.name, this.slots, this.peerAddress, this.options.resources ?? null] satisfies HelloWorker),
           (err: Error) => {
-            refusal = new Error(`worker '${this.name}' cannot open its peer server on ${this.options.host ?? local}: ${err.message}`)
+            // Not worth a retry: the interface is wrong, not the scheduler late.
+            refusal = new SkeinError('SKEIN_INVALID_OPTIONS', `worker '${this.name}' cannot open its peer server on ${this.options.host ?? local}: ${err.message}`)
             socket.terminate()
           },
         )
@@ -295,10 +340,12 @@ export class Worker {
           }
           if (!welcomed && message[0] === 'welcome') {
             welcomed = true
+            clearTimeout(timer)
             this.id = message[1]
             resolve()
           } else if (!welcomed && message[0] === 'error') {
-            reject(new SkeinError(String(message[2]), `the scheduler at ${this.options.scheduler} refused worker '${this.name}': ${message[3]}`))
+            refusal = new SkeinError(String(message[2]), `the scheduler at ${this.options.scheduler} refused worker '${this.name}': ${message[3]}`)
+            socket.terminate()
           } else {
             this.handle(message)
           }
@@ -308,10 +355,13 @@ export class Worker {
       socket.on('error', (err) => {
         if (welcomed) return this.log(`scheduler connection: ${err.message}`)
         const failure = connectionError(socket, err, server, this.options.scheduler)
-        reject(failure instanceof SkeinError ? failure : new Error(`cannot reach the scheduler at ${this.options.scheduler}: ${err.message}`))
+        // A plain failure to connect is retried, and named in SchedulerUnreachableError at the end.
+        refusal ??= failure
       })
       socket.on('close', () => {
-        if (!welcomed) reject(refusal ?? new Error(`the scheduler at ${this.options.scheduler} closed the connection before welcoming worker '${this.name}'`))
+        clearTimeout(timer)
+        if (!welcomed) return reject(refusal ?? new Error(`the scheduler at ${this.options.scheduler} closed the connection before welcoming worker '${this.name}'`))
+        if (!this.stopped) this.lost = true
         this.stop()
       })
     })
