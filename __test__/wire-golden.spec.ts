@@ -7,7 +7,7 @@
 import test from 'ava'
 import { failureError } from '../ts/client/failures'
 import { KilledWorkerError, TransferError } from '../ts/index'
-import { decode, encode, WorkerEventKind, type WireFailure, type WireTask } from '../ts/protocol'
+import { chunkFrame, dataFrame, decode, encode, WorkerEventKind, type Chunk, type Data, type Put, type WireFailure, type WireTask } from '../ts/protocol'
 import { NativeCore } from '../ts/scheduler/native'
 import { EventOutbox } from '../ts/worker/outbox'
 import { checkClientMessage } from '../ts/scheduler/validate'
@@ -167,6 +167,31 @@ test('an input that could not be fetched errs its dependent: Rust encodes the go
   t.true(err instanceof TransferError)
   t.like(err, { code: 'SKEIN_TRANSFER_FAILED', key: 'b', causeKey: 'b', input: 'a', workers: ['w1'] })
   t.regex(err.message, /task b could not get its input a: fetching it from w1 failed 1 time;/)
+})
+
+/** A frame of [["data", request 7, [bytes "ab", a value of 100,000,000 bytes to follow in chunks, nil (not held)]]] */
+const DATA_ANNOUNCING = hex('91 93 a4 64617461 07 dd 00000003 c4 02 6162 ce 05f5e100 c0')
+
+/** A frame of [["chunk", request 7, value 1, offset 2^26, bytes "xyz"]] */
+const CHUNK = hex('91 95 a5 6368756e6b 07 01 ce 04000000 c4 03 78797a')
+
+/** A frame of [["put", request 3, [["k", bytes "v"], ["big", a value of 70,000,000 bytes to follow in chunks]]]] */
+const PUT_ANNOUNCING = hex('91 93 a3 707574 03 92 92 a1 6b c4 01 76 92 a3 626967 ce 042c1d80')
+
+test("values in chunks: the peer server's 'data' and 'chunk' writers and the client's 'put' write the golden bytes, which decode to the described messages", (t) => {
+  const data: Data = ['data', 7, [Buffer.from('ab'), 100_000_000, null]]
+  t.deepEqual(dataFrame(7, data[2]), DATA_ANNOUNCING)
+  t.deepEqual(decode(DATA_ANNOUNCING), [data])
+  const chunk: Chunk = ['chunk', 7, 1, 2 ** 26, Buffer.from('xyz')]
+  t.deepEqual(chunkFrame(7, 1, 2 ** 26, Buffer.from('xyz')), CHUNK)
+  t.deepEqual(decode(CHUNK), [chunk])
+  const put: Put = ['put', 3, [['k', Buffer.from('v')], ['big', 70_000_000]]]
+  t.deepEqual(encode([put]), PUT_ANNOUNCING)
+  t.deepEqual(decode(PUT_ANNOUNCING), [put])
+  // Bins past 255 bytes take a 32-bit length.
+  const long = Buffer.alloc(300, 1)
+  t.deepEqual(chunkFrame(1, 0, 0, long).subarray(0, 16), hex('91 95 a5 6368756e6b 01 00 00 c6 0000012c'))
+  t.deepEqual(decode(chunkFrame(1, 0, 0, long)), [['chunk', 1, 0, 0, long]])
 })
 
 /** ["publish", request 1, name "ds", keys ["a"], value bin "v", override false] */

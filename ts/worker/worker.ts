@@ -182,6 +182,7 @@ export class Worker {
       this.channel.flushNow()
     })
     this.pool = new ExecutionPool(this.slots, {
+      maxValueBytes: this.memorySettings.limit,
       sources: this.sources,
       log: this.log,
       finished: (task, bytes, duration) => {
@@ -207,6 +208,7 @@ export class Worker {
         get selfId() {
           return worker.id
         },
+        maxValueBytes: this.memorySettings.limit,
         peerAddress: (id) => this.peers.get(id),
         arrived: (task, input, slot) => this.arrived(task, input, slot),
         unavailable: (key, depTask, holders, waiters) => this.unavailable(key, depTask, holders, waiters),
@@ -281,7 +283,7 @@ export class Worker {
    */
   private async listenForPeers(local: string): Promise<void> {
     const host = this.options.host ?? local
-    const server = await PeerServer.listen(host, this.store, this.credentials, this.tls, this.log)
+    const server = await PeerServer.listen(host, this.store, this.credentials, this.tls, this.log, this.memorySettings.limit)
     if (this.stopped) {
       server.close()
       throw new Error('the worker stopped')
