@@ -23,3 +23,4 @@ export {
   WaitTimeoutError,
   type WorkerDeathCause,
 } from './errors'
+export type { UnplaceableWarning } from './unplaceable'

@@ -32,6 +32,8 @@ export interface WorkerDescription {
   name: string
   /** ws:// (wss:// with TLS) address of the worker's peer server, where data is fetched and placed. */
   address: string
+  /** The resources the worker declared (`{}`: none). */
+  resources: Readonly<Record<string, number>>
 }
 
 /** A request's reply; for a 'data' reply with values announced by size, once all their chunks arrived. */
@@ -224,7 +226,7 @@ export class PeerPool {
   /** Replaces the worker table; connections to workers no longer listed are closed. */
   setWorkers(table: readonly WorkerInfo[]): void {
     this.workers.clear()
-    for (const [id, name, address] of table) this.workers.set(id, { id, name, address })
+    for (const [id, name, address, resources] of table) this.workers.set(id, { id, name, address, resources: resources ?? {} })
     for (const [id, connection] of this.connections) if (!this.workers.has(id)) connection.close()
   }
 

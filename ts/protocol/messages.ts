@@ -48,8 +48,8 @@ export type WirePriority = [user: number, generation: number, order: number]
 /** [task id, run id, key, payload, dependencies, priority] */
 export type WireCompute = [task: number, run: number, key: string, payload: Uint8Array, deps: DependencyLocation[], priority: WirePriority]
 
-/** [id, name, peer address] */
-export type WorkerInfo = [id: number, name: string, address: string]
+/** [id, name, peer address, resources it declared (null: none)] */
+export type WorkerInfo = [id: number, name: string, address: string, resources: Record<string, number> | null]
 
 // ---------------------------------------------------------------- handshake
 // Every connection starts with the server's challenge and the party's auth (see handshake.ts);
