@@ -24,6 +24,14 @@ for (const workload of WORKLOADS) {
     if (workload.warmup !== false) t.truthy(result.warmup)
     for (const [metric, stat] of Object.entries(result.stats)) t.true(Number.isFinite(stat.median), `${workload.name} ${metric}`)
     if (workload.once) t.truthy(result.once)
+    if (workload.name.startsWith('memory-pressure')) {
+      const run = result.runs[0]
+      t.is(run.exact, 1, `${workload.name} completed with the exact total`)
+      t.true(run.peakRssMaxMiB >= run.peakRssMinMiB && run.peakRssMinMiB > 0, `${workload.name}: peaks of both workers`)
+      // At smoke size only the spilling-only variant spills (a 0.1% target: every block); the other stays under every threshold.
+      if (workload.name === 'memory-pressure-spill-only') t.true(run.spillWrites > 0, 'spill files were seen')
+      else t.is(run.spillWrites, 0)
+    }
     results[workload.name] = result
   })
 }
@@ -61,6 +69,10 @@ test.serial('the report table and the vega chart render from the smoke results, 
   for (const w of WORKLOADS) t.true(table.includes(w.name), w.name)
   t.true(table.includes('piscina median'))
   t.false(formatTable(rows, { dask: false, piscina: false }).includes('Dask median'))
+
+  const noted = buildRows({ ...results, 'memory-pressure': { ...results['memory-pressure'], notes: ['did not finish within 90 s: 2 of 2 workers paused (3 runs)'] } }, null)
+  t.deepEqual(noted.find((r) => r.workload === 'memory-pressure')!.notes, ['skein: did not finish within 90 s: 2 of 2 workers paused (3 runs)'])
+  t.true(formatTable(noted, { dask: false, piscina: false }).endsWith('notes:\n  memory-pressure: skein: did not finish within 90 s: 2 of 2 workers paused (3 runs)'), 'a run that did not complete is said once, under notes')
 
   const svg = await renderChart(rows, 'smoke')
   t.regex(svg, /^<svg[^>]*>/)

@@ -6,7 +6,7 @@
  * `asCompleted(...).add`, `Symbol.asyncDispose`, and unknown options refused at run time.
  */
 import test from 'ava'
-import { AsCompletedEndedError, CancelledError, Client, Future, InvalidTaskError, TaskError, wait, WaitTimeoutError } from '../ts/index'
+import { AsCompletedEndedError, CancelledError, Client, Future, InvalidTaskError, task, TaskError, wait, WaitTimeoutError } from '../ts/index'
 import { sharedCluster } from './helpers/shared-cluster'
 
 const shared = sharedCluster(test, { workers: 2, slotsPerWorker: 2 })
@@ -165,5 +165,17 @@ test('a cancelled future rejects result({ timeout }) with CancelledError at once
   slow.cancel()
   await t.throwsAsync(slow.result({ timeout: 1000 }), { instanceOf: CancelledError })
   t.true(slow instanceof Future)
+  await client.close()
+})
+
+test('persist starts a graph and gives futures without gathering, as compute does', async (t) => {
+  const client = await connect()
+  const base = task(inc, 1)
+  const [a, b] = client.persist([task(inc, base), task((x: number) => x * 10, base)])
+  t.true(a instanceof Future)
+  const { notDone } = await client.wait([a, b])
+  t.deepEqual(notDone, [])
+  t.deepEqual(await client.gather([a, b]), [3, 20])
+  t.is(await client.persist(task(inc, 41)), 42)
   await client.close()
 })

@@ -14,6 +14,7 @@ import {
   task,
   taskWith,
 } from '../ts/index'
+import { eventually } from './helpers/processes'
 import { sharedCluster } from './helpers/shared-cluster'
 
 // Two worker processes with two slots each, shared by every test in this file; each test has its own client.
@@ -218,6 +219,26 @@ test('async functions run and their promise is unwrapped', async (t) => {
   }
   const f: Future<number> = client.submit(later, 7)
   t.is(await f, 21)
+  await client.close()
+})
+
+test('cancel cascades to dependents across three levels (Dask cancel_key): all reject with CancelledError and the scheduler forgets them', async (t) => {
+  const client = await connect()
+  const slow = moduleFunction<(x: number, ms: number) => Promise<number>>(tasks, 'slowDouble')
+  const x = client.submitWith({ pure: false }, slow, 1, 2000)
+  const y = client.submit(inc, x)
+  const z = client.submit(inc, y)
+  const w = client.submit((a: number, b: number) => a + b, z, y)
+  const other = await connect()
+  // Another client's task on the same input keeps it running for that client.
+  const kept = other.submit(inc, other.submit(inc, 100))
+  client.cancel(x)
+  for (const f of [x, y, z, w]) await t.throwsAsync(f, { instanceOf: CancelledError }, f.key)
+  t.deepEqual([x, y, z, w].map((f) => f.status), ['cancelled', 'cancelled', 'cancelled', 'cancelled'])
+  const scheduler = shared.cluster.scheduler
+  for (const f of [x, y, z, w]) t.true(await eventually(() => scheduler.state(f.key) === null, 10_000), `${f.key} forgotten`)
+  t.is(await kept, 102)
+  await other.close()
   await client.close()
 })
 

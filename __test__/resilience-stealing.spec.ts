@@ -14,15 +14,22 @@ const spinWhere = moduleFunction<(data: Uint8Array, i: number, ms: number) => [p
 const TASKS = 30
 const TASK_MS = 200
 
-/** 30 busy tasks of 200 ms, all needing 2 MB scattered to local-0: placement keeps them all there. */
+/**
+ * 30 busy tasks of 200 ms, all needing 2 MB scattered to local-0 and an index scattered there too: placement keeps
+ * them all there. (The indexes make 31 distinct inputs, so the tasks are not root-ish, which would queue them.)
+ */
 async function imbalanced(workStealing: boolean): Promise<{ wall: number; stolen: number; results: number[]; pids: Set<number> }> {
   const cluster = await LocalCluster.start({ workers: 2, scheduler: { workStealing }, log: () => {} })
   try {
     const client = await Client.connect(cluster.address)
     try {
       const [data] = await client.scatter([new Uint8Array(2_000_000)], { workers: ['local-0'] })
+      const indexes = await client.scatter(
+        Array.from({ length: TASKS }, (_, i) => i),
+        { workers: ['local-0'] },
+      )
       const start = performance.now()
-      const runs = await client.gather(Array.from({ length: TASKS }, (_, i) => client.submit(spinWhere, data, i, TASK_MS)))
+      const runs = await client.gather(indexes.map((i) => client.submit(spinWhere, data, i, TASK_MS)))
       const wall = performance.now() - start
       return { wall, stolen: cluster.scheduler.stats().stolen, results: runs.map((r) => r[3]), pids: new Set(runs.map((r) => r[0])) }
     } finally {
@@ -59,7 +66,9 @@ test('steal requests and answers cross the binding (worker event 4)', (t) => {
   const w1 = core.addWorker('w1', 1, null, 0)
   const w2 = core.addWorker('w2', 1, null, 0)
   core.addScattered(client, 'data', w1, 10_000_000)
-  const graph: WireTask[] = Array.from({ length: 10 }, (_, i) => [`work-${i}`, 'work', Buffer.from('x'), ['data'], 0, null, null])
+  // An input of each task's own keeps them from being root-ish (queued, placed ignoring locality).
+  for (let i = 0; i < 10; i++) core.addScattered(client, `part-${i}`, w1, 10)
+  const graph: WireTask[] = Array.from({ length: 10 }, (_, i) => [`work-${i}`, 'work', Buffer.from('x'), ['data', `part-${i}`], 0, null, null])
   core.submitGraph(client, encode(graph), graph.map((g) => g[0]))
   const first = takeMessages(core)
   t.deepEqual(first.workers.map((w) => w.id), [w1], 'every task lands with its input')

@@ -7,11 +7,13 @@
 import test from 'ava'
 import { failureError } from '../ts/client/failures'
 import { KilledWorkerError, TransferError } from '../ts/index'
-import { decode, encode, WorkerEventKind, type WireFailure, type WireTask } from '../ts/protocol'
+import { chunkFrame, dataFrame, decode, encode, WorkerEventKind, type Chunk, type Data, type Put, type WireFailure, type WireTask } from '../ts/protocol'
 import { NativeCore } from '../ts/scheduler/native'
 import { EventOutbox } from '../ts/worker/outbox'
 import { checkClientMessage } from '../ts/scheduler/validate'
 import { MAX_STORY_TRANSITIONS, storyOf } from '../ts/scheduler/story'
+import { GraphWriter } from '../ts/graph/wire'
+import { taskWith } from '../ts/index'
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
@@ -168,6 +170,31 @@ test('an input that could not be fetched errs its dependent: Rust encodes the go
   t.regex(err.message, /task b could not get its input a: fetching it from w1 failed 1 time;/)
 })
 
+/** A frame of [["data", request 7, [bytes "ab", a value of 100,000,000 bytes to follow in chunks, nil (not held)]]] */
+const DATA_ANNOUNCING = hex('91 93 a4 64617461 07 dd 00000003 c4 02 6162 ce 05f5e100 c0')
+
+/** A frame of [["chunk", request 7, value 1, offset 2^26, bytes "xyz"]] */
+const CHUNK = hex('91 95 a5 6368756e6b 07 01 ce 04000000 c4 03 78797a')
+
+/** A frame of [["put", request 3, [["k", bytes "v"], ["big", a value of 70,000,000 bytes to follow in chunks]]]] */
+const PUT_ANNOUNCING = hex('91 93 a3 707574 03 92 92 a1 6b c4 01 76 92 a3 626967 ce 042c1d80')
+
+test("values in chunks: the peer server's 'data' and 'chunk' writers and the client's 'put' write the golden bytes, which decode to the described messages", (t) => {
+  const data: Data = ['data', 7, [Buffer.from('ab'), 100_000_000, null]]
+  t.deepEqual(dataFrame(7, data[2]), DATA_ANNOUNCING)
+  t.deepEqual(decode(DATA_ANNOUNCING), [data])
+  const chunk: Chunk = ['chunk', 7, 1, 2 ** 26, Buffer.from('xyz')]
+  t.deepEqual(chunkFrame(7, 1, 2 ** 26, Buffer.from('xyz')), CHUNK)
+  t.deepEqual(decode(CHUNK), [chunk])
+  const put: Put = ['put', 3, [['k', Buffer.from('v')], ['big', 70_000_000]]]
+  t.deepEqual(encode([put]), PUT_ANNOUNCING)
+  t.deepEqual(decode(PUT_ANNOUNCING), [put])
+  // Bins past 255 bytes take a 32-bit length.
+  const long = Buffer.alloc(300, 1)
+  t.deepEqual(chunkFrame(1, 0, 0, long).subarray(0, 16), hex('91 95 a5 6368756e6b 01 00 00 c6 0000012c'))
+  t.deepEqual(decode(chunkFrame(1, 0, 0, long)), [['chunk', 1, 0, 0, long]])
+})
+
 /** ["publish", request 1, name "ds", keys ["a"], value bin "v", override false] */
 const PUBLISH = hex('96 a7 7075626c697368 01 a2 6473 91 a1 61 c4 01 76 c2')
 /** ["dataset", request 1, value bin "v", keys ["a"], ids Uint32Array [7] (msgpackr's typed-array extension 0x74)] */
@@ -207,4 +234,21 @@ test('story messages: the client writes the golden request, the scheduler checks
   t.deepEqual(story[0], ['released', 'waiting', 'submit-graph'])
   t.true(story.length <= MAX_STORY_TRANSITIONS)
   t.deepEqual(storyOf(core, 'unknown'), [])
+})
+
+/** [["r", "p", bin "x", [], 0, nil, nil, retries 3]]: a task's 8th field (crates/skein-wire/src/tests.rs holds the same bytes) */
+const TASK_WITH_RETRIES = hex('91 98 a1 72 a1 70 c4 01 78 90 00 c0 c0 03')
+
+test('a task with retries: Rust reads the golden 8-field task; the TypeScript graph writer adds the field only when there are retries', (t) => {
+  const core = new NativeCore()
+  const c = core.addClient()
+  t.is(core.submitGraph(c, TASK_WITH_RETRIES, ['r']), 1)
+  const writer = new GraphWriter()
+  writer.add(taskWith({ key: 'with', retries: 3 }, (x: number) => x, 1))
+  writer.add(taskWith({ key: 'without' }, (x: number) => x, 2))
+  const [withRetries, without] = decode(writer.finish()) as unknown[][]
+  t.is(withRetries.length, 8)
+  t.is(withRetries[7], 3)
+  t.is(without.length, 7)
+  t.throws(() => core.submitGraph(c, hex('91 98 a1 73 a1 70 c4 01 78 90 00 c0 c0 cd 03e9'), ['s']), { message: /task retries: 1001 is more than 1000/ })
 })

@@ -105,9 +105,13 @@ class FakeScheduler {
   }
 }
 
-/** A peer worker's server holding some keys; it can hold its answers back until told. */
+/** A peer worker's server holding some keys; it can hold its answers back until told, and send values in chunks. */
 class FakePeer {
   readonly requested: string[] = []
+  /** Values longer than this are announced by size and sent in chunks of this many bytes. */
+  chunkBytes = Infinity
+  /** Sizes to announce for keys instead of their values (and then send nothing). */
+  readonly announce = new Map<string, number>()
   private gate: Promise<void> = Promise.resolve()
   private openGate: () => void = () => {}
 
@@ -146,7 +150,12 @@ class FakePeer {
     const keys = m[2] as string[]
     this.requested.push(...keys)
     await this.gate
-    channel.send(['data', m[1], keys.map((k) => this.data.get(k) ?? null)])
+    const values = keys.map((k) => this.announce.get(k) ?? this.data.get(k) ?? null)
+    channel.send(['data', m[1], values.map((v) => (v instanceof Uint8Array && v.byteLength > this.chunkBytes ? v.byteLength : v))])
+    values.forEach((v, i) => {
+      if (!(v instanceof Uint8Array) || v.byteLength <= this.chunkBytes) return
+      for (let offset = 0; offset < v.byteLength; offset += this.chunkBytes) channel.send(['chunk', m[1], i, offset, v.subarray(offset, offset + this.chunkBytes)])
+    })
   }
 }
 
@@ -159,10 +168,10 @@ interface Setup {
   close(): Promise<void>
 }
 
-async function setup(peerData: Record<string, unknown>): Promise<Setup> {
+async function setup(peerData: Record<string, unknown>, options: { memoryLimit?: number; log?: (line: string) => void } = {}): Promise<Setup> {
   const scheduler = await FakeScheduler.start()
   const peer = await FakePeer.start(peerData)
-  const worker = await Worker.start({ scheduler: scheduler.address, log: () => {} })
+  const worker = await Worker.start({ scheduler: scheduler.address, log: () => {}, ...options })
   scheduler.send(['workers', [[WORKER_ID, 'worker', worker.address], [PEER_ID, 'peer', peer.address]]])
   const conn = await RawConnection.authenticated(worker.address, 'peer', null)
   let request = 0
@@ -202,6 +211,22 @@ test('a fetched input is used, then dropped; the result is held until freed', as
     s.scheduler.send(['free', ['sum']])
     await sleep(50)
     t.deepEqual(await s.holds(['sum']), [null])
+  } finally {
+    await s.close()
+  }
+})
+
+test('an input sent in chunks is put together in order; one announced larger than the memory limit is refused, not allocated, and reported missing', async (t) => {
+  const lines: string[] = []
+  const s = await setup({ text: 'chunks '.repeat(10) }, { memoryLimit: 1e9, log: (line) => lines.push(line) })
+  try {
+    s.peer.chunkBytes = 16
+    s.scheduler.send(['compute', [compute(1, 1, 'joined', add, [new KeyRef('text'), '!'], [['text', 73, [PEER_ID], 2]])]])
+    t.is(valueOf(await s.scheduler.event(finished(1, 1))), `${'chunks '.repeat(10)}!`)
+    s.peer.announce.set('huge', 2 ** 40)
+    s.scheduler.send(['compute', [compute(3, 1, 'needs-huge', add, [new KeyRef('huge'), 1], [['huge', 2 ** 40, [PEER_ID], 4]])]])
+    t.deepEqual(await s.scheduler.event((e) => e[0] === WorkerEventKind.MissingData), [WorkerEventKind.MissingData, 3, 1, 4, PEER_ID])
+    t.true(lines.some((l) => /the value of huge is 1099511627776 bytes; this side accepts values of at most 1000000000 bytes \(this worker's memory limit\)/.test(l)), lines.join('\n'))
   } finally {
     await s.close()
   }

@@ -79,7 +79,7 @@ async function main(): Promise<number> {
     skein[workload.name] = await runSkein(workload, { scale, runs: options.runs, warmup: true, log })
     if (dask && python && workload.dask) {
       // Dask's warm-up is a run at the next smaller scale: its full-size runs take minutes.
-      const warmupSize = workload.sizes[scale === 'full' ? 'quick' : 'smoke'] ?? 0
+      const warmupSize = workload.warmup === false ? 0 : (workload.sizes[scale === 'full' ? 'quick' : 'smoke'] ?? 0)
       const result = await runDask(python, { workload: peer, size, runs: options.runs, warmupSize }, log)
       const { versions, ...side } = result as SideResult & { versions?: Record<string, string> }
       daskVersions ??= versions ?? null

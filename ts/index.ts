@@ -29,6 +29,7 @@ export {
   type Gathered,
   type ClientOptions,
   type PublishOptions,
+  type UnplaceableWarning,
   type SubmitOptions,
   type MapOptions,
   type FuturesOf,

@@ -12,6 +12,7 @@ workload failed: the JSON then carries "error".
 """
 
 import argparse
+import contextlib
 import gc
 import json
 import logging
@@ -25,11 +26,18 @@ import dask
 import distributed
 from distributed import Client, LocalCluster
 
-from workloads import ONCE, WORKLOADS, tasks_of
+from workloads import CLUSTER_PER_RUN, ONCE, WORKLOADS, cluster_options, dask_config, tasks_of
 
 # Warm-up runs repeat until they have taken this long (at least one run), as on the skein side.
 WARMUP_S = 1.0
 SHAPE = "LocalCluster(n_workers=2, threads_per_worker=1, processes=True)"
+
+
+def shape_of(options, config):
+    """SHAPE with a workload's own LocalCluster arguments and Dask settings (memory-pressure: its memory limit)."""
+    extra = "".join(f", {k}={v!r}" for k, v in options.items() if k != "local_directory")
+    settings = "".join(f", {k}={v!r}" for k, v in config.items())
+    return f"{SHAPE[:-1]}{extra}){settings}"
 
 
 def summarise(runs):
@@ -55,11 +63,12 @@ def main():
 
     name, size = args.workload, args.size
     workload = WORKLOADS[name]
+    options = cluster_options(name)
     result = {
         "workload": name,
         "size": size,
         "tasks": tasks_of(name, size),
-        "shape": SHAPE,
+        "shape": shape_of(options, dask_config(name)),
         "warmup": None,
         "runs": [],
         "once": None,
@@ -70,8 +79,27 @@ def main():
     def log(line):
         print(f"  dask {name} {line}", file=sys.stderr, flush=True)
 
+    notes = {}
+
+    def measured(metrics):
+        """The run's metrics, its notes (why it did not complete, say) counted aside as on the skein side."""
+        for text in metrics.pop("_notes", []):
+            log(text)
+            notes[text] = notes.get(text, 0) + 1
+        return metrics
+
+    shape = dict(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, **options)  # = shape_of(options)
+
+    @contextlib.contextmanager
+    def new_client():
+        with dask.config.set(dask_config(name)), LocalCluster(**shape) as cluster, Client(cluster) as client:
+            yield client
+
+    per_run = name in CLUSTER_PER_RUN
     try:
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:  # = SHAPE
+        # A workload in CLUSTER_PER_RUN gets a cluster of its own for each run; the others share one.
+        with contextlib.nullcontext() if per_run else new_client() as shared:
+            session = new_client if per_run else lambda: contextlib.nullcontext(shared)
             run = 0
             if name in ONCE:
                 result["once"] = ONCE[name](size)
@@ -80,16 +108,18 @@ def main():
                 # As the skein side: repeated until the warm-up has taken WARMUP_S (at least one run).
                 warmup_start = time.perf_counter()
                 while True:
-                    result["warmup"] = workload(client, args.warmup_size, run)
+                    with session() as client:
+                        result["warmup"] = measured(workload(client, args.warmup_size, run))
                     run += 1
                     log(f"warm-up (size {args.warmup_size}): {brief(result['warmup'])}")
                     if time.perf_counter() - warmup_start >= WARMUP_S:
                         break
             wanted = args.runs
             while len(result["runs"]) < wanted:
-                gc.collect()  # the previous runs' garbage, outside the timed region (as the skein side)
-                started = time.perf_counter()
-                metrics = workload(client, size, run)
+                with session() as client:
+                    gc.collect()  # the previous runs' garbage, outside the timed region (as the skein side)
+                    started = time.perf_counter()
+                    metrics = measured(workload(client, size, run))
                 run += 1
                 result["runs"].append(metrics)
                 log(f"run {len(result['runs'])}: {brief(metrics)}")
@@ -99,6 +129,8 @@ def main():
     except Exception as err:  # reported in the JSON: the compare goes on with the other workloads
         traceback.print_exc(file=sys.stderr)
         result["error"] = f"{type(err).__name__}: {err}"
+    if notes:
+        result["notes"] = [f"{text} ({times} run{'' if times == 1 else 's'})" for text, times in notes.items()]
     print(json.dumps(result), flush=True)
 
 

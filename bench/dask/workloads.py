@@ -5,11 +5,16 @@ raises WrongResult unless every result is exact. `run` makes every run's
 inputs (and so every key) distinct, as on the skein side.
 """
 
+import atexit
 import os
+import shutil
 import statistics
+import tempfile
+import threading
 import time
 
 import dask
+from distributed import KilledWorker
 
 RUN_STRIDE = 10_000_000
 PIECE = 10  # shuffle: elements per piece
@@ -107,6 +112,19 @@ def cpu_work(rounds, seed):
         h ^= h >> 16
         h = (h + i) & M32
     return h, (time.perf_counter() - started) * 1000
+
+
+def block(seed, n):
+    """`n` bytes, all the block's fill byte (every page written, as Buffer.alloc on the skein side)."""
+    return bytes([seed & 0xFF]) * n
+
+
+def pair_bytes(a, b, seed_a, seed_b):
+    """The byte lengths of two blocks added, after checking both ends of each against its fill byte."""
+    for x, seed in ((a, seed_a), (b, seed_b)):
+        if x[0] != seed & 0xFF or x[-1] != seed & 0xFF:
+            raise ValueError(f"block {seed}: wrong bytes")
+    return len(a) + len(b)
 
 
 def combine(*parts):
@@ -335,6 +353,157 @@ def cpu_workload(name):
     return workload
 
 
+# memory-pressure: as bench/skein/memory-pressure.ts.
+BLOCKS = 40
+MEMORY_LIMIT = "128MiB"
+MEMORY_TIME_LIMIT_S = 90
+MiB = 2**20
+SAMPLE_S = 0.02
+SETTLE_S = 1.0
+
+
+def proc_memory(pid):
+    """(VmRSS, VmHWM) of `pid` in bytes, or None (as bench/lib/proc-memory.ts)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            fields = dict(line.split(":", 1) for line in f if line.startswith(("VmRSS", "VmHWM")))
+        return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def reset_peak(pid):
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def worker_pids(cluster):
+    """Worker name -> the pid of its worker process now (the nannies run in this process)."""
+    try:
+        nannies = list(cluster.workers.items())
+    except RuntimeError:  # the dict changed size while a worker restarted
+        return {}
+    return {name: nanny.pid for name, nanny in nannies if getattr(nanny, "pid", None)}
+
+
+def spill_files(directory):
+    """Path -> size of every file in the workers' spill directories (<local directory>/<worker>/storage/...)."""
+    sizes = {}
+    for root, _, files in os.walk(directory):
+        if f"{os.sep}storage" not in root[len(directory) :]:
+            continue
+        for name in files:
+            path = os.path.join(root, name)
+            try:
+                sizes[path] = os.stat(path).st_size
+            except OSError:  # deleted meanwhile
+                pass
+    return sizes
+
+
+class MemoryWatch:
+    """Each worker's peak RSS (restarted processes included) and the spill files on disk while a run goes on, as bench/skein/memory-watch.ts."""
+
+    def __init__(self, cluster, directory):
+        self.cluster = cluster
+        self.directory = directory
+        self.files = {}
+        self.spilled_peak = 0
+        self.peaks = {}
+        pids = worker_pids(cluster)
+        self.peaks_reset = all([reset_peak(pid) for pid in pids.values()])
+        self.baseline = max([(proc_memory(pid) or (0, 0))[0] for pid in pids.values()], default=0)
+        self.pids_seen = {}  # worker name -> its process ids seen
+        for name, pid in pids.items():
+            self.pids_seen.setdefault(name, set()).add(pid)
+        self.stopped = threading.Event()
+        self.sample()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def loop(self):
+        while not self.stopped.wait(SAMPLE_S):
+            self.sample()
+
+    def sample(self):
+        for name, pid in worker_pids(self.cluster).items():
+            self.pids_seen.setdefault(name, set()).add(pid)
+            memory = proc_memory(pid)
+            if memory:
+                self.peaks[name] = max(self.peaks.get(name, 0), *memory)
+        on_disk = spill_files(self.directory)
+        for path, size in on_disk.items():
+            # A spilled value goes to a file of its own, so the files seen are the spills.
+            self.files[path] = max(self.files.get(path, 0), size)
+        self.spilled_peak = max(self.spilled_peak, sum(on_disk.values()))
+
+    def restarts(self):
+        """Worker processes started again (by their nanny) while the watch ran."""
+        return sum(len(pids) - 1 for pids in self.pids_seen.values())
+
+    def stop(self):
+        self.stopped.set()
+        self.thread.join()
+        self.sample()
+
+
+def memory_pressure(client, megabytes, run):
+    """40 blocks of megabytes/40 MB, summed pairwise then in one task, on 2 workers of 128 MiB; completes or not."""
+    base = run_base(run)
+    block_bytes = round(megabytes * 1e6 / BLOCKS)
+    expected = BLOCKS * block_bytes
+    cluster = client.cluster
+    notes = []
+    watch = MemoryWatch(cluster, LOCAL_DIRECTORY)
+    start = time.perf_counter()
+    seeds = [base + i for i in range(BLOCKS)]
+    blocks = [dask.delayed(block)(seed, block_bytes) for seed in seeds]
+    pairs = [dask.delayed(pair_bytes)(blocks[i], blocks[i + 1], seeds[i], seeds[i + 1]) for i in range(0, BLOCKS, 2)]
+    future = client.compute(dask.delayed(total)(pairs), optimize_graph=False)
+    completed = exact = 0
+    try:
+        value = future.result(timeout=MEMORY_TIME_LIMIT_S)
+        completed = 1
+        exact = 1 if value == expected else 0
+        if not exact:
+            notes.append(f"wrong total: expected {expected}, got {value}")
+    except TimeoutError:
+        statuses = client.run_on_scheduler(lambda dask_scheduler: [ws.status.name for ws in dask_scheduler.workers.values()])
+        notes.append(f"did not finish within {MEMORY_TIME_LIMIT_S} s: {statuses.count('paused')} of {len(statuses)} workers paused")
+    except KilledWorker as err:
+        notes.append(f"failed: KilledWorker: {err}")
+    except Exception as err:  # an erred task: the run's outcome, reported
+        notes.append(f"failed: {type(err).__name__}: {err}")
+    wall_ms = (time.perf_counter() - start) * 1000
+    client.cancel(future)
+    del future
+    watch.stop()
+    # What the workers hold once the run is over and its results released: what the next computation starts from.
+    time.sleep(SETTLE_S)
+    after = max([(proc_memory(pid) or (0, 0))[0] for pid in worker_pids(cluster).values()], default=0)
+    if not watch.peaks_reset:
+        notes.append("could not reset the workers' peak RSS (/proc/<pid>/clear_refs): peaks are since each worker started")
+    peaks = list(watch.peaks.values()) or [0]
+    return {
+        "completed": completed,
+        "exact": exact,
+        "wallMs": wall_ms,
+        "baselineRssMiB": watch.baseline / MiB,
+        "peakRssMaxMiB": max(peaks) / MiB,
+        "peakRssMinMiB": min(peaks) / MiB,
+        "spilledMiB": sum(watch.files.values()) / MiB,
+        "spillWrites": len(watch.files),
+        "spilledPeakMiB": watch.spilled_peak / MiB,
+        "rssAfterMiB": after / MiB,
+        "restarts": watch.restarts(),
+        "_notes": notes,
+    }
+
+
 def tasks_of(name, size):
     if name == "inc-1000":
         return size + 1
@@ -346,6 +515,8 @@ def tasks_of(name, size):
         return size * size + 2 * size
     if name == "graph-submit-100k":
         return stamp_tree(size, 0)[2]
+    if name.startswith("memory-pressure"):
+        return BLOCKS + BLOCKS // 2 + 1
     raise KeyError(name)
 
 
@@ -358,7 +529,35 @@ WORKLOADS = {
     "graph-submit-100k": graph_submit,
     "cpu-1ms": cpu_workload("cpu-1ms"),
     "cpu-100ms": cpu_workload("cpu-100ms"),
+    "memory-pressure": memory_pressure,
+    "memory-pressure-spill-only": memory_pressure,
 }
+
+def cluster_options(name):
+    """LocalCluster arguments of a workload beyond the common shape (Dask's default memory thresholds otherwise).
+    memory-pressure's workers spill into a directory of their own (watched for spill files), removed at exit.
+    Called by run.py only: the worker processes import this module too."""
+    global LOCAL_DIRECTORY
+    if not name.startswith("memory-pressure"):
+        return {}
+    LOCAL_DIRECTORY = tempfile.mkdtemp(prefix="skein-bench-dask-")
+    atexit.register(shutil.rmtree, LOCAL_DIRECTORY, ignore_errors=True)
+    return {"memory_limit": MEMORY_LIMIT, "local_directory": LOCAL_DIRECTORY}
+
+
+LOCAL_DIRECTORY = None
+
+
+# A cluster of their own for each run: workers one run got terminated, and the memory a run leaves
+# behind, would otherwise be the next run's starting point (as `clusterPerRun` on the skein side).
+CLUSTER_PER_RUN = {"memory-pressure", "memory-pressure-spill-only"}
+
+
+def dask_config(name):
+    """Dask settings a workload runs with: memory-pressure-spill-only switches pause and terminate off."""
+    if name == "memory-pressure-spill-only":
+        return {"distributed.worker.memory.pause": False, "distributed.worker.memory.terminate": False}
+    return {}
 
 # Measured once before the warm-up (the result's "once"), by workload.
 ONCE = {

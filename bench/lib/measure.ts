@@ -20,6 +20,8 @@ export interface SideResult {
   once: Metrics | null
   /** Median, min and max of each metric over `runs`. */
   stats: Record<string, Stat>
+  /** What the runs said about themselves (a run that did not complete, and why), each with how many runs said it. */
+  notes?: string[]
   /** Set when the workload failed (wrong result, crash, timeout); the other fields may then be empty. */
   error?: string
 }

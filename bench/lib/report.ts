@@ -24,6 +24,8 @@ export interface Row {
   status: Status
   /** Why a side has no figure (error text), if any. */
   note?: string
+  /** What the runs of each side said about themselves (a run that did not complete, and why), prefixed with the side. */
+  notes?: string[]
 }
 
 /** Results of one side, keyed by workload name (Dask and piscina: by the skein workload's `peer`). */
@@ -77,6 +79,11 @@ export function buildRows(skein: Side, dask: Side | null, piscina: Side | null =
       dask?.[peer]?.error && `dask: ${dask[peer].error}`,
       piscina?.[peer]?.error && `piscina: ${piscina[peer].error}`,
     ]
+    const notes = [
+      ...(skein[h.workload]?.notes ?? []).map((n) => `skein: ${n}`),
+      ...(dask?.[peer]?.notes ?? []).map((n) => `dask: ${n}`),
+      ...(piscina?.[peer]?.notes ?? []).map((n) => `piscina: ${n}`),
+    ]
     rows.push({
       workload: h.workload,
       label: h.label,
@@ -91,6 +98,7 @@ export function buildRows(skein: Side, dask: Side | null, piscina: Side | null =
       targetRatio: h.ratio ?? null,
       status,
       ...(errors.some(Boolean) ? { note: errors.filter(Boolean).join('; ') } : {}),
+      ...(notes.length ? { notes } : {}),
     })
   }
   return rows
@@ -132,6 +140,13 @@ export function formatTable(rows: readonly Row[], peers: { dask: boolean; piscin
   const body = rows.map((r) => columns.map((c) => c.cell(r)))
   const widths = columns.map((c, i) => Math.max(c.header.length, ...body.map((row) => row[i].length)))
   const line = (cells: string[]) => cells.map((cell, i) => (columns[i].numeric ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd()
-  const notes = rows.filter((r) => r.note).map((r) => `  ${r.workload}: ${r.note}`)
-  return [line(columns.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), ...(notes.length ? ['', 'errors:', ...new Set(notes)] : [])].join('\n')
+  const errors = rows.filter((r) => r.note).map((r) => `  ${r.workload}: ${r.note}`)
+  const notes = rows.flatMap((r) => (r.notes ?? []).map((n) => `  ${r.workload}: ${n}`))
+  return [
+    line(columns.map((c) => c.header)),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...body.map(line),
+    ...(errors.length ? ['', 'errors:', ...new Set(errors)] : []),
+    ...(notes.length ? ['', 'notes:', ...new Set(notes)] : []),
+  ].join('\n')
 }

@@ -51,7 +51,21 @@ export const HEADLINES: readonly Headline[] = [
   { workload: 'long-sync-60s', metric: 'completed', label: 'completed (1 = yes)', unit: '', better: 'higher', bound: 1 },
   { workload: 'long-sync-60s', metric: 'workersRemoved', label: 'workers removed meanwhile', unit: '', better: 'lower', bound: 0 },
   { workload: 'long-sync-60s', metric: 'wallMs', label: 'wall', unit: 'ms', better: 'lower' },
+  // Issue 12: the 4x-limit graph on 2 workers of 128 MiB, with the default thresholds and with spilling only.
+  ...memoryHeadlines('memory-pressure', 'default thresholds'),
+  ...memoryHeadlines('memory-pressure-spill-only', 'pause, terminate off'),
 ]
+
+function memoryHeadlines(workload: string, setting: string): Headline[] {
+  return [
+    { workload, metric: 'exact', label: `completed with the exact total (1 = yes), ${setting}`, unit: '', better: 'higher', bound: 1 },
+    { workload, metric: 'wallMs', label: `wall (to the result, or to the failure), ${setting}`, unit: 'ms', better: 'lower' },
+    { workload, metric: 'peakRssMaxMiB', label: `peak worker RSS, higher of 2, ${setting}`, unit: 'MiB', better: 'lower' },
+    { workload, metric: 'peakRssMinMiB', label: `peak worker RSS, lower of 2, ${setting}`, unit: 'MiB', better: 'lower' },
+    { workload, metric: 'rssAfterMiB', label: `worker RSS 1 s after the run, higher of 2, ${setting}`, unit: 'MiB', better: 'lower' },
+    { workload, metric: 'spilledMiB', label: `spilled to disk, ${setting}`, unit: 'MiB', better: 'lower' },
+  ]
+}
 
 function cpuHeadlines(workload: string, shape: string): Headline[] {
   return [

@@ -4,6 +4,7 @@ export { graphSubmitWorkload } from './graph-submit'
 export { incWorkload } from './inc'
 export { latencyWorkload } from './latency'
 export { longSyncWorkload } from './long-sync'
+export { memoryPressureSpillOnlyWorkload, memoryPressureWorkload } from './memory-pressure'
 export { noopMap1mWorkload, noopMapWorkload } from './noop-map'
 export { CLUSTER, describeCluster, runSkein, type SideResult, type RunPlan } from './runner'
 export { shuffleWorkload } from './shuffle'
@@ -16,6 +17,7 @@ import { graphSubmitWorkload } from './graph-submit'
 import { incWorkload } from './inc'
 import { latencyWorkload } from './latency'
 import { longSyncWorkload } from './long-sync'
+import { memoryPressureSpillOnlyWorkload, memoryPressureWorkload } from './memory-pressure'
 import { noopMap1mWorkload, noopMapWorkload } from './noop-map'
 import { shuffleWorkload } from './shuffle'
 import { treeReduceWorkload } from './tree-reduce'
@@ -36,4 +38,6 @@ export const WORKLOADS: readonly Workload[] = [
   cpu100msOneProcessWorkload,
   busyFetchWorkload,
   longSyncWorkload,
+  memoryPressureWorkload,
+  memoryPressureSpillOnlyWorkload,
 ]

@@ -1,6 +1,6 @@
 import { Client, LocalCluster, type LocalClusterOptions } from 'skein'
 import { errorText, measure, type SideResult } from '../lib/measure'
-import type { Scale, Workload } from './workload'
+import type { RunContext, Scale, Workload } from './workload'
 
 export type { SideResult } from '../lib/measure'
 export { SLOW_RUN_MS, WARMUP_MS } from '../lib/measure'
@@ -32,16 +32,31 @@ export async function runSkein(workload: Workload, plan: RunPlan): Promise<SideR
   if (size === undefined) throw new Error(`${workload.name} does not run at ${plan.scale} scale`)
   const options = workload.cluster?.(plan.scale) ?? CLUSTER
   const result: SideResult = { workload: workload.name, size, tasks: workload.tasks(size), shape: describeCluster(options), warmup: null, runs: [], once: null, stats: {} }
-  // Workers run plain Node, as the compiled code they import needs: the harness runs under tsx,
-  // whose loader workers would otherwise inherit (and pay for, e.g. source-mapped stacks).
-  const cluster = await LocalCluster.start({ workerExecArgv: [], ...options })
-  let client: Client | undefined
+  const notes = new Map<string, number>()
+  const note = (text: string) => {
+    log(`  skein ${workload.name}: ${text}`)
+    notes.set(text, (notes.get(text) ?? 0) + 1)
+  }
+  const open = async (): Promise<Session> => {
+    // Workers run plain Node, as the compiled code they import needs: the harness runs under tsx,
+    // whose loader workers would otherwise inherit (and pay for, e.g. source-mapped stacks).
+    const cluster = await LocalCluster.start({ workerExecArgv: [], ...options })
+    try {
+      return { cluster, client: await Client.connect(cluster.address) }
+    } catch (err) {
+      await cluster.close()
+      throw err
+    }
+  }
+  // A workload that wants a fresh cluster per run gets one in each run; the others share one.
+  const shared = workload.clusterPerRun ? null : await open()
   try {
-    const connected = await Client.connect(cluster.address)
-    client = connected
     collectGarbage()
     const rssAtStart = process.memoryUsage.rss()
-    const context = (run: number) => ({ client: connected, cluster, run, rssAtStart })
+    const inSession = <T>(run: number, step: (ctx: RunContext) => Promise<T>): Promise<T> => {
+      const context = ({ cluster, client }: Session): RunContext => ({ client, cluster, run, rssAtStart, scale: plan.scale, note, log })
+      return shared ? step(context(shared)) : withSession(open, (session) => step(context(session)))
+    }
     const once = workload.once
     Object.assign(
       result,
@@ -49,9 +64,9 @@ export async function runSkein(workload: Workload, plan: RunPlan): Promise<SideR
         `skein ${workload.name}`,
         {
           // `once` measures on the fresh cluster, before any timed run has grown this process's heap.
-          once: once && ((run) => (collectGarbage(), once(context(run), size))),
+          once: once && ((run) => (collectGarbage(), inSession(run, (ctx) => once(ctx, size)))),
           // No collection is forced between runs: see collectGarbage below.
-          run: (run) => workload.run(context(run), size),
+          run: (run) => inSession(run, (ctx) => workload.run(ctx, size)),
         },
         { runs: workload.runs ?? plan.runs, warmup: plan.warmup && workload.warmup !== false, slowRunMs: plan.slowRunMs, log },
       ),
@@ -60,10 +75,34 @@ export async function runSkein(workload: Workload, plan: RunPlan): Promise<SideR
     result.error = errorText(err)
     log(`  skein ${workload.name} FAILED: ${result.error}`)
   } finally {
-    await client?.close()
-    await cluster.close()
+    if (notes.size > 0) result.notes = countedNotes(notes)
+    if (shared) await closeSession(shared)
   }
   return result
+}
+
+interface Session {
+  cluster: LocalCluster
+  client: Client
+}
+
+async function withSession<T>(open: () => Promise<Session>, step: (session: Session) => Promise<T>): Promise<T> {
+  const session = await open()
+  try {
+    return await step(session)
+  } finally {
+    await closeSession(session)
+  }
+}
+
+async function closeSession({ client, cluster }: Session): Promise<void> {
+  await client.close()
+  await cluster.close()
+}
+
+/** Each note with how many runs (warm-ups included) gave it. */
+export function countedNotes(notes: ReadonlyMap<string, number>): string[] {
+  return [...notes].map(([text, times]) => (times === 1 ? `${text} (1 run)` : `${text} (${times} runs)`))
 }
 
 /**

@@ -15,6 +15,12 @@ export interface RunContext {
   run: number
   /** RSS of this process once the cluster had started and the client connected, before any run. */
   rssAtStart: number
+  /** The scale it runs at. */
+  scale: Scale
+  /** Says something about the run in the report (why it did not complete, say); the same text from several runs is counted, not repeated. */
+  note(text: string): void
+  /** Progress lines. */
+  log(line: string): void
 }
 
 /** One benchmark workload on the skein side. The Dask side (bench/dask/workloads.py) and piscina's (bench/piscina) mirror it. */
@@ -35,6 +41,8 @@ export interface Workload {
   peer?: string
   /** The LocalCluster it runs on (default CLUSTER: 2 workers x 1 slot). */
   cluster?(scale: Scale): LocalClusterOptions
+  /** Each run (and `once`) on a cluster of its own, started before the run and closed after it (default: one cluster for every run). */
+  clusterPerRun?: boolean
   /** `false`: no warm-up run (one run is long and would measure nothing new). */
   warmup?: boolean
   /** Timed runs whatever --runs says. */

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
 import {
   checkOptions,
@@ -34,6 +35,7 @@ import {
 } from '../graph'
 import { AsCompleted } from './as-completed'
 import { futuresIn, rebuild, withFutures, type Gathered } from './gather-structure'
+import { UnplaceableWatch, type UnplaceableWarning } from './unplaceable'
 import { wait, type DoneAndNotDone, type WaitOptions } from './wait'
 import { SchedulerConnection, type Reply, type SchedulerEvent } from './connection'
 import { CancelledError, ConnectionClosedError, NoWorkersError } from './errors'
@@ -161,6 +163,9 @@ export class Client implements FutureOwner {
   private closedError: ConnectionClosedError | null = null
   /** Rotates scatter placement across calls. */
   private scatterCursor = 0
+  private readonly events = new EventEmitter()
+  private placementCheckQueued = false
+  private readonly unplaceable = new UnplaceableWatch((warning) => this.warnUnplaceable(warning))
 
   private constructor(credentials: Credentials, tls: ResolvedTls | null) {
     this.peers = new PeerPool(credentials, tls)
@@ -217,6 +222,16 @@ export class Client implements FutureOwner {
       if (!(t instanceof Task)) throw new InvalidTaskError(`compute: element ${i} is not a Task (build tasks with task())`)
     })
     return this.submitTasks(tasks)
+  }
+
+  /**
+   * Dask's name for starting a graph and keeping its results on the cluster: the same as
+   * `compute`, which already returns futures without gathering.
+   */
+  persist<T>(task: Task<T>): Future<T>
+  persist<const T extends readonly Task[]>(tasks: T): FuturesOf<T>
+  persist(tasks: Task | readonly Task[]): Future | Future[] {
+    return tasks instanceof Task ? this.compute(tasks) : this.compute(tasks)
   }
 
   /**
@@ -407,6 +422,38 @@ export class Client implements FutureOwner {
     return new Promise((resolve, reject) => this.post(() => connection.request(build, onReply).then(resolve, reject)))
   }
 
+  /**
+   * 'unplaceable': a task of this client has restrictions or resources that no connected worker
+   * satisfies (it waits, pending, for such a worker to join; `future.unplaceable` says why).
+   * With no listener, the warning goes to `process.emitWarning` (stderr).
+   */
+  on(event: 'unplaceable', listener: (warning: UnplaceableWarning) => void): this {
+    this.events.on(event, listener)
+    return this
+  }
+
+  off(event: 'unplaceable', listener: (warning: UnplaceableWarning) => void): this {
+    this.events.off(event, listener)
+    return this
+  }
+
+  private watchPlacement(state: KeyState, task: Task): void {
+    this.unplaceable.watch(state, task)
+    // After this turn's submits: the check looks at the workers as the client knows them now.
+    if (!this.placementCheckQueued) {
+      this.placementCheckQueued = true
+      queueMicrotask(() => {
+        this.placementCheckQueued = false
+        this.unplaceable.check(this.peers.list())
+      })
+    }
+  }
+
+  private warnUnplaceable(warning: UnplaceableWarning): void {
+    if (this.events.listenerCount('unplaceable') > 0) this.events.emit('unplaceable', warning)
+    else process.emitWarning(`skein: task '${warning.key}' waits for a worker that can run it: ${warning.reason}`, { code: 'SKEIN_UNPLACEABLE' })
+  }
+
   /** `await using client = await Client.connect(address)` closes it at the end of the block. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close()
@@ -460,6 +507,7 @@ export class Client implements FutureOwner {
       if (state === undefined) {
         state = this.keys.create(roots[i].key)
         created.push(state)
+        if (roots[i].restrictions !== null || roots[i].resources !== null) this.watchPlacement(state, roots[i])
         const position = roots[i].position
         if (wanted.length > 0 && position < wanted[wanted.length - 1].position) sorted = false
         wanted.push({ state, position })
@@ -493,6 +541,7 @@ export class Client implements FutureOwner {
       if (state === undefined) {
         state = this.keys.create(root.key)
         created.push(state)
+        if (root.restrictions !== null || root.resources !== null) this.watchPlacement(state, root)
         writer ??= new GraphWriter((roots.length - i) * (root.payload.length + 64) + 64)
         writer.add(root)
         if (ends !== null) ends[created.length - 1] = writer.length
@@ -620,6 +669,7 @@ export class Client implements FutureOwner {
       case 'workers':
         this.peers.setWorkers(event[1])
         this.wakeWorkerWaiters()
+        this.unplaceable.check(this.peers.list())
         return
     }
   }

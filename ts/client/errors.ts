@@ -116,8 +116,8 @@ export class TaskTimeoutError extends TaskError {
 }
 
 /**
- * A task's result was larger than a value can be (MAX_VALUE_BYTES, one frame): the task errs
- * instead of its result being lost on the way. Its dependents err with the same cause.
+ * A task's result was larger than its worker's memory limit: the task errs instead of its
+ * result being lost on the way. Its dependents err with the same cause.
  */
 export class ValueTooLargeError extends TaskError {
   override readonly code = 'SKEIN_VALUE_TOO_LARGE'

@@ -1,7 +1,7 @@
 import { decode } from '../protocol'
 import { LostDataError, SkeinError } from './errors'
 import type { KeyState } from './key-state'
-import type { PeerPool } from './peers'
+import type { PeerPool, ValueRefusedError } from './peers'
 
 /** After this many fruitless rounds of asking the scheduler where a value is, the value counts as lost. */
 const MAX_RELOCATIONS = 5
@@ -52,7 +52,7 @@ export class Fetcher {
     }
   }
 
-  private received(worker: number, states: KeyState[], values: (Uint8Array | null)[]): void {
+  private received(worker: number, states: KeyState[], values: (Uint8Array | null | ValueRefusedError)[]): void {
     const missing: KeyState[] = []
     for (let i = 0; i < states.length; i++) {
       const state = states[i]
@@ -60,6 +60,10 @@ export class Fetcher {
       if (state.hasValue || state.error !== null) continue
       if (bytes === null || bytes === undefined) {
         missing.push(state)
+        continue
+      }
+      if (bytes instanceof Error) {
+        state.fail(bytes, 'error')
         continue
       }
       deliver(state, bytes, `worker ${worker}`)

@@ -48,6 +48,15 @@ export class Future<T = unknown> implements PromiseLike<T>, Dependency<T> {
     return this.state.status
   }
 
+  /**
+   * While the task is pending with restrictions or resources that no connected worker
+   * satisfies: why (it waits for such a worker to join); else null. The client also emits an
+   * 'unplaceable' event when that starts.
+   */
+  get unplaceable(): string | null {
+    return this.state.unplaceable
+  }
+
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,

@@ -25,3 +25,4 @@ export {
   WaitTimeoutError,
   type WorkerDeathCause,
 } from './errors'
+export type { UnplaceableWarning } from './unplaceable'

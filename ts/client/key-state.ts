@@ -45,6 +45,8 @@ export class KeyState {
   gatheringIndex = 0
   /** Futures of this key released explicitly whose finalizer has not run yet (see KeyTable.letGo). */
   releasedUncollected = 0
+  /** While no connected worker can run this (restricted) task: why (see UnplaceableWatch). */
+  unplaceable: string | null = null
 
   constructor(readonly key: string) {}
 

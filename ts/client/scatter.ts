@@ -1,11 +1,11 @@
 import { shortHash } from '../graph'
-import { assertEncodable, encode, MAX_VALUE_BYTES } from '../protocol'
+import { assertEncodable, encode } from '../protocol'
 import type { SchedulerConnection } from './connection'
 import { SkeinError } from './errors'
 import type { Future } from './future'
 import type { KeyState } from './key-state'
 import type { KeyTable } from './key-table'
-import type { PeerPool } from './peers'
+import { clientMaxValueBytes, type PeerPool } from './peers'
 
 export interface ScatterOptions {
   /** Names of the workers to place the values on (round-robin among them); default all. */
@@ -36,6 +36,7 @@ export async function scatterValues(values: readonly unknown[], options: Scatter
   const placements = new Map<number, { states: KeyState[]; entries: [string, Buffer][] }>()
   const created: KeyState[] = []
   const futures: Future[] = []
+  const maxValueBytes = clientMaxValueBytes()
   for (let i = 0; i < values.length; i++) {
     const value = values[i]
     try {
@@ -44,8 +45,8 @@ export async function scatterValues(values: readonly unknown[], options: Scatter
       throw new SkeinError('SKEIN_UNENCODABLE', `scatter: ${(err as Error).message}`)
     }
     const bytes = encode(value)
-    if (bytes.byteLength > MAX_VALUE_BYTES) {
-      throw new SkeinError('SKEIN_VALUE_TOO_LARGE', `scatter: values[${i}] encodes to ${bytes.byteLength} bytes; a value can be at most ${MAX_VALUE_BYTES} bytes (one frame)`)
+    if (bytes.byteLength > maxValueBytes) {
+      throw new SkeinError('SKEIN_VALUE_TOO_LARGE', `scatter: values[${i}] encodes to ${bytes.byteLength} bytes; a client sends values of at most ${maxValueBytes} bytes (its machine's memory)`)
     }
     const key = options.hash === false ? `scatter-${shortHash(`${process.pid}:${uniqueCounter++}:${Math.random()}`)}` : `scatter-${shortHash(bytes)}`
     let state = ctx.keys.get(key)
@@ -69,8 +70,8 @@ export async function scatterValues(values: readonly unknown[], options: Scatter
     for (let j = 0; j < states.length; j++) located.push({ state: states[j], worker, nbytes: entries[j][1].byteLength })
   }
   const told = located.length > 0 ? ctx.connection.request((request) => ['scattered', request, located.map((e) => [e.state.key, e.worker, e.nbytes])]) : Promise.resolve()
-  // Values for one worker leave in as many puts as keep each frame under the limit.
-  const put = Promise.all([...placements].flatMap(([worker, { entries }]) => framed(entries).map((part) => ctx.peers.put(worker, part))))
+  // One put per worker: its large values follow it in chunks (see PeerPool.put); the worker refuses values past its memory limit.
+  const put = Promise.all([...placements].map(([worker, { entries }]) => ctx.peers.put(worker, entries)))
   const [toldOutcome, putOutcome] = await Promise.allSettled([told, put])
   const failure = toldOutcome.status === 'rejected' ? toldOutcome.reason : putOutcome.status === 'rejected' ? putOutcome.reason : null
   if (failure !== null) {
@@ -85,25 +86,6 @@ export async function scatterValues(values: readonly unknown[], options: Scatter
   }
   for (const { state, worker, nbytes } of located) state.located(nbytes, [worker])
   return futures
-}
-
-/** `entries` in consecutive groups of at most MAX_VALUE_BYTES of values each (a value alone may fill one). */
-function framed(entries: [string, Buffer][]): [string, Buffer][][] {
-  const groups: [string, Buffer][][] = []
-  let group: [string, Buffer][] = []
-  let bytes = 0
-  for (const entry of entries) {
-    const size = entry[1].byteLength + Buffer.byteLength(entry[0]) + 16
-    if (group.length > 0 && bytes + size > MAX_VALUE_BYTES) {
-      groups.push(group)
-      group = []
-      bytes = 0
-    }
-    group.push(entry)
-    bytes += size
-  }
-  if (group.length > 0) groups.push(group)
-  return groups
 }
 
 function targetWorkers(peers: PeerPool, names: readonly string[] | undefined): number[] {

@@ -22,6 +22,12 @@ export interface TaskOptions {
    * and the task errs with TaskTimeoutError (code SKEIN_TASK_TIMEOUT). Default: no limit.
    */
   timeoutMs?: number
+  /**
+   * Times the task runs again, on any worker, after it throws, before it errs (Dask's
+   * `retries`). Worker deaths while it runs count apart (the scheduler's `allowedFailures`).
+   * An integer from 0 to 1000; default 0.
+   */
+  retries?: number
 }
 
 /**
@@ -52,6 +58,8 @@ export class Task<T = unknown> implements Dependency<T> {
     readonly explicitKey = false,
     /** Some dependency was given as a bare KeyRef: its key may name any task, also one submitted later in the same graph. */
     readonly looseRefs = false,
+    /** Runs again after it throws, this many times at most (TaskOptions.retries). */
+    readonly retries = 0,
   ) {}
 
   /** @internal scratch of the graph walk (orderGraph): the walk that last saw this task, and the task's position in it. */
@@ -102,6 +110,7 @@ export function buildTask<T>(fn: Fn | ModuleFunction, args: readonly unknown[], 
     checkResources(name, options.resources),
     options.key !== undefined,
     looseRefs,
+    checkRetries(name, options.retries),
   )
 }
 
@@ -114,7 +123,17 @@ function taskKey(name: string, payload: Buffer, options: TaskOptions): string {
   return hashedKey(name, payload)
 }
 
-const TASK_OPTIONS: ReadonlySet<string> = new Set<keyof TaskOptions>(['key', 'pure', 'priority', 'restrictions', 'resources', 'timeoutMs'])
+const TASK_OPTIONS: ReadonlySet<string> = new Set<keyof TaskOptions>(['key', 'pure', 'priority', 'restrictions', 'resources', 'timeoutMs', 'retries'])
+
+const MAX_RETRIES = 1000
+
+function checkRetries(name: string, retries: number | undefined): number {
+  if (retries === undefined) return 0
+  if (!Number.isInteger(retries) || retries < 0 || retries > MAX_RETRIES) {
+    throw new InvalidTaskError(`task ${name}: option retries must be an integer from 0 to ${MAX_RETRIES}, got ${String(retries)}`)
+  }
+  return retries
+}
 
 /** Unknown options are refused (JavaScript callers have no compiler); the values are checked one by one below. */
 function checkTaskOptions(name: string, options: TaskOptions): void {

@@ -30,7 +30,8 @@ export class GraphWriter {
     const payload = t.payload
     this.reserve(16 + payload.length)
     const buf = this.buf
-    buf[this.pos++] = 0x97 // fixarray of 7
+    // 7 fields, and an 8th (retries) only for a task that has any: the usual bytes stay as they were.
+    buf[this.pos++] = t.retries > 0 ? 0x98 : 0x97
     this.str(t.key)
     this.str(t.name)
     this.reserve(5 + payload.length)
@@ -75,6 +76,7 @@ export class GraphWriter {
         this.pos += 9
       }
     }
+    if (t.retries > 0) this.int(t.retries)
   }
 
   /** The graph's bytes; the writer must not be used after. */

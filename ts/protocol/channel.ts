@@ -7,6 +7,8 @@ const HANDED_OVER = { binary: true, handOver: true }
 
 /** Above this many buffered bytes the channel waits for the socket to drain before the next frame. */
 const HIGH_WATER_BYTES = 4 * 1024 * 1024
+/** ... until it is down to this many. */
+const LOW_WATER_BYTES = HIGH_WATER_BYTES / 2
 
 /** One message already encoded (by the native core): sent as its bytes, not re-encoded. */
 class Encoded {
@@ -124,6 +126,38 @@ export class Channel<Out, In> {
     if (!this.waitingForDrain) this.flush()
   }
 
+  /**
+   * Sends `frame` (a whole frame, encoded: an array of messages) as a frame of its own, now,
+   * after what is pending, which leaves first even while the socket drains. For messages
+   * carrying values: each keeps to a frame of its own, so frames never grow past the largest
+   * of them. The sender of many waits for `drained` between them.
+   */
+  sendFrame(frame: Buffer): void {
+    if (this.closed) return
+    if (this.pending.length > 0) this.flush()
+    if (this.socket.readyState !== this.socket.OPEN) return
+    this.socket.send(frame, BINARY)
+    if (this.socket.bufferedAmount > HIGH_WATER_BYTES) this.waitForDrain()
+    if (this.limit !== null && this.socket.bufferedAmount > this.limit.maxQueuedBytes) this.queued(0)
+  }
+
+  /**
+   * Resolves true once the socket holds at most `lowWater` bytes not yet sent (at once if it
+   * does), false if the channel closed first.
+   */
+  drained(lowWater = LOW_WATER_BYTES): Promise<boolean> {
+    if (!this.isOpen) return Promise.resolve(false)
+    if (this.socket.bufferedAmount <= lowWater) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const poll = () => {
+        if (!this.isOpen) resolve(false)
+        else if (this.socket.bufferedAmount <= lowWater) resolve(true)
+        else setTimeout(poll, 1)
+      }
+      setTimeout(poll, 1)
+    })
+  }
+
   /** Sends everything pending now, in this turn (for shutdown paths). */
   flush(): void {
     if (this.lazyTimer !== null) {
@@ -192,10 +226,11 @@ export class Channel<Out, In> {
   }
 
   private waitForDrain(): void {
+    if (this.waitingForDrain) return
     this.waitingForDrain = true
     const poll = () => {
       if (this.closed) return
-      if (this.socket.bufferedAmount > HIGH_WATER_BYTES / 2) {
+      if (this.socket.bufferedAmount > LOW_WATER_BYTES) {
         this.queued(0)
         setTimeout(poll, 1)
         return

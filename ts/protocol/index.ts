@@ -1,6 +1,7 @@
 export { KeyRef, encode, encodeInto, binarySize, decode, decodeFrom, assertEncodable, UnencodableValueError } from './codec'
 export { Channel, type SendLimit } from './channel'
 export * from './messages'
+export { CHUNK_BYTES, LARGEST_BUFFER, ChunkedValue, chunkFrame, dataFrame, inlinePlan, refusedSize, sendChunks, type FrameSink } from './chunks'
 export { SOCKET_OPTIONS } from './socket'
 export { connectInProcess, registerInProcess, inProcessToken, inProcessTls, type InProcessConnector, type InProcessSocket } from './in-process'
 export { PortSocket, type PortSendOptions } from './port-socket'

@@ -48,8 +48,8 @@ export type WirePriority = [user: number, generation: number, order: number]
 /** [task id, run id, key, payload, dependencies, priority] */
 export type WireCompute = [task: number, run: number, key: string, payload: Uint8Array, deps: DependencyLocation[], priority: WirePriority]
 
-/** [id, name, peer address] */
-export type WorkerInfo = [id: number, name: string, address: string]
+/** [id, name, peer address, resources it declared (null: none)] */
+export type WorkerInfo = [id: number, name: string, address: string, resources: Record<string, number> | null]
 
 // ---------------------------------------------------------------- handshake
 // Every connection starts with the server's challenge and the party's auth (see handshake.ts);
@@ -140,11 +140,22 @@ export type Steal = ['steal', tasks: [task: number, run: number, key: string][]]
 export type FunctionSource = ['fn', hash: string, source: string, name: string]
 
 // ---------------------------------------------------------------- peer (worker server) <- worker or client
+// Values larger than fit inline (see CHUNK_BYTES in chunks.ts) are announced by their size in
+// 'data' and 'put', and their bytes follow in 'chunk' messages, each in a frame of its own.
 export type Get = ['get', request: number, keys: string[]]
-/** values: encoded result bytes per key, or null when this worker does not hold it. */
-export type Data = ['data', request: number, values: (Uint8Array | null)[]]
-export type Put = ['put', request: number, entries: [key: string, value: Uint8Array][]]
+/**
+ * values, per key: its encoded bytes; or its size in bytes, when its bytes follow in chunks;
+ * or null when this worker does not hold it.
+ */
+export type Data = ['data', request: number, values: (Uint8Array | number | null)[]]
+/** entries: [key, encoded bytes, or the size of a value whose bytes follow in chunks]. */
+export type Put = ['put', request: number, entries: [key: string, value: Uint8Array | number][]]
 export type PutDone = ['put-done', request: number, nbytes: number[]]
+/**
+ * Part of value `index` of the 'data' reply or 'put' `request`, at byte `offset` of it. A value's
+ * chunks come in order, one after another, each in a frame of its own; other messages may come between.
+ */
+export type Chunk = ['chunk', request: number, index: number, offset: number, bytes: Uint8Array]
 
 export type ClientToScheduler =
   | Auth
@@ -166,8 +177,8 @@ export type ClientToScheduler =
 export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply | Dataset | DatasetNames | Story
 export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat | WorkerHeartbeat | Paused
 export type SchedulerToWorker = Challenge | Authenticated | Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply
-export type PeerRequest = Auth | Get | Put
-export type PeerReply = Challenge | Authenticated | Data | PutDone | ErrorReply
+export type PeerRequest = Auth | Get | Put | Chunk
+export type PeerReply = Challenge | Authenticated | Data | PutDone | Chunk | ErrorReply
 
 /** Native worker-event tuples, encoded into WorkerEvents. */
 export const enum WorkerEventKind {
@@ -206,13 +217,9 @@ export function keyTooLong(key: string): boolean {
   return key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key) > MAX_KEY_BYTES
 }
 
-/** Frames larger than this are refused (the connection is closed with a log line). */
-export const MAX_FRAME_BYTES = 256 * 1024 * 1024
-
 /**
- * The largest encoded value that can be stored and moved: one frame, less room for the
- * message around it. A larger result errs its task, a larger scatter is refused, with
- * SKEIN_VALUE_TOO_LARGE, instead of failing later as lost data. (Values that travel in
- * chunks will lift this to the worker's memory limit.)
+ * Frames larger than this are refused (the connection is closed with a log line). Values
+ * travel in frames of at most about CHUNK_BYTES (chunks.ts); a value's size is bounded by
+ * the receiver instead: a worker's memory limit, a client's memory.
  */
-export const MAX_VALUE_BYTES = MAX_FRAME_BYTES - 1024 * 1024
+export const MAX_FRAME_BYTES = 256 * 1024 * 1024

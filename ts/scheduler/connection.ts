@@ -21,6 +21,8 @@ export class Connection {
   name = ''
   /** A worker's peer server address. */
   address = ''
+  /** The resources a worker declared. */
+  resources: Record<string, number> | null = null
   /** A worker's memory as of its last heartbeat (zeros until it reports). */
   memory: WorkerMemory = { managed: 0, spilled: 0, process: 0 }
   /** A worker that said its memory is past its pause threshold. */

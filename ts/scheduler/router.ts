@@ -246,6 +246,7 @@ export class Router {
     conn.id = id
     conn.name = name
     conn.address = address
+    conn.resources = resources
     conn.role = Role.Worker
     this.pending.delete(conn)
     this.workers.set(id, conn)
@@ -406,7 +407,7 @@ export class Router {
   }
 
   private workersChanged(): void {
-    this.workerList = [...this.workers.values()].map((w): WorkerInfo => [w.id, w.name, w.address])
+    this.workerList = [...this.workers.values()].map((w): WorkerInfo => [w.id, w.name, w.address, w.resources])
     const message: Workers = ['workers', this.workerList]
     for (const c of this.clients.values()) c.send(message)
     for (const w of this.workers.values()) w.send(message)

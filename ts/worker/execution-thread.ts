@@ -4,7 +4,7 @@ import { Worker as Thread } from 'node:worker_threads'
 import type { FromExecutor, RunBatch, ToExecutor } from './hand-off'
 import type { SourceRefusal, SourceWaiter } from './sources'
 import { InputDirectory } from './input-cache'
-import { ThreadState } from './thread-state'
+import { ThreadState, type ThreadData } from './thread-state'
 import type { TaskRecord } from './task'
 
 /** Why the I/O thread is stopping a thread on purpose. */
@@ -37,9 +37,10 @@ export class ExecutionThread implements SourceWaiter {
 
   constructor(
     readonly index: number,
+    maxValueBytes: number,
     listener: { message(from: ExecutionThread, m: FromExecutor): void; exit(from: ExecutionThread, code: number): void },
   ) {
-    this.thread = new Thread(executorEntry(), { workerData: { cells: this.state.cells } })
+    this.thread = new Thread(executorEntry(), { workerData: { cells: this.state.cells, maxValueBytes } satisfies ThreadData })
     this.thread.on('message', (m: FromExecutor) => listener.message(this, m))
     this.thread.on('error', (err) => (this.error = err))
     this.thread.on('exit', (code) => listener.exit(this, code))

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { Executor } from './executor'
 import { registerThreadLoaders } from './thread-loaders'
-import { ThreadState } from './thread-state'
+import { ThreadState, type ThreadData } from './thread-state'
 
 const port = parentPort
 if (port === null) throw new Error('executor-main.js runs as a worker thread of a skein worker, not on its own')
@@ -13,7 +13,8 @@ if (port === null) throw new Error('executor-main.js runs as a worker thread of 
 // Messages wait in the port until the executor listens: loaders come first.
 void registerThreadLoaders().then((problems) => {
   for (const line of problems) port.postMessage({ t: 'log', line })
-  const executor = new Executor(port, new ThreadState((workerData as { cells: Int32Array }).cells))
+  const data = workerData as ThreadData
+  const executor = new Executor(port, new ThreadState(data.cells), data.maxValueBytes)
   // An error from a task's callback must not end the thread (and every task queued on it).
   process.on('uncaughtException', (err) => executor.uncaught(err))
   process.on('unhandledRejection', (err) => executor.uncaught(err))

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads'
-import { assertEncodable, binarySize, encode, encodeInto, MAX_VALUE_BYTES } from '../protocol'
+import { assertEncodable, binarySize, encode, encodeInto } from '../protocol'
 import { decodeTaskArgs, decodeTaskPayload, encodeTaskFailure, payloadArgsOffset, type FunctionRef, type RunOptions } from '../graph/payload'
 import { resolveRefs } from './args'
 import { explainFailure, FunctionCache, isFunctionRef } from './functions'
@@ -62,6 +62,8 @@ export class Executor {
   constructor(
     private readonly port: MessagePort,
     private readonly state: ThreadState,
+    /** A result whose encoding is larger errs its task: the worker's memory limit. */
+    private readonly maxValueBytes: number,
   ) {
     this.functions = new FunctionCache<Job>({
       askSource: (hash) => this.post({ t: 'fn?', hash }),
@@ -241,8 +243,8 @@ export class Executor {
     let bytes: Uint8Array
     try {
       if (isCompound(value)) assertResultEncodable(value, job.handed.key)
-      bytes = encodeResult(value)
-      if (bytes.byteLength > MAX_VALUE_BYTES) throw new ValueTooLargeError(job.handed.key, bytes.byteLength)
+      bytes = encodeResult(value, this.maxValueBytes)
+      if (bytes.byteLength > this.maxValueBytes) throw new ValueTooLargeError(job.handed.key, bytes.byteLength, this.maxValueBytes)
     } catch (err) {
       return this.fail(job, err, t0)
     }
@@ -263,24 +265,24 @@ export class Executor {
 
 /**
  * A result's encoded bytes; a large one in shared memory (see SHARED_RESULT_BYTES), written
- * there directly when its size is known ahead, else copied there once encoded.
+ * there directly when its size is known ahead (and at most `max`), else copied there once encoded.
  */
-function encodeResult(value: unknown): Uint8Array {
+function encodeResult(value: unknown, max: number): Uint8Array {
   const size = binarySize(value)
-  if (size < SHARED_RESULT_BYTES || size > MAX_VALUE_BYTES) {
+  if (size < SHARED_RESULT_BYTES || size > max) {
     const bytes = encode(value)
-    return bytes.byteLength >= SHARED_RESULT_BYTES ? inSharedMemory(bytes) : bytes
+    return bytes.byteLength >= SHARED_RESULT_BYTES && bytes.byteLength <= max ? inSharedMemory(bytes) : bytes
   }
   const bytes = encodeInto(value, Buffer.from(new SharedArrayBuffer(size)))
   return inSharedMemory(bytes)
 }
 
-/** A result too large to keep and move (see MAX_VALUE_BYTES); the client sees ValueTooLargeError. */
+/** A result larger than the worker's memory limit; the client sees ValueTooLargeError. */
 class ValueTooLargeError extends Error {
   readonly code = 'SKEIN_VALUE_TOO_LARGE'
 
-  constructor(key: string, size: number) {
-    super(`the result of task '${key}' encodes to ${size} bytes; a value can be at most ${MAX_VALUE_BYTES} bytes (one frame): return it in parts, or keep it where it is needed`)
+  constructor(key: string, size: number, max: number) {
+    super(`the result of task '${key}' encodes to ${size} bytes; a value can be at most ${max} bytes (the worker's memory limit): return it in parts, or raise memoryLimit`)
     this.name = 'ValueTooLargeError'
   }
 }

@@ -29,6 +29,8 @@ class Fetch implements KeyRequest {
 export interface FetcherHost {
   /** This worker's id (a holder list naming it means the data was lost here). */
   readonly selfId: number
+  /** Values larger than this are not fetched (the worker's memory limit). */
+  readonly maxValueBytes: number
   /** A peer's server address by worker id, if it is alive. */
   peerAddress(worker: number): string | undefined
   /** A fetched key arrived; the task holds a reference to its slot now, which is the task's input `input`. */
@@ -52,7 +54,7 @@ export class Fetcher {
     tls: ResolvedTls | null,
     log: Log,
   ) {
-    this.pool = new PeerPool<Fetch>({ received: (f, bytes, holder) => this.received(f as Fetch, bytes, holder) }, credentials, tls, log)
+    this.pool = new PeerPool<Fetch>({ received: (f, bytes, holder) => this.received(f as Fetch, bytes, holder) }, credentials, tls, log, host.maxValueBytes)
   }
 
   /** `task` needs `dep`, its input `input`, which is not in the local store. */

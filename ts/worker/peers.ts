@@ -1,4 +1,4 @@
-import { Channel, connectionError, openSocket, PartyHandshake, type Credentials, type PeerReply, type PeerRequest, type ResolvedTls } from '../protocol'
+import { Channel, ChunkedValue, connectionError, openSocket, PartyHandshake, refusedSize, type Credentials, type PeerReply, type PeerRequest, type ResolvedTls } from '../protocol'
 import type { Log } from './log'
 
 /** One key wanted from one holder; the pool answers through `PeerPoolHost.received`. */
@@ -18,6 +18,8 @@ class PeerLink<R extends KeyRequest> {
   /** Requested this turn, sent as one 'get' at the end of it. */
   queued: R[] = []
   readonly inflight = new Map<number, R[]>()
+  /** Values of answered requests still arriving in chunks: by request, then by index in it. */
+  readonly arriving = new Map<number, Map<number, { request: R; value: ChunkedValue }>>()
   readonly channel: Channel<PeerRequest, PeerReply>
 
   constructor(
@@ -71,6 +73,8 @@ export class PeerPool<R extends KeyRequest> {
     private readonly credentials: Credentials,
     private readonly tls: ResolvedTls | null,
     private readonly log: Log,
+    /** Values announced larger than this are refused (and their chunks dropped): the worker's memory limit. */
+    private readonly maxValueBytes: number,
   ) {}
 
   request(holder: number, address: string, request: R): void {
@@ -125,6 +129,7 @@ export class PeerPool<R extends KeyRequest> {
   }
 
   private reply(link: PeerLink<R>, reply: PeerReply): void {
+    if (reply[0] === 'chunk') return this.chunk(link, reply[1], reply[2], reply[3], reply[4])
     if (reply[0] !== 'data' && reply[0] !== 'error') return
     const requests = typeof reply[1] === 'number' ? link.inflight.get(reply[1]) : undefined
     if (!requests) return
@@ -132,8 +137,40 @@ export class PeerPool<R extends KeyRequest> {
     const values = reply[0] === 'data' && Array.isArray(reply[2]) ? reply[2] : []
     for (let i = 0; i < requests.length; i++) {
       const v = values[i]
-      this.host.received(requests[i], v instanceof Uint8Array ? v : null, link.holder)
+      if (typeof v === 'number') this.announced(link, reply[1], i, requests[i], v)
+      else this.host.received(requests[i], v instanceof Uint8Array ? v : null, link.holder)
     }
+  }
+
+  /** Value `index` of `request` comes in chunks: its buffer is made now, if its size is one this worker takes. */
+  private announced(link: PeerLink<R>, request: number, index: number, r: R, size: number): void {
+    const why = refusedSize(size, this.maxValueBytes, `the value of ${r.key}`)
+    if (why !== null) this.log(`peer ${link.address} (worker ${link.holder}): ${why} (this worker's memory limit); fetching it failed`)
+    let values = link.arriving.get(request)
+    if (values === undefined) link.arriving.set(request, (values = new Map()))
+    const value = new ChunkedValue(why === null ? size : Math.max(0, Number.isSafeInteger(size) ? size : 0), why === null)
+    values.set(index, { request: r, value })
+    if (why !== null) this.host.received(r, null, link.holder)
+    if (value.complete) this.arrivedWhole(link, request, index)
+  }
+
+  private chunk(link: PeerLink<R>, request: unknown, index: unknown, offset: unknown, bytes: unknown): void {
+    const entry = typeof request === 'number' && typeof index === 'number' ? link.arriving.get(request)?.get(index) : undefined
+    const why = entry === undefined ? `a chunk for value ${String(index).slice(0, 20)} of request ${String(request).slice(0, 20)}, which is not arriving` : entry.value.add(offset, bytes)
+    if (why !== null) {
+      this.broken(link, `bad reply: ${why}`)
+      link.channel.socket.terminate()
+      return
+    }
+    if (entry!.value.complete) this.arrivedWhole(link, request as number, index as number)
+  }
+
+  private arrivedWhole(link: PeerLink<R>, request: number, index: number): void {
+    const values = link.arriving.get(request)!
+    const { request: r, value } = values.get(index)!
+    values.delete(index)
+    if (values.size === 0) link.arriving.delete(request)
+    if (value.bytes !== null) this.host.received(r, value.bytes, link.holder)
   }
 
   private broken(link: PeerLink<R>, why: string): void {
@@ -141,8 +178,10 @@ export class PeerPool<R extends KeyRequest> {
     this.links.delete(link.holder)
     const failed = [...link.queued]
     for (const requests of link.inflight.values()) failed.push(...requests)
+    for (const values of link.arriving.values()) for (const { request, value } of values.values()) if (value.bytes !== null) failed.push(request)
     link.queued = []
     link.inflight.clear()
+    link.arriving.clear()
     if (failed.length > 0) this.log(`peer ${link.address} (worker ${link.holder}): ${why}; ${failed.length} transfer(s) failed`)
     for (const r of failed) this.host.received(r, null, link.holder)
   }

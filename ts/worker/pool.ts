@@ -23,6 +23,8 @@ const MAX_START_FAILURES = 3
 
 /** What the pool reports to its worker. */
 export interface PoolHost {
+  /** A task whose encoded result is larger errs with SKEIN_VALUE_TOO_LARGE. */
+  readonly maxValueBytes: number
   readonly sources: SourceCache
   readonly log: Log
   /** The task returned `bytes` (its encoded result), taking `duration` seconds. */
@@ -141,7 +143,7 @@ export class ExecutionPool {
   }
 
   private startThread(index: number): ExecutionThread {
-    return new ExecutionThread(index, {
+    return new ExecutionThread(index, this.host.maxValueBytes, {
       message: (thread, m) => this.message(thread, m),
       exit: (thread, code) => this.exited(thread, code),
     })

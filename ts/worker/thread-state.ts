@@ -4,6 +4,13 @@
  * started. Read and written with Atomics, so neither side waits for a message
  * (the thread may be deep in a synchronous task).
  */
+/** What an execution thread starts with (its workerData). */
+export interface ThreadData {
+  cells: Int32Array
+  /** A result whose encoding is larger errs its task (the worker's memory limit). */
+  maxValueBytes: number
+}
+
 const RUNNING = 0
 const CANCELS = 1
 const RING = 256

@@ -184,6 +184,7 @@ export class Worker {
       this.channel.flushNow()
     })
     this.pool = new ExecutionPool(this.slots, {
+      maxValueBytes: this.memorySettings.limit,
       sources: this.sources,
       log: this.log,
       finished: (task, bytes, duration) => {
@@ -209,6 +210,7 @@ export class Worker {
         get selfId() {
           return worker.id
         },
+        maxValueBytes: this.memorySettings.limit,
         peerAddress: (id) => this.peers.get(id),
         arrived: (task, input, slot) => this.arrived(task, input, slot),
         unavailable: (key, depTask, holders, waiters) => this.unavailable(key, depTask, holders, waiters),
@@ -291,7 +293,7 @@ export class Worker {
    */
   private async listenForPeers(local: string): Promise<void> {
     const host = this.options.host ?? local
-    const server = await PeerServer.listen(host, this.store, this.credentials, this.tls, this.log, (req, res) => this.metrics.respond(req, res))
+    const server = await PeerServer.listen(host, this.store, this.credentials, this.tls, this.log, this.memorySettings.limit, (req, res) => this.metrics.respond(req, res))
     if (this.stopped) {
       server.close()
       throw new Error('the worker stopped')

@@ -46,9 +46,14 @@ impl Scheduler {
         }
     }
 
-    /// Where a task goes once all its inputs are in memory.
+    /// Where a task goes once all its inputs are in memory: root and root-ish tasks to the
+    /// scheduler-side queue (see `groups.rs`), the rest to a worker chosen for them.
+    #[inline]
     pub(crate) fn ready_target(&self, t: TaskId) -> TaskState {
-        if self.tasks[t].is_queueable_root() {
+        let task = &self.tasks[t];
+        if task.unrestricted()
+            && (task.dep_count() == 0 || self.groups.rootish(task.prefix, self.workers.total_slots))
+        {
             TaskState::Queued
         } else {
             TaskState::Processing
@@ -187,6 +192,9 @@ impl Scheduler {
             self.recommend_settle(d);
         }
         self.tasks[t].extras = None;
+        if !self.tasks[t].scattered() {
+            self.groups.remove_member(self.tasks[t].prefix);
+        }
         self.tasks.forget(t);
     }
 
@@ -252,7 +260,7 @@ impl Scheduler {
                     }
                 }
                 // Their input is gone: back to waiting for it.
-                TaskState::Processing | TaskState::NoWorker if !arrived => {
+                TaskState::Processing | TaskState::NoWorker | TaskState::Queued if !arrived => {
                     self.recommend(d, TaskState::Waiting);
                 }
                 _ => {}

@@ -222,8 +222,9 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Release, plus a `cancelled` report to `c` for every key it wanted. The task itself
-    /// stops only if nobody else needs it.
+    /// Release, plus a `cancelled` report to `c` for every key it wanted; as Dask's
+    /// `cancel_key`, a key nobody else wants takes downstream with it every task only `c`
+    /// wants (see `cancel_downstream`). A task stops only if nobody else needs it.
     pub fn cancel_keys(&mut self, c: ClientId, keys: &[&str]) -> Result<(), CoreError> {
         if self.clients.list.get(c.ix()).is_none() {
             return Err(CoreError::UnknownClient { client: c.0 });
@@ -234,12 +235,39 @@ impl Scheduler {
             if let Some(t) = self.tasks.find(k) {
                 if self.unwant(c, t) {
                     self.outbox.cancelled(c, t);
+                    if self.tasks[t].want_count == 0 {
+                        self.cancel_downstream(c, t);
+                    }
                     self.run_recommendations();
                 }
             }
         }
         self.end_event();
         Ok(())
+    }
+
+    /// `c` cancelled `t`, which nobody else wants: every task downstream of it that `c` wants
+    /// and nobody else does is cancelled for `c` too (reported `cancelled`), through tasks
+    /// nobody wants; a task another client wants stops the walk there (it still needs `t`,
+    /// which then keeps running for it). Without this, a dependent `c` still wants would keep
+    /// `t` needed and running after `c` cancelled it.
+    fn cancel_downstream(&mut self, c: ClientId, t: TaskId) {
+        let mut seen: FixedSet<TaskId> = FixedSet::with_hasher(fixed_hasher());
+        seen.insert(t);
+        let mut stack: Vec<TaskId> = self.tasks[t].dependents.iter().map(|&(d, _)| d).collect();
+        while let Some(u) = stack.pop() {
+            if !seen.insert(u) {
+                continue;
+            }
+            let by_c = self.clients.list[c.ix()].wants.contains(u);
+            if self.tasks[u].want_count > u32::from(by_c) {
+                continue;
+            }
+            if by_c && self.unwant(c, u) {
+                self.outbox.cancelled(c, u);
+            }
+            stack.extend(self.tasks[u].dependents.iter().map(|&(d, _)| d));
+        }
     }
 
     pub(crate) fn check_client(&self, c: ClientId) -> Result<(), CoreError> {

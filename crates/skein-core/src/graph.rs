@@ -269,6 +269,7 @@ impl Scheduler {
                 order: plan.rank[i],
             };
             let key = std::mem::take(&mut s.key);
+            self.groups.add_member(prefix, &dep_ids);
             let mut task = Task::from_key(key, &s.payload, &dep_ids, prefix, priority);
             if s.restrictions.is_some() || !s.resources.is_empty() {
                 let mut resources: Vec<(u32, f64)> = s
@@ -285,6 +286,9 @@ impl Scheduler {
                     resources: resources.into_boxed_slice(),
                     ..Extras::default()
                 }));
+            }
+            if s.retries > 0 {
+                task.extras_mut().retries_left = s.retries;
             }
             let t = self.tasks.store(task);
             self.by_state[TaskState::Released as usize] += 1;

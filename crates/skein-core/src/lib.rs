@@ -16,6 +16,7 @@ mod config;
 mod counters;
 mod error;
 mod graph;
+mod groups;
 mod ids;
 mod instructions;
 mod membership;

@@ -8,7 +8,9 @@ use crate::prefix::HELD_BACK;
 use crate::task::TaskTable;
 use crate::worker::WorkerTable;
 
-/// The worker for a ready queued root task: the least loaded one, if it has room. Room is
+/// The worker for a ready queued root or root-ish task: the least loaded one, if it has
+/// room, wherever the task's inputs are (as Dask: a root-ish task's few shared inputs end
+/// up on every worker anyway, and moving them beats flooding their holder). Room is
 /// fewer than `slots * tasks_per_slot` tasks processing; for a prefix held back (unknown or
 /// long duration, `prefix::HELD_BACK`) fewer than `root_cap(slots)`.
 #[inline]

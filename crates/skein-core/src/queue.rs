@@ -1,4 +1,4 @@
-//! The scheduler-side queue of ready root tasks, in priority order.
+//! The scheduler-side queue of ready root and root-ish tasks (`groups.rs`), in priority order.
 //!
 //! Graphs arrive with their roots already in (or in exactly reverse) priority order, so a
 //! sorted deque of bare ids (4 bytes each) takes them at O(1); anything out of order goes to

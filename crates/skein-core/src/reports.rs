@@ -76,6 +76,13 @@ impl Scheduler {
         }
         self.workers.note_report(w);
         self.stimulus = Stimulus::TaskErred;
+        if let Some(extras) = self.tasks[t].extras.as_mut().filter(|e| e.retries_left > 0) {
+            // A retry: run again (anywhere), as after any other stopped run.
+            extras.retries_left -= 1;
+            self.apply(t, TaskState::Waiting);
+            self.end_event();
+            return Ok(true);
+        }
         self.pending_failure = Some((t, t, Arc::new(Failure::Raised { payload })));
         self.apply(t, TaskState::Erred);
         self.pending_failure = None;

@@ -3,6 +3,7 @@
 use crate::client::ClientTable;
 use crate::config::Config;
 use crate::counters::SchedulerStats;
+use crate::groups::Groups;
 use crate::ids::{ClientId, KeyHasher, TaskId, WorkerId};
 use crate::instructions::Outbox;
 use crate::prefix::Prefixes;
@@ -24,6 +25,8 @@ pub struct Scheduler {
     pub(crate) workers: WorkerTable,
     pub(crate) clients: ClientTable,
     pub(crate) prefixes: Prefixes,
+    /// Task groups and the counts the root-ish rule reads (`groups.rs`).
+    pub(crate) groups: Groups,
     pub(crate) queue: ReadyQueue,
     /// Ready tasks no live worker can take; each stores its position (`Task::set_pos`).
     pub(crate) no_worker: Vec<TaskId>,
@@ -52,6 +55,7 @@ impl Scheduler {
             workers: WorkerTable::new(config.max_tasks_per_slot, KeyHasher::new(config.hash_seed)),
             tasks: TaskTable::new(KeyHasher::new(config.hash_seed)),
             prefixes: Prefixes::new(KeyHasher::new(config.hash_seed)),
+            groups: Groups::default(),
             config,
             clients: ClientTable::default(),
             queue: ReadyQueue::default(),

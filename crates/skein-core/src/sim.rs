@@ -1163,6 +1163,7 @@ pub fn task(
         priority: 0,
         restrictions: None,
         resources: Vec::new(),
+        retries: 0,
     }
 }
 

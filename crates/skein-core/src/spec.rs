@@ -21,6 +21,9 @@ pub struct TaskSpec {
     pub restrictions: Option<Vec<String>>,
     /// Only workers declaring at least this much of each resource are eligible.
     pub resources: Vec<(String, f64)>,
+    /// Times the task is run again after it raised, before it errs (Dask's `retries`). Worker
+    /// deaths while it runs are counted apart (`Config::allowed_failures`).
+    pub retries: u32,
 }
 
 /// A worker joining the cluster.

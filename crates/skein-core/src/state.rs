@@ -8,7 +8,8 @@ pub enum TaskState {
     Released = 0,
     /// Needed; some dependencies are not in memory yet.
     Waiting = 1,
-    /// Ready root task waiting in the scheduler-side queue for a worker with room.
+    /// Ready root or root-ish task (see `groups.rs`) waiting in the scheduler-side queue for
+    /// a worker with room.
     Queued = 2,
     /// Ready, but no live worker satisfies its restrictions/resources.
     NoWorker = 3,

@@ -51,6 +51,8 @@ pub(crate) struct Extras {
     /// Holders that could not give this key to a worker that needed it, since it last got
     /// through (see `Failure::Unfetchable`).
     pub unfetched_from: Vec<WorkerId>,
+    /// Runs left after one raises before the task errs (`TaskSpec::retries`).
+    pub retries_left: u32,
 }
 
 /// The task has an entry in the ready queue (possibly stale: the entry is dropped lazily).
@@ -214,13 +216,12 @@ impl Task {
     pub fn failure(&self) -> Option<&(TaskId, Arc<Failure>)> {
         self.extras.as_ref().and_then(|e| e.failure.as_ref())
     }
-    /// Root tasks without restrictions wait in the scheduler-side queue when ready.
-    pub fn is_queueable_root(&self) -> bool {
-        self.dep_count() == 0
-            && self
-                .extras
-                .as_ref()
-                .is_none_or(|e| e.restrictions.is_none() && e.resources.is_empty())
+    /// Any worker may run it: no restrictions, no resources. Only such tasks are queued.
+    #[inline]
+    pub fn unrestricted(&self) -> bool {
+        self.extras
+            .as_ref()
+            .is_none_or(|e| e.restrictions.is_none() && e.resources.is_empty())
     }
     /// How many times a worker (or its execution thread) died while running it.
     pub fn suspicious(&self) -> usize {

@@ -82,6 +82,8 @@ impl Scheduler {
             (Waiting, Erred) => self.transition_waiting_erred(t),
             (Queued, Processing) => self.transition_queued_processing(t),
             (Queued, Released) => self.transition_queued_released(t),
+            (Queued, Waiting) => self.transition_queued_waiting(t),
+            (Queued, Erred) => self.transition_queued_erred(t),
             (NoWorker, Processing) => self.transition_no_worker_processing(t),
             (NoWorker, Waiting) => self.transition_no_worker_waiting(t),
             (NoWorker, Released) => self.transition_no_worker_released(t),
@@ -97,7 +99,7 @@ impl Scheduler {
             // No transition: a stale recommendation (the task moved on since it was made).
             (Released, Released | Queued | NoWorker | Processing | Erred)
             | (Waiting, Waiting | Memory | Forgotten)
-            | (Queued, Waiting | Queued | NoWorker | Memory | Erred | Forgotten)
+            | (Queued, Queued | NoWorker | Memory | Forgotten)
             | (NoWorker, Queued | NoWorker | Memory | Forgotten)
             | (Processing, Queued | NoWorker | Processing | Forgotten)
             | (Memory, Waiting | Queued | NoWorker | Processing | Memory)
@@ -196,6 +198,33 @@ impl Scheduler {
         }
         self.set_state(t, TaskState::Released);
         self.recommend_settle(t);
+    }
+
+    /// A root-ish task's input is gone: it waits for it again. Its queue entry stays (still
+    /// flagged), so coming back to the queue pushes no second one.
+    fn transition_queued_waiting(&mut self, t: TaskId) {
+        if !self.any_dep_in(t, |s| s != TaskState::Memory) {
+            return;
+        }
+        self.set_state(t, TaskState::Waiting);
+        self.enter_waiting(t);
+    }
+
+    /// A root-ish task's input erred (scattered data lost with its last holder).
+    fn transition_queued_erred(&mut self, t: TaskId) {
+        if !self.any_dep_in(t, |s| s == TaskState::Erred) {
+            return;
+        }
+        self.fail(t);
+    }
+
+    /// Whether a dependency of `t` is in a state `pick` accepts (re-checks a recommendation
+    /// to a queued task, whose only causes are its inputs).
+    fn any_dep_in(&self, t: TaskId, pick: impl Fn(TaskState) -> bool) -> bool {
+        self.tasks[t]
+            .deps()
+            .iter()
+            .any(|&d| pick(self.tasks[d].state))
     }
 
     // --- from no-worker
@@ -310,7 +339,7 @@ impl Scheduler {
         self.forget_task(t);
     }
 
-    /// Hands queued root tasks, in priority order, to workers with room.
+    /// Hands queued root and root-ish tasks, in priority order, to workers with room.
     pub(crate) fn fill_from_queue(&mut self) {
         while let Some(t) = self.queue.peek(&self.tasks) {
             let task = &self.tasks[t];

@@ -22,6 +22,31 @@ impl Scheduler {
         self.validate_clients()?;
         self.validate_sets()?;
         self.validate_steals()?;
+        self.validate_groups()?;
+        Ok(())
+    }
+
+    /// Each group counts the live computed tasks of its prefix.
+    fn validate_groups(&self) -> Result<(), String> {
+        let mut live = vec![0u32; self.groups.len()];
+        for task in &self.tasks.slots {
+            if task.state == TaskState::Forgotten || task.scattered() {
+                continue;
+            }
+            let n = live.get_mut(task.prefix as usize).ok_or(format!(
+                "key {:?}: prefix {} has no group",
+                task.key(),
+                task.prefix
+            ))?;
+            *n += 1;
+        }
+        for (p, &n) in live.iter().enumerate() {
+            check!(
+                n == self.groups.live(p as u32),
+                "group of prefix {p}: counts {} live tasks but {n} are",
+                self.groups.live(p as u32)
+            );
+        }
         Ok(())
     }
 
@@ -141,8 +166,14 @@ impl Scheduler {
                         "key {key:?}: queued but not in the queue"
                     );
                     check!(
-                        task.is_queueable_root(),
-                        "key {key:?}: queued but not an unrestricted root task"
+                        task.unrestricted(),
+                        "key {key:?}: queued but restricted to some workers"
+                    );
+                    // Whether it is still root-ish is not checked: that changes with the
+                    // cluster and the group, and a queued task stays queued (as in Dask).
+                    check!(
+                        not_in_memory == 0,
+                        "key {key:?}: queued with inputs not in memory"
                     );
                 }
                 NoWorker => {

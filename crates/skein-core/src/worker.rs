@@ -78,6 +78,8 @@ pub(crate) struct WorkerTable {
     /// Live workers declaring each resource.
     pub with_resource: Vec<Vec<WorkerId>>,
     pub alive: usize,
+    /// Slots of the live workers (paused ones too: they come back), as Dask's `total_nthreads`.
+    pub total_slots: u64,
     /// Placement scratch epoch and candidate list (reused, so no allocation per decision).
     pub epoch: u32,
     pub candidates: Vec<WorkerId>,
@@ -92,6 +94,7 @@ impl WorkerTable {
             resource_ids: NameMap::with_hasher(hasher),
             with_resource: Vec::new(),
             alive: 0,
+            total_slots: 0,
             epoch: 0,
             candidates: Vec::new(),
         }
@@ -146,6 +149,7 @@ impl WorkerTable {
         self.by_name.insert(name.into(), w);
         self.room.insert(&mut self.list, w);
         self.alive += 1;
+        self.total_slots += u64::from(slots);
         w
     }
 
@@ -165,6 +169,7 @@ impl WorkerTable {
             self.with_resource[r as usize].retain(|&x| x != w);
         }
         self.alive -= 1;
+        self.total_slots -= u64::from(self.list[w.ix()].slots);
     }
 
     /// Pauses or resumes live worker `w`; false when that changes nothing.

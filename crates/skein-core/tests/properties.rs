@@ -173,6 +173,14 @@ enum Ev {
         graph: Vec<TaskSeed>,
         kind: u8,
     },
+    /// A map of `width` tasks over a few shared inputs (root-ish once wider than twice the
+    /// cluster's slots): existing keys, or a root of the same graph when there are none.
+    SubmitFanOut {
+        client: u8,
+        width: u8,
+        inputs: Vec<u16>,
+        wanted: u32,
+    },
     Scatter {
         client: u8,
         w: u8,
@@ -264,6 +272,8 @@ fn event(mix: Mix) -> impl Strategy<Value = Ev> {
             .prop_map(|(client, w, existing)| Ev::Scatter { client, w, existing }),
         mix.graphs => (any::<u8>(), graph_seed(8), prop::collection::vec(any::<u16>(), 0..3), any::<u32>(), any::<bool>())
             .prop_map(|(client, graph, reuse, wanted, reverse)| Ev::Submit { client, graph, reuse, wanted, reverse }),
+        mix.graphs => (any::<u8>(), 4u8..40, prop::collection::vec(any::<u16>(), 1..6), any::<u32>())
+            .prop_map(|(client, width, inputs, wanted)| Ev::SubmitFanOut { client, width, inputs, wanted }),
         mix.invalid => (any::<u8>(), graph_seed(5), 0u8..6)
             .prop_map(|(client, graph, kind)| Ev::SubmitInvalid { client, graph, kind }),
         mix.steals * 2 => Just(Ev::Balance),
@@ -600,6 +610,7 @@ impl Harness {
                 priority: i32::from(seed.priority),
                 restrictions,
                 resources: needs,
+                retries: u32::from(seed.priority % 3 == 0),
             });
             pool.push(key);
         }
@@ -615,11 +626,48 @@ impl Harness {
         mask: u32,
         reverse: bool,
     ) -> Check {
-        let (c, live) = self.client(client);
         let (mut specs, created) = self.build_graph(seeds, reuse);
         if reverse {
             specs.reverse();
         }
+        self.submit_specs(client, specs, created, mask)
+    }
+
+    /// Submits `width` tasks of one prefix sharing the inputs `inputs` picks (distinct
+    /// existing keys, or one new root when none exist).
+    fn submit_fan_out(&mut self, client: u8, width: u8, inputs: &[u16], mask: u32) -> Check {
+        let mut specs = Vec::new();
+        let mut created = Vec::new();
+        let mut deps: Vec<String> = Vec::new();
+        for &i in inputs {
+            if let Some(key) = self.key(i).filter(|k| self.exists(k)) {
+                if !deps.contains(&key) {
+                    deps.push(key);
+                }
+            }
+        }
+        if deps.is_empty() {
+            let key = self.fresh_key();
+            specs.push(sim::task(key.clone(), "load", Vec::new(), key.as_bytes()));
+            created.push((key.clone(), Needs::default()));
+            deps.push(key);
+        }
+        for _ in 0..width {
+            let key = self.fresh_key();
+            specs.push(sim::task(key.clone(), "map", deps.clone(), key.as_bytes()));
+            created.push((key, Needs::default()));
+        }
+        self.submit_specs(client, specs, created, mask)
+    }
+
+    fn submit_specs(
+        &mut self,
+        client: u8,
+        specs: Vec<TaskSpec>,
+        created: Vec<(String, Needs)>,
+        mask: u32,
+    ) -> Check {
+        let (c, live) = self.client(client);
         let order: Vec<String> = specs.iter().map(|s| s.key.clone()).collect();
         let wanted: Vec<String> = specs
             .iter()
@@ -791,6 +839,32 @@ impl Harness {
                 key,
                 heard
             );
+            // The cancel cascades (Dask's cancel_key): keys downstream that only c wanted
+            // are no longer wanted, and c heard they were cancelled.
+            let s = self.sim.scheduler();
+            let dropped: Vec<String> = self
+                .wants
+                .get(&c.0)
+                .map(|w| {
+                    w.iter()
+                        .filter(|k| !s.task_id(k).is_some_and(|t| s.wants(c, t)))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            for k in dropped {
+                let heard = self.sim.outcome(c, &k);
+                prop_assert!(
+                    matches!(heard, Some(Outcome::Cancelled)),
+                    "{} was dropped by the cancel of {} but {:?} was heard",
+                    k,
+                    key,
+                    heard
+                );
+                if let Some(w) = self.wants.get_mut(&c.0) {
+                    w.remove(&k);
+                }
+            }
         }
         Ok(())
     }
@@ -1157,6 +1231,12 @@ impl Harness {
                 wanted,
                 reverse,
             } => self.submit(*client, graph, reuse, *wanted, *reverse)?,
+            Ev::SubmitFanOut {
+                client,
+                width,
+                inputs,
+                wanted,
+            } => self.submit_fan_out(*client, *width, inputs, *wanted)?,
             Ev::SubmitInvalid {
                 client,
                 graph,
@@ -1859,8 +1939,16 @@ fn a_worker_that_joins_late_steals_queued_work() {
     let first = sim.add_worker("first", 1).expect("fresh name");
     let c = sim.client();
     sim.scatter(c, "data", first, 1000).expect("live worker");
+    // A small input of each task's own keeps the map from being root-ish (queued).
+    for i in 0..40 {
+        sim.scatter(c, &format!("part-{i}"), first, 10)
+            .expect("live worker");
+    }
     let tasks: Vec<TaskSpec> = (0..40)
-        .map(|i| sim::task(format!("use-{i}"), "use", vec!["data".into()], b""))
+        .map(|i| {
+            let deps = vec!["data".into(), format!("part-{i}")];
+            sim::task(format!("use-{i}"), "use", deps, b"")
+        })
         .collect();
     let keys: Vec<String> = tasks.iter().map(|t| t.key.clone()).collect();
     let wanted: Vec<&str> = keys.iter().map(String::as_str).collect();

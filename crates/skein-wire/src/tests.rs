@@ -101,8 +101,33 @@ fn a_well_formed_graph_decodes_field_by_field() {
             priority: -2,
             restrictions: Some(vec!["w1".into()]),
             resources: vec![("gpu".into(), 0.5)],
+            retries: 0,
         }
     );
+}
+
+/// Golden bytes (the TypeScript graph writer writes the same: __test__/wire-golden.spec.ts):
+/// `[["r", "p", bin "x", [], 0, nil, nil, 3]]`, a task with an 8th field, its retries.
+pub(crate) const TASK_WITH_RETRIES: &[u8] = &[
+    0x91, 0x98, 0xa1, b'r', 0xa1, b'p', 0xc4, 0x01, b'x', 0x90, 0x00, 0xc0, 0xc0, 0x03,
+];
+
+#[test]
+fn a_task_may_carry_its_retries_as_an_eighth_field() {
+    let tasks = decode_graph(TASK_WITH_RETRIES).unwrap();
+    assert_eq!(tasks[0].retries, 3);
+    assert_eq!(tasks[0].key, "r");
+    // Not 6 nor 9 fields, nor retries that are not a uint.
+    let mut nine = TASK_WITH_RETRIES.to_vec();
+    nine[1] = 0x99;
+    nine.push(0x00);
+    assert!(matches!(decode_graph(&nine), Err(WireError::Malformed(_))));
+    let mut negative = TASK_WITH_RETRIES.to_vec();
+    *negative.last_mut().unwrap() = 0xff; // -1
+    assert!(matches!(
+        decode_graph(&negative),
+        Err(WireError::Malformed(_))
+    ));
 }
 
 #[test]
@@ -163,7 +188,7 @@ fn fields_of_the_wrong_type_name_what_was_expected() {
         &task_with_field(6, &[0x90]),
         "task resources: expected a map",
     );
-    malformed_graph(&[0x91, 0x96], "task: expected 7 fields, found 6");
+    malformed_graph(&[0x91, 0x96], "task: expected 7 or 8 fields, found 6");
     malformed_graph(&[0x81], "graph: expected an array, found FixMap");
     malformed_graph(&[0x91, 0xc1], "task: expected an array, found Reserved");
 

@@ -2,7 +2,8 @@
 //! shell builds them positionally and they stay compact).
 //!
 //! Graph (submitGraph): `[task, ...]`, each task
-//!   `[key, prefix, payload: bin, deps: [key], priority: int, restrictions: [name] | nil, resources: {name: number} | nil]`
+//!   `[key, prefix, payload: bin, deps: [key], priority: int, restrictions: [name] | nil, resources: {name: number} | nil]`,
+//!   with an 8th field `retries: uint` when the task has any (runs again after it raised)
 //!   (a key, the task's or a dependency's, is at most `MAX_KEY_BYTES` of UTF-8: `SKEIN_KEY_TOO_LONG`)
 //!
 //! Worker events (workerEvents): `[event, ...]`, each one of
@@ -43,6 +44,8 @@ use crate::inline_values::InlineValues;
 use crate::reader::Reader;
 use skein_core::{Compute, Failure, Instructions, Scheduler, TaskId, TaskSpec, WorkerId};
 
+/// Most runs again a task may ask for after it raised (the client checks the same bound).
+const MAX_RETRIES: u32 = 1000;
 /// Fewest bytes of one encoded task: `[fixstr, fixstr, bin8 0, [], fixint, nil, nil]`.
 const MIN_TASK_BYTES: usize = 9;
 /// Fewest bytes of one resource: a fixstr name and a fixint amount.
@@ -56,9 +59,9 @@ pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
     let mut tasks = Vec::with_capacity(r.capacity_for(n, MIN_TASK_BYTES));
     for _ in 0..n {
         let fields = r.array_len("task")?;
-        if fields != 7 {
+        if fields != 7 && fields != 8 {
             return Err(malformed(format!(
-                "task: expected 7 fields, found {fields}"
+                "task: expected 7 or 8 fields, found {fields}"
             )));
         }
         let key = r.key("task key")?.to_owned();
@@ -72,6 +75,17 @@ pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
             Some(r.owned_strs("task restrictions")?)
         };
         let resources = decode_resources(&mut r)?;
+        let retries = if fields == 8 {
+            let n = r.u32("task retries")?;
+            if n > MAX_RETRIES {
+                return Err(malformed(format!(
+                    "task retries: {n} is more than {MAX_RETRIES}"
+                )));
+            }
+            n
+        } else {
+            0
+        };
         tasks.push(TaskSpec {
             key,
             prefix,
@@ -80,6 +94,7 @@ pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
             priority,
             restrictions,
             resources,
+            retries,
         });
     }
     r.expect_end("graph")?;

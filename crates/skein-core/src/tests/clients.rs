@@ -77,6 +77,81 @@ fn cancel_keeps_a_dependency_another_task_needs() {
     assert_eq!(s.counts().tasks, 0);
 }
 
+/// Dask's cancel_key: cancelling x cancels what the client wants downstream of it, across
+/// levels and through tasks nobody wants, and everything is forgotten.
+#[test]
+fn cancel_cascades_to_what_only_this_client_wants_downstream() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w = worker(&mut s, "w1", 1);
+    s.submit_graph(
+        c,
+        vec![
+            task("x", &[]),
+            task("y", &["x"]),
+            task("hidden", &["y"]),
+            task("z", &["hidden"]),
+            task("done", &["x"]),
+        ],
+        &["x", "y", "z", "done"],
+    )
+    .unwrap();
+    let _ = w;
+    let mut expected: Vec<TaskId> = ["x", "y", "z", "done"].iter().map(|k| id(&s, k)).collect();
+    expected.sort();
+    s.take_instructions();
+    s.cancel_keys(c, &["x"]).unwrap();
+    let ins = s.take_instructions();
+    let mut cancelled = client_batch(&ins, c).cancelled.clone();
+    cancelled.sort();
+    assert_eq!(
+        cancelled, expected,
+        "x and the three wanted tasks downstream, 'hidden' passed through"
+    );
+    assert_eq!(s.counts().tasks, 0, "nothing is needed any more");
+}
+
+/// A dependent another client wants stops the cascade: it and what it needs keep running.
+#[test]
+fn cancel_leaves_downstream_tasks_another_client_wants() {
+    let mut s = sched();
+    let c = s.add_client();
+    let other = s.add_client();
+    s.submit_graph(
+        c,
+        vec![task("x", &[]), task("y", &["x"]), task("z", &["y"])],
+        &["x", "y", "z"],
+    )
+    .unwrap();
+    s.want_keys(other, &["y"]).unwrap();
+    s.take_instructions();
+    s.cancel_keys(c, &["x"]).unwrap();
+    let ins = s.take_instructions();
+    assert_eq!(
+        client_batch(&ins, c).cancelled.len(),
+        1,
+        "only x: y is wanted by the other client"
+    );
+    assert_eq!(
+        (st(&s, "x"), st(&s, "y")),
+        (Queued, Waiting),
+        "x still runs, for y"
+    );
+    assert!(client_batch(&ins, other).cancelled.is_empty());
+    // x wanted by the other client too: no cascade at all.
+    let mut s = sched();
+    let c = s.add_client();
+    let other = s.add_client();
+    s.submit_graph(c, vec![task("x", &[]), task("y", &["x"])], &["x", "y"])
+        .unwrap();
+    s.want_keys(other, &["x"]).unwrap();
+    s.take_instructions();
+    s.cancel_keys(c, &["x"]).unwrap();
+    let ins = s.take_instructions();
+    assert_eq!(client_batch(&ins, c).cancelled, vec![id(&s, "x")]);
+    assert_eq!(st(&s, "y"), Waiting, "y, still wanted by c, waits for x");
+}
+
 #[test]
 fn remove_client_releases_everything_it_wanted() {
     let mut s = sched();

@@ -107,3 +107,32 @@ fn a_fetch_that_gets_through_forgives_earlier_failures() {
     finish(&mut s, "c");
     assert_eq!(st(&s, "c"), Memory);
 }
+
+/// Dask's `retries`: a task that raises runs again, anywhere, up to its retries; then it errs.
+#[test]
+fn a_task_with_retries_runs_again_after_it_raises_then_errs() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w = worker(&mut s, "w1", 1);
+    let mut spec = task("flaky", &[]);
+    spec.retries = 2;
+    s.submit_graph(c, vec![spec, task("after", &["flaky"])], &["after"])
+        .unwrap();
+    let t = id(&s, "flaky");
+    for attempt in 0..2 {
+        s.take_instructions();
+        let run = s.run_id(t);
+        assert!(s.task_erred(w, t, run, b"boom".to_vec().into()).unwrap());
+        s.validate().unwrap();
+        assert_eq!(st(&s, "flaky"), Processing, "retry {attempt} placed again");
+        assert_ne!(s.run_id(t), run, "a new run");
+        let ins = s.take_instructions();
+        assert!(client_batch(&ins, c).erred.is_empty());
+    }
+    let run = s.run_id(t);
+    s.task_erred(w, t, run, b"boom".to_vec().into()).unwrap();
+    s.validate().unwrap();
+    assert_eq!((st(&s, "flaky"), st(&s, "after")), (Erred, Erred));
+    let ins = s.take_instructions();
+    assert_eq!(client_batch(&ins, c).erred.len(), 1);
+}

@@ -4,6 +4,7 @@ mod clients;
 mod failures;
 mod graphs;
 mod placement;
+mod rootish;
 mod stealing;
 mod transitions;
 mod workers;

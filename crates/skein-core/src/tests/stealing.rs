@@ -3,16 +3,21 @@
 
 use super::*;
 
-/// 20 tasks `work-i` depending on 10 MB scattered on `w1`, so placement puts them all on
-/// `w1`; `work-0` then finishes in 1 s, so the rest look long against moving 10 MB.
+/// 20 tasks `work-i` depending on 10 MB scattered on `w1` and a small input of their own
+/// there (so they are not root-ish: their group has 21 distinct inputs), so placement puts
+/// them all on `w1`; `work-0` then finishes in 1 s, so the rest look long against moving
+/// 10 MB.
 fn imbalanced(config: Config) -> (Scheduler, ClientId, WorkerId, WorkerId) {
     let mut s = Scheduler::new(config);
     let c = s.add_client();
     let w1 = worker(&mut s, "w1", 1);
     let w2 = worker(&mut s, "w2", 1);
     s.add_scattered(c, "data", w1, 10_000_000).unwrap();
+    for i in 0..20 {
+        s.add_scattered(c, &format!("part-{i}"), w1, 10).unwrap();
+    }
     let tasks: Vec<TaskSpec> = (0..20)
-        .map(|i| task(&format!("work-{i}"), &["data"]))
+        .map(|i| task(&format!("work-{i}"), &["data", &format!("part-{i}")]))
         .collect();
     let keys: Vec<String> = tasks.iter().map(|t| t.key.clone()).collect();
     let wanted: Vec<&str> = keys.iter().map(String::as_str).collect();
