@@ -9,6 +9,8 @@ import test from 'ava'
 import { AsCompletedEndedError, CancelledError, Client, Future, InvalidTaskError, task, TaskError, wait, WaitTimeoutError } from '../ts/index'
 import { sharedCluster } from './helpers/shared-cluster'
 
+// Serial: the tests hold slots with long sleepers (cancelled at their end), which would make the
+// others' tasks wait behind them.
 const shared = sharedCluster(test, { workers: 2, slotsPerWorker: 2 })
 const connect = () => shared.connect()
 
@@ -19,7 +21,7 @@ const fail = (message: string) => {
 /** Resolves `x` after `ms`: a task that stays pending for a while without holding a thread's CPU. */
 const slowly = (x: number, ms: number) => new Promise<number>((resolve) => setTimeout(() => resolve(x), ms))
 
-test('wait returns once every future is done, erred ones included, without fetching or throwing', async (t) => {
+test.serial('wait returns once every future is done, erred ones included, without fetching or throwing', async (t) => {
   const client = await connect()
   const good = client.submit(inc, 1)
   const bad = client.submit(fail, 'wait-all')
@@ -33,7 +35,7 @@ test('wait returns once every future is done, erred ones included, without fetch
   await client.close()
 })
 
-test("wait with returnWhen 'FIRST_COMPLETED' returns as soon as one is done, the rest still pending", async (t) => {
+test.serial("wait with returnWhen 'FIRST_COMPLETED' returns as soon as one is done, the rest still pending", async (t) => {
   const client = await connect()
   const fast = client.submit(inc, 10)
   const slow = client.submit(slowly, 4, 30_000)
@@ -45,7 +47,7 @@ test("wait with returnWhen 'FIRST_COMPLETED' returns as soon as one is done, the
   await client.close()
 })
 
-test("wait with returnWhen 'FIRST_EXCEPTION' returns at the first error, or when all are done", async (t) => {
+test.serial("wait with returnWhen 'FIRST_EXCEPTION' returns at the first error, or when all are done", async (t) => {
   const client = await connect()
   const slow = client.submit(slowly, 5, 30_000)
   const bad = client.submit(fail, 'first-exception')
@@ -68,7 +70,7 @@ test("wait with returnWhen 'FIRST_EXCEPTION' returns at the first error, or when
   await client.close()
 })
 
-test('wait rejects with WaitTimeoutError (SKEIN_TIMEOUT) after its timeout, and with the reason of an aborted signal', async (t) => {
+test.serial('wait rejects with WaitTimeoutError (SKEIN_TIMEOUT) after its timeout, and with the reason of an aborted signal', async (t) => {
   const client = await connect()
   const slow = client.submit(slowly, 9, 30_000)
   const error = await t.throwsAsync(client.wait([slow], { timeout: 100 }), { instanceOf: WaitTimeoutError })
@@ -84,7 +86,7 @@ test('wait rejects with WaitTimeoutError (SKEIN_TIMEOUT) after its timeout, and 
   await client.close()
 })
 
-test('future.result takes a timeout and a signal; the value still comes later; Futures catch and finally', async (t) => {
+test.serial('future.result takes a timeout and a signal; the value still comes later; Futures catch and finally', async (t) => {
   const client = await connect()
   const slow = client.submit(slowly, 11, 400)
   const error = await t.throwsAsync(slow.result({ timeout: 50 }), { instanceOf: WaitTimeoutError })
@@ -103,7 +105,7 @@ test('future.result takes a timeout and a signal; the value still comes later; F
   await client.close()
 })
 
-test('gather keeps the shape: arrays, plain objects, Maps, Sets and nested mixes, with other values as they are', async (t) => {
+test.serial('gather keeps the shape: arrays, plain objects, Maps, Sets and nested mixes, with other values as they are', async (t) => {
   const client = await connect()
   const [a, b, c] = [client.submit(inc, 1), client.submit(inc, 2), client.submit(inc, 3)]
   const when = new Date(0)
@@ -119,7 +121,7 @@ test('gather keeps the shape: arrays, plain objects, Maps, Sets and nested mixes
   await client.close()
 })
 
-test('asCompleted(...).add takes futures while the iteration runs; not once it has ended', async (t) => {
+test.serial('asCompleted(...).add takes futures while the iteration runs; not once it has ended', async (t) => {
   const client = await connect()
   const seen: number[] = []
   const iteration = client.asCompleted([client.submit(inc, 100)])
@@ -137,16 +139,16 @@ test('asCompleted(...).add takes futures while the iteration runs; not once it h
   await client.close()
 })
 
-test('Symbol.asyncDispose closes a client (what `await using` calls)', async (t) => {
+test.serial('Symbol.asyncDispose closes a client (what `await using` calls)', async (t) => {
   const client = await connect()
   t.is(await client.submit(inc, 1), 2)
   await client[Symbol.asyncDispose]()
   t.throws(() => client.submit(inc, 2), { code: 'SKEIN_CONNECTION_CLOSED' })
 })
 
-test('unknown and wrongly typed options are refused at run time, naming the option', async (t) => {
+test.serial('unknown and wrongly typed options are refused at run time, naming the option', async (t) => {
   const client = await connect()
-  t.throws(() => client.submitWith({ retries: 3 } as never, inc, 1), { instanceOf: InvalidTaskError, message: /unknown option 'retries'/ })
+  t.throws(() => client.submitWith({ retry: 3 } as never, inc, 1), { instanceOf: InvalidTaskError, message: /unknown option 'retry'/ })
   t.throws(() => client.map(inc, [1, 2], { timeout: 5 } as never), { instanceOf: InvalidTaskError, message: /unknown option 'timeout'/ })
   t.throws(() => client.submitWith({ pure: 'no' } as never, inc, 1), { instanceOf: InvalidTaskError, message: /option pure must be a boolean/ })
   await t.throwsAsync(client.scatter([1], { broadcast: true } as never), { code: 'SKEIN_INVALID_OPTIONS', message: /unknown scatter option 'broadcast'/ })
@@ -159,7 +161,7 @@ test('unknown and wrongly typed options are refused at run time, naming the opti
   await client.close()
 })
 
-test('a cancelled future rejects result({ timeout }) with CancelledError at once', async (t) => {
+test.serial('a cancelled future rejects result({ timeout }) with CancelledError at once', async (t) => {
   const client = await connect()
   const slow = client.submit(slowly, 12, 30_000)
   slow.cancel()
@@ -168,7 +170,7 @@ test('a cancelled future rejects result({ timeout }) with CancelledError at once
   await client.close()
 })
 
-test('persist starts a graph and gives futures without gathering, as compute does', async (t) => {
+test.serial('persist starts a graph and gives futures without gathering, as compute does', async (t) => {
   const client = await connect()
   const base = task(inc, 1)
   const [a, b] = client.persist([task(inc, base), task((x: number) => x * 10, base)])

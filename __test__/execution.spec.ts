@@ -97,3 +97,20 @@ test('timeoutMs fails a task that runs too long with SKEIN_TASK_TIMEOUT; its dep
     t.is(cluster.scheduler.stats().workersRemoved, 0)
   })
 })
+
+test('a long task does not keep the tasks handed after it waiting while another thread of its worker idles', async (t) => {
+  await withCluster({ workers: 1, slotsPerWorker: 2 }, async (_cluster, client) => {
+    const sleepy = (x: number, ms: number) => new Promise<number>((resolve) => setTimeout(() => resolve(x), ms))
+    // One thread learns that tasks are quick (it is then handed several at once)...
+    t.deepEqual(await client.gather(client.map((x: number) => x + 1, [1, 2, 3, 4])), [2, 3, 4, 5])
+    // ...and the other is being replaced (a running task cancelled) when the next two arrive.
+    const doomed = client.submitWith({ pure: false }, sleepy, 0, 60_000)
+    await sleep(300)
+    doomed.cancel()
+    const long = client.submitWith({ pure: false }, sleepy, 1, 60_000)
+    const short = client.submitWith({ pure: false }, (x: number) => x * 2, 21)
+    t.is(await short, 42)
+    t.is(long.status, 'pending', 'the short task did not wait for the long one')
+    long.cancel()
+  })
+})

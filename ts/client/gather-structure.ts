@@ -44,11 +44,11 @@ function walk(value: unknown, found: Future[], path: Set<object>): void {
   path.delete(value)
 }
 
-/** A copy of `structure` with each future replaced by the next of `values` (same order as `futuresIn`). */
-export function rebuild(structure: unknown, values: readonly unknown[]): unknown {
-  let next = 0
+/** A copy of `structure` (its arrays, plain objects, Maps and Sets) with each leaf `replace` takes replaced. */
+function copyReplacing(structure: unknown, replace: (leaf: unknown) => { with: unknown } | null): unknown {
   const copy = (value: unknown): unknown => {
-    if (value instanceof Future) return values[next++]
+    const replaced = replace(value)
+    if (replaced !== null) return replaced.with
     if (Array.isArray(value)) return value.map(copy)
     if (value instanceof Map) return new Map([...value].map(([k, v]) => [k, copy(v)]))
     if (value instanceof Set) return new Set([...value].map(copy))
@@ -62,19 +62,13 @@ export function rebuild(structure: unknown, values: readonly unknown[]): unknown
   return copy(structure)
 }
 
+/** A copy of `structure` with each future replaced by the next of `values` (same order as `futuresIn`). */
+export function rebuild(structure: unknown, values: readonly unknown[]): unknown {
+  let next = 0
+  return copyReplacing(structure, (leaf) => (leaf instanceof Future ? { with: values[next++] } : null))
+}
+
 /** A copy of `structure` with each KeyRef replaced by `future(key)` (a published dataset as it arrives). */
 export function withFutures(structure: unknown, future: (key: string) => Future): unknown {
-  const copy = (value: unknown): unknown => {
-    if (value instanceof KeyRef) return future(value.key)
-    if (Array.isArray(value)) return value.map(copy)
-    if (value instanceof Map) return new Map([...value].map(([k, v]) => [k, copy(v)]))
-    if (value instanceof Set) return new Set([...value].map(copy))
-    if (isPlainObject(value)) {
-      const out: Record<string, unknown> = {}
-      for (const k in value) out[k] = copy(value[k])
-      return out
-    }
-    return value
-  }
-  return copy(structure)
+  return copyReplacing(structure, (leaf) => (leaf instanceof KeyRef ? { with: future(leaf.key) } : null))
 }

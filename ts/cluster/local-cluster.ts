@@ -7,7 +7,7 @@ import { Scheduler, type SchedulerOptions } from '../scheduler'
 import { checkResources, formatResources, machineMemory, MemoryOptionsError, resolveMemory, type MemoryFractions } from '../worker'
 import { inheritedExecArgv } from './inherited-exec-argv'
 import { workerEntry } from './paths'
-import { Supervisor } from './supervisor'
+import { stopChild, Supervisor } from './supervisor'
 import { workerProcessEnv } from './worker-env'
 
 export interface LocalClusterOptions {
@@ -264,16 +264,3 @@ function exitedEarly(child: ChildProcess): Promise<never> {
   })
 }
 
-const KILL_AFTER_MS = 3000
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS)
-    child.once('exit', () => {
-      clearTimeout(timer)
-      resolve()
-    })
-    child.kill('SIGTERM')
-  })
-}

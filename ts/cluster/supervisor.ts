@@ -125,7 +125,8 @@ export class Supervisor {
   }
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+/** Stops a worker process: SIGTERM, then SIGKILL if it is still there after KILL_AFTER_MS. */
+export function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS)

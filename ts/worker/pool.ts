@@ -20,6 +20,11 @@ const EXECUTING_REPORT_MS = 20
 const EMA_ALPHA = 0.3
 /** Threads that die before running anything, in a row, before the pool gives up. */
 const MAX_START_FAILURES = 3
+/**
+ * A thread idles while another one's task has been running this long with tasks handed to it
+ * waiting behind: those go back to the queue, for the idle thread.
+ */
+const REBALANCE_AFTER_MS = 50
 
 /** What the pool reports to its worker. */
 export interface PoolHost {
@@ -61,6 +66,7 @@ export class ExecutionPool {
   private readonly threads: ExecutionThread[] = []
   private nextHandle = 0
   private pumpQueued = false
+  private rebalanceTimer: NodeJS.Timeout | undefined
   private readonly pumpNow = () => this.pump()
   private reportTimer: NodeJS.Timeout | undefined
   private startFailures = 0
@@ -137,6 +143,7 @@ export class ExecutionPool {
 
   close(): void {
     this.closed = true
+    if (this.rebalanceTimer !== undefined) clearTimeout(this.rebalanceTimer)
     for (const w of this.readyWaiters.splice(0)) w.reject(new Error('the worker closed before its execution threads were ready'))
     if (this.reportTimer) clearInterval(this.reportTimer)
     for (const thread of this.threads) thread.stop('close')
@@ -153,38 +160,105 @@ export class ExecutionPool {
     this.pumpQueued = false
     if (this.closed || this.paused) return
     const n = this.threads.length
+    const writers: (RunBatchWriter | null)[] = new Array<RunBatchWriter | null>(n).fill(null)
+    // First one task to every thread that holds none: a thread that finishes short tasks gets
+    // several at once (below), and a long one among them would keep the rest waiting behind
+    // it while a thread next to it idles.
     for (let k = 0; k < n && this.ready.size > 0; k++) {
-      const thread = this.threads[(this.first + k) % n]
+      const i = (this.first + k) % n
+      const thread = this.threads[i]
+      if (thread.stopping !== null || thread.handed.size > 0) continue
+      const task = this.nextReady()
+      if (task === undefined) break
+      this.hand(thread, (writers[i] = new RunBatchWriter(thread.inputs)), task)
+    }
+    for (let k = 0; k < n && this.ready.size > 0; k++) {
+      const i = (this.first + k) % n
+      const thread = this.threads[i]
       if (thread.stopping !== null) continue
       const limit = capacity(thread)
       // Refill only once half of what it holds is done: batches stay large, and the half left covers the trip.
       if (thread.handed.size > limit >> 1) continue
       let room = limit - thread.handed.size
-      const batch = new RunBatchWriter(thread.inputs)
+      const batch = (writers[i] ??= new RunBatchWriter(thread.inputs))
       while (room > 0) {
-        const task = this.ready.pop()
+        const task = this.nextReady()
         if (task === undefined) break
-        // Dropped while queued: nothing to run.
-        if (task.phase !== Phase.Ready) continue
-        if (!this.host.inputsInMemory(task)) continue
-        task.phase = Phase.Running
-        // Handles live in Int32 cells (ThreadState) and need only be unique among tasks in flight.
-        this.nextHandle = this.nextHandle >= 0x7fffffff ? 1 : this.nextHandle + 1
-        task.handle = this.nextHandle
-        thread.handed.set(task.handle, task)
-        batch.add(task.handle, task.key, task.payload, task.deps, task.inputs)
+        this.hand(thread, batch, task)
         room--
       }
-      if (batch.size > 0) {
-        const { batch: run, transfer } = batch.finish()
-        thread.run(run, transfer)
-      }
     }
+    for (let i = 0; i < n; i++) {
+      const batch = writers[i]
+      if (batch === null || batch.size === 0) continue
+      const { batch: run, transfer } = batch.finish()
+      this.threads[i].run(run, transfer)
+    }
+    if (n > 1 && this.rebalanceTimer === undefined && this.imbalanced()) this.scheduleRebalance()
     this.first = (this.first + 1) % n
     if (this.reportTimer === undefined && this.active > 0) {
       this.reportTimer = setInterval(() => this.reportExecuting(), EXECUTING_REPORT_MS)
       this.reportTimer.unref()
     }
+  }
+
+  /** Some thread holds no task while another holds tasks waiting behind the one it runs. */
+  private imbalanced(): boolean {
+    let idle = false
+    let waiting = false
+    for (const thread of this.threads) {
+      if (thread.stopping !== null) continue
+      if (thread.handed.size === 0) idle = true
+      else if (thread.handed.size > 1) waiting = true
+    }
+    return idle && waiting
+  }
+
+  /**
+   * In REBALANCE_AFTER_MS, takes back the tasks waiting on threads still running the task they
+   * ran now (a long one), for the idle threads. Short tasks never trigger it: their threads have
+   * moved on by then.
+   */
+  private scheduleRebalance(): void {
+    const before = this.threads.map((t) => t.running)
+    const threads = this.threads.slice()
+    this.rebalanceTimer = setTimeout(() => {
+      this.rebalanceTimer = undefined
+      if (this.closed || !this.imbalanced()) return
+      let moved = false
+      threads.forEach((thread, i) => {
+        const running = thread.running
+        if (thread.stopping !== null || running < 0 || running !== before[i] || thread.handed.size < 2) return
+        for (const [handle, task] of thread.handed) {
+          // The thread skips a handle cancelled before it starts it; one it started stays.
+          if (handle === running || thread.state.cancel(handle)) continue
+          thread.handed.delete(handle)
+          task.handle = -1
+          this.enqueue(task)
+          moved = true
+        }
+      })
+      if (!moved && this.imbalanced()) this.scheduleRebalance()
+    }, REBALANCE_AFTER_MS)
+    this.rebalanceTimer.unref()
+  }
+
+  /** The next task of the ready queue that can run now (dropped ones, and ones whose inputs went, are skipped). */
+  private nextReady(): TaskRecord | undefined {
+    for (;;) {
+      const task = this.ready.pop()
+      if (task === undefined) return undefined
+      if (task.phase === Phase.Ready && this.host.inputsInMemory(task)) return task
+    }
+  }
+
+  private hand(thread: ExecutionThread, batch: RunBatchWriter, task: TaskRecord): void {
+    task.phase = Phase.Running
+    // Handles live in Int32 cells (ThreadState) and need only be unique among tasks in flight.
+    this.nextHandle = this.nextHandle >= 0x7fffffff ? 1 : this.nextHandle + 1
+    task.handle = this.nextHandle
+    thread.handed.set(task.handle, task)
+    batch.add(task.handle, task.key, task.payload, task.deps, task.inputs)
   }
 
   /**
