@@ -1,6 +1,8 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import { Counter, Gauge, Registry } from 'prom-client'
-import type { CoreStats } from './native'
+import type { CoreCounts, CoreStats, PrefixCounts } from './native'
+
+export type { PrefixCounts }
 
 /** Per-prefix series beyond this many prefixes are summed under prefix="(other)", so a graph with many function names cannot blow up a scrape. */
 export const MAX_PREFIX_SERIES = 50
@@ -9,21 +11,9 @@ const STATES = ['released', 'waiting', 'queued', 'no-worker', 'processing', 'mem
 type StateName = (typeof STATES)[number]
 type ByState = Record<StateName, number>
 
-/** Live tasks of one prefix per state (the core's census). */
-export interface PrefixCounts {
-  prefix: string
-  released: number
-  waiting: number
-  queued: number
-  noWorker: number
-  processing: number
-  memory: number
-  erred: number
-}
-
 /** What a scrape reads: state the scheduler keeps anyway, read only when Prometheus asks. */
 export interface SchedulerMetricsSource {
-  counts(): { released: number; waiting: number; queued: number; noWorker: number; processing: number; memory: number; erred: number }
+  counts(): Omit<CoreCounts, 'workers' | 'clients'>
   census(): { prefixes: PrefixCounts[]; forgotten: number }
   stats(): CoreStats
   workers(): number
