@@ -16,9 +16,16 @@ import { WORKLOADS, peerName, runSkein, type SideResult } from '../bench/skein'
 
 const results: Record<string, SideResult> = {}
 
+/**
+ * The workloads' progress lines (warm-up repeats, per-run figures: hundreds of lines) show only
+ * with SKEIN_BENCH_VERBOSE=1, so that a failure elsewhere in `npm test` stands out; a failing
+ * smoke test still shows its assertion and the result's error.
+ */
+const verbose = process.env.SKEIN_BENCH_VERBOSE === '1'
+
 for (const workload of WORKLOADS) {
   test.serial(`smoke: ${workload.name} runs and its results are exact`, async (t) => {
-    const result = await runSkein(workload, { scale: 'smoke', runs: 1, warmup: true, log: (line) => t.log(line.trim()) })
+    const result = await runSkein(workload, { scale: 'smoke', runs: 1, warmup: true, log: verbose ? (line) => t.log(line.trim()) : () => {} })
     t.is(result.error, undefined)
     t.is(result.runs.length, 1)
     if (workload.warmup !== false) t.truthy(result.warmup)
