@@ -7,8 +7,9 @@
 import test, { type ExecutionContext } from 'ava'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer } from 'ws'
-import { Client, LocalCluster, Scheduler, TransferError, ValueTooLargeError, Worker } from '../ts/index'
+import { Client, LocalCluster, Scheduler, ValueTooLargeError, Worker } from '../ts/index'
 import { Channel, Credentials, encode, ServerHandshake, WorkerEventKind } from '../ts/protocol'
+import { eventually } from './helpers/processes'
 import { RawConnection } from './helpers/raw'
 
 /** `m` is an error reply with `code` and a message matching `message`. */
@@ -118,30 +119,35 @@ test('a client refuses a value a worker announces larger than its machine memory
   }
 })
 
-test('an input no worker can fetch (its holder stopped answering after it joined) errs the dependent with TransferError; nothing loops', async (t) => {
-  const scheduler = await new Scheduler({ log: () => {} }).listen()
-  const good = await Worker.start({ scheduler: scheduler.address, name: 'good', log: () => {} })
+test('a holder nobody can reach any more is removed once a peer reports it, and its data is computed again elsewhere; nothing loops', async (t) => {
+  const lines: string[] = []
+  const scheduler = await new Scheduler({ log: (line) => lines.push(line) }).listen()
   const lost = await Worker.start({ scheduler: scheduler.address, name: 'unreachable', log: () => {} })
-  // An address that answers is checked at join (see hosts.spec.ts for one that does not); it stops
-  // answering afterwards, as behind a firewall changed later, while the worker stays connected.
-  ;(lost as unknown as { server: { close(): void } }).server.close()
   const client = await Client.connect(scheduler.address)
+  let good: Worker | undefined
   try {
+    // Made while it is the only worker.
+    const made = client.submitWith({ pure: false }, (n: number) => 'x'.repeat(n), 4096)
+    t.true(await eventually(() => made.status === 'finished', 10_000))
+    good = await Worker.start({ scheduler: scheduler.address, name: 'good', log: () => {} })
+    // Its address answered at join; it stops answering, as behind a firewall changed later, while the
+    // worker stays connected to the scheduler. (A partition between workers only, where the scheduler
+    // still reaches the holder, errs the dependent with TransferError instead: hosts.spec.ts.)
+    ;(lost as unknown as { server: { close(): void } }).server.close()
     const before = scheduler.stats().computes
-    const made = client.submitWith({ restrictions: ['unreachable'] }, (n: number) => 'x'.repeat(n), 4096)
     const used = client.submitWith({ restrictions: ['good'] }, (s: string) => s.length, made)
-    const error = await t.throwsAsync(used, { instanceOf: TransferError })
-    t.like(error, { code: 'SKEIN_TRANSFER_FAILED', input: made.key, causeKey: used.key })
-    t.deepEqual([...new Set(error!.workers)], ['unreachable'])
-    t.regex(error!.message, /check that workers can reach each other/)
-    // Three tries of the dependent, the input recomputed between them: a handful of computes, not a loop.
+    t.is(await used, 4096)
+    t.false(scheduler.workers.some(([, name]) => name === 'unreachable'), 'the holder was removed')
+    t.true(
+      lines.some((line) => /'unreachable'.*cannot be reached by .*'good'.*nor by the scheduler .*: removed/.test(line)),
+      lines.join(' | '),
+    )
     const computes = scheduler.stats().computes - before
-    t.log(`${computes} computes in all after the holder became unreachable`)
-    t.true(computes <= 8, `${computes} computes`)
-    t.is(await client.submit((x: number) => x + 1, 1), 2)
+    t.log(`${computes} computes after the holder became unreachable (the input again, the dependent, tries in between)`)
+    t.true(computes <= 6, `${computes} computes`)
   } finally {
     await client.close()
-    await good.close()
+    await good?.close()
     await lost.close()
     await scheduler.close()
   }

@@ -10,7 +10,7 @@ import { KilledWorkerError, TransferError } from '../ts/index'
 import { chunkFrame, dataFrame, decode, encode, WorkerEventKind, type Chunk, type Data, type Put, type WireFailure, type WireTask } from '../ts/protocol'
 import { NativeCore } from '../ts/scheduler/native'
 import { EventOutbox } from '../ts/worker/outbox'
-import { checkClientMessage } from '../ts/scheduler/validate'
+import { checkClientMessage, checkWorkerMessage } from '../ts/scheduler/validate'
 import { MAX_STORY_TRANSITIONS, storyOf } from '../ts/scheduler/story'
 import { GraphWriter } from '../ts/graph/wire'
 import { taskWith } from '../ts/index'
@@ -251,4 +251,14 @@ test('a task with retries: Rust reads the golden 8-field task; the TypeScript gr
   t.is(withRetries[7], 3)
   t.is(without.length, 7)
   t.throws(() => core.submitGraph(c, hex('91 98 a1 73 a1 70 c4 01 78 90 00 c0 c0 cd 03e9'), ['s']), { message: /task retries: 1001 is more than 1000/ })
+})
+
+/** ["unreachable", holder 3, reason "ECONNREFUSED"]: a worker could not reach another's peer server at all */
+const UNREACHABLE = hex('93 ab 756e726561636861626c65 03 ac 45434f4e4e52454655534544')
+
+test('unreachable reports: the worker writes the golden bytes, the scheduler reads them back and bounds the reason', (t) => {
+  t.deepEqual(encode(['unreachable', 3, 'ECONNREFUSED']), UNREACHABLE)
+  t.deepEqual(checkWorkerMessage(decode(UNREACHABLE) as unknown[]), ['unreachable', 3, 'ECONNREFUSED'])
+  t.throws(() => checkWorkerMessage(['unreachable', 3, 'x'.repeat(1001)]), { message: /reason \(a string of at most 1000 characters\)/ })
+  t.throws(() => checkWorkerMessage(['unreachable', -1, 'x']), { message: /holder \(a worker id\)/ })
 })

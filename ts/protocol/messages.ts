@@ -125,6 +125,8 @@ export interface WorkerMemory {
 }
 /** A worker's heartbeat says how much memory it uses (a client's carries nothing). */
 export type WorkerHeartbeat = ['heartbeat', memory: WorkerMemory]
+/** This worker could not connect to worker `holder`'s peer server at all (the scheduler checks for itself). */
+export type Unreachable = ['unreachable', holder: number, reason: string]
 /** The worker's process memory crossed its pause threshold (true: it starts no new task) or fell back under it (false). */
 export type Paused = ['paused', paused: boolean]
 
@@ -175,7 +177,7 @@ export type ClientToScheduler =
   | FireAndForget
   | StoryRequest
 export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply | Dataset | DatasetNames | Story
-export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat | WorkerHeartbeat | Paused
+export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat | WorkerHeartbeat | Paused | Unreachable
 export type SchedulerToWorker = Challenge | Authenticated | Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply
 export type PeerRequest = Auth | Get | Put | Chunk
 export type PeerReply = Challenge | Authenticated | Data | PutDone | Chunk | ErrorReply

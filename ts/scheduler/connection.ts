@@ -23,6 +23,8 @@ export class Connection {
   address = ''
   /** The resources a worker declared. */
   resources: Record<string, number> | null = null
+  /** When the scheduler last checked this worker's peer server after a peer could not reach it (ms). */
+  lastRecheck = -Infinity
   /** A worker's memory as of its last heartbeat (zeros until it reports). */
   memory: WorkerMemory = { managed: 0, spilled: 0, process: 0 }
   /** A worker that said its memory is past its pause threshold. */

@@ -17,6 +17,8 @@ const UNKNOWN_FUNCTION = 'SKEIN_UNKNOWN_FUNCTION'
 const UNKNOWN_WORKER = 'SKEIN_UNKNOWN_WORKER'
 const INTERNAL = 'SKEIN_INTERNAL'
 const CLOSE_POLICY = 1008
+/** A holder reported unreachable is checked by the scheduler at most this often. */
+const RECHECK_MS = 5000
 /** Longest a worker's 'free' waits for a compute to travel with (see dispatch). */
 const FREE_DELAY_MS = 5
 
@@ -388,7 +390,37 @@ export class Router {
         this.core.setPaused(conn.id, msg[1])
         this.scheduleFlush()
         break
+      case 'unreachable':
+        this.recheck(conn, msg[1], msg[2])
+        break
     }
+  }
+
+  /**
+   * Worker `reporter` could not reach worker `holderId`'s peer server at all. The scheduler
+   * checks for itself (at most once per holder per RECHECK_MS): a holder it cannot reach
+   * either is removed (its connection closed: its tasks and the data only it held go
+   * elsewhere, as after any death), instead of every fetch from it failing until the
+   * dependents err. One the scheduler reaches is left alone (a partition between workers: the
+   * fetches fail and the dependents err with TransferError, bounded).
+   */
+  private recheck(reporter: Connection, holderId: number, why: string): void {
+    const holder = this.workers.get(holderId)
+    if (holder === undefined || holder === reporter) return
+    const now = Date.now()
+    if (holder.lastRecheck > now - RECHECK_MS) return
+    holder.lastRecheck = now
+    void this.hooks.reachability.check(holder.address).then((unreachable) =>
+      this.guard(holder, () => {
+        if (!holder.isOpen || this.workers.get(holderId) !== holder) return
+        if (unreachable === null) {
+          this.refused(`${reporter.label} cannot reach ${holder.label} at ${holder.address} (${why}), but the scheduler can: the network between those workers is broken`)
+          return
+        }
+        this.log(`${holder.label} at ${holder.address} cannot be reached by ${reporter.label} (${why}) nor by the scheduler (${unreachable}): removed; its tasks and the data only it held go to other workers`)
+        holder.close(CLOSE_POLICY, 'peer server unreachable')
+      }),
+    )
   }
 
   private closed(conn: Connection): void {

@@ -185,6 +185,11 @@ export function checkWorkerMessage(m: Message): Exclude<WorkerToScheduler, Hello
       expectLength(m, 2)
       field(m, 1, (v): v is boolean => typeof v === 'boolean', 'paused (a boolean)')
       break
+    case 'unreachable':
+      expectLength(m, 3)
+      field(m, 1, isId, 'holder (a worker id)')
+      field(m, 2, (v): v is string => typeof v === 'string' && v.length <= 1000, 'reason (a string of at most 1000 characters)')
+      break
     default:
       fail(m, 'not a message a worker sends')
   }

@@ -37,6 +37,8 @@ export interface FetcherHost {
   arrived(task: TaskRecord, input: number, slot: KeySlot): void
   /** No holder gave `key`; the waiting tasks are abandoned and reported by the host. */
   unavailable(key: string, depTask: number, failedHolders: number[], waiters: TaskRecord[]): void
+  /** A holder's peer server could not be reached at all (see PeerPoolHost.unreachable). */
+  unreachable(holder: number, address: string, why: string): void
 }
 
 /**
@@ -54,7 +56,16 @@ export class Fetcher {
     tls: ResolvedTls | null,
     log: Log,
   ) {
-    this.pool = new PeerPool<Fetch>({ received: (f, bytes, holder) => this.received(f as Fetch, bytes, holder) }, credentials, tls, log, host.maxValueBytes)
+    this.pool = new PeerPool<Fetch>(
+      {
+        received: (f, bytes, holder) => this.received(f as Fetch, bytes, holder),
+        unreachable: (holder, address, why) => host.unreachable(holder, address, why),
+      },
+      credentials,
+      tls,
+      log,
+      host.maxValueBytes,
+    )
   }
 
   /** `task` needs `dep`, its input `input`, which is not in the local store. */

@@ -9,6 +9,8 @@ export interface KeyRequest {
 export interface PeerPoolHost {
   /** The holder's bytes for the request's key, or null when it could not give them. */
   received(request: KeyRequest, bytes: Uint8Array | null, holder: number): void
+  /** The connection to `holder` at `address` failed before its handshake completed (not: a peer that left). */
+  unreachable?(holder: number, address: string, why: string): void
 }
 
 /** A pooled connection to one peer worker's server; `open` once the handshake is done. */
@@ -183,6 +185,7 @@ export class PeerPool<R extends KeyRequest> {
     link.inflight.clear()
     link.arriving.clear()
     if (failed.length > 0) this.log(`peer ${link.address} (worker ${link.holder}): ${why}; ${failed.length} transfer(s) failed`)
+    if (!link.open) this.host.unreachable?.(link.holder, link.address, why)
     for (const r of failed) this.host.received(r, null, link.holder)
   }
 }

@@ -106,6 +106,10 @@ let started = 0
  * LocalCluster's) then starts a fresh worker that waits for the scheduler
  * again. Use it in-process or via `dist/worker/main.js`.
  */
+/** A holder this worker cannot reach is reported to the scheduler at most this often. */
+const UNREACHABLE_REPORT_MS = 10_000
+const MAX_REASON_LENGTH = 500
+
 export class Worker {
   readonly name: string
   readonly slots: number
@@ -124,6 +128,8 @@ export class Worker {
   readonly memorySettings: MemorySettings
   private terminated = false
   private readonly peers = new Map<number, string>()
+  /** When each holder was last reported unreachable to the scheduler. */
+  private readonly unreachableReported = new Map<number, number>()
   private readonly sources: SourceCache
   private readonly outbox: EventOutbox
   private readonly pool: ExecutionPool
@@ -214,6 +220,7 @@ export class Worker {
         peerAddress: (id) => this.peers.get(id),
         arrived: (task, input, slot) => this.arrived(task, input, slot),
         unavailable: (key, depTask, holders, waiters) => this.unavailable(key, depTask, holders, waiters),
+        unreachable: (holder, _address, why) => this.reportUnreachable(holder, why),
       },
       this.credentials,
       this.tls,
@@ -473,6 +480,18 @@ export class Worker {
     this.metrics.transferArrived(slot.key, slot.length)
     task.inputs[input] = slot
     if (--task.missing === 0 && task.phase === Phase.Fetching) this.pool.enqueue(task)
+  }
+
+  /**
+   * Tells the scheduler that `holder`'s peer server could not be reached at all (at most once
+   * per holder per UNREACHABLE_REPORT_MS): it checks for itself and removes a worker nobody can
+   * reach, so its data is recomputed elsewhere instead of failing every fetch.
+   */
+  private reportUnreachable(holder: number, why: string): void {
+    const now = Date.now()
+    if ((this.unreachableReported.get(holder) ?? -Infinity) > now - UNREACHABLE_REPORT_MS) return
+    this.unreachableReported.set(holder, now)
+    if (this.channel?.isOpen) this.channel.send(['unreachable', holder, why.slice(0, MAX_REASON_LENGTH)])
   }
 
   private unavailable(key: string, depTask: number, holders: number[], waiters: TaskRecord[]): void {
