@@ -273,7 +273,7 @@ hostsTest('three hosts: a holder that becomes unreachable from the other worker 
   cluster.hosts.ip(hostB, 'route', 'add', 'blackhole', `${hostA.ip}/32`)
   const result = await cluster.client<{ error: { name: string; code: string; message: string } | null; computes: number }>('partitioned')
   t.like(result.error, { code: 'SKEIN_TRANSFER_FAILED' })
-  t.regex(result.error!.message, /check that workers can reach each other/)
+  t.regex(result.error!.message, /\(last error: .+\); check that workers can reach each other/, 'the real cause reaches the client')
   t.log(result.error!.message)
   t.log(`${result.computes} computes in all for the two keys after the partition`)
   t.true(result.computes <= 8, `${result.computes} computes`)

@@ -262,3 +262,27 @@ test('unreachable reports: the worker writes the golden bytes, the scheduler rea
   t.throws(() => checkWorkerMessage(['unreachable', 3, 'x'.repeat(1001)]), { message: /reason \(a string of at most 1000 characters\)/ })
   t.throws(() => checkWorkerMessage(['unreachable', -1, 'x']), { message: /holder \(a worker id\)/ })
 })
+
+/** ["erred", [["b", "b", [3 unfetchable, input "a", holders tried ["w1"], last error "ECONNREFUSED"]]]] */
+const ERRED_UNFETCHABLE_WITH_REASON = hex('92 a5 6572726564 91 93 a1 62 a1 62 94 03 a1 61 91 a2 7731 ac 45434f4e4e52454655534544')
+
+test('a missing-data event may say why (a 6th field): Rust keeps the reason, encodes it as the 4th field of the failure, and the client shows it', (t) => {
+  const core = new NativeCore({ validate: true, allowedFailures: 1 })
+  const client = core.addClient()
+  const w1 = core.addWorker('w1', 1, null, 0)
+  const w2 = core.addWorker('w2', 1, null, 0)
+  const on = (key: string, worker: string, deps: string[]): WireTask => [key, 'p', Buffer.from(key), deps, 0, [worker], null]
+  core.submitGraph(client, encode([on('a', 'w1', []), on('b', 'w2', ['a'])]), ['b'])
+  core.takeMessages()
+  t.deepEqual(core.workerEvents(w1, encode([[WorkerEventKind.Finished, 0, 0, 8, 0.001]])), [])
+  core.takeMessages()
+  t.deepEqual(core.workerEvents(w2, encode([[WorkerEventKind.MissingData, 1, 1, 0, w1, 'ECONNREFUSED']])), [])
+  const [, clients] = decode(core.takeMessages()!) as [unknown, unknown[][]]
+  t.deepEqual(Buffer.from(clients[0][2] as Uint8Array), ERRED_UNFETCHABLE_WITH_REASON)
+  const [, [[key, cause, failure]]] = decode(ERRED_UNFETCHABLE_WITH_REASON) as [string, [string, string, WireFailure][]]
+  const err = failureError(key, cause, failure) as TransferError
+  t.is(err.reason, 'ECONNREFUSED')
+  t.regex(err.message, /fetching it from w1 failed 1 time \(last error: ECONNREFUSED\); check that workers can reach each other/)
+  // A reason past 1000 bytes makes the frame malformed: nothing of it applies.
+  t.throws(() => core.workerEvents(w2, encode([[WorkerEventKind.MissingData, 1, 1, 0, w1, 'x'.repeat(1001)]])), { message: /missing-data reason: 1001 bytes, more than 1000/ })
+})

@@ -136,11 +136,14 @@ export class TransferError extends SkeinError {
     readonly causeKey: string,
     readonly input: string,
     readonly workers: readonly string[],
+    /** The last error a worker met fetching it (e.g. `connect EHOSTUNREACH 10.0.0.7:41779`), when it said. */
+    readonly reason: string | null = null,
   ) {
     super(
       'SKEIN_TRANSFER_FAILED',
-      `task ${causeKey} could not get its input ${input}: fetching it from ${[...new Set(workers)].join(', ')} failed ${workers.length} time${workers.length === 1 ? "" : "s"}; ` +
-        `check that workers can reach each other at the addresses they advertise` +
+      `task ${causeKey} could not get its input ${input}: fetching it from ${[...new Set(workers)].join(', ')} failed ${workers.length} time${workers.length === 1 ? "" : "s"}` +
+        (reason === null ? '' : ` (last error: ${reason})`) +
+        `; check that workers can reach each other at the addresses they advertise` +
         (key === causeKey ? '' : ` (awaited: ${key}, which depends on it)`),
     )
   }

@@ -25,7 +25,7 @@ export function failureError(key: string, causeKey: string, failure: WireFailure
     case 2:
       return new LostDataError(key, failure[1])
     case 3:
-      return new TransferError(key, causeKey, failure[1], failure[2])
+      return new TransferError(key, causeKey, failure[1], failure[2], typeof failure[3] === 'string' ? failure[3] : null)
     default:
       return new SkeinError('SKEIN_BAD_REPLY', `task ${key} erred for a reason this client does not know (kind ${String((failure as unknown[])[0])})`)
   }

@@ -36,8 +36,12 @@ export type WireFailure =
   | [kind: 0, payload: Uint8Array]
   | [kind: 1, key: string, workers: string[], causes: WireDeathCause[]]
   | [kind: 2, key: string]
-  /** `key`'s task could not get its input `input` from its holders (`workers`, one per failed try), recomputed in between. */
+  /**
+   * `key`'s task could not get its input `input` from its holders (`workers`, one per failed try),
+   * recomputed in between; `reason`: the last error a worker met, when it said.
+   */
   | [kind: 3, input: string, workers: string[]]
+  | [kind: 3, input: string, workers: string[], reason: string]
 
 /** A dependency of a task to compute: where to fetch it, and its task id for missing-data reports. */
 export type DependencyLocation = [key: string, nbytes: number, holders: number[], task: number]
@@ -199,6 +203,7 @@ export type NativeWorkerEvent =
   | [WorkerEventKind.Finished, task: number, run: number, nbytes: number, duration: number, value: Uint8Array]
   | [WorkerEventKind.Erred, task: number, run: number, payload: Uint8Array]
   | [WorkerEventKind.MissingData, task: number, run: number, dep: number, holder: number]
+  | [WorkerEventKind.MissingData, task: number, run: number, dep: number, holder: number, reason: string]
   | [WorkerEventKind.DataLost, task: number]
   | [WorkerEventKind.StealResponse, task: number, run: number, stolen: boolean]
   | [WorkerEventKind.Executing, task: number, run: number]

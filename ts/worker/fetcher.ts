@@ -10,6 +10,8 @@ import type { TaskRecord } from './task'
 class Fetch implements KeyRequest {
   next = 0
   readonly failed: number[] = []
+  /** The last error met fetching it, when known. */
+  lastError: string | undefined = undefined
   readonly waiters: TaskRecord[] = []
   /** For each waiter, which of its inputs this is. */
   readonly inputs: number[] = []
@@ -35,8 +37,8 @@ export interface FetcherHost {
   peerAddress(worker: number): string | undefined
   /** A fetched key arrived; the task holds a reference to its slot now, which is the task's input `input`. */
   arrived(task: TaskRecord, input: number, slot: KeySlot): void
-  /** No holder gave `key`; the waiting tasks are abandoned and reported by the host. */
-  unavailable(key: string, depTask: number, failedHolders: number[], waiters: TaskRecord[]): void
+  /** No holder gave `key` (`lastError`: why the last try failed, when known); the waiting tasks are abandoned and reported by the host. */
+  unavailable(key: string, depTask: number, failedHolders: number[], waiters: TaskRecord[], lastError: string | undefined): void
   /** A holder's peer server could not be reached at all (see PeerPoolHost.unreachable). */
   unreachable(holder: number, address: string, why: string): void
 }
@@ -58,7 +60,7 @@ export class Fetcher {
   ) {
     this.pool = new PeerPool<Fetch>(
       {
-        received: (f, bytes, holder) => this.received(f as Fetch, bytes, holder),
+        received: (f, bytes, holder, why) => this.received(f as Fetch, bytes, holder, why),
         unreachable: (holder, address, why) => host.unreachable(holder, address, why),
       },
       credentials,
@@ -112,13 +114,14 @@ export class Fetcher {
     this.fetching.delete(fetch.key)
     // No holder at all still needs a report naming one: blame ourselves.
     if (fetch.failed.length === 0) fetch.failed.push(this.host.selfId)
-    this.host.unavailable(fetch.key, fetch.depTask, fetch.failed, fetch.waiters)
+    this.host.unavailable(fetch.key, fetch.depTask, fetch.failed, fetch.waiters, fetch.lastError)
   }
 
-  private received(fetch: Fetch, bytes: Uint8Array | null, holder: number): void {
+  private received(fetch: Fetch, bytes: Uint8Array | null, holder: number, why?: string): void {
     if (this.fetching.get(fetch.key) !== fetch) return
     if (bytes === null) {
       fetch.failed.push(holder)
+      if (why !== undefined) fetch.lastError = why
       if (fetch.waiters.length === 0) this.fetching.delete(fetch.key)
       else this.tryNext(fetch)
       return

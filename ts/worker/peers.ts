@@ -7,8 +7,8 @@ export interface KeyRequest {
 }
 
 export interface PeerPoolHost {
-  /** The holder's bytes for the request's key, or null when it could not give them. */
-  received(request: KeyRequest, bytes: Uint8Array | null, holder: number): void
+  /** The holder's bytes for the request's key, or null when it could not give them (`why`, when known). */
+  received(request: KeyRequest, bytes: Uint8Array | null, holder: number, why?: string): void
   /** The connection to `holder` at `address` failed before its handshake completed (not: a peer that left). */
   unreachable?(holder: number, address: string, why: string): void
 }
@@ -140,7 +140,7 @@ export class PeerPool<R extends KeyRequest> {
     for (let i = 0; i < requests.length; i++) {
       const v = values[i]
       if (typeof v === 'number') this.announced(link, reply[1], i, requests[i], v)
-      else this.host.received(requests[i], v instanceof Uint8Array ? v : null, link.holder)
+      else this.host.received(requests[i], v instanceof Uint8Array ? v : null, link.holder, v instanceof Uint8Array ? undefined : `worker ${link.holder} does not hold it`)
     }
   }
 
@@ -152,7 +152,7 @@ export class PeerPool<R extends KeyRequest> {
     if (values === undefined) link.arriving.set(request, (values = new Map()))
     const value = new ChunkedValue(why === null ? size : Math.max(0, Number.isSafeInteger(size) ? size : 0), why === null)
     values.set(index, { request: r, value })
-    if (why !== null) this.host.received(r, null, link.holder)
+    if (why !== null) this.host.received(r, null, link.holder, why)
     if (value.complete) this.arrivedWhole(link, request, index)
   }
 
@@ -186,6 +186,6 @@ export class PeerPool<R extends KeyRequest> {
     link.arriving.clear()
     if (failed.length > 0) this.log(`peer ${link.address} (worker ${link.holder}): ${why}; ${failed.length} transfer(s) failed`)
     if (!link.open) this.host.unreachable?.(link.holder, link.address, why)
-    for (const r of failed) this.host.received(r, null, link.holder)
+    for (const r of failed) this.host.received(r, null, link.holder, why)
   }
 }

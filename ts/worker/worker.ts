@@ -108,7 +108,8 @@ let started = 0
  */
 /** A holder this worker cannot reach is reported to the scheduler at most this often. */
 const UNREACHABLE_REPORT_MS = 10_000
-const MAX_REASON_LENGTH = 500
+/** Characters of an error message sent as a reason (at most 900 bytes of UTF-8: the scheduler takes 1000). */
+const MAX_REASON_LENGTH = 300
 
 export class Worker {
   readonly name: string
@@ -219,7 +220,7 @@ export class Worker {
         maxValueBytes: this.memorySettings.limit,
         peerAddress: (id) => this.peers.get(id),
         arrived: (task, input, slot) => this.arrived(task, input, slot),
-        unavailable: (key, depTask, holders, waiters) => this.unavailable(key, depTask, holders, waiters),
+        unavailable: (key, depTask, holders, waiters, lastError) => this.unavailable(key, depTask, holders, waiters, lastError),
         unreachable: (holder, _address, why) => this.reportUnreachable(holder, why),
       },
       this.credentials,
@@ -494,14 +495,22 @@ export class Worker {
     if (this.channel?.isOpen) this.channel.send(['unreachable', holder, why.slice(0, MAX_REASON_LENGTH)])
   }
 
-  private unavailable(key: string, depTask: number, holders: number[], waiters: TaskRecord[]): void {
+  private unavailable(key: string, depTask: number, holders: number[], waiters: TaskRecord[], lastError: string | undefined): void {
     this.metrics.transferFailed(key)
+    // The scheduler keeps the last reason for the client's TransferError.
+    const reason = lastError?.slice(0, MAX_REASON_LENGTH)
     for (const task of waiters) {
       if (task.phase === Phase.Dropped) continue
-      for (const holder of holders) this.outbox.push([WorkerEventKind.MissingData, task.task, task.run, depTask, holder])
+      for (const holder of holders) {
+        this.outbox.push(
+          reason === undefined
+            ? [WorkerEventKind.MissingData, task.task, task.run, depTask, holder]
+            : [WorkerEventKind.MissingData, task.task, task.run, depTask, holder, reason],
+        )
+      }
       this.drop(task)
     }
-    this.log(`no holder could give '${key}' (tried worker(s) ${holders.join(', ')}); reported it missing`)
+    this.log(`no holder could give '${key}' (tried worker(s) ${holders.join(', ')}${reason === undefined ? '' : `; last error: ${reason}`}); reported it missing`)
   }
 
   private free(keys: string[]): void {

@@ -101,6 +101,20 @@ impl Scheduler {
         dep: TaskId,
         holder: WorkerId,
     ) -> Result<bool, CoreError> {
+        self.missing_data_because(w, t, run, dep, holder, None)
+    }
+
+    /// `missing_data`, with the error the worker met (`reason`, kept for the failure that
+    /// ends the tries: the client's TransferError shows it).
+    pub fn missing_data_because(
+        &mut self,
+        w: WorkerId,
+        t: TaskId,
+        run: u64,
+        dep: TaskId,
+        holder: WorkerId,
+        reason: Option<&str>,
+    ) -> Result<bool, CoreError> {
         self.check_ids(w, t)?;
         self.check_ids(holder, dep)?;
         if !self.is_current_run(w, t, run) || !self.tasks[t].deps().contains(&dep) {
@@ -122,9 +136,12 @@ impl Scheduler {
             self.apply(t, TaskState::Waiting);
         }
         let failed = {
-            let tried = &mut self.tasks[dep].extras_mut().unfetched_from;
-            tried.push(holder);
-            tried.len() >= self.config.allowed_failures as usize
+            let extras = self.tasks[dep].extras_mut();
+            extras.unfetched_from.push(holder);
+            if let Some(reason) = reason {
+                extras.unfetched_reason = Some(reason.into());
+            }
+            extras.unfetched_from.len() >= self.config.allowed_failures as usize
         };
         if failed
             && matches!(
@@ -136,12 +153,18 @@ impl Scheduler {
             // times: the transfer itself fails (a value no link carries, an address no one
             // reaches). `t` errs on its own account, naming the input, instead of a loop.
             let key = self.tasks[dep].key().to_string();
-            let tried = std::mem::take(&mut self.tasks[dep].extras_mut().unfetched_from);
+            let extras = self.tasks[dep].extras_mut();
+            let tried = std::mem::take(&mut extras.unfetched_from);
+            let reason = extras.unfetched_reason.take().map(String::from);
             let workers = tried
                 .iter()
                 .map(|w| self.workers.list[w.ix()].name.to_string())
                 .collect();
-            let f = Arc::new(Failure::Unfetchable { key, workers });
+            let f = Arc::new(Failure::Unfetchable {
+                key,
+                workers,
+                reason,
+            });
             self.pending_failure = Some((t, t, f));
             self.apply(t, TaskState::Erred);
             self.pending_failure = None;

@@ -49,7 +49,12 @@ pub enum Failure {
     Lost { key: String },
     /// Input `key` could not be fetched from its holders (`workers`) `Config::allowed_failures`
     /// times in a row, recomputed in between: the dependent errs instead of trying forever.
-    Unfetchable { key: String, workers: Vec<String> },
+    /// `reason`: the last error a worker met fetching it, when it said.
+    Unfetchable {
+        key: String,
+        workers: Vec<String>,
+        reason: Option<String>,
+    },
 }
 
 /// How a worker was lost while it ran a task, as the task's `KilledWorker` failure reports it.

@@ -51,6 +51,8 @@ pub(crate) struct Extras {
     /// Holders that could not give this key to a worker that needed it, since it last got
     /// through (see `Failure::Unfetchable`).
     pub unfetched_from: Vec<WorkerId>,
+    /// The last error a worker met fetching this key, when it said (see `Failure::Unfetchable`).
+    pub unfetched_reason: Option<Box<str>>,
     /// Runs left after one raises before the task errs (`TaskSpec::retries`).
     pub retries_left: u32,
 }

@@ -10,7 +10,7 @@
 //!   `[0, task, run, nbytes, duration]`   finished
 //!   `[0, task, run, nbytes, duration, value: bin]`   finished, with the (small) encoded result inline
 //!   `[1, task, run, payload: bin]`       erred
-//!   `[2, task, run, dep, holder]`        missing data
+//!   `[2, task, run, dep, holder]`        missing data (with a 6th field, the error met: `reason`)
 //!   `[3, task]`                          data lost
 //!   `[4, task, run, stolen: bool]`       answer to a steal request: true = dropped unstarted, false = kept (started)
 //!   `[5, task, run]`                     the task is executing (handed to an execution thread), not merely queued
@@ -34,7 +34,8 @@
 //!     or `["memory", flat, [task, value: bin, task, value, ...]]` when some of those results came inline
 //!   `["erred", [[key, causeKey, failure]]]`
 //!     failure: `[0, payload: bin]` raised | `[1, key, [workerName], [cause]]` killed workers | `[2, key]` lost
-//!       | `[3, input, [workerName]]` an input that could not be fetched (one name per failed try)
+//!       | `[3, input, [workerName]]` an input that could not be fetched (one name per failed try),
+//!         with a 4th field, the last error a worker met, when it said
 //!     cause (per worker): 0 died (connection closed), 1 stopped answering (heartbeat timeout),
 //!     2 the task ended its execution thread
 //!   `["cancelled", [key]]`
@@ -44,6 +45,8 @@ use crate::inline_values::InlineValues;
 use crate::reader::Reader;
 use skein_core::{Compute, Failure, Instructions, Scheduler, TaskId, TaskSpec, WorkerId};
 
+/// Longest reason a worker may give for data it could not fetch (its error message).
+const MAX_REASON_BYTES: usize = 1000;
 /// Most runs again a task may ask for after it raised (the client checks the same bound).
 const MAX_RETRIES: u32 = 1000;
 /// Fewest bytes of one encoded task: `[fixstr, fixstr, bin8 0, [], fixint, nil, nil]`.
@@ -134,6 +137,7 @@ pub enum WorkerEvent<'a> {
         run: u64,
         dep: TaskId,
         holder: WorkerId,
+        reason: Option<&'a str>,
     },
     DataLost {
         task: TaskId,
@@ -189,15 +193,32 @@ pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
                 },
                 4,
             ),
-            2 => (
+            2 if fields == 5 || fields == 6 => (
                 WorkerEvent::MissingData {
                     task: TaskId(r.u32("missing-data task")?),
                     run: r.run("missing-data run")?,
                     dep: TaskId(r.u32("missing-data dependency")?),
                     holder: WorkerId(r.u32("missing-data holder")?),
+                    reason: if fields == 6 {
+                        let reason = r.str("missing-data reason")?;
+                        if reason.len() > MAX_REASON_BYTES {
+                            return Err(malformed(format!(
+                                "missing-data reason: {} bytes, more than {MAX_REASON_BYTES}",
+                                reason.len()
+                            )));
+                        }
+                        Some(reason)
+                    } else {
+                        None
+                    },
                 },
-                5,
+                fields,
             ),
+            2 => {
+                return Err(malformed(format!(
+                    "worker event kind 2: expected 5 or 6 fields, found {fields}"
+                )))
+            }
             3 => (
                 WorkerEvent::DataLost {
                     task: TaskId(r.u32("data-lost task")?),
@@ -272,7 +293,8 @@ pub fn apply_worker_events(
                 run,
                 dep,
                 holder,
-            } => core.missing_data(w, task, run, dep, holder),
+                reason,
+            } => core.missing_data_because(w, task, run, dep, holder, reason),
             WorkerEvent::DataLost { task } => core.data_lost(w, task),
             WorkerEvent::StealResponse { task, run, stolen } => {
                 core.steal_response(w, task, run, stolen)
@@ -489,13 +511,20 @@ fn encode_failure(out: &mut Out, failure: &Failure) {
             out.uint(2);
             out.str(key);
         }
-        Failure::Unfetchable { key, workers } => {
-            out.array(3);
+        Failure::Unfetchable {
+            key,
+            workers,
+            reason,
+        } => {
+            out.array(if reason.is_some() { 4 } else { 3 });
             out.uint(3);
             out.str(key);
             out.array(workers.len());
             for w in workers {
                 out.str(w);
+            }
+            if let Some(reason) = reason {
+                out.str(reason);
             }
         }
     }

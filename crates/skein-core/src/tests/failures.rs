@@ -35,7 +35,10 @@ fn missing(s: &mut Scheduler, t: &str, dep: &str, holder: WorkerId) {
     let w = processing_on(s, t).unwrap();
     let (t, dep) = (id(s, t), id(s, dep));
     let run = s.run_id(t);
-    assert_eq!(s.missing_data(w, t, run, dep, holder), Ok(true));
+    assert_eq!(
+        s.missing_data_because(w, t, run, dep, holder, Some("connect ECONNREFUSED")),
+        Ok(true)
+    );
 }
 
 #[test]
@@ -68,7 +71,8 @@ fn an_input_that_cannot_be_fetched_again_and_again_errs_its_dependent_instead_of
         *failure,
         Failure::Unfetchable {
             key: "a".into(),
-            workers: vec!["holder".into(); 3]
+            workers: vec!["holder".into(); 3],
+            reason: Some("connect ECONNREFUSED".into()),
         }
     );
     // a lost its only holder each time (and the client wants it): 3 recomputes; b ran twice
