@@ -225,7 +225,14 @@ test('an input sent in chunks is put together in order; one announced larger tha
     t.is(valueOf(await s.scheduler.event(finished(1, 1))), `${'chunks '.repeat(10)}!`)
     s.peer.announce.set('huge', 2 ** 40)
     s.scheduler.send(['compute', [compute(3, 1, 'needs-huge', add, [new KeyRef('huge'), 1], [['huge', 2 ** 40, [PEER_ID], 4]])]])
-    t.deepEqual(await s.scheduler.event((e) => e[0] === WorkerEventKind.MissingData), [WorkerEventKind.MissingData, 3, 1, 4, PEER_ID])
+    t.deepEqual(await s.scheduler.event((e) => e[0] === WorkerEventKind.MissingData), [
+      WorkerEventKind.MissingData,
+      3,
+      1,
+      4,
+      PEER_ID,
+      'the value of huge is 1099511627776 bytes; this side accepts values of at most 1000000000 bytes',
+    ])
     t.true(lines.some((l) => /the value of huge is 1099511627776 bytes; this side accepts values of at most 1000000000 bytes \(this worker's memory limit\)/.test(l)), lines.join('\n'))
   } finally {
     await s.close()
