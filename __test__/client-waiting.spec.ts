@@ -151,7 +151,8 @@ test.serial('unknown and wrongly typed options are refused at run time, naming t
   t.throws(() => client.submitWith({ retry: 3 } as never, inc, 1), { instanceOf: InvalidTaskError, message: /unknown option 'retry'/ })
   t.throws(() => client.map(inc, [1, 2], { timeout: 5 } as never), { instanceOf: InvalidTaskError, message: /unknown option 'timeout'/ })
   t.throws(() => client.submitWith({ pure: 'no' } as never, inc, 1), { instanceOf: InvalidTaskError, message: /option pure must be a boolean/ })
-  await t.throwsAsync(client.scatter([1], { broadcast: true } as never), { code: 'SKEIN_INVALID_OPTIONS', message: /unknown scatter option 'broadcast'/ })
+  await t.throwsAsync(client.scatter([1], { replicas: 2 } as never), { code: 'SKEIN_INVALID_OPTIONS', message: /unknown scatter option 'replicas'/ })
+  await t.throwsAsync(client.scatter([1], { broadcast: 'yes' } as never), { code: 'SKEIN_INVALID_OPTIONS', message: /scatter option 'broadcast' must be a boolean/ })
   await t.throwsAsync(Client.connect(shared.cluster.address, { timeOut: 5 } as never), { code: 'SKEIN_INVALID_OPTIONS', message: /unknown Client.connect option 'timeOut'/ })
   await t.throwsAsync(Client.connect(shared.cluster.address, { timeout: '5' } as never), {
     code: 'SKEIN_INVALID_OPTIONS',

@@ -141,3 +141,17 @@ test('LocalCluster restarts a dead worker under its name, up to the cap; close()
   for (const pid of cluster.workers) pids.add(pid)
   t.true(await eventually(() => ![...pids].some(alive), 10_000), 'no worker process is left behind, none restarted by close()')
 })
+
+test('scatter({ broadcast: true }) puts a value on every worker: it survives the loss of one, where a value on that worker alone is lost', async (t) => {
+  await withCluster({ workers: 2, maxRestartsPerMinute: 0 }, async (cluster, client) => {
+    await client.waitForWorkers(2)
+    const [everywhere] = await client.scatter([{ table: [1, 2, 3] }], { broadcast: true })
+    const [onlyThere] = await client.scatter([{ table: [4, 5, 6] }], { workers: ['local-0'], hash: false })
+    process.kill(cluster.workerProcesses.find((w) => w.name === 'local-0')!.pid, 'SIGKILL')
+    t.true(await eventually(() => !joined(cluster, 'local-0'), 10_000))
+    t.true(await eventually(() => onlyThere.status === 'lost', 10_000), 'the value on the dead worker alone is lost')
+    const sum = (d: { table: number[] }) => d.table.reduce((a, b) => a + b, 0)
+    t.is(await client.submit(sum, everywhere), 6, 'the broadcast value is still held by the other worker')
+    t.is(everywhere.status, 'finished')
+  })
+})

@@ -115,6 +115,7 @@ const SCATTER_OPTIONS: Record<keyof ScatterOptions, OptionKind> = {
   workers: 'strings',
   hash: 'boolean',
   timeout: 'number',
+  broadcast: 'boolean',
 }
 
 type WorkerWaiter = { count: number; resolve: () => void; reject: (error: Error) => void; timer: NodeJS.Timeout }

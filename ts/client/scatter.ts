@@ -14,6 +14,12 @@ export interface ScatterOptions {
   hash?: boolean
   /** Milliseconds to wait for a first worker to join; default 10,000. */
   timeout?: number
+  /**
+   * Place every value on every worker (of `workers`, if given) instead of one each, for data
+   * that many tasks everywhere read (Dask's `broadcast=True`). A value scattered before under
+   * the same key is not sent again.
+   */
+  broadcast?: boolean
 }
 
 /** What scattering needs from the client. */
@@ -54,11 +60,12 @@ export async function scatterValues(values: readonly unknown[], options: Scatter
       state = ctx.keys.state(key)
       state.preset(value)
       created.push(state)
-      const worker = targets[(start + i) % targets.length]
-      let placement = placements.get(worker)
-      if (placement === undefined) placements.set(worker, (placement = { states: [], entries: [] }))
-      placement.states.push(state)
-      placement.entries.push([key, bytes])
+      for (const worker of options.broadcast === true ? targets : [targets[(start + i) % targets.length]]) {
+        let placement = placements.get(worker)
+        if (placement === undefined) placements.set(worker, (placement = { states: [], entries: [] }))
+        placement.states.push(state)
+        placement.entries.push([key, bytes])
+      }
     }
     futures.push(ctx.hold(state))
   }
@@ -84,7 +91,14 @@ export async function scatterValues(values: readonly unknown[], options: Scatter
     }
     throw failure
   }
-  for (const { state, worker, nbytes } of located) state.located(nbytes, [worker])
+  // A broadcast value has a holder per worker.
+  const holders = new Map<KeyState, { nbytes: number; workers: number[] }>()
+  for (const { state, worker, nbytes } of located) {
+    const held = holders.get(state)
+    if (held === undefined) holders.set(state, { nbytes, workers: [worker] })
+    else held.workers.push(worker)
+  }
+  for (const [state, { nbytes, workers }] of holders) state.located(nbytes, workers)
   return futures
 }
 
