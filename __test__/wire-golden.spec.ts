@@ -4,7 +4,7 @@
  * decoding) and the TypeScript side (the worker's outbox, the client's failure
  * decoding) are both held to the same bytes, so neither can drift alone.
  */
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { failureError } from '../ts/client/failures'
 import { KilledWorkerError, TransferError } from '../ts/index'
 import { chunkFrame, dataFrame, decode, encode, WorkerEventKind, type Chunk, type Data, type Put, type WireFailure, type WireTask } from '../ts/protocol'
@@ -148,7 +148,11 @@ test('run ids past 2^32: Rust encodes the golden compute bytes, the TypeScript o
   }
 })
 
-test('an input that could not be fetched errs its dependent: Rust encodes the golden bytes, the client reads a TransferError', (t) => {
+/**
+ * A core (one allowed failure) where input a (task 0, run 0) finished on w1 and its dependent b
+ * (task 1, run 1) runs on w2, which is about to say it cannot get a from w1.
+ */
+function inputFinishedOnW1(t: ExecutionContext): { core: InstanceType<typeof NativeCore>; w1: number; w2: number } {
   const core = new NativeCore({ validate: true, allowedFailures: 1 })
   const client = core.addClient()
   const w1 = core.addWorker('w1', 1, null, 0)
@@ -156,9 +160,13 @@ test('an input that could not be fetched errs its dependent: Rust encodes the go
   const on = (key: string, worker: string, deps: string[]): WireTask => [key, 'p', Buffer.from(key), deps, 0, [worker], null]
   core.submitGraph(client, encode([on('a', 'w1', []), on('b', 'w2', ['a'])]), ['b'])
   core.takeMessages()
-  // a (task 0, run 0) finishes on w1; b (task 1, run 1) then runs on w2, which cannot get a from w1.
   t.deepEqual(core.workerEvents(w1, encode([[WorkerEventKind.Finished, 0, 0, 8, 0.001]])), [])
   core.takeMessages()
+  return { core, w1, w2 }
+}
+
+test('an input that could not be fetched errs its dependent: Rust encodes the golden bytes, the client reads a TransferError', (t) => {
+  const { core, w1, w2 } = inputFinishedOnW1(t)
   t.deepEqual(core.workerEvents(w2, encode([[WorkerEventKind.MissingData, 1, 1, 0, w1]])), [])
   const [, clients] = decode(core.takeMessages()!) as [unknown, unknown[][]]
   t.deepEqual(Buffer.from(clients[0][2] as Uint8Array), ERRED_UNFETCHABLE)
@@ -267,15 +275,7 @@ test('unreachable reports: the worker writes the golden bytes, the scheduler rea
 const ERRED_UNFETCHABLE_WITH_REASON = hex('92 a5 6572726564 91 93 a1 62 a1 62 94 03 a1 61 91 a2 7731 ac 45434f4e4e52454655534544')
 
 test('a missing-data event may say why (a 6th field): Rust keeps the reason, encodes it as the 4th field of the failure, and the client shows it', (t) => {
-  const core = new NativeCore({ validate: true, allowedFailures: 1 })
-  const client = core.addClient()
-  const w1 = core.addWorker('w1', 1, null, 0)
-  const w2 = core.addWorker('w2', 1, null, 0)
-  const on = (key: string, worker: string, deps: string[]): WireTask => [key, 'p', Buffer.from(key), deps, 0, [worker], null]
-  core.submitGraph(client, encode([on('a', 'w1', []), on('b', 'w2', ['a'])]), ['b'])
-  core.takeMessages()
-  t.deepEqual(core.workerEvents(w1, encode([[WorkerEventKind.Finished, 0, 0, 8, 0.001]])), [])
-  core.takeMessages()
+  const { core, w1, w2 } = inputFinishedOnW1(t)
   t.deepEqual(core.workerEvents(w2, encode([[WorkerEventKind.MissingData, 1, 1, 0, w1, 'ECONNREFUSED']])), [])
   const [, clients] = decode(core.takeMessages()!) as [unknown, unknown[][]]
   t.deepEqual(Buffer.from(clients[0][2] as Uint8Array), ERRED_UNFETCHABLE_WITH_REASON)
