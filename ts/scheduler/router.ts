@@ -6,6 +6,7 @@ import { SkeinError } from '../protocol'
 import { Datasets, FireAndForget } from './datasets'
 import { FunctionRegistry } from './functions'
 import { decodeMessages } from './instructions'
+import type { LogFields } from '../log'
 import type { Log } from './log'
 import { asBuffer, checkClientMessage, checkHello, checkWorkerMessage, ProtocolError } from './validate'
 import { HANDSHAKE } from '../protocol'
@@ -87,7 +88,7 @@ export class Router {
   private readonly flush = () => this.flushInstructions()
 
   /** Workers joining and leaving: worth a line from a standalone scheduler, noise from an embedded one. */
-  private readonly info: Log
+  private readonly info: (line: string, fields?: LogFields) => void
   /** Connections refused before they authenticated: strangers can cause any number of these. */
   readonly refused: Log
 
@@ -100,7 +101,8 @@ export class Router {
     verbose: boolean,
     private readonly hooks: RouterHooks,
   ) {
-    this.info = verbose ? log : () => {}
+    // Embedded schedulers keep them at debug: seen only when asked for.
+    this.info = (line, fields) => log(line, verbose ? 'info' : 'debug', fields)
     this.refused = rateLimited(log)
     this.datasets = new Datasets(core, this.functions)
     this.fireAndForget = new FireAndForget(core, this.functions)
@@ -175,7 +177,7 @@ export class Router {
       else {
         // A bug of ours, not the peer's: keep serving, but say so loudly.
         const e = err as Error
-        this.log(`internal error while serving ${conn.label}: ${e.stack ?? e.message}`)
+        this.log(`internal error while serving ${conn.label}: ${e.stack ?? e.message}`, 'error')
         conn.sendError(-1, INTERNAL, `the scheduler failed to handle a message: ${e.message}`)
       }
     }
@@ -208,7 +210,7 @@ export class Router {
       this.pending.delete(conn)
       this.clients.set(conn.id, conn)
       conn.send(['welcome', conn.id])
-      this.info(`${conn.label} '${conn.name}' joined`)
+      this.info(`${conn.label} '${conn.name}' joined`, { client: conn.name })
       conn.send(['workers', this.workerList] satisfies Workers)
       return
     }
@@ -253,7 +255,7 @@ export class Router {
     this.pending.delete(conn)
     this.workers.set(id, conn)
     conn.send(['welcome', id])
-    this.info(`${conn.label} joined with ${slots} slot(s), peer server ${address}`)
+    this.info(`${conn.label} joined with ${slots} slot(s), peer server ${address}`, { worker: name, address })
     this.workersChanged()
     this.scheduleFlush()
   }
@@ -417,7 +419,7 @@ export class Router {
           this.refused(`${reporter.label} cannot reach ${holder.label} at ${holder.address} (${why}), but the scheduler can: the network between those workers is broken`)
           return
         }
-        this.log(`${holder.label} at ${holder.address} cannot be reached by ${reporter.label} (${why}) nor by the scheduler (${unreachable}): removed; its tasks and the data only it held go to other workers`)
+        this.log(`${holder.label} at ${holder.address} cannot be reached by ${reporter.label} (${why}) nor by the scheduler (${unreachable}): removed; its tasks and the data only it held go to other workers`, 'warn', { worker: holder.name, address: holder.address })
         holder.close(CLOSE_POLICY, 'peer server unreachable')
       }),
     )
@@ -432,7 +434,7 @@ export class Router {
       this.scheduleFlush()
     } else if (conn.role === Role.Worker && this.workers.delete(conn.id)) {
       if (!conn.removedByCore) this.core.removeWorker(conn.id, now())
-      this.info(`${conn.label} left`)
+      this.info(`${conn.label} left`, { worker: conn.name })
       this.workersChanged()
       this.scheduleFlush()
     }
@@ -460,7 +462,7 @@ export class Router {
     } catch (err) {
       const e = err as Error
       if (isCorePanic(e)) return this.hooks.fatal(e)
-      this.log(`internal error while sending instructions: ${e.stack ?? e.message}`)
+      this.log(`internal error while sending instructions: ${e.stack ?? e.message}`, 'error')
     }
   }
 
@@ -505,7 +507,7 @@ export class Router {
           this.core.removal(id) === 'stalled'
             ? 'held tasks without running or reporting any for the stall timeout (it heartbeats but sits on its work); removed, its tasks go to other workers'
             : 'missed its heartbeats; removed'
-        this.log(`${conn.label} ${why}`)
+        this.log(`${conn.label} ${why}`, 'warn', { worker: conn.name })
         conn.close(CLOSE_POLICY, 'heartbeat timeout')
       }
       this.workersChanged()
