@@ -11,6 +11,7 @@ import type { Log } from './log'
 import { asBuffer, checkClientMessage, checkHello, checkWorkerMessage, ProtocolError } from './validate'
 import { HANDSHAKE } from '../protocol'
 import { storyOf } from './story'
+import { TaskOutputRelay } from './task-output'
 import { WORKER_UNREACHABLE, type PeerReachability } from './reachability'
 
 const MALFORMED_FRAME = 'SKEIN_MALFORMED_FRAME'
@@ -75,6 +76,8 @@ export class Router {
   readonly functions = new FunctionRegistry()
   private readonly datasets: Datasets
   private readonly fireAndForget: FireAndForget
+  /** The lines tasks print, to the clients that asked for them. */
+  private readonly taskOutput = new TaskOutputRelay(() => this.workers.values())
   /** Why the last few function registrations were refused, for the workers that then ask for them. */
   private readonly refusedFunctions = new RecentNotes(1024)
   private workerList: WorkerInfo[] = []
@@ -256,6 +259,7 @@ export class Router {
     this.workers.set(id, conn)
     conn.send(['welcome', id])
     this.info(`${conn.label} joined with ${slots} slot(s), peer server ${address}`, { worker: name, address })
+    this.taskOutput.workerJoined(conn)
     this.workersChanged()
     this.scheduleFlush()
   }
@@ -338,6 +342,9 @@ export class Router {
       case 'story':
         conn.send(['story', msg[1], storyOf(this.core, msg[2])])
         break
+      case 'forward-logs':
+        this.taskOutput.subscribe(conn, msg[1])
+        break
       case 'heartbeat':
         break
     }
@@ -395,6 +402,9 @@ export class Router {
       case 'unreachable':
         this.recheck(conn, msg[1], msg[2])
         break
+      case 'task-output':
+        this.taskOutput.relay(conn.name, msg[1], msg[2])
+        break
     }
   }
 
@@ -427,6 +437,7 @@ export class Router {
 
   private closed(conn: Connection): void {
     this.pending.delete(conn)
+    this.taskOutput.closed(conn)
     this.admitting.delete(conn)
     if (conn.role === Role.Client && this.clients.delete(conn.id)) {
       this.core.removeClient(conn.id)

@@ -25,6 +25,7 @@ import { KeyTable, type KeySlot } from './keys'
 import { createLogger, noticesTo, type Logger, type LogOption } from '../log'
 import type { Log } from './log'
 import type { ConsoleLine } from './task-console'
+import { TaskOutputForwarder } from './task-output'
 import { MemoryMonitor } from './memory'
 import { machineMemory, MemoryOptionsError, resolveMemory, type MemoryFractions, type MemorySettings } from './memory-options'
 import { EventOutbox } from './outbox'
@@ -128,6 +129,10 @@ export class Worker {
 
   private readonly log: Log
   private readonly logger: Logger
+  /** The lines tasks print, to the scheduler while a client wants them. */
+  private readonly forwarder = new TaskOutputForwarder((message) => {
+    if (this.channel?.isOpen) this.channel.send(message)
+  })
   /** Per key: the task listed for it and its stored data. */
   private readonly keys = new KeyTable()
   private readonly store: DataStore
@@ -248,9 +253,11 @@ export class Worker {
   }
 
   /** A line a task printed: a record with the worker's name and the task's key. */
-  private taskOutput({ level, line, key, dropped }: ConsoleLine): void {
+  private taskOutput(printed: ConsoleLine): void {
+    const { level, line, key, dropped } = printed
     if (dropped > 0) this.logger.warn({ worker: this.name }, `${dropped} line(s) printed by tasks were dropped (more than 1000 a second on one thread)`)
     this.logger[level](key === null ? { worker: this.name } : { worker: this.name, key }, line)
+    this.forwarder.add(printed)
   }
 
   /** Starts the peer server, joins the scheduler and resolves once welcomed. */
@@ -418,6 +425,9 @@ export class Worker {
           break
         case 'fn':
           this.sources.define(message[1], message[2], message[3])
+          break
+        case 'forward-logs':
+          this.forwarder.forward(message[1])
           break
         case 'error':
           if (message[2] === 'SKEIN_UNKNOWN_FUNCTION') this.sources.refuseOldest(message[3])
@@ -616,6 +626,7 @@ export class Worker {
     this.store.close()
     this.spillDirectory.close()
     this.outbox.flush()
+    this.forwarder.close()
     this.fetcher.close()
     this.metrics.close()
     this.server?.close()
