@@ -76,7 +76,8 @@ function destinationOf(settings: LogSettings): DestinationStream {
   const format = settings.format ?? envFormat()
   if (to === undefined) {
     const pretty = format === undefined ? process.stderr.isTTY === true : format === 'pretty'
-    return pretty ? prettyTo(process.stderr, process.stderr.isTTY === true) : pino.destination({ fd: 2, sync: true })
+    // process.stderr itself (synchronous on Linux for files, pipes and terminals), so whatever wraps or replaces its write sees the records.
+    return pretty ? prettyTo(process.stderr, process.stderr.isTTY === true) : process.stderr
   }
   const stream: DestinationStream = typeof to === 'string' ? pino.destination({ dest: to, sync: true, mkdir: true }) : (to as DestinationStream)
   return format === 'pretty' ? prettyTo(stream, false) : stream
