@@ -79,7 +79,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
     }
     if (stopping) return stop()
     if (lostAt === 0) {
-      log[quiet ? 'debug' : 'info']({ address: worker.address, scheduler: options.scheduler }, `ready (id ${worker.id}): ${worker.slots} slot(s), peer server ${worker.address}, scheduler ${options.scheduler}`)
+      log[quiet ? 'debug' : 'info']({ address: worker.address, scheduler: options.scheduler }, `(id ${worker.id}) ready: ${worker.slots} slot(s), peer server ${worker.address}, scheduler ${options.scheduler}`)
     } else {
       log.info({ address: worker.address, scheduler: options.scheduler }, `rejoined the scheduler at ${options.scheduler} after ${((Date.now() - lostAt) / 1000).toFixed(1)} s as id ${worker.id}, peer server ${worker.address}`)
     }
