@@ -17,7 +17,7 @@ test('skein scheduler and two skein workers on loopback run a graph and shut dow
   t.is(statSync(tokenFile).mode & 0o777, 0o600, 'the token file is readable by its owner only')
   const workers = await Promise.all([
     start(['worker', address, '--slots', '2', '--name', 'w1', '--token-file', tokenFile], /"component":"w1".*ready: /),
-    start(['worker', address, '--slots', '2', '--name', 'w2', '--host', '127.0.0.1', '--death-timeout', '500ms'], /'w2' .*ready/, { ...process.env, SKEIN_TOKEN_FILE: tokenFile }),
+    start(['worker', address, '--slots', '2', '--name', 'w2', '--host', '127.0.0.1', '--death-timeout', '500ms'], /"component":"w2".*ready: /, { ...process.env, SKEIN_TOKEN_FILE: tokenFile }),
   ])
   try {
     const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { workers: number }
@@ -68,7 +68,7 @@ test('skein scheduler prints a new token once; a worker needs it to join', async
       t.is(await new Promise<number | null>((resolve) => child.once('exit', resolve)), 2)
       t.regex(err, name === 'none' ? /requires the cluster's token/ : /wrong token/)
     }
-    const worker = await start(['worker', address, '--name', 'ok'], /'ok' .*ready/, { ...env, SKEIN_TOKEN: token })
+    const worker = await start(['worker', address, '--name', 'ok'], /"component":"ok".*ready: /, { ...env, SKEIN_TOKEN: token })
     const client = await Client.connect(address, { token, inProcess: false })
     try {
       t.is(await client.submit((x: number) => x * 2, 21), 42)
@@ -118,7 +118,7 @@ test('skein worker --nworkers 2 runs two supervised worker processes; SIGTERM st
   const env = { ...process.env }
   delete env.SKEIN_TOKEN
   delete env.SKEIN_TOKEN_FILE
-  const workers = await start(['worker', address, '--nworkers', '2', '--name', 'pair', '--resources', 'GPU=1'], /'pair-\d' .*ready[^]*'pair-\d' .*ready/, env)
+  const workers = await start(['worker', address, '--nworkers', '2', '--name', 'pair', '--resources', 'GPU=1'], /"component":"pair-\d".*ready: [^]*"component":"pair-\d".*ready: /, env)
   try {
     t.regex(workers.banner, /starting 2 worker process\(es\) of 1 slot\(s\) each/)
     const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { workers: number }

@@ -9,7 +9,7 @@ export type ConsoleLevel = (typeof METHODS)[keyof typeof METHODS]
 export const MAX_CONSOLE_LINE_CHARS = 8192
 
 /** Lines one execution thread sends per second at most; the rest are counted and said dropped. */
-const MAX_LINES_PER_SECOND = 1000
+const MAX_LINES_PER_SECOND = 10_000
 
 export interface ConsoleLine {
   t: 'console'

@@ -255,7 +255,7 @@ export class Worker {
   /** A line a task printed: a record with the worker's name and the task's key. */
   private taskOutput(printed: ConsoleLine): void {
     const { level, line, key, dropped } = printed
-    if (dropped > 0) this.logger.warn({ worker: this.name }, `${dropped} line(s) printed by tasks were dropped (more than 1000 a second on one thread)`)
+    if (dropped > 0) this.logger.warn({ worker: this.name }, `${dropped} line(s) printed by tasks were dropped (more than 10 000 a second on one thread)`)
     this.logger[level](key === null ? { worker: this.name } : { worker: this.name, key }, line)
     this.forwarder.add(printed)
   }
