@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { createLogger, noticesTo, type LogOption } from '../log'
+import { createLogger, isLogLevel, noticesTo, type LogOption } from '../log'
 import { resolveTls, SecurityOptionsError, type ResolvedTls, type TlsOptions } from '../protocol'
 import { Scheduler, type SchedulerOptions } from '../scheduler'
 import { checkResources, formatResources, machineMemory, MemoryOptionsError, resolveMemory, type MemoryFractions } from '../worker'
@@ -152,7 +152,7 @@ export class LocalCluster {
     const address = scheduler.address
     // The cluster's own directory: it goes on close even when a worker process could not remove its own (killed).
     const localDirectory = fs.mkdtempSync(path.join(parentDirectory, 'skein-cluster-'))
-    const args = [address, '--slots', String(slots), '--host', host, '--quiet', '--log-level', logger.level, ...tlsArgs, '--memory-limit', String(memory.limit), '--local-directory', localDirectory]
+    const args = [address, '--slots', String(slots), '--host', host, '--quiet', '--log-level', isLogLevel(logger.level) ? logger.level : 'trace', ...tlsArgs, '--memory-limit', String(memory.limit), '--local-directory', localDirectory]
     if (options.memory !== undefined) {
       const { target, spill, pause, terminate } = memory
       args.push('--memory', JSON.stringify({ target, spill, pause, terminate }))
