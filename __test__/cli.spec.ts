@@ -16,8 +16,8 @@ test('skein scheduler and two skein workers on loopback run a graph and shut dow
   t.regex(scheduler.banner, /loopback only/)
   t.is(statSync(tokenFile).mode & 0o777, 0o600, 'the token file is readable by its owner only')
   const workers = await Promise.all([
-    start(['worker', address, '--slots', '2', '--name', 'w1', '--token-file', tokenFile], /'w1' .*ready/),
-    start(['worker', address, '--slots', '2', '--name', 'w2', '--host', '127.0.0.1', '--death-timeout', '500ms'], /'w2' .*ready/, { ...process.env, SKEIN_TOKEN_FILE: tokenFile }),
+    start(['worker', address, '--slots', '2', '--name', 'w1', '--token-file', tokenFile], /"component":"w1".*ready: /),
+    start(['worker', address, '--slots', '2', '--name', 'w2', '--host', '127.0.0.1', '--death-timeout', '500ms'], /"component":"w2".*ready: /, { ...process.env, SKEIN_TOKEN_FILE: tokenFile }),
   ])
   try {
     const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { workers: number }
@@ -68,7 +68,7 @@ test('skein scheduler prints a new token once; a worker needs it to join', async
       t.is(await new Promise<number | null>((resolve) => child.once('exit', resolve)), 2)
       t.regex(err, name === 'none' ? /requires the cluster's token/ : /wrong token/)
     }
-    const worker = await start(['worker', address, '--name', 'ok'], /'ok' .*ready/, { ...env, SKEIN_TOKEN: token })
+    const worker = await start(['worker', address, '--name', 'ok'], /"component":"ok".*ready: /, { ...env, SKEIN_TOKEN: token })
     const client = await Client.connect(address, { token, inProcess: false })
     try {
       t.is(await client.submit((x: number) => x * 2, 21), 42)
@@ -102,7 +102,7 @@ test('bad --resources, --death-timeout, --nworkers and --log-level are refused w
     [['--resources', '2GPU=1'], /'2GPU=1': the name/],
     [['--death-timeout', 'soon'], /expected a duration such as 60, 30s, 500ms or 2m, not 'soon'/],
     [['--nworkers', 'many'], /--nworkers.*expected an integer >= 1/],
-    [['--log-level', 'loud'], /--log-level must be one of error, warning, info, not 'loud'/],
+    [['--log-level', 'loud'], /--log-level must be one of trace, debug, info, warn, error, fatal, silent, not 'loud'/],
   ]
   for (const [flags, message] of cases) {
     const { code, stderr } = await runCli(['worker', 'ws://127.0.0.1:1', ...flags])
@@ -118,7 +118,7 @@ test('skein worker --nworkers 2 runs two supervised worker processes; SIGTERM st
   const env = { ...process.env }
   delete env.SKEIN_TOKEN
   delete env.SKEIN_TOKEN_FILE
-  const workers = await start(['worker', address, '--nworkers', '2', '--name', 'pair', '--resources', 'GPU=1'], /'pair-\d' .*ready[^]*'pair-\d' .*ready/, env)
+  const workers = await start(['worker', address, '--nworkers', '2', '--name', 'pair', '--resources', 'GPU=1'], /"component":"pair-\d".*ready: [^]*"component":"pair-\d".*ready: /, env)
   try {
     t.regex(workers.banner, /starting 2 worker process\(es\) of 1 slot\(s\) each/)
     const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { workers: number }
@@ -170,7 +170,7 @@ test('--log-level: info shows joins and the ready line, warning hides them, erro
   await workersJoined(1)
   const loud = watchCli(['worker', address, '--name', 'loud'], env)
   processes.push(loud)
-  await loud.waitFor(/'loud' .*ready/)
+  await loud.waitFor(/"component":"loud".*ready: /)
   await workersJoined(2)
   t.notRegex(quiet.stderr(), /joined/)
   t.is(silent.stderr(), '')
@@ -180,7 +180,8 @@ test('--log-level: info shows joins and the ready line, warning hides them, erro
   const alone = watchCli(['worker', address, '--name', 'alone', '--log-level', 'error', '--death-timeout', '0'], env)
   processes.push(alone)
   t.is((await alone.exited).code, 3)
-  t.regex(alone.stderr(), /^skein worker 'alone': cannot reach the scheduler/)
+  // JSON records (stderr is a pipe here): one line, at error.
+  t.regex(alone.stderr(), /^\{"level":"error","time":\d+,"pid":\d+,"component":"alone",.*"msg":"cannot reach the scheduler/)
 
   const verbose = watchCli(['scheduler', '--port', String(await freePort()), '--insecure'], env)
   processes.push(verbose)

@@ -3,7 +3,7 @@ import { Client, ConnectionClosedError, LocalCluster, Scheduler, Worker, moduleF
 import { eventually } from './helpers/processes'
 
 test('when the scheduler goes away, pending futures reject with ConnectionClosedError', async (t) => {
-  const cluster = await LocalCluster.start({ workers: 1 })
+  const cluster = await LocalCluster.start({ workers: 1, log: () => {} })
   try {
     const client = await Client.connect(cluster.address)
     const slow = moduleFunction<(x: number, ms: number) => Promise<number>>('./__test__/fixtures/tasks.mjs', 'slowDouble')

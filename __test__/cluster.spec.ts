@@ -13,7 +13,7 @@ import { alive, eventually } from './helpers/processes'
 const root = path.join(__dirname, '..')
 
 test('LocalCluster starts two worker processes, answers /health, runs a graph across them and closes leaving no process', async (t) => {
-  const cluster = await LocalCluster.start({ workers: 2 })
+  const cluster = await LocalCluster.start({ workers: 2, log: () => {} })
   const pids = cluster.workers
   try {
     t.regex(cluster.address, /^ws:\/\/127\.0\.0\.1:\d+$/)

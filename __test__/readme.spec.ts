@@ -66,3 +66,9 @@ test('the observability example in the README runs as written and prints what th
   const printed = /prints\n\n```\n([\s\S]*?)```/.exec(section)![1]
   t.is(out.trim(), printed.trim())
 })
+
+test('the logging example in the README runs as written', async (t) => {
+  const example = tsBlocks('Dashboard and Observability').find((block) => block.includes('forwardLogs'))!
+  const out = await runExample('logging', example)
+  t.is(out.trim(), ['5', 'info from local-0 [shout-hello]: shouting hello', 'warn from local-0 [shout-hello]: HELLO!', "[ 'warn local-0: HELLO!' ]"].join('\n'))
+})

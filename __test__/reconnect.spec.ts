@@ -51,7 +51,7 @@ test('a worker started before its scheduler joins it once the scheduler appears'
   const scheduler = watchCli(['scheduler', '--port', String(port), '--token-file', token])
   processes.push(scheduler)
   await scheduler.waitFor(/listening on/)
-  await worker.waitFor(/'early' .*ready/)
+  await worker.waitFor(/"component":"early".*ready: /)
   t.is(await workersOf(port), 1)
   t.is(await double(address, token, 21), 42)
 })
@@ -67,7 +67,7 @@ test('a worker rejoins a scheduler restarted on the same port, runs tasks, and e
   await first.waitFor(/listening on/)
   const worker = watchCli(['worker', address, '--name', 'w', '--token-file', token, '--death-timeout', '10s'])
   processes.push(worker)
-  await worker.waitFor(/'w' .*ready/)
+  await worker.waitFor(/"component":"w".*ready: /)
   t.is(await double(address, token, 1), 2)
 
   first.child.kill('SIGKILL')
@@ -85,7 +85,7 @@ test('a worker rejoins a scheduler restarted on the same port, runs tasks, and e
   second.child.kill('SIGTERM')
   const { code } = await worker.exited
   t.is(code, 3, worker.stderr())
-  t.regex(worker.stderr(), /'w': lost its scheduler and cannot reach the scheduler at ws:\/\/127\.0\.0\.1:\d+: tried \d+ time\(s\) over \d+\.\d s \(the death timeout\)/)
+  t.regex(worker.stderr(), /"component":"w".*"msg":"lost its scheduler and cannot reach the scheduler at ws:\/\/127\.0\.0\.1:\d+: tried \d+ time\(s\) over \d+\.\d s \(the death timeout\)/)
 })
 
 test('a worker with nothing to join exits with code 3 after its death timeout, naming the address and how long it tried', async (t) => {
@@ -94,7 +94,7 @@ test('a worker with nothing to join exits with code 3 after its death timeout, n
   cleanup(t, [worker])
   const { code } = await worker.exited
   t.is(code, 3)
-  t.regex(worker.stderr(), new RegExp(`'lonely': cannot reach the scheduler at ws://127\\.0\\.0\\.1:${port}: tried \\d+ time\\(s\\) over \\d+\\.\\d s \\(the death timeout\\); last error: .*ECONNREFUSED`))
+  t.regex(worker.stderr(), new RegExp(`"level":"error".*"component":"lonely".*"msg":"cannot reach the scheduler at ws://127\\.0\\.0\\.1:${port}: tried \\d+ time\\(s\\) over \\d+\\.\\d s \\(the death timeout\\); last error: .*ECONNREFUSED`))
 })
 
 test('a worker with a wrong token is not retried: it fails at once with the authentication error (code 2)', async (t) => {

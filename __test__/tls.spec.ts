@@ -267,7 +267,7 @@ test('skein certs, then skein scheduler, skein worker and a client with TLS flag
   try {
     t.regex(scheduler.banner, new RegExp(`listening on wss://127\\.0\\.0\\.1:${port} \\(health: https://`))
     t.regex(scheduler.banner, /mutual TLS/)
-    const worker = await startCli(['worker', address, '--name', 'tls-w', '--token-file', tokenFile, ...flags], /'tls-w' .*ready/)
+    const worker = await startCli(['worker', address, '--name', 'tls-w', '--token-file', tokenFile, ...flags], /"component":"tls-w".*ready: /)
     started.push(worker)
     t.regex(worker.banner, /peer server wss:\/\/127\.0\.0\.1:\d+/)
     const client = await Client.connect(address, { tokenFile, tls: files })

@@ -14,6 +14,13 @@ import { checkClientMessage, checkWorkerMessage } from '../ts/scheduler/validate
 import { MAX_STORY_TRANSITIONS, storyOf } from '../ts/scheduler/story'
 import { GraphWriter } from '../ts/graph/wire'
 import { taskWith } from '../ts/index'
+import { EventEmitter } from 'node:events'
+import type { TaskOutput, TaskOutputLine } from '../ts/protocol'
+import { TaskOutputForwarder } from '../ts/worker/task-output'
+import { TaskOutputRelay } from '../ts/scheduler/task-output'
+import type { Connection } from '../ts/scheduler/connection'
+import { ForwardedOutput } from '../ts/client/task-output'
+import { createLogger, type LogRecord } from '../ts/log'
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
@@ -285,4 +292,66 @@ test('a missing-data event may say why (a 6th field): Rust keeps the reason, enc
   t.regex(err.message, /fetching it from w1 failed 1 time \(last error: ECONNREFUSED\); check that workers can reach each other/)
   // A reason past 1000 bytes makes the frame malformed: nothing of it applies.
   t.throws(() => core.workerEvents(w2, encode([[WorkerEventKind.MissingData, 1, 1, 0, w1, 'x'.repeat(1001)]])), { message: /missing-data reason: 1001 bytes, more than 1000/ })
+})
+
+/** ["forward-logs", true]: a client asks for the lines tasks print; the scheduler says the same to its workers */
+const FORWARD_LOGS = hex('92 ac 666f72776172642d6c6f6773 c3')
+
+/** ["task-output", [[time 1700000000000 (float64), "info", key "a", "hi"], [time + 1, "error", no key, "x"]], dropped 0]: worker -> scheduler */
+const TASK_OUTPUT = hex('93 ab 7461736b2d6f7574707574 92 94 cb 4278bcfe56800000 a4 696e666f a1 61 a2 6869 94 cb 4278bcfe56801000 a5 6572726f72 c0 a1 78 00')
+
+/** ["task-output", worker "w1", [[time 1700000000000, "info", key "a", "hi"]], dropped 2]: scheduler -> client */
+const FORWARDED_TASK_OUTPUT = hex('94 ab 7461736b2d6f7574707574 a2 7731 91 94 cb 4278bcfe56800000 a4 696e666f a1 61 a2 6869 02')
+
+const T0 = 1_700_000_000_000
+
+test('forward-logs: the client writes the golden bytes, the scheduler reads them back and refuses anything but a boolean', (t) => {
+  t.deepEqual(encode(['forward-logs', true]), FORWARD_LOGS)
+  t.deepEqual(checkClientMessage(decode(FORWARD_LOGS) as unknown[]), ['forward-logs', true])
+  t.throws(() => checkClientMessage(['forward-logs', 1]), { message: /on \(a boolean\)/ })
+})
+
+test('task output: the worker batches lines into the golden bytes, the scheduler reads them back and bounds them', async (t) => {
+  const sent: TaskOutput[] = []
+  const forwarder = new TaskOutputForwarder((m) => sent.push(m))
+  forwarder.add({ t: 'console', level: 'info', line: 'ignored: nobody asked', key: 'a', dropped: 0 })
+  forwarder.forward(true)
+  forwarder.add({ t: 'console', level: 'info', line: 'hi', key: 'a', dropped: 0 })
+  forwarder.add({ t: 'console', level: 'error', line: 'x', key: null, dropped: 0 })
+  await new Promise((resolve) => setTimeout(resolve, 250))
+  t.is(sent.length, 1, 'one message for both lines')
+  const [message] = sent
+  message[1][0][0] = T0
+  message[1][1][0] = T0 + 1
+  t.deepEqual(encode(message), TASK_OUTPUT)
+  t.deepEqual(checkWorkerMessage(decode(TASK_OUTPUT) as unknown[]), ['task-output', [[T0, 'info', 'a', 'hi'], [T0 + 1, 'error', null, 'x']], 0])
+  const line = (text: string, level = 'info'): unknown[] => [T0, level, 'a', text]
+  t.throws(() => checkWorkerMessage(['task-output', Array.from({ length: 1001 }, () => line('x')), 0]), { message: /lines \(at most 1000/ })
+  t.throws(() => checkWorkerMessage(['task-output', [line('x'.repeat(8301))], 0]), { message: /lines \(at most 1000/ })
+  t.throws(() => checkWorkerMessage(['task-output', [line('x', 'fatal')], 0]), { message: /lines/ })
+  t.throws(() => checkWorkerMessage(['task-output', [line('x')], -1]), { message: /dropped \(a count\)/ })
+  forwarder.close()
+})
+
+test('forwarded task output: the scheduler relays the golden bytes to a client that asked, and the client makes records of them', (t) => {
+  const sentToClient: unknown[] = []
+  const sentToWorker: unknown[] = []
+  const client = { send: (m: unknown) => sentToClient.push(m) } as unknown as Connection
+  const worker = { send: (m: unknown) => sentToWorker.push(m) } as unknown as Connection
+  const relay = new TaskOutputRelay(() => [worker])
+  relay.relay('w1', [[T0, 'info', 'a', 'nobody asked']], 0)
+  t.deepEqual(sentToClient, [])
+  relay.subscribe(client, true)
+  t.deepEqual(sentToWorker, [['forward-logs', true]], 'the workers are told when the first client asks')
+  relay.relay('w1', [[T0, 'info', 'a', 'hi']], 2)
+  t.deepEqual(encode(sentToClient[0]), FORWARDED_TASK_OUTPUT)
+  relay.closed(client)
+  t.deepEqual(sentToWorker, [['forward-logs', true], ['forward-logs', false]], '... and when the last one leaves')
+  const events = new EventEmitter()
+  const records: LogRecord[] = []
+  events.on('log', (r: LogRecord) => records.push(r))
+  const [, name, lines, dropped] = decode(FORWARDED_TASK_OUTPUT) as [string, string, TaskOutputLine[], number]
+  new ForwardedOutput(createLogger(false, 'test'), events).receive(name, lines, dropped)
+  t.like(records[0], { level: 'warn', component: 'w1', msg: '2 line(s) printed by tasks on w1 were not forwarded (more than the bounds allow)' })
+  t.deepEqual(records[1], { level: 'info', time: T0, component: 'w1', worker: 'w1', key: 'a', msg: 'hi' })
 })

@@ -73,3 +73,4 @@ export {
 export { LocalCluster, type LocalClusterOptions, createTestCertificates, CertificateError, type TestCertificates, type TestCertificateOptions } from './cluster'
 export { TlsError, ConnectionRefusedError, InvalidOptionsError, type TlsOptions } from './protocol'
 export { Worker, type WorkerOptions, SchedulerUnreachableError, ResourcesError } from './worker'
+export { parseLogLevel, type LogLevel, type LogRecord, type LogOption, type LogSettings, type LogFunction, type LogFormat } from './log'

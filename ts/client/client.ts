@@ -50,6 +50,8 @@ import { PeerPool, type WorkerDescription } from './peers'
 import { scatterValues, type ScatterOptions } from './scatter'
 import { Progress, PROGRESS_OPTIONS, type ProgressOptions } from './progress'
 import { transitionsOf, type Transition } from './story'
+import { createLogger, isLogOption, LOG_OPTION_EXPECTED, type LogOption, type LogRecord } from '../log'
+import { ForwardedOutput } from './task-output'
 
 export interface ClientOptions {
   /** Shown in the scheduler's logs; default `client-<host>-<pid>`. */
@@ -76,6 +78,17 @@ export interface ClientOptions {
    * (mutual TLS). Default: for a scheduler this process started, its settings; else none.
    */
   tls?: TlsOptions
+  /**
+   * Have the lines tasks print (console.log...) on every worker sent to this client, as
+   * `forwardLogs()` does. Default false.
+   */
+  forwardLogs?: boolean
+  /**
+   * Where forwarded task lines go when nothing listens to the client's 'log' event: a function
+   * receiving `(msg, record)`, settings `{ level, destination, format }`, a pino logger, or false.
+   * Default: stderr at SKEIN_LOG_LEVEL, else info.
+   */
+  log?: LogOption
 }
 
 /** Options of `submitWith`: key, purity and placement of the one task. */
@@ -101,6 +114,8 @@ const CLIENT_OPTIONS: Record<keyof ClientOptions, OptionKind> = {
   token: 'string',
   tokenFile: 'string',
   tls: 'object',
+  forwardLogs: 'boolean',
+  log: { test: isLogOption, expected: LOG_OPTION_EXPECTED },
 }
 
 /** Options of `publishDataset`. */
@@ -167,6 +182,7 @@ export class Client implements FutureOwner {
   private readonly events = new EventEmitter()
   private placementCheckQueued = false
   private readonly unplaceable = new UnplaceableWatch((warning) => this.warnUnplaceable(warning))
+  private forwarded: ForwardedOutput | undefined
 
   private constructor(credentials: Credentials, tls: ResolvedTls | null) {
     this.peers = new PeerPool(credentials, tls)
@@ -180,6 +196,7 @@ export class Client implements FutureOwner {
     const tls = partyTls(options.tls, address, 'Client.connect')
     checkTlsAddress(address, tls, 'Client.connect')
     const client = new Client(credentials, tls)
+    client.forwarded = new ForwardedOutput(createLogger(options.log, 'Client.connect'), client.events)
     client.connection = await SchedulerConnection.open(
       address,
       options.name ?? `client-${hostname()}-${process.pid}`,
@@ -190,7 +207,19 @@ export class Client implements FutureOwner {
       (event) => client.receive(event),
       (error) => client.shutdown(error),
     )
+    if (options.forwardLogs) client.forwardLogs()
     return client
+  }
+
+  /**
+   * From now on (`on`, the default) or no longer, the lines tasks print with console.log and its
+   * kin, on every worker, come to this client (Dask's forward_logging): each is a record with
+   * the worker's name and the task's key, emitted as a 'log' event, or written through the
+   * client's `log` when nothing listens. Bounded: each worker sends at most 1000 lines per
+   * 100 ms, and the scheduler at most 5000 a second to each client; a record says how many were left out.
+   */
+  forwardLogs(on = true): void {
+    this.post(() => this.connection?.send(['forward-logs', on]))
   }
 
   /** Runs `fn(...args)` on a worker. A Future or Task among the arguments (also inside arrays and objects) is a dependency. */
@@ -428,12 +457,17 @@ export class Client implements FutureOwner {
    * satisfies (it waits, pending, for such a worker to join; `future.unplaceable` says why).
    * With no listener, the warning goes to `process.emitWarning` (stderr).
    */
-  on(event: 'unplaceable', listener: (warning: UnplaceableWarning) => void): this {
+  on(event: 'unplaceable', listener: (warning: UnplaceableWarning) => void): this
+  /** 'log': a line a task printed, forwarded (see `forwardLogs`); with a listener, it is not written to the client's log. */
+  on(event: 'log', listener: (record: LogRecord) => void): this
+  on(event: 'unplaceable' | 'log', listener: (value: UnplaceableWarning & LogRecord) => void): this {
     this.events.on(event, listener)
     return this
   }
 
-  off(event: 'unplaceable', listener: (warning: UnplaceableWarning) => void): this {
+  off(event: 'unplaceable', listener: (warning: UnplaceableWarning) => void): this
+  off(event: 'log', listener: (record: LogRecord) => void): this
+  off(event: 'unplaceable' | 'log', listener: (value: UnplaceableWarning & LogRecord) => void): this {
     this.events.off(event, listener)
     return this
   }
@@ -671,6 +705,9 @@ export class Client implements FutureOwner {
         this.peers.setWorkers(event[1])
         this.wakeWorkerWaiters()
         this.unplaceable.check(this.peers.list())
+        return
+      case 'task-output':
+        this.forwarded?.receive(event[1], event[2], event[3])
         return
     }
   }

@@ -8,7 +8,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { TlsOptions } from '../protocol'
-import { DEFAULT_DEATH_TIMEOUT_MS, formatResources, machineMemory, parseBytes, parseLogLevel, parseResources, runWorkerProcess, tlsFromArgs, type LogLevel } from '../worker'
+import { createLogger, parseLogLevel, type LogLevel, type Logger } from '../log'
+import { DEFAULT_DEATH_TIMEOUT_MS, formatResources, machineMemory, parseBytes, parseResources, runWorkerProcess, tlsFromArgs } from '../worker'
 import { createTestCertificates } from './certificates'
 import { listeningAddresses, schedulerToken, type SchedulerToken } from './cli-security'
 import { defaultShape } from './local-cluster'
@@ -81,33 +82,45 @@ interface SchedulerCommandOptions extends TlsFlags {
   tokenFile?: string
   insecure?: boolean
   allowOrigin?: string[]
-  logLevel: LogLevel
+  logLevel?: LogLevel
+}
+
+/**
+ * The command's root logger, whose records name their component themselves (stderr: JSON lines,
+ * or readable ones on a terminal) at --log-level, else SKEIN_LOG_LEVEL, else info.
+ */
+function commandLogger(level: LogLevel | undefined, command: string): Logger {
+  try {
+    return createLogger({ level }, `skein ${command}`)
+  } catch (err) {
+    return program.error(`skein ${command}: ${(err as Error).message}`)
+  }
 }
 
 async function runScheduler(options: SchedulerCommandOptions): Promise<void> {
   // Loaded here so that `skein worker` never needs the native addon.
   const { Scheduler } = await import('../scheduler')
+  const root = commandLogger(options.logLevel, 'scheduler')
+  const log = root.child({ component: 'scheduler' })
   let token: SchedulerToken
   try {
     token = schedulerToken(options)
   } catch (err) {
-    process.stderr.write(`skein scheduler: ${(err as Error).message}\n`)
+    log.fatal((err as Error).message)
     process.exit(2)
   }
   const tls = tlsOption(options)
   let scheduler: InstanceType<typeof Scheduler>
   try {
-    const level = options.logLevel
-    const logging = { verbose: level === 'info', ...(level === 'error' ? { log: () => {} } : {}) }
-    scheduler = new Scheduler({ ...logging, ...(token.value === null ? { insecure: true } : { token: token.value }), allowedOrigins: options.allowOrigin ?? [], ...(tls === undefined ? {} : { tls }) })
+    scheduler = new Scheduler({ log: root, verbose: true, ...(token.value === null ? { insecure: true } : { token: token.value }), allowedOrigins: options.allowOrigin ?? [], ...(tls === undefined ? {} : { tls }) })
   } catch (err) {
-    process.stderr.write(`skein scheduler: ${(err as Error).message}\n`)
+    log.fatal((err as Error).message)
     process.exit(2)
   }
   try {
     await scheduler.listen({ port: options.port, host: options.host })
   } catch (err) {
-    process.stderr.write(`skein scheduler: cannot listen on ${options.host}:${options.port}: ${(err as Error).message}\n`)
+    log.fatal({ address: `${options.host}:${options.port}` }, `cannot listen on ${options.host}:${options.port}: ${(err as Error).message}`)
     process.exit(1)
   }
   const stop = () => {
@@ -129,7 +142,8 @@ function packageVersion(): string {
 }
 
 const version = packageVersion()
-const logLevelHelp = 'what goes to stderr: error (only why it stopped), warning (also trouble it lived through), info (also banners, joins and reconnects)'
+const logLevelHelp =
+  'records written to stderr (JSON lines, or readable lines on a terminal): error (why it stopped), warn (also trouble it lived through), info (also joins and reconnects), debug, trace; or silent. Default: SKEIN_LOG_LEVEL, else info'
 
 const program = new Command()
   .name('skein')
@@ -149,7 +163,7 @@ withTlsFlags(command('scheduler'), 'the scheduler')
   .option('--token-file <path>', 'the cluster token: read from this file, or made and written there (mode 600) if it does not exist; default SKEIN_TOKEN, else a new token printed once')
   .option('--insecure', 'accept connections without a token: anyone who reaches the port can run code on the workers')
   .option('--allow-origin <origin...>', 'browser Origins allowed to connect (others are refused)')
-  .option('--log-level <level>', logLevelHelp, strict((v) => parseLogLevel(v)), 'info')
+  .option('--log-level <level>', logLevelHelp, strict((v) => parseLogLevel(v)))
   .action(runScheduler)
 
 interface WorkerCommandOptions extends TlsFlags {
@@ -163,7 +177,7 @@ interface WorkerCommandOptions extends TlsFlags {
   resources?: Record<string, number>
   deathTimeout: number
   nworkers?: number | 'auto'
-  logLevel: LogLevel
+  logLevel?: LogLevel
 }
 
 function runWorker(address: string, options: WorkerCommandOptions): Promise<void> | void {
@@ -186,14 +200,13 @@ function runWorker(address: string, options: WorkerCommandOptions): Promise<void
       resources: options.resources,
       deathTimeoutMs: options.deathTimeout,
       logLevel: options.logLevel,
-      quiet: options.logLevel !== 'info',
     })
   }
+  const root = commandLogger(options.logLevel, 'worker')
   const count = options.nworkers === 'auto' ? defaultShape(undefined, options.slots, os.availableParallelism()).count : options.nworkers
   // Each process may use its share of the machine unless told otherwise (as Dask divides memory_limit='auto').
   const memoryLimit = options.memoryLimit ?? Math.floor(machineMemory() / count)
-  const args = [address, '--slots', String(options.slots), '--memory-limit', String(memoryLimit), '--death-timeout-ms', String(options.deathTimeout), '--log-level', options.logLevel]
-  if (options.logLevel !== 'info') args.push('--quiet')
+  const args = [address, '--slots', String(options.slots), '--memory-limit', String(memoryLimit), '--death-timeout-ms', String(options.deathTimeout), '--log-level', root.level]
   const flags: [string, string | undefined][] = [
     ['--host', options.host],
     ['--advertise-host', options.advertiseHost],
@@ -206,11 +219,8 @@ function runWorker(address: string, options: WorkerCommandOptions): Promise<void
   ]
   for (const [flag, value] of flags) if (value !== undefined) args.push(flag, value)
   if (options.tlsRequireClientCert) args.push('--tls-require-client-cert')
-  const info = (line: string) => {
-    if (options.logLevel !== 'error') process.stderr.write(`skein worker: ${line}\n`)
-  }
-  info(`starting ${count} worker process(es) of ${options.slots} slot(s) each`)
-  runWorkerProcesses({ count, args, name: options.name, maxRestartsPerMinute: 10, log: info })
+  root.child({ component: 'worker' }).info(`starting ${count} worker process(es) of ${options.slots} slot(s) each`)
+  runWorkerProcesses({ count, args, name: options.name, maxRestartsPerMinute: 10, logger: root })
 }
 
 withTlsFlags(command('worker'), "the worker's peer server")
@@ -230,7 +240,7 @@ withTlsFlags(command('worker'), "the worker's peer server")
       .argParser(duration)
       .default(DEFAULT_DEATH_TIMEOUT_MS, `${DEFAULT_DEATH_TIMEOUT_MS / 1000}s`),
   )
-  .option('--log-level <level>', logLevelHelp, strict((v) => parseLogLevel(v)), 'info')
+  .option('--log-level <level>', logLevelHelp, strict((v) => parseLogLevel(v)))
   .action(runWorker)
 
 command('certs')

@@ -1,7 +1,8 @@
-import { fork, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { createLogger, isLogLevel, noticesTo, type LogOption } from '../log'
 import { resolveTls, SecurityOptionsError, type ResolvedTls, type TlsOptions } from '../protocol'
 import { Scheduler, type SchedulerOptions } from '../scheduler'
 import { checkResources, formatResources, machineMemory, MemoryOptionsError, resolveMemory, type MemoryFractions } from '../worker'
@@ -9,6 +10,7 @@ import { inheritedExecArgv } from './inherited-exec-argv'
 import { workerEntry } from './paths'
 import { stopChild, Supervisor } from './supervisor'
 import { workerProcessEnv } from './worker-env'
+import { forkWorker } from './worker-fork'
 
 export interface LocalClusterOptions {
   /**
@@ -40,8 +42,15 @@ export interface LocalClusterOptions {
    * `scheduler.heartbeatTimeoutMs`); workers heartbeat at a quarter of it, at most once a second.
    */
   heartbeatTimeoutMs?: number
-  /** Receives a line per restarted worker (default: stderr). */
-  log?: (line: string) => void
+  /**
+   * Where the cluster's log records go: its own (component 'cluster': workers restarted), its
+   * worker processes' (component: the worker's name; lines their tasks print come with the
+   * task's `key`), and its scheduler's unless `scheduler.log` is given. A function receives
+   * `(msg, record)`; or settings `{ level, destination, format }`, a pino logger, or false for
+   * none. The workers are told the level, so what it hides they do not even write. Default:
+   * stderr at SKEIN_LOG_LEVEL, else info.
+   */
+  log?: LogOption
   /**
    * Node flags of the worker processes (and so of their execution threads). Default: the
    * module-loader flags of this process (`--import tsx`, `--require ...`, `--loader ...`), so
@@ -128,7 +137,8 @@ export class LocalCluster {
     }
     const resources = options.resources === undefined ? undefined : checkResources(options.resources, 'LocalCluster: resources')
     const host = options.host ?? '127.0.0.1'
-    const entry = workerEntry()
+    // Fails here, before anything started, when skein is not built.
+    workerEntry()
     const timeoutMs = options.heartbeatTimeoutMs ?? options.scheduler?.heartbeatTimeoutMs
     if (options.tls !== undefined && options.scheduler?.tls !== undefined) {
       throw new SecurityOptionsError("LocalCluster: give 'tls' or 'scheduler.tls', not both (the workers use the same settings)")
@@ -136,29 +146,24 @@ export class LocalCluster {
     const tlsOptions = options.tls ?? options.scheduler?.tls
     const tlsArgs = tlsOptions === undefined ? [] : workerTlsArgs(resolveTls(tlsOptions, 'LocalCluster', 'scheduler'))
     const schedulerOptions = { ...options.scheduler, ...(timeoutMs === undefined ? {} : { heartbeatTimeoutMs: timeoutMs }), ...(tlsOptions === undefined ? {} : { tls: tlsOptions }) }
-    const scheduler = new Scheduler(schedulerOptions)
+    const logger = createLogger(options.log, 'LocalCluster')
+    const scheduler = new Scheduler({ ...schedulerOptions, log: options.scheduler?.log ?? logger })
     await scheduler.listen({ host, port: options.port ?? 0 })
     const address = scheduler.address
     // The cluster's own directory: it goes on close even when a worker process could not remove its own (killed).
     const localDirectory = fs.mkdtempSync(path.join(parentDirectory, 'skein-cluster-'))
-    const args = [address, '--slots', String(slots), '--host', host, '--quiet', ...tlsArgs, '--memory-limit', String(memory.limit), '--local-directory', localDirectory]
+    const args = [address, '--slots', String(slots), '--host', host, '--quiet', '--log-level', isLogLevel(logger.level) ? logger.level : 'trace', ...tlsArgs, '--memory-limit', String(memory.limit), '--local-directory', localDirectory]
     if (options.memory !== undefined) {
       const { target, spill, pause, terminate } = memory
       args.push('--memory', JSON.stringify({ target, spill, pause, terminate }))
     }
     if (resources !== undefined && Object.keys(resources).length > 0) args.push('--resources', formatResources(resources))
     if (timeoutMs !== undefined) args.push('--heartbeat-ms', String(Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4)))))
-    const log = options.log ?? ((line: string) => process.stderr.write(`skein LocalCluster: ${line}\n`))
     const supervisor = new Supervisor(
-      (name) =>
-        fork(entry, [...args, '--name', name], {
-          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-          // The token travels in the environment (not the command line, which every user can read).
-          env: workerProcessEnv(scheduler.token),
-          // The parent's module loaders (tsx...), so module functions written in TypeScript import on workers.
-          execArgv: workerExecArgv,
-        }),
-      { maxRestartsPerMinute: maxRestarts, log },
+      // The token travels in the environment (not the command line, which every user can read);
+      // the parent's module loaders (tsx...) go along, so module functions written in TypeScript import on workers.
+      (name) => forkWorker(name, args, workerProcessEnv(scheduler.token), workerExecArgv, logger),
+      { maxRestartsPerMinute: maxRestarts, log: noticesTo(logger.child({ component: 'cluster' })) },
     )
     // Nothing will listen at this address again: the workers would only wait for it (their death timeout), and restarting them fail to connect.
     scheduler.once('crashed', () => void supervisor.close())

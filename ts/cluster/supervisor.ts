@@ -1,11 +1,12 @@
 import type { ChildProcess } from 'node:child_process'
+import type { Log } from '../log'
 import { WorkerExitCode } from '../worker'
 
 export interface SupervisorOptions {
   /** Restarts allowed per worker slot within any 60 s window; past that the slot stays down. */
   maxRestartsPerMinute: number
-  /** One line per restart or give-up. */
-  log: (line: string) => void
+  /** One notice per restart or give-up. */
+  log: Log
   /** A slot stays down: `code` and `signal` are its last process's. */
   ended?: (name: string, code: number | null, signal: NodeJS.Signals | null) => void
 }
@@ -98,20 +99,22 @@ export class Supervisor {
 
   private follow(slot: Slot): void {
     const child = slot.child
-    child.on('error', (err) => this.options.log(`worker ${slot.name} (pid ${child.pid}): ${err.message}`))
+    child.on('error', (err) => this.options.log(`worker ${slot.name} (pid ${child.pid}): ${err.message}`, 'error', { worker: slot.name }))
     child.once('exit', (code, signal) => {
       if (!this.watching || slot.child !== child) return
       const now = Date.now()
       while (slot.restarts.length > 0 && now - slot.restarts[0] > WINDOW_MS) slot.restarts.shift()
       const how = signal ?? `code ${code}`
       if (code !== null && FINAL_EXIT_CODES.has(code)) {
-        this.options.log(`worker ${slot.name} (pid ${child.pid}) exited (${how}); not restarting it: a new process would fail the same way`)
+        this.options.log(`worker ${slot.name} (pid ${child.pid}) exited (${how}); not restarting it: a new process would fail the same way`, 'error', { worker: slot.name })
         this.options.ended?.(slot.name, code, signal)
         return
       }
       if (slot.restarts.length >= this.options.maxRestartsPerMinute) {
         this.options.log(
           `worker ${slot.name} (pid ${child.pid}) exited (${how}) after ${slot.restarts.length} restarts in the last minute; not restarting it`,
+          'error',
+          { worker: slot.name },
         )
         this.options.ended?.(slot.name, code, signal)
         return
@@ -119,7 +122,7 @@ export class Supervisor {
       slot.restarts.push(now)
       this.total++
       slot.child = this.spawn(slot.name)
-      this.options.log(`worker ${slot.name} (pid ${child.pid}) exited (${how}); restarted as pid ${slot.child.pid}`)
+      this.options.log(`worker ${slot.name} (pid ${child.pid}) exited (${how}); restarted as pid ${slot.child.pid}`, 'warn', { worker: slot.name })
       this.follow(slot)
     })
   }

@@ -1,10 +1,10 @@
-import { fork } from 'node:child_process'
 import os from 'node:os'
+import { noticesTo, type Logger } from '../log'
 import { WorkerExitCode } from '../worker'
 import { inheritedExecArgv } from './inherited-exec-argv'
-import { workerEntry } from './paths'
 import { mallocTrimmed } from './worker-env'
 import { Supervisor } from './supervisor'
+import { forkWorker } from './worker-fork'
 
 export interface WorkerProcessesOptions {
   /** Worker processes to run. */
@@ -15,7 +15,8 @@ export interface WorkerProcessesOptions {
   name?: string
   /** Restarts allowed per process within a minute. */
   maxRestartsPerMinute: number
-  log: (line: string) => void
+  /** The command's root logger (no component): its notices (component 'worker'), and the records of the worker processes (component: their names). */
+  logger: Logger
 }
 
 /**
@@ -26,24 +27,21 @@ export interface WorkerProcessesOptions {
  * their exit codes), or on SIGINT/SIGTERM after stopping them.
  */
 export function runWorkerProcesses(options: WorkerProcessesOptions): void {
-  const entry = workerEntry()
   const execArgv = inheritedExecArgv()
+  const log = noticesTo(options.logger.child({ component: 'worker' }))
+  // Records of the worker processes name their component themselves.
+  const root = options.logger
   let worst: number = WorkerExitCode.stopped
   const supervisor: Supervisor = new Supervisor(
-    (name) =>
-      fork(entry, [...options.args, '--name', name], {
-        // SKEIN_TOKEN (if any) travels in the inherited environment, never on a command line.
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        env: mallocTrimmed({ ...process.env }),
-        execArgv,
-      }),
+    // SKEIN_TOKEN (if any) travels in the inherited environment, never on a command line.
+    (name) => forkWorker(name, options.args, mallocTrimmed({ ...process.env }), execArgv, root),
     {
       maxRestartsPerMinute: options.maxRestartsPerMinute,
-      log: options.log,
+      log,
       ended: (_name, code) => {
         worst = Math.max(worst, code ?? WorkerExitCode.failed)
         if (supervisor.running === 0) {
-          options.log(`no worker process left; exiting`)
+          log(`no worker process left; exiting`, 'error')
           process.exit(worst)
         }
       },

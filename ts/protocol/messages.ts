@@ -94,6 +94,12 @@ export type ListDatasets = ['list-datasets', request: number]
 export type FireAndForget = ['fire-and-forget', keys: string[]]
 /** Asks for `key`'s last transitions (its story in the core); answered with 'story'. */
 export type StoryRequest = ['story', request: number, key: string]
+/**
+ * Client -> scheduler: send me (true) or stop sending me (false) the lines tasks print.
+ * Scheduler -> worker: send (true) or stop sending (false) the lines your tasks print; a worker
+ * sends none until told, and the scheduler tells it while any client wants them.
+ */
+export type ForwardLogs = ['forward-logs', on: boolean]
 
 // ---------------------------------------------------------------- scheduler -> client
 /** taskIds: for a submit whose wanted keys were given as indices, the task id of each, in order. */
@@ -114,6 +120,8 @@ export type DatasetNames = ['datasets', request: number, names: string[]]
 export type StoryTransition = [from: string, to: string, stimulus: string]
 /** A key's transitions, oldest first (bounded: the core keeps the last few per key); empty for an unknown key. */
 export type Story = ['story', request: number, transitions: StoryTransition[]]
+/** Lines tasks on worker `worker` (its name) printed, as it sent them; `dropped`: lines left out before these (bounds). */
+export type ForwardedTaskOutput = ['task-output', worker: string, lines: TaskOutputLine[], dropped: number]
 /** A request (or, with request -1, the connection) was refused. */
 export type ErrorReply = ['error', request: number, code: string, message: string]
 
@@ -131,6 +139,10 @@ export interface WorkerMemory {
 export type WorkerHeartbeat = ['heartbeat', memory: WorkerMemory]
 /** This worker could not connect to worker `holder`'s peer server at all (the scheduler checks for itself). */
 export type Unreachable = ['unreachable', holder: number, reason: string]
+/** One line a task printed: when (ms since the epoch), at which level (console.log: info...), the task's key (null: none ran), the text. */
+export type TaskOutputLine = [time: number, level: 'debug' | 'info' | 'warn' | 'error', key: string | null, line: string]
+/** Lines this worker's tasks printed, sent while the scheduler asks for them ('forward-logs'); `dropped`: lines left out before these. */
+export type TaskOutput = ['task-output', lines: TaskOutputLine[], dropped: number]
 /** The worker's process memory crossed its pause threshold (true: it starts no new task) or fell back under it (false). */
 export type Paused = ['paused', paused: boolean]
 
@@ -180,9 +192,10 @@ export type ClientToScheduler =
   | ListDatasets
   | FireAndForget
   | StoryRequest
-export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply | Dataset | DatasetNames | Story
-export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat | WorkerHeartbeat | Paused | Unreachable
-export type SchedulerToWorker = Challenge | Authenticated | Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply
+  | ForwardLogs
+export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply | Dataset | DatasetNames | Story | ForwardedTaskOutput
+export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat | WorkerHeartbeat | Paused | Unreachable | TaskOutput
+export type SchedulerToWorker = Challenge | Authenticated | Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply | ForwardLogs
 export type PeerRequest = Auth | Get | Put | Chunk
 export type PeerReply = Challenge | Authenticated | Data | PutDone | Chunk | ErrorReply
 
@@ -215,6 +228,10 @@ export type NativeWorkerEvent =
  * fewer). Larger results stay on the worker until fetched.
  */
 export const INLINE_RESULT_MAX_BYTES = 1024
+
+/** A 'task-output' message carries at most this many lines, each of at most MAX_TASK_OUTPUT_LINE_CHARS characters. */
+export const MAX_TASK_OUTPUT_LINES = 1000
+export const MAX_TASK_OUTPUT_LINE_CHARS = 8300
 
 /** Keys longer than this (UTF-8 bytes) are refused; the native core holds the same bound for graph keys. */
 export const MAX_KEY_BYTES = 4096

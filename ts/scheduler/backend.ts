@@ -1,12 +1,13 @@
 import type { InProcessSocket, WorkerInfo } from '../protocol'
 import type { SchedulerCrashedError } from './errors'
+import type { LogFields, NoticeLevel } from '../log'
 import type { SchedulerHealth } from './runtime'
 
 /** Small reads of the scheduler's state that the Scheduler answers synchronously. */
 export type SchedulerRead = 'health' | 'stats' | 'state' | 'workers'
 
 export interface BackendEvents {
-  log(line: string): void
+  log(line: string, level?: NoticeLevel, fields?: LogFields): void
   workers(workers: readonly WorkerInfo[]): void
   crashed(error: SchedulerCrashedError): void
 }

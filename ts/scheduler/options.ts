@@ -1,5 +1,5 @@
 import { checkOptions, isPlainObject, type OptionKind, type ResolvedTls, type TlsOptions } from '../protocol'
-import type { Log } from './log'
+import { isLogOption, LOG_OPTION_EXPECTED, type LogOption } from '../log'
 import type { NativeCoreOptions } from './native'
 import { SchedulerOptionsError } from './errors'
 
@@ -26,11 +26,14 @@ export interface SchedulerOptions {
   /** Bytes of shipped function sources all connected clients together may have registered. Default 512 MiB. */
   maxFunctionBytes?: number
   /**
-   * Receives one line per notice (refused input; with `verbose`, workers joining and leaving). Default: stderr.
-   * Called on the thread that created the Scheduler, so a line can arrive late while that thread is busy.
+   * Where its log records go (component 'scheduler'): refused input and trouble at `warn`, workers
+   * and clients joining and leaving at `info` with `verbose`, else at `debug`. A function receives
+   * `(msg, record)`; or settings `{ level, destination, format }`, a pino logger, or false for none.
+   * Default: stderr at SKEIN_LOG_LEVEL, else info (see README, Logging). Written on the thread
+   * that created the Scheduler, so a record can arrive late while that thread is busy.
    */
-  log?: Log
-  /** Also log workers joining and leaving (the standalone CLI scheduler does). Default false. */
+  log?: LogOption
+  /** Log workers and clients joining and leaving at info, not debug (the standalone CLI scheduler does). Default false. */
   verbose?: boolean
   /**
    * Run the scheduler on a thread of its own (default true), where nothing the calling thread
@@ -101,7 +104,7 @@ const OPTIONS: Record<keyof SchedulerOptions, OptionKind> = {
   maxFrameBytes: 'number',
   maxFunctionBytesPerClient: 'number',
   maxFunctionBytes: 'number',
-  log: 'function',
+  log: { test: isLogOption, expected: LOG_OPTION_EXPECTED },
   verbose: 'boolean',
   thread: 'boolean',
   token: 'string',

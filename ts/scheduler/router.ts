@@ -6,10 +6,12 @@ import { SkeinError } from '../protocol'
 import { Datasets, FireAndForget } from './datasets'
 import { FunctionRegistry } from './functions'
 import { decodeMessages } from './instructions'
+import type { LogFields } from '../log'
 import type { Log } from './log'
 import { asBuffer, checkClientMessage, checkHello, checkWorkerMessage, ProtocolError } from './validate'
 import { HANDSHAKE } from '../protocol'
 import { storyOf } from './story'
+import { TaskOutputRelay } from './task-output'
 import { WORKER_UNREACHABLE, type PeerReachability } from './reachability'
 
 const MALFORMED_FRAME = 'SKEIN_MALFORMED_FRAME'
@@ -74,6 +76,8 @@ export class Router {
   readonly functions = new FunctionRegistry()
   private readonly datasets: Datasets
   private readonly fireAndForget: FireAndForget
+  /** The lines tasks print, to the clients that asked for them. */
+  private readonly taskOutput = new TaskOutputRelay(() => this.workers.values())
   /** Why the last few function registrations were refused, for the workers that then ask for them. */
   private readonly refusedFunctions = new RecentNotes(1024)
   private workerList: WorkerInfo[] = []
@@ -87,7 +91,7 @@ export class Router {
   private readonly flush = () => this.flushInstructions()
 
   /** Workers joining and leaving: worth a line from a standalone scheduler, noise from an embedded one. */
-  private readonly info: Log
+  private readonly info: (line: string, fields?: LogFields) => void
   /** Connections refused before they authenticated: strangers can cause any number of these. */
   readonly refused: Log
 
@@ -100,7 +104,8 @@ export class Router {
     verbose: boolean,
     private readonly hooks: RouterHooks,
   ) {
-    this.info = verbose ? log : () => {}
+    // Embedded schedulers keep them at debug: seen only when asked for.
+    this.info = (line, fields) => log(line, verbose ? 'info' : 'debug', fields)
     this.refused = rateLimited(log)
     this.datasets = new Datasets(core, this.functions)
     this.fireAndForget = new FireAndForget(core, this.functions)
@@ -175,7 +180,7 @@ export class Router {
       else {
         // A bug of ours, not the peer's: keep serving, but say so loudly.
         const e = err as Error
-        this.log(`internal error while serving ${conn.label}: ${e.stack ?? e.message}`)
+        this.log(`internal error while serving ${conn.label}: ${e.stack ?? e.message}`, 'error')
         conn.sendError(-1, INTERNAL, `the scheduler failed to handle a message: ${e.message}`)
       }
     }
@@ -208,7 +213,7 @@ export class Router {
       this.pending.delete(conn)
       this.clients.set(conn.id, conn)
       conn.send(['welcome', conn.id])
-      this.info(`${conn.label} '${conn.name}' joined`)
+      this.info(`${conn.label} '${conn.name}' joined`, { client: conn.name })
       conn.send(['workers', this.workerList] satisfies Workers)
       return
     }
@@ -253,7 +258,8 @@ export class Router {
     this.pending.delete(conn)
     this.workers.set(id, conn)
     conn.send(['welcome', id])
-    this.info(`${conn.label} joined with ${slots} slot(s), peer server ${address}`)
+    this.info(`${conn.label} joined with ${slots} slot(s), peer server ${address}`, { worker: name, address })
+    this.taskOutput.workerJoined(conn)
     this.workersChanged()
     this.scheduleFlush()
   }
@@ -336,6 +342,9 @@ export class Router {
       case 'story':
         conn.send(['story', msg[1], storyOf(this.core, msg[2])])
         break
+      case 'forward-logs':
+        this.taskOutput.subscribe(conn, msg[1])
+        break
       case 'heartbeat':
         break
     }
@@ -393,6 +402,9 @@ export class Router {
       case 'unreachable':
         this.recheck(conn, msg[1], msg[2])
         break
+      case 'task-output':
+        this.taskOutput.relay(conn.name, msg[1], msg[2])
+        break
     }
   }
 
@@ -417,7 +429,7 @@ export class Router {
           this.refused(`${reporter.label} cannot reach ${holder.label} at ${holder.address} (${why}), but the scheduler can: the network between those workers is broken`)
           return
         }
-        this.log(`${holder.label} at ${holder.address} cannot be reached by ${reporter.label} (${why}) nor by the scheduler (${unreachable}): removed; its tasks and the data only it held go to other workers`)
+        this.log(`${holder.label} at ${holder.address} cannot be reached by ${reporter.label} (${why}) nor by the scheduler (${unreachable}): removed; its tasks and the data only it held go to other workers`, 'warn', { worker: holder.name, address: holder.address })
         holder.close(CLOSE_POLICY, 'peer server unreachable')
       }),
     )
@@ -425,6 +437,7 @@ export class Router {
 
   private closed(conn: Connection): void {
     this.pending.delete(conn)
+    this.taskOutput.closed(conn)
     this.admitting.delete(conn)
     if (conn.role === Role.Client && this.clients.delete(conn.id)) {
       this.core.removeClient(conn.id)
@@ -432,7 +445,7 @@ export class Router {
       this.scheduleFlush()
     } else if (conn.role === Role.Worker && this.workers.delete(conn.id)) {
       if (!conn.removedByCore) this.core.removeWorker(conn.id, now())
-      this.info(`${conn.label} left`)
+      this.info(`${conn.label} left`, { worker: conn.name })
       this.workersChanged()
       this.scheduleFlush()
     }
@@ -460,7 +473,7 @@ export class Router {
     } catch (err) {
       const e = err as Error
       if (isCorePanic(e)) return this.hooks.fatal(e)
-      this.log(`internal error while sending instructions: ${e.stack ?? e.message}`)
+      this.log(`internal error while sending instructions: ${e.stack ?? e.message}`, 'error')
     }
   }
 
@@ -505,7 +518,7 @@ export class Router {
           this.core.removal(id) === 'stalled'
             ? 'held tasks without running or reporting any for the stall timeout (it heartbeats but sits on its work); removed, its tasks go to other workers'
             : 'missed its heartbeats; removed'
-        this.log(`${conn.label} ${why}`)
+        this.log(`${conn.label} ${why}`, 'warn', { worker: conn.name })
         conn.close(CLOSE_POLICY, 'heartbeat timeout')
       }
       this.workersChanged()

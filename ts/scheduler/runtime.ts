@@ -171,7 +171,7 @@ export class SchedulerRuntime {
       this.router.tick()
     } catch (err) {
       if (isCorePanic(err)) this.fatal(err as Error)
-      else this.hooks.log(`internal error in the timer tick: ${(err as Error).message}`)
+      else this.hooks.log(`internal error in the timer tick: ${(err as Error).message}`, 'error')
     }
   }
 
@@ -180,7 +180,7 @@ export class SchedulerRuntime {
     if (this.failed) return
     this.failed = true
     const reason = `the scheduler's core failed (a bug in skein; please report it): ${error.message}`
-    this.hooks.log(reason)
+    this.hooks.log(reason, 'error')
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
     this.router.closeAll(INTERNAL_ERROR, 'the scheduler failed')

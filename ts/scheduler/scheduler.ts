@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events'
 import os from 'node:os'
 import { credentialsFromOptions, generateToken, registerInProcess, resolveTls, type ResolvedTls, type WorkerInfo } from '../protocol'
 import { SchedulerClosedError, type SchedulerCrashedError } from './errors'
-import { stderrLog, type Log } from './log'
+import { createLogger, noticesTo, type Logger } from '../log'
+import type { Log } from './log'
 import { checkSchedulerOptions, type SchedulerOptions } from './options'
 import type { SchedulerHealth, SchedulerStats } from './runtime'
 import type { BackendEvents, SchedulerBackend } from './backend'
@@ -36,6 +37,7 @@ export interface SchedulerEvents {
 export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly backend: SchedulerBackend
   private readonly log: Log
+  private readonly logger: Logger
   private bound: { host: string; port: number } | undefined
   private listening: Promise<unknown> | undefined
   private closing: Promise<void> | undefined
@@ -52,18 +54,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     super()
     checkSchedulerOptions(options)
     const { log, thread, token, tokenFile, insecure, tls, ...rest } = options
-    this.log = log ?? stderrLog
+    this.logger = createLogger(log, 'Scheduler').child({ component: 'scheduler' })
+    this.log = noticesTo(this.logger)
     // Read here, not on the scheduler's thread: a bad token file or certificate fails the constructor.
     const given = credentialsFromOptions({ token, tokenFile }, 'Scheduler')
     this.token = insecure === true ? null : (given?.token ?? generateToken())
     this.tls = tls === undefined ? null : resolveTls(tls, 'Scheduler', 'scheduler')
     const runtimeOptions = { ...rest, token: this.token, tls: this.tls }
     const events: BackendEvents = {
-      log: (line) => this.log(line),
+      log: (line, level, fields) => this.log(line, level, fields),
       workers: (workers) => this.emit('workers', workers),
       crashed: (error) => {
         this.unregisterInProcess()
-        this.log(`${error.message}; its workers and clients were disconnected`)
+        this.log(`${error.message}; its workers and clients were disconnected`, 'error')
         this.emit('crashed', error)
       },
     }

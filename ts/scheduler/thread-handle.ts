@@ -129,7 +129,7 @@ export class SchedulerThread implements SchedulerBackend {
         this.events.workers(message[1])
         return
       case 'log':
-        this.events.log(message[1])
+        this.events.log(message[1], message[2], message[3])
         return
       case 'fatal':
         this.died(message[1])

@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads'
+import type { LogFields, NoticeLevel } from '../log'
 import type { WorkerInfo } from '../protocol'
 import type { RuntimeOptions } from './options'
 import type { SchedulerHealth } from './runtime'
@@ -33,6 +34,6 @@ export type ReplyValue = ListenReply | CloseReply | undefined
 export type FromThread =
   | [kind: 'reply', id: number, value: ReplyValue, error: ErrorDescription | null]
   | [kind: 'workers', workers: readonly WorkerInfo[]]
-  | [kind: 'log', line: string]
+  | [kind: 'log', line: string, level?: NoticeLevel, fields?: LogFields]
   /** The scheduler failed for good (its core panicked); its connections are closed. */
   | [kind: 'fatal', reason: string]

@@ -14,7 +14,7 @@ const data = workerData as ThreadData
 const post = (message: FromThread) => port.postMessage(message)
 
 const runtime = new SchedulerRuntime(data.options, {
-  log: (line) => post(['log', line]),
+  log: (line, level, fields) => post(['log', line, level, fields]),
   workersChanged: (workers) => post(['workers', workers]),
   // The Scheduler object reports it and ends this thread.
   fatal: (reason) => post(['fatal', reason]),

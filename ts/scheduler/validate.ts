@@ -1,4 +1,5 @@
 import { HANDSHAKE, keyTooLong, MAX_KEY_BYTES, SkeinError, type ClientToScheduler, type HelloClient, type HelloWorker, type PartyRole, type WorkerMemory, type WorkerToScheduler } from '../protocol'
+import { MAX_TASK_OUTPUT_LINE_CHARS, MAX_TASK_OUTPUT_LINES, type TaskOutputLine } from '../protocol'
 
 /** A message that does not follow the protocol; `code` is what the sender is told. */
 export class ProtocolError extends SkeinError {}
@@ -153,6 +154,10 @@ export function checkClientMessage(m: Message): Exclude<ClientToScheduler, Hello
       break
     case 'heartbeat':
       break
+    case 'forward-logs':
+      expectLength(m, 2)
+      field(m, 1, (v): v is boolean => typeof v === 'boolean', 'on (a boolean)')
+      break
     default:
       fail(m, 'not a message a client sends')
   }
@@ -190,10 +195,34 @@ export function checkWorkerMessage(m: Message): Exclude<WorkerToScheduler, Hello
       field(m, 1, isId, 'holder (a worker id)')
       field(m, 2, (v): v is string => typeof v === 'string' && v.length <= 1000, 'reason (a string of at most 1000 characters)')
       break
+    case 'task-output':
+      expectLength(m, 3)
+      field(m, 1, isTaskOutputLines, `lines (at most ${MAX_TASK_OUTPUT_LINES} of [time, level, key or null, text of at most ${MAX_TASK_OUTPUT_LINE_CHARS} characters])`)
+      field(m, 2, (v): v is number => Number.isInteger(v) && (v as number) >= 0, 'dropped (a count)')
+      break
     default:
       fail(m, 'not a message a worker sends')
   }
   return m as Exclude<WorkerToScheduler, HelloWorker>
+}
+
+const TASK_OUTPUT_LEVELS: ReadonlySet<unknown> = new Set(['debug', 'info', 'warn', 'error'])
+
+function isTaskOutputLines(v: unknown): v is TaskOutputLine[] {
+  return (
+    Array.isArray(v) &&
+    v.length <= MAX_TASK_OUTPUT_LINES &&
+    v.every(
+      (l) =>
+        Array.isArray(l) &&
+        l.length === 4 &&
+        typeof l[0] === 'number' &&
+        TASK_OUTPUT_LEVELS.has(l[1]) &&
+        (l[2] === null || isKey(l[2])) &&
+        typeof l[3] === 'string' &&
+        l[3].length <= MAX_TASK_OUTPUT_LINE_CHARS,
+    )
+  )
 }
 
 function isMemory(v: unknown): v is WorkerMemory {

@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { Executor } from './executor'
+import { captureConsole } from './task-console'
 import { registerThreadLoaders } from './thread-loaders'
 import { ThreadState, type ThreadData } from './thread-state'
 
@@ -15,6 +16,7 @@ void registerThreadLoaders().then((problems) => {
   for (const line of problems) port.postMessage({ t: 'log', line })
   const data = workerData as ThreadData
   const executor = new Executor(port, new ThreadState(data.cells), data.maxValueBytes)
+  captureConsole((line) => port.postMessage(line), () => executor.currentKey())
   // An error from a task's callback must not end the thread (and every task queued on it).
   process.on('uncaughtException', (err) => executor.uncaught(err))
   process.on('unhandledRejection', (err) => executor.uncaught(err))

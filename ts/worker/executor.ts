@@ -73,6 +73,16 @@ export class Executor {
     this.post({ t: 'ready' })
   }
 
+  /** The key of the task running now, if one is: the task a console line comes from. */
+  currentKey(): string | undefined {
+    if (this.running !== null) return this.running.handed.key
+    const handle = this.state.running
+    if (handle === -1) return undefined
+    // A synchronous task runs from the queue: the job last taken from it.
+    const job = this.queue[this.head - 1]
+    return job !== undefined && job.handed.id === handle ? job.handed.key : undefined
+  }
+
   /** An error nothing caught: it belongs to the running (async) task if there is one. */
   uncaught(err: unknown): void {
     const job = this.running

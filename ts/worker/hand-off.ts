@@ -6,6 +6,7 @@
  */
 import { decode } from '../protocol'
 import type { InputCache, InputDirectory } from './input-cache'
+import type { ConsoleLine } from './task-console'
 
 /**
  * Tasks to run: I/O thread -> execution thread. `index` holds, per task: its
@@ -88,6 +89,8 @@ export type FromExecutor =
   /** The task with handle `id` has started and must be stopped after `ms`. */
   | { t: 'timeout'; id: number; ms: number }
   | { t: 'log'; line: string }
+  /** A line a task printed with console.log and its kin. */
+  | ConsoleLine
 
 /** Where a dependency's bytes are (a region of some memory), and how many local tasks hold it: a held key's slot. */
 export interface HeldBytes {

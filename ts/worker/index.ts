@@ -3,4 +3,4 @@ export { runWorkerProcess, tlsFromArgs, WorkerExitCode, type WorkerProcessOption
 export { MemoryOptionsError, parseBytes, resolveMemory, machineMemory, DEFAULT_FRACTIONS, type MemoryFractions, type MemorySettings } from './memory-options'
 export { SchedulerUnreachableError, DEFAULT_DEATH_TIMEOUT_MS } from './scheduler-wait'
 export { parseResources, checkResources, formatResources, ResourcesError } from './resources'
-export { parseLogLevel, type LogLevel } from './log'
+export { parseLogLevel, type LogLevel } from '../log'

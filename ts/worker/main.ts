@@ -3,11 +3,11 @@
  *   node main.js <scheduler address> [--slots n] [--name name] [--host host] [--advertise-host host] [--heartbeat-ms ms] [--quiet]
  *                [--tls-cert file --tls-key file [--tls-ca file] [--tls-require-client-cert]]
  *                [--memory-limit bytes] [--memory '{"target":0.6,...}'] [--local-directory dir]
- *                [--resources GPU=2,MEM=10e9] [--death-timeout-ms ms] [--token-file file] [--log-level error|warning|info]
+ *                [--resources GPU=2,MEM=10e9] [--death-timeout-ms ms] [--token-file file] [--log-level trace|debug|info|warn|error|fatal|silent]
  */
 import { parseArgs } from 'node:util'
 import type { MemoryFractions } from './memory-options'
-import { parseLogLevel } from './log'
+import { parseLogLevel } from '../log'
 import { runWorkerProcess, tlsFromArgs, WorkerExitCode } from './process'
 import { parseResources } from './resources'
 

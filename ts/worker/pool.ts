@@ -2,6 +2,7 @@ import { encodeTaskFailure } from '../graph/payload'
 import { ExecutionThread } from './execution-thread'
 import { Outcome, RESULT_FIELDS, RunBatchWriter, type FromExecutor, type ResultBatch } from './hand-off'
 import type { Log } from './log'
+import type { ConsoleLine } from './task-console'
 import { ReadyQueue } from './ready-queue'
 import type { SourceCache } from './sources'
 import { Phase, type TaskRecord } from './task'
@@ -51,6 +52,8 @@ export interface PoolHost {
   inputsInMemory(task: TaskRecord): boolean
   /** Threads cannot be started: the worker cannot run tasks. */
   broken(reason: string): void
+  /** A line a task printed (console.log and its kin). */
+  taskOutput(line: ConsoleLine): void
 }
 
 /**
@@ -302,6 +305,9 @@ export class ExecutionPool {
         break
       case 'log':
         this.host.log(m.line)
+        break
+      case 'console':
+        this.host.taskOutput(m)
         break
     }
   }

@@ -1,6 +1,6 @@
 import os from 'node:os'
 import { SkeinError, type TlsOptions } from '../protocol'
-import { logs, stderrLog, type LogLevel } from './log'
+import { createLogger, type LogLevel } from '../log'
 import { DEFAULT_DEATH_TIMEOUT_MS, SchedulerUnreachableError } from './scheduler-wait'
 import { Worker, type WorkerOptions } from './worker'
 
@@ -31,9 +31,9 @@ export const WorkerExitCode = {
 } as const
 
 export interface WorkerProcessOptions extends WorkerOptions {
-  /** No ready line (LocalCluster's workers). */
+  /** Its ready line at debug, not info (LocalCluster's workers). */
   quiet?: boolean
-  /** What goes to stderr (default info). */
+  /** Records below this level are not written (default SKEIN_LOG_LEVEL, else info); ignored when `log` is given. */
   logLevel?: LogLevel
 }
 
@@ -50,13 +50,13 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
   // The token is the worker's, not its tasks': they (and what they start) do not inherit it.
   const token = options.token ?? (options.tokenFile === undefined ? process.env.SKEIN_TOKEN || undefined : undefined)
   delete process.env.SKEIN_TOKEN
-  const { quiet, logLevel = 'info', ...workerOptions } = options
+  const { quiet, logLevel, ...workerOptions } = options
   // One name for every worker this process runs, so a restarted scheduler sees the same one come back.
   const name = options.name ?? `${os.hostname()}-${process.pid}`
-  const base: WorkerOptions = { ...workerOptions, name, token, log: options.log ?? stderrLog(name, logLevel) }
-  const info = (line: string) => {
-    if (logs(logLevel, 'info')) process.stderr.write(`skein worker '${name}': ${line}\n`)
-  }
+  // JSON lines on stderr unless it is a terminal; a LocalCluster parses them and logs them itself.
+  const root = createLogger(options.log ?? { level: logLevel }, 'skein worker').child({ pid: process.pid })
+  const log = root.child({ component: name })
+  const base: WorkerOptions = { ...workerOptions, name, token, log: root }
   const waitMs = options.deathTimeoutMs ?? DEFAULT_DEATH_TIMEOUT_MS
   let worker: Worker | undefined
   let stopping = false
@@ -74,20 +74,20 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
       worker = await Worker.start({ ...base, rejoining: lostAt !== 0 })
     } catch (err) {
       const e = err as Error
-      process.stderr.write(`skein worker '${name}': ${lostAt === 0 ? '' : 'lost its scheduler and '}${e.message}\n`)
+      log.error({ scheduler: options.scheduler }, `${lostAt === 0 ? '' : 'lost its scheduler and '}${e.message}`)
       process.exit(e instanceof SchedulerUnreachableError ? WorkerExitCode.gone : e instanceof SkeinError ? WorkerExitCode.refused : WorkerExitCode.failed)
     }
     if (stopping) return stop()
     if (lostAt === 0) {
-      if (!quiet) process.stderr.write(`skein worker '${worker.name}' (id ${worker.id}) ready: ${worker.slots} slot(s), peer server ${worker.address}, scheduler ${options.scheduler}\n`)
+      log[quiet ? 'debug' : 'info']({ address: worker.address, scheduler: options.scheduler }, `(id ${worker.id}) ready: ${worker.slots} slot(s), peer server ${worker.address}, scheduler ${options.scheduler}`)
     } else {
-      info(`rejoined the scheduler at ${options.scheduler} after ${((Date.now() - lostAt) / 1000).toFixed(1)} s as id ${worker.id}, peer server ${worker.address}`)
+      log.info({ address: worker.address, scheduler: options.scheduler }, `rejoined the scheduler at ${options.scheduler} after ${((Date.now() - lostAt) / 1000).toFixed(1)} s as id ${worker.id}, peer server ${worker.address}`)
     }
     await worker.closed
     if (stopping) return
     if (!worker.lostScheduler) process.exit(worker.exitCode)
     lostAt = Date.now()
     worker = undefined
-    info(`lost the scheduler at ${options.scheduler}; waiting up to ${(waitMs / 1000).toFixed(1)} s for it (--death-timeout), then joining afresh without the data it held`)
+    log.warn({ scheduler: options.scheduler }, `lost the scheduler at ${options.scheduler}; waiting up to ${(waitMs / 1000).toFixed(1)} s for it (--death-timeout), then joining afresh without the data it held`)
   }
 }

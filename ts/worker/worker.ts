@@ -22,7 +22,10 @@ import {
 } from '../protocol'
 import { Fetcher } from './fetcher'
 import { KeyTable, type KeySlot } from './keys'
-import { stderrLog, type Log } from './log'
+import { createLogger, noticesTo, type Logger, type LogOption } from '../log'
+import type { Log } from './log'
+import type { ConsoleLine } from './task-console'
+import { TaskOutputForwarder } from './task-output'
 import { MemoryMonitor } from './memory'
 import { machineMemory, MemoryOptionsError, resolveMemory, type MemoryFractions, type MemorySettings } from './memory-options'
 import { EventOutbox } from './outbox'
@@ -62,8 +65,13 @@ export interface WorkerOptions {
   deathTimeoutMs?: number
   /** The worker joins a scheduler it lost (a worker process starting afresh): a refusal of its name is retried too. */
   rejoining?: boolean
-  /** One line per notice; default stderr. */
-  log?: Log
+  /**
+   * Where its log records go (component: its name): a function receiving `(msg, record)`,
+   * settings `{ level, destination, format }`, a pino logger, or false for none. Default: stderr
+   * at SKEIN_LOG_LEVEL, else info. Lines its tasks print (console.log...) are records too, with
+   * the task's `key`.
+   */
+  log?: LogOption
   /**
    * The cluster's token, proven to the scheduler and required of every peer that fetches from
    * this worker. Default: the token of a scheduler this process started at that address, else
@@ -120,6 +128,11 @@ export class Worker {
   readonly closed: Promise<void>
 
   private readonly log: Log
+  private readonly logger: Logger
+  /** The lines tasks print, to the scheduler while a client wants them. */
+  private readonly forwarder = new TaskOutputForwarder((message) => {
+    if (this.channel?.isOpen) this.channel.send(message)
+  })
   /** Per key: the task listed for it and its stored data. */
   private readonly keys = new KeyTable()
   private readonly store: DataStore
@@ -154,7 +167,8 @@ export class Worker {
       throw new SkeinError('SKEIN_INVALID_OPTIONS', `Worker: deathTimeoutMs must be a non-negative number of milliseconds, not ${String(death).slice(0, 40)}`)
     }
     this.name = options.name ?? `${os.hostname()}-${process.pid}-${++started}`
-    this.log = options.log ?? stderrLog(this.name)
+    this.logger = createLogger(options.log, 'Worker').child({ component: this.name })
+    this.log = noticesTo(this.logger)
     this.credentials = partyCredentials(options, options.scheduler, 'Worker')
     this.tls = options.tls === undefined ? null : resolveTls(options.tls, 'Worker', 'worker')
     checkTlsAddress(options.scheduler, this.tls, 'Worker')
@@ -206,9 +220,10 @@ export class Worker {
       flush: () => this.outbox.flush(),
       inputsInMemory: (task) => this.inputsInMemory(task),
       broken: (reason) => {
-        this.log(`cannot run tasks: ${reason}; leaving the cluster`)
+        this.log(`cannot run tasks: ${reason}; leaving the cluster`, 'error')
         this.stop()
       },
+      taskOutput: (line) => this.taskOutput(line),
     })
     const worker = this
     this.fetcher = new Fetcher(
@@ -235,6 +250,14 @@ export class Worker {
       paused: () => this.memory.paused,
       peerPortBytes: () => this.server?.bytes ?? { read: 0, written: 0 },
     })
+  }
+
+  /** A line a task printed: a record with the worker's name and the task's key. */
+  private taskOutput(printed: ConsoleLine): void {
+    const { level, line, key, dropped } = printed
+    if (dropped > 0) this.logger.warn({ worker: this.name }, `${dropped} line(s) printed by tasks were dropped (more than 10 000 a second on one thread)`)
+    this.logger[level](key === null ? { worker: this.name } : { worker: this.name, key }, line)
+    this.forwarder.add(printed)
   }
 
   /** Starts the peer server, joins the scheduler and resolves once welcomed. */
@@ -402,6 +425,9 @@ export class Worker {
           break
         case 'fn':
           this.sources.define(message[1], message[2], message[3])
+          break
+        case 'forward-logs':
+          this.forwarder.forward(message[1])
           break
         case 'error':
           if (message[2] === 'SKEIN_UNKNOWN_FUNCTION') this.sources.refuseOldest(message[3])
@@ -600,6 +626,7 @@ export class Worker {
     this.store.close()
     this.spillDirectory.close()
     this.outbox.flush()
+    this.forwarder.close()
     this.fetcher.close()
     this.metrics.close()
     this.server?.close()
