@@ -84,7 +84,10 @@ impl<'a> ArgReader<'a> {
                 return Ok(v);
             }
         }
-        Err(malformed(start, format!("{what}: a varint longer than 64 bits")))
+        Err(malformed(
+            start,
+            format!("{what}: a varint longer than 64 bits"),
+        ))
     }
 
     pub fn u32(&mut self, what: &str) -> Result<u32, EventLogError> {
@@ -137,7 +140,10 @@ impl<'a> ArgReader<'a> {
         if n > fits {
             return Err(malformed(
                 start,
-                format!("{what}: {n} items cannot fit the {} bytes left", self.remaining()),
+                format!(
+                    "{what}: {n} items cannot fit the {} bytes left",
+                    self.remaining()
+                ),
             ));
         }
         Ok(n as usize)

@@ -94,7 +94,12 @@ pub(super) fn decode(r: &mut ArgReader<'_>) -> Result<Config, EventLogError> {
             b'u' => Value::U(r.varint(name)?),
             b'f' => Value::F(r.f64(name)?),
             b'b' => Value::B(r.bool(name)?),
-            _ => return Err(malformed(kind_at, format!("config field '{name}': unknown kind"))),
+            _ => {
+                return Err(malformed(
+                    kind_at,
+                    format!("config field '{name}': unknown kind"),
+                ))
+            }
         };
         set(&mut config, name, value).map_err(|what| malformed(at, what))?;
     }

@@ -13,7 +13,9 @@ pub enum EventLogError {
         needed: u64,
         available: u64,
     },
-    #[error("event log corrupted: the block at byte offset {offset} ({len} bytes) fails its checksum")]
+    #[error(
+        "event log corrupted: the block at byte offset {offset} ({len} bytes) fails its checksum"
+    )]
     Corrupted { offset: u64, len: u32 },
     #[error("event log malformed at byte offset {offset}: {what}")]
     Malformed { offset: u64, what: String },

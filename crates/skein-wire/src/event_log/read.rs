@@ -77,7 +77,7 @@ impl<R: Read> EventLogReader<R> {
     }
 
     /// The next record, or None at the end of the log.
-    pub fn next(&mut self) -> Result<Option<Record<'_>>, EventLogError> {
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, EventLogError> {
         while self.at >= self.block.len() {
             if !self.next_block()? {
                 return Ok(None);

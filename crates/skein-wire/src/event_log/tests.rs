@@ -32,7 +32,7 @@ fn sample() -> (Config, Vec<u8>) {
 fn read_all(bytes: &[u8]) -> Result<Vec<(u8, Vec<u8>)>, EventLogError> {
     let mut r = EventLogReader::open(Cursor::new(bytes), Some(bytes.len() as u64))?;
     let mut out = Vec::new();
-    while let Some(rec) = r.next()? {
+    while let Some(rec) = r.next_record()? {
         let mut args = rec.args;
         let n = args.remaining();
         let mut payload = Vec::new();
@@ -54,7 +54,7 @@ fn round_trip() {
     assert_eq!(r.config().heartbeat_timeout, 12.5);
     assert_eq!(r.config().stall_timeout, config.stall_timeout);
 
-    let rec = r.next().unwrap().unwrap();
+    let rec = r.next_record().unwrap().unwrap();
     assert_eq!(rec.tag, 3);
     let mut a = rec.args;
     assert_eq!(a.u32("client").unwrap(), 300);
@@ -63,22 +63,22 @@ fn round_trip() {
     assert!(a.bool("flag").unwrap());
     a.end("event").unwrap();
 
-    let rec = r.next().unwrap().unwrap();
+    let rec = r.next_record().unwrap().unwrap();
     assert_eq!(rec.tag, DIGEST_TAG);
     let mut a = rec.args;
     assert_eq!(a.varint("bytes").unwrap(), 13);
     assert_eq!(a.u64_le("digest").unwrap(), digest(b"some messages"));
 
-    let rec = r.next().unwrap().unwrap();
+    let rec = r.next_record().unwrap().unwrap();
     assert_eq!(rec.tag, 9);
     let mut a = rec.args;
     assert_eq!(a.bytes("graph").unwrap(), &[1, 2, 3]);
 
-    let rec = r.next().unwrap().unwrap();
+    let rec = r.next_record().unwrap().unwrap();
     let mut a = rec.args;
     assert_eq!(a.varint("bytes").unwrap(), 0);
     a.end("digest").unwrap();
-    assert!(r.next().unwrap().is_none());
+    assert!(r.next_record().unwrap().is_none());
 }
 
 #[test]
@@ -119,7 +119,9 @@ fn a_flipped_byte_in_a_block_names_that_block() {
             len: u32::from_le_bytes(log[second_block as usize..][..4].try_into().unwrap())
         }
     );
-    assert!(err.to_string().contains(&format!("byte offset {second_block}")));
+    assert!(err
+        .to_string()
+        .contains(&format!("byte offset {second_block}")));
     assert_eq!(err.code(), "SKEIN_EVENT_LOG_CORRUPT");
 }
 
@@ -152,7 +154,7 @@ fn truncation_is_found_without_the_length_known_too() {
     let cut = &log[..log.len() - 3];
     let mut r = EventLogReader::open(Cursor::new(cut), None).unwrap();
     let err = loop {
-        match r.next() {
+        match r.next_record() {
             Ok(Some(_)) => {}
             Ok(None) => panic!("the cut went unnoticed"),
             Err(e) => break e,
@@ -193,20 +195,30 @@ fn lengths_past_their_container_are_refused_with_offsets() {
     // A record claiming 200 bytes in a block of 4.
     let err = read_all(&log_with_content(&[1, 0xc8, 0x01, 0])).unwrap_err();
     assert_eq!(err.offset(), base);
-    assert!(err.to_string().contains("runs past the end of its block"), "{err}");
+    assert!(
+        err.to_string().contains("runs past the end of its block"),
+        "{err}"
+    );
 
     // A count of a billion strings in a record of 6 bytes.
     let log = log_with_content(&[2, 5, 0x80, 0x94, 0xeb, 0xdc, 0x03]);
     let mut r = EventLogReader::open(Cursor::new(&log), None).unwrap();
-    let mut rec = r.next().unwrap().unwrap();
+    let mut rec = r.next_record().unwrap().unwrap();
     let err = rec.args.count(1, "keys").unwrap_err();
     assert_eq!(err.offset(), base + 2);
 
     // A varint of eleven bytes.
-    let log = log_with_content(&[2, 11, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    let log = log_with_content(&[
+        2, 11, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+    ]);
     let mut r = EventLogReader::open(Cursor::new(&log), None).unwrap();
-    let mut rec = r.next().unwrap().unwrap();
-    assert!(rec.args.varint("id").unwrap_err().to_string().contains("longer than 64 bits"));
+    let mut rec = r.next_record().unwrap().unwrap();
+    assert!(rec
+        .args
+        .varint("id")
+        .unwrap_err()
+        .to_string()
+        .contains("longer than 64 bits"));
 
     // A block length past the limit.
     let mut log = header(&Config::default());
@@ -231,6 +243,9 @@ fn an_unknown_config_field_is_refused() {
     log.extend_from_slice(&digest(&content).to_le_bytes());
     log.extend_from_slice(&content);
     let err = read_all(&log).unwrap_err();
-    assert!(err.to_string().contains("'warp_factor' is unknown"), "{err}");
+    assert!(
+        err.to_string().contains("'warp_factor' is unknown"),
+        "{err}"
+    );
     assert_eq!(err.offset(), 10 + 12 + 1);
 }
