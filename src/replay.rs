@@ -111,7 +111,10 @@ impl Task for ReplayTask {
 
     fn compute(&mut self) -> napi::Result<ReplaySummary> {
         replay(&self.path, self.story.clone()).map_err(|e| {
-            napi::Error::new(Status::GenericFailure, format!("{}: {}", e.status.0, e.reason))
+            napi::Error::new(
+                Status::GenericFailure,
+                format!("{}: {}", e.status.0, e.reason),
+            )
         })
     }
 

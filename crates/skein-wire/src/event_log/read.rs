@@ -45,8 +45,18 @@ impl<R: Read> EventLogReader<R> {
             config: Config::default(),
         };
         let mut magic = [0u8; 8];
-        if !r.fill(&mut magic, "the magic")? || &magic != MAGIC {
-            return Err(EventLogError::NotAnEventLog);
+        match r.fill(&mut magic, "the magic") {
+            Ok(true) if &magic == MAGIC => {}
+            // A cut inside the magic itself is truncation, anything else another kind of file.
+            Err(e @ EventLogError::Truncated { available, .. })
+                if magic[..available as usize] == MAGIC[..available as usize] =>
+            {
+                return Err(e)
+            }
+            Ok(_) | Err(EventLogError::Truncated { .. }) => {
+                return Err(EventLogError::NotAnEventLog)
+            }
+            Err(e) => return Err(e),
         }
         let mut version = [0u8; 2];
         r.fill_exact(&mut version, "the format version")?;

@@ -178,6 +178,14 @@ fn other_versions_and_files_are_refused() {
         read_all(b"{\"not\": \"a log\"}").unwrap_err(),
         EventLogError::NotAnEventLog
     );
+    assert_eq!(
+        read_all(b"hello").unwrap_err(),
+        EventLogError::NotAnEventLog
+    );
+    assert_eq!(
+        read_all(b"SKEIN").unwrap_err().code(),
+        "SKEIN_EVENT_LOG_TRUNCATED"
+    );
 }
 
 /// A block whose checksum holds but whose records are damaged (a writer bug, not a disk's).
