@@ -66,3 +66,11 @@ test('the observability example in the README runs as written and prints what th
   const printed = /prints\n\n```\n([\s\S]*?)```/.exec(section)![1]
   t.is(out.trim(), printed.trim())
 })
+
+test('the event log example in the README runs as written and prints what the README says', async (t) => {
+  const section = readme.slice(readme.indexOf('\n### Event log and replay\n'))
+  const example = /```ts\n([\s\S]*?)```/.exec(section)![1]
+  const out = await runExample('event-log', example)
+  const printed = /prints\n\n```\n([\s\S]*?)```/.exec(section)![1]
+  t.is(out.trim(), printed.trim())
+})
