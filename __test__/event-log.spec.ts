@@ -3,8 +3,10 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Client, EventLogError, LocalCluster, moduleFunction, replayEventLog, Scheduler, task, type Task } from '../ts/index'
-import { cli } from './helpers/cli'
+import { Client, EventLogError, LocalCluster, moduleFunction, replayEventLog, Scheduler, task, Worker, type Task } from '../ts/index'
+import { NativeCore } from '../ts/scheduler/native'
+import { encode, type WireTask } from '../ts/protocol'
+import { cli, freePort, startCli } from './helpers/cli'
 import { alive, eventually, sleep } from './helpers/processes'
 
 const fixtures = path.join(__dirname, 'fixtures', 'resilience.mjs')
@@ -197,6 +199,51 @@ test('a scheduler whose event log cannot be written fails at construction; repla
   await t.throwsAsync(replayEventLog('x', { storry: 'k' } as never), { message: /unknown replayEventLog option 'storry'/ })
   const missing = await t.throwsAsync(replayEventLog(path.join(tmpDir(), 'absent')), { instanceOf: EventLogError })
   t.is(missing.code, 'SKEIN_EVENT_LOG_IO')
+})
+
+test.serial('skein scheduler --event-log records until SIGTERM, and the log replays', async (t) => {
+  t.timeout(120_000)
+  const file = path.join(tmpDir(), 'cli.skeinlog')
+  const port = await freePort()
+  const address = `ws://127.0.0.1:${port}`
+  const scheduler = await startCli(['scheduler', '--port', String(port), '--insecure', '--event-log', file], /listening on/)
+  try {
+    const worker = await Worker.start({ scheduler: address, slots: 2 })
+    const client = await Client.connect(address, { inProcess: false })
+    t.is(await client.compute(sumTree(50)), (49 * 50 * 99) / 6)
+    await client.close()
+    await worker.close()
+    scheduler.child.kill('SIGTERM')
+    t.deepEqual(await scheduler.exited, { code: 0, signal: null })
+  } finally {
+    if (scheduler.child.exitCode === null && scheduler.child.signalCode === null) scheduler.child.kill('SIGKILL')
+  }
+  const summary = await replayEventLog(file)
+  t.is(summary.mismatch, undefined)
+  t.true(summary.batches > 0)
+  t.is(summary.digestsMatched, summary.batches)
+  t.is(summary.tasks, 99)
+  t.is(summary.workers, 1)
+  t.is(summary.clients, 1)
+})
+
+test('a core that panics has written its log up to the event that did it', async (t) => {
+  const file = path.join(tmpDir(), 'panic.skeinlog')
+  const core = new NativeCore({ eventLog: file })
+  const client = core.addClient()
+  core.addWorker('w', 1, null, 0)
+  const graph: WireTask[] = [['a', 'a', Buffer.from('x'), [], 0, null, null]]
+  core.submitGraph(client, encode(graph), ['a'])
+  core.takeMessages()
+  t.throws(() => core.panicForTest('a bug'), { code: 'SKEIN_CORE_PANIC' })
+  // No closeEventLog(): what a crashed scheduler leaves behind.
+  const summary = await replayEventLog(file, { story: 'a' })
+  t.is(summary.events, 3)
+  t.deepEqual([summary.batches, summary.digestsMatched], [1, 1])
+  t.deepEqual(
+    summary.story.map((s) => `${s.from} -> ${s.to}`),
+    ['released -> waiting', 'waiting -> queued', 'queued -> processing'],
+  )
 })
 
 /**

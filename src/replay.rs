@@ -8,8 +8,9 @@ use napi::bindgen_prelude::AsyncTask;
 use napi::{Env, Status, Task};
 use napi_derive::napi;
 use skein_wire::event_log::{digest, EventLogError, EventLogReader, DIGEST_TAG};
+use skein_wire::{catch_panic, WireError};
 
-use crate::error::{ErrorCode, Result};
+use crate::error::{wire_error, ErrorCode, Result};
 use crate::event_log::{apply, Event};
 use crate::native_core::NativeCore;
 
@@ -110,12 +111,16 @@ impl Task for ReplayTask {
     type JsValue = ReplaySummary;
 
     fn compute(&mut self) -> napi::Result<ReplaySummary> {
-        replay(&self.path, self.story.clone()).map_err(|e| {
-            napi::Error::new(
-                Status::GenericFailure,
-                format!("{}: {}", e.status.0, e.reason),
-            )
-        })
+        // A panic in the replay's own code (the core's are caught per call) must not unwind
+        // into libuv's thread.
+        catch_panic(|| replay(&self.path, self.story.clone()))
+            .unwrap_or_else(|panic: WireError| Err(wire_error(panic)))
+            .map_err(|e| {
+                napi::Error::new(
+                    Status::GenericFailure,
+                    format!("{}: {}", e.status.0, e.reason),
+                )
+            })
     }
 
     fn resolve(&mut self, _: Env, summary: ReplaySummary) -> napi::Result<ReplaySummary> {

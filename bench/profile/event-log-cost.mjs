@@ -1,7 +1,8 @@
 // The event log's CPU cost on the scheduler thread, without sockets or workers: a noop map of N
 // tasks driven through one NativeCore (submit, computes out, finished events in with inline
 // results, release), with and without `eventLog`, alternating; medians of the time spent in
-// core calls.   node bench/profile/event-log-cost.mjs [--tasks 100000] [--rounds 5]
+// core calls.   node bench/profile/event-log-cost.mjs [--tasks 100000] [--rounds 5] [--base ROOT]
+// --base: also the core of another build (ROOT/native), without a log: the cost of the hooks when off.
 import path from 'node:path'
 import fs from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -12,15 +13,16 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const require = createRequire(import.meta.url)
 const { NativeCore } = require(path.join(root, 'native/index.js'))
 const { encode, decode } = require(path.join(root, 'dist/protocol/index.js'))
-const { values: opts } = parseArgs({ options: { tasks: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '5' } } })
+const { values: opts } = parseArgs({ options: { tasks: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '5' }, base: { type: 'string' } } })
+const BaseCore = opts.base ? require(path.join(path.resolve(opts.base), 'native/index.js')).NativeCore : null
 const n = Number(opts.tasks)
 const file = '/tmp/skein-event-log-cost.skeinlog'
 // Shaped like a client's noop map: hashed keys, a small msgpack payload per task.
 const graph = encode(Array.from({ length: n }, (_, i) => [`noop-5f1e0c2a9b7d3e41-${i}`, 'noop', encode([0, 'fn-5f1e0c2a9b7d3e41', [i]]), [], 0, null, null]))
 const wanted = Uint32Array.from({ length: n }, (_, i) => i)
 
-function once(eventLog) {
-  const core = new NativeCore(eventLog ? { eventLog } : null)
+function once(eventLog, Core = NativeCore) {
+  const core = new Core(eventLog ? { eventLog } : null)
   let ms = 0
   const timed = (f) => {
     const t0 = performance.now()
@@ -55,16 +57,18 @@ function once(eventLog) {
   timed(() => core.takeMessages())
   timed(() => core.releaseTasks(client, ids))
   timed(() => core.takeMessages())
-  const bytes = timed(() => core.closeEventLog())
+  const bytes = eventLog ? timed(() => core.closeEventLog()) : 0
   return { ms, bytes }
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
 const off = []
 const on = []
+const base = []
 let logBytes = 0
 once(null)
 for (let r = 0; r < Number(opts.rounds); r++) {
+  if (BaseCore) base.push(once(null, BaseCore).ms)
   off.push(once(null).ms)
   const run = once(file)
   on.push(run.ms)
@@ -73,4 +77,5 @@ for (let r = 0; r < Number(opts.rounds); r++) {
 fs.rmSync(file, { force: true })
 const us = (ms) => ((ms * 1000) / n).toFixed(2)
 console.log(`core calls for a noop map of ${n}: off ${median(off).toFixed(0)} ms (${us(median(off))} us/task), on ${median(on).toFixed(0)} ms (${us(median(on))} us/task); +${us(median(on) - median(off))} us/task, log ${logBytes} bytes (${(logBytes / n).toFixed(1)} B/task)`)
-console.log(`off: ${off.map((x) => x.toFixed(0)).join(' ')}  on: ${on.map((x) => x.toFixed(0)).join(' ')}`)
+if (BaseCore) console.log(`base (${opts.base}, no log): ${median(base).toFixed(0)} ms (${us(median(base))} us/task); off vs base ${(((median(off) - median(base)) / median(base)) * 100).toFixed(1)}%`)
+console.log(`off: ${off.map((x) => x.toFixed(0)).join(' ')}  on: ${on.map((x) => x.toFixed(0)).join(' ')}${BaseCore ? `  base: ${base.map((x) => x.toFixed(0)).join(' ')}` : ''}`)
