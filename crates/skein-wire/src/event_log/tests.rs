@@ -257,3 +257,24 @@ fn an_unknown_config_field_is_refused() {
     );
     assert_eq!(err.offset(), 10 + 12 + 1);
 }
+
+/// Config's Debug output names every field: one added to Config without a line in config.rs
+/// would make a replay run with its default, and differ from the recording.
+#[test]
+fn the_header_holds_every_field_of_the_config() {
+    let debug = format!("{:?}", Config::default());
+    let body = &debug[debug.find('{').unwrap() + 1..debug.rfind('}').unwrap()];
+    let names: Vec<&str> = body
+        .split(", ")
+        .filter_map(|field| field.split_once(": ").map(|(name, _)| name.trim()))
+        .collect();
+    assert!(names.len() >= 14, "{debug}");
+    let encoded = header(&Config::default());
+    for name in names {
+        let needle = [&[name.len() as u8][..], name.as_bytes()].concat();
+        assert!(
+            encoded.windows(needle.len()).any(|w| w == needle),
+            "Config::{name} is not in the event log's header: add it to event_log/config.rs"
+        );
+    }
+}
