@@ -72,3 +72,11 @@ test('the logging example in the README runs as written', async (t) => {
   const out = await runExample('logging', example)
   t.is(out.trim(), ['5', 'info from local-0 [shout-hello]: shouting hello', 'warn from local-0 [shout-hello]: HELLO!', "[ 'warn local-0: HELLO!' ]"].join('\n'))
 })
+
+test('the event log example in the README runs as written and prints what the README says', async (t) => {
+  const section = readme.slice(readme.indexOf('\n### Event log and replay\n'))
+  const example = /```ts\n([\s\S]*?)```/.exec(section)![1]
+  const out = await runExample('event-log', example)
+  const printed = /prints\n\n```\n([\s\S]*?)```/.exec(section)![1]
+  t.is(out.trim(), printed.trim())
+})

@@ -75,6 +75,12 @@ export declare class NativeCore {
    */
   takeMessages(): Buffer | null
   /**
+   * Writes the rest of the event log (see the `eventLog` option) and closes it; returns the
+   * bytes it holds. Throws `SKEIN_EVENT_LOG_IO` if a write failed (recording stopped
+   * there); null if this core keeps no log. Events after this are not recorded.
+   */
+  closeEventLog(): number | null
+  /**
    * Test hook: panics inside the guard, as a bug in the core would. The call throws
    * `SKEIN_CORE_PANIC` with `message`, and so does every later call on this core.
    */
@@ -172,6 +178,11 @@ export interface NativeCoreOptions {
    * removes it (default 300; 0 turns the check off).
    */
   stallTimeout?: number
+  /**
+   * Record every event into this file (created or emptied), for `skein replay`; `closeEventLog()`
+   * writes the rest. Default: no log.
+   */
+  eventLog?: string
 }
 
 /** Live tasks of one prefix per state. */
@@ -184,6 +195,77 @@ export interface PrefixCounts {
   processing: number
   memory: number
   erred: number
+}
+
+/**
+ * Replays the event log at `path` on a fresh core, off the JS thread; resolves with what
+ * happened, with the first mismatching batch if any. Rejects if the log cannot be read,
+ * with a message that starts with its code (`SKEIN_EVENT_LOG_CORRUPT: ...`) and names the
+ * byte offset: ts/scheduler/replay.ts turns it into an EventLogError.
+ */
+export declare function replayEventLog(path: string, options?: ReplayOptions | undefined | null): Promise<ReplaySummary>
+
+export interface ReplayMethodCount {
+  method: string
+  count: number
+}
+
+/** The first batch of messages whose digest differs from the log's. */
+export interface ReplayMismatch {
+  /** Index of the digest record among all records (events and digests), from 0. */
+  record: number
+  /** Events replayed before it. */
+  events: number
+  /** Byte offset of the digest record in the file. */
+  offset: number
+  expectedBytes: number
+  actualBytes: number
+  expectedDigest: string
+  actualDigest: string
+}
+
+export interface ReplayOptions {
+  /** Collect the transitions of this key over the whole run. */
+  story?: string
+}
+
+/** One transition of the story key, with the event that caused it. */
+export interface ReplayStoryEntry {
+  /** Index of the event among all records, from 0. */
+  record: number
+  /** The core method the event called. */
+  method: string
+  /** The latest clock (`now`, seconds) seen in the log up to that event. */
+  now?: number
+  from: string
+  to: string
+  stimulus: string
+}
+
+export interface ReplaySummary {
+  /** Bytes of the log. */
+  bytes: number
+  /** Events fed to the core (digest records not counted). */
+  events: number
+  /** Events per method, in tag order. */
+  methods: Array<ReplayMethodCount>
+  /** Events the core refused (with an error, as it refused them when they were recorded). */
+  refused: number
+  /** Batches of messages compared, and how many had the recorded digest. */
+  batches: number
+  digestsMatched: number
+  mismatch?: ReplayMismatch
+  /** The core panicked on replay (as it did when recorded): its message. */
+  panicked?: string
+  /** Tasks the core held, summed over the run: live at the end plus forgotten. */
+  tasks: number
+  workers: number
+  clients: number
+  /** The first and last clock (`now`, seconds) the log holds, and the time between. */
+  firstNow?: number
+  lastNow?: number
+  durationSeconds: number
+  story: Array<ReplayStoryEntry>
 }
 
 /** One entry of a key's story: a transition and the event that caused it. */

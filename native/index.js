@@ -837,3 +837,4 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeCore = nativeBinding.NativeCore
 module.exports.MAX_KEY_BYTES = nativeBinding.MAX_KEY_BYTES
+module.exports.replayEventLog = nativeBinding.replayEventLog

@@ -5,9 +5,12 @@
 //! and their decoding and encoding, free of N-API.
 
 mod error;
+mod event_log;
 mod native_core;
+mod replay;
 
 pub use native_core::NativeCore;
+pub use replay::replay_event_log;
 
 /// The longest key the scheduler accepts, in UTF-8 bytes: a longer one, in a graph or in a
 /// want, release or cancel, throws with code `SKEIN_KEY_TOO_LONG`.

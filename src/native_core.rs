@@ -12,6 +12,7 @@ use skein_wire::{
 };
 
 use crate::error::{core_error, invalid_option, malformed, wire_error, ErrorCode, Result};
+use crate::event_log::{record, EventLog};
 
 /// Options for the native core; every field is optional and has the core's default.
 #[napi(object)]
@@ -38,10 +39,13 @@ pub struct NativeCoreOptions {
     /// Seconds a worker may hold tasks while running none and reporting nothing before tick()
     /// removes it (default 300; 0 turns the check off).
     pub stall_timeout: Option<f64>,
+    /// Record every event into this file (created or emptied), for `skein replay`; `closeEventLog()`
+    /// writes the rest. Default: no log.
+    pub event_log: Option<String>,
 }
 
 impl NativeCoreOptions {
-    fn into_config(self) -> Result<Config> {
+    fn to_config(&self) -> Result<Config> {
         let o = self;
         let d = Config::default();
         let hash_seed = getrandom::u64().map_err(|e| {
@@ -203,15 +207,40 @@ pub struct NativeCore {
     inline: InlineValues,
     /// Set when a call panicked: the panic's message.
     panicked: Option<String>,
+    /// Where every event is recorded, if the options named a file (see event_log.rs).
+    pub(crate) event_log: Option<EventLog>,
 }
 
 impl NativeCore {
-    fn with_config(config: Config) -> Self {
+    pub(crate) fn with_config(config: Config) -> Self {
         NativeCore {
             core: Scheduler::new(config),
             inline: InlineValues::default(),
             panicked: None,
+            event_log: None,
         }
+    }
+
+    /// A core of `options`' config that records into `options.eventLog`, if given.
+    fn with_options(options: &NativeCoreOptions, config: Config) -> Result<Self> {
+        let event_log = match &options.event_log {
+            Some(path) => Some(EventLog::create(path, &config)?),
+            None => None,
+        };
+        Ok(NativeCore {
+            event_log,
+            ..NativeCore::with_config(config)
+        })
+    }
+
+    /// The message of the panic that poisoned this core, if one did.
+    pub(crate) fn panic_message(&self) -> Option<&str> {
+        self.panicked.as_deref()
+    }
+
+    /// The scheduler inside, for reads (replay's stories).
+    pub(crate) fn scheduler(&self) -> &Scheduler {
+        &self.core
     }
 
     /// Runs `f` on the core and the inline values; a panic poisons this core.
@@ -225,6 +254,10 @@ impl NativeCore {
             let err = wire_error(panic.clone());
             if let WireError::CorePanic(message) = panic {
                 self.panicked = Some(message);
+                // The log up to the event that panicked is what reproduces the bug.
+                if let Some(log) = self.event_log.as_mut() {
+                    log.flush();
+                }
             }
             Err(err)
         })
@@ -250,8 +283,9 @@ impl NativeCore {
 impl NativeCore {
     #[napi(constructor, catch_unwind)]
     pub fn new(options: Option<NativeCoreOptions>) -> Result<Self> {
-        let config = options.unwrap_or_default().into_config()?;
-        Ok(NativeCore::with_config(config))
+        let options = options.unwrap_or_default();
+        let config = options.to_config()?;
+        NativeCore::with_options(&options, config)
     }
 
     /// Like the constructor, with run ids counting up from `firstRunId` (a whole number up
@@ -266,20 +300,23 @@ impl NativeCore {
                 "firstRunId {first_run_id} is not a whole number from 0 to 2^53 - 1"
             )));
         }
+        let options = options.unwrap_or_default();
         let config = Config {
             first_run: first_run_id as u64,
-            ..options.unwrap_or_default().into_config()?
+            ..options.to_config()?
         };
-        Ok(NativeCore::with_config(config))
+        NativeCore::with_options(&options, config)
     }
 
     #[napi(catch_unwind)]
     pub fn add_client(&mut self) -> Result<u32> {
+        record!(self, AddClient);
         self.guarded(|core, _| Ok(core.add_client().0))
     }
 
     #[napi(catch_unwind)]
     pub fn remove_client(&mut self, client: u32) -> Result<()> {
+        record!(self, RemoveClient, client);
         self.guarded(|core, _| core.remove_client(ClientId(client)).map_err(core_error))
     }
 
@@ -288,6 +325,7 @@ impl NativeCore {
     /// and changes nothing on a bad graph.
     #[napi(catch_unwind)]
     pub fn submit_graph(&mut self, client: u32, graph: Buffer, wanted: Vec<String>) -> Result<u32> {
+        record!(self, SubmitGraph, client, graph, wanted);
         self.guarded(|core, _| {
             let tasks = decode_graph(&graph).map_err(wire_error)?;
             let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
@@ -307,6 +345,7 @@ impl NativeCore {
         graph: Buffer,
         wanted: Uint32Array,
     ) -> Result<Uint32Array> {
+        record!(self, SubmitGraphIndexed, client, graph, wanted);
         self.guarded(|core, _| {
             let tasks = decode_graph(&graph).map_err(wire_error)?;
             let mut keys: Vec<String> = Vec::with_capacity(wanted.len());
@@ -333,6 +372,7 @@ impl NativeCore {
 
     #[napi(catch_unwind)]
     pub fn want_keys(&mut self, client: u32, keys: Vec<String>) -> Result<()> {
+        record!(self, WantKeys, client, keys);
         self.guarded(|core, _| {
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
             core.want_keys(ClientId(client), &keys).map_err(core_error)
@@ -344,6 +384,7 @@ impl NativeCore {
     /// the 'memory' messages it then gets name those ids.
     #[napi(catch_unwind)]
     pub fn want_keys_indexed(&mut self, client: u32, keys: Vec<String>) -> Result<Uint32Array> {
+        record!(self, WantKeysIndexed, client, keys);
         self.guarded(|core, _| {
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
             core.want_keys(ClientId(client), &keys)
@@ -358,6 +399,7 @@ impl NativeCore {
 
     #[napi(catch_unwind)]
     pub fn release_keys(&mut self, client: u32, keys: Vec<String>) -> Result<()> {
+        record!(self, ReleaseKeys, client, keys);
         self.guarded(|core, _| {
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
             core.release_keys(ClientId(client), &keys)
@@ -370,6 +412,7 @@ impl NativeCore {
     /// key is: only a wanted id is looked up, so a recycled slot is never released by mistake.
     #[napi(catch_unwind)]
     pub fn release_tasks(&mut self, client: u32, tasks: Uint32Array) -> Result<()> {
+        record!(self, ReleaseTasks, client, tasks);
         self.guarded(|core, _| {
             let c = ClientId(client);
             let keys: Vec<String> = tasks
@@ -384,6 +427,7 @@ impl NativeCore {
 
     #[napi(catch_unwind)]
     pub fn cancel_keys(&mut self, client: u32, keys: Vec<String>) -> Result<()> {
+        record!(self, CancelKeys, client, keys);
         self.guarded(|core, _| {
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
             core.cancel_keys(ClientId(client), &keys)
@@ -400,6 +444,7 @@ impl NativeCore {
         worker: u32,
         nbytes: f64,
     ) -> Result<()> {
+        record!(self, AddScattered, client, key, worker, nbytes);
         self.guarded(|core, _| {
             core.add_scattered(
                 ClientId(client),
@@ -420,8 +465,12 @@ impl NativeCore {
         resources: Option<HashMap<String, f64>>,
         now: f64,
     ) -> Result<u32> {
+        record!(self, AddWorker, name, slots, resources, now);
         self.guarded(|core, _| {
-            let resources = resources.unwrap_or_default().into_iter().collect();
+            // By name: the order a HashMap iterates in is random, and replay must see the same.
+            let mut resources: Vec<(String, f64)> =
+                resources.unwrap_or_default().into_iter().collect();
+            resources.sort_by(|a, b| a.0.cmp(&b.0));
             let spec = WorkerSpec {
                 name,
                 slots,
@@ -433,6 +482,7 @@ impl NativeCore {
 
     #[napi(catch_unwind)]
     pub fn remove_worker(&mut self, worker: u32, now: f64) -> Result<()> {
+        record!(self, RemoveWorker, worker, now);
         self.guarded(|core, _| {
             core.remove_worker(WorkerId(worker), now)
                 .map_err(core_error)
@@ -441,6 +491,7 @@ impl NativeCore {
 
     #[napi(catch_unwind)]
     pub fn heartbeat(&mut self, worker: u32, now: f64) -> Result<()> {
+        record!(self, Heartbeat, worker, now);
         self.guarded(|core, _| core.heartbeat(WorkerId(worker), now).map_err(core_error))
     }
 
@@ -448,6 +499,7 @@ impl NativeCore {
     /// again: no placement picks a paused worker; queued roots and waiting tasks go to it on resume.
     #[napi(catch_unwind)]
     pub fn set_paused(&mut self, worker: u32, paused: bool) -> Result<()> {
+        record!(self, SetPaused, worker, paused);
         self.guarded(|core, _| {
             core.set_paused(WorkerId(worker), paused)
                 .map_err(core_error)
@@ -459,6 +511,7 @@ impl NativeCore {
     /// the returned list, so one bad event does not cost the rest of the batch.
     #[napi(catch_unwind)]
     pub fn worker_events(&mut self, worker: u32, events: Buffer) -> Result<Vec<String>> {
+        record!(self, WorkerEvents, worker, events);
         self.guarded(|core, inline| {
             apply_worker_events(core, inline, WorkerId(worker), &events).map_err(wire_error)
         })
@@ -466,26 +519,44 @@ impl NativeCore {
 
     #[napi(catch_unwind)]
     pub fn tick(&mut self, now: f64) -> Result<()> {
-        self.guarded(|core, _| {
+        record!(self, Tick, now);
+        let ticked = self.guarded(|core, _| {
             core.tick(now);
             Ok(())
-        })
+        });
+        // At most one tick's events are lost if the process dies.
+        if let Some(log) = self.event_log.as_mut() {
+            log.flush();
+        }
+        ticked
     }
 
     /// Everything the scheduler wants done since the last call, as ready-to-send messages
     /// per worker and client (see crates/skein-wire/src/wire.rs), or null if nothing.
     #[napi(catch_unwind)]
     pub fn take_messages(&mut self) -> Result<Option<Buffer>> {
-        self.guarded(|core, inline| {
+        let messages = self.guarded(|core, inline| {
             let ins = core.take_instructions();
             let messages = if ins.is_empty() {
                 None
             } else {
-                Some(encode_messages(core, &ins, inline).into())
+                Some(encode_messages(core, &ins, inline))
             };
             inline.clear();
             Ok(messages)
-        })
+        })?;
+        if let Some(log) = self.event_log.as_mut() {
+            log.digest(messages.as_deref());
+        }
+        Ok(messages.map(Buffer::from))
+    }
+
+    /// Writes the rest of the event log (see the `eventLog` option) and closes it; returns the
+    /// bytes it holds. Throws `SKEIN_EVENT_LOG_IO` if a write failed (recording stopped
+    /// there); null if this core keeps no log. Events after this are not recorded.
+    #[napi(catch_unwind)]
+    pub fn close_event_log(&mut self) -> Result<Option<f64>> {
+        self.event_log.as_mut().map(EventLog::close).transpose()
     }
 
     /// Test hook: panics inside the guard, as a bug in the core would. The call throws

@@ -69,6 +69,12 @@ export {
   SchedulerCrashedError,
   SchedulerUnresponsiveError,
   SchedulerClosedError,
+  EventLogError,
+  replayEventLog,
+  type ReplayOptions,
+  type ReplaySummary,
+  type ReplayMismatch,
+  type ReplayStoryEntry,
 } from './scheduler'
 export { LocalCluster, type LocalClusterOptions, createTestCertificates, CertificateError, type TestCertificates, type TestCertificateOptions } from './cluster'
 export { TlsError, ConnectionRefusedError, InvalidOptionsError, type TlsOptions } from './protocol'

@@ -2,6 +2,7 @@
 //   node bench/profile/run.mjs [--runs 5] [--only noop,inc,latency,tree,submit] [--prof-workers DIR] [--scale 1]
 // Driver profiling: node --cpu-prof --cpu-prof-dir=DIR bench/profile/run.mjs ...
 // Workers are forked here (LocalCluster with workers: 0) so they can get --cpu-prof too.
+// --event-log FILE: the scheduler records its event log there (the cost of `skein scheduler --event-log`).
 import { fork } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +21,7 @@ const { values: opts } = parseArgs({
     scale: { type: 'string', default: '1' },
     workers: { type: 'string', default: '2' },
     root: { type: 'string' },
+    'event-log': { type: 'string' },
   },
 })
 const runs = Number(opts.runs)
@@ -48,7 +50,7 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] }
 
 async function startCluster(n) {
-  const cluster = await LocalCluster.start({ workers: 0 })
+  const cluster = await LocalCluster.start({ workers: 0, ...(opts['event-log'] ? { scheduler: { eventLog: opts['event-log'] } } : {}) })
   const entry = path.join(root, 'dist/worker/main.js')
   const execArgv = opts['prof-workers'] ? ['--cpu-prof', `--cpu-prof-dir=${opts['prof-workers']}`] : []
   const children = []

@@ -83,6 +83,7 @@ interface SchedulerCommandOptions extends TlsFlags {
   insecure?: boolean
   allowOrigin?: string[]
   logLevel?: LogLevel
+  eventLog?: string
 }
 
 /**
@@ -112,7 +113,14 @@ async function runScheduler(options: SchedulerCommandOptions): Promise<void> {
   const tls = tlsOption(options)
   let scheduler: InstanceType<typeof Scheduler>
   try {
-    scheduler = new Scheduler({ log: root, verbose: true, ...(token.value === null ? { insecure: true } : { token: token.value }), allowedOrigins: options.allowOrigin ?? [], ...(tls === undefined ? {} : { tls }) })
+    scheduler = new Scheduler({
+      log: root,
+      verbose: true,
+      ...(token.value === null ? { insecure: true } : { token: token.value }),
+      allowedOrigins: options.allowOrigin ?? [],
+      ...(tls === undefined ? {} : { tls }),
+      ...(options.eventLog === undefined ? {} : { eventLog: options.eventLog }),
+    })
   } catch (err) {
     log.fatal((err as Error).message)
     process.exit(2)
@@ -164,7 +172,28 @@ withTlsFlags(command('scheduler'), 'the scheduler')
   .option('--insecure', 'accept connections without a token: anyone who reaches the port can run code on the workers')
   .option('--allow-origin <origin...>', 'browser Origins allowed to connect (others are refused)')
   .option('--log-level <level>', logLevelHelp, strict((v) => parseLogLevel(v)))
+  .option('--event-log <file>', 'record every event the scheduling core gets into this file (emptied first), for `skein replay`')
   .action(runScheduler)
+
+async function runReplay(file: string, options: { story?: string; json?: boolean }): Promise<void> {
+  const { replayEventLog } = await import('../scheduler')
+  const { formatReplay } = await import('./replay-command')
+  try {
+    const summary = await replayEventLog(file, options.story === undefined ? {} : { story: options.story })
+    process.stdout.write(`${options.json ? JSON.stringify(summary, null, 2) : formatReplay(file, summary, options.story)}\n`)
+    process.exitCode = summary.mismatch == null ? 0 : 1
+  } catch (err) {
+    process.stderr.write(`skein replay: ${(err as Error).message}\n`)
+    process.exitCode = 2
+  }
+}
+
+command('replay')
+  .description('run the events recorded by `skein scheduler --event-log` through a fresh scheduling core and check it sends the same messages (exit 1 if a batch differs, 2 if the log is unreadable)')
+  .argument('<file>', 'the event log')
+  .option('--story <key>', 'also print every transition of this task key over the run')
+  .option('--json', 'print the summary as JSON')
+  .action(runReplay)
 
 interface WorkerCommandOptions extends TlsFlags {
   slots: number

@@ -38,3 +38,19 @@ export class FunctionQuotaError extends SkeinError {
     super('SKEIN_FUNCTION_QUOTA', `shipped function ${JSON.stringify(name.slice(0, 100))} (hash ${JSON.stringify(hash.slice(0, 64))}, ${bytes} bytes) refused: ${why}`)
   }
 }
+
+/**
+ * An event log could not be read or written. `code`: SKEIN_EVENT_LOG_CORRUPT (a block fails its
+ * checksum or a record its layout), SKEIN_EVENT_LOG_TRUNCATED (the file ends inside a block),
+ * SKEIN_EVENT_LOG_NOT_A_LOG, SKEIN_EVENT_LOG_VERSION or SKEIN_EVENT_LOG_IO. `offset`: the byte
+ * offset in the file where reading stopped, when known.
+ */
+export class EventLogError extends SkeinError {
+  constructor(
+    code: string,
+    message: string,
+    readonly offset: number | undefined,
+  ) {
+    super(code, message)
+  }
+}

@@ -1,6 +1,7 @@
 export { Scheduler, type ListenOptions, type SchedulerEvents } from './scheduler'
 export type { SchedulerOptions } from './options'
 export type { SchedulerHealth, SchedulerStats } from './runtime'
-export { SchedulerOptionsError, SchedulerCrashedError, SchedulerUnresponsiveError, SchedulerClosedError } from './errors'
+export { SchedulerOptionsError, SchedulerCrashedError, SchedulerUnresponsiveError, SchedulerClosedError, EventLogError } from './errors'
 export type { Log } from './log'
 export type { NativeCoreOptions } from './native'
+export { replayEventLog, type ReplayOptions, type ReplaySummary, type ReplayMismatch, type ReplayStoryEntry } from './replay'

@@ -11,3 +11,5 @@ export type PrefixCounts = import('../../native/index').PrefixCounts
 export type CoreCounts = import('../../native/index').CoreCounts
 /** The longest key the scheduler accepts, in UTF-8 bytes (longer: an error with code SKEIN_KEY_TOO_LONG). */
 export const MAX_KEY_BYTES: number = binding.MAX_KEY_BYTES
+/** Replays an event log on a fresh core (see replay.ts). */
+export const replayEventLog = binding.replayEventLog

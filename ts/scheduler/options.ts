@@ -75,6 +75,13 @@ export interface SchedulerOptions {
    * handshake still runs inside TLS.
    */
   tls?: TlsOptions
+  /**
+   * Record every event that enters the scheduling core into this file (created, or emptied if it
+   * exists), compactly and in order, with a digest of every batch of messages the core sent out:
+   * `skein replay FILE` then runs the same events through a fresh core and checks it sends the
+   * same. About 25 bytes per task; the last tick interval's events are lost if the process dies.
+   */
+  eventLog?: string
 }
 
 /**
@@ -94,6 +101,7 @@ const CORE_OPTIONS: Record<keyof NativeCoreOptions, OptionKind> = {
   workStealing: 'boolean',
   stealMinDuration: 'number',
   stallTimeout: 'number',
+  eventLog: 'string',
 }
 
 const OPTIONS: Record<keyof SchedulerOptions, OptionKind> = {
@@ -116,6 +124,7 @@ const OPTIONS: Record<keyof SchedulerOptions, OptionKind> = {
   maxPendingConnections: 'number',
   maxSendQueueBytes: 'number',
   tls: 'object',
+  eventLog: 'string',
 }
 
 /**

@@ -161,9 +161,19 @@ export class SchedulerRuntime {
     this.metrics?.close()
     this.metrics = undefined
     this.router.closeAll()
+    this.closeEventLog()
     const server = this.server
     this.server = undefined
     if (server) await server.close()
+  }
+
+  /** Writes the rest of the event log, if there is one; a failed write is logged (recording stopped there). */
+  private closeEventLog(): void {
+    try {
+      this.core.closeEventLog()
+    } catch (err) {
+      this.hooks.log(`the event log is incomplete: ${(err as Error).message}`)
+    }
   }
 
   private tick(): void {
@@ -184,6 +194,7 @@ export class SchedulerRuntime {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
     this.router.closeAll(INTERNAL_ERROR, 'the scheduler failed')
+    this.closeEventLog()
     this.hooks.fatal(reason)
   }
 }
@@ -203,5 +214,6 @@ function coreOptions(options: RuntimeOptions): NativeCoreOptions | null {
   const core = { ...options.core }
   if (options.heartbeatTimeoutMs !== undefined) core.heartbeatTimeout = options.heartbeatTimeoutMs / 1000
   if (options.workStealing !== undefined) core.workStealing = options.workStealing
+  if (options.eventLog !== undefined) core.eventLog = options.eventLog
   return core
 }

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events'
+import fs from 'node:fs'
 import os from 'node:os'
 import { credentialsFromOptions, generateToken, registerInProcess, resolveTls, type ResolvedTls, type WorkerInfo } from '../protocol'
-import { SchedulerClosedError, type SchedulerCrashedError } from './errors'
+import { EventLogError, SchedulerClosedError, type SchedulerCrashedError } from './errors'
 import { createLogger, noticesTo, type Logger } from '../log'
 import type { Log } from './log'
 import { checkSchedulerOptions, type SchedulerOptions } from './options'
@@ -60,6 +61,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const given = credentialsFromOptions({ token, tokenFile }, 'Scheduler')
     this.token = insecure === true ? null : (given?.token ?? generateToken())
     this.tls = tls === undefined ? null : resolveTls(tls, 'Scheduler', 'scheduler')
+    if (rest.eventLog !== undefined) checkEventLogWritable(rest.eventLog)
     const runtimeOptions = { ...rest, token: this.token, tls: this.tls }
     const events: BackendEvents = {
       log: (line, level, fields) => this.log(line, level, fields),
@@ -175,5 +177,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.unregisterInProcess()
     this.unregisterInProcess = () => {}
     this.final = await this.backend.close()
+  }
+}
+
+/** The core creates the event log on the scheduler's thread; a path it cannot write fails the constructor here instead. */
+function checkEventLogWritable(path: string): void {
+  try {
+    fs.closeSync(fs.openSync(path, 'w'))
+  } catch (err) {
+    throw new EventLogError('SKEIN_EVENT_LOG_IO', `Scheduler option 'eventLog': cannot write ${path}: ${(err as Error).message}`, undefined)
   }
 }

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod event_log;
 mod inline_values;
 mod panic_guard;
 mod reader;
