@@ -16,6 +16,7 @@ import {
   type Credentials,
   type OptionKind,
   type ResolvedTls,
+  type RunResult,
   type TlsOptions,
 } from '../protocol'
 import {
@@ -355,15 +356,15 @@ export class Client implements FutureOwner {
     const payload = runPayload(handle, options)
     const connection = this.open()
     if (handle instanceof ShippedFunction) this.registerFunctions(connection, [handle])
-    let results: Record<string, unknown> = {}
+    let answers: RunResult[] = []
     await this.requestInOrder(
       connection,
       (request) => ['run', request, payload, options.workers === undefined ? null : [...options.workers], options.context === true, options.timeoutMs ?? 0],
       (reply) => {
-        if (reply[0] === 'run-results') results = runResults(reply[2], options.onError ?? 'raise')
+        if (reply[0] === 'run-results') answers = reply[2]
       },
     )
-    return results
+    return runResults(answers, options.onError ?? 'raise')
   }
 
   /**

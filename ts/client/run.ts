@@ -30,9 +30,13 @@ const RUN_CODES = new Set(['SKEIN_RUN_TIMEOUT', 'SKEIN_RUN_THREAD_DIED', 'SKEIN_
 export function runPayload(handle: FunctionHandle, options: RunOptions): Buffer {
   const args = options.args ?? []
   if (!Array.isArray(args)) throw new InvalidOptionsError(`run: option args must be an array, not ${typeof args}`)
-  if (replaceDependencies(args, handle.name).keys.length > 0) {
-    throw new InvalidOptionsError('run: option args may not hold futures or tasks (a run function gets plain values; gather them first)')
+  let dependencies: number
+  try {
+    dependencies = replaceDependencies(args, handle.name).keys.length
+  } catch (err) {
+    throw new InvalidOptionsError(`run: option args: ${(err as Error).message}`)
   }
+  if (dependencies > 0) throw new InvalidOptionsError('run: option args may not hold futures or tasks (a run function gets plain values; gather them first)')
   try {
     assertEncodable(args, () => 'run: option args')
   } catch (err) {
