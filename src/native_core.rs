@@ -603,7 +603,10 @@ impl NativeCore {
     /// no use (the caller tells the worker to free it).
     #[napi(catch_unwind)]
     pub fn replica_added(&mut self, worker: u32, key: String) -> Result<bool> {
-        self.guarded(|core, _| core.replica_added(WorkerId(worker), &key).map_err(core_error))
+        self.guarded(|core, _| {
+            core.replica_added(WorkerId(worker), &key)
+                .map_err(core_error)
+        })
     }
 
     /// The workers holding each key (empty for a key not in memory or unknown).

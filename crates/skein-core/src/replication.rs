@@ -140,13 +140,14 @@ impl Scheduler {
         };
         let mut pool = Vec::with_capacity(names.len());
         for &name in names {
-            let w = *self
-                .workers
-                .by_name
-                .get(name)
-                .ok_or_else(|| CoreError::InvalidReplication {
-                    reason: format!("no live worker is named {name:?}"),
-                })?;
+            let w =
+                *self
+                    .workers
+                    .by_name
+                    .get(name)
+                    .ok_or_else(|| CoreError::InvalidReplication {
+                        reason: format!("no live worker is named {name:?}"),
+                    })?;
             pool.push(w);
         }
         pool.sort_unstable_by_key(|w| w.0);

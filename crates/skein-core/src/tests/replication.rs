@@ -25,25 +25,44 @@ fn holders(s: &Scheduler, key: &str) -> Vec<WorkerId> {
 }
 
 #[test]
-fn replicate_to_every_worker_plans_a_copy_per_worker_not_holding_it_and_each_report_adds_a_holder() {
+fn replicate_to_every_worker_plans_a_copy_per_worker_not_holding_it_and_each_report_adds_a_holder()
+{
     let (mut s, _, [w1, w2, w3]) = a_on_w1();
     let plan = s.replicate(&["a"], None, None).unwrap();
     let a = id(&s, "a");
     assert_eq!(
         plan.copies,
         vec![
-            ReplicaCopy { worker: w2, task: a },
-            ReplicaCopy { worker: w3, task: a }
+            ReplicaCopy {
+                worker: w2,
+                task: a
+            },
+            ReplicaCopy {
+                worker: w3,
+                task: a
+            }
         ]
     );
     assert_eq!(plan.dropped, 0);
-    assert_eq!(holders(&s, "a"), vec![w1], "planned copies are not holders yet");
+    assert_eq!(
+        holders(&s, "a"),
+        vec![w1],
+        "planned copies are not holders yet"
+    );
     assert_eq!(s.replica_added(w2, "a"), Ok(true));
     assert_eq!(s.replica_added(w3, "a"), Ok(true));
-    assert_eq!(s.replica_added(w3, "a"), Ok(true), "a repeated report changes nothing");
+    assert_eq!(
+        s.replica_added(w3, "a"),
+        Ok(true),
+        "a repeated report changes nothing"
+    );
     assert_eq!(holders(&s, "a"), vec![w1, w2, w3]);
     // Now held everywhere: nothing more to copy.
-    assert!(s.replicate(&["a", "a"], None, None).unwrap().copies.is_empty());
+    assert!(s
+        .replicate(&["a", "a"], None, None)
+        .unwrap()
+        .copies
+        .is_empty());
 }
 
 #[test]
@@ -70,7 +89,13 @@ fn n_copies_on_the_workers_holding_fewest_keys_and_extra_copies_dropped() {
     // w2 holds another key: the copy goes to w3 first.
     s.add_scattered(c, "x", w2, 8).unwrap();
     let plan = s.replicate(&["a"], Some(2), None).unwrap();
-    assert_eq!(plan.copies, vec![ReplicaCopy { worker: w3, task: id(&s, "a") }]);
+    assert_eq!(
+        plan.copies,
+        vec![ReplicaCopy {
+            worker: w3,
+            task: id(&s, "a")
+        }]
+    );
     s.replica_added(w3, "a").unwrap();
     s.replica_added(w2, "a").unwrap();
     assert_eq!(holders(&s, "a"), vec![w1, w2, w3]);
@@ -81,7 +106,10 @@ fn n_copies_on_the_workers_holding_fewest_keys_and_extra_copies_dropped() {
     assert_eq!(plan.dropped, 2);
     let ins = s.take_instructions();
     assert_eq!(holders(&s, "a").len(), 1);
-    let freed: Vec<WorkerId> = [w1, w2, w3].into_iter().filter(|&w| frees(&s, &ins, w) == ["a"]).collect();
+    let freed: Vec<WorkerId> = [w1, w2, w3]
+        .into_iter()
+        .filter(|&w| frees(&s, &ins, w) == ["a"])
+        .collect();
     assert_eq!(freed.len(), 2);
     assert!(freed.contains(&w2), "w2 held the most keys");
     assert_eq!(st(&s, "a"), Memory);
@@ -90,7 +118,9 @@ fn n_copies_on_the_workers_holding_fewest_keys_and_extra_copies_dropped() {
 #[test]
 fn the_workers_option_bounds_where_copies_go_and_which_are_counted() {
     let (mut s, _, [w1, w2, w3]) = a_on_w1();
-    let plan = s.replicate(&["a"], None, Some(&["w2", "w3", "w2"])).unwrap();
+    let plan = s
+        .replicate(&["a"], None, Some(&["w2", "w3", "w2"]))
+        .unwrap();
     assert_eq!(plan.copies.len(), 2);
     s.replica_added(w2, "a").unwrap();
     s.replica_added(w3, "a").unwrap();
@@ -107,13 +137,31 @@ fn bad_requests_are_refused_and_change_nothing() {
     let (mut s, c, [w1, w2, _]) = a_on_w1();
     s.submit_graph(c, vec![task("p", &[])], &["p"]).unwrap();
     let code = |r: Result<ReplicationPlan, CoreError>| r.unwrap_err().code();
-    assert_eq!(code(s.replicate(&["nope"], None, None)), "SKEIN_UNKNOWN_KEY");
-    assert_eq!(code(s.replicate(&["a", "p"], None, None)), "SKEIN_INVALID_REPLICATION");
-    assert_eq!(code(s.replicate(&["a"], Some(0), None)), "SKEIN_INVALID_REPLICATION");
-    assert_eq!(code(s.replicate(&["a"], None, Some(&["w9"]))), "SKEIN_INVALID_REPLICATION");
-    assert_eq!(code(s.replicate(&["a"], None, Some(&[]))), "SKEIN_INVALID_REPLICATION");
+    assert_eq!(
+        code(s.replicate(&["nope"], None, None)),
+        "SKEIN_UNKNOWN_KEY"
+    );
+    assert_eq!(
+        code(s.replicate(&["a", "p"], None, None)),
+        "SKEIN_INVALID_REPLICATION"
+    );
+    assert_eq!(
+        code(s.replicate(&["a"], Some(0), None)),
+        "SKEIN_INVALID_REPLICATION"
+    );
+    assert_eq!(
+        code(s.replicate(&["a"], None, Some(&["w9"]))),
+        "SKEIN_INVALID_REPLICATION"
+    );
+    assert_eq!(
+        code(s.replicate(&["a"], None, Some(&[]))),
+        "SKEIN_INVALID_REPLICATION"
+    );
     assert_eq!(holders(&s, "a"), vec![w1]);
-    assert_eq!(s.replica_added(WorkerId(99), "a").unwrap_err().code(), "SKEIN_UNKNOWN_WORKER");
+    assert_eq!(
+        s.replica_added(WorkerId(99), "a").unwrap_err().code(),
+        "SKEIN_UNKNOWN_WORKER"
+    );
     // A copy of a key not in memory, or from a worker that left, is of no use.
     assert_eq!(s.replica_added(w2, "p"), Ok(false));
     assert_eq!(s.replica_added(w2, "unknown"), Ok(false));
