@@ -9,6 +9,12 @@ import { InvalidOptionsError, LocalCluster, moduleFunction, RunError, SchedulerE
 import { eventually } from './helpers/processes'
 import { sharedCluster } from './helpers/shared-cluster'
 import { withCluster } from './helpers/with-cluster'
+import { decodeTaskFailure } from '../ts/graph/payload'
+import { encode, MAX_RUN_RESULT_BYTES, RunOutcome, WorkerEventKind } from '../ts/protocol'
+import type { Connection } from '../ts/scheduler/connection'
+import { NativeCore } from '../ts/scheduler/native'
+import { Replications } from '../ts/scheduler/replications'
+import { MAX_RUNS_PER_CLIENT, Runs } from '../ts/scheduler/runs'
 
 const shared = sharedCluster(test, { workers: 3, log: () => {} })
 const square = moduleFunction<(x: number, ms?: number) => Promise<number>>(path.join(__dirname, 'fixtures', 'resilience.mjs'), 'square')
@@ -210,4 +216,71 @@ test('replicate: an erred future rejects with its error; unknown workers and bad
   } finally {
     await client.close()
   }
+})
+
+/** A stand-in for a scheduler connection: what was sent to it. */
+function fakeConnection(name: string, id = 0) {
+  const sent: unknown[][] = []
+  const conn = { name, id, isOpen: true, sent, send: (m: unknown[]) => sent.push(m), sendError: (request: number, code: string, message: string) => sent.push(['error', request, code, message]) }
+  return conn as typeof conn & Connection
+}
+
+test('the scheduler bounds runs: in flight per client, bytes per answer and per run; a worker leaving answers for itself', (t) => {
+  const runs = new Runs()
+  const client = fakeConnection('client')
+  const [w1, w2] = [fakeConnection('w1', 1), fakeConnection('w2', 2)]
+  for (let i = 0; i < MAX_RUNS_PER_CLIENT; i++) runs.start(client, i, Buffer.from('p'), [w1], false, 0)
+  t.throws(() => runs.start(client, 99, Buffer.from('p'), [w1], false, 0), { code: 'SKEIN_TOO_MANY_RUNS' } as object)
+  t.is(w1.sent.length, MAX_RUNS_PER_CLIENT)
+  const firstId = w1.sent[0][1] as number
+  runs.answered(w1, firstId, RunOutcome.Returned, Buffer.from([1]))
+  t.deepEqual(client.sent.at(-1), ['run-results', 0, [['w1', RunOutcome.Returned, Buffer.from([1])]]])
+  runs.answered(w1, firstId, RunOutcome.Returned, Buffer.from([1]))
+  t.is(client.sent.length, 1, 'a second answer to the same run is dropped')
+  t.notThrows(() => runs.start(client, 100, Buffer.from('p'), [w1, w2], false, 0), 'an answered run frees its place')
+  const id = w2.sent[0][1] as number
+  runs.answered(w2, id, RunOutcome.Returned, Buffer.alloc(MAX_RUN_RESULT_BYTES + 1))
+  runs.workerLeft(w1)
+  const [, request, results] = client.sent.at(-1) as [string, number, [string, RunOutcome, Uint8Array | string][]]
+  t.is(request, 100)
+  const byWorker = new Map(results.map((r) => [r[0], r]))
+  t.is(byWorker.get('w1')![1], RunOutcome.WorkerLost)
+  t.is(byWorker.get('w2')![1], RunOutcome.Raised)
+  t.is(decodeTaskFailure(byWorker.get('w2')![2] as Uint8Array).code, 'SKEIN_VALUE_TOO_LARGE')
+  runs.clientLeft(client)
+  runs.close()
+})
+
+test('the scheduler tells each worker its copies, counts each copy reported, frees copies nobody asked for, and names copies whose worker left', (t) => {
+  const core = new NativeCore({ validate: true })
+  const c = core.addClient()
+  const ids = ['w1', 'w2', 'w3'].map((name) => core.addWorker(name, 1, null, 0))
+  const [w1, w2, w3] = ids.map((id, i) => fakeConnection(`w${i + 1}`, id))
+  core.submitGraph(c, encode([['a', 'p', Buffer.from('pa'), [], 0, ['w1'], null]]), ['a'])
+  core.takeMessages()
+  core.workerEvents(w1.id, encode([[WorkerEventKind.Finished, 0, 0, 8, 0.001]]))
+  core.takeMessages()
+  const replications = new Replications(core)
+  const client = fakeConnection('client')
+  const workers = new Map([w1, w2, w3].map((w) => [w.id, w]))
+  replications.start(client, 1, ['a'], null, null, workers)
+  t.deepEqual(w2.sent, [['replicate', [['a', [w1.id]]]]])
+  t.deepEqual(w3.sent, [['replicate', [['a', [w1.id]]]]])
+  replications.reported(w2, [['a', null]])
+  t.deepEqual(client.sent, [], 'one copy is still under way')
+  replications.reported(w3, [['a', null], ['b', null]])
+  t.deepEqual(w3.sent.at(-1), ['free', ['b']], 'a copy nobody asked for is freed')
+  t.deepEqual(client.sent, [['done', 1]])
+  t.deepEqual(core.whoHas(['a'])[0].sort(), [w1.id, w2.id, w3.id])
+
+  replications.start(client, 2, ['a'], 1, null, workers)
+  t.deepEqual(client.sent.at(-1), ['done', 2], 'fewer copies: nothing to fetch, the extra ones are freed')
+  t.is(core.whoHas(['a'])[0].length, 1)
+  replications.start(client, 3, ['a'], null, null, workers)
+  const copier = [w1, w2, w3].find((w) => w.sent.at(-1)?.[0] === 'replicate' && w.sent.length > 1)!
+  replications.workerLeft(copier)
+  replications.reported([w1, w2, w3].find((w) => w !== copier && w.sent.at(-1)?.[0] === 'replicate')!, [['a', 'no holder could give it']])
+  const [kind, request, code, message] = client.sent.at(-1) as string[]
+  t.deepEqual([kind, request, code], ['error', 3, 'SKEIN_REPLICATE_FAILED'])
+  t.regex(message, /2 copies could not be made: .*the worker left.*no holder could give it|2 copies could not be made: .*no holder could give it.*the worker left/)
 })
