@@ -53,6 +53,15 @@ test('the datasets example in the README runs as written', async (t) => {
   t.is(out.trim(), ["[ 'tables' ]", '{ table: [ 3, 1, 2 ], sorted: [ 1, 2, 3 ] }'].join('\n'))
 })
 
+test('the run, replicate and whoHas example in the README runs as written', async (t) => {
+  const [, , , everywhere] = tsBlocks('The client API')
+  const out = await runExample('client-run-replicate', everywhere)
+  t.is(
+    out.trim(),
+    ["{ 'local-0': 2, 'local-1': 2, 'local-2': 2 }", "{ 'local-1': 'LOCAL-1' }", 'ok SKEIN_RUN_FAILED', '2', "[ 'local-0', 'local-1', 'local-2' ]"].join('\n'),
+  )
+})
+
 test('the embedding example in the README runs as written', async (t) => {
   const [embedding] = tsBlocks('Embedding the scheduler, and the CLI')
   // port 8786 may be taken on a shared machine; the example is the same with a free port

@@ -6,7 +6,8 @@
  */
 import test, { type ExecutionContext } from 'ava'
 import { failureError } from '../ts/client/failures'
-import { KilledWorkerError, TransferError } from '../ts/index'
+import { runResults } from '../ts/client/run'
+import { KilledWorkerError, RunError, TransferError } from '../ts/index'
 import { chunkFrame, dataFrame, decode, encode, WorkerEventKind, type Chunk, type Data, type Put, type WireFailure, type WireTask } from '../ts/protocol'
 import { NativeCore } from '../ts/scheduler/native'
 import { EventOutbox } from '../ts/worker/outbox'
@@ -354,4 +355,73 @@ test('forwarded task output: the scheduler relays the golden bytes to a client t
   new ForwardedOutput(createLogger(false, 'test'), events).receive(name, lines, dropped)
   t.like(records[0], { level: 'warn', component: 'w1', msg: '2 line(s) printed by tasks on w1 were not forwarded (more than the bounds allow)' })
   t.deepEqual(records[1], { level: 'info', time: T0, component: 'w1', worker: 'w1', key: 'a', msg: 'hi' })
+})
+
+/** ["run", request 1, payload bin "p", workers ["w1"], context true, timeoutMs 500]: client to scheduler */
+const RUN = hex('96 a3 72756e 01 c4 01 70 91 a2 7731 c3 cd 01f4')
+/** ["run", run 7, payload bin "p", context false, timeoutMs 0]: scheduler to worker */
+const RUN_ON_WORKER = hex('95 a3 72756e 07 c4 01 70 c2 00')
+/** ["run-result", run 7, 1 raised, bin "f"]: worker to scheduler */
+const RUN_RESULT = hex('94 aa 72756e2d726573756c74 07 01 c4 01 66')
+/** ["run-results", request 1, [["w1", 0 returned, bin 0x76 (the value 118)], ["w2", 2 worker lost, "left"]]]: scheduler to client */
+const RUN_RESULTS = hex('93 ab 72756e2d726573756c7473 01 92 93 a2 7731 00 c4 01 76 93 a2 7732 02 a4 6c656674')
+
+test('run messages: each side writes the golden bytes, the scheduler checks what clients and workers send, the client reads the results', (t) => {
+  t.deepEqual(encode(['run', 1, Buffer.from('p'), ['w1'], true, 500]), RUN)
+  t.deepEqual(checkClientMessage(decode(RUN) as unknown[]), ['run', 1, Buffer.from('p'), ['w1'], true, 500])
+  t.deepEqual(encode(['run', 7, Buffer.from('p'), false, 0]), RUN_ON_WORKER)
+  t.deepEqual(encode(['run-result', 7, 1, Buffer.from('f')]), RUN_RESULT)
+  t.deepEqual(checkWorkerMessage(decode(RUN_RESULT) as unknown[]), ['run-result', 7, 1, Buffer.from('f')])
+  t.deepEqual(encode(['run-results', 1, [['w1', 0, Buffer.from([0x76])], ['w2', 2, 'left']]]), RUN_RESULTS)
+  const [, , results] = decode(RUN_RESULTS) as [string, number, Parameters<typeof runResults>[0]]
+  const read = runResults(results, 'return')
+  t.is(read.w1, 118)
+  t.true(read.w2 instanceof RunError)
+  t.is((read.w2 as RunError).code, 'SKEIN_RUN_WORKER_LOST')
+  t.throws(() => runResults(results, 'raise'), { instanceOf: RunError, message: /w2: left/ })
+  t.throws(() => checkClientMessage(['run', 1, Buffer.from('p'), ['w1'], true, -5]), { message: /timeoutMs/ })
+  t.throws(() => checkClientMessage(['run', 1, Buffer.from('p'), 'w1', true, 0]), { message: /workers/ })
+  t.throws(() => checkClientMessage(['run', 1, 'p', null, true, 0]), { message: /payload/ })
+  t.throws(() => checkWorkerMessage(['run-result', 7, 2, Buffer.from('f')]), { message: /outcome/ })
+})
+
+/** ["replicate", request 2, keys ["a"], n 2, workers nil]: client to scheduler */
+const REPLICATE = hex('95 a9 7265706c6963617465 02 91 a1 61 02 c0')
+/** ["replicate", [["a", holders [0, 2]]]]: scheduler to worker */
+const COPY_REPLICAS = hex('92 a9 7265706c6963617465 91 92 a1 61 92 00 02')
+/** ["replicated", [["a", nil], ["b", "gone"]]]: worker to scheduler */
+const REPLICATED = hex('92 aa 7265706c696361746564 92 92 a1 61 c0 92 a1 62 a4 676f6e65')
+/** ["who-has", request 3, keys ["a"]], and its answer ["who-has", 3, [["w1", "w2"]]] */
+const WHO_HAS = hex('93 a7 77686f2d686173 03 91 a1 61')
+const WHO_HAS_REPLY = hex('93 a7 77686f2d686173 03 91 92 a2 7731 a2 7732')
+
+test('replicate and who-has messages: golden bytes both ways; the native core plans copies from the holders it knows and learns each copy', (t) => {
+  t.deepEqual(encode(['replicate', 2, ['a'], 2, null]), REPLICATE)
+  t.deepEqual(checkClientMessage(decode(REPLICATE) as unknown[]), ['replicate', 2, ['a'], 2, null])
+  t.deepEqual(encode(['replicate', [['a', [0, 2]]]]), COPY_REPLICAS)
+  t.deepEqual(encode(['replicated', [['a', null], ['b', 'gone']]]), REPLICATED)
+  t.deepEqual(checkWorkerMessage(decode(REPLICATED) as unknown[]), ['replicated', [['a', null], ['b', 'gone']]])
+  t.deepEqual(encode(['who-has', 3, ['a']]), WHO_HAS)
+  t.deepEqual(checkClientMessage(decode(WHO_HAS) as unknown[]), ['who-has', 3, ['a']])
+  t.deepEqual(encode(['who-has', 3, [['w1', 'w2']]]), WHO_HAS_REPLY)
+  t.throws(() => checkClientMessage(['replicate', 2, ['a'], 0, null]), { message: /n \(null or a positive integer\)/ })
+  t.throws(() => checkWorkerMessage(['replicated', [['a', 'x'.repeat(1001)]]]), { message: /entries/ })
+
+  const core = new NativeCore({ validate: true })
+  const client = core.addClient()
+  const w1 = core.addWorker('w1', 1, null, 0)
+  const w2 = core.addWorker('w2', 1, null, 0)
+  core.submitGraph(client, encode([['a', 'p', Buffer.from('pa'), [], 0, ['w1'], null]]), ['a'])
+  core.takeMessages()
+  core.workerEvents(w1, encode([[WorkerEventKind.Finished, 0, 0, 8, 0.001]]))
+  core.takeMessages()
+  t.deepEqual(core.whoHas(['a', 'unknown']), [[w1], []])
+  t.deepEqual(core.replicate(['a'], undefined, undefined), { copies: [{ worker: w2, key: 'a', holders: [w1] }], dropped: 0 })
+  t.true(core.replicaAdded(w2, 'a'))
+  t.false(core.replicaAdded(w2, 'unknown'))
+  t.deepEqual(core.whoHas(['a'])[0].sort(), [w1, w2])
+  t.deepEqual(core.replicate(['a'], 1, ['w1', 'w2']).dropped, 1)
+  t.is(core.whoHas(['a'])[0].length, 1)
+  t.throws(() => core.replicate(['a'], 0, undefined), { code: 'SKEIN_INVALID_REPLICATION' } as object)
+  t.throws(() => core.replicate(['zzz'], undefined, undefined), { code: 'SKEIN_UNKNOWN_KEY' } as object)
 })

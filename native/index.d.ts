@@ -101,6 +101,19 @@ export declare class NativeCore {
   census(): CoreCensus
   /** Totals of recovery and stealing work since the core started. */
   stats(): CoreStats
+  /**
+   * Copies of `keys` so that each is held by `n` workers of `workers` (default: all live
+   * workers, or all of `workers`); extra copies there are freed. Throws (code
+   * SKEIN_UNKNOWN_KEY, SKEIN_INVALID_REPLICATION) and changes nothing on a bad request.
+   */
+  replicate(keys: Array<string>, n?: number | undefined | null, workers?: Array<string> | undefined | null): ReplicationOrders
+  /**
+   * `worker` holds a copy of `key` it fetched for `replicate`; false when the copy is of
+   * no use (the caller tells the worker to free it).
+   */
+  replicaAdded(worker: number, key: string): boolean
+  /** The workers holding each key (empty for a key not in memory or unknown). */
+  whoHas(keys: Array<string>): Array<Array<number>>
   /** Throws naming the broken invariant, if any (code `SKEIN_INVARIANT_BROKEN`). */
   validate(): void
 }
@@ -266,6 +279,19 @@ export interface ReplaySummary {
   lastNow?: number
   durationSeconds: number
   story: Array<ReplayStoryEntry>
+}
+
+/** A copy `replicate` decided on: `worker` fetches `key` from one of `holders`. */
+export interface ReplicaCopyOrder {
+  worker: number
+  key: string
+  holders: Array<number>
+}
+
+/** What `replicate` decided: copies to make, and how many extra copies it had freed. */
+export interface ReplicationOrders {
+  copies: Array<ReplicaCopyOrder>
+  dropped: number
 }
 
 /** One entry of a key's story: a transition and the event that caused it. */

@@ -105,6 +105,39 @@ impl Arg for Uint32Array {
     }
 }
 
+impl Arg for Option<u32> {
+    fn put(&self, out: &mut Vec<u8>) {
+        put_optional(self.as_ref(), out);
+    }
+    fn take(r: &mut ArgReader<'_>) -> Result<Self, EventLogError> {
+        take_optional(r)
+    }
+}
+
+impl Arg for Option<Vec<String>> {
+    fn put(&self, out: &mut Vec<u8>) {
+        put_optional(self.as_ref(), out);
+    }
+    fn take(r: &mut ArgReader<'_>) -> Result<Self, EventLogError> {
+        take_optional(r)
+    }
+}
+
+fn put_optional<T: Arg>(value: Option<&T>, out: &mut Vec<u8>) {
+    put_bool(out, value.is_some());
+    if let Some(v) = value {
+        v.put(out);
+    }
+}
+
+fn take_optional<T: Arg>(r: &mut ArgReader<'_>) -> Result<Option<T>, EventLogError> {
+    if r.bool("whether an optional argument is given")? {
+        T::take(r).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 impl Arg for Option<HashMap<String, f64>> {
     fn put(&self, out: &mut Vec<u8>) {
         match self {
@@ -215,6 +248,8 @@ recorded_events! {
     14 SetPaused => set_paused(worker: u32, paused: bool);
     15 WorkerEvents => worker_events(worker: u32, events: Buffer);
     16 Tick => tick(now: f64);
+    17 Replicate => replicate(keys: Vec<String>, n: Option<u32>, workers: Option<Vec<String>>);
+    18 ReplicaAdded => replica_added(worker: u32, key: String);
 }
 
 /// Appends a record of `$event` with the method's arguments, if this core keeps a log.

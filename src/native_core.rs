@@ -183,6 +183,21 @@ pub struct CoreCensus {
     pub forgotten: f64,
 }
 
+/// A copy `replicate` decided on: `worker` fetches `key` from one of `holders`.
+#[napi(object)]
+pub struct ReplicaCopyOrder {
+    pub worker: u32,
+    pub key: String,
+    pub holders: Vec<u32>,
+}
+
+/// What `replicate` decided: copies to make, and how many extra copies it had freed.
+#[napi(object)]
+pub struct ReplicationOrders {
+    pub copies: Vec<ReplicaCopyOrder>,
+    pub dropped: u32,
+}
+
 /// One entry of a key's story: a transition and the event that caused it.
 #[napi(object)]
 pub struct StoryEntry {
@@ -619,6 +634,68 @@ impl NativeCore {
     #[napi(catch_unwind)]
     pub fn stats(&self) -> Result<CoreStats> {
         self.guarded_read(|core| Ok(core.stats().into()))
+    }
+
+    /// Copies of `keys` so that each is held by `n` workers of `workers` (default: all live
+    /// workers, or all of `workers`); extra copies there are freed. Throws (code
+    /// SKEIN_UNKNOWN_KEY, SKEIN_INVALID_REPLICATION) and changes nothing on a bad request.
+    #[napi(catch_unwind)]
+    pub fn replicate(
+        &mut self,
+        keys: Vec<String>,
+        n: Option<u32>,
+        workers: Option<Vec<String>>,
+    ) -> Result<ReplicationOrders> {
+        record!(self, Replicate, keys, n, workers);
+        self.guarded(|core, _| {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let names: Option<Vec<&str>> = workers
+                .as_ref()
+                .map(|w| w.iter().map(String::as_str).collect());
+            let plan = core
+                .replicate(&keys, n, names.as_deref())
+                .map_err(core_error)?;
+            let copies = plan
+                .copies
+                .iter()
+                .map(|c| ReplicaCopyOrder {
+                    worker: c.worker.0,
+                    key: core.key(c.task).to_string(),
+                    holders: core.who_has(c.task).iter().map(|w| w.0).collect(),
+                })
+                .collect();
+            Ok(ReplicationOrders {
+                copies,
+                dropped: plan.dropped as u32,
+            })
+        })
+    }
+
+    /// `worker` holds a copy of `key` it fetched for `replicate`; false when the copy is of
+    /// no use (the caller tells the worker to free it).
+    #[napi(catch_unwind)]
+    pub fn replica_added(&mut self, worker: u32, key: String) -> Result<bool> {
+        record!(self, ReplicaAdded, worker, key);
+        self.guarded(|core, _| {
+            core.replica_added(WorkerId(worker), &key)
+                .map_err(core_error)
+        })
+    }
+
+    /// The workers holding each key (empty for a key not in memory or unknown).
+    #[napi(catch_unwind)]
+    pub fn who_has(&self, keys: Vec<String>) -> Result<Vec<Vec<u32>>> {
+        self.guarded_read(|core| {
+            Ok(keys
+                .iter()
+                .map(|key| match core.task_id(key) {
+                    Some(t) if core.state(t) == TaskState::Memory => {
+                        core.who_has(t).iter().map(|w| w.0).collect()
+                    }
+                    _ => Vec::new(),
+                })
+                .collect())
+        })
     }
 
     /// Throws naming the broken invariant, if any (code `SKEIN_INVARIANT_BROKEN`).

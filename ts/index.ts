@@ -19,6 +19,7 @@ export {
   NoWorkersError,
   PeerUnavailableError,
   WaitTimeoutError,
+  RunError,
   AsCompleted,
   AsCompletedEndedError,
   wait,
@@ -41,6 +42,9 @@ export {
   type Transition,
   type FutureStatus,
   type ScatterOptions,
+  type RunOptions,
+  type ReplicateOptions,
+  type WorkerContext,
   type WorkerDescription,
   type WorkerDeathCause,
 } from './client'

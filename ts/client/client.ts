@@ -16,6 +16,7 @@ import {
   type Credentials,
   type OptionKind,
   type ResolvedTls,
+  type RunResult,
   type TlsOptions,
 } from '../protocol'
 import {
@@ -25,6 +26,7 @@ import {
   ShippedFunction,
   Task,
   buildTask,
+  functionHandle,
   orderGraph,
   type Arg,
   type Args,
@@ -52,6 +54,9 @@ import { Progress, PROGRESS_OPTIONS, type ProgressOptions } from './progress'
 import { transitionsOf, type Transition } from './story'
 import { createLogger, isLogOption, LOG_OPTION_EXPECTED, type LogOption, type LogRecord } from '../log'
 import { ForwardedOutput } from './task-output'
+import { runPayload, runResults, type RunOptions } from './run'
+import { checkReplicateOptions, keysOf, type ReplicateOptions } from './replicate'
+import type { RunError } from './errors'
 
 export interface ClientOptions {
   /** Shown in the scheduler's logs; default `client-<host>-<pid>`. */
@@ -132,6 +137,16 @@ const SCATTER_OPTIONS: Record<keyof ScatterOptions, OptionKind> = {
   timeout: 'number',
   broadcast: 'boolean',
 }
+
+const RUN_OPTIONS: Record<keyof RunOptions, OptionKind> = {
+  args: { test: Array.isArray, expected: 'an array' },
+  workers: 'strings',
+  onError: 'string',
+  timeoutMs: 'number',
+  context: 'boolean',
+}
+
+const REPLICATE_OPTIONS: Record<keyof ReplicateOptions, OptionKind> = { n: 'number', workers: 'strings' }
 
 type WorkerWaiter = { count: number; resolve: () => void; reject: (error: Error) => void; timer: NodeJS.Timeout }
 
@@ -352,6 +367,67 @@ export class Client implements FutureOwner {
       if (reply[0] === 'story') transitions = transitionsOf(reply[2])
     })
     return transitions
+  }
+
+  /**
+   * Runs `fn(...args)` once on every worker (or on the named `workers`), outside the task
+   * graph, on a thread of its own there, and resolves with each worker's value keyed by worker
+   * name (Dask's `Client.run`): `await client.run(() => process.pid)`. Async functions are
+   * awaited. With `context: true` the function also gets a WorkerContext after its arguments.
+   * A failure rejects with a RunError naming the worker, or with `onError: 'return'` is that
+   * worker's entry.
+   */
+  run<F extends Fn>(fn: F | ModuleFunction<F>, options?: RunOptions & { onError?: 'raise' }): Promise<Record<string, Awaited<ReturnType<F>>>>
+  run<F extends Fn>(fn: F | ModuleFunction<F>, options: RunOptions & { onError: 'return' }): Promise<Record<string, Awaited<ReturnType<F>> | RunError>>
+  async run(fn: Fn | ModuleFunction, options: RunOptions = {}): Promise<Record<string, unknown>> {
+    checkOptions('run', options, RUN_OPTIONS, invalidOptions)
+    const handle = functionHandle(fn)
+    const payload = runPayload(handle, options)
+    const connection = this.open()
+    if (handle instanceof ShippedFunction) this.registerFunctions(connection, [handle])
+    let answers: RunResult[] = []
+    await this.requestInOrder(
+      connection,
+      (request) => ['run', request, payload, options.workers === undefined ? null : [...options.workers], options.context === true, options.timeoutMs ?? 0],
+      (reply) => {
+        if (reply[0] === 'run-results') answers = reply[2]
+      },
+    )
+    return runResults(answers, options.onError ?? 'raise')
+  }
+
+  /**
+   * Copies the values of these futures to more workers, so that each is held by `n` of them
+   * (default: every worker, or every worker of `workers`), as Dask's `replicate`: tasks then
+   * find their inputs nearby, and a value outlives the loss of all but one of its holders.
+   * With `n` below the current number of copies (on `workers`, if given), the extra copies are
+   * dropped. Waits for the futures to finish first; rejects with their error if one failed,
+   * or with SKEIN_REPLICATE_FAILED naming copies that could not be made.
+   */
+  async replicate(futures: Future | Iterable<Future>, options: ReplicateOptions = {}): Promise<void> {
+    checkOptions('replicate', options, REPLICATE_OPTIONS, invalidOptions)
+    checkReplicateOptions(options)
+    const list = futures instanceof Future ? [futures] : [...futures]
+    const keys = await keysOf(list, 'replicate')
+    if (keys.length === 0) return
+    const connection = this.open()
+    await this.requestInOrder(connection, (request) => ['replicate', request, keys, options.n ?? null, options.workers === undefined ? null : [...options.workers]])
+  }
+
+  /**
+   * The names of the workers holding each future's value, keyed by key (Dask's `who_has`); a
+   * key not in memory (still running, erred, released) has none.
+   */
+  async whoHas(futures: Future | Iterable<Future>): Promise<Record<string, string[]>> {
+    const list = futures instanceof Future ? [futures] : [...futures]
+    for (const f of list) if (!(f instanceof Future)) throw invalidOptions(`whoHas: expected futures, got ${typeof f}`)
+    const keys = [...new Set(list.map((f) => f.key))]
+    const connection = this.open()
+    const holders: Record<string, string[]> = {}
+    await this.requestInOrder(connection, (request) => ['who-has', request, keys], (reply) => {
+      if (reply[0] === 'who-has') keys.forEach((key, i) => (holders[key] = reply[2][i] ?? []))
+    })
+    return holders
   }
 
   /** Resolves once at least `count` workers are connected; rejects with NoWorkersError after `timeoutMs`. */

@@ -11,6 +11,8 @@ import {
   type Dataset,
   type DatasetNames,
   type Story,
+  type RunResults,
+  type WhoHasReply,
   type Done,
   type ResolvedTls,
   type SchedulerToClient,
@@ -21,7 +23,7 @@ import { ConnectionClosedError, SchedulerError } from './errors'
 const CLOSE_GRACE_MS = 1000
 
 /** A request's successful answer: 'done', or the reply that carries what was asked for. */
-export type Reply = Done | Dataset | DatasetNames | Story
+export type Reply = Done | Dataset | DatasetNames | Story | RunResults | WhoHasReply
 
 type Waiter = { resolve: () => void; reject: (error: Error) => void; onDone: ((reply: Reply) => void) | undefined }
 
@@ -164,6 +166,8 @@ export class SchedulerConnection {
       case 'dataset':
       case 'datasets':
       case 'story':
+      case 'run-results':
+      case 'who-has':
         this.settle(message[1], null, message)
         return
       case 'error':

@@ -199,3 +199,41 @@ export class WaitTimeoutError extends SkeinError {
     super('SKEIN_TIMEOUT', message)
   }
 }
+
+/**
+ * A Client.run function failed on worker `worker`. `code`: SKEIN_RUN_FAILED (it threw: the
+ * remote fields are as in TaskError), SKEIN_RUN_TIMEOUT (it ran past `timeoutMs` and was
+ * stopped, or its worker did not answer in time), SKEIN_RUN_WORKER_LOST (the worker left
+ * before it answered), SKEIN_RUN_THREAD_DIED (it ended its thread), SKEIN_VALUE_TOO_LARGE
+ * (its value was too large to send back) or SKEIN_TOO_MANY_RUNS (its worker was running too
+ * many already).
+ */
+export class RunError extends SkeinError {
+  readonly remoteName: string
+  readonly remoteMessage: string
+  readonly remoteStack: string
+  /** The `code` of the Error the function threw, if it had a string or number one. */
+  readonly remoteCode: string | number | undefined
+  readonly fields: Readonly<Record<string, unknown>>
+  /** Whether the function threw a value that is not an Error; then `thrown` is that value. */
+  readonly threwValue: boolean
+  readonly thrown: unknown
+
+  constructor(
+    readonly worker: string,
+    code: string,
+    message: string,
+    remote: RemoteFailure | null,
+  ) {
+    super(code, message)
+    this.remoteName = remote?.name ?? ''
+    this.remoteMessage = remote?.message ?? ''
+    this.remoteStack = remote?.stack ?? ''
+    this.remoteCode = remote?.code
+    this.fields = remote?.fields ?? {}
+    this.threwValue = remote?.threwValue === true
+    this.thrown = remote?.thrown
+    if (remote?.cause !== undefined) this.cause = remoteCause(remote.cause)
+    if (remote?.stack) this.stack = `${this.stack ?? ''}\n--- remote stack on worker ${worker} ---\n${remote.stack}`
+  }
+}

@@ -7,6 +7,9 @@ export { Progress, type ProgressEvent, type ProgressOptions } from './progress'
 export type { Transition } from './story'
 export type { FutureStatus } from './key-state'
 export type { ScatterOptions } from './scatter'
+export type { RunOptions } from './run'
+export type { WorkerContext } from '../protocol'
+export type { ReplicateOptions } from './replicate'
 export type { WorkerDescription } from './peers'
 export { PeerUnavailableError } from './peers'
 export {
@@ -23,6 +26,7 @@ export {
   ReleasedFutureError,
   NoWorkersError,
   WaitTimeoutError,
+  RunError,
   type WorkerDeathCause,
 } from './errors'
 export type { UnplaceableWarning } from './unplaceable'

@@ -101,6 +101,22 @@ export type StoryRequest = ['story', request: number, key: string]
  */
 export type ForwardLogs = ['forward-logs', on: boolean]
 
+/**
+ * Runs a function once on each worker (Dask's Client.run): `payload` is a task payload (function
+ * reference + arguments, never decoded by the scheduler); `workers`: names, or null for every
+ * live worker; `context`: the function gets a WorkerContext after its arguments; `timeoutMs`: 0
+ * for no limit. Answered with 'run-results' (or an error).
+ */
+export type RunRequest = ['run', request: number, payload: Uint8Array, workers: string[] | null, context: boolean, timeoutMs: number]
+/**
+ * Copies data in memory to more workers (Dask's replicate): each key held by `n` of `workers`
+ * (null: every live worker; n null: all of them); extra copies there are freed. Answered with
+ * 'done' once every copy is made, or an error naming those that could not be.
+ */
+export type ReplicateRequest = ['replicate', request: number, keys: string[], n: number | null, workers: string[] | null]
+/** Which workers hold each key; answered with 'who-has'. */
+export type WhoHasRequest = ['who-has', request: number, keys: string[]]
+
 // ---------------------------------------------------------------- scheduler -> client
 /** taskIds: for a submit whose wanted keys were given as indices, the task id of each, in order. */
 export type Done = ['done', request: number] | ['done', request: number, taskIds: Uint32Array]
@@ -122,6 +138,32 @@ export type StoryTransition = [from: string, to: string, stimulus: string]
 export type Story = ['story', request: number, transitions: StoryTransition[]]
 /** Lines tasks on worker `worker` (its name) printed, as it sent them; `dropped`: lines left out before these (bounds). */
 export type ForwardedTaskOutput = ['task-output', worker: string, lines: TaskOutputLine[], dropped: number]
+/** What a run function gets after its arguments when the client asks for it (`context: true`). */
+export interface WorkerContext {
+  /** The worker's name (the key of its result). */
+  name: string
+  /** The id the scheduler gave it. */
+  id: number
+  /** Its peer server's address. */
+  address: string
+  /** The keys whose data it holds (at most 100,000 of them). */
+  keys: string[]
+}
+
+/** How a worker's run ended: returned (value bytes), raised (encoded RemoteFailure), left before answering, or gave no answer in time (reason). */
+export const enum RunOutcome {
+  Returned = 0,
+  Raised = 1,
+  WorkerLost = 2,
+  TimedOut = 3,
+}
+export type RunResult =
+  | [worker: string, outcome: RunOutcome.Returned | RunOutcome.Raised, bytes: Uint8Array]
+  | [worker: string, outcome: RunOutcome.WorkerLost | RunOutcome.TimedOut, reason: string]
+/** The answer to 'run': one result per worker it ran on. */
+export type RunResults = ['run-results', request: number, results: RunResult[]]
+/** The answer to 'who-has': per key asked, the names of the workers holding it (none for a key not in memory). */
+export type WhoHasReply = ['who-has', request: number, holders: string[][]]
 /** A request (or, with request -1, the connection) was refused. */
 export type ErrorReply = ['error', request: number, code: string, message: string]
 
@@ -143,6 +185,10 @@ export type Unreachable = ['unreachable', holder: number, reason: string]
 export type TaskOutputLine = [time: number, level: 'debug' | 'info' | 'warn' | 'error', key: string | null, line: string]
 /** Lines this worker's tasks printed, sent while the scheduler asks for them ('forward-logs'); `dropped`: lines left out before these. */
 export type TaskOutput = ['task-output', lines: TaskOutputLine[], dropped: number]
+/** The outcome of 'run' `id` on this worker: its return value or its failure, encoded. */
+export type RunDone = ['run-result', id: number, outcome: RunOutcome.Returned | RunOutcome.Raised, bytes: Uint8Array]
+/** Copies fetched for 'replicate': per key, null once it is held here, or why it could not be had. */
+export type Replicated = ['replicated', entries: [key: string, error: string | null][]]
 /** The worker's process memory crossed its pause threshold (true: it starts no new task) or fell back under it (false). */
 export type Paused = ['paused', paused: boolean]
 
@@ -156,6 +202,10 @@ export type Free = ['free', keys: string[]]
  */
 export type Steal = ['steal', tasks: [task: number, run: number, key: string][]]
 export type FunctionSource = ['fn', hash: string, source: string, name: string]
+/** Run this payload once (see RunRequest) and answer 'run-result' `id`; `timeoutMs` 0: no limit. */
+export type RunOnWorker = ['run', id: number, payload: Uint8Array, context: boolean, timeoutMs: number]
+/** Fetch each key from one of its holders (worker ids) and keep it; answer 'replicated'. */
+export type CopyReplicas = ['replicate', entries: [key: string, holders: number[]][]]
 
 // ---------------------------------------------------------------- peer (worker server) <- worker or client
 // Values larger than fit inline (see CHUNK_BYTES in chunks.ts) are announced by their size in
@@ -193,9 +243,27 @@ export type ClientToScheduler =
   | FireAndForget
   | StoryRequest
   | ForwardLogs
-export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply | Dataset | DatasetNames | Story | ForwardedTaskOutput
-export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat | WorkerHeartbeat | Paused | Unreachable | TaskOutput
-export type SchedulerToWorker = Challenge | Authenticated | Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply | ForwardLogs
+  | RunRequest
+  | ReplicateRequest
+  | WhoHasRequest
+export type SchedulerToClient =
+  | Challenge
+  | Authenticated
+  | Welcome
+  | Done
+  | InMemory
+  | Erred
+  | Cancelled
+  | Workers
+  | ErrorReply
+  | Dataset
+  | DatasetNames
+  | Story
+  | ForwardedTaskOutput
+  | RunResults
+  | WhoHasReply
+export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat | WorkerHeartbeat | Paused | Unreachable | TaskOutput | RunDone | Replicated
+export type SchedulerToWorker = Challenge | Authenticated | Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply | ForwardLogs | RunOnWorker | CopyReplicas
 export type PeerRequest = Auth | Get | Put | Chunk
 export type PeerReply = Challenge | Authenticated | Data | PutDone | Chunk | ErrorReply
 
@@ -232,6 +300,8 @@ export const INLINE_RESULT_MAX_BYTES = 1024
 /** A 'task-output' message carries at most this many lines, each of at most MAX_TASK_OUTPUT_LINE_CHARS characters. */
 export const MAX_TASK_OUTPUT_LINES = 1000
 export const MAX_TASK_OUTPUT_LINE_CHARS = 8300
+/** Bytes of one worker's answer to a run (its encoded value or failure); a larger value errs with SKEIN_VALUE_TOO_LARGE. */
+export const MAX_RUN_RESULT_BYTES = 16 * 2 ** 20
 
 /** Keys longer than this (UTF-8 bytes) are refused; the native core holds the same bound for graph keys. */
 export const MAX_KEY_BYTES = 4096

@@ -13,6 +13,8 @@ import { HANDSHAKE } from '../protocol'
 import { storyOf } from './story'
 import { TaskOutputRelay } from './task-output'
 import { WORKER_UNREACHABLE, type PeerReachability } from './reachability'
+import { Runs } from './runs'
+import { Replications } from './replications'
 
 const MALFORMED_FRAME = 'SKEIN_MALFORMED_FRAME'
 const UNKNOWN_FUNCTION = 'SKEIN_UNKNOWN_FUNCTION'
@@ -78,6 +80,8 @@ export class Router {
   private readonly fireAndForget: FireAndForget
   /** The lines tasks print, to the clients that asked for them. */
   private readonly taskOutput = new TaskOutputRelay(() => this.workers.values())
+  private readonly runs = new Runs()
+  private readonly replications: Replications
   /** Why the last few function registrations were refused, for the workers that then ask for them. */
   private readonly refusedFunctions = new RecentNotes(1024)
   private workerList: WorkerInfo[] = []
@@ -109,6 +113,7 @@ export class Router {
     this.refused = rateLimited(log)
     this.datasets = new Datasets(core, this.functions)
     this.fireAndForget = new FireAndForget(core, this.functions)
+    this.replications = new Replications(core)
   }
 
   get workerCount(): number {
@@ -155,6 +160,7 @@ export class Router {
   /** Ends every connection: at once, or (with a code) by a close that tells the party why. */
   closeAll(code?: number, reason?: string): void {
     this.hooks.reachability.cancelAll()
+    this.runs.close()
     for (const conn of [...this.pending, ...this.clients.values(), ...this.workers.values()]) {
       if (code === undefined) conn.channel.socket.terminate()
       else conn.close(code, reason ?? '')
@@ -345,9 +351,36 @@ export class Router {
       case 'forward-logs':
         this.taskOutput.subscribe(conn, msg[1])
         break
+        break
+      case 'run': {
+        const [, request, payload, names, context, timeoutMs] = msg
+        this.request(conn, -1, () => this.runs.start(conn, request, payload, this.workersNamed(names), context, timeoutMs), request)
+        break
+      }
+      case 'replicate':
+        this.request(conn, -1, () => this.replications.start(conn, msg[1], msg[2], msg[3], msg[4], this.workers), msg[1])
+        break
+      case 'who-has': {
+        const request = msg[1]
+        this.request(conn, -1, () => conn.send(['who-has', request, this.core.whoHas(msg[2]).map((ids) => ids.map((id) => this.workers.get(id)?.name ?? String(id)))]), request)
+        break
+      }
       case 'heartbeat':
         break
     }
+  }
+
+  /** The live workers of these names (each once), or all of them; an unknown name throws. */
+  private workersNamed(names: string[] | null): Connection[] {
+    if (names === null) return [...this.workers.values()]
+    const byName = new Map([...this.workers.values()].map((w) => [w.name, w]))
+    const named = new Set<Connection>()
+    for (const name of names) {
+      const worker = byName.get(name)
+      if (worker === undefined) throw new SkeinError(UNKNOWN_WORKER, `no live worker is named '${name.slice(0, 256)}' (connected: ${[...byName.keys()].slice(0, 20).join(', ') || 'none'})`)
+      named.add(worker)
+    }
+    return [...named]
   }
 
   /** Runs a core call for a client; the core's refusal (cycle, unknown key...) goes back with its code, and is not a protocol violation. */
@@ -405,6 +438,13 @@ export class Router {
       case 'task-output':
         this.taskOutput.relay(conn.name, msg[1], msg[2])
         break
+      case 'run-result':
+        this.runs.answered(conn, msg[1], msg[2], msg[3])
+        break
+      case 'replicated':
+        this.replications.reported(conn, msg[1])
+        this.scheduleFlush()
+        break
     }
   }
 
@@ -440,15 +480,24 @@ export class Router {
     this.taskOutput.closed(conn)
     this.admitting.delete(conn)
     if (conn.role === Role.Client && this.clients.delete(conn.id)) {
+      this.runs.clientLeft(conn)
+      this.replications.clientLeft(conn)
       this.core.removeClient(conn.id)
       this.functions.release(conn.id)
       this.scheduleFlush()
     } else if (conn.role === Role.Worker && this.workers.delete(conn.id)) {
+      this.workerGone(conn)
       if (!conn.removedByCore) this.core.removeWorker(conn.id, now())
       this.info(`${conn.label} left`, { worker: conn.name })
       this.workersChanged()
       this.scheduleFlush()
     }
+  }
+
+  /** What a worker was doing for clients (runs, copies) fails with it. */
+  private workerGone(conn: Connection): void {
+    this.runs.workerLeft(conn)
+    this.replications.workerLeft(conn)
   }
 
   private workersChanged(): void {
@@ -514,6 +563,7 @@ export class Router {
         if (!conn) continue
         conn.removedByCore = true
         this.workers.delete(id)
+        this.workerGone(conn)
         const why =
           this.core.removal(id) === 'stalled'
             ? 'held tasks without running or reporting any for the stall timeout (it heartbeats but sits on its work); removed, its tasks go to other workers'

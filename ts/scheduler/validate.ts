@@ -152,6 +152,26 @@ export function checkClientMessage(m: Message): Exclude<ClientToScheduler, Hello
       expectLength(m, 2)
       field(m, 1, isKeyArray, 'keys')
       break
+    case 'run':
+      expectLength(m, 6)
+      field(m, 1, isRequest, 'request id')
+      field(m, 2, isBytes, 'payload')
+      field(m, 3, isNamesOrNull, 'workers (null or worker names)')
+      field(m, 4, isBoolean, 'context (a boolean)')
+      field(m, 5, isTimeout, 'timeoutMs (0, or a positive number of milliseconds of at most 2^31-1)')
+      break
+    case 'replicate':
+      expectLength(m, 5)
+      field(m, 1, isRequest, 'request id')
+      field(m, 2, isKeyArray, 'keys')
+      field(m, 3, (v): v is number | null => v === null || (isId(v) && v > 0), 'n (null or a positive integer)')
+      field(m, 4, isNamesOrNull, 'workers (null or worker names)')
+      break
+    case 'who-has':
+      expectLength(m, 3)
+      field(m, 1, isRequest, 'request id')
+      field(m, 2, isKeyArray, 'keys')
+      break
     case 'heartbeat':
       break
     case 'forward-logs':
@@ -200,6 +220,16 @@ export function checkWorkerMessage(m: Message): Exclude<WorkerToScheduler, Hello
       field(m, 1, isTaskOutputLines, `lines (at most ${MAX_TASK_OUTPUT_LINES} of [time, level, key or null, text of at most ${MAX_TASK_OUTPUT_LINE_CHARS} characters])`)
       field(m, 2, (v): v is number => Number.isInteger(v) && (v as number) >= 0, 'dropped (a count)')
       break
+    case 'run-result':
+      expectLength(m, 4)
+      field(m, 1, isId, 'run id')
+      field(m, 2, (v): v is 0 | 1 => v === 0 || v === 1, 'outcome (0 returned, 1 raised)')
+      field(m, 3, isBytes, 'value')
+      break
+    case 'replicated':
+      expectLength(m, 2)
+      field(m, 1, isReplicatedEntries, `entries ([key, null or an error of at most ${MAX_REASON_CHARS} characters][])`)
+      break
     default:
       fail(m, 'not a message a worker sends')
   }
@@ -223,6 +253,27 @@ function isTaskOutputLines(v: unknown): v is TaskOutputLine[] {
         l[3].length <= MAX_TASK_OUTPUT_LINE_CHARS,
     )
   )
+}
+
+const MAX_REASON_CHARS = 1000
+
+function isReplicatedEntries(v: unknown): v is [string, string | null][] {
+  return (
+    Array.isArray(v) &&
+    v.every((e) => Array.isArray(e) && e.length === 2 && isKey(e[0]) && (e[1] === null || (typeof e[1] === 'string' && e[1].length <= MAX_REASON_CHARS)))
+  )
+}
+
+function isBoolean(v: unknown): v is boolean {
+  return typeof v === 'boolean'
+}
+
+function isNamesOrNull(v: unknown): v is string[] | null {
+  return v === null || (Array.isArray(v) && v.every(isName))
+}
+
+function isTimeout(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 2 ** 31 - 1
 }
 
 function isMemory(v: unknown): v is WorkerMemory {

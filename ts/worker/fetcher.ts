@@ -15,10 +15,13 @@ class Fetch implements KeyRequest {
   readonly waiters: TaskRecord[] = []
   /** For each waiter, which of its inputs this is. */
   readonly inputs: number[] = []
+  /** Copies the scheduler asked for (replicate): told null once the key is kept here, or why not. */
+  readonly copies: ((error: string | null) => void)[] = []
 
   constructor(
     readonly key: string,
-    readonly depTask: number,
+    /** The key's task id, for missing-data reports (-1 while only copies wait for it). */
+    public depTask: number,
     readonly holders: number[],
   ) {}
 
@@ -74,12 +77,30 @@ export class Fetcher {
   need(dep: DependencyLocation, task: TaskRecord, input: number): void {
     const pending = this.fetching.get(dep[0])
     if (pending) {
+      pending.depTask = dep[3]
       pending.wait(task, input)
       return
     }
     const fetch = new Fetch(dep[0], dep[3], dep[2])
     fetch.wait(task, input)
     this.fetching.set(fetch.key, fetch)
+    this.tryNext(fetch)
+  }
+
+  /**
+   * The scheduler asks this worker to keep a copy of `key` (replicate): fetched from one of
+   * `holders` unless held here already; `done` hears null once it is kept, or why it could not be had.
+   */
+  copy(key: string, holders: number[], done: (error: string | null) => void): void {
+    if (this.store.own(key)) return done(null)
+    const pending = this.fetching.get(key)
+    if (pending) {
+      pending.copies.push(done)
+      return
+    }
+    const fetch = new Fetch(key, -1, holders)
+    fetch.copies.push(done)
+    this.fetching.set(key, fetch)
     this.tryNext(fetch)
   }
 
@@ -112,6 +133,9 @@ export class Fetcher {
       fetch.failed.push(holder)
     }
     this.fetching.delete(fetch.key)
+    const why = `no holder could give it (tried worker(s) ${fetch.failed.join(', ') || 'none'}${fetch.lastError === undefined ? '' : `; last error: ${fetch.lastError}`})`
+    for (const done of fetch.copies) done(why)
+    if (fetch.waiters.length === 0) return
     // No holder at all still needs a report naming one: blame ourselves.
     if (fetch.failed.length === 0) fetch.failed.push(this.host.selfId)
     this.host.unavailable(fetch.key, fetch.depTask, fetch.failed, fetch.waiters, fetch.lastError)
@@ -122,7 +146,7 @@ export class Fetcher {
     if (bytes === null) {
       fetch.failed.push(holder)
       if (why !== undefined) fetch.lastError = why
-      if (fetch.waiters.length === 0) this.fetching.delete(fetch.key)
+      if (fetch.waiters.length === 0 && fetch.copies.length === 0) this.fetching.delete(fetch.key)
       else this.tryNext(fetch)
       return
     }
@@ -131,6 +155,10 @@ export class Fetcher {
     for (let i = 0; i < fetch.waiters.length; i++) {
       this.store.retainSlot(slot)
       this.host.arrived(fetch.waiters[i], fetch.inputs[i], slot)
+    }
+    if (fetch.copies.length > 0) {
+      this.store.own(fetch.key)
+      for (const done of fetch.copies) done(null)
     }
     this.store.dropIfUnused(fetch.key, slot)
   }

@@ -60,6 +60,16 @@ export class KeyTable {
     return slot
   }
 
+  /** The keys whose data the worker holds for the scheduler (computed, scattered or copied here), at most `limit`. */
+  heldKeys(limit: number): string[] {
+    const keys: string[] = []
+    for (const [key, slot] of this.slots) {
+      if (keys.length >= limit) break
+      if (slot.owned && (slot.memory !== null || slot.spilled !== null)) keys.push(key)
+    }
+    return keys
+  }
+
   /** Forgets the slot once it lists no task and holds no data. */
   prune(key: string, slot: KeySlot): void {
     if (slot.task === null && slot.memory === null && slot.spilled === null) this.slots.delete(key)

@@ -158,6 +158,17 @@ export class DataStore {
   }
 
   /**
+   * Keeps a key's data held here (fetched, or computed here) for the scheduler, as a copy it
+   * asked for: only 'free' drops it then. False if the worker does not hold the key.
+   */
+  own(key: string): boolean {
+    const slot = this.keys.get(key)
+    if (slot === undefined || (slot.memory === null && slot.spilled === null)) return false
+    slot.owned = true
+    return true
+  }
+
+  /**
    * Takes a reference for a local task: the key's slot, or undefined when the worker does not
    * hold the key. A spilled value stays on disk: `restore` it before the task runs.
    */

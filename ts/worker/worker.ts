@@ -14,9 +14,11 @@ import {
   type ResolvedTls,
   type TlsOptions,
   WorkerEventKind,
+  MAX_RUN_RESULT_BYTES,
   type HelloWorker,
   type SchedulerToWorker,
   type WireCompute,
+  type WorkerContext,
   type WorkerInfo,
   type WorkerToScheduler,
 } from '../protocol'
@@ -37,6 +39,8 @@ import { SourceCache } from './sources'
 import { SpillDirectory } from './spill-directory'
 import { DataStore } from './store'
 import { NO_INPUTS, Phase, TaskRecord } from './task'
+import { MAX_CONTEXT_KEYS, RunThread } from './run-thread'
+import { encodeTaskFailure } from '../graph/payload'
 
 export interface WorkerOptions {
   /** The scheduler's ws:// (or wss://) address. */
@@ -118,6 +122,8 @@ let started = 0
 const UNREACHABLE_REPORT_MS = 10_000
 /** Characters of an error message sent as a reason (at most 900 bytes of UTF-8: the scheduler takes 1000). */
 const MAX_REASON_LENGTH = 300
+/** Client.run functions running at once on one worker, each on a thread of its own; more are refused. */
+const MAX_RUN_THREADS = 16
 
 export class Worker {
   readonly name: string
@@ -148,6 +154,8 @@ export class Worker {
   private readonly outbox: EventOutbox
   private readonly pool: ExecutionPool
   private readonly fetcher: Fetcher
+  /** Client.run functions running here. */
+  private readonly runs = new Set<RunThread>()
   private readonly metrics = new WorkerMetrics()
   private readonly credentials: Credentials
   private readonly tls: ResolvedTls | null
@@ -429,6 +437,16 @@ export class Worker {
         case 'forward-logs':
           this.forwarder.forward(message[1])
           break
+        case 'run':
+          this.run(message[1], message[2], message[3], message[4])
+          break
+        case 'replicate':
+          for (const [key, holders] of message[1]) {
+            this.fetcher.copy(key, holders, (error) => {
+              if (this.channel.isOpen) this.channel.send(['replicated', [[key, error?.slice(0, MAX_REASON_LENGTH) ?? null]]])
+            })
+          }
+          break
         case 'error':
           if (message[2] === 'SKEIN_UNKNOWN_FUNCTION') this.sources.refuseOldest(message[3])
           else this.log(`the scheduler reports ${message[2]}: ${message[3]}`)
@@ -437,6 +455,32 @@ export class Worker {
     } catch (err) {
       this.log(`failed to handle '${message[0]}' from the scheduler: ${(err as Error).stack ?? err}`)
     }
+  }
+
+  /**
+   * Runs a Client.run function on a thread of its own (the I/O thread keeps heartbeating and
+   * serving whatever it does) and answers 'run-result' `id` with its value or failure.
+   */
+  private run(id: number, payload: Uint8Array, context: boolean, timeoutMs: number): void {
+    const answer = (outcome: 0 | 1, bytes: Uint8Array) => {
+      // A Buffer, not a Uint8Array: only a Buffer encodes as MessagePack bin.
+      if (this.channel.isOpen) this.channel.send(['run-result', id, outcome, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)])
+    }
+    if (this.runs.size >= MAX_RUN_THREADS) {
+      const error = Object.assign(new Error(`worker '${this.name}' already runs ${MAX_RUN_THREADS} run functions; try again once they return`), { code: 'SKEIN_TOO_MANY_RUNS' })
+      return answer(1, encodeTaskFailure(error))
+    }
+    const data = { payload, context: context ? this.context() : null, maxValueBytes: Math.min(this.memorySettings.limit, MAX_RUN_RESULT_BYTES) }
+    const thread = new RunThread(data, timeoutMs, this.sources, this.log, (outcome, bytes) => {
+      this.runs.delete(thread)
+      answer(outcome, bytes)
+    })
+    this.runs.add(thread)
+  }
+
+  /** What a run function learns of this worker (`context: true`). */
+  private context(): WorkerContext {
+    return { name: this.name, id: this.id, address: this.peerAddress, keys: this.keys.heldKeys(MAX_CONTEXT_KEYS) }
   }
 
   private compute(batch: WireCompute[]): void {
@@ -623,6 +667,8 @@ export class Worker {
     if (this.heartbeat) clearInterval(this.heartbeat)
     this.memory.stop()
     this.pool.close()
+    for (const run of this.runs) run.stop()
+    this.runs.clear()
     this.store.close()
     this.spillDirectory.close()
     this.outbox.flush()

@@ -25,6 +25,8 @@ pub enum CoreError {
     InvalidWorker { reason: String },
     #[error("invalid graph at key {key:?}: {reason}")]
     InvalidGraph { key: String, reason: String },
+    #[error("cannot replicate: {reason}")]
+    InvalidReplication { reason: String },
     #[error("key of {len} bytes is longer than the limit of {limit} bytes: {head:?}...", limit = MAX_KEY_BYTES)]
     KeyTooLong {
         len: usize,
@@ -78,6 +80,7 @@ impl CoreError {
             CoreError::InvalidWorker { .. } => "SKEIN_INVALID_WORKER",
             CoreError::InvalidGraph { .. } => "SKEIN_INVALID_GRAPH",
             CoreError::KeyTooLong { .. } => "SKEIN_KEY_TOO_LONG",
+            CoreError::InvalidReplication { .. } => "SKEIN_INVALID_REPLICATION",
         }
     }
 }

@@ -562,6 +562,31 @@ impl SimCluster {
         Some(result)
     }
 
+    /// A client's `replicate`: the planned copies are fetched at once (each target stores
+    /// the key and reports it), extra copies are freed as the instructions say.
+    pub fn replicate(
+        &mut self,
+        keys: &[&str],
+        n: Option<u32>,
+        pool: Option<&[&str]>,
+    ) -> Result<crate::ReplicationPlan, CoreError> {
+        let plan = self.scheduler.replicate(keys, n, pool)?;
+        for copy in &plan.copies {
+            if let Some(sw) = self.workers.get_mut(copy.worker.0 as usize) {
+                sw.store.insert(copy.task);
+            }
+            let key = self.scheduler.key(copy.task).to_string();
+            if self.scheduler.replica_added(copy.worker, &key) != Ok(true) {
+                self.anomaly(format!(
+                    "the copy of {key} on worker {} was refused",
+                    copy.worker.0
+                ));
+            }
+        }
+        self.pump();
+        Ok(plan)
+    }
+
     /// Worker `w` reports it lost its copy of `t`.
     pub fn data_lost(&mut self, w: WorkerId, t: TaskId) -> Result<bool, CoreError> {
         if let Some(sw) = self.workers.get_mut(w.0 as usize) {

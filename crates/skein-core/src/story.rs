@@ -26,6 +26,10 @@ pub enum Stimulus {
     ExecutorDied,
     /// A worker paused (memory) or resumed.
     WorkerPaused,
+    /// A client asked for copies of data on more (or fewer) workers.
+    Replicate,
+    /// A worker reports a copy it fetched for `replicate`.
+    ReplicaAdded,
 }
 
 impl Stimulus {
@@ -47,6 +51,8 @@ impl Stimulus {
             Stimulus::DataLost => "data-lost",
             Stimulus::Tick => "tick",
             Stimulus::StealResponse => "steal-response",
+            Stimulus::Replicate => "replicate",
+            Stimulus::ReplicaAdded => "replica-added",
         }
     }
 }

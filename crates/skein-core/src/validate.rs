@@ -277,6 +277,12 @@ impl Scheduler {
                     "key {key:?}: held by {:?} but not in its has_what",
                     wk.name
                 );
+                // A copy reported twice (replicate, scatter) must not make a second holder.
+                check!(
+                    self.tasks.holder_index(t, w) == Some(i),
+                    "key {key:?}: held by {:?} more than once",
+                    wk.name
+                );
             }
         }
         check!(

@@ -186,6 +186,11 @@ enum Ev {
         w: u8,
         existing: Option<u16>,
     },
+    /// Copies of an existing key on `n` workers (None: all of them).
+    Replicate {
+        key: u16,
+        n: Option<u8>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -270,6 +275,7 @@ fn event(mix: Mix) -> impl Strategy<Value = Ev> {
         mix.clients => any::<u8>().prop_map(|client| Ev::RemoveClient { client }),
         mix.clients => (any::<u8>(), any::<u8>(), prop::option::of(any::<u16>()))
             .prop_map(|(client, w, existing)| Ev::Scatter { client, w, existing }),
+        mix.clients => (any::<u16>(), prop::option::of(0u8..5)).prop_map(|(key, n)| Ev::Replicate { key, n }),
         mix.graphs => (any::<u8>(), graph_seed(8), prop::collection::vec(any::<u16>(), 0..3), any::<u32>(), any::<bool>())
             .prop_map(|(client, graph, reuse, wanted, reverse)| Ev::Submit { client, graph, reuse, wanted, reverse }),
         mix.graphs => (any::<u8>(), 4u8..40, prop::collection::vec(any::<u16>(), 1..6), any::<u32>())
@@ -887,6 +893,50 @@ impl Harness {
         Ok(())
     }
 
+    /// Copies of a key on more (or fewer) workers: refused for a key not in memory or n = 0,
+    /// else the key ends held by exactly min(n, live workers) of them (all without n).
+    fn replicate(&mut self, key: u16, n: Option<u8>) -> Check {
+        let Some(key) = self.key(key) else {
+            return Ok(());
+        };
+        let s = self.sim.scheduler();
+        let state = s.task_id(&key).map(|t| s.state(t));
+        let live = s.counts().workers;
+        let before = self.counts();
+        let result = self.sim.replicate(&[&key], n.map(u32::from), None);
+        if state.is_none() {
+            return self.expect_refused(
+                "replicate of a forgotten key",
+                result.map(drop),
+                Some("SKEIN_UNKNOWN_KEY"),
+                &before,
+            );
+        }
+        if state != Some(TaskState::Memory) || n == Some(0) {
+            return self.expect_refused(
+                "replicate of a key not in memory, or to no copies",
+                result.map(drop),
+                Some("SKEIN_INVALID_REPLICATION"),
+                &before,
+            );
+        }
+        if let Err(e) = result {
+            return Err(TestCaseError::fail(format!(
+                "replicate of {key} failed: {e}"
+            )));
+        }
+        let s = self.sim.scheduler();
+        let t = s.task_id(&key).expect("a key in memory stays");
+        let want = n.map_or(live, |n| (n as usize).min(live)).max(1);
+        prop_assert_eq!(
+            s.who_has(t).len(),
+            want,
+            "holders of {} after replicate",
+            key
+        );
+        Ok(())
+    }
+
     /// Client data placed on a worker: a fresh key, or another copy of an
     /// existing key (allowed only while that key is in memory).
     fn scatter(&mut self, client: u8, w: u8, existing: Option<u16>) -> Check {
@@ -1224,6 +1274,7 @@ impl Harness {
                 w,
                 existing,
             } => self.scatter(*client, *w, *existing)?,
+            Ev::Replicate { key, n } => self.replicate(*key, *n)?,
             Ev::Submit {
                 client,
                 graph,

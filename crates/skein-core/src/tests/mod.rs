@@ -4,6 +4,7 @@ mod clients;
 mod failures;
 mod graphs;
 mod placement;
+mod replication;
 mod rootish;
 mod stealing;
 mod transitions;
