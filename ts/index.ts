@@ -43,6 +43,10 @@ export {
   type ScatterOptions,
   type WorkerDescription,
   type WorkerDeathCause,
+  getClient,
+  secede,
+  rejoin,
+  NotInTaskError,
 } from './client'
 export {
   Task,

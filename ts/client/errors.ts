@@ -199,3 +199,10 @@ export class WaitTimeoutError extends SkeinError {
     super('SKEIN_TIMEOUT', message)
   }
 }
+
+/** `getClient()`, `secede()` or `rejoin()` was called outside a task running on a worker. */
+export class NotInTaskError extends SkeinError {
+  constructor(what: string) {
+    super('SKEIN_NOT_IN_TASK', `${what}() works only inside a task running on a worker (a function submitted to the cluster); outside one, use Client.connect()`)
+  }
+}

@@ -26,6 +26,9 @@ pub enum Stimulus {
     ExecutorDied,
     /// A worker paused (memory) or resumed.
     WorkerPaused,
+    /// A processing task seceded from its slot (it waits for tasks it submitted): it stays
+    /// processing, recorded as processing -> processing.
+    LongRunning,
 }
 
 impl Stimulus {
@@ -44,6 +47,7 @@ impl Stimulus {
             Stimulus::MissingData => "missing-data",
             Stimulus::ExecutorDied => "executor-died",
             Stimulus::WorkerPaused => "worker-paused",
+            Stimulus::LongRunning => "long-running",
             Stimulus::DataLost => "data-lost",
             Stimulus::Tick => "tick",
             Stimulus::StealResponse => "steal-response",

@@ -5,6 +5,7 @@ mod failures;
 mod graphs;
 mod placement;
 mod rootish;
+mod secede;
 mod stealing;
 mod transitions;
 mod workers;
