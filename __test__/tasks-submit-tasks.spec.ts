@@ -1,0 +1,231 @@
+/**
+ * Tasks that submit tasks (Dask's worker_client / get_client, secede and
+ * rejoin): a task gets a client of its worker's scheduler with getClient(),
+ * and gives its slot up while it waits on it, so a small cluster runs
+ * recursive work that holds far more waiting tasks than it has slots.
+ * Ported from distributed's test_worker_client.py where it fits.
+ */
+import test from 'ava'
+import { Client, getClient, KilledWorkerError, LocalCluster, NotInTaskError, rejoin, Scheduler, secede, Worker } from '../ts/index'
+import { eventually } from './helpers/processes'
+import { sharedCluster } from './helpers/shared-cluster'
+
+const shared = sharedCluster(test, { workers: 2, slotsPerWorker: 1, log: () => {} })
+
+/** Sum of the ids of a binary tree of `depth` levels below node `id` (children 2id, 2id+1), each node a task. */
+async function walk(depth: number, id: number): Promise<number> {
+  if (depth === 0) return id
+  const client = await getClient()
+  const [left, right] = [client.submit(walk, depth - 1, 2 * id), client.submit(walk, depth - 1, 2 * id + 1)]
+  return id + (await left) + (await right)
+}
+
+async function fib(n: number): Promise<number> {
+  if (n < 2) return n
+  const client = await getClient()
+  const [a, b] = await client.gather([client.submit(fib, n - 1), client.submit(fib, n - 2)])
+  return a + b
+}
+
+test('a recursive tree walk of depth 5 completes on 2 workers of 1 slot: 63 tasks, most of them waiting on their children', async (t) => {
+  const client = await shared.connect()
+  try {
+    const n = 2 ** 6 - 1
+    t.is(await client.submit(walk, 5, 1), (n * (n + 1)) / 2)
+  } finally {
+    await client.close()
+  }
+})
+
+test('a parallel Fibonacci completes on the same cluster (gather inside tasks; equal calls share a key)', async (t) => {
+  const client = await shared.connect()
+  try {
+    t.is(await client.submit(fib, 12), 144)
+  } finally {
+    await client.close()
+  }
+})
+
+test("the scheduler stops counting a seceded task against its worker's slots: health, metrics and the task's story say so", async (t) => {
+  const client = await shared.connect()
+  try {
+    // The child waits for the test's go: meanwhile its parent waits on it, seceded.
+    const parent = client.submit(async (tag: string) => {
+      const c = await getClient()
+      const child = c.submit(async (tag2: string) => {
+        const inner = await getClient()
+        for (let i = 0; i < 400 && !(await inner.listDatasets()).includes(`go-${tag2}`); i++) await new Promise((r) => setTimeout(r, 50))
+        return 'child done'
+      }, tag)
+      return `parent saw: ${await child}`
+    }, 'story')
+    const scheduler = shared.cluster.scheduler
+    t.true(await eventually(() => scheduler.health().tasks.longRunning >= 1, 20_000), 'the parent seceded')
+    const metrics = await (await fetch(`${shared.cluster.address.replace(/^ws:/, 'http:')}/metrics`)).text()
+    t.regex(metrics, /^skein_scheduler_long_running_tasks [1-9]/m)
+    const story = await client.story(parent)
+    t.deepEqual(story.at(-1), { from: 'processing', to: 'processing', stimulus: 'long-running' } as unknown as (typeof story)[number])
+    await client.publishDataset('go-story', 1)
+    t.is(await parent, 'parent saw: child done')
+    t.true(await eventually(() => scheduler.health().tasks.longRunning === 0, 10_000))
+    await client.unpublishDataset('go-story')
+  } finally {
+    await client.close()
+  }
+})
+
+test('fireAndForget from inside a task: the child runs on after its parent finished and its futures are gone', async (t) => {
+  const client = await shared.connect()
+  try {
+    const parent = client.submit(async () => {
+      const c = await getClient()
+      const child = c.submit(async () => {
+        const inner = await getClient()
+        for (let i = 0; i < 400 && !(await inner.listDatasets()).includes('ff-go'); i++) await new Promise((r) => setTimeout(r, 50))
+        await inner.publishDataset('ff-child-ran', 'yes')
+      })
+      c.fireAndForget(child)
+      const key = child.key
+      child.release()
+      return key
+    })
+    const childKey = await parent
+    parent.release()
+    t.is(shared.cluster.scheduler.state(childKey), 'processing', 'the child still runs, its parent done')
+    t.false((await client.listDatasets()).includes('ff-child-ran'))
+    await client.publishDataset('ff-go', true)
+    t.true(await eventually(() => shared.cluster.scheduler.state(childKey) === null, 20_000), 'the child ran to its end and was let go')
+    t.is(await client.getDataset('ff-child-ran'), 'yes')
+    await client.unpublishDataset('ff-go')
+    await client.unpublishDataset('ff-child-ran')
+  } finally {
+    await client.close()
+  }
+})
+
+test('tasks of one execution thread share one client: getClient() connects once per thread', async (t) => {
+  const client = await shared.connect()
+  try {
+    const same = await client.gather(
+      client.map(async (i: number) => {
+        const c = await getClient()
+        return c === (await getClient()) && i > 0
+      }, [1, 2, 3, 4, 5, 6]),
+    )
+    t.deepEqual(same, [true, true, true, true, true, true])
+    const before = shared.cluster.scheduler.health().clients
+    await client.gather(client.map(async (i: number) => ((await getClient()) ? i : -1), [7, 8, 9, 10]))
+    t.is(shared.cluster.scheduler.health().clients, before, 'no new connection for later tasks')
+  } finally {
+    await client.close()
+  }
+})
+
+test('explicit secede() and rejoin(): a task waiting for something else gives its slot up meanwhile', async (t) => {
+  const client = await shared.connect()
+  try {
+    // 2 workers of 1 slot: 4 tasks that each hold their slot until all 4 started would never end.
+    const started = client.map(
+      async (i: number) => {
+        const c = await getClient()
+        await c.publishDataset(`started-${i}`, i)
+        secede()
+        for (let k = 0; k < 400 && (await c.listDatasets()).filter((n) => n.startsWith('started-')).length < 4; k++) await new Promise((r) => setTimeout(r, 25))
+        await rejoin()
+        return i
+      },
+      [0, 1, 2, 3],
+    )
+    t.deepEqual(await client.gather(started), [0, 1, 2, 3])
+    for (const i of [0, 1, 2, 3]) await client.unpublishDataset(`started-${i}`)
+  } finally {
+    await client.close()
+  }
+})
+
+test('an error inside a child reaches the parent, which may catch it or fail with it', async (t) => {
+  const client = await shared.connect()
+  try {
+    const caught = client.submit(async () => {
+      const c = await getClient()
+      try {
+        await c.submit((): number => {
+          throw new Error('child broke')
+        })
+        return 'no error'
+      } catch (err) {
+        return `caught: ${(err as Error).message}`
+      }
+    })
+    t.regex(await caught, /caught: .*child broke/)
+    const failed = client.submit(async () => {
+      const c = await getClient()
+      return c.submit((): number => {
+        throw new Error('child broke again')
+      })
+    })
+    await t.throwsAsync(failed.result(), { message: /child broke again/ })
+  } finally {
+    await client.close()
+  }
+})
+
+test('getClient(), secede() and rejoin() outside a task fail with NotInTaskError', async (t) => {
+  await t.throwsAsync(getClient(), { instanceOf: NotInTaskError, code: 'SKEIN_NOT_IN_TASK' })
+  t.throws(() => secede(), { instanceOf: NotInTaskError })
+  await t.throwsAsync(rejoin(), { instanceOf: NotInTaskError })
+})
+
+test("getClient() uses the worker's own token: a scheduler and a worker started with one, no token in the environment", async (t) => {
+  const token = 'tasks-submit-tasks-token-0123456789'
+  const scheduler = await new Scheduler({ token, log: () => {} }).listen()
+  try {
+    const worker = await Worker.start({ scheduler: scheduler.address, token, slots: 1, log: () => {} })
+    try {
+      const client = await Client.connect(scheduler.address, { token, inProcess: false })
+      try {
+        await client.waitForWorkers(1)
+        t.is(await client.submit(fib, 7), 13)
+        t.is(await client.submit(walk, 3, 1), (15 * 16) / 2)
+      } finally {
+        await client.close()
+      }
+    } finally {
+      await worker.close()
+    }
+  } finally {
+    await scheduler.close()
+  }
+})
+
+test('a worker that dies while a seceded task waits there is blamed on it, as on a task executing there', async (t) => {
+  // One death is enough to err: the parent errs with KilledWorkerError only if the death counts against it.
+  const cluster = await LocalCluster.start({ workers: 2, slotsPerWorker: 1, log: () => {}, scheduler: { core: { allowedFailures: 1 } } })
+  try {
+    const client = await Client.connect(cluster.address)
+    try {
+      await client.waitForWorkers(2)
+      // Its restarted worker has the same name: the parent waits for it, warned about.
+      client.on('unplaceable', () => {})
+      const parent = client.submitWith({ restrictions: ['local-0'] }, async () => {
+        const c = await getClient()
+        return c.submitWith({ restrictions: ['local-1'] }, async () => {
+          const inner = await getClient()
+          for (let i = 0; i < 400 && !(await inner.listDatasets()).includes('never'); i++) await new Promise((r) => setTimeout(r, 50))
+          return 1
+        })
+      })
+      t.true(await eventually(() => cluster.scheduler.health().tasks.longRunning === 1, 20_000), 'the parent seceded')
+      process.kill(cluster.workerProcesses.find((w) => w.name === 'local-0')!.pid, 'SIGKILL')
+      const err = await t.throwsAsync(parent.result(), { instanceOf: KilledWorkerError })
+      t.deepEqual(
+        err!.deaths.map((d) => d.worker),
+        ['local-0'],
+      )
+    } finally {
+      await client.close()
+    }
+  } finally {
+    await cluster.close()
+  }
+})
