@@ -6,7 +6,10 @@
  * Ported from distributed's test_worker_client.py where it fits.
  */
 import test from 'ava'
-import { Client, getClient, KilledWorkerError, LocalCluster, NotInTaskError, rejoin, Scheduler, secede, Worker } from '../ts/index'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { Client, createTestCertificates, getClient, KilledWorkerError, LocalCluster, NotInTaskError, rejoin, Scheduler, secede, Worker } from '../ts/index'
 import { eventually } from './helpers/processes'
 import { sharedCluster } from './helpers/shared-cluster'
 
@@ -103,19 +106,22 @@ test('fireAndForget from inside a task: the child runs on after its parent finis
   }
 })
 
-test('tasks of one execution thread share one client: getClient() connects once per thread', async (t) => {
+// Serial (AVA runs these first): the count of the scheduler's clients is only this test's.
+test.serial('tasks of one execution thread share one client: getClient() connects once per thread', async (t) => {
   const client = await shared.connect()
   try {
-    const same = await client.gather(
+    // Each thread's client gets a tag from the first task that sees it; later tasks find it there.
+    const tags = await client.gather(
       client.map(async (i: number) => {
-        const c = await getClient()
-        return c === (await getClient()) && i > 0
-      }, [1, 2, 3, 4, 5, 6]),
+        const c = (await getClient()) as unknown as { testTag?: string }
+        c.testTag ??= `${i}-${Math.random()}`
+        await new Promise((r) => setTimeout(r, 5))
+        return c.testTag
+      }, Array.from({ length: 20 }, (_, i) => i)),
     )
-    t.deepEqual(same, [true, true, true, true, true, true])
-    const before = shared.cluster.scheduler.health().clients
-    await client.gather(client.map(async (i: number) => ((await getClient()) ? i : -1), [7, 8, 9, 10]))
-    t.is(shared.cluster.scheduler.health().clients, before, 'no new connection for later tasks')
+    const distinct = new Set(tags).size
+    t.true(distinct >= 1 && distinct <= 2, `${distinct} clients for 2 execution threads`)
+    t.is(shared.cluster.scheduler.health().clients, 1 + distinct, 'this client and one per thread that ran a task')
   } finally {
     await client.close()
   }
@@ -227,5 +233,28 @@ test('a worker that dies while a seceded task waits there is blamed on it, as on
     }
   } finally {
     await cluster.close()
+  }
+})
+
+test("getClient() uses the worker's TLS too: a cluster with mutual TLS, where a client needs the CA's certificate", async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'skein-tasks-tls-'))
+  try {
+    const certs = await createTestCertificates(dir, { hosts: ['127.0.0.1', 'localhost'] })
+    const tls = { cert: certs.cert, key: certs.key, ca: certs.ca }
+    const cluster = await LocalCluster.start({ workers: 1, slotsPerWorker: 1, tls: { ...tls, requireClientCert: true }, log: () => {} })
+    try {
+      t.regex(cluster.address, /^wss:/)
+      const client = await Client.connect(cluster.address, { inProcess: false, token: cluster.scheduler.token!, tls })
+      try {
+        await client.waitForWorkers(1)
+        t.is(await client.submit(fib, 8), 21)
+      } finally {
+        await client.close()
+      }
+    } finally {
+      await cluster.close()
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
 })
