@@ -354,7 +354,7 @@ export class ExecutionPool {
       const task = thread.handed.get(id)
       if (task === undefined) continue
       thread.handed.delete(id)
-      thread.seceded.delete(id)
+      if (thread.seceded.size > 0) thread.seceded.delete(id)
       const timer = thread.timeouts.get(id)
       if (timer !== undefined) {
         clearTimeout(timer)
