@@ -9,7 +9,7 @@ import test from 'ava'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { Client, createTestCertificates, getClient, KilledWorkerError, LocalCluster, NotInTaskError, rejoin, Scheduler, secede, Worker } from '../ts/index'
+import { Client, createTestCertificates, getClient, KilledWorkerError, LocalCluster, NotInTaskError, rejoin, Scheduler, secede, task, Worker } from '../ts/index'
 import { eventually } from './helpers/processes'
 import { sharedCluster } from './helpers/shared-cluster'
 
@@ -70,7 +70,7 @@ test("the scheduler stops counting a seceded task against its worker's slots: he
     t.deepEqual(story.at(-1), { from: 'processing', to: 'processing', stimulus: 'long-running' } as unknown as (typeof story)[number])
     await client.publishDataset('go-story', 1)
     t.is(await parent, 'parent saw: child done')
-    t.true(await eventually(() => scheduler.health().tasks.longRunning === 0, 10_000))
+    t.deepEqual((await client.story(parent)).at(-1), { from: 'processing', to: 'memory', stimulus: 'task-finished' } as unknown as (typeof story)[number])
     await client.unpublishDataset('go-story')
   } finally {
     await client.close()
@@ -94,7 +94,8 @@ test('fireAndForget from inside a task: the child runs on after its parent finis
     })
     const childKey = await parent
     parent.release()
-    t.is(shared.cluster.scheduler.state(childKey), 'processing', 'the child still runs, its parent done')
+    const state = shared.cluster.scheduler.state(childKey)
+    t.true(state === 'queued' || state === 'processing', `the child is still to run or running, its parent done (${state})`)
     t.false((await client.listDatasets()).includes('ff-child-ran'))
     await client.publishDataset('ff-go', true)
     t.true(await eventually(() => shared.cluster.scheduler.state(childKey) === null, 20_000), 'the child ran to its end and was let go')
@@ -171,6 +172,71 @@ test('an error inside a child reaches the parent, which may catch it or fail wit
       })
     })
     await t.throwsAsync(failed.result(), { message: /child broke again/ })
+  } finally {
+    await client.close()
+  }
+})
+
+// Dask's test_submit_from_worker: futures of the task's client are dependencies of its later submits.
+test('a task submits a chain whose second step depends on the first', async (t) => {
+  const client = await shared.connect()
+  try {
+    const results = await client.gather(
+      client.map(async (x: number) => {
+        const c = await getClient()
+        const inc = c.submit((v: number) => v + 1, x)
+        const double = c.submit((v: number) => v * 2, inc)
+        return (await inc) + (await double)
+      }, [10, 20]),
+    )
+    t.deepEqual(results, [10 + 1 + (10 + 1) * 2, 20 + 1 + (20 + 1) * 2])
+  } finally {
+    await client.close()
+  }
+})
+
+// Dask's test_scatter_from_worker and test_gather_multi_machine.
+test('a task scatters values, sums them on the cluster, and gathers from tasks pinned to each worker', async (t) => {
+  const client = await shared.connect()
+  try {
+    const total = client.submit(async () => {
+      const c = await getClient()
+      const futures = await c.scatter([1, 2, 3, 4, 5])
+      const sum = c.submit((...xs: number[]) => xs.reduce((a, b) => a + b, 0), ...futures)
+      return sum.result()
+    })
+    t.is(await total, 15)
+    const [a, b] = client.workers.map((w) => w.name).sort()
+    const pair = client.submit(
+      async (first: string, second: string) => {
+        const c = await getClient()
+        const x = c.submitWith({ restrictions: [first] }, (v: number) => v + 1, 1)
+        const y = c.submitWith({ restrictions: [second] }, (v: number) => v + 1, 2)
+        return c.gather([x, y])
+      },
+      a,
+      b,
+    )
+    t.deepEqual(await pair, [2, 3])
+  } finally {
+    await client.close()
+  }
+})
+
+// Dask's test_sync / test_compute_within_worker_client: a task graph computed from a task, read with asCompleted.
+test('a task computes a graph of tasks and reads the results as they complete', async (t) => {
+  const client = await shared.connect()
+  try {
+    const total = client.submit(async () => {
+      const c = await getClient()
+      const doubles = c.compute(Array.from({ length: 20 }, (_, i) => task((v: number) => v * 2, i)))
+      let sum = 0
+      for await (const { future } of c.asCompleted(doubles)) sum += await future
+      return sum
+    })
+    t.is(await total, 2 * ((19 * 20) / 2))
+    // The module object of a CommonJS import stands for skein's API in a shipped function: task() through it works.
+    t.true(/import_ts\.task/.test(String(async () => task((v: number) => v, 1))), 'this file is compiled to CommonJS')
   } finally {
     await client.close()
   }
@@ -256,5 +322,22 @@ test("getClient() uses the worker's TLS too: a cluster with mutual TLS, where a 
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+// Dask's test_secede_without_stealing_issue_1262.
+test('seceding works with work stealing off', async (t) => {
+  const cluster = await LocalCluster.start({ workers: 2, slotsPerWorker: 1, log: () => {}, scheduler: { workStealing: false } })
+  try {
+    const client = await Client.connect(cluster.address)
+    try {
+      await client.waitForWorkers(2)
+      t.is(await client.submit(walk, 3, 1), (15 * 16) / 2)
+      t.is(cluster.scheduler.stats().stealRequests, 0)
+    } finally {
+      await client.close()
+    }
+  } finally {
+    await cluster.close()
   }
 })

@@ -4,14 +4,19 @@
  * all), or through the module object a compiler made of
  * `import { getClient } from 'skein'` (`skein_1.getClient()`,
  * `(0, import_skein.getClient)()`): either way the name is free in the shipped
- * source, so the worker compiles it in a scope that gives it skein's own. A
+ * source, so the worker compiles it in a scope that gives it skein's own (a
+ * module object: skein's client and graph API, so `skein_1.task` works too). A
  * name the function declares itself shadows this scope, and names the worker
  * has as globals are left alone.
  */
-import { getClient, rejoin, secede } from '../client'
+import * as client from '../client'
+import * as graph from '../graph'
 import type { HelperScope } from '../graph/shipped-helpers'
 
-const TASK_API: Readonly<Record<string, unknown>> = Object.freeze({ getClient, secede, rejoin })
+/** What a bare name stands for. */
+const TASK_API: Readonly<Record<string, unknown>> = Object.freeze({ getClient: client.getClient, secede: client.secede, rejoin: client.rejoin })
+/** What a module object stands for: skein's client and graph API (getClient, task, wait, the error classes...). */
+const SKEIN_API: Readonly<Record<string, unknown>> = Object.freeze({ ...graph, ...client })
 
 const BARE = /(?<![\w$.])(getClient|secede|rejoin)(?![\w$])/g
 const THROUGH_MODULE = /(?<![\w$.])([A-Za-z_$][\w$]*)\s*\.\s*(?:getClient|secede|rejoin)(?![\w$])/g
@@ -34,6 +39,6 @@ export function taskScope(source: string, taken: readonly string[]): HelperScope
     values.push(value)
   }
   for (const [, name] of source.matchAll(BARE)) add(name, TASK_API[name])
-  for (const [, holder] of source.matchAll(THROUGH_MODULE)) add(holder, TASK_API)
+  for (const [, holder] of source.matchAll(THROUGH_MODULE)) add(holder, SKEIN_API)
   return { names, values }
 }
