@@ -242,6 +242,32 @@ test('a task computes a graph of tasks and reads the results as they complete', 
   }
 })
 
+test('a seceded task that is cancelled is let go: its future rejects, the worker serves on', async (t) => {
+  const client = await shared.connect()
+  try {
+    const parent = client.submit(async (tag: string) => {
+      const c = await getClient()
+      const child = c.submit(async (tag2: string) => {
+        const inner = await getClient()
+        for (let i = 0; i < 400 && !(await inner.listDatasets()).includes(`go-${tag2}`); i++) await new Promise((r) => setTimeout(r, 50))
+        return 1
+      }, tag)
+      return (await child) + 1
+    }, 'cancel')
+    t.true(await eventually(() => shared.cluster.scheduler.state(parent.key) === 'processing', 20_000))
+    const seceded = async () => (await client.story(parent)).some((s) => s.stimulus === 'long-running')
+    for (let i = 0; i < 200 && !(await seceded()); i++) await new Promise((r) => setTimeout(r, 50))
+    t.true(await seceded(), 'the parent seceded')
+    parent.cancel()
+    await t.throwsAsync(parent.result(), { code: 'SKEIN_CANCELLED' })
+    await client.publishDataset('go-cancel', true)
+    t.is(await client.submit((x: number) => x * 3, 14), 42)
+    await client.unpublishDataset('go-cancel')
+  } finally {
+    await client.close()
+  }
+})
+
 test('getClient(), secede() and rejoin() outside a task fail with NotInTaskError', async (t) => {
   await t.throwsAsync(getClient(), { instanceOf: NotInTaskError, code: 'SKEIN_NOT_IN_TASK' })
   t.throws(() => secede(), { instanceOf: NotInTaskError })
