@@ -62,6 +62,12 @@ test('the run, replicate and whoHas example in the README runs as written', asyn
   )
 })
 
+test('the tasks-that-submit-tasks example in the README runs as written', async (t) => {
+  const [example] = tsBlocks('Tasks that submit tasks')
+  const out = await runExample('tasks-submit-tasks', example)
+  t.is(out.trim(), '55')
+})
+
 test('the embedding example in the README runs as written', async (t) => {
   const [embedding] = tsBlocks('Embedding the scheduler, and the CLI')
   // port 8786 may be taken on a shared machine; the example is the same with a free port

@@ -92,8 +92,39 @@ test('executing and executor-died events: the TypeScript outbox writes the golde
     ['SubmitGraph', 'SubmitGraph', 'SubmitGraph', 'ExecutorDied', 'ExecutorDied', 'ExecutorDied'],
   )
   const unknownKind = Buffer.from(EVENTS)
-  unknownKind[EVENTS.length - 3] = 0x07
-  t.throws(() => core.workerEvents(w, unknownKind), { message: /worker event kind 7 is unknown/ })
+  unknownKind[EVENTS.length - 3] = 0x09
+  t.throws(() => core.workerEvents(w, unknownKind), { message: /worker event kind 9 is unknown/ })
+})
+
+/** [[7 long-running, task 0, run 0]]: the same bytes as crates/skein-wire's golden_bytes_of_the_long_running_event. */
+const EVENTS_LONG_RUNNING = hex('dd 00000001 93 07 00 00')
+
+test('the long-running event: the TypeScript outbox writes the golden bytes and Rust moves the task off its worker\'s slot', (t) => {
+  const sent: Buffer[] = []
+  const outbox = new EventOutbox((message) => sent.push(Buffer.from(message.subarray(1))))
+  outbox.push([WorkerEventKind.LongRunning, 0, 0])
+  outbox.flush()
+  const [, events] = decode(sent[0]) as [string, Uint8Array]
+  t.deepEqual(Buffer.from(events), EVENTS_LONG_RUNNING)
+
+  const core = new NativeCore({ validate: true })
+  const client = core.addClient()
+  const w = core.addWorker('w1', 1, null, 0)
+  core.submitGraph(client, encode([task('a', 'pa', 0)]), ['a'])
+  core.takeMessages()
+  t.deepEqual(core.workerTasks(w), { processing: 1, longRunning: 0 })
+  t.deepEqual(core.workerEvents(w, EVENTS_LONG_RUNNING), [])
+  t.deepEqual(core.workerTasks(w), { processing: 0, longRunning: 1 })
+  t.is(core.longRunning(), 1)
+  t.is(core.state('a'), 'processing')
+  t.deepEqual(core.story('a').at(-1), { from: 'Processing', to: 'Processing', stimulus: 'LongRunning' })
+  // Once per run: a second report changes nothing; the task still finishes.
+  t.deepEqual(core.workerEvents(w, EVENTS_LONG_RUNNING), [])
+  t.deepEqual(core.workerEvents(w, encode([[WorkerEventKind.Finished, 0, 0, 8, 0.5]])), [])
+  t.is(core.state('a'), 'memory')
+  t.is(core.longRunning(), 0)
+  t.deepEqual(core.workerEvents(w, encode([[WorkerEventKind.LongRunning, 7, 0]])), ['SKEIN_UNKNOWN_TASK: unknown task id 7'])
+  t.throws(() => core.workerEvents(w, encode([[WorkerEventKind.LongRunning, 0]])), { code: 'SKEIN_MALFORMED_FRAME', message: /long-running run/ })
 })
 
 test('a killed-worker failure names each death and its cause: Rust encodes the golden bytes, the client reads them', (t) => {

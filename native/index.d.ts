@@ -99,6 +99,16 @@ export declare class NativeCore {
    * slot: meant for metrics scrapes, not for every event.
    */
   census(): CoreCensus
+  /**
+   * Tasks processing that seceded from their worker's slot (they wait for tasks they
+   * submitted): not counted against any worker's slots.
+   */
+  longRunning(): number
+  /**
+   * Tasks processing on `worker` that hold a slot, and those that seceded from it
+   * (zeros for an unknown or removed worker).
+   */
+  workerTasks(worker: number): WorkerTasks
   /** Totals of recovery and stealing work since the core started. */
   stats(): CoreStats
   /**
@@ -299,4 +309,10 @@ export interface StoryEntry {
   from: string
   to: string
   stimulus: string
+}
+
+/** A worker's processing tasks: those holding a slot, and those seceded from one. */
+export interface WorkerTasks {
+  processing: number
+  longRunning: number
 }

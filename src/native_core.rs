@@ -104,6 +104,13 @@ impl From<StateCounts> for CoreCounts {
     }
 }
 
+/// A worker's processing tasks: those holding a slot, and those seceded from one.
+#[napi(object)]
+pub struct WorkerTasks {
+    pub processing: u32,
+    pub long_running: u32,
+}
+
 /// Totals since the core started: recovery from worker loss and work stealing.
 #[napi(object)]
 pub struct CoreStats {
@@ -626,6 +633,26 @@ impl NativeCore {
             Ok(CoreCensus {
                 prefixes: core.prefix_census().into_iter().map(Into::into).collect(),
                 forgotten: core.forgotten_total() as f64,
+            })
+        })
+    }
+
+    /// Tasks processing that seceded from their worker's slot (they wait for tasks they
+    /// submitted): not counted against any worker's slots.
+    #[napi(catch_unwind)]
+    pub fn long_running(&self) -> Result<u32> {
+        self.guarded_read(|core| Ok(core.long_running_total() as u32))
+    }
+
+    /// Tasks processing on `worker` that hold a slot, and those that seceded from it
+    /// (zeros for an unknown or removed worker).
+    #[napi(catch_unwind)]
+    pub fn worker_tasks(&self, worker: u32) -> Result<WorkerTasks> {
+        self.guarded_read(|core| {
+            let w = WorkerId(worker);
+            Ok(WorkerTasks {
+                processing: core.processing_count(w) as u32,
+                long_running: core.long_running_count(w) as u32,
             })
         })
     }

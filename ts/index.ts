@@ -47,6 +47,10 @@ export {
   type WorkerContext,
   type WorkerDescription,
   type WorkerDeathCause,
+  getClient,
+  secede,
+  rejoin,
+  NotInTaskError,
 } from './client'
 export {
   Task,

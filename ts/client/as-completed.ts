@@ -1,5 +1,6 @@
 import { SkeinError } from '../protocol/errors'
 import type { Future } from './future'
+import { whileWaiting } from './in-task'
 
 /**
  * One step of `asCompleted`. The future is wrapped because a Future is
@@ -55,7 +56,8 @@ export class AsCompleted<T> implements AsyncIterableIterator<Completed<T>> {
         this.ended = true
         return { done: true, value: undefined }
       }
-      await new Promise<void>((resolve) => (this.wake = resolve))
+      // Inside a task, the task gives up its slot while it waits.
+      await whileWaiting(new Promise<void>((resolve) => (this.wake = resolve)))
     }
     this.remaining--
     return { done: false, value: this.done[this.head++] }

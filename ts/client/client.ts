@@ -44,6 +44,7 @@ import { CancelledError, ConnectionClosedError, NoWorkersError } from './errors'
 import { failureError } from './failures'
 import { deliver, Fetcher } from './fetcher'
 import { Future, type FutureOwner } from './future'
+import { whileWaiting } from './in-task'
 import { BatchStream, type SubmitStream } from './batch-stream'
 import { abandon, GraphStream, STREAM_THRESHOLD, type StreamSink, type Wanted } from './graph-stream'
 import type { Gathering, KeyState } from './key-state'
@@ -295,7 +296,7 @@ export class Client implements FutureOwner {
   }
 
   private gatherList(futures: readonly Future[]): Promise<unknown[]> {
-    return new Promise((resolve, reject) => new Gather(futures, resolve, reject, this.fetcher))
+    return whileWaiting(new Promise((resolve, reject) => new Gather(futures, resolve, reject, this.fetcher)))
   }
 
   /**
@@ -577,7 +578,8 @@ export class Client implements FutureOwner {
       this.keys.pin(state)
       state.onResolved = () => this.keys.unpin(state)
     }
-    return state.awaitResult((s) => this.fetcher.fetch(s))
+    // Inside a task, the task gives up its slot while it waits.
+    return whileWaiting(state.awaitResult((s) => this.fetcher.fetch(s)))
   }
 
   /** @internal */

@@ -237,3 +237,10 @@ export class RunError extends SkeinError {
     if (remote?.stack) this.stack = `${this.stack ?? ''}\n--- remote stack on worker ${worker} ---\n${remote.stack}`
   }
 }
+
+/** `getClient()`, `secede()` or `rejoin()` was called outside a task running on a worker. */
+export class NotInTaskError extends SkeinError {
+  constructor(what: string) {
+    super('SKEIN_NOT_IN_TASK', `${what}() works only inside a task running on a worker (a function submitted to the cluster); outside one, use Client.connect()`)
+  }
+}

@@ -30,3 +30,5 @@ export {
   type WorkerDeathCause,
 } from './errors'
 export type { UnplaceableWarning } from './unplaceable'
+export { getClient, secede, rejoin, TASK_RUNTIME, whileWaiting, type TaskRuntime } from './in-task'
+export { NotInTaskError } from './errors'

@@ -1,5 +1,6 @@
 import { checkOptions, InvalidOptionsError } from '../protocol'
 import { WaitTimeoutError } from './errors'
+import { whileWaiting } from './in-task'
 import type { Future } from './future'
 
 /** When `wait` returns, as Dask's `wait(return_when=...)`. */
@@ -61,7 +62,8 @@ export function wait<T>(futures: Iterable<Future<T>>, options: WaitOptions = {})
     return false
   }
   if (satisfied(null)) return Promise.resolve(split())
-  return new Promise((resolve, reject) => {
+  // Inside a task, the task gives up its slot while it waits.
+  return whileWaiting(new Promise((resolve, reject) => {
     const undo: (() => void)[] = []
     const end = () => {
       for (const u of undo) u()
@@ -78,7 +80,7 @@ export function wait<T>(futures: Iterable<Future<T>>, options: WaitOptions = {})
       )
     }
     undo.push(deadline('wait', () => `${pending} of ${distinct.length} futures were not done`, options, (error) => (end(), reject(error))))
-  })
+  }))
 }
 
 /**

@@ -6,8 +6,9 @@ import { AuthenticationError, ProtocolVersionError, SkeinError } from './errors'
  * The version of skein's wire protocol. Both ends of every connection must
  * speak the same one; it changes whenever a message changes shape.
  * (Version 1 was the protocol before the versioned handshake; 3 sends large values in
- * chunks, carries task retries, datasets and fire-and-forget; 4 forwards the lines tasks print and
- * adds run, replicate and who-has.)
+ * chunks, carries task retries, datasets and fire-and-forget; 4 forwards the lines tasks print,
+ * adds run, replicate and who-has, and the worker's long-running event for tasks that secede
+ * from their slot.)
  */
 export const PROTOCOL_VERSION = 4
 

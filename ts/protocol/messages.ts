@@ -278,6 +278,11 @@ export const enum WorkerEventKind {
   Executing = 5,
   /** The task ended the execution thread it ran on (exit, out of memory, crash); the worker lives on. */
   ExecutorDied = 6,
+  /**
+   * The task seceded from its slot: it waits for tasks it submitted (Dask's 'long-running'). It
+   * runs on, but no longer counts against the worker's slots. Sent once per run.
+   */
+  LongRunning = 7,
 }
 export type NativeWorkerEvent =
   | [WorkerEventKind.Finished, task: number, run: number, nbytes: number, duration: number]
@@ -289,6 +294,7 @@ export type NativeWorkerEvent =
   | [WorkerEventKind.StealResponse, task: number, run: number, stolen: boolean]
   | [WorkerEventKind.Executing, task: number, run: number]
   | [WorkerEventKind.ExecutorDied, task: number, run: number]
+  | [WorkerEventKind.LongRunning, task: number, run: number]
 
 /**
  * A result whose encoding is at most this long rides with the worker's 'finished' event and the

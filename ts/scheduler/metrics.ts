@@ -16,6 +16,8 @@ export interface SchedulerMetricsSource {
   counts(): Omit<CoreCounts, 'workers' | 'clients'>
   census(): { prefixes: PrefixCounts[]; forgotten: number }
   stats(): CoreStats
+  /** Processing tasks seceded from their worker's slot. */
+  longRunning(): number
   workers(): number
   clients(): number
   workerMemory(): { managed: number; spilled: number; process: number; paused: number }
@@ -77,6 +79,7 @@ export class SchedulerMetrics {
     counter(registers, 'skein_scheduler_stalls_total', 'Timer ticks so late that the scheduler itself had stalled', () => source.stats().stalls)
     counter(registers, 'skein_scheduler_received_bytes_total', "Bytes received on the scheduler's port (TCP)", () => source.portBytes().read)
     counter(registers, 'skein_scheduler_sent_bytes_total', "Bytes sent on the scheduler's port (TCP)", () => source.portBytes().written)
+    gauge(registers, 'skein_scheduler_long_running_tasks', "Processing tasks that gave their worker's slot up while they wait for tasks they submitted", () => source.longRunning())
     gauge(registers, 'skein_scheduler_workers', 'Connected workers', () => source.workers())
     gauge(registers, 'skein_scheduler_workers_paused', 'Workers paused by their memory monitor', () => source.workerMemory().paused)
     gauge(registers, 'skein_scheduler_clients', 'Connected clients', () => source.clients())

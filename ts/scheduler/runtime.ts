@@ -17,7 +17,11 @@ export interface SchedulerHealth {
   status: 'ok'
   workers: number
   clients: number
-  tasks: { released: number; waiting: number; queued: number; noWorker: number; processing: number; memory: number; erred: number }
+  /**
+   * Live tasks per state. `longRunning`: of the processing ones, those that seceded from their
+   * worker's slot while they wait for tasks they submitted (no worker counts them against its slots).
+   */
+  tasks: { released: number; waiting: number; queued: number; noWorker: number; processing: number; memory: number; erred: number; longRunning: number }
   /** Totals since start: computes, workers removed, tasks rescheduled and results recomputed after worker loss, steals. */
   stats: SchedulerStats
   /** The workers' memory as they last reported it (bytes, summed: kept values, of which spilled to disk, and process RSS), and how many are paused. */
@@ -110,6 +114,7 @@ export class SchedulerRuntime {
         processing: c.processing,
         memory: c.memory,
         erred: c.erred,
+        longRunning: this.core.longRunning(),
       },
       stats: this.stats(),
       functions: { sources: this.router.functions.size, bytes: this.router.functions.bytes },
@@ -127,6 +132,7 @@ export class SchedulerRuntime {
       counts: () => this.core.counts(),
       census: () => this.core.census(),
       stats: () => this.core.stats(),
+      longRunning: () => this.core.longRunning(),
       workers: () => this.router.workerCount,
       clients: () => this.router.clientCount,
       workerMemory: () => this.router.workerMemory,

@@ -4,7 +4,7 @@ import { Worker as Thread } from 'node:worker_threads'
 import type { FromExecutor, RunBatch, ToExecutor } from './hand-off'
 import type { SourceRefusal, SourceWaiter } from './sources'
 import { InputDirectory } from './input-cache'
-import { ThreadState, type ThreadData } from './thread-state'
+import { ThreadState, type TaskConnection, type ThreadData } from './thread-state'
 import type { TaskRecord } from './task'
 
 /** Why the I/O thread is stopping a thread on purpose. */
@@ -35,15 +35,24 @@ export class ExecutionThread implements SourceWaiter {
   /** The inputs this thread keeps decoded. */
   readonly inputs = new InputDirectory()
 
+  /** Handles of handed tasks that gave their slot up while they wait (they run on, holding none). */
+  readonly seceded = new Set<number>()
+
   constructor(
     readonly index: number,
     maxValueBytes: number,
+    connection: TaskConnection,
     listener: { message(from: ExecutionThread, m: FromExecutor): void; exit(from: ExecutionThread, code: number): void },
   ) {
-    this.thread = new Thread(executorEntry(), { workerData: { cells: this.state.cells, maxValueBytes } satisfies ThreadData })
+    this.thread = new Thread(executorEntry(), { workerData: { cells: this.state.cells, maxValueBytes, connection } satisfies ThreadData })
     this.thread.on('message', (m: FromExecutor) => listener.message(this, m))
     this.thread.on('error', (err) => (this.error = err))
     this.thread.on('exit', (code) => listener.exit(this, code))
+  }
+
+  /** Handed tasks that hold (or wait for) the thread's slot: all but the seceded ones. */
+  get held(): number {
+    return this.handed.size - this.seceded.size
   }
 
   /** The handle of the task the thread is running now, or -1. */

@@ -15,7 +15,7 @@ if (port === null) throw new Error('executor-main.js runs as a worker thread of 
 void registerThreadLoaders().then((problems) => {
   for (const line of problems) port.postMessage({ t: 'log', line })
   const data = workerData as ThreadData
-  const executor = new Executor(port, new ThreadState(data.cells), data.maxValueBytes)
+  const executor = new Executor(port, new ThreadState(data.cells), data.maxValueBytes, data.connection)
   captureConsole((line) => port.postMessage(line), () => executor.currentKey())
   // An error from a task's callback must not end the thread (and every task queued on it).
   process.on('uncaughtException', (err) => executor.uncaught(err))

@@ -6,7 +6,8 @@ import { explainFailure, FunctionCache, isFunctionRef } from './functions'
 import { garbageCollector } from './gc'
 import { inSharedMemory, Outcome, readRunBatch, ResultBatchWriter, SHARED_RESULT_BYTES, type FromExecutor, type HandedTask, type ToExecutor } from './hand-off'
 import { InputCache } from './input-cache'
-import type { ThreadState } from './thread-state'
+import { ThreadTaskRuntime, type SlotKeeper, type WaitingJob } from './task-runtime'
+import type { TaskConnection, ThreadState } from './thread-state'
 
 /** Outcomes go back at least this often while tasks keep coming (ms). */
 const REPORT_EVERY_MS = 5
@@ -25,10 +26,17 @@ const COLLECT_AFTER_BYTES = 16 * 2 ** 20
 const NOTHING = new Uint8Array(0)
 
 /** A handed task on its thread. */
-class Job {
+class Job implements WaitingJob {
   fn: FunctionRef | null = null
   args: unknown[] | null = null
   options: RunOptions | null = null
+  holdsSlot = false
+  done = false
+  waits = 0
+  seceded = false
+  /** While it waits to take a slot back: resolves that wait. */
+  rejoined: Promise<void> | null = null
+  resume: (() => void) | null = null
 
   constructor(readonly handed: HandedTask) {}
 }
@@ -40,15 +48,26 @@ class Job {
  * the task it runs into memory shared with the I/O thread, so that thread
  * knows, without a message, which task was running if this one dies or must
  * be stopped; a task cancelled before it starts is skipped the same way.
+ *
+ * A task may give its slot up while it waits (secede: see task-runtime.ts):
+ * the thread then starts the next task, and the seceded one takes the slot
+ * back, before any task not yet started, once the task holding it ends or
+ * waits in turn.
  */
-export class Executor {
+export class Executor implements SlotKeeper<Job> {
   private readonly queue: Job[] = []
   private head = 0
   private readonly results = new ResultBatchWriter()
   /** Inputs kept decoded, as the I/O thread says. */
   private readonly inputs = new InputCache()
   private readonly functions: FunctionCache<Job>
+  /** The async task holding the slot. */
   private running: Job | null = null
+  /** The task whose synchronous start runs now. */
+  private starting: Job | null = null
+  /** Seceded tasks waiting to take the slot back, first come first served. */
+  private readonly rejoining: Job[] = []
+  private readonly runtime: ThreadTaskRuntime<Job>
   private scheduled = false
   private lastReport = performance.now()
   private readonly runNow = () => this.run()
@@ -64,7 +83,10 @@ export class Executor {
     private readonly state: ThreadState,
     /** A result whose encoding is larger errs its task: the worker's memory limit. */
     private readonly maxValueBytes: number,
+    connection: TaskConnection,
   ) {
+    this.runtime = new ThreadTaskRuntime(this, connection)
+    this.runtime.install()
     this.functions = new FunctionCache<Job>({
       askSource: (hash) => this.post({ t: 'fn?', hash }),
       loaded: (job) => this.requeue(job),
@@ -81,6 +103,29 @@ export class Executor {
     // A synchronous task runs from the queue: the job last taken from it.
     const job = this.queue[this.head - 1]
     return job !== undefined && job.handed.id === handle ? job.handed.key : undefined
+  }
+
+  jobNow(): Job | null {
+    return this.starting ?? this.running
+  }
+
+  secede(job: Job): void {
+    if (!job.holdsSlot || job.done) return
+    job.holdsSlot = false
+    if (this.running === job) this.running = null
+    this.state.end()
+    this.post({ t: 'seceded', id: job.handed.id })
+    this.schedule()
+  }
+
+  rejoin(job: Job): Promise<void> {
+    if (job.holdsSlot || job.done) return Promise.resolve()
+    if (job.rejoined === null) {
+      job.rejoined = new Promise((resolve) => (job.resume = resolve))
+      this.rejoining.push(job)
+      this.schedule()
+    }
+    return job.rejoined
   }
 
   /** An error nothing caught: it belongs to the running (async) task if there is one. */
@@ -138,10 +183,11 @@ export class Executor {
     if (this.running === null && !this.scheduled) this.run()
   }
 
-  /** Runs queued jobs back to back until one is async or none is left. */
+  /** Runs queued jobs back to back until one is async or none is left; seceded ones taking the slot back come first. */
   private run(): void {
     this.scheduled = false
     let now = performance.now()
+    while (this.running === null && this.rejoining.length > 0) this.resume(this.rejoining.shift()!)
     while (this.running === null && this.head < this.queue.length) {
       const job = this.queue[this.head++]
       now = this.start(job, now)
@@ -152,6 +198,20 @@ export class Executor {
       this.head = 0
     }
     if (this.running === null || this.results.size > 0) this.report(now)
+  }
+
+  /** `job`, seceded, takes the free slot back; its wait resolves. */
+  private resume(job: Job): void {
+    const resolve = job.resume
+    job.rejoined = null
+    job.resume = null
+    if (!job.done) {
+      job.holdsSlot = true
+      this.running = job
+      this.state.resume(job.handed.id)
+      this.post({ t: 'rejoined', id: job.handed.id })
+    }
+    resolve?.()
   }
 
   private report(now: number): void {
@@ -191,11 +251,11 @@ export class Executor {
       this.results.add(id, Outcome.Skipped, 0, NOTHING)
       return t0
     }
+    job.holdsSlot = true
     const timeoutMs = job.options?.timeoutMs
     if (timeoutMs !== undefined) {
       // The payload came from a client: a bad option fails this task, not the thread.
       if (typeof timeoutMs !== 'number' || !(timeoutMs > 0 && timeoutMs <= 2 ** 31 - 1)) {
-        this.state.end()
         return this.fail(job, new Error(`task '${job.handed.key}': its timeoutMs option must be a positive number of milliseconds, not ${String(timeoutMs)}`), t0)
       }
       this.post({ t: 'timeout', id, ms: timeoutMs })
@@ -205,12 +265,16 @@ export class Executor {
       const handed = job.handed
       const args = handed.depKeys.length === 0 ? job.args! : resolveRefs(job.args!, handed.depKeys, handed.depValues)
       job.args = null
-      result = fn(...args)
+      this.starting = job
+      result = this.runtime.tracking ? this.runtime.call(job, fn, args) : fn(...args)
     } catch (err) {
+      this.starting = null
       return this.fail(job, err, t0)
     }
+    this.starting = null
     if (isThenable(result)) {
-      this.running = job
+      // It may have seceded already, in its synchronous start.
+      if (job.holdsSlot) this.running = job
       result.then(
         (value) => this.settledAsync(job, value, undefined, t0),
         (err: unknown) => this.settledAsync(job, undefined, err ?? new Error('the task rejected with no reason'), t0),
@@ -242,11 +306,21 @@ export class Executor {
 
   private settledAsync(job: Job, value: unknown, err: unknown, t0: number): void {
     // A task whose error was already reported as uncaught does not report twice.
-    if (this.running !== job) return
-    this.running = null
+    if (job.done) return
+    if (this.running === job) this.running = null
     if (err === undefined) this.succeed(job, value, t0)
     else this.fail(job, err, t0)
-    this.schedule()
+    // A seceded task ended while another holds the slot: its outcome goes now, not after that one.
+    if (this.running === null) this.schedule()
+    else this.report(performance.now())
+  }
+
+  /** `job`'s outcome is known: it leaves the slot it holds. */
+  private end(job: Job): void {
+    job.done = true
+    if (!job.holdsSlot) return
+    job.holdsSlot = false
+    this.state.end()
   }
 
   private succeed(job: Job, value: unknown, t0: number): number {
@@ -258,7 +332,7 @@ export class Executor {
     } catch (err) {
       return this.fail(job, err, t0)
     }
-    this.state.end()
+    this.end(job)
     // The duration covers decoding inputs and encoding the result: what the task costs this worker.
     const end = performance.now()
     this.results.add(job.handed.id, Outcome.Finished, (end - t0) / 1000, bytes)
@@ -266,7 +340,7 @@ export class Executor {
   }
 
   private fail(job: Job, err: unknown, t0: number): number {
-    this.state.end()
+    this.end(job)
     const end = performance.now()
     this.results.add(job.handed.id, Outcome.Erred, (end - t0) / 1000, encodeTaskFailure(explainFailure(err, job.fn)))
     return end

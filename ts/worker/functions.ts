@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url'
 import { FUNCTION_HASH_MISMATCH, FunctionHashMismatchError } from '../graph/errors'
 import { MODULE, SHIPPED, type FunctionRef } from '../graph/payload'
 import { helperScope } from '../graph/shipped-helpers'
+import { taskScope } from './task-scope'
 
 type TaskFunction = (...args: unknown[]) => unknown
 /** A function, or why it could not be had (kept, so later tasks fail at once). */
@@ -104,12 +105,14 @@ export class FunctionCache<T extends NeedsFunction> {
 
 /**
  * Compiles a shipped function's source, with the compiler helpers it mentions
- * in scope (see helperScope). Pure: call it in the thread that runs the
+ * in scope (see helperScope), and the task API it names (see taskScope). Pure: call it in the thread that runs the
  * function. Sloppy-mode `new Function` on purpose: the client may wrap a
  * source in a `with` block (see guardCaptured), which strict code rejects.
  */
 export function compileShipped(source: string, name: string): Loaded {
-  const helpers = helperScope(source)
+  const compiler = helperScope(source)
+  const task = taskScope(source, compiler.names)
+  const helpers = task.names.length === 0 ? compiler : { names: [...compiler.names, ...task.names], values: [...compiler.values, ...task.values] }
   try {
     let fn: unknown
     try {

@@ -88,6 +88,10 @@ export type FromExecutor =
   | { t: 'fn?'; hash: string }
   /** The task with handle `id` has started and must be stopped after `ms`. */
   | { t: 'timeout'; id: number; ms: number }
+  /** The task with handle `id` gave up its slot while it waits (for tasks it submitted): the thread can take another task. */
+  | { t: 'seceded'; id: number }
+  /** The task with handle `id` holds its thread's slot again. */
+  | { t: 'rejoined'; id: number }
   | { t: 'log'; line: string }
   /** A line a task printed with console.log and its kin. */
   | ConsoleLine

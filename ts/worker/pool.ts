@@ -6,6 +6,7 @@ import type { ConsoleLine } from './task-console'
 import { ReadyQueue } from './ready-queue'
 import type { SourceCache } from './sources'
 import { Phase, type TaskRecord } from './task'
+import type { TaskConnection } from './thread-state'
 
 /** Work handed to a thread, in expected milliseconds (the scheduler gives a worker about as much): it never waits for the I/O thread, and reports in large batches. */
 const HANDED_AHEAD_MS = 5
@@ -33,6 +34,8 @@ export interface PoolHost {
   readonly maxValueBytes: number
   readonly sources: SourceCache
   readonly log: Log
+  /** How tasks' `getClient()` reaches the scheduler; `name` is the worker's (each thread's client adds its index). */
+  readonly connection: TaskConnection
   /** The task returned `bytes` (its encoded result), taking `duration` seconds. */
   finished(task: TaskRecord, bytes: Uint8Array, duration: number): void
   /** The task failed; `failure` is its encoded RemoteFailure. */
@@ -41,6 +44,8 @@ export interface PoolHost {
   executing(task: TaskRecord): void
   /** The task ended the thread it ran on. */
   executorDied(task: TaskRecord): void
+  /** The task gave its slot up while it waits (reported once per run). */
+  longRunning(task: TaskRecord): void
   /** The task left the pool (after any of the above, or dropped): release what it holds. */
   settled(task: TaskRecord): void
   /** Send what was reported. */
@@ -115,6 +120,14 @@ export class ExecutionPool {
   cancel(task: TaskRecord): void {
     for (const thread of this.threads) {
       if (!thread.handed.has(task.handle)) continue
+      if (thread.seceded.delete(task.handle)) {
+        // Started and waiting without a slot: it runs on, untracked, and its outcome is ignored
+        // (as Dask leaves a cancelled long-running task's thread alone); the others on the thread keep running.
+        thread.handed.delete(task.handle)
+        task.handle = -1
+        this.host.settled(task)
+        return
+      }
       // Not started yet: the thread skips it and says so (done() then settles it).
       if (!thread.state.cancel(task.handle)) return
       thread.handed.delete(task.handle)
@@ -153,7 +166,8 @@ export class ExecutionPool {
   }
 
   private startThread(index: number): ExecutionThread {
-    return new ExecutionThread(index, this.host.maxValueBytes, {
+    const connection = { ...this.host.connection, name: `${this.host.connection.name}-thread-${index}` }
+    return new ExecutionThread(index, this.host.maxValueBytes, connection, {
       message: (thread, m) => this.message(thread, m),
       exit: (thread, code) => this.exited(thread, code),
     })
@@ -170,7 +184,7 @@ export class ExecutionPool {
     for (let k = 0; k < n && this.ready.size > 0; k++) {
       const i = (this.first + k) % n
       const thread = this.threads[i]
-      if (thread.stopping !== null || thread.handed.size > 0) continue
+      if (thread.stopping !== null || thread.held > 0) continue
       const task = this.nextReady()
       if (task === undefined) break
       this.hand(thread, (writers[i] = new RunBatchWriter(thread.inputs)), task)
@@ -181,8 +195,8 @@ export class ExecutionPool {
       if (thread.stopping !== null) continue
       const limit = capacity(thread)
       // Refill only once half of what it holds is done: batches stay large, and the half left covers the trip.
-      if (thread.handed.size > limit >> 1) continue
-      let room = limit - thread.handed.size
+      if (thread.held > limit >> 1) continue
+      let room = limit - thread.held
       const batch = (writers[i] ??= new RunBatchWriter(thread.inputs))
       while (room > 0) {
         const task = this.nextReady()
@@ -211,8 +225,8 @@ export class ExecutionPool {
     let waiting = false
     for (const thread of this.threads) {
       if (thread.stopping !== null) continue
-      if (thread.handed.size === 0) idle = true
-      else if (thread.handed.size > 1) waiting = true
+      if (thread.held === 0) idle = true
+      else if (thread.held > 1) waiting = true
     }
     return idle && waiting
   }
@@ -231,10 +245,10 @@ export class ExecutionPool {
       let moved = false
       threads.forEach((thread, i) => {
         const running = thread.running
-        if (thread.stopping !== null || running < 0 || running !== before[i] || thread.handed.size < 2) return
+        if (thread.stopping !== null || running < 0 || running !== before[i] || thread.held < 2) return
         for (const [handle, task] of thread.handed) {
-          // The thread skips a handle cancelled before it starts it; one it started stays.
-          if (handle === running || thread.state.cancel(handle)) continue
+          // The thread skips a handle cancelled before it starts it; one it started (seceded ones too) stays.
+          if (handle === running || thread.seceded.has(handle) || thread.state.cancel(handle)) continue
           thread.handed.delete(handle)
           task.handle = -1
           this.enqueue(task)
@@ -309,7 +323,26 @@ export class ExecutionPool {
       case 'console':
         this.host.taskOutput(m)
         break
+      case 'seceded':
+        this.seceded(thread, m.id)
+        break
+      case 'rejoined':
+        thread.seceded.delete(m.id)
+        break
     }
+  }
+
+  /** A task gave its slot up while it waits: the scheduler hears it (once per run), and the thread can take another task. */
+  private seceded(thread: ExecutionThread, id: number): void {
+    const task = thread.handed.get(id)
+    if (task === undefined) return
+    thread.seceded.add(id)
+    if (!task.reportedLongRunning && task.phase === Phase.Running) {
+      task.reportedLongRunning = true
+      this.host.longRunning(task)
+      this.host.flush()
+    }
+    this.pump()
   }
 
   private done(thread: ExecutionThread, batch: ResultBatch): void {
@@ -327,6 +360,7 @@ export class ExecutionPool {
       const task = thread.handed.get(id)
       if (task === undefined) continue
       thread.handed.delete(id)
+      if (thread.seceded.size > 0) thread.seceded.delete(id)
       const timer = thread.timeouts.get(id)
       if (timer !== undefined) {
         clearTimeout(timer)

@@ -34,6 +34,8 @@ export class TaskRecord {
   handle = -1
   /** The scheduler was told it is executing. */
   reportedExecuting = false
+  /** The scheduler was told it seceded from its slot (once per run). */
+  reportedLongRunning = false
   /** Order of arrival in the ready queue (ties between equal priorities). */
   arrival = 0
 

@@ -9,6 +9,19 @@ export interface ThreadData {
   cells: Int32Array
   /** A result whose encoding is larger errs its task (the worker's memory limit). */
   maxValueBytes: number
+  /** How a task's `getClient()` connects to the worker's scheduler. */
+  connection: TaskConnection
+}
+
+/** The worker's scheduler and credentials, for the client a task gets with `getClient()`. */
+export interface TaskConnection {
+  scheduler: string
+  /** The worker's token; null when it uses none. */
+  token: string | null
+  /** The worker's CA and certificate, when it uses TLS. */
+  tls: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer } | null
+  /** The client's name in the scheduler's logs: the worker's name and the thread's index. */
+  name: string
 }
 
 const RUNNING = 0
@@ -56,6 +69,11 @@ export class ThreadState {
     if (!this.cancelled.delete(handle)) return true
     Atomics.store(this.cells, RUNNING, -1)
     return false
+  }
+
+  /** Thread side: `handle`, a task that had given up the slot (seceded), runs again. */
+  resume(handle: number): void {
+    Atomics.store(this.cells, RUNNING, handle)
   }
 
   /** Thread side: no task runs now. */

@@ -41,6 +41,7 @@ import { DataStore } from './store'
 import { NO_INPUTS, Phase, TaskRecord } from './task'
 import { MAX_CONTEXT_KEYS, RunThread } from './run-thread'
 import { encodeTaskFailure } from '../graph/payload'
+import type { TaskConnection } from './thread-state'
 
 export interface WorkerOptions {
   /** The scheduler's ws:// (or wss://) address. */
@@ -216,6 +217,12 @@ export class Worker {
       maxValueBytes: this.memorySettings.limit,
       sources: this.sources,
       log: this.log,
+      connection: {
+        scheduler: options.scheduler,
+        token: this.credentials.token,
+        tls: options.tls === undefined ? null : clientTls(options.tls),
+        name: this.name,
+      },
       finished: (task, bytes, duration) => {
         this.store.putResult(task.key, task.slot, bytes)
         this.outbox.finished(task.task, task.run, bytes.byteLength, duration, bytes)
@@ -224,6 +231,7 @@ export class Worker {
       erred: (task, failure) => this.outbox.push([WorkerEventKind.Erred, task.task, task.run, Buffer.from(failure.buffer, failure.byteOffset, failure.byteLength)]),
       executing: (task) => this.outbox.push([WorkerEventKind.Executing, task.task, task.run]),
       executorDied: (task) => this.outbox.push([WorkerEventKind.ExecutorDied, task.task, task.run]),
+      longRunning: (task) => this.outbox.push([WorkerEventKind.LongRunning, task.task, task.run]),
       settled: (task) => this.settled(task),
       flush: () => this.outbox.flush(),
       inputsInMemory: (task) => this.inputsInMemory(task),
@@ -679,6 +687,12 @@ export class Worker {
     if (this.channel?.isOpen) this.channel.close()
     this.resolveClosed()
   }
+}
+
+/** What a client uses of the worker's TLS options: its CA, and its certificate for servers that require one. */
+function clientTls(tls: TlsOptions): TaskConnection['tls'] {
+  const { ca, cert, key } = tls
+  return { ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) }
 }
 
 function isDirectory(path: string): boolean {

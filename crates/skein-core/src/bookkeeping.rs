@@ -7,7 +7,7 @@ use crate::scheduler::Scheduler;
 use crate::spec::Failure;
 use crate::state::TaskState;
 use crate::story::TransitionRecord;
-use crate::task::{FLAG_EXECUTING, FLAG_STEALING};
+use crate::task::{FLAG_EXECUTING, FLAG_LONG_RUNNING, FLAG_STEALING};
 use std::sync::Arc;
 
 impl Scheduler {
@@ -112,18 +112,42 @@ impl Scheduler {
             self.cancel_steal(t);
         }
         let task = &mut self.tasks[t];
-        task.flags &= !FLAG_EXECUTING;
+        let seceded = task.flags & FLAG_LONG_RUNNING != 0;
+        task.flags &= !(FLAG_EXECUTING | FLAG_LONG_RUNNING);
         let Some(w) = task.processing_worker() else {
             return;
         };
         let (pos, est) = (task.set_pos, task.estimate_us);
         task.worker = WorkerId(NO_WORKER);
-        if let Some(moved) = self.workers.remove_processing(w, pos, est) {
+        let moved = if seceded {
+            self.workers.remove_long_running(w, pos)
+        } else {
+            self.workers.remove_processing(w, pos, est)
+        };
+        if let Some(moved) = moved {
             self.tasks[moved].set_pos = pos;
         }
         if abandon && self.workers.list[w.ix()].alive {
             self.outbox.free(w, t);
         }
+    }
+
+    /// `t`, processing on `w`, seceded from its slot (it waits for tasks it submitted): it
+    /// moves to `w`'s long-running list, its estimate leaves `w`'s occupancy, and it counts as
+    /// executing (blamed if `w` dies). A steal in flight for it is dropped: it has started.
+    pub(crate) fn secede_processing(&mut self, t: TaskId, w: WorkerId) {
+        if self.tasks[t].flags & FLAG_STEALING != 0 {
+            self.cancel_steal(t);
+        }
+        let (pos, est) = (self.tasks[t].set_pos, self.tasks[t].estimate_us);
+        let (at, moved) = self.workers.secede(w, pos, est);
+        if let Some(moved) = moved {
+            self.tasks[moved].set_pos = pos;
+        }
+        let task = &mut self.tasks[t];
+        task.set_pos = at;
+        task.estimate_us = 0;
+        task.flags |= FLAG_EXECUTING | FLAG_LONG_RUNNING;
     }
 
     pub(crate) fn add_holder(&mut self, t: TaskId, w: WorkerId) {

@@ -46,7 +46,7 @@ impl Scheduler {
             .count();
         let c = &mut self.counters;
         c.workers_removed += 1;
-        c.rescheduled += wk.processing.len() as u64;
+        c.rescheduled += (wk.processing.len() + wk.long_running.len()) as u64;
         c.lost_results += lost as u64;
     }
 

@@ -98,6 +98,9 @@ impl Scheduler {
         while let Some(&t) = self.workers.list[w.ix()].processing.last() {
             self.apply(t, TaskState::Waiting);
         }
+        while let Some(&t) = self.workers.list[w.ix()].long_running.last() {
+            self.apply(t, TaskState::Waiting);
+        }
     }
 
     pub fn heartbeat(&mut self, w: WorkerId, now: f64) -> Result<(), CoreError> {

@@ -8,7 +8,8 @@ use crate::scheduler::Scheduler;
 use crate::spec::{DeathCause, Failure};
 use crate::state::TaskState;
 use crate::story::Stimulus;
-use crate::task::FLAG_EXECUTING;
+use crate::story::TransitionRecord;
+use crate::task::{FLAG_EXECUTING, FLAG_LONG_RUNNING};
 use std::sync::Arc;
 
 impl Scheduler {
@@ -182,6 +183,36 @@ impl Scheduler {
         }
         self.workers.note_report(w);
         self.tasks[t].flags |= FLAG_EXECUTING;
+        self.end_event();
+        Ok(true)
+    }
+
+    /// `w` says run `run` of `t` seceded from its slot: it waits for tasks it submitted (Dask's
+    /// `long-running`). It stays processing on `w`, but no longer counts against `w`'s slots
+    /// (load level, occupancy, room for queued root-ish tasks, stealing), so `w` gets other
+    /// work meanwhile; it is executing there (blamed if `w` dies). Once per run: a task that
+    /// rejoins its slot stays counted as seceded until it ends, as in Dask.
+    pub fn task_long_running(
+        &mut self,
+        w: WorkerId,
+        t: TaskId,
+        run: u64,
+    ) -> Result<bool, CoreError> {
+        self.check_ids(w, t)?;
+        if !self.is_current_run(w, t, run) || self.tasks[t].flags & FLAG_LONG_RUNNING != 0 {
+            return Ok(false);
+        }
+        self.workers.note_report(w);
+        self.stimulus = Stimulus::LongRunning;
+        self.secede_processing(t, w);
+        self.tasks[t].story.record(
+            TransitionRecord {
+                from: TaskState::Processing,
+                to: TaskState::Processing,
+                stimulus: Stimulus::LongRunning,
+            },
+            self.config.story_len,
+        );
         self.end_event();
         Ok(true)
     }

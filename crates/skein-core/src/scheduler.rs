@@ -152,9 +152,20 @@ impl Scheduler {
         self.workers.live(w).is_some()
     }
 
-    /// Number of tasks processing on `w` (0 for unknown or removed workers).
+    /// Number of tasks processing on `w` that hold a slot (0 for unknown or removed workers).
     pub fn processing_count(&self, w: WorkerId) -> usize {
         self.workers.live(w).map_or(0, |wk| wk.processing.len())
+    }
+
+    /// Number of tasks processing on `w` that seceded from their slot (0 for unknown or
+    /// removed workers); `processing_count` does not count them.
+    pub fn long_running_count(&self, w: WorkerId) -> usize {
+        self.workers.live(w).map_or(0, |wk| wk.long_running.len())
+    }
+
+    /// Tasks that seceded from their slot, on all workers.
+    pub fn long_running_total(&self) -> usize {
+        self.workers.long_running
     }
 
     /// Estimated seconds of work processing on `w`.

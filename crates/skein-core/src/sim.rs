@@ -84,6 +84,9 @@ pub struct SimConfig {
     pub check: bool,
     /// Start a new worker with the same slots when a poison task kills one.
     pub replace_killed: bool,
+    /// One job in this many secedes from its slot once it starts (it waits for tasks it
+    /// submitted: `task_long_running`), then ends as it would have; 0: none does.
+    pub secede_one_in: u32,
 }
 
 impl Default for SimConfig {
@@ -97,6 +100,7 @@ impl Default for SimConfig {
             heartbeat_interval: 1.0,
             check: true,
             replace_killed: true,
+            secede_one_in: 0,
         }
     }
 }
@@ -144,6 +148,8 @@ pub struct SimStats {
     pub steals_refused: u64,
     /// Steal answers the scheduler found stale (`Ok(false)`).
     pub stale_steal_answers: u64,
+    /// Jobs that seceded from their slot (the scheduler accepted the report).
+    pub seceded: u64,
 }
 
 /// One `Compute` as a worker holds it; `gen` is unique per delivered `Compute`.
@@ -1038,6 +1044,17 @@ impl SimCluster {
                 .task_executing(WorkerId(w), job.task, job.run)
             {
                 self.anomaly(format!("task_executing refused: {e}"));
+            }
+            let secede = self.config.secede_one_in;
+            if secede > 0 && self.rng.below(u64::from(secede)) == 0 {
+                match self
+                    .scheduler
+                    .task_long_running(WorkerId(w), job.task, job.run)
+                {
+                    Ok(true) => self.stats.seceded += 1,
+                    Ok(false) => {}
+                    Err(e) => self.anomaly(format!("task_long_running refused: {e}")),
+                }
             }
         }
         if live

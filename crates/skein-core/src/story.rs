@@ -30,6 +30,9 @@ pub enum Stimulus {
     Replicate,
     /// A worker reports a copy it fetched for `replicate`.
     ReplicaAdded,
+    /// A processing task seceded from its slot (it waits for tasks it submitted): it stays
+    /// processing, recorded as processing -> processing.
+    LongRunning,
 }
 
 impl Stimulus {
@@ -48,6 +51,7 @@ impl Stimulus {
             Stimulus::MissingData => "missing-data",
             Stimulus::ExecutorDied => "executor-died",
             Stimulus::WorkerPaused => "worker-paused",
+            Stimulus::LongRunning => "long-running",
             Stimulus::DataLost => "data-lost",
             Stimulus::Tick => "tick",
             Stimulus::StealResponse => "steal-response",

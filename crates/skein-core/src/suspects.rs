@@ -17,11 +17,13 @@ impl Scheduler {
     /// The tasks processing on `w` that count a death when it goes.
     pub(crate) fn suspects(&self, w: WorkerId) -> Vec<TaskId> {
         let wk = &self.workers.list[w.ix()];
+        // A seceded task (long-running) is executing there too.
         let executing: Vec<TaskId> = wk
             .processing
             .iter()
             .copied()
             .filter(|&t| self.tasks[t].flags & FLAG_EXECUTING != 0)
+            .chain(wk.long_running.iter().copied())
             .collect();
         if !executing.is_empty() {
             return executing;

@@ -69,6 +69,9 @@ pub(crate) const FLAG_MANY_HOLDERS: u8 = 8;
 pub(crate) const FLAG_STEALING: u8 = 16;
 /// While processing: its worker said the current run is executing (not just queued there).
 pub(crate) const FLAG_EXECUTING: u8 = 32;
+/// While processing: the task seceded from its slot (it waits for tasks it submitted), so it
+/// sits in its worker's `long_running` list, not `processing`, and `set_pos` indexes that list.
+pub(crate) const FLAG_LONG_RUNNING: u8 = 64;
 
 /// One task slot. Kept compact: the per-task memory budget is 256 bytes all told.
 #[derive(Debug)]

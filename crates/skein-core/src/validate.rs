@@ -4,7 +4,9 @@
 use crate::ids::{ClientId, TaskId, WorkerId, NO_WORKER};
 use crate::scheduler::Scheduler;
 use crate::state::TaskState;
-use crate::task::{FLAG_EXECUTING, FLAG_HELD, FLAG_IN_QUEUE, FLAG_MANY_HOLDERS};
+use crate::task::{
+    FLAG_EXECUTING, FLAG_HELD, FLAG_IN_QUEUE, FLAG_LONG_RUNNING, FLAG_MANY_HOLDERS, FLAG_STEALING,
+};
 
 macro_rules! check {
     ($cond:expr, $($msg:tt)+) => {
@@ -85,6 +87,11 @@ impl Scheduler {
             check!(
                 task.flags & FLAG_EXECUTING == 0 || task.state == Processing,
                 "key {key:?}: marked executing while {}",
+                task.state.name()
+            );
+            check!(
+                task.flags & FLAG_LONG_RUNNING == 0 || task.state == Processing,
+                "key {key:?}: marked long-running while {}",
                 task.state.name()
             );
             check!(
@@ -201,9 +208,14 @@ impl Scheduler {
                         "key {key:?}: processing on removed worker {:?}",
                         wk.name
                     );
+                    let list = if task.flags & FLAG_LONG_RUNNING != 0 {
+                        &wk.long_running
+                    } else {
+                        &wk.processing
+                    };
                     check!(
-                        wk.processing.get(task.set_pos as usize) == Some(&t),
-                        "key {key:?}: not in worker {:?}'s processing set",
+                        list.get(task.set_pos as usize) == Some(&t),
+                        "key {key:?}: not in worker {:?}'s processing set (or long-running list)",
                         wk.name
                     );
                     check!(
@@ -311,6 +323,7 @@ impl Scheduler {
 
     fn validate_workers(&self) -> Result<(), String> {
         let mut alive = 0;
+        let mut long_running = 0;
         for (i, wk) in self.workers.list.iter().enumerate() {
             let w = WorkerId(i as u32);
             let name = &wk.name;
@@ -322,6 +335,10 @@ impl Scheduler {
                 check!(
                     wk.has_what.is_empty(),
                     "worker {name:?}: removed but still holds data"
+                );
+                check!(
+                    wk.long_running.is_empty(),
+                    "worker {name:?}: removed but still has long-running tasks"
                 );
                 continue;
             }
@@ -341,8 +358,29 @@ impl Scheduler {
                     task.key(),
                     task.state.name()
                 );
+                check!(
+                    task.flags & FLAG_LONG_RUNNING == 0,
+                    "key {:?}: in worker {name:?}'s processing set but marked long-running",
+                    task.key()
+                );
                 occupancy += task.estimate_us as u64;
             }
+            for (p, &t) in wk.long_running.iter().enumerate() {
+                let task = &self.tasks[t];
+                check!(
+                    task.state == TaskState::Processing
+                        && task.worker == w
+                        && task.set_pos as usize == p
+                        && task.flags & FLAG_LONG_RUNNING != 0
+                        && task.flags & FLAG_EXECUTING != 0
+                        && task.flags & FLAG_STEALING == 0
+                        && task.estimate_us == 0,
+                    "key {:?}: in worker {name:?}'s long-running list but {} elsewhere, or not marked seceded and executing, or being stolen",
+                    task.key(),
+                    task.state.name()
+                );
+            }
+            long_running += wk.long_running.len();
             check!(
                 occupancy == wk.occupancy_us,
                 "worker {name:?}: occupancy {} µs but its processing tasks sum to {occupancy} µs",
@@ -372,6 +410,11 @@ impl Scheduler {
             alive == self.workers.alive,
             "live worker count {} but {alive} live",
             self.workers.alive
+        );
+        check!(
+            long_running == self.workers.long_running,
+            "long-running count {} but the workers list {long_running}",
+            self.workers.long_running
         );
         let open = self.workers.list.iter().filter(|wk| wk.open()).count();
         check!(

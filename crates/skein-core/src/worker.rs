@@ -20,7 +20,7 @@ pub(crate) struct Worker {
     pub mark_bytes: u64,
     /// Sum of the estimates (µs) of the processing tasks.
     pub occupancy_us: u64,
-    /// Tasks processing here; each task stores its position (`Task::set_pos`).
+    /// Tasks processing here that hold a slot; each task stores its position (`Task::set_pos`).
     pub processing: Vec<TaskId>,
     // --- colder
     pub name: Box<str>,
@@ -29,6 +29,10 @@ pub(crate) struct Worker {
     pub last_seen: f64,
     /// Data held here; each task stores its position among its holders.
     pub has_what: Vec<TaskId>,
+    /// Tasks processing here that seceded from their slot (they wait for tasks they
+    /// submitted): counted in no load level, occupancy, root-ish room or stealing; each stores
+    /// its position here (`Task::set_pos`, with `FLAG_LONG_RUNNING`).
+    pub long_running: Vec<TaskId>,
     /// Task reports from this worker so far (finished, erred, executing...), and the count
     /// `tick` last saw with the time since which it has not changed (see `Config::stall_timeout`).
     pub reports: u64,
@@ -80,6 +84,8 @@ pub(crate) struct WorkerTable {
     pub alive: usize,
     /// Slots of the live workers (paused ones too: they come back), as Dask's `total_nthreads`.
     pub total_slots: u64,
+    /// Tasks in the workers' long-running lists, all told.
+    pub long_running: usize,
     /// Placement scratch epoch and candidate list (reused, so no allocation per decision).
     pub epoch: u32,
     pub candidates: Vec<WorkerId>,
@@ -95,6 +101,7 @@ impl WorkerTable {
             with_resource: Vec::new(),
             alive: 0,
             total_slots: 0,
+            long_running: 0,
             epoch: 0,
             candidates: Vec::new(),
         }
@@ -135,6 +142,7 @@ impl WorkerTable {
             last_seen: now,
             processing: Vec::new(),
             has_what: Vec::new(),
+            long_running: Vec::new(),
             occupancy_us: 0,
             level: 0,
             level_pos: 0,
@@ -219,6 +227,28 @@ impl WorkerTable {
             self.room.update(&mut self.list, w);
         }
         moved
+    }
+
+    /// Moves the entry at `pos` of `w`'s processing set to its long-running list (its estimate
+    /// leaves the occupancy). Returns its position there and the task moved into `pos`.
+    pub fn secede(&mut self, w: WorkerId, pos: u32, estimate_us: u32) -> (u32, Option<TaskId>) {
+        let wk = &mut self.list[w.ix()];
+        let t = wk.processing[pos as usize];
+        let moved = self.remove_processing(w, pos, estimate_us);
+        let wk = &mut self.list[w.ix()];
+        let at = wk.long_running.len() as u32;
+        wk.long_running.push(t);
+        self.long_running += 1;
+        (at, moved)
+    }
+
+    /// Removes the entry at `pos` from `w`'s long-running list; returns the task moved into
+    /// `pos` (whose stored position the caller must update).
+    pub fn remove_long_running(&mut self, w: WorkerId, pos: u32) -> Option<TaskId> {
+        let wk = &mut self.list[w.ix()];
+        wk.long_running.swap_remove(pos as usize);
+        self.long_running -= 1;
+        wk.long_running.get(pos as usize).copied()
     }
 
     pub fn next_epoch(&mut self) -> u32 {

@@ -320,6 +320,8 @@ fn sim_config(seed: u64) -> SimConfig {
         tasks_per_slot_per_step: 2,
         check: true,
         replace_killed: false,
+        // Some tasks secede from their slot (they wait for tasks they submitted).
+        secede_one_in: 5,
         ..SimConfig::default()
     }
 }

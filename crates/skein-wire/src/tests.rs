@@ -460,3 +460,58 @@ fn golden_bytes_of_runs_past_2_pow_32() {
         ]
     );
 }
+
+/// The same bytes as `EVENTS_LONG_RUNNING` in `__test__/wire-golden.spec.ts`: a task seceded
+/// from its slot, then finished; applied, the worker's slot is free while it waits.
+#[test]
+fn golden_bytes_of_the_long_running_event() {
+    let golden = hex("dd 00000001 93 07 00 00");
+    assert_eq!(
+        decode_worker_events(&golden).unwrap(),
+        [WorkerEvent::LongRunning {
+            task: TaskId(0),
+            run: 0
+        }]
+    );
+    malformed_events(
+        &events(&[&hex("94 07 00 00 00")]),
+        "kind 7: expected 3 fields, found 4",
+    );
+    malformed_events(
+        &events(&[&hex("93 07 ff 00")]),
+        "long-running task: -1 is not a u32",
+    );
+    let mut core = Scheduler::new(Config {
+        validate: true,
+        ..Config::default()
+    });
+    let c = core.add_client();
+    let w = core
+        .add_worker(
+            WorkerSpec {
+                name: "w1".into(),
+                slots: 1,
+                resources: vec![],
+            },
+            0.0,
+        )
+        .unwrap();
+    core.submit_graph(
+        c,
+        vec![TaskSpec {
+            key: "a".into(),
+            ..TaskSpec::default()
+        }],
+        &["a"],
+    )
+    .unwrap();
+    let mut inline = InlineValues::default();
+    assert_eq!(
+        apply_worker_events(&mut core, &mut inline, w, &golden).unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        (core.processing_count(w), core.long_running_count(w)),
+        (0, 1)
+    );
+}

@@ -15,6 +15,7 @@
 //!   `[4, task, run, stolen: bool]`       answer to a steal request: true = dropped unstarted, false = kept (started)
 //!   `[5, task, run]`                     the task is executing (handed to an execution thread), not merely queued
 //!   `[6, task, run]`                     the task ended its execution thread (the worker lives on)
+//!   `[7, task, run]`                     the task seceded from its slot: it waits for tasks it submitted (long-running)
 //! A run id is 64-bit and never reused. JS numbers hold it exactly up to 2^53, and msgpackr
 //! writes a number of 2^32 or more as a float64: a run may come as an integer or as a
 //! whole float64 up to 2^53 - 1.
@@ -155,6 +156,10 @@ pub enum WorkerEvent<'a> {
         task: TaskId,
         run: u64,
     },
+    LongRunning {
+        task: TaskId,
+        run: u64,
+    },
 }
 
 /// Decodes the whole batch before any of it is applied, so a malformed frame changes nothing.
@@ -247,6 +252,13 @@ pub fn decode_worker_events(bytes: &[u8]) -> Result<Vec<WorkerEvent<'_>>> {
                 },
                 3,
             ),
+            7 => (
+                WorkerEvent::LongRunning {
+                    task: TaskId(r.u32("long-running task")?),
+                    run: r.run("long-running run")?,
+                },
+                3,
+            ),
             other => return Err(malformed(format!("worker event kind {other} is unknown"))),
         };
         if fields != expected {
@@ -301,6 +313,7 @@ pub fn apply_worker_events(
             }
             WorkerEvent::Executing { task, run } => core.task_executing(w, task, run),
             WorkerEvent::ExecutorDied { task, run } => core.executor_died(w, task, run),
+            WorkerEvent::LongRunning { task, run } => core.task_long_running(w, task, run),
         };
         if let Err(err) = applied {
             rejected.push(format!("{}: {}", err.code(), err));

@@ -6,6 +6,7 @@ mod graphs;
 mod placement;
 mod replication;
 mod rootish;
+mod secede;
 mod stealing;
 mod transitions;
 mod workers;

@@ -297,3 +297,28 @@ fn a_paused_workers_unstarted_tasks_are_stolen_whatever_they_cost_and_started_on
     assert_eq!(s.processing_count(paused), 1);
     assert_eq!(s.processing_count(other), 5);
 }
+
+/// A steal asked for a task that then secedes (it waits for tasks it submitted) is dropped:
+/// it has started; its victim's refusal is stale, and no later round asks for it (it holds
+/// no slot to move), while the rest of the queue is still stolen from.
+#[test]
+fn a_seceded_task_is_not_stolen() {
+    let (mut s, _, w1, _) = imbalanced(config());
+    s.tick(1.0);
+    let asked = steals(&s.take_instructions(), w1);
+    let (t, run) = asked[0];
+    assert_eq!(s.task_long_running(w1, t, run), Ok(true));
+    assert_eq!(s.steals_in_flight(), asked.len() - 1);
+    assert_eq!(s.steal_response(w1, t, run, false), Ok(false), "stale");
+    assert_eq!(s.tasks[t].worker, w1);
+    for &(other, run) in &asked[1..] {
+        s.steal_response(w1, other, run, true).unwrap();
+    }
+    for i in 0..4 {
+        s.tick(2.0 + f64::from(i));
+        let again = steals(&s.take_instructions(), w1);
+        assert!(!again.iter().any(|&(x, _)| x == t));
+    }
+    assert_eq!(s.state(t), TaskState::Processing);
+    assert_eq!(s.long_running_count(w1), 1);
+}
