@@ -479,10 +479,16 @@ export class Worker {
       return answer(1, encodeTaskFailure(error))
     }
     const data = { payload, context: context ? this.context() : null, maxValueBytes: Math.min(this.memorySettings.limit, MAX_RUN_RESULT_BYTES) }
-    const thread = new RunThread(data, timeoutMs, this.sources, this.log, (outcome, bytes) => {
-      this.runs.delete(thread)
-      answer(outcome, bytes)
-    })
+    let thread: RunThread
+    try {
+      thread = new RunThread(data, timeoutMs, this.sources, this.log, (outcome, bytes) => {
+        this.runs.delete(thread)
+        answer(outcome, bytes)
+      })
+    } catch (err) {
+      // No thread (its entry is missing, or threads cannot start): the client still hears why.
+      return answer(1, encodeTaskFailure(err))
+    }
     this.runs.add(thread)
   }
 
