@@ -159,6 +159,28 @@ test.serial('`skein replay --story KEY` prints the transitions of the key over t
   t.deepEqual(summary.story, [])
 })
 
+test.serial('a replay that comes out different names the first batch that differs: the recorded run replayed without stealing', async (t) => {
+  t.timeout(120_000)
+  const run = await recorded(t)
+  const { code, stdout, stderr } = await runSkein(['replay', run.file, '--core', '{"workStealing":false}'])
+  t.is(code, 1, stderr)
+  const m = /MISMATCH: message batch (\d+) \(record (\d+), byte offset (\d+), after (\d+) events\) differs from the recording:\n {2}recorded \d+ bytes, digest (\w+); replayed \d+ bytes, digest (\w+)/.exec(stdout)
+  t.truthy(m, stdout)
+  t.not(m![5], m![6])
+
+  const summary = await replayEventLog(run.file, { core: { workStealing: false } })
+  const mismatch = summary.mismatch!
+  t.truthy(mismatch)
+  t.is(summary.digestsMatched, summary.batches - 1, 'every batch before it matched')
+  t.is(mismatch.offset, Number(m![3]))
+  t.true(mismatch.offset > 0 && mismatch.offset < fs.statSync(run.file).size)
+  t.is(mismatch.events, summary.events)
+
+  const bad = await runSkein(['replay', run.file, '--core', '{"workStealin":false}'])
+  t.is(bad.code, 2)
+  t.regex(bad.stderr, /unknown replayEventLog option 'core.workStealin'/)
+})
+
 test.serial('a corrupted log is refused with an error naming the byte offset of the damaged block', async (t) => {
   t.timeout(120_000)
   const run = await recorded(t)

@@ -250,6 +250,11 @@ export interface ReplayMismatch {
 export interface ReplayOptions {
   /** Collect the transitions of this key over the whole run. */
   story?: string
+  /**
+   * Replay with these core options in place of the recorded ones (what if stealing had been
+   * off?): the first batch that comes out different is the mismatch. `eventLog` is ignored.
+   */
+  core?: NativeCoreOptions
 }
 
 /** One transition of the story key, with the event that caused it. */

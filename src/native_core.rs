@@ -46,28 +46,36 @@ pub struct NativeCoreOptions {
 
 impl NativeCoreOptions {
     fn to_config(&self) -> Result<Config> {
-        let o = self;
-        let d = Config::default();
         let hash_seed = getrandom::u64().map_err(|e| {
             napi::Error::new(
                 ErrorCode("SKEIN_NO_RANDOMNESS"),
                 format!("no random seed for the key tables from the operating system: {e}"),
             )
         })?;
-        Ok(Config {
+        let base = Config {
             hash_seed,
+            validate: false,
+            ..Config::default()
+        };
+        Ok(self.overlay(base))
+    }
+
+    /// `config` with the options given here in place of its values (a replay's what-if).
+    pub(crate) fn overlay(&self, config: Config) -> Config {
+        let (o, d) = (self, config);
+        Config {
             allowed_failures: o.allowed_failures.unwrap_or(d.allowed_failures),
             saturation_horizon: o.saturation_horizon.unwrap_or(d.saturation_horizon),
             max_tasks_per_slot: o.max_tasks_per_slot.unwrap_or(d.max_tasks_per_slot),
             default_task_duration: o.default_task_duration.unwrap_or(d.default_task_duration),
             bandwidth: o.bandwidth.unwrap_or(d.bandwidth),
             heartbeat_timeout: o.heartbeat_timeout.unwrap_or(d.heartbeat_timeout),
-            validate: o.validate.unwrap_or(false),
+            validate: o.validate.unwrap_or(d.validate),
             work_stealing: o.work_stealing.unwrap_or(d.work_stealing),
             steal_min_duration: o.steal_min_duration.unwrap_or(d.steal_min_duration),
             stall_timeout: o.stall_timeout.unwrap_or(d.stall_timeout),
             ..d
-        })
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use skein_wire::{catch_panic, WireError};
 
 use crate::error::{wire_error, ErrorCode, Result};
 use crate::event_log::{apply, Event};
-use crate::native_core::NativeCore;
+use crate::native_core::{NativeCore, NativeCoreOptions};
 
 /// Transitions kept per task while replaying for a story: all of them, in practice.
 const REPLAY_STORY_LEN: usize = 1 << 16;
@@ -21,6 +21,9 @@ const REPLAY_STORY_LEN: usize = 1 << 16;
 pub struct ReplayOptions {
     /// Collect the transitions of this key over the whole run.
     pub story: Option<String>,
+    /// Replay with these core options in place of the recorded ones (what if stealing had been
+    /// off?): the first batch that comes out different is the mismatch. `eventLog` is ignored.
+    pub core: Option<NativeCoreOptions>,
 }
 
 /// The first batch of messages whose digest differs from the log's.
@@ -95,15 +98,14 @@ fn log_error(path: &str, err: EventLogError) -> napi::Error<ErrorCode> {
 /// byte offset: ts/scheduler/replay.ts turns it into an EventLogError.
 #[napi(ts_return_type = "Promise<ReplaySummary>")]
 pub fn replay_event_log(path: String, options: Option<ReplayOptions>) -> AsyncTask<ReplayTask> {
-    AsyncTask::new(ReplayTask {
-        path,
-        story: options.and_then(|o| o.story),
-    })
+    let (story, core) = options.map_or((None, None), |o| (o.story, o.core));
+    AsyncTask::new(ReplayTask { path, story, core })
 }
 
 pub struct ReplayTask {
     path: String,
     story: Option<String>,
+    core: Option<NativeCoreOptions>,
 }
 
 impl Task for ReplayTask {
@@ -113,7 +115,7 @@ impl Task for ReplayTask {
     fn compute(&mut self) -> napi::Result<ReplaySummary> {
         // A panic in the replay's own code (the core's are caught per call) must not unwind
         // into libuv's thread.
-        catch_panic(|| replay(&self.path, self.story.clone()))
+        catch_panic(|| replay(&self.path, self.story.clone(), self.core.as_ref()))
             .unwrap_or_else(|panic: WireError| Err(wire_error(panic)))
             .map_err(|e| {
                 napi::Error::new(
@@ -128,7 +130,11 @@ impl Task for ReplayTask {
     }
 }
 
-fn replay(path: &str, story_key: Option<String>) -> Result<ReplaySummary> {
+fn replay(
+    path: &str,
+    story_key: Option<String>,
+    what_if: Option<&NativeCoreOptions>,
+) -> Result<ReplaySummary> {
     let path = path.to_owned();
     let file = File::open(&path).map_err(|e| {
         napi::Error::new(
@@ -140,6 +146,9 @@ fn replay(path: &str, story_key: Option<String>) -> Result<ReplaySummary> {
     let mut reader = EventLogReader::open(BufReader::with_capacity(1 << 20, file), bytes)
         .map_err(|e| log_error(&path, e))?;
     let mut config = reader.config().clone();
+    if let Some(options) = what_if {
+        config = options.overlay(config);
+    }
     if story_key.is_some() {
         config.story_len = REPLAY_STORY_LEN;
     }

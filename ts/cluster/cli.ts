@@ -175,11 +175,12 @@ withTlsFlags(command('scheduler'), 'the scheduler')
   .option('--event-log <file>', 'record every event the scheduling core gets into this file (emptied first), for `skein replay`')
   .action(runScheduler)
 
-async function runReplay(file: string, options: { story?: string; json?: boolean }): Promise<void> {
+async function runReplay(file: string, options: { story?: string; json?: boolean; core?: string }): Promise<void> {
   const { replayEventLog } = await import('../scheduler')
   const { formatReplay } = await import('./replay-command')
   try {
-    const summary = await replayEventLog(file, options.story === undefined ? {} : { story: options.story })
+    const core = options.core === undefined ? undefined : (JSON.parse(options.core) as Record<string, unknown>)
+    const summary = await replayEventLog(file, { ...(options.story === undefined ? {} : { story: options.story }), ...(core === undefined ? {} : { core }) })
     process.stdout.write(`${options.json ? JSON.stringify(summary, null, 2) : formatReplay(file, summary, options.story)}\n`)
     process.exitCode = summary.mismatch == null ? 0 : 1
   } catch (err) {
@@ -193,6 +194,7 @@ command('replay')
   .argument('<file>', 'the event log')
   .option('--story <key>', 'also print every transition of this task key over the run')
   .option('--json', 'print the summary as JSON')
+  .option('--core <json>', 'what if: replay with these core options instead of the recorded ones, e.g. \'{"workStealing":false}\' (the first batch that differs is reported)')
   .action(runReplay)
 
 interface WorkerCommandOptions extends TlsFlags {

@@ -90,7 +90,8 @@ export interface SchedulerOptions {
  */
 export type RuntimeOptions = Omit<SchedulerOptions, 'log' | 'thread' | 'token' | 'tokenFile' | 'insecure' | 'tls'> & { token: string | null; tls?: ResolvedTls | null }
 
-const CORE_OPTIONS: Record<keyof NativeCoreOptions, OptionKind> = {
+/** The options of the native core, by kind (also what a replay's `core` may override). */
+export const CORE_OPTIONS: Record<keyof NativeCoreOptions, OptionKind> = {
   allowedFailures: 'number',
   saturationHorizon: 'number',
   maxTasksPerSlot: 'number',

@@ -1,10 +1,17 @@
 import { checkOptions, InvalidOptionsError } from '../protocol'
 import { EventLogError } from './errors'
-import { replayEventLog as nativeReplay } from './native'
+import { replayEventLog as nativeReplay, type NativeCoreOptions } from './native'
+import { CORE_OPTIONS } from './options'
 
 export interface ReplayOptions {
   /** Also collect every transition of this key over the whole run. */
   story?: string
+  /**
+   * Replay with these core options in place of the recorded ones, to see where the run would have
+   * gone otherwise (`{ workStealing: false }`): the first batch of messages that comes out
+   * different is the `mismatch`, and the replay stops there.
+   */
+  core?: Omit<NativeCoreOptions, 'eventLog'>
 }
 
 /** What `replayEventLog` found (see native/index.d.ts for each field). */
@@ -19,10 +26,15 @@ export type ReplayStoryEntry = import('../../native/index').ReplayStoryEntry
  * matched. Rejects with EventLogError (naming the byte offset) if the log cannot be read.
  */
 export async function replayEventLog(path: string, options: ReplayOptions = {}): Promise<ReplaySummary> {
-  checkOptions('replayEventLog', options, { story: 'string' }, (m) => new InvalidOptionsError(m))
+  const fail = (m: string) => new InvalidOptionsError(m)
+  checkOptions('replayEventLog', options, { story: 'string', core: 'object' }, fail)
+  if (options.core !== undefined) {
+    const { eventLog: _, ...known } = CORE_OPTIONS
+    checkOptions('replayEventLog', options.core, known, fail, 'core.')
+  }
   if (typeof path !== 'string') throw new InvalidOptionsError(`replayEventLog: the path must be a string, not ${typeof path}`)
   try {
-    return await nativeReplay(path, options.story === undefined ? null : { story: options.story })
+    return await nativeReplay(path, { story: options.story, core: options.core })
   } catch (err) {
     throw eventLogError(err as Error)
   }
