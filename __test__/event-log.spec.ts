@@ -218,6 +218,7 @@ test('a scheduler whose event log cannot be written fails at construction; repla
   const err = t.throws(() => new Scheduler({ eventLog: path.join(tmpDir(), 'no', 'such', 'dir', 'log') }), { instanceOf: EventLogError })
   t.is(err.code, 'SKEIN_EVENT_LOG_IO')
   t.regex(err.message, /Scheduler option 'eventLog': cannot write/)
+  t.throws(() => new Scheduler({ core: { eventLog: path.join(tmpDir(), 'no', 'log') } }), { instanceOf: EventLogError })
   await t.throwsAsync(replayEventLog('x', { storry: 'k' } as never), { message: /unknown replayEventLog option 'storry'/ })
   const missing = await t.throwsAsync(replayEventLog(path.join(tmpDir(), 'absent')), { instanceOf: EventLogError })
   t.is(missing.code, 'SKEIN_EVENT_LOG_IO')
