@@ -218,6 +218,7 @@ test('a scheduler whose event log cannot be written fails at construction; repla
   const err = t.throws(() => new Scheduler({ eventLog: path.join(tmpDir(), 'no', 'such', 'dir', 'log') }), { instanceOf: EventLogError })
   t.is(err.code, 'SKEIN_EVENT_LOG_IO')
   t.regex(err.message, /Scheduler option 'eventLog': cannot write/)
+  t.throws(() => new Scheduler({ core: { eventLog: path.join(tmpDir(), 'no', 'log') } }), { instanceOf: EventLogError })
   await t.throwsAsync(replayEventLog('x', { storry: 'k' } as never), { message: /unknown replayEventLog option 'storry'/ })
   const missing = await t.throwsAsync(replayEventLog(path.join(tmpDir(), 'absent')), { instanceOf: EventLogError })
   t.is(missing.code, 'SKEIN_EVENT_LOG_IO')
@@ -249,7 +250,7 @@ test.serial('skein scheduler --event-log records until SIGTERM, and the log repl
   t.is(summary.clients, 1)
 })
 
-test('a core that panics has written its log up to the event that did it', async (t) => {
+test('a core that panics has written its log up to the event that did it, and the replay panics there too', async (t) => {
   const file = path.join(tmpDir(), 'panic.skeinlog')
   const core = new NativeCore({ eventLog: file })
   const client = core.addClient()
@@ -258,9 +259,15 @@ test('a core that panics has written its log up to the event that did it', async
   core.submitGraph(client, encode(graph), ['a'])
   core.takeMessages()
   t.throws(() => core.panicForTest('a bug'), { code: 'SKEIN_CORE_PANIC' })
+  // Refused by the poisoned core: not recorded.
+  t.throws(() => core.tick(1), { code: 'SKEIN_CORE_PANIC' })
   // No closeEventLog(): what a crashed scheduler leaves behind.
   const summary = await replayEventLog(file, { story: 'a' })
-  t.is(summary.events, 3)
+  t.is(summary.events, 4, 'add_client, add_worker, submit_graph, panic_for_test')
+  t.regex(summary.panicked!, /a bug/)
+  t.regex(summary.recordedPanic!, /a bug/)
+  t.is(summary.diverged, undefined)
+  t.is(summary.mismatch, undefined)
   t.deepEqual([summary.batches, summary.digestsMatched], [1, 1])
   t.deepEqual(
     summary.story.map((s) => `${s.from} -> ${s.to}`),
@@ -280,7 +287,6 @@ test('every mutating method of the native core is recorded, with the arguments i
   const NOT_EVENTS = new Map([
     ['take_messages', 'records the digest of what it returns'],
     ['close_event_log', 'ends the recording'],
-    ['panic_for_test', 'a test hook'],
   ])
   const napiImpl = core.slice(core.indexOf('#[napi]\nimpl NativeCore'))
   const methods = [...napiImpl.matchAll(/pub fn (\w+)\(\s*&mut self/g)]

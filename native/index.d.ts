@@ -283,8 +283,15 @@ export interface ReplaySummary {
   batches: number
   digestsMatched: number
   mismatch?: ReplayMismatch
-  /** The core panicked on replay (as it did when recorded): its message. */
+  /** The core panicked on replay: its message. */
   panicked?: string
+  /** The core panicked when recorded (the log's last record says so): its message. */
+  recordedPanic?: string
+  /**
+   * The replay went otherwise than the recording in a way digests do not tell: one of the
+   * two cores panicked and the other did not.
+   */
+  diverged?: string
   /** Tasks the core held, summed over the run: live at the end plus forgotten. */
   tasks: number
   workers: number

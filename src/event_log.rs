@@ -15,7 +15,7 @@ use napi::bindgen_prelude::{Buffer, Uint32Array};
 use skein_core::Config;
 use skein_wire::event_log::{
     header, put_bool, put_bytes, put_f64, put_str, put_varint, ArgReader, BlockBuffer,
-    EventLogError, MAX_BLOCK_BYTES,
+    EventLogError, MAX_BLOCK_BYTES, PANIC_TAG,
 };
 
 use crate::error::ErrorCode;
@@ -248,8 +248,9 @@ recorded_events! {
     14 SetPaused => set_paused(worker: u32, paused: bool);
     15 WorkerEvents => worker_events(worker: u32, events: Buffer);
     16 Tick => tick(now: f64);
-    17 Replicate => replicate(keys: Vec<String>, n: Option<u32>, workers: Option<Vec<String>>);
-    18 ReplicaAdded => replica_added(worker: u32, key: String);
+    17 PanicForTest => panic_for_test(message: String);
+    18 Replicate => replicate(keys: Vec<String>, n: Option<u32>, workers: Option<Vec<String>>);
+    19 ReplicaAdded => replica_added(worker: u32, key: String);
 }
 
 /// Appends a record of `$event` with the method's arguments, if this core keeps a log.
@@ -312,6 +313,17 @@ impl EventLog {
         }
         self.block.digest(messages);
         self.after_record();
+    }
+
+    /// Records that the core panicked on the last event, writes the log and stops recording:
+    /// a poisoned core refuses every later event, so they would tell nothing.
+    pub(crate) fn panicked(&mut self, message: &str) {
+        if self.file.is_none() {
+            return;
+        }
+        self.block.record(PANIC_TAG, |out| put_str(out, message));
+        self.flush();
+        self.file = None;
     }
 
     fn after_record(&mut self) {

@@ -283,11 +283,11 @@ impl NativeCore {
         catch_panic(|| f(core, inline)).unwrap_or_else(|panic| {
             let err = wire_error(panic.clone());
             if let WireError::CorePanic(message) = panic {
-                self.panicked = Some(message);
                 // The log up to the event that panicked is what reproduces the bug.
                 if let Some(log) = self.event_log.as_mut() {
-                    log.flush();
+                    log.panicked(&message);
                 }
+                self.panicked = Some(message);
             }
             Err(err)
         })
@@ -593,6 +593,7 @@ impl NativeCore {
     /// `SKEIN_CORE_PANIC` with `message`, and so does every later call on this core.
     #[napi(catch_unwind)]
     pub fn panic_for_test(&mut self, message: String) -> Result<()> {
+        record!(self, PanicForTest, message);
         self.guarded(|_, _| panic!("{message}"))
     }
 

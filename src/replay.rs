@@ -7,7 +7,7 @@ use std::io::BufReader;
 use napi::bindgen_prelude::AsyncTask;
 use napi::{Env, Status, Task};
 use napi_derive::napi;
-use skein_wire::event_log::{digest, EventLogError, EventLogReader, DIGEST_TAG};
+use skein_wire::event_log::{digest, EventLogError, EventLogReader, DIGEST_TAG, PANIC_TAG};
 use skein_wire::{catch_panic, WireError};
 
 use crate::error::{wire_error, ErrorCode, Result};
@@ -75,8 +75,13 @@ pub struct ReplaySummary {
     pub batches: f64,
     pub digests_matched: f64,
     pub mismatch: Option<ReplayMismatch>,
-    /// The core panicked on replay (as it did when recorded): its message.
+    /// The core panicked on replay: its message.
     pub panicked: Option<String>,
+    /// The core panicked when recorded (the log's last record says so): its message.
+    pub recorded_panic: Option<String>,
+    /// The replay went otherwise than the recording in a way digests do not tell: one of the
+    /// two cores panicked and the other did not.
+    pub diverged: Option<String>,
     /// Tasks the core held, summed over the run: live at the end plus forgotten.
     pub tasks: f64,
     pub workers: f64,
@@ -162,6 +167,8 @@ fn replay(
         digests_matched: 0.0,
         mismatch: None,
         panicked: None,
+        recorded_panic: None,
+        diverged: None,
         tasks: 0.0,
         workers: 0.0,
         clients: 0.0,
@@ -173,8 +180,33 @@ fn replay(
     let mut per_tag = [0u64; 256];
     let mut story = StoryTracker::default();
     let mut index = 0u64;
+    // The record after which the replay's core panicked.
+    let mut panicked_at: Option<u64> = None;
     while let Some(record) = reader.next_record().map_err(|e| log_error(&path, e))? {
         let (offset, mut args) = (record.offset, record.args);
+        if record.tag == PANIC_TAG {
+            let message = args.str("panic message").map_err(|e| log_error(&path, e))?;
+            s.recorded_panic = Some(message.to_owned());
+            if panicked_at.is_none() {
+                // The one call a log does not hold is a takeMessages that panicked.
+                let _ = core.take_messages();
+                if core_panicked(&core, &mut s) {
+                    panicked_at = Some(index);
+                }
+            }
+            if panicked_at.is_none() {
+                s.diverged = Some(format!(
+                    "the recorded core panicked on the event before record {index} (byte offset {offset}); the replay's did not"
+                ));
+            }
+            break;
+        }
+        if let Some(at) = panicked_at {
+            s.diverged = Some(format!(
+                "the replay's core panicked at record {at}; the recorded one went on"
+            ));
+            break;
+        }
         let method = if record.tag == DIGEST_TAG {
             let expected_bytes = args
                 .varint("message bytes")
@@ -187,7 +219,7 @@ fn replay(
             args.end("digest").map_err(|e| log_error(&path, e))?;
             let taken = core.take_messages();
             if core_panicked(&core, &mut s) {
-                break;
+                panicked_at = Some(index);
             }
             let actual = taken.ok().flatten();
             s.batches += 1.0;
@@ -232,7 +264,7 @@ fn replay(
                 s.last_now = Some(s.last_now.map_or(now, |l: f64| l.max(now)));
             }
             if core_panicked(&core, &mut s) {
-                break;
+                panicked_at = Some(index);
             }
             event.method()
         };
@@ -240,6 +272,11 @@ fn replay(
             story.follow(&core, key, index, method, s.last_now, &mut s.story);
         }
         index += 1;
+    }
+    if let (Some(at), None, None) = (panicked_at, &s.recorded_panic, &s.diverged) {
+        s.diverged = Some(format!(
+            "the replay's core panicked at record {at}; the recording ends without a panic"
+        ));
     }
     for (tag, &count) in per_tag.iter().enumerate() {
         if let (Some(event), true) = (Event::from_tag(tag as u8), count > 0) {

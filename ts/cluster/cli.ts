@@ -182,7 +182,7 @@ async function runReplay(file: string, options: { story?: string; json?: boolean
     const core = options.core === undefined ? undefined : (JSON.parse(options.core) as Record<string, unknown>)
     const summary = await replayEventLog(file, { ...(options.story === undefined ? {} : { story: options.story }), ...(core === undefined ? {} : { core }) })
     process.stdout.write(`${options.json ? JSON.stringify(summary, null, 2) : formatReplay(file, summary, options.story)}\n`)
-    process.exitCode = summary.mismatch == null ? 0 : 1
+    process.exitCode = summary.mismatch == null && summary.diverged == null ? 0 : 1
   } catch (err) {
     process.stderr.write(`skein replay: ${(err as Error).message}\n`)
     process.exitCode = 2

@@ -20,9 +20,11 @@ export function formatReplay(path: string, r: ReplaySummary, storyKey: string | 
     `  duration:  ${duration(r.durationSeconds)} of scheduler clock covered`,
     `  digests:   ${r.digestsMatched} of ${r.batches} message batches matched`,
   ]
-  if (r.panicked != null) lines.push(`  the core panicked, as it did when recorded (after ${r.events} events): ${r.panicked}`)
+  if (r.panicked != null && r.recordedPanic != null && r.diverged == null) lines.push(`  the core panicked after ${r.events} events, as it did when recorded: ${r.panicked}`)
   const m = r.mismatch
-  if (m != null) {
+  if (r.diverged != null) {
+    lines.push(`DIVERGED: ${r.diverged}${r.panicked != null ? ` (${r.panicked})` : ''}`)
+  } else if (m != null) {
     lines.push(
       `MISMATCH: message batch ${r.batches} (record ${m.record}, byte offset ${m.offset}, after ${m.events} events) differs from the recording:`,
       `  recorded ${m.expectedBytes} bytes, digest ${m.expectedDigest}; replayed ${m.actualBytes} bytes, digest ${m.actualDigest}`,

@@ -22,8 +22,9 @@ export type ReplayStoryEntry = import('../../native/index').ReplayStoryEntry
 /**
  * Runs the events recorded in the event log at `path` (the `eventLog` scheduler option) through
  * a fresh scheduling core, off the JS thread, and compares every batch of messages it sends
- * with the recorded digest. Resolves with the summary: `mismatch` is null when every batch
- * matched. Rejects with EventLogError (naming the byte offset) if the log cannot be read.
+ * with the recorded digest. Resolves with the summary: the replay was identical when it has
+ * neither `mismatch` (the first batch that differs) nor `diverged` (one core panicked and the
+ * other did not). Rejects with EventLogError (naming the byte offset) if the log cannot be read.
  */
 export async function replayEventLog(path: string, options: ReplayOptions = {}): Promise<ReplaySummary> {
   const fail = (m: string) => new InvalidOptionsError(m)

@@ -61,7 +61,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const given = credentialsFromOptions({ token, tokenFile }, 'Scheduler')
     this.token = insecure === true ? null : (given?.token ?? generateToken())
     this.tls = tls === undefined ? null : resolveTls(tls, 'Scheduler', 'scheduler')
-    if (rest.eventLog !== undefined) checkEventLogWritable(rest.eventLog)
+    const eventLog = rest.eventLog ?? rest.core?.eventLog
+    if (eventLog !== undefined) checkEventLogWritable(eventLog)
     const runtimeOptions = { ...rest, token: this.token, tls: this.tls }
     const events: BackendEvents = {
       log: (line, level, fields) => this.log(line, level, fields),

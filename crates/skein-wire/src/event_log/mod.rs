@@ -9,6 +9,7 @@
 //! config  = count varint , (name str , kind u8 'u'|'f'|'b' , value varint|f64 LE|u8)*
 //! record  = tag u8 , length varint , payload            (records fill a block's content)
 //! digest  = tag 0 , payload: bytes varint [, XXH3-64 of the message bytes u64 LE if bytes > 0]
+//! panic   = tag 255 , payload: the panic's message str (the core panicked on the event before)
 //! ```
 //! Varints are unsigned LEB128 (at most 10 bytes); a str is a varint length and UTF-8. Each
 //! event's payload is its arguments in order, encoded by the binding (see args.rs).
@@ -33,6 +34,8 @@ pub const MAGIC: &[u8; 8] = b"SKEINLOG";
 pub const VERSION: u16 = 1;
 /// The tag of a digest record: the messages one `take_messages` returned.
 pub const DIGEST_TAG: u8 = 0;
+/// The tag of the record that says the core panicked on the event before it (the last record).
+pub const PANIC_TAG: u8 = 255;
 /// The longest block a reader accepts: a record holds at most one frame (256 MiB by default)
 /// and a block rarely much more, so a longer length is damage, not data.
 pub const MAX_BLOCK_BYTES: u32 = 1 << 30;
