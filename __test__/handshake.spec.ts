@@ -21,7 +21,7 @@ const AUTH = hex('96 a4 61757468 03 a6 636c69656e74 c4 20' + '02'.repeat(32) + '
 const AUTHENTICATED = hex('92 ad 61757468656e74696361746564 c4 20' + '04'.repeat(32))
 
 test('the handshake messages have golden bytes', (t) => {
-  t.is(PROTOCOL_VERSION, 3)
+  t.is(PROTOCOL_VERSION, 4)
   const challenge = ['challenge', 3, 'hmac-sha256', Buffer.alloc(32, 1), []]
   const auth = ['auth', 3, 'client', Buffer.alloc(32, 2), Buffer.alloc(32, 3), []]
   const authenticated = ['authenticated', Buffer.alloc(32, 4)]

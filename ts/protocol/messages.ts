@@ -94,6 +94,13 @@ export type ListDatasets = ['list-datasets', request: number]
 export type FireAndForget = ['fire-and-forget', keys: string[]]
 /** Asks for `key`'s last transitions (its story in the core); answered with 'story'. */
 export type StoryRequest = ['story', request: number, key: string]
+/**
+ * Asks for the runs that ended at or after `since` (ms since the epoch, the scheduler's clock; at
+ * most MAX_TASK_STREAM_RUNS, the latest), and sets whether the scheduler records runs for this
+ * client from now on (it records only while a client or dashboard page asks it to). Answered
+ * with 'task-stream'.
+ */
+export type TaskStreamRequest = ['task-stream', request: number, since: number, record: boolean]
 
 // ---------------------------------------------------------------- scheduler -> client
 /** taskIds: for a submit whose wanted keys were given as indices, the task id of each, in order. */
@@ -114,6 +121,14 @@ export type DatasetNames = ['datasets', request: number, names: string[]]
 export type StoryTransition = [from: string, to: string, stimulus: string]
 /** A key's transitions, oldest first (bounded: the core keeps the last few per key); empty for an unknown key. */
 export type Story = ['story', request: number, transitions: StoryTransition[]]
+/**
+ * Runs that ended: `runs` flat, [worker id, prefix id, start ms, end ms, erred (0/1), ...];
+ * `prefixes`: prefix names by id; `workers`: [id, name, slots] of the workers they ran on;
+ * `dropped`: runs in the window that were not kept; `now`: the scheduler's clock.
+ */
+export type TaskStream = ['task-stream', request: number, now: number, runs: Float64Array, prefixes: string[], workers: [id: number, name: string, slots: number][], dropped: number]
+/** A 'task-stream' reply carries at most this many runs. */
+export const MAX_TASK_STREAM_RUNS = 200_000
 /** A request (or, with request -1, the connection) was refused. */
 export type ErrorReply = ['error', request: number, code: string, message: string]
 
@@ -127,8 +142,19 @@ export interface WorkerMemory {
   spilled: number
   process: number
 }
-/** A worker's heartbeat says how much memory it uses (a client's carries nothing). */
-export type WorkerHeartbeat = ['heartbeat', memory: WorkerMemory]
+/**
+ * Since the worker's previous heartbeat: CPU use of its process (percent of one core); totals:
+ * bytes its peer server sent and received; now: tasks on its execution threads and ready ones.
+ */
+export interface WorkerUsage {
+  cpu: number
+  sent: number
+  received: number
+  executing: number
+  ready: number
+}
+/** A worker's heartbeat says how much memory it uses, and (since protocol 4) its usage (a client's carries nothing). */
+export type WorkerHeartbeat = ['heartbeat', memory: WorkerMemory] | ['heartbeat', memory: WorkerMemory, usage: WorkerUsage]
 /** This worker could not connect to worker `holder`'s peer server at all (the scheduler checks for itself). */
 export type Unreachable = ['unreachable', holder: number, reason: string]
 /** The worker's process memory crossed its pause threshold (true: it starts no new task) or fell back under it (false). */
@@ -180,7 +206,8 @@ export type ClientToScheduler =
   | ListDatasets
   | FireAndForget
   | StoryRequest
-export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply | Dataset | DatasetNames | Story
+  | TaskStreamRequest
+export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply | Dataset | DatasetNames | Story | TaskStream
 export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat | WorkerHeartbeat | Paused | Unreachable
 export type SchedulerToWorker = Challenge | Authenticated | Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply
 export type PeerRequest = Auth | Get | Put | Chunk

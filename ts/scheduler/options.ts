@@ -72,6 +72,16 @@ export interface SchedulerOptions {
    * handshake still runs inside TLS.
    */
   tls?: TlsOptions
+  /**
+   * Serve the dashboard (a live web page of the task stream, progress per task prefix, workers
+   * and the scheduler) on a port of its own; default true. With a token, the page asks for it.
+   */
+  dashboard?: boolean
+  /**
+   * Where the dashboard listens: 'host:port', or ':port' on the scheduler's host. Default ':8787'
+   * (when that port is taken, a free one: see `scheduler.dashboardLink`); ':0' always picks a free one.
+   */
+  dashboardAddress?: string
 }
 
 /**
@@ -113,6 +123,8 @@ const OPTIONS: Record<keyof SchedulerOptions, OptionKind> = {
   maxPendingConnections: 'number',
   maxSendQueueBytes: 'number',
   tls: 'object',
+  dashboard: 'boolean',
+  dashboardAddress: 'string',
 }
 
 /**
@@ -127,8 +139,23 @@ export function checkSchedulerOptions(options: unknown): asserts options is Sche
   if (options.insecure === true && (options.token !== undefined || options.tokenFile !== undefined)) {
     throw new SchedulerOptionsError(`Scheduler options 'insecure' and '${options.token !== undefined ? 'token' : 'tokenFile'}' contradict each other: an insecure scheduler checks no token`)
   }
+  if (options.dashboardAddress !== undefined) parseDashboardAddress(options.dashboardAddress as string)
   for (const name of ['tickIntervalMs', 'heartbeatTimeoutMs', 'maxFrameBytes', 'helloTimeoutMs', 'maxConnections', 'maxPendingConnections', 'maxSendQueueBytes', 'maxFunctionBytesPerClient', 'maxFunctionBytes'] as const) {
     const value = options[name] as number | undefined // a number: checkOptions saw to that
     if (value !== undefined && !(value > 0)) throw new SchedulerOptionsError(`Scheduler option '${name}' must be a positive number, not ${value}`)
   }
+}
+
+/** The dashboard's port when none is given, as Dask's. */
+export const DEFAULT_DASHBOARD_PORT = 8787
+
+/** 'host:port', ':port' or 'port' as [host or null (the scheduler's), port]; throws SchedulerOptionsError naming what is wrong. */
+export function parseDashboardAddress(address: string): [host: string | null, port: number] {
+  const m = /^(?:(.*):)?(\d{1,5})$/.exec(address.trim())
+  const port = m === null ? NaN : Number(m[2])
+  if (m === null || !(port >= 0 && port <= 65535)) {
+    throw new SchedulerOptionsError(`Scheduler option 'dashboardAddress' must be 'host:port' or ':port' (port 0 to 65535), not '${address.slice(0, 100)}'`)
+  }
+  const host = m[1] === undefined || m[1] === '' ? null : m[1].replace(/^\[(.*)\]$/, '$1')
+  return [host, port]
 }

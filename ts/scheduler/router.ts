@@ -1,6 +1,6 @@
 import type WebSocket from 'ws'
 import type { NativeCore } from './native'
-import { rateLimited, ServerHandshake, type ConnectionGuard, type Credentials, type WorkerInfo, type Workers } from '../protocol'
+import { MAX_TASK_STREAM_RUNS, rateLimited, ServerHandshake, type ConnectionGuard, type Credentials, type TaskStream, type WorkerInfo, type Workers } from '../protocol'
 import { Connection, Role } from './connection'
 import { SkeinError } from '../protocol'
 import { Datasets, FireAndForget } from './datasets'
@@ -11,6 +11,7 @@ import { asBuffer, checkClientMessage, checkHello, checkWorkerMessage, ProtocolE
 import { HANDSHAKE } from '../protocol'
 import { storyOf } from './story'
 import { WORKER_UNREACHABLE, type PeerReachability } from './reachability'
+import type { TaskStreamRing } from './task-stream'
 
 const MALFORMED_FRAME = 'SKEIN_MALFORMED_FRAME'
 const UNKNOWN_FUNCTION = 'SKEIN_UNKNOWN_FUNCTION'
@@ -23,6 +24,8 @@ const RECHECK_MS = 5000
 const FREE_DELAY_MS = 5
 
 export const now = (): number => performance.now() / 1000
+/** Milliseconds since the epoch, with the monotonic clock's resolution: the task stream's clock. */
+export const wallNow = (): number => performance.timeOrigin + performance.now()
 
 /** The last `capacity` notes by key: a bounded memory of refusals. */
 class RecentNotes {
@@ -56,6 +59,8 @@ export interface RouterHooks {
   requireTlsPeers: boolean
   /** Checks that a joining worker's peer address answers before it is admitted. */
   reachability: PeerReachability
+  /** The record of ended runs (dashboard, performance reports): filled after each batch of worker events while recording. */
+  taskStream: TaskStreamRing
 }
 
 /**
@@ -77,6 +82,8 @@ export class Router {
   /** Why the last few function registrations were refused, for the workers that then ask for them. */
   private readonly refusedFunctions = new RecentNotes(1024)
   private workerList: WorkerInfo[] = []
+  /** Clients that asked for runs to be recorded (a performance report under way). */
+  private readonly recordingClients = new Set<number>()
   private flushScheduled = false
   private readonly onMessage = (conn: Connection, m: unknown[]) => this.handle(conn, m)
   private readonly onBadFrame = (conn: Connection, err: Error) => this.badFrame(conn, err)
@@ -128,6 +135,11 @@ export class Router {
 
   get liveWorkers(): readonly WorkerInfo[] {
     return this.workerList
+  }
+
+  /** The workers' connections (name, slots, memory and usage as last reported), for the dashboard. */
+  get workerConnections(): Iterable<Connection> {
+    return this.workers.values()
   }
 
   /** Serves a new connection: it gets the challenge at once and must authenticate and say hello before `guard`'s limits run out. */
@@ -250,8 +262,10 @@ export class Router {
     conn.address = address
     conn.resources = resources
     conn.role = Role.Worker
+    conn.slots = slots
     this.pending.delete(conn)
     this.workers.set(id, conn)
+    this.hooks.taskStream.nameWorker(id, name, slots)
     conn.send(['welcome', id])
     this.info(`${conn.label} joined with ${slots} slot(s), peer server ${address}`)
     this.workersChanged()
@@ -336,9 +350,24 @@ export class Router {
       case 'story':
         conn.send(['story', msg[1], storyOf(this.core, msg[2])])
         break
+      case 'task-stream':
+        this.taskStream(conn, msg[1], msg[2], msg[3])
+        break
       case 'heartbeat':
         break
     }
+  }
+
+  /** Answers a client's 'task-stream' request, and starts or stops recording runs for it. */
+  private taskStream(conn: Connection, request: number, since: number, record: boolean): void {
+    const ring = this.hooks.taskStream
+    if (record && !this.recordingClients.has(conn.id)) {
+      this.recordingClients.add(conn.id)
+      ring.watch()
+    }
+    const { runs, prefixes, workers, dropped } = ring.window(since, MAX_TASK_STREAM_RUNS, () => this.core.prefixTotals().map((p) => p.prefix))
+    if (!record && this.recordingClients.delete(conn.id)) ring.unwatch()
+    conn.send(['task-stream', request, wallNow(), runs, prefixes, workers, dropped] satisfies TaskStream)
   }
 
   /** Runs a core call for a client; the core's refusal (cycle, unknown key...) goes back with its code, and is not a protocol violation. */
@@ -361,6 +390,7 @@ export class Router {
         let rejected: string[]
         try {
           rejected = this.core.workerEvents(conn.id, asBuffer(msg[1]))
+          if (this.hooks.taskStream.recording) this.hooks.taskStream.drain(wallNow())
         } catch (err) {
           if (isCorePanic(err)) throw err
           const e = err as Error & { code?: string }
@@ -382,7 +412,9 @@ export class Router {
       }
       case 'heartbeat':
         this.core.heartbeat(conn.id, now())
-        if (msg.length === 2) conn.memory = msg[1]
+        conn.lastHeartbeat = Date.now()
+        if (msg.length === 2 || msg.length === 3) conn.memory = msg[1]
+        if (msg.length === 3) conn.usage = msg[2]
         break
       case 'paused':
         if (msg[1] !== conn.paused) this.info(`${conn.label} ${msg[1] ? 'paused: its memory is past its pause threshold; no new tasks go to it' : 'resumed'}`)
@@ -427,6 +459,7 @@ export class Router {
     this.pending.delete(conn)
     this.admitting.delete(conn)
     if (conn.role === Role.Client && this.clients.delete(conn.id)) {
+      if (this.recordingClients.delete(conn.id)) this.hooks.taskStream.unwatch()
       this.core.removeClient(conn.id)
       this.functions.release(conn.id)
       this.scheduleFlush()

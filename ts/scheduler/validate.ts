@@ -1,4 +1,4 @@
-import { HANDSHAKE, keyTooLong, MAX_KEY_BYTES, SkeinError, type ClientToScheduler, type HelloClient, type HelloWorker, type PartyRole, type WorkerMemory, type WorkerToScheduler } from '../protocol'
+import { HANDSHAKE, keyTooLong, MAX_KEY_BYTES, SkeinError, type ClientToScheduler, type HelloClient, type HelloWorker, type PartyRole, type WorkerMemory, type WorkerToScheduler, type WorkerUsage } from '../protocol'
 
 /** A message that does not follow the protocol; `code` is what the sender is told. */
 export class ProtocolError extends SkeinError {}
@@ -151,6 +151,12 @@ export function checkClientMessage(m: Message): Exclude<ClientToScheduler, Hello
       expectLength(m, 2)
       field(m, 1, isKeyArray, 'keys')
       break
+    case 'task-stream':
+      expectLength(m, 4)
+      field(m, 1, isRequest, 'request id')
+      field(m, 2, (v): v is number => typeof v === 'number' && !Number.isNaN(v), 'since (ms since the epoch)')
+      field(m, 3, (v): v is boolean => typeof v === 'boolean', 'record (a boolean)')
+      break
     case 'heartbeat':
       break
     default:
@@ -178,8 +184,9 @@ export function checkWorkerMessage(m: Message): Exclude<WorkerToScheduler, Hello
       break
     case 'heartbeat':
       if (m.length === 1) break
-      expectLength(m, 2)
+      if (m.length !== 3) expectLength(m, 2)
       field(m, 1, isMemory, 'memory ({ managed, spilled, process } in bytes)')
+      if (m.length === 3) field(m, 2, isUsage, 'usage ({ cpu, sent, received, executing, ready }: numbers >= 0)')
       break
     case 'paused':
       expectLength(m, 2)
@@ -194,6 +201,12 @@ export function checkWorkerMessage(m: Message): Exclude<WorkerToScheduler, Hello
       fail(m, 'not a message a worker sends')
   }
   return m as Exclude<WorkerToScheduler, HelloWorker>
+}
+
+function isUsage(v: unknown): v is WorkerUsage {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) return false
+  const o = v as Record<string, unknown>
+  return ['cpu', 'sent', 'received', 'executing', 'ready'].every((k) => typeof o[k] === 'number' && Number.isFinite(o[k]) && (o[k] as number) >= 0)
 }
 
 function isMemory(v: unknown): v is WorkerMemory {

@@ -34,6 +34,7 @@ import { SourceCache } from './sources'
 import { SpillDirectory } from './spill-directory'
 import { DataStore } from './store'
 import { NO_INPUTS, Phase, TaskRecord } from './task'
+import { UsageSampler } from './usage'
 
 export interface WorkerOptions {
   /** The scheduler's ws:// (or wss://) address. */
@@ -287,7 +288,8 @@ export class Worker {
       this.stop()
       throw err
     }
-    this.heartbeat = setInterval(() => this.channel.send(['heartbeat', this.memory.sample()]), this.options.heartbeatIntervalMs ?? 1000)
+    const usage = new UsageSampler({ executing: () => this.pool.active, ready: () => this.pool.queued, peerPortBytes: () => this.server?.bytes ?? { read: 0, written: 0 } })
+    this.heartbeat = setInterval(() => this.channel.send(['heartbeat', this.memory.sample(), usage.sample()]), this.options.heartbeatIntervalMs ?? 1000)
     this.heartbeat.unref()
     this.memory.start()
   }
