@@ -38,6 +38,7 @@ export {
   Progress,
   type ProgressEvent,
   type ProgressOptions,
+  type PerformanceReportOptions,
   type Transition,
   type FutureStatus,
   type ScatterOptions,

@@ -82,6 +82,8 @@ interface SchedulerCommandOptions extends TlsFlags {
   insecure?: boolean
   allowOrigin?: string[]
   logLevel: LogLevel
+  dashboardAddress: string
+  dashboard: boolean
 }
 
 async function runScheduler(options: SchedulerCommandOptions): Promise<void> {
@@ -99,7 +101,8 @@ async function runScheduler(options: SchedulerCommandOptions): Promise<void> {
   try {
     const level = options.logLevel
     const logging = { verbose: level === 'info', ...(level === 'error' ? { log: () => {} } : {}) }
-    scheduler = new Scheduler({ ...logging, ...(token.value === null ? { insecure: true } : { token: token.value }), allowedOrigins: options.allowOrigin ?? [], ...(tls === undefined ? {} : { tls }) })
+    const dashboard = options.dashboard ? { dashboardAddress: options.dashboardAddress } : { dashboard: false }
+    scheduler = new Scheduler({ ...logging, ...dashboard, ...(token.value === null ? { insecure: true } : { token: token.value }), allowedOrigins: options.allowOrigin ?? [], ...(tls === undefined ? {} : { tls }) })
   } catch (err) {
     process.stderr.write(`skein scheduler: ${(err as Error).message}\n`)
     process.exit(2)
@@ -120,6 +123,11 @@ async function runScheduler(options: SchedulerCommandOptions): Promise<void> {
   const lines = [`skein scheduler listening on ${addresses.map((a) => `${ws}://${a}`).join(', ')} (health: ${http}://${addresses[0]}/health)`]
   if (addresses.length === 1 && /^(127\.|\[::1\]|localhost)/.test(addresses[0])) lines.push('  loopback only: other machines cannot connect (use --host 0.0.0.0, or an interface address, to accept them)')
   if (tls !== undefined) lines.push(`  TLS${tls.requireClientCert ? ' with client certificates (mutual TLS)' : ''}: workers need --tls-cert, --tls-key and --tls-ca; clients Client.connect(address, { tls: { ca${tls.requireClientCert ? ', cert, key' : ''} } })`)
+  const dashboardLink = scheduler.dashboardLink
+  if (dashboardLink !== null) {
+    const port = new URL(dashboardLink).port
+    lines.push(`  dashboard: ${http}://${addresses[0].replace(/:\d+$/, `:${port}`)}/status${token.value === null ? '' : ' (open it once with ?token=<the token> appended)'}`)
+  }
   lines.push(...token.banner(`${ws}://${addresses[0]}`))
   process.stderr.write(`${lines.join('\n')}\n`)
 }
@@ -150,6 +158,8 @@ withTlsFlags(command('scheduler'), 'the scheduler')
   .option('--insecure', 'accept connections without a token: anyone who reaches the port can run code on the workers')
   .option('--allow-origin <origin...>', 'browser Origins allowed to connect (others are refused)')
   .option('--log-level <level>', logLevelHelp, strict((v) => parseLogLevel(v)), 'info')
+  .option('--dashboard-address <address>', "where the dashboard listens: 'host:port' or ':port' on --host (a free port when it is taken)", ':8787')
+  .option('--no-dashboard', 'serve no dashboard')
   .action(runScheduler)
 
 interface WorkerCommandOptions extends TlsFlags {
