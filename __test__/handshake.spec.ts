@@ -35,16 +35,16 @@ test('the handshake messages have golden bytes', (t) => {
 
 test('the proofs are HMAC-SHA256 of the token over a label naming the side and role, then the nonces in a fixed order', (t) => {
   // Known-answer vectors for the nonces of the golden messages.
-  t.is(hmac('skein/3/party/client', Buffer.alloc(32, 1), Buffer.alloc(32, 2)).toString('hex'), 'd8678db1cb0d7073f8d941db808bc7742073a3ae0427cfa08ffabdb8c38df6c8')
-  t.is(hmac('skein/3/server', Buffer.alloc(32, 2), Buffer.alloc(32, 1)).toString('hex'), '11d7ae12ffd2b3919043fa8272d80b8b65b64a7216e8106f8e6e6418053c75e2')
+  t.is(hmac('skein/4/party/client', Buffer.alloc(32, 1), Buffer.alloc(32, 2)).toString('hex'), 'de92248d51d4ade9468b1bd8d82f397e988d0afd2f5ffe86ea2fdce086c0cff6')
+  t.is(hmac('skein/4/server', Buffer.alloc(32, 2), Buffer.alloc(32, 1)).toString('hex'), '3f4992f99962bea005836a3d0bcf5d8c8b0a3aa55c07a114c150f4c31fcd631f')
 
   const server = new ServerHandshake(credentials, 'scheduler', ['client', 'worker'])
   const party = new PartyHandshake(credentials, 'client', 'the test server')
   const challenge = server.challenge()
   const auth = party.receive(challenge)!
-  t.deepEqual(auth[4], hmac('skein/3/party/client', challenge[3], auth[3]))
+  t.deepEqual(auth[4], hmac('skein/4/party/client', challenge[3], auth[3]))
   const authenticated = server.answer(auth)
-  t.deepEqual(authenticated[1], hmac('skein/3/server', auth[3], challenge[3]))
+  t.deepEqual(authenticated[1], hmac('skein/4/server', auth[3], challenge[3]))
   t.is(server.role, 'client')
   t.is(party.receive(authenticated), null)
   t.true(party.done)

@@ -14,19 +14,23 @@ export interface PlacedBar extends Bar {
   seconds: number
 }
 
-/**
- * One lane per slot of each worker: each bar goes to the first lane of its worker that is free
- * by its start (the worker's clock and ours differ a little, so a busy worker may need a lane
- * more than it has slots).
- */
-export function packLanes(bars: readonly Bar[], workerName: (id: number) => string): PlacedBar[] {
+/** Bars that overlap by this much still share a lane: their times are when the scheduler heard of them, give or take a batch. */
+const OVERLAP_MS = 2
+
+/** One lane per slot of each worker: each bar goes to the first lane of its worker that is free by its start. */
+export function packLanes(bars: readonly Bar[], workerName: (id: number) => string, workerSlots: (id: number) => number): PlacedBar[] {
   const sorted = [...bars].sort((a, b) => a.start - b.start)
   const lanes = new Map<number, number[]>()
   const placed: PlacedBar[] = []
   for (const bar of sorted) {
     let ends = lanes.get(bar.worker)
     if (ends === undefined) lanes.set(bar.worker, (ends = []))
-    let lane = ends.findIndex((end) => end <= bar.start)
+    let lane = ends.findIndex((end) => end <= bar.start + OVERLAP_MS)
+    if (lane === -1 && ends.length >= workerSlots(bar.worker)) {
+      // Every slot's lane is taken by a bar that seems to end a little later: the times are when the
+      // scheduler heard, give or take a batch, so the bar goes where the overlap is least.
+      lane = ends.indexOf(Math.min(...ends))
+    }
     if (lane === -1) {
       lane = ends.length
       ends.push(bar.end)

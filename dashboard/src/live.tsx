@@ -73,6 +73,8 @@ export function Live() {
   }, [key, state.connected])
   const names = new Map(state.workers.map((w) => [w.id, w.name]))
   const workerName = (id: number) => names.get(id) ?? `worker ${id}`
+  const slots = new Map(state.workers.map((w) => [w.id, w.slots]))
+  const workerSlots = (id: number) => slots.get(id) ?? 1
   return (
     <>
       <header>
@@ -92,7 +94,7 @@ export function Live() {
         </main>
       ) : (
         <main>
-          <TaskStream bars={state.bars} workerName={workerName} />
+          <TaskStream bars={state.bars} workerName={workerName} workerSlots={workerSlots} />
           <Progress rows={state.prefixes} />
           {state.scheduler === null ? <section>waiting for the first update</section> : <SchedulerPanel row={state.scheduler} history={state.rates} />}
           <Workers rows={state.workers} />

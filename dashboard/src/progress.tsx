@@ -8,13 +8,14 @@ const COLORS = ['#9ecae1', '#3182bd', '#d62728', '#31a354', '#fdae6b', '#d9d9d9'
 const SPEC: TopLevelSpec = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   width: 'container',
+  autosize: { type: 'fit-x', contains: 'padding' },
   height: { step: 18 },
   data: { name: 'table' },
   mark: { type: 'bar', tooltip: true },
   encoding: {
     y: { field: 'prefix', type: 'nominal', title: null, sort: null },
     x: { field: 'count', type: 'quantitative', stack: 'normalize', title: 'share of the prefix', axis: { format: '%' } },
-    color: { field: 'state', type: 'nominal', title: 'state', scale: { domain: [...STATES], range: COLORS } },
+    color: { field: 'state', type: 'nominal', title: null, scale: { domain: [...STATES], range: COLORS }, legend: { orient: 'top', direction: 'horizontal' } },
     order: { field: 'order', type: 'quantitative' },
     tooltip: [{ field: 'prefix' }, { field: 'state' }, { field: 'count' }],
   },

@@ -49,6 +49,7 @@ function workerUse(bars: readonly Bar[], data: ReportData): WorkerUse[] {
 const TIMING_SPEC: TopLevelSpec = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   width: 'container',
+  autosize: { type: 'fit-x', contains: 'padding' },
   height: { step: 18 },
   data: { name: 'table' },
   mark: { type: 'bar', tooltip: true },
@@ -63,6 +64,7 @@ const TIMING_SPEC: TopLevelSpec = {
 export function Report({ data }: { data: ReportData }) {
   const bars = barsOf(data.runs, data.prefixes)
   const names = new Map(data.workers.map(([id, name]) => [id, name]))
+  const slots = new Map(data.workers.map(([id, , n]) => [id, n]))
   const timings = prefixTimings(bars)
   const use = workerUse(bars, data)
   return (
@@ -76,7 +78,7 @@ export function Report({ data }: { data: ReportData }) {
         </span>
       </header>
       <main>
-        <TaskStream bars={bars} workerName={(id) => names.get(id) ?? `worker ${id}`} />
+        <TaskStream bars={bars} workerName={(id) => names.get(id) ?? `worker ${id}`} workerSlots={(id) => slots.get(id) ?? 1} />
         <section id="timings">
           <h2>Time per task prefix</h2>
           <VegaChart spec={TIMING_SPEC} rows={timings} label="timings" />

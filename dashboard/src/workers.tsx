@@ -8,6 +8,7 @@ const KINDS = ['managed', 'spilled', 'unmanaged']
 const SPEC: TopLevelSpec = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   width: 'container',
+  autosize: { type: 'fit-x', contains: 'padding' },
   height: { step: 16 },
   data: { name: 'table' },
   mark: { type: 'bar', tooltip: true },

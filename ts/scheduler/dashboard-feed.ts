@@ -10,6 +10,7 @@ export const UPDATE_INTERVAL_MS = 100
 export const MAX_RUNS_PER_UPDATE = 5000
 /** Prefixes listed at most, the busiest first. */
 const MAX_PREFIX_ROWS = 50
+const LOOP_RESOLUTION_MS = 10
 /** A prefix with nothing live stays listed (complete) this long, then leaves the list. */
 const LINGER_MS = 10_000
 
@@ -70,7 +71,7 @@ export class DashboardFeed {
     this.source.taskStream.watch()
     this.cursor = this.source.taskStream.total
     this.lastUpdate = Date.now()
-    this.loopDelay = monitorEventLoopDelay({ resolution: 10 })
+    this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS })
     this.loopDelay.enable()
     this.timer = setInterval(() => this.publish(), UPDATE_INTERVAL_MS)
     this.timer.unref()
@@ -102,7 +103,8 @@ export class DashboardFeed {
     const fresh = total - this.cursor
     const { runs, dropped } = this.takeRuns()
     const h = this.loopDelay
-    const ms = (ns: number) => (Number.isFinite(ns) ? ns / 1e6 : 0)
+    // The monitor's samples are whole timer intervals: the delay is what exceeds its resolution.
+    const ms = (ns: number) => (Number.isFinite(ns) ? Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS) : 0)
     const loopDelayMs = h === undefined ? { p50: 0, p99: 0, max: 0 } : { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) }
     h?.reset()
     const names = totals.length === this.prefixCount ? null : totals.map((p) => p.prefix)

@@ -117,6 +117,9 @@ export class DashboardServer {
       case '/task':
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(pageHtml('skein dashboard', { src: BUNDLE_PATH }))
         return
+      case '/favicon.ico':
+        res.writeHead(204).end()
+        return
       case BUNDLE_PATH: {
         let bundle: string
         try {
