@@ -21,7 +21,8 @@ const chromiumPath = findChromium()
 const NO_CHROMIUM = 'no Chromium found (apt-get install chromium, or set CHROMIUM_PATH): the browser tests are skipped'
 if (chromiumPath === null) console.log(`dashboard.spec: ${NO_CHROMIUM}`)
 /** A test that drives the browser, skipped (with the reason in its title) when there is none. */
-const browserTest = chromiumPath === null ? (title: string, _run: (t: ExecutionContext) => Promise<void>) => test.skip(`${title} (skipped: ${NO_CHROMIUM})`, () => {}) : test.serial
+const browserTest: (title: string, run: (t: ExecutionContext) => Promise<void>) => void =
+  chromiumPath === null ? (title) => test.skip(`${title} (skipped: ${NO_CHROMIUM})`, () => {}) : (title, run) => test.serial(title, run)
 
 async function launch() {
   const { chromium } = await import('playwright-core')
@@ -103,7 +104,7 @@ browserTest('the dashboard shows both workers by name, progress bars that move a
     completed.every((n, i) => i === 0 || n >= completed[i - 1]),
     'it only moves forward',
   )
-  await page.waitForFunction(() => Number(document.querySelector('#task-stream')?.getAttribute('data-bars')) >= 60)
+  await page.waitForFunction("Number(document.querySelector('#task-stream')?.getAttribute('data-bars')) >= 60")
   t.true(Number(await page.locator('[data-chart="task-stream"]').getAttribute('data-rows')) >= 60, 'the chart drew the bars')
 
   // A key's story, from the search box.
@@ -150,7 +151,7 @@ browserTest('a performance report is one self-contained file that shows the task
   // No network: everything it shows is in the file.
   await page.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : route.abort()))
   await page.goto(`file://${file}`)
-  await page.waitForFunction(() => Number(document.querySelector('[data-chart="task-stream"]')?.getAttribute('data-rows')) === 12)
+  await page.waitForFunction(`Number(document.querySelector('[data-chart="task-stream"]')?.getAttribute('data-rows')) === 12`)
   t.is(await page.locator('#timings tr[data-prefix="busy"]').getAttribute('data-runs'), '12')
   t.is(await page.locator('#worker-use tr[data-worker]').count(), 2)
 })

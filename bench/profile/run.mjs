@@ -2,6 +2,7 @@
 //   node bench/profile/run.mjs [--runs 5] [--only noop,inc,latency,tree,submit] [--prof-workers DIR] [--scale 1]
 // Driver profiling: node --cpu-prof --cpu-prof-dir=DIR bench/profile/run.mjs ...
 // Workers are forked here (LocalCluster with workers: 0) so they can get --cpu-prof too.
+// --dashboard: a plain WebSocket client watches the dashboard's feed meanwhile (as an open page does).
 import { fork } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +21,7 @@ const { values: opts } = parseArgs({
     scale: { type: 'string', default: '1' },
     workers: { type: 'string', default: '2' },
     root: { type: 'string' },
+    dashboard: { type: 'boolean', default: false },
   },
 })
 const runs = Number(opts.runs)
@@ -61,6 +63,8 @@ async function startCluster(n) {
   return {
     pids: children.map((c) => c.pid),
     address: cluster.address,
+    dashboardLink: cluster.dashboardLink,
+    token: cluster.scheduler.token,
     async close() {
       // SIGTERM lets workers write their --cpu-prof file on a clean exit.
       await Promise.all(children.map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM') })))
@@ -195,6 +199,8 @@ const TASKS = { noop: 100_000, inc: 1001, latency: 1000, tree: 19_999, shuffle: 
 let runId = 0
 const cluster = await startCluster(Number(opts.workers))
 const client = await Client.connect(cluster.address)
+let watcher = null
+if (opts.dashboard) watcher = await watchDashboard(cluster.dashboardLink, cluster.token)
 // warm-up: compile shipped functions on every worker
 await client.gather(client.map(noop, Array.from({ length: 2000 }, (_, i) => -1 - i)))
 for (const fn of [inc, sum, leaf, add, stamp, stamp2]) await client.submit(fn, 1)
@@ -220,6 +226,25 @@ for (const name of Object.keys(workloads)) {
 for (const [k, xs] of Object.entries(results)) {
   console.log(`${k.padEnd(28)} median ${median(xs).toFixed(1).padStart(10)}   min ${Math.min(...xs).toFixed(1).padStart(10)}   max ${Math.max(...xs).toFixed(1).padStart(10)}`)
 }
+if (watcher !== null) {
+  console.log(`dashboard updates received: ${watcher.updates}, runs in them: ${watcher.runs}`)
+  watcher.close()
+}
 await client.close()
 await cluster.close()
 process.exit(0)
+
+/** Subscribes to the dashboard's feed as a page would, parsing every update. */
+async function watchDashboard(link, token) {
+  if (!link) throw new Error('--dashboard: this build has no dashboard')
+  const { WebSocket } = await import('ws')
+  const ws = new WebSocket(`ws://${new URL(link).host}/ws`, { headers: { authorization: `Bearer ${token}` } })
+  const watcher = { updates: 0, runs: 0, close: () => ws.close() }
+  ws.on('message', (data) => {
+    const update = JSON.parse(String(data))
+    watcher.updates++
+    watcher.runs += update.runs.length / 5
+  })
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
+  return watcher
+}
