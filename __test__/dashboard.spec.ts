@@ -205,7 +205,7 @@ test('the dashboard refuses requests and WebSockets without the token; ?token= s
   t.is(foreign, '403')
 })
 
-test('the feed: workers by name with their usage, progress per prefix with errors, and the runs that ended', async (t) => {
+test('the feed: workers by name with their usage, progress per prefix with errors, the runs that ended, and the last minute of them for a page that joins later', async (t) => {
   await using c = await cluster()
   const token = c.scheduler.token!
   // A page open before the work: it gets the runs as they end.
@@ -243,6 +243,10 @@ test('the feed: workers by name with their usage, progress per prefix with error
   t.is(mine.length, 4)
   t.is(mine.filter((r) => r.erred === 1).length, 1)
   t.true(mine.every((r) => r.start <= r.end))
+  // A page that joins later gets the last minute of runs at once, with every prefix name.
+  const joined = await firstUpdate(c.link, token)
+  t.true(joined.prefixNames!.includes('failing'))
+  t.is(joined.runs.length, runs.length)
 })
 
 test('performanceReport writes one HTML file with the bundle and the runs of its window inlined, also when the work throws', async (t) => {

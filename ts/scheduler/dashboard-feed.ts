@@ -11,6 +11,8 @@ export const MAX_RUNS_PER_UPDATE = 5000
 /** Prefixes listed at most, the busiest first. */
 const MAX_PREFIX_ROWS = 50
 const LOOP_RESOLUTION_MS = 10
+/** A page that joins gets the runs of this last stretch at once. */
+const BACKLOG_MS = 60_000
 /** A prefix with nothing live stays listed (complete) this long, then leaves the list. */
 const LINGER_MS = 10_000
 
@@ -44,6 +46,8 @@ export class DashboardFeed {
   private lastUpdate = 0
   private prefixCount = -1
   private readonly activity = new Map<string, PrefixActivity>()
+  /** The last update sent: a page that joins later gets it at once, with the last minute of runs. */
+  private last: DashboardUpdate | undefined
 
   constructor(private readonly source: FeedSource) {}
 
@@ -55,6 +59,7 @@ export class DashboardFeed {
   subscribe(send: (text: string) => void): () => void {
     this.subscribers.add(send)
     if (this.subscribers.size === 1) this.start()
+    else if (this.last !== undefined) send(JSON.stringify(this.backlog(this.last)))
     // A new page needs every prefix name: the next update carries them all.
     this.prefixCount = -1
     return () => {
@@ -84,10 +89,18 @@ export class DashboardFeed {
     this.loopDelay?.disable()
     this.loopDelay = undefined
     this.source.taskStream.unwatch()
+    this.last = undefined
+  }
+
+  /** What a page that joins now needs: the last update, with every prefix name and the runs of the last minute (the latest MAX_RUNS_PER_UPDATE). */
+  private backlog(last: DashboardUpdate): DashboardUpdate {
+    const { runs, prefixes, dropped } = this.source.taskStream.window(last.now - BACKLOG_MS, MAX_RUNS_PER_UPDATE, () => this.source.core.prefixTotals().map((p) => p.prefix))
+    return { ...last, runs: Array.from(runs), prefixNames: prefixes, dropped }
   }
 
   private publish(): void {
-    const text = JSON.stringify(this.update())
+    this.last = this.update()
+    const text = JSON.stringify(this.last)
     for (const send of this.subscribers) send(text)
   }
 
