@@ -283,7 +283,7 @@ test('dashboard options: off, a bad address refused at construction, a taken por
   await using first = await new Scheduler({ dashboardAddress: '127.0.0.1:0' }).listen()
   const port = Number(new URL(first.dashboardLink!).port)
   const lines: string[] = []
-  await using second = await new Scheduler({ dashboardAddress: `:${port}`, verbose: true, log: (l) => lines.push(l) }).listen()
+  await using second = await new Scheduler({ dashboardAddress: `:${port}`, log: (l) => lines.push(l) }).listen()
   const other = Number(new URL(second.dashboardLink!).port)
   t.not(other, port)
   t.true(

@@ -3,7 +3,7 @@
 // Driver profiling: node --cpu-prof --cpu-prof-dir=DIR bench/profile/run.mjs ...
 // Workers are forked here (LocalCluster with workers: 0) so they can get --cpu-prof too.
 // --dashboard: a plain WebSocket client watches the dashboard's feed meanwhile (as an open page does).
-import { fork } from 'node:child_process'
+import { fork, spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -227,24 +227,32 @@ for (const [k, xs] of Object.entries(results)) {
   console.log(`${k.padEnd(28)} median ${median(xs).toFixed(1).padStart(10)}   min ${Math.min(...xs).toFixed(1).padStart(10)}   max ${Math.max(...xs).toFixed(1).padStart(10)}`)
 }
 if (watcher !== null) {
-  console.log(`dashboard updates received: ${watcher.updates}, runs in them: ${watcher.runs}`)
-  watcher.close()
+  const { updates, runs } = await watcher.stop()
+  console.log(`dashboard updates received: ${updates}, runs in them: ${runs}`)
 }
 await client.close()
 await cluster.close()
 process.exit(0)
 
-/** Subscribes to the dashboard's feed as a page would, parsing every update. */
+/**
+ * Subscribes to the dashboard's feed as a page would, parsing every update, in a process of its
+ * own: what the driver process spends is then the client's and the scheduler's work only.
+ */
 async function watchDashboard(link, token) {
   if (!link) throw new Error('--dashboard: this build has no dashboard')
-  const { WebSocket } = await import('ws')
-  const ws = new WebSocket(`ws://${new URL(link).host}/ws`, { headers: { authorization: `Bearer ${token}` } })
-  const watcher = { updates: 0, runs: 0, close: () => ws.close() }
-  ws.on('message', (data) => {
-    const update = JSON.parse(String(data))
-    watcher.updates++
-    watcher.runs += update.runs.length / 5
-  })
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
-  return watcher
+  const code = `
+    const { WebSocket } = require('ws')
+    const ws = new WebSocket(process.argv[1], { headers: { authorization: 'Bearer ' + process.env.SKEIN_TOKEN } })
+    let updates = 0, runs = 0
+    ws.on('message', (data) => { const u = JSON.parse(String(data)); updates++; runs += u.runs.length / 5 })
+    ws.on('open', () => process.send('open'))
+    process.on('message', () => { process.send({ updates, runs }); ws.close(); process.disconnect() })`
+  const child = spawn(process.execPath, ['-e', code, `ws://${new URL(link).host}/ws`], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, SKEIN_TOKEN: token }, cwd: root })
+  await new Promise((resolve, reject) => { child.once('message', resolve); child.once('exit', () => reject(new Error('the dashboard watcher exited'))) })
+  return {
+    async stop() {
+      child.send('stop')
+      return new Promise((resolve) => child.once('message', resolve))
+    },
+  }
 }

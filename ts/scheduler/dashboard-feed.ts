@@ -6,8 +6,11 @@ import type { TaskStreamRing } from './task-stream'
 
 /** Updates per second at most (the bound): one timer, one JSON text for every page. */
 export const UPDATE_INTERVAL_MS = 100
-/** Runs one update carries at most (the latest); the rest are counted as dropped. */
-export const MAX_RUNS_PER_UPDATE = 5000
+/**
+ * Runs one update carries at most (the latest; the rest are counted as dropped): 10 000 a second
+ * at ten updates a second, more than a page can draw, and little to encode.
+ */
+export const MAX_RUNS_PER_UPDATE = 1000
 /** Prefixes listed at most, the busiest first. */
 const MAX_PREFIX_ROWS = 50
 const LOOP_RESOLUTION_MS = 10

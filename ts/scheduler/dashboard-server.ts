@@ -28,8 +28,8 @@ export interface DashboardServerOptions {
   tls: ResolvedTls | null
   feed: DashboardFeed
   story(key: string): StoryReply['story']
-  /** Notices a standalone scheduler prints (the port it fell back to). */
-  info: Log
+  /** Where the port it fell back to is said (as Dask warns). */
+  log: Log
 }
 
 /**
@@ -73,7 +73,7 @@ export class DashboardServer {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || options.port === 0) throw err
       // As Dask does: the usual port is taken (another cluster's dashboard, most likely): take a free one and say which.
       await listenOn(server, options.host, 0)
-      options.info(`the dashboard's port ${options.port} is taken; the dashboard is at port ${(server.address() as AddressInfo).port} instead`)
+      options.log(`the dashboard's port ${options.port} is taken; the dashboard is at port ${(server.address() as AddressInfo).port} instead`)
     }
     server.on('error', () => {})
     return dashboard

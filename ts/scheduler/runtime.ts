@@ -110,7 +110,6 @@ export class SchedulerRuntime {
 
   private async openDashboard(schedulerHost: string): Promise<void> {
     const [host, port] = this.options.dashboardAddress === undefined ? [null, DEFAULT_DASHBOARD_PORT] : parseDashboardAddress(this.options.dashboardAddress)
-    const verbose = this.options.verbose ?? false
     try {
       this.dashboard = await DashboardServer.listen({
         host: host ?? schedulerHost,
@@ -119,7 +118,7 @@ export class SchedulerRuntime {
         tls: this.options.tls ?? null,
         feed: this.feed,
         story: (key) => ({ key, state: this.core.state(key), transitions: storyOf(this.core, key) }),
-        info: verbose ? this.hooks.log : () => {},
+        log: this.hooks.log,
       })
     } catch (err) {
       // The scheduler serves on without it: the dashboard is for watching, not for working.
