@@ -102,7 +102,12 @@ export class DashboardFeed {
   }
 
   private publish(): void {
-    this.last = this.update()
+    try {
+      this.last = this.update()
+    } catch {
+      // The core failed (the scheduler is ending, and says why): nothing to show.
+      return
+    }
     const text = JSON.stringify(this.last)
     for (const send of this.subscribers) send(text)
   }
