@@ -205,7 +205,7 @@ test('the dashboard refuses requests and WebSockets without the token; ?token= s
   t.is(foreign, '403')
 })
 
-test('the feed: workers by name with their usage, progress per prefix with errors, the runs that ended, and the last minute of them for a page that joins later', async (t) => {
+test('the feed: workers by name with their usage, progress per prefix with errors, the runs that ended, transfers, and the last minute of them for a page that joins later', async (t) => {
   await using c = await cluster()
   const token = c.scheduler.token!
   // A page open before the work: it gets the runs as they end.
@@ -223,6 +223,10 @@ test('the feed: workers by name with their usage, progress per prefix with error
   await new Promise((resolve) => ws.once('open', resolve))
   const futures = c.client.map(failing, [1, 2, 3, 4])
   await Promise.allSettled(futures.map((f) => f.result()))
+  // An input made on dash-a and used on dash-b: dash-b fetches it, and its next heartbeat says so.
+  const made = c.client.submitWith({ restrictions: ['dash-a'] }, (n: number) => 'x'.repeat(n), 5000)
+  const used = c.client.submitWith({ restrictions: ['dash-b'] }, (s: string) => s.length, made)
+  t.is(await used, 5000)
   await sleep(1500) // a heartbeat with the workers' usage, and a few updates
   const update = last!
   t.deepEqual(update.workers.map((w) => w.name).sort(), ['dash-a', 'dash-b'])
@@ -239,6 +243,9 @@ test('the feed: workers by name with their usage, progress per prefix with error
   t.is(runs.length % 5, 0)
   const ended = []
   for (let i = 0; i < runs.length; i += 5) ended.push({ prefix: names[runs[i + 1]], erred: runs[i + 4], start: runs[i + 2], end: runs[i + 3] })
+  const fetched = []
+  for (let i = 0; i < runs.length; i += 5) if (runs[i + 1] === -1) fetched.push(runs[i])
+  t.deepEqual(fetched, [update.workers.find((w) => w.name === 'dash-b')!.id], 'one transfer, on dash-b')
   const mine = ended.filter((r) => r.prefix === 'failing')
   t.is(mine.length, 4)
   t.is(mine.filter((r) => r.erred === 1).length, 1)

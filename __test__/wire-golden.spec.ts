@@ -303,6 +303,22 @@ test("a worker's heartbeat carries its usage (a 3rd field, protocol 4): the gold
   t.throws(() => checkWorkerMessage(['heartbeat', { managed: 1, spilled: 0, process: 2 }, { cpu: 1 }]), { message: /usage/ })
 })
 
+/** The same with transfers: [start 1000 ms, end 1002.5 ms, 8 bytes] (a 6-field record) */
+const HEARTBEAT_WITH_TRANSFERS = hex(
+  '93 a9 686561727462656174 d4 72 40 93 a7 6d616e61676564 a7 7370696c6c6564 a7 70726f63657373 01 00 02 d4 72 41 96 a3 637075 a4 73656e74 a8 7265636569766564 a9 657865637574696e67 a5 7265616479 a9 7472616e7366657273 32 03 04 01 00 93 cd 03e8 cb 408f540000000000 08',
+)
+
+test("a heartbeat's usage may list the inputs fetched since the last one: golden bytes, at most 200 of [start, end, bytes]", (t) => {
+  const usage = { cpu: 50, sent: 3, received: 4, executing: 1, ready: 0, transfers: [1000, 1002.5, 8] }
+  const message = ['heartbeat', { managed: 1, spilled: 0, process: 2 }, usage]
+  t.deepEqual(encode(message), HEARTBEAT_WITH_TRANSFERS)
+  t.deepEqual(checkWorkerMessage(decode(HEARTBEAT_WITH_TRANSFERS) as unknown[]), message)
+  const memory = { managed: 1, spilled: 0, process: 2 }
+  t.throws(() => checkWorkerMessage(['heartbeat', memory, { ...usage, transfers: [1, 2] }]), { message: /transfers/ })
+  t.throws(() => checkWorkerMessage(['heartbeat', memory, { ...usage, transfers: Array.from({ length: 603 }, () => 1) }]), { message: /at most 200/ })
+  t.notThrows(() => checkWorkerMessage(['heartbeat', memory, { ...usage, transfers: Array.from({ length: 600 }, () => 1) }]))
+})
+
 /** ["task-stream", request 1, since 1000, record true] */
 const TASK_STREAM_REQUEST = hex('94 ab 7461736b2d73747265616d 01 cd 03e8 c3')
 /** ["task-stream", request 1, now 2000, runs Float64Array [worker 0, prefix 0, start 1500, end 1600.5, erred 0], prefixes ["inc"], workers [[0, "w1", 2]], dropped 0] */

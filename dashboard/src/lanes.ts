@@ -5,7 +5,12 @@ export interface Bar {
   start: number
   end: number
   erred: boolean
+  /** An input fetched from a peer (on the worker's I/O thread, not a slot), not a task run. */
+  transfer: boolean
 }
+
+/** The prefix id the scheduler gives transfers (see ts/scheduler/task-stream.ts). */
+const TRANSFER = -1
 
 export interface PlacedBar extends Bar {
   lane: string
@@ -23,6 +28,11 @@ export function packLanes(bars: readonly Bar[], workerName: (id: number) => stri
   const lanes = new Map<number, number[]>()
   const placed: PlacedBar[] = []
   for (const bar of sorted) {
+    if (bar.transfer) {
+      // Fetches run beside the slots, several at once: one lane of their own per worker.
+      placed.push({ ...bar, lane: `${workerName(bar.worker)} transfers`, label: 'transfer', seconds: (bar.end - bar.start) / 1000 })
+      continue
+    }
     let ends = lanes.get(bar.worker)
     if (ends === undefined) lanes.set(bar.worker, (ends = []))
     let lane = ends.findIndex((end) => end <= bar.start + OVERLAP_MS)
@@ -44,7 +54,8 @@ export function packLanes(bars: readonly Bar[], workerName: (id: number) => stri
 export function barsOf(runs: ArrayLike<number>, prefixes: readonly string[]): Bar[] {
   const bars: Bar[] = []
   for (let i = 0; i + 4 < runs.length; i += 5) {
-    bars.push({ worker: runs[i], prefix: prefixes[runs[i + 1]] ?? '?', start: runs[i + 2], end: runs[i + 3], erred: runs[i + 4] === 1 })
+    const transfer = runs[i + 1] === TRANSFER
+    bars.push({ worker: runs[i], prefix: transfer ? 'transfer' : (prefixes[runs[i + 1]] ?? '?'), start: runs[i + 2], end: runs[i + 3], erred: runs[i + 4] === 1, transfer })
   }
   return bars
 }

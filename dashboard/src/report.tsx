@@ -26,6 +26,7 @@ interface WorkerUse {
 function prefixTimings(bars: readonly Bar[]): PrefixTiming[] {
   const by = new Map<string, PrefixTiming>()
   for (const b of bars) {
+    if (b.transfer) continue
     const s = (b.end - b.start) / 1000
     const t = by.get(b.prefix) ?? { prefix: b.prefix, runs: 0, erred: 0, total: 0, mean: 0, max: 0 }
     t.runs++
@@ -40,7 +41,7 @@ function prefixTimings(bars: readonly Bar[]): PrefixTiming[] {
 function workerUse(bars: readonly Bar[], data: ReportData): WorkerUse[] {
   const span = Math.max(0.001, (data.end - data.start) / 1000)
   return data.workers.map(([id, name, slots]) => {
-    const mine = bars.filter((b) => b.worker === id)
+    const mine = bars.filter((b) => b.worker === id && !b.transfer)
     const busy = mine.reduce((sum, b) => sum + (b.end - b.start) / 1000, 0)
     return { name, slots, runs: mine.length, busy, share: busy / (Math.max(1, slots) * span) }
   })
@@ -63,6 +64,7 @@ const TIMING_SPEC: TopLevelSpec = {
 /** A performance report: the runs of a window, their timings per prefix, and how busy each worker was. */
 export function Report({ data }: { data: ReportData }) {
   const bars = barsOf(data.runs, data.prefixes)
+  const transfers = bars.filter((b) => b.transfer).length
   const names = new Map(data.workers.map(([id, name]) => [id, name]))
   const slots = new Map(data.workers.map(([id, , n]) => [id, n]))
   const timings = prefixTimings(bars)
@@ -73,7 +75,7 @@ export function Report({ data }: { data: ReportData }) {
         <strong>skein performance report</strong>
         <span>{data.title}</span>
         <span class="muted">
-          {new Date(data.start).toISOString()}, {seconds((data.end - data.start) / 1000)}, {bars.length} runs
+          {new Date(data.start).toISOString()}, {seconds((data.end - data.start) / 1000)}, {bars.length - transfers} runs, {transfers} transfers
           {data.dropped > 0 ? `, ${data.dropped} more not recorded` : ''}
         </span>
       </header>

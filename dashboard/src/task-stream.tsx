@@ -42,7 +42,7 @@ export function TaskStream({ bars, workerName, workerSlots }: { bars: readonly B
   return (
     <section class="wide" id="task-stream" data-bars={shown.length}>
       <h2>
-        Task stream <span class="muted">({shown.length} runs{shown.length < bars.length ? ` of ${bars.length}, the latest` : ''}; black: raised)</span>
+        Task stream <span class="muted">({shown.length} runs{shown.length < bars.length ? ` of ${bars.length}, the latest` : ''}; black: raised; transfers in a lane of their own)</span>
       </h2>
       <VegaChart spec={SPEC} rows={packLanes(shown, workerName, workerSlots)} label="task-stream" />
     </section>

@@ -144,7 +144,9 @@ export interface WorkerMemory {
 }
 /**
  * Since the worker's previous heartbeat: CPU use of its process (percent of one core); totals:
- * bytes its peer server sent and received; now: tasks on its execution threads and ready ones.
+ * bytes its peer server sent and received; now: tasks on its execution threads and ready ones;
+ * `transfers` (when any): the inputs it fetched since, [start ms, end ms (since the epoch, its
+ * clock), bytes, ...], at most MAX_HEARTBEAT_TRANSFERS of them.
  */
 export interface WorkerUsage {
   cpu: number
@@ -152,7 +154,9 @@ export interface WorkerUsage {
   received: number
   executing: number
   ready: number
+  transfers?: number[]
 }
+export const MAX_HEARTBEAT_TRANSFERS = 200
 /** A worker's heartbeat says how much memory it uses, and (since protocol 4) its usage (a client's carries nothing). */
 export type WorkerHeartbeat = ['heartbeat', memory: WorkerMemory] | ['heartbeat', memory: WorkerMemory, usage: WorkerUsage]
 /** This worker could not connect to worker `holder`'s peer server at all (the scheduler checks for itself). */

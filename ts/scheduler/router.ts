@@ -414,7 +414,10 @@ export class Router {
         this.core.heartbeat(conn.id, now())
         conn.lastHeartbeat = Date.now()
         if (msg.length === 2 || msg.length === 3) conn.memory = msg[1]
-        if (msg.length === 3) conn.usage = msg[2]
+        if (msg.length === 3) {
+          conn.usage = msg[2]
+          if (msg[2].transfers !== undefined && this.hooks.taskStream.recording) this.hooks.taskStream.addTransfers(conn.id, msg[2].transfers)
+        }
         break
       case 'paused':
         if (msg[1] !== conn.paused) this.info(`${conn.label} ${msg[1] ? 'paused: its memory is past its pause threshold; no new tasks go to it' : 'resumed'}`)

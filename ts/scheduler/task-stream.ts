@@ -4,6 +4,10 @@ import type { NativeCore } from './native'
 export const TASK_STREAM_CAPACITY = 200_000
 /** Fields per run in the ring and on the wire: worker id, prefix id, start ms, end ms, erred (0/1). */
 export const RUN_FIELDS = 5
+/** The prefix id of a transfer (an input fetched from a peer) in the ring: not a task prefix. */
+export const TRANSFER = -1
+/** Transfers come with a heartbeat, up to a second after they ended: a window's walk back looks this much further. */
+const LATE_MS = 5000
 /** Names of workers that left are kept for this many workers, so older runs still have a name. */
 const MAX_WORKER_NAMES = 1024
 
@@ -75,19 +79,29 @@ export class TaskStreamRing {
       this.drops.push([now, dropped])
       if (this.drops.length > 1000) this.drops.shift()
     }
-    const ring = this.ring
     const count = (flat.length - 1) / 4
     for (let i = 0; i < count; i++) {
       const j = 1 + i * 4
-      const at = (this.written % TASK_STREAM_CAPACITY) * RUN_FIELDS
-      ring[at] = flat[j]
-      ring[at + 1] = flat[j + 1]
-      ring[at + 2] = now - flat[j + 2] * 1000
-      ring[at + 3] = now
-      ring[at + 4] = flat[j + 3]
-      this.written++
+      this.put(flat[j], flat[j + 1], now - flat[j + 2] * 1000, now, flat[j + 3])
     }
     return count
+  }
+
+  /** Inputs worker `worker` fetched ([start ms, end ms, bytes, ...], its clock), as its heartbeat reported them. */
+  addTransfers(worker: number, transfers: readonly number[]): void {
+    if (this.ring === null) return
+    for (let i = 0; i + 2 < transfers.length; i += 3) this.put(worker, TRANSFER, transfers[i], transfers[i + 1], 0)
+  }
+
+  private put(worker: number, prefix: number, start: number, end: number, erred: number): void {
+    const at = (this.written % TASK_STREAM_CAPACITY) * RUN_FIELDS
+    const ring = this.ring!
+    ring[at] = worker
+    ring[at + 1] = prefix
+    ring[at + 2] = start
+    ring[at + 3] = end
+    ring[at + 4] = erred
+    this.written++
   }
 
   /** Index (in `written` order) of the first run kept. */
@@ -111,16 +125,17 @@ export class TaskStreamRing {
     const ring = this.ring
     let first = this.written
     if (ring !== null) {
-      // Runs are in end order: walk back from the newest.
-      while (first > this.oldest && ring[((first - 1) % TASK_STREAM_CAPACITY) * RUN_FIELDS + 3] >= since) first--
+      // Runs are in the order they arrived, nearly in end order (transfers come late): walk back from the newest.
+      while (first > this.oldest && ring[((first - 1) % TASK_STREAM_CAPACITY) * RUN_FIELDS + 3] >= since - LATE_MS) first--
     }
-    const skipped = Math.max(0, this.written - first - limit)
-    first += skipped
-    const runs = new Float64Array((this.written - first) * RUN_FIELDS)
+    const kept: number[] = []
+    for (let i = first; i < this.written; i++) if (ring![(i % TASK_STREAM_CAPACITY) * RUN_FIELDS + 3] >= since) kept.push(i)
+    const skipped = Math.max(0, kept.length - limit)
+    const runs = new Float64Array((kept.length - skipped) * RUN_FIELDS)
     const seen = new Set<number>()
-    for (let i = first, k = 0; i < this.written; i++, k += RUN_FIELDS) {
-      const at = (i % TASK_STREAM_CAPACITY) * RUN_FIELDS
-      runs.set(ring!.subarray(at, at + RUN_FIELDS), k)
+    for (let k = skipped, out = 0; k < kept.length; k++, out += RUN_FIELDS) {
+      const at = (kept[k] % TASK_STREAM_CAPACITY) * RUN_FIELDS
+      runs.set(ring!.subarray(at, at + RUN_FIELDS), out)
       seen.add(ring![at])
     }
     const workers: TaskStreamWindow['workers'] = []

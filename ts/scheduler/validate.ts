@@ -1,4 +1,4 @@
-import { HANDSHAKE, keyTooLong, MAX_KEY_BYTES, SkeinError, type ClientToScheduler, type HelloClient, type HelloWorker, type PartyRole, type WorkerMemory, type WorkerToScheduler, type WorkerUsage } from '../protocol'
+import { HANDSHAKE, keyTooLong, MAX_KEY_BYTES, SkeinError, type ClientToScheduler, type HelloClient, type HelloWorker, type PartyRole, type WorkerMemory, type WorkerToScheduler, type WorkerUsage, MAX_HEARTBEAT_TRANSFERS } from '../protocol'
 
 /** A message that does not follow the protocol; `code` is what the sender is told. */
 export class ProtocolError extends SkeinError {}
@@ -186,7 +186,7 @@ export function checkWorkerMessage(m: Message): Exclude<WorkerToScheduler, Hello
       if (m.length === 1) break
       if (m.length !== 3) expectLength(m, 2)
       field(m, 1, isMemory, 'memory ({ managed, spilled, process } in bytes)')
-      if (m.length === 3) field(m, 2, isUsage, 'usage ({ cpu, sent, received, executing, ready }: numbers >= 0)')
+      if (m.length === 3) field(m, 2, isUsage, 'usage ({ cpu, sent, received, executing, ready }: numbers >= 0; transfers: at most 200 [start, end, bytes])')
       break
     case 'paused':
       expectLength(m, 2)
@@ -206,7 +206,9 @@ export function checkWorkerMessage(m: Message): Exclude<WorkerToScheduler, Hello
 function isUsage(v: unknown): v is WorkerUsage {
   if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) return false
   const o = v as Record<string, unknown>
-  return ['cpu', 'sent', 'received', 'executing', 'ready'].every((k) => typeof o[k] === 'number' && Number.isFinite(o[k]) && (o[k] as number) >= 0)
+  if (!['cpu', 'sent', 'received', 'executing', 'ready'].every((k) => typeof o[k] === 'number' && Number.isFinite(o[k]) && (o[k] as number) >= 0)) return false
+  const t = o.transfers
+  return t === undefined || (Array.isArray(t) && t.length % 3 === 0 && t.length <= MAX_HEARTBEAT_TRANSFERS * 3 && t.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0))
 }
 
 function isMemory(v: unknown): v is WorkerMemory {

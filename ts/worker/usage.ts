@@ -6,6 +6,8 @@ export interface UsageSource {
   ready(): number
   /** Bytes read from and written to the peer port since it opened. */
   peerPortBytes(): { read: number; written: number }
+  /** Inputs fetched since the last heartbeat: [start ms, end ms, bytes, ...]. */
+  takeTransfers(): number[]
 }
 
 /** The usage each heartbeat carries: CPU since the previous one (percent of one core), totals of bytes, tasks now. */
@@ -22,12 +24,15 @@ export class UsageSampler {
     this.lastCpu = process.cpuUsage()
     this.lastAt = at
     const bytes = this.source.peerPortBytes()
-    return {
+    const usage: WorkerUsage = {
       cpu: (100 * (cpu.user + cpu.system)) / elapsedUs,
       sent: bytes.written,
       received: bytes.read,
       executing: this.source.executing(),
       ready: this.source.ready(),
     }
+    const transfers = this.source.takeTransfers()
+    if (transfers.length > 0) usage.transfers = transfers
+    return usage
   }
 }

@@ -288,7 +288,7 @@ export class Worker {
       this.stop()
       throw err
     }
-    const usage = new UsageSampler({ executing: () => this.pool.active, ready: () => this.pool.queued, peerPortBytes: () => this.server?.bytes ?? { read: 0, written: 0 } })
+    const usage = new UsageSampler({ executing: () => this.pool.active, ready: () => this.pool.queued, peerPortBytes: () => this.server?.bytes ?? { read: 0, written: 0 }, takeTransfers: () => this.metrics.takeTransfers() })
     this.heartbeat = setInterval(() => this.channel.send(['heartbeat', this.memory.sample(), usage.sample()]), this.options.heartbeatIntervalMs ?? 1000)
     this.heartbeat.unref()
     this.memory.start()
