@@ -204,3 +204,26 @@ test('skein worker --nworkers: worker processes that give up on the scheduler ar
   t.regex(auto.stderr, new RegExp(`starting ${availableParallelism()} worker process\\(es\\) of 1 slot\\(s\\) each`))
   t.is(auto.code, 3)
 })
+
+test('skein scheduler serves the dashboard at --dashboard-address and prints where; --no-dashboard serves none; a bad address is refused', async (t) => {
+  const dashboardPort = await freePort()
+  const scheduler = await start(['scheduler', '--port', String(await freePort()), '--insecure', '--dashboard-address', `:${dashboardPort}`], /listening on[^]*dashboard: \S+/)
+  t.teardown(() => scheduler.child.kill())
+  const link = /dashboard: (\S+)/.exec(scheduler.banner)![1]
+  t.is(link, `http://127.0.0.1:${dashboardPort}/status`)
+  const page = await fetch(link)
+  t.is(page.status, 200)
+  t.regex(await page.text(), /<script src="\/dashboard\.js"><\/script>/)
+  scheduler.child.kill('SIGTERM')
+  t.deepEqual(await scheduler.exited, { code: 0, signal: null })
+
+  const none = await start(['scheduler', '--port', String(await freePort()), '--insecure', '--no-dashboard'], /listening on/)
+  t.teardown(() => none.child.kill())
+  t.notRegex(none.banner, /dashboard:/)
+  none.child.kill('SIGTERM')
+  await none.exited
+
+  const bad = await runCli(['scheduler', '--port', '0', '--insecure', '--dashboard-address', 'here:there'])
+  t.is(bad.code, 2)
+  t.regex(bad.stderr, /dashboardAddress' must be 'host:port' or ':port'/)
+})

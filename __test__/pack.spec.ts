@@ -11,6 +11,7 @@ test('the packed main package plus its platform package install and run with no 
   t.regex(stdout, /cjs ok object/)
   t.regex(stdout, /esm ok object/)
   t.regex(stdout, /strict tsc ok/)
+  t.regex(stdout, /dashboard bundle ok/)
   t.regex(stdout, /alone: this skein package carries no native binary for \S+ and lists no package that does.*install skein-\S+ beside it/)
   t.regex(stdout, /binary from node_modules\/skein-[a-z0-9-]+\/skein\.[a-z0-9-]+\.node/)
 })

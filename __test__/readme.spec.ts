@@ -1,6 +1,7 @@
 import test from 'ava'
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 
@@ -94,4 +95,13 @@ test('the event log example in the README runs as written and prints what the RE
   const out = await runExample('event-log', example)
   const printed = /prints\n\n```\n([\s\S]*?)```/.exec(section)![1]
   t.is(out.trim(), printed.trim())
+})
+
+test('the performance report example in the README runs as written and writes its file', async (t) => {
+  const [, report] = tsBlocks('Dashboard and Observability')
+  const file = path.join(os.tmpdir(), 'skein-report.html')
+  fs.rmSync(file, { force: true })
+  const out = await runExample('performance-report', report)
+  t.is(out.trim(), '2646700')
+  t.regex(fs.readFileSync(file, 'utf8'), /<script id="skein-report" type="application\/json">/)
 })

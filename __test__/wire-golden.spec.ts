@@ -456,3 +456,67 @@ test('replicate and who-has messages: golden bytes both ways; the native core pl
   t.throws(() => core.replicate(['a'], 0, undefined), { code: 'SKEIN_INVALID_REPLICATION' } as object)
   t.throws(() => core.replicate(['zzz'], undefined, undefined), { code: 'SKEIN_UNKNOWN_KEY' } as object)
 })
+
+/** ["heartbeat", { managed 1, spilled 0, process 2 }, { cpu 50, sent 3, received 4, executing 1, ready 0 }] (msgpackr records) */
+const HEARTBEAT_WITH_USAGE = hex(
+  '93 a9 686561727462656174 d4 72 40 93 a7 6d616e61676564 a7 7370696c6c6564 a7 70726f63657373 01 00 02 d4 72 41 95 a3 637075 a4 73656e74 a8 7265636569766564 a9 657865637574696e67 a5 7265616479 32 03 04 01 00',
+)
+
+test("a worker's heartbeat carries its usage (a 3rd field, protocol 4): the golden bytes decode to it, and the scheduler checks it", (t) => {
+  const usage = { cpu: 50, sent: 3, received: 4, executing: 1, ready: 0 }
+  const message = ['heartbeat', { managed: 1, spilled: 0, process: 2 }, usage]
+  t.deepEqual(encode(message), HEARTBEAT_WITH_USAGE)
+  t.deepEqual(checkWorkerMessage(decode(HEARTBEAT_WITH_USAGE) as unknown[]), message)
+  // The heartbeat of protocol 3 (memory only) still passes.
+  t.deepEqual(checkWorkerMessage(['heartbeat', { managed: 1, spilled: 0, process: 2 }]), ['heartbeat', { managed: 1, spilled: 0, process: 2 }])
+  t.throws(() => checkWorkerMessage(['heartbeat', { managed: 1, spilled: 0, process: 2 }, { ...usage, cpu: -1 }]), { message: /usage/ })
+  t.throws(() => checkWorkerMessage(['heartbeat', { managed: 1, spilled: 0, process: 2 }, { cpu: 1 }]), { message: /usage/ })
+})
+
+/** The same with transfers: [start 1000 ms, end 1002.5 ms, 8 bytes] (a 6-field record) */
+const HEARTBEAT_WITH_TRANSFERS = hex(
+  '93 a9 686561727462656174 d4 72 40 93 a7 6d616e61676564 a7 7370696c6c6564 a7 70726f63657373 01 00 02 d4 72 41 96 a3 637075 a4 73656e74 a8 7265636569766564 a9 657865637574696e67 a5 7265616479 a9 7472616e7366657273 32 03 04 01 00 93 cd 03e8 cb 408f540000000000 08',
+)
+
+test("a heartbeat's usage may list the inputs fetched since the last one: golden bytes, at most 200 of [start, end, bytes]", (t) => {
+  const usage = { cpu: 50, sent: 3, received: 4, executing: 1, ready: 0, transfers: [1000, 1002.5, 8] }
+  const message = ['heartbeat', { managed: 1, spilled: 0, process: 2 }, usage]
+  t.deepEqual(encode(message), HEARTBEAT_WITH_TRANSFERS)
+  t.deepEqual(checkWorkerMessage(decode(HEARTBEAT_WITH_TRANSFERS) as unknown[]), message)
+  const memory = { managed: 1, spilled: 0, process: 2 }
+  t.throws(() => checkWorkerMessage(['heartbeat', memory, { ...usage, transfers: [1, 2] }]), { message: /transfers/ })
+  t.throws(() => checkWorkerMessage(['heartbeat', memory, { ...usage, transfers: Array.from({ length: 603 }, () => 1) }]), { message: /at most 200/ })
+  t.notThrows(() => checkWorkerMessage(['heartbeat', memory, { ...usage, transfers: Array.from({ length: 600 }, () => 1) }]))
+})
+
+/** ["task-stream", request 1, since 1000, record true] */
+const TASK_STREAM_REQUEST = hex('94 ab 7461736b2d73747265616d 01 cd 03e8 c3')
+/** ["task-stream", request 1, now 2000, runs Float64Array [worker 0, prefix 0, start 1500, end 1600.5, erred 0], prefixes ["inc"], workers [[0, "w1", 2]], dropped 0] */
+const TASK_STREAM = hex(
+  '97 ab 7461736b2d73747265616d 01 cd 07d0 c7 29 74 08 0000000000000000 0000000000000000 0000000000709740 0000000000029940 0000000000000000 91 a3 696e63 91 93 00 a2 7731 02 00',
+)
+
+test('task-stream messages: the client writes the golden request, the scheduler checks it; the reply decodes to runs; the core records runs only when asked', (t) => {
+  t.deepEqual(encode(['task-stream', 1, 1000, true]), TASK_STREAM_REQUEST)
+  t.deepEqual(checkClientMessage(decode(TASK_STREAM_REQUEST) as unknown[]), ['task-stream', 1, 1000, true])
+  t.throws(() => checkClientMessage(['task-stream', 1, 1000]), { code: 'SKEIN_BAD_MESSAGE', message: /expected 3 fields/ })
+  t.throws(() => checkClientMessage(['task-stream', 1, 'x', true]), { code: 'SKEIN_BAD_MESSAGE', message: /since/ })
+  t.throws(() => checkClientMessage(['task-stream', 1, 5, 'yes']), { code: 'SKEIN_BAD_MESSAGE', message: /record/ })
+  const reply = ['task-stream', 1, 2000, new Float64Array([0, 0, 1500, 1600.5, 0]), ['inc'], [[0, 'w1', 2]], 0]
+  t.deepEqual(encode(reply), TASK_STREAM)
+  t.deepEqual(decode(TASK_STREAM), reply)
+
+  const core = new NativeCore({ validate: true })
+  const client = core.addClient()
+  const w = core.addWorker('w1', 2, null, 0)
+  core.submitGraph(client, encode([task('a', 'pa', 0), task('b', 'pb', 0)]), ['a', 'b'])
+  core.takeMessages()
+  // Off (the default): a finished run leaves nothing behind.
+  core.workerEvents(w, encode([[WorkerEventKind.Finished, 0, 0, 8, 0.5]]))
+  t.is(core.takeRuns(), null)
+  core.recordRuns(true)
+  core.workerEvents(w, encode([[WorkerEventKind.Finished, 1, 1, 8, 0.25]]))
+  const prefixes = core.prefixTotals().map((p) => p.prefix)
+  t.deepEqual(Array.from(core.takeRuns()!), [0, w, prefixes.indexOf('p'), 0.25, 0])
+  t.is(core.takeRuns(), null)
+})

@@ -109,6 +109,20 @@ export declare class NativeCore {
    * (zeros for an unknown or removed worker).
    */
   workerTasks(worker: number): WorkerTasks
+  /**
+   * Every prefix that ever had a task (in the order first seen, so a prefix's index is its
+   * id in `takeRuns`), with its live tasks per state and its forgotten total. Reads
+   * counters kept per transition: no walk over the tasks.
+   */
+  prefixTotals(): Array<PrefixTotals>
+  /** Starts or stops recording the runs that end (for the dashboard's task stream). */
+  recordRuns(on: boolean): void
+  /**
+   * The runs that ended since the last call, or null if none: `[dropped, worker, prefix id,
+   * seconds, erred (0/1), worker, ...]`, where `dropped` counts runs not kept (more than
+   * 65 536 between two calls).
+   */
+  takeRuns(): Float64Array | null
   /** Totals of recovery and stealing work since the core started. */
   stats(): CoreStats
   /**
@@ -218,6 +232,19 @@ export interface PrefixCounts {
   processing: number
   memory: number
   erred: number
+}
+
+/** One prefix's tasks: live ones per state, and all forgotten since start (for the dashboard). */
+export interface PrefixTotals {
+  prefix: string
+  released: number
+  waiting: number
+  queued: number
+  noWorker: number
+  processing: number
+  memory: number
+  erred: number
+  forgotten: number
 }
 
 /**

@@ -71,6 +71,10 @@ function main() {
     const loaded = sh(process.execPath, ['-e', "console.log(require.resolve('" + platformPkg.name + "'))"], { cwd: app, env })
     process.stdout.write(cjs + esm)
     console.log(`binary from ${path.relative(app, loaded.trim())} (${triple})`)
+    // The dashboard's page is built into dist/ (npm run build:dashboard) and ships with it: the scheduler serves it, reports inline it.
+    const bundle = path.join(app, 'node_modules', 'skein', 'dist', 'dashboard', 'dashboard.js')
+    if (!fs.existsSync(bundle) || fs.statSync(bundle).size < 10_000) throw new Error(`the packed package lacks the dashboard's bundle ${bundle}`)
+    console.log('dashboard bundle ok')
 
     // 4. the package as a strict TypeScript user meets it: no skipLibCheck, nothing installed but skein,
     //    typescript and @types/node (whatever else its types need must come with it)

@@ -1,10 +1,10 @@
 use std::collections::HashMap;
 
-use napi::bindgen_prelude::{Buffer, Uint32Array};
+use napi::bindgen_prelude::{Buffer, Float64Array, Uint32Array};
 use napi_derive::napi;
 use skein_core::{
-    ClientId, Config, PrefixCensus, Scheduler, SchedulerStats, StateCounts, TaskId, TaskState,
-    WorkerId, WorkerSpec,
+    ClientId, Config, PrefixCensus, PrefixProgress, Scheduler, SchedulerStats, StateCounts, TaskId,
+    TaskState, WorkerId, WorkerSpec,
 };
 
 use skein_wire::{
@@ -211,6 +211,37 @@ pub struct ReplicaCopyOrder {
 pub struct ReplicationOrders {
     pub copies: Vec<ReplicaCopyOrder>,
     pub dropped: u32,
+}
+
+/// One prefix's tasks: live ones per state, and all forgotten since start (for the dashboard).
+#[napi(object)]
+pub struct PrefixTotals {
+    pub prefix: String,
+    pub released: f64,
+    pub waiting: f64,
+    pub queued: f64,
+    pub no_worker: f64,
+    pub processing: f64,
+    pub memory: f64,
+    pub erred: f64,
+    pub forgotten: f64,
+}
+
+impl From<PrefixProgress> for PrefixTotals {
+    fn from(p: PrefixProgress) -> Self {
+        let n = |s: TaskState| p.by_state[s as usize] as f64;
+        PrefixTotals {
+            released: n(TaskState::Released),
+            waiting: n(TaskState::Waiting),
+            queued: n(TaskState::Queued),
+            no_worker: n(TaskState::NoWorker),
+            processing: n(TaskState::Processing),
+            memory: n(TaskState::Memory),
+            erred: n(TaskState::Erred),
+            forgotten: n(TaskState::Forgotten),
+            prefix: p.prefix,
+        }
+    }
 }
 
 /// One entry of a key's story: a transition and the event that caused it.
@@ -663,6 +694,48 @@ impl NativeCore {
                 processing: core.processing_count(w) as u32,
                 long_running: core.long_running_count(w) as u32,
             })
+        })
+    }
+
+    /// Every prefix that ever had a task (in the order first seen, so a prefix's index is its
+    /// id in `takeRuns`), with its live tasks per state and its forgotten total. Reads
+    /// counters kept per transition: no walk over the tasks.
+    #[napi(catch_unwind)]
+    pub fn prefix_totals(&self) -> Result<Vec<PrefixTotals>> {
+        self.guarded_read(|core| Ok(core.prefix_progress().into_iter().map(Into::into).collect()))
+    }
+
+    /// Starts or stops recording the runs that end (for the dashboard's task stream).
+    #[napi(catch_unwind)]
+    pub fn record_runs(&mut self, on: bool) -> Result<()> {
+        record!(self, RecordRuns, on);
+        self.guarded(|core, _| {
+            core.record_runs(on);
+            Ok(())
+        })
+    }
+
+    /// The runs that ended since the last call, or null if none: `[dropped, worker, prefix id,
+    /// seconds, erred (0/1), worker, ...]`, where `dropped` counts runs not kept (more than
+    /// 65 536 between two calls).
+    #[napi(catch_unwind)]
+    pub fn take_runs(&mut self) -> Result<Option<Float64Array>> {
+        self.guarded(|core, _| {
+            let (runs, dropped) = core.take_runs();
+            if runs.is_empty() && dropped == 0 {
+                return Ok(None);
+            }
+            let mut flat = Vec::with_capacity(1 + runs.len() * 4);
+            flat.push(dropped as f64);
+            for r in runs {
+                flat.extend([
+                    r.worker.0 as f64,
+                    r.prefix as f64,
+                    r.duration,
+                    f64::from(u8::from(r.erred)),
+                ]);
+            }
+            Ok(Some(flat.into()))
         })
     }
 

@@ -39,6 +39,7 @@ export {
   Progress,
   type ProgressEvent,
   type ProgressOptions,
+  type PerformanceReportOptions,
   type Transition,
   type FutureStatus,
   type ScatterOptions,

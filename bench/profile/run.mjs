@@ -3,7 +3,8 @@
 // Driver profiling: node --cpu-prof --cpu-prof-dir=DIR bench/profile/run.mjs ...
 // Workers are forked here (LocalCluster with workers: 0) so they can get --cpu-prof too.
 // --event-log FILE: the scheduler records its event log there (the cost of `skein scheduler --event-log`).
-import { fork } from 'node:child_process'
+// --dashboard: a plain WebSocket client watches the dashboard's feed meanwhile (as an open page does).
+import { fork, spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -22,6 +23,7 @@ const { values: opts } = parseArgs({
     workers: { type: 'string', default: '2' },
     root: { type: 'string' },
     'event-log': { type: 'string' },
+    dashboard: { type: 'boolean', default: false },
   },
 })
 const runs = Number(opts.runs)
@@ -63,6 +65,8 @@ async function startCluster(n) {
   return {
     pids: children.map((c) => c.pid),
     address: cluster.address,
+    dashboardLink: cluster.dashboardLink,
+    token: cluster.scheduler.token,
     async close() {
       // SIGTERM lets workers write their --cpu-prof file on a clean exit.
       await Promise.all(children.map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM') })))
@@ -197,6 +201,8 @@ const TASKS = { noop: 100_000, inc: 1001, latency: 1000, tree: 19_999, shuffle: 
 let runId = 0
 const cluster = await startCluster(Number(opts.workers))
 const client = await Client.connect(cluster.address)
+let watcher = null
+if (opts.dashboard) watcher = await watchDashboard(cluster.dashboardLink, cluster.token)
 // warm-up: compile shipped functions on every worker
 await client.gather(client.map(noop, Array.from({ length: 2000 }, (_, i) => -1 - i)))
 for (const fn of [inc, sum, leaf, add, stamp, stamp2]) await client.submit(fn, 1)
@@ -222,6 +228,33 @@ for (const name of Object.keys(workloads)) {
 for (const [k, xs] of Object.entries(results)) {
   console.log(`${k.padEnd(28)} median ${median(xs).toFixed(1).padStart(10)}   min ${Math.min(...xs).toFixed(1).padStart(10)}   max ${Math.max(...xs).toFixed(1).padStart(10)}`)
 }
+if (watcher !== null) {
+  const { updates, runs } = await watcher.stop()
+  console.log(`dashboard updates received: ${updates}, runs in them: ${runs}`)
+}
 await client.close()
 await cluster.close()
 process.exit(0)
+
+/**
+ * Subscribes to the dashboard's feed as a page would, parsing every update, in a process of its
+ * own: what the driver process spends is then the client's and the scheduler's work only.
+ */
+async function watchDashboard(link, token) {
+  if (!link) throw new Error('--dashboard: this build has no dashboard')
+  const code = `
+    const { WebSocket } = require('ws')
+    const ws = new WebSocket(process.argv[1], { headers: { authorization: 'Bearer ' + process.env.SKEIN_TOKEN } })
+    let updates = 0, runs = 0
+    ws.on('message', (data) => { const u = JSON.parse(String(data)); updates++; runs += u.runs.length / 5 })
+    ws.on('open', () => process.send('open'))
+    process.on('message', () => { process.send({ updates, runs }); ws.close(); process.disconnect() })`
+  const child = spawn(process.execPath, ['-e', code, `ws://${new URL(link).host}/ws`], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, SKEIN_TOKEN: token }, cwd: root })
+  await new Promise((resolve, reject) => { child.once('message', resolve); child.once('exit', () => reject(new Error('the dashboard watcher exited'))) })
+  return {
+    async stop() {
+      child.send('stop')
+      return new Promise((resolve) => child.once('message', resolve))
+    },
+  }
+}

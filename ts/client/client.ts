@@ -15,6 +15,7 @@ import {
   type ClientToScheduler,
   type Credentials,
   type OptionKind,
+  type TaskStream,
   type ResolvedTls,
   type RunResult,
   type TlsOptions,
@@ -58,6 +59,9 @@ import { ForwardedOutput } from './task-output'
 import { runPayload, runResults, type RunOptions } from './run'
 import { checkReplicateOptions, keysOf, type ReplicateOptions } from './replicate'
 import type { RunError } from './errors'
+import { performanceReport, type PerformanceReportOptions } from './performance-report'
+
+const REPORT_OPTIONS: Record<keyof PerformanceReportOptions, OptionKind> = { title: 'string' }
 
 export interface ClientOptions {
   /** Shown in the scheduler's logs; default `client-<host>-<pid>`. */
@@ -429,6 +433,27 @@ export class Client implements FutureOwner {
       if (reply[0] === 'who-has') keys.forEach((key, i) => (holders[key] = reply[2][i] ?? []))
     })
     return holders
+  }
+
+  /**
+   * Runs `work` and writes a performance report of what the cluster did meanwhile to `path`: one
+   * self-contained HTML file (open it in any browser, no server needed) with the task stream
+   * (every run that ended, per worker slot, coloured by task prefix), the time spent per prefix
+   * and how busy each worker was; as Dask's `performance_report`. Resolves with what `work`
+   * returned; when it throws, the report is still written and the error thrown after.
+   */
+  async performanceReport<T>(path: string, work: () => T | Promise<T>, options: PerformanceReportOptions = {}): Promise<T> {
+    if (typeof path !== 'string' || path.length === 0) throw invalidOptions('performanceReport: expected a file path (a non-empty string)')
+    if (typeof work !== 'function') throw invalidOptions(`performanceReport: expected a function to run, got ${typeof work}`)
+    checkOptions('performanceReport', options, REPORT_OPTIONS, invalidOptions)
+    const fetch = (since: number, record: boolean) => {
+      const connection = this.open()
+      let reply: TaskStream | undefined
+      return this.requestInOrder(connection, (request) => ['task-stream', request, since, record], (r) => {
+        if (r[0] === 'task-stream') reply = r
+      }).then(() => reply!)
+    }
+    return performanceReport(fetch, path, work, options)
   }
 
   /** Resolves once at least `count` workers are connected; rejects with NoWorkersError after `timeoutMs`. */

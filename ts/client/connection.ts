@@ -13,6 +13,7 @@ import {
   type Story,
   type RunResults,
   type WhoHasReply,
+  type TaskStream,
   type Done,
   type ResolvedTls,
   type SchedulerToClient,
@@ -23,7 +24,7 @@ import { ConnectionClosedError, SchedulerError } from './errors'
 const CLOSE_GRACE_MS = 1000
 
 /** A request's successful answer: 'done', or the reply that carries what was asked for. */
-export type Reply = Done | Dataset | DatasetNames | Story | RunResults | WhoHasReply
+export type Reply = Done | Dataset | DatasetNames | Story | RunResults | WhoHasReply | TaskStream
 
 type Waiter = { resolve: () => void; reject: (error: Error) => void; onDone: ((reply: Reply) => void) | undefined }
 
@@ -168,6 +169,7 @@ export class SchedulerConnection {
       case 'story':
       case 'run-results':
       case 'who-has':
+      case 'task-stream':
         this.settle(message[1], null, message)
         return
       case 'error':

@@ -4,6 +4,7 @@ export { wait, type WaitOptions, type ReturnWhen, type DoneAndNotDone } from './
 export type { Gathered } from './gather-structure'
 export { AsCompleted, AsCompletedEndedError, type Completed } from './as-completed'
 export { Progress, type ProgressEvent, type ProgressOptions } from './progress'
+export type { PerformanceReportOptions } from './performance-report'
 export type { Transition } from './story'
 export type { FutureStatus } from './key-state'
 export type { ScatterOptions } from './scatter'

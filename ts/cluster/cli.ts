@@ -84,6 +84,8 @@ interface SchedulerCommandOptions extends TlsFlags {
   allowOrigin?: string[]
   logLevel?: LogLevel
   eventLog?: string
+  dashboardAddress: string
+  dashboard: boolean
 }
 
 /**
@@ -116,6 +118,7 @@ async function runScheduler(options: SchedulerCommandOptions): Promise<void> {
     scheduler = new Scheduler({
       log: root,
       verbose: true,
+      ...(options.dashboard ? { dashboardAddress: options.dashboardAddress } : { dashboard: false }),
       ...(token.value === null ? { insecure: true } : { token: token.value }),
       allowedOrigins: options.allowOrigin ?? [],
       ...(tls === undefined ? {} : { tls }),
@@ -141,6 +144,11 @@ async function runScheduler(options: SchedulerCommandOptions): Promise<void> {
   const lines = [`skein scheduler listening on ${addresses.map((a) => `${ws}://${a}`).join(', ')} (health: ${http}://${addresses[0]}/health)`]
   if (addresses.length === 1 && /^(127\.|\[::1\]|localhost)/.test(addresses[0])) lines.push('  loopback only: other machines cannot connect (use --host 0.0.0.0, or an interface address, to accept them)')
   if (tls !== undefined) lines.push(`  TLS${tls.requireClientCert ? ' with client certificates (mutual TLS)' : ''}: workers need --tls-cert, --tls-key and --tls-ca; clients Client.connect(address, { tls: { ca${tls.requireClientCert ? ', cert, key' : ''} } })`)
+  const dashboardLink = scheduler.dashboardLink
+  if (dashboardLink !== null) {
+    const port = new URL(dashboardLink).port
+    lines.push(`  dashboard: ${http}://${addresses[0].replace(/:\d+$/, `:${port}`)}/status${token.value === null ? '' : ' (open it once with ?token=<the token> appended)'}`)
+  }
   lines.push(...token.banner(`${ws}://${addresses[0]}`))
   process.stderr.write(`${lines.join('\n')}\n`)
 }
@@ -173,6 +181,8 @@ withTlsFlags(command('scheduler'), 'the scheduler')
   .option('--allow-origin <origin...>', 'browser Origins allowed to connect (others are refused)')
   .option('--log-level <level>', logLevelHelp, strict((v) => parseLogLevel(v)))
   .option('--event-log <file>', 'record every event the scheduling core gets into this file (emptied first), for `skein replay`')
+  .option('--dashboard-address <address>', "where the dashboard listens: 'host:port' or ':port' on --host (a free port when it is taken)", ':8787')
+  .option('--no-dashboard', 'serve no dashboard')
   .action(runScheduler)
 
 async function runReplay(file: string, options: { story?: string; json?: boolean; core?: string }): Promise<void> {

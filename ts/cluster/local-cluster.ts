@@ -86,6 +86,11 @@ export interface LocalClusterOptions {
    * a task submitted with `resources: { GPU: 1 }` runs only where one is free.
    */
   resources?: Record<string, number>
+  /**
+   * Where the scheduler serves its dashboard ('host:port' or ':port'; default ':8787', a free
+   * port when taken), or false for none. Same as `scheduler.dashboardAddress` / `scheduler.dashboard`.
+   */
+  dashboardAddress?: string | false
 }
 
 /**
@@ -145,7 +150,8 @@ export class LocalCluster {
     }
     const tlsOptions = options.tls ?? options.scheduler?.tls
     const tlsArgs = tlsOptions === undefined ? [] : workerTlsArgs(resolveTls(tlsOptions, 'LocalCluster', 'scheduler'))
-    const schedulerOptions = { ...options.scheduler, ...(timeoutMs === undefined ? {} : { heartbeatTimeoutMs: timeoutMs }), ...(tlsOptions === undefined ? {} : { tls: tlsOptions }) }
+    const dashboard = options.dashboardAddress === undefined ? {} : options.dashboardAddress === false ? { dashboard: false } : { dashboardAddress: options.dashboardAddress }
+    const schedulerOptions = { ...options.scheduler, ...dashboard, ...(timeoutMs === undefined ? {} : { heartbeatTimeoutMs: timeoutMs }), ...(tlsOptions === undefined ? {} : { tls: tlsOptions }) }
     const logger = createLogger(options.log, 'LocalCluster')
     const scheduler = new Scheduler({ ...schedulerOptions, log: options.scheduler?.log ?? logger })
     await scheduler.listen({ host, port: options.port ?? 0 })
@@ -188,6 +194,11 @@ export class LocalCluster {
   /** Each worker's name and current process id. */
   get workerProcesses(): { name: string; pid: number }[] {
     return this.supervisor.processes
+  }
+
+  /** The scheduler's dashboard (http://host:port/status), or null when it is off; see Scheduler.dashboardLink. */
+  get dashboardLink(): string | null {
+    return this.scheduler.dashboardLink
   }
 
   /** Worker processes restarted after they died, since the cluster started. */

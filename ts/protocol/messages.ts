@@ -116,6 +116,13 @@ export type RunRequest = ['run', request: number, payload: Uint8Array, workers: 
 export type ReplicateRequest = ['replicate', request: number, keys: string[], n: number | null, workers: string[] | null]
 /** Which workers hold each key; answered with 'who-has'. */
 export type WhoHasRequest = ['who-has', request: number, keys: string[]]
+/**
+ * Asks for the runs that ended at or after `since` (ms since the epoch, the scheduler's clock; at
+ * most MAX_TASK_STREAM_RUNS, the latest), and sets whether the scheduler records runs for this
+ * client from now on (it records only while a client or dashboard page asks it to). Answered
+ * with 'task-stream'.
+ */
+export type TaskStreamRequest = ['task-stream', request: number, since: number, record: boolean]
 
 // ---------------------------------------------------------------- scheduler -> client
 /** taskIds: for a submit whose wanted keys were given as indices, the task id of each, in order. */
@@ -164,6 +171,14 @@ export type RunResult =
 export type RunResults = ['run-results', request: number, results: RunResult[]]
 /** The answer to 'who-has': per key asked, the names of the workers holding it (none for a key not in memory). */
 export type WhoHasReply = ['who-has', request: number, holders: string[][]]
+/**
+ * Runs that ended: `runs` flat, [worker id, prefix id, start ms, end ms, erred (0/1), ...];
+ * `prefixes`: prefix names by id; `workers`: [id, name, slots] of the workers they ran on;
+ * `dropped`: runs in the window that were not kept; `now`: the scheduler's clock.
+ */
+export type TaskStream = ['task-stream', request: number, now: number, runs: Float64Array, prefixes: string[], workers: [id: number, name: string, slots: number][], dropped: number]
+/** A 'task-stream' reply carries at most this many runs. */
+export const MAX_TASK_STREAM_RUNS = 200_000
 /** A request (or, with request -1, the connection) was refused. */
 export type ErrorReply = ['error', request: number, code: string, message: string]
 
@@ -177,8 +192,23 @@ export interface WorkerMemory {
   spilled: number
   process: number
 }
-/** A worker's heartbeat says how much memory it uses (a client's carries nothing). */
-export type WorkerHeartbeat = ['heartbeat', memory: WorkerMemory]
+/**
+ * Since the worker's previous heartbeat: CPU use of its process (percent of one core); totals:
+ * bytes its peer server sent and received; now: tasks on its execution threads and ready ones;
+ * `transfers` (when any): the inputs it fetched since, [start ms, end ms (since the epoch, its
+ * clock), bytes, ...], at most MAX_HEARTBEAT_TRANSFERS of them.
+ */
+export interface WorkerUsage {
+  cpu: number
+  sent: number
+  received: number
+  executing: number
+  ready: number
+  transfers?: number[]
+}
+export const MAX_HEARTBEAT_TRANSFERS = 200
+/** A worker's heartbeat says how much memory it uses, and (since protocol 4) its usage (a client's carries nothing). */
+export type WorkerHeartbeat = ['heartbeat', memory: WorkerMemory] | ['heartbeat', memory: WorkerMemory, usage: WorkerUsage]
 /** This worker could not connect to worker `holder`'s peer server at all (the scheduler checks for itself). */
 export type Unreachable = ['unreachable', holder: number, reason: string]
 /** One line a task printed: when (ms since the epoch), at which level (console.log: info...), the task's key (null: none ran), the text. */
@@ -246,6 +276,7 @@ export type ClientToScheduler =
   | RunRequest
   | ReplicateRequest
   | WhoHasRequest
+  | TaskStreamRequest
 export type SchedulerToClient =
   | Challenge
   | Authenticated
@@ -262,6 +293,7 @@ export type SchedulerToClient =
   | ForwardedTaskOutput
   | RunResults
   | WhoHasReply
+  | TaskStream
 export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat | WorkerHeartbeat | Paused | Unreachable | TaskOutput | RunDone | Replicated
 export type SchedulerToWorker = Challenge | Authenticated | Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply | ForwardLogs | RunOnWorker | CopyReplicas
 export type PeerRequest = Auth | Get | Put | Chunk

@@ -4,7 +4,7 @@ import type { LogFields, NoticeLevel } from '../log'
 import type { SchedulerHealth } from './runtime'
 
 /** Small reads of the scheduler's state that the Scheduler answers synchronously. */
-export type SchedulerRead = 'health' | 'stats' | 'state' | 'workers'
+export type SchedulerRead = 'health' | 'stats' | 'state' | 'workers' | 'dashboard'
 
 export interface BackendEvents {
   log(line: string, level?: NoticeLevel, fields?: LogFields): void

@@ -1,5 +1,5 @@
 import type WebSocket from 'ws'
-import { Channel, type ConnectionGuard, type ErrorReply, type SendLimit, type ServerHandshake, type WorkerMemory } from '../protocol'
+import { Channel, type ConnectionGuard, type ErrorReply, type SendLimit, type ServerHandshake, type WorkerMemory, type WorkerUsage } from '../protocol'
 
 /** After this many protocol violations a connection is closed instead of answered. */
 const MAX_STRIKES = 20
@@ -27,6 +27,11 @@ export class Connection {
   lastRecheck = -Infinity
   /** A worker's memory as of its last heartbeat (zeros until it reports). */
   memory: WorkerMemory = { managed: 0, spilled: 0, process: 0 }
+  /** A worker's usage as of its last heartbeat (zeros until it reports), and when that was (ms since the epoch). */
+  usage: WorkerUsage = { cpu: 0, sent: 0, received: 0, executing: 0, ready: 0 }
+  lastHeartbeat = Date.now()
+  /** A worker's execution slots. */
+  slots = 0
   /** A worker that said its memory is past its pause threshold. */
   paused = false
   /** Set when the core already dropped this worker (heartbeat timeout), so closing must not remove it twice. */

@@ -79,9 +79,19 @@ export interface SchedulerOptions {
    * Record every event that enters the scheduling core into this file (created, or emptied if it
    * exists), compactly and in order, with a digest of every batch of messages the core sent out:
    * `skein replay FILE` then runs the same events through a fresh core and checks it sends the
-   * same. About 25 bytes per task; the last tick interval's events are lost if the process dies.
+   * same. About 110 bytes per no-op task (README: Event log and replay); the last tick interval's events are lost if the process dies.
    */
   eventLog?: string
+  /**
+   * Serve the dashboard (a live web page of the task stream, progress per task prefix, workers
+   * and the scheduler) on a port of its own; default true. With a token, the page asks for it.
+   */
+  dashboard?: boolean
+  /**
+   * Where the dashboard listens: 'host:port', or ':port' on the scheduler's host. Default ':8787'
+   * (when that port is taken, a free one: see `scheduler.dashboardLink`); ':0' always picks a free one.
+   */
+  dashboardAddress?: string
 }
 
 /**
@@ -126,6 +136,8 @@ const OPTIONS: Record<keyof SchedulerOptions, OptionKind> = {
   maxSendQueueBytes: 'number',
   tls: 'object',
   eventLog: 'string',
+  dashboard: 'boolean',
+  dashboardAddress: 'string',
 }
 
 /**
@@ -140,8 +152,23 @@ export function checkSchedulerOptions(options: unknown): asserts options is Sche
   if (options.insecure === true && (options.token !== undefined || options.tokenFile !== undefined)) {
     throw new SchedulerOptionsError(`Scheduler options 'insecure' and '${options.token !== undefined ? 'token' : 'tokenFile'}' contradict each other: an insecure scheduler checks no token`)
   }
+  if (options.dashboardAddress !== undefined) parseDashboardAddress(options.dashboardAddress as string)
   for (const name of ['tickIntervalMs', 'heartbeatTimeoutMs', 'maxFrameBytes', 'helloTimeoutMs', 'maxConnections', 'maxPendingConnections', 'maxSendQueueBytes', 'maxFunctionBytesPerClient', 'maxFunctionBytes'] as const) {
     const value = options[name] as number | undefined // a number: checkOptions saw to that
     if (value !== undefined && !(value > 0)) throw new SchedulerOptionsError(`Scheduler option '${name}' must be a positive number, not ${value}`)
   }
+}
+
+/** The dashboard's port when none is given, as Dask's. */
+export const DEFAULT_DASHBOARD_PORT = 8787
+
+/** 'host:port', ':port' or 'port' as [host or null (the scheduler's), port]; throws SchedulerOptionsError naming what is wrong. */
+export function parseDashboardAddress(address: string): [host: string | null, port: number] {
+  const m = /^(?:(.*):)?(\d{1,5})$/.exec(address.trim())
+  const port = m === null ? NaN : Number(m[2])
+  if (m === null || !(port >= 0 && port <= 65535)) {
+    throw new SchedulerOptionsError(`Scheduler option 'dashboardAddress' must be 'host:port' or ':port' (port 0 to 65535), not '${address.slice(0, 100)}'`)
+  }
+  const host = m[1] === undefined || m[1] === '' ? null : m[1].replace(/^\[(.*)\]$/, '$1')
+  return [host, port]
 }

@@ -1,6 +1,6 @@
 import type WebSocket from 'ws'
 import type { NativeCore } from './native'
-import { rateLimited, ServerHandshake, type ConnectionGuard, type Credentials, type WorkerInfo, type Workers } from '../protocol'
+import { MAX_TASK_STREAM_RUNS, rateLimited, ServerHandshake, type ConnectionGuard, type Credentials, type TaskStream, type WorkerInfo, type Workers } from '../protocol'
 import { Connection, Role } from './connection'
 import { SkeinError } from '../protocol'
 import { Datasets, FireAndForget } from './datasets'
@@ -15,6 +15,7 @@ import { TaskOutputRelay } from './task-output'
 import { WORKER_UNREACHABLE, type PeerReachability } from './reachability'
 import { Runs } from './runs'
 import { Replications } from './replications'
+import type { TaskStreamRing } from './task-stream'
 
 const MALFORMED_FRAME = 'SKEIN_MALFORMED_FRAME'
 const UNKNOWN_FUNCTION = 'SKEIN_UNKNOWN_FUNCTION'
@@ -27,6 +28,8 @@ const RECHECK_MS = 5000
 const FREE_DELAY_MS = 5
 
 export const now = (): number => performance.now() / 1000
+/** Milliseconds since the epoch, with the monotonic clock's resolution: the task stream's clock. */
+export const wallNow = (): number => performance.timeOrigin + performance.now()
 
 /** The last `capacity` notes by key: a bounded memory of refusals. */
 class RecentNotes {
@@ -60,6 +63,8 @@ export interface RouterHooks {
   requireTlsPeers: boolean
   /** Checks that a joining worker's peer address answers before it is admitted. */
   reachability: PeerReachability
+  /** The record of ended runs (dashboard, performance reports): filled after each batch of worker events while recording. */
+  taskStream: TaskStreamRing
 }
 
 /**
@@ -85,6 +90,8 @@ export class Router {
   /** Why the last few function registrations were refused, for the workers that then ask for them. */
   private readonly refusedFunctions = new RecentNotes(1024)
   private workerList: WorkerInfo[] = []
+  /** Clients that asked for runs to be recorded (a performance report under way). */
+  private readonly recordingClients = new Set<number>()
   private flushScheduled = false
   private readonly onMessage = (conn: Connection, m: unknown[]) => this.handle(conn, m)
   private readonly onBadFrame = (conn: Connection, err: Error) => this.badFrame(conn, err)
@@ -138,6 +145,11 @@ export class Router {
 
   get liveWorkers(): readonly WorkerInfo[] {
     return this.workerList
+  }
+
+  /** The workers' connections (name, slots, memory and usage as last reported), for the dashboard. */
+  get workerConnections(): Iterable<Connection> {
+    return this.workers.values()
   }
 
   /** Serves a new connection: it gets the challenge at once and must authenticate and say hello before `guard`'s limits run out. */
@@ -261,8 +273,10 @@ export class Router {
     conn.address = address
     conn.resources = resources
     conn.role = Role.Worker
+    conn.slots = slots
     this.pending.delete(conn)
     this.workers.set(id, conn)
+    this.hooks.taskStream.nameWorker(id, name, slots)
     conn.send(['welcome', id])
     this.info(`${conn.label} joined with ${slots} slot(s), peer server ${address}`, { worker: name, address })
     this.taskOutput.workerJoined(conn)
@@ -351,7 +365,6 @@ export class Router {
       case 'forward-logs':
         this.taskOutput.subscribe(conn, msg[1])
         break
-        break
       case 'run': {
         const [, request, payload, names, context, timeoutMs] = msg
         this.request(conn, -1, () => this.runs.start(conn, request, payload, this.workersNamed(names), context, timeoutMs), request)
@@ -365,6 +378,10 @@ export class Router {
         this.request(conn, -1, () => conn.send(['who-has', request, this.core.whoHas(msg[2]).map((ids) => ids.map((id) => this.workers.get(id)?.name ?? String(id)))]), request)
         break
       }
+      break
+      case 'task-stream':
+        this.taskStream(conn, msg[1], msg[2], msg[3])
+        break
       case 'heartbeat':
         break
     }
@@ -381,6 +398,18 @@ export class Router {
       named.add(worker)
     }
     return [...named]
+  }
+
+  /** Answers a client's 'task-stream' request, and starts or stops recording runs for it. */
+  private taskStream(conn: Connection, request: number, since: number, record: boolean): void {
+    const ring = this.hooks.taskStream
+    if (record && !this.recordingClients.has(conn.id)) {
+      this.recordingClients.add(conn.id)
+      ring.watch()
+    }
+    const { runs, prefixes, workers, dropped } = ring.window(since, MAX_TASK_STREAM_RUNS, () => this.core.prefixTotals().map((p) => p.prefix))
+    if (!record && this.recordingClients.delete(conn.id)) ring.unwatch()
+    conn.send(['task-stream', request, wallNow(), runs, prefixes, workers, dropped] satisfies TaskStream)
   }
 
   /** Runs a core call for a client; the core's refusal (cycle, unknown key...) goes back with its code, and is not a protocol violation. */
@@ -403,6 +432,7 @@ export class Router {
         let rejected: string[]
         try {
           rejected = this.core.workerEvents(conn.id, asBuffer(msg[1]))
+          if (this.hooks.taskStream.recording) this.hooks.taskStream.drain(wallNow())
         } catch (err) {
           if (isCorePanic(err)) throw err
           const e = err as Error & { code?: string }
@@ -424,7 +454,12 @@ export class Router {
       }
       case 'heartbeat':
         this.core.heartbeat(conn.id, now())
-        if (msg.length === 2) conn.memory = msg[1]
+        conn.lastHeartbeat = Date.now()
+        if (msg.length === 2 || msg.length === 3) conn.memory = msg[1]
+        if (msg.length === 3) {
+          conn.usage = msg[2]
+          if (msg[2].transfers !== undefined && this.hooks.taskStream.recording) this.hooks.taskStream.addTransfers(conn.id, msg[2].transfers)
+        }
         break
       case 'paused':
         if (msg[1] !== conn.paused) this.info(`${conn.label} ${msg[1] ? 'paused: its memory is past its pause threshold; no new tasks go to it' : 'resumed'}`)
@@ -482,6 +517,7 @@ export class Router {
     if (conn.role === Role.Client && this.clients.delete(conn.id)) {
       this.runs.clientLeft(conn)
       this.replications.clientLeft(conn)
+      if (this.recordingClients.delete(conn.id)) this.hooks.taskStream.unwatch()
       this.core.removeClient(conn.id)
       this.functions.release(conn.id)
       this.scheduleFlush()

@@ -3,7 +3,11 @@ import { Credentials, DEFAULT_ADMISSION_LIMITS, MAX_FRAME_BYTES, type AdmissionL
 import type { SchedulerRead } from './backend'
 import type { Log } from './log'
 import { NativeCore, type CoreStats, type NativeCoreOptions } from './native'
-import type { RuntimeOptions } from './options'
+import { DEFAULT_DASHBOARD_PORT, parseDashboardAddress, type RuntimeOptions } from './options'
+import { DashboardFeed } from './dashboard-feed'
+import { DashboardServer } from './dashboard-server'
+import { TaskStreamRing } from './task-stream'
+import { storyOf } from './story'
 import { DEFAULT_FUNCTION_LIMITS } from './functions'
 import { PeerReachability } from './reachability'
 import { SchedulerMetrics } from './metrics'
@@ -56,6 +60,9 @@ export class SchedulerRuntime {
   private readonly router: Router
   private server: SchedulerServer | undefined
   private metrics: SchedulerMetrics | undefined
+  private readonly taskStream: TaskStreamRing
+  private readonly feed: DashboardFeed
+  private dashboard: DashboardServer | undefined
   private timer: NodeJS.Timeout | undefined
   private failed = false
 
@@ -64,12 +71,20 @@ export class SchedulerRuntime {
     private readonly hooks: RuntimeHooks,
   ) {
     this.core = new NativeCore(coreOptions(options))
+    this.taskStream = new TaskStreamRing(this.core)
     const credentials = options.token === null ? Credentials.none : Credentials.fromToken(options.token, "the scheduler's token")
     this.router = new Router(this.core, credentials, options.maxSendQueueBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES, hooks.log, options.verbose ?? false, {
       workersChanged: hooks.workersChanged,
       fatal: (error) => this.fatal(error),
       requireTlsPeers: options.tls !== undefined && options.tls !== null,
       reachability: new PeerReachability(credentials, options.tls ?? null),
+      taskStream: this.taskStream,
+    })
+    this.feed = new DashboardFeed({
+      core: this.core,
+      taskStream: this.taskStream,
+      workers: () => this.router.workerConnections,
+      clients: () => this.router.clientCount,
     })
     this.router.functions.setLimits({
       perClient: options.maxFunctionBytesPerClient ?? DEFAULT_FUNCTION_LIMITS.perClient,
@@ -88,7 +103,31 @@ export class SchedulerRuntime {
     })
     this.timer = setInterval(() => this.tick(), this.options.tickIntervalMs ?? 100)
     this.timer.unref()
+    if (this.options.dashboard !== false) await this.openDashboard(host)
     return this.server.port
+  }
+
+  /** The dashboard's port, or null when it is off (or could not open). */
+  get dashboardPort(): number | null {
+    return this.dashboard?.port ?? null
+  }
+
+  private async openDashboard(schedulerHost: string): Promise<void> {
+    const [host, port] = this.options.dashboardAddress === undefined ? [null, DEFAULT_DASHBOARD_PORT] : parseDashboardAddress(this.options.dashboardAddress)
+    try {
+      this.dashboard = await DashboardServer.listen({
+        host: host ?? schedulerHost,
+        port,
+        token: this.options.token,
+        tls: this.options.tls ?? null,
+        feed: this.feed,
+        story: (key) => ({ key, state: this.core.state(key), transitions: storyOf(this.core, key) }),
+        log: this.hooks.log,
+      })
+    } catch (err) {
+      // The scheduler serves on without it: the dashboard is for watching, not for working.
+      this.hooks.log(`the dashboard cannot listen on ${host ?? schedulerHost}:${port}: ${(err as Error).message}; the scheduler runs without it`)
+    }
   }
 
   /** Serves one more connection that did not come through the port (an in-process client). */
@@ -157,6 +196,8 @@ export class SchedulerRuntime {
         return this.state(key!)
       case 'workers':
         return this.workers
+      case 'dashboard':
+        return this.dashboardPort
     }
   }
 
@@ -166,6 +207,10 @@ export class SchedulerRuntime {
     this.timer = undefined
     this.metrics?.close()
     this.metrics = undefined
+    this.feed.close()
+    const dashboard = this.dashboard
+    this.dashboard = undefined
+    if (dashboard) await dashboard.close()
     this.router.closeAll()
     this.closeEventLog()
     const server = this.server

@@ -111,6 +111,20 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /**
+   * The dashboard's address (http://host:port/status, https:// with TLS), or null when it is
+   * off (`dashboard: false`) or could not open. With a token, open it once with `?token=`
+   * appended (see README, Dashboard); the token is not part of this link.
+   */
+  get dashboardLink(): string | null {
+    if (!this.bound) throw new Error('the scheduler is not listening yet: call listen() first')
+    if (this.final) return null
+    const port = this.backend.read('dashboard') as number | null
+    if (port === null) return null
+    const host = new URL(this.address).hostname
+    return `${this.tls === null ? 'http' : 'https'}://${host}:${port}/status`
+  }
+
+  /**
    * The live workers, read from the scheduler's thread. This and the other reads of the
    * scheduler's state (health(), stats(), state()) wait for its answer: tens of microseconds,
    * longer while it is busy (say, with a big graph).

@@ -1,4 +1,4 @@
-import { HANDSHAKE, keyTooLong, MAX_KEY_BYTES, SkeinError, type ClientToScheduler, type HelloClient, type HelloWorker, type PartyRole, type WorkerMemory, type WorkerToScheduler } from '../protocol'
+import { HANDSHAKE, keyTooLong, MAX_KEY_BYTES, SkeinError, type ClientToScheduler, type HelloClient, type HelloWorker, type PartyRole, type WorkerMemory, type WorkerToScheduler, type WorkerUsage, MAX_HEARTBEAT_TRANSFERS } from '../protocol'
 import { MAX_TASK_OUTPUT_LINE_CHARS, MAX_TASK_OUTPUT_LINES, type TaskOutputLine } from '../protocol'
 
 /** A message that does not follow the protocol; `code` is what the sender is told. */
@@ -172,6 +172,12 @@ export function checkClientMessage(m: Message): Exclude<ClientToScheduler, Hello
       field(m, 1, isRequest, 'request id')
       field(m, 2, isKeyArray, 'keys')
       break
+    case 'task-stream':
+      expectLength(m, 4)
+      field(m, 1, isRequest, 'request id')
+      field(m, 2, (v): v is number => typeof v === 'number' && !Number.isNaN(v), 'since (ms since the epoch)')
+      field(m, 3, (v): v is boolean => typeof v === 'boolean', 'record (a boolean)')
+      break
     case 'heartbeat':
       break
     case 'forward-logs':
@@ -203,8 +209,9 @@ export function checkWorkerMessage(m: Message): Exclude<WorkerToScheduler, Hello
       break
     case 'heartbeat':
       if (m.length === 1) break
-      expectLength(m, 2)
+      if (m.length !== 3) expectLength(m, 2)
       field(m, 1, isMemory, 'memory ({ managed, spilled, process } in bytes)')
+      if (m.length === 3) field(m, 2, isUsage, 'usage ({ cpu, sent, received, executing, ready }: numbers >= 0; transfers: at most 200 [start, end, bytes])')
       break
     case 'paused':
       expectLength(m, 2)
@@ -274,6 +281,14 @@ function isNamesOrNull(v: unknown): v is string[] | null {
 
 function isTimeout(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 2 ** 31 - 1
+}
+
+function isUsage(v: unknown): v is WorkerUsage {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) return false
+  const o = v as Record<string, unknown>
+  if (!['cpu', 'sent', 'received', 'executing', 'ready'].every((k) => typeof o[k] === 'number' && Number.isFinite(o[k]) && (o[k] as number) >= 0)) return false
+  const t = o.transfers
+  return t === undefined || (Array.isArray(t) && t.length % 3 === 0 && t.length <= MAX_HEARTBEAT_TRANSFERS * 3 && t.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0))
 }
 
 function isMemory(v: unknown): v is WorkerMemory {

@@ -1,7 +1,7 @@
 import type http from 'node:http'
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { WorkerMemory } from '../protocol'
+import { MAX_HEARTBEAT_TRANSFERS, type WorkerMemory } from '../protocol'
 
 /** Fetches in flight that are timed at once; past this the oldest are no longer timed (their fetch was abandoned, most likely). */
 const MAX_TIMED_TRANSFERS = 10_000
@@ -32,6 +32,8 @@ export class WorkerMetrics {
   private readonly transfers: Counter<'outcome'>
   private readonly transferSeconds: Histogram
   private loopDelay: IntervalHistogram | undefined
+  /** Transfers that arrived since the last heartbeat: [start ms, end ms (since the epoch), bytes, ...]. */
+  private recent: number[] = []
 
   constructor() {
     const registers = [this.registry]
@@ -138,7 +140,16 @@ export class WorkerMetrics {
     this.started.delete(key)
     this.transferBytes.inc(bytes)
     this.transfers.inc({ outcome: 'ok' })
-    this.transferSeconds.observe((performance.now() - start) / 1000)
+    const now = performance.now()
+    this.transferSeconds.observe((now - start) / 1000)
+    if (this.recent.length < MAX_HEARTBEAT_TRANSFERS * 3) this.recent.push(performance.timeOrigin + start, performance.timeOrigin + now, bytes)
+  }
+
+  /** The transfers that arrived since the last call (at most MAX_HEARTBEAT_TRANSFERS), for the heartbeat. */
+  takeTransfers(): number[] {
+    const taken = this.recent
+    this.recent = []
+    return taken
   }
 
   /** No holder gave `key`. */

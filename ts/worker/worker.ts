@@ -42,6 +42,7 @@ import { NO_INPUTS, Phase, TaskRecord } from './task'
 import { MAX_CONTEXT_KEYS, RunThread } from './run-thread'
 import { encodeTaskFailure } from '../graph/payload'
 import type { TaskConnection } from './thread-state'
+import { UsageSampler } from './usage'
 
 export interface WorkerOptions {
   /** The scheduler's ws:// (or wss://) address. */
@@ -326,7 +327,8 @@ export class Worker {
       this.stop()
       throw err
     }
-    this.heartbeat = setInterval(() => this.channel.send(['heartbeat', this.memory.sample()]), this.options.heartbeatIntervalMs ?? 1000)
+    const usage = new UsageSampler({ executing: () => this.pool.active, ready: () => this.pool.queued, peerPortBytes: () => this.server?.bytes ?? { read: 0, written: 0 }, takeTransfers: () => this.metrics.takeTransfers() })
+    this.heartbeat = setInterval(() => this.channel.send(['heartbeat', this.memory.sample(), usage.sample()]), this.options.heartbeatIntervalMs ?? 1000)
     this.heartbeat.unref()
     this.memory.start()
   }

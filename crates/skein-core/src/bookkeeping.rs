@@ -27,6 +27,7 @@ impl Scheduler {
         );
         self.by_state[from as usize] -= 1;
         self.by_state[to as usize] += 1;
+        self.prefix_states.moved(self.tasks[t].prefix, from, to);
         self.counters.transitions += 1;
         let (was, now) = (from.needs_inputs(), to.needs_inputs());
         if was != now {

@@ -1,6 +1,5 @@
-//! Tasks counted per prefix and state, walked on demand for metrics scrapes: the hot paths
-//! keep no per-prefix counters, so this costs one pass over the task slots per call and
-//! nothing per task otherwise.
+//! Live tasks counted per prefix and state, for metrics scrapes: read from the per-prefix
+//! counters (`prefix_states.rs`), so a scrape costs a pass over the prefixes, not the tasks.
 
 use crate::scheduler::Scheduler;
 use crate::state::TaskState;
@@ -16,24 +15,26 @@ impl Scheduler {
     /// Live tasks per prefix and state, prefixes in the order they were first seen; prefixes
     /// with no live task are left out.
     pub fn prefix_census(&self) -> Vec<PrefixCensus> {
-        let mut counts: Vec<[usize; TaskState::COUNT]> =
-            vec![[0; TaskState::COUNT]; self.prefixes.count()];
-        for task in &self.tasks.slots {
-            if task.state == TaskState::Forgotten {
-                continue;
-            }
-            if let Some(c) = counts.get_mut(task.prefix as usize) {
-                c[task.state as usize] += 1;
-            }
-        }
-        let names = self.prefixes.names_by_id();
-        counts
+        self.prefix_progress()
             .into_iter()
-            .zip(names)
-            .filter(|(c, _)| c.iter().any(|&n| n > 0))
-            .map(|(by_state, prefix)| PrefixCensus {
-                prefix: prefix.to_string(),
-                by_state,
+            .filter(|p| {
+                p.by_state[..TaskState::Forgotten as usize]
+                    .iter()
+                    .any(|&n| n > 0)
+            })
+            .map(|p| {
+                let mut by_state = [0usize; TaskState::COUNT];
+                for (live, n) in by_state
+                    .iter_mut()
+                    .zip(p.by_state)
+                    .take(TaskState::Forgotten as usize)
+                {
+                    *live = n as usize;
+                }
+                PrefixCensus {
+                    prefix: p.prefix,
+                    by_state,
+                }
             })
             .collect()
     }

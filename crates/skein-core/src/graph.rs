@@ -292,6 +292,7 @@ impl Scheduler {
             }
             let t = self.tasks.store(task);
             self.by_state[TaskState::Released as usize] += 1;
+            self.prefix_states.created(self.tasks[t].prefix);
             for (k, &d) in dep_ids.iter().enumerate() {
                 let dep = &mut self.tasks[d];
                 let pos = dep.dependents.len() as u32;
@@ -358,6 +359,7 @@ impl Scheduler {
                 task.nbytes = nbytes;
                 let t = self.tasks.insert(h, task);
                 self.by_state[TaskState::Released as usize] += 1;
+                self.prefix_states.created(prefix);
                 self.add_holder(t, w);
                 self.apply(t, TaskState::Memory);
                 t

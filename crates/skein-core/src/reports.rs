@@ -50,6 +50,7 @@ impl Scheduler {
         self.stimulus = Stimulus::TaskFinished;
         let prefix = self.tasks[t].prefix;
         self.prefixes.observe(prefix, duration, &self.config);
+        self.task_stream.record(w, prefix, duration, false);
         self.tasks[t].nbytes = nbytes;
         // Its inputs got through: failures to fetch them before were not for good.
         for i in 0..self.tasks[t].dep_count() {
@@ -77,6 +78,7 @@ impl Scheduler {
         }
         self.workers.note_report(w);
         self.stimulus = Stimulus::TaskErred;
+        self.task_stream.record(w, self.tasks[t].prefix, 0.0, true);
         if let Some(extras) = self.tasks[t].extras.as_mut().filter(|e| e.retries_left > 0) {
             // A retry: run again (anywhere), as after any other stopped run.
             extras.retries_left -= 1;

@@ -7,12 +7,14 @@ use crate::groups::Groups;
 use crate::ids::{ClientId, KeyHasher, TaskId, WorkerId};
 use crate::instructions::Outbox;
 use crate::prefix::Prefixes;
+use crate::prefix_states::PrefixStates;
 use crate::queue::ReadyQueue;
 use crate::spec::Failure;
 use crate::state::{StateCounts, TaskState};
 use crate::stealing::Stealing;
 use crate::story::{Stimulus, TransitionRecord};
 use crate::task::TaskTable;
+use crate::task_stream::TaskStream;
 use crate::transitions::Rec;
 use crate::worker::WorkerTable;
 use std::sync::Arc;
@@ -46,6 +48,10 @@ pub struct Scheduler {
     pub(crate) counters: SchedulerStats,
     /// `now` of the last `tick`, to notice when the scheduler itself was stalled.
     pub(crate) last_tick: Option<f64>,
+    /// Tasks per prefix and state (`prefix_states.rs`).
+    pub(crate) prefix_states: PrefixStates,
+    /// Ended runs, while the shell records them (`task_stream.rs`).
+    pub(crate) task_stream: TaskStream,
 }
 
 impl Scheduler {
@@ -70,6 +76,8 @@ impl Scheduler {
             by_state: [0; TaskState::COUNT],
             stealing: Stealing::new(),
             counters: SchedulerStats::default(),
+            prefix_states: PrefixStates::default(),
+            task_stream: TaskStream::default(),
         }
     }
 

@@ -25,6 +25,33 @@ impl Scheduler {
         self.validate_sets()?;
         self.validate_steals()?;
         self.validate_groups()?;
+        self.validate_prefix_states()?;
+        Ok(())
+    }
+
+    /// The per-prefix counters count the live tasks of each prefix in each state.
+    fn validate_prefix_states(&self) -> Result<(), String> {
+        let mut counts = vec![[0u64; TaskState::COUNT]; self.prefix_states.len()];
+        for task in &self.tasks.slots {
+            if task.state == TaskState::Forgotten {
+                continue;
+            }
+            let c = counts.get_mut(task.prefix as usize).ok_or(format!(
+                "key {:?}: prefix {} has no counters",
+                task.key(),
+                task.prefix
+            ))?;
+            c[task.state as usize] += 1;
+        }
+        for (p, c) in counts.iter().enumerate() {
+            let kept = self.prefix_states.get(p as u32);
+            check!(
+                c[..TaskState::Forgotten as usize] == kept[..TaskState::Forgotten as usize],
+                "prefix {p}: counters say {:?} live tasks per state but {:?} are",
+                &kept[..TaskState::Forgotten as usize],
+                &c[..TaskState::Forgotten as usize]
+            );
+        }
         Ok(())
     }
 
