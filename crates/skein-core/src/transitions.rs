@@ -156,7 +156,13 @@ impl Scheduler {
         if self.tasks[t].waiting_on > 0 {
             return;
         }
-        match placement::decide_worker(&self.tasks, &mut self.workers, t, &self.config) {
+        match placement::decide_worker(
+            &self.tasks,
+            &mut self.workers,
+            t,
+            self.prefixes.estimate_us(self.tasks[t].prefix),
+            &self.config,
+        ) {
             Some(w) => self.start_processing(t, w),
             None => self.recommend(t, TaskState::NoWorker),
         }
@@ -230,7 +236,13 @@ impl Scheduler {
     // --- from no-worker
 
     fn transition_no_worker_processing(&mut self, t: TaskId) {
-        if let Some(w) = placement::decide_worker(&self.tasks, &mut self.workers, t, &self.config) {
+        if let Some(w) = placement::decide_worker(
+            &self.tasks,
+            &mut self.workers,
+            t,
+            self.prefixes.estimate_us(self.tasks[t].prefix),
+            &self.config,
+        ) {
             self.no_worker_remove(t);
             self.start_processing(t, w);
         }

@@ -18,17 +18,137 @@ fn a_task_goes_where_its_big_input_is() {
     assert_eq!(s.who_has(small), &[w1]);
 }
 
+/// Teaches the core that prefix `slow` runs `seconds`: one `slow-learn` task finishes.
+fn learn_duration(s: &mut Scheduler, c: ClientId, seconds: f64) {
+    s.submit_graph(c, vec![task("slow-learn", &[])], &["slow-learn"])
+        .unwrap();
+    finish_with(s, "slow-learn", 8, seconds);
+    s.release_keys(c, &["slow-learn"]).unwrap();
+}
+
+/// The case (Dask's test_decide_worker_with_many_independent_leaves in spirit): 100
+/// fast tasks, each reading the same 10 inputs held by one worker, all run there although
+/// another worker is idle: a free slot elsewhere is not worth pulling 10 inputs across.
 #[test]
-fn tiny_inputs_do_not_pin_a_task_to_a_busy_worker() {
+fn fast_tasks_stay_with_their_inputs_while_another_worker_is_idle() {
+    let mut s = sched();
+    let c = s.add_client();
+    let a = worker(&mut s, "a", 2);
+    let b = worker(&mut s, "b", 2);
+    let inputs: Vec<String> = (0..10).map(|i| format!("in-{i}")).collect();
+    for k in &inputs {
+        s.add_scattered(c, k, a, 1_000).unwrap();
+    }
+    let deps: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let keys: Vec<String> = (0..100).map(|i| format!("f-{i}")).collect();
+    let graph = keys.iter().map(|k| task(k, &deps)).collect();
+    let wanted: Vec<&str> = keys.iter().map(String::as_str).collect();
+    s.submit_graph(c, graph, &wanted).unwrap();
+    let ins = s.take_instructions();
+    assert_eq!(
+        computes(&s, &ins, a).len(),
+        100,
+        "every task runs on the holder"
+    );
+    assert!(computes(&s, &ins, b).is_empty());
+}
+
+/// A slow task whose holder has no free slot goes where it starts sooner once its inputs
+/// are moved (Dask leaves this to work stealing; skein decides it at placement too, with
+/// the same bar on duration).
+#[test]
+fn a_slow_task_spills_from_a_saturated_holder_when_moving_is_cheap() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 1);
+    learn_duration(&mut s, c, 1.0);
+    s.add_scattered(c, "x", w1, 8).unwrap();
+    s.add_scattered(c, "y", w1, 8).unwrap();
+    let w2 = worker(&mut s, "w2", 1);
+    s.submit_graph(c, vec![task("slow-1", &["x"])], &["slow-1"])
+        .unwrap();
+    assert_eq!(
+        processing_on(&s, "slow-1"),
+        Some(w1),
+        "a free slot on the holder"
+    );
+    s.submit_graph(c, vec![task("slow-2", &["x", "y"])], &["slow-2"])
+        .unwrap();
+    assert_eq!(
+        processing_on(&s, "slow-2"),
+        Some(w2),
+        "the holder is saturated: moving 16 bytes beats a second of waiting"
+    );
+}
+
+/// The same saturated holder keeps a slow task whose inputs cost more to move than the
+/// wait: 1 GB at 100 MB/s against a second of backlog.
+#[test]
+fn a_slow_task_waits_on_a_saturated_holder_when_moving_costs_more() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 1);
+    learn_duration(&mut s, c, 1.0);
+    s.add_scattered(c, "big", w1, 1_000_000_000).unwrap();
+    worker(&mut s, "w2", 1);
+    s.submit_graph(
+        c,
+        vec![task("slow-1", &["big"]), task("slow-2", &["big"])],
+        &["slow-1", "slow-2"],
+    )
+    .unwrap();
+    assert_eq!(processing_on(&s, "slow-1"), Some(w1));
+    assert_eq!(processing_on(&s, "slow-2"), Some(w1));
+}
+
+/// A fast task stays on a saturated holder: moving it costs a round trip, more than its
+/// turn in the holder's backlog is estimated to.
+#[test]
+fn a_fast_task_stays_on_a_saturated_holder() {
     let mut s = sched();
     let c = s.add_client();
     let w1 = worker(&mut s, "w1", 1);
     s.add_scattered(c, "x", w1, 8).unwrap();
-    // keep w1 busy with a long task
     let mut busy = task("busy", &[]);
     busy.restrictions = Some(vec!["w1".into()]);
     s.submit_graph(c, vec![busy], &["busy"]).unwrap();
+    worker(&mut s, "w2", 1);
+    s.submit_graph(c, vec![task("f", &["x"])], &["f"]).unwrap();
+    assert_eq!(processing_on(&s, "f"), Some(w1));
+}
+
+/// Among holders, the one where the task starts first: Dask's test_decide_worker_coschedule
+/// in spirit (bytes held and backlog both count).
+#[test]
+fn among_holders_the_earliest_start_wins() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 1);
     let w2 = worker(&mut s, "w2", 1);
+    learn_duration(&mut s, c, 1.0);
+    s.add_scattered(c, "x", w1, 1_000).unwrap();
+    s.add_scattered(c, "y", w2, 2_000).unwrap();
+    s.submit_graph(c, vec![task("f", &["x", "y"])], &["f"])
+        .unwrap();
+    assert_eq!(processing_on(&s, "f"), Some(w2), "fewer bytes to move");
+    s.submit_graph(c, vec![task("slow-1", &["x", "y"])], &["slow-1"])
+        .unwrap();
+    assert_eq!(
+        processing_on(&s, "slow-1"),
+        Some(w1),
+        "w2 is a backlog behind; 2 KB move in microseconds"
+    );
+}
+
+/// A paused holder is passed over; the task goes to the least loaded worker.
+#[test]
+fn no_open_holder_means_the_least_loaded_worker() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 1);
+    let w2 = worker(&mut s, "w2", 1);
+    s.add_scattered(c, "x", w1, 8).unwrap();
+    s.set_paused(w1, true).unwrap();
     s.submit_graph(c, vec![task("f", &["x"])], &["f"]).unwrap();
     assert_eq!(processing_on(&s, "f"), Some(w2));
 }
