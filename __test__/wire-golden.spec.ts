@@ -14,6 +14,7 @@ import { checkClientMessage, checkWorkerMessage } from '../ts/scheduler/validate
 import { MAX_STORY_TRANSITIONS, storyOf } from '../ts/scheduler/story'
 import { GraphWriter } from '../ts/graph/wire'
 import { taskWith } from '../ts/index'
+import { takeMessages } from './helpers/messages'
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
@@ -259,6 +260,26 @@ test('a task with retries: Rust reads the golden 8-field task; the TypeScript gr
   t.is(withRetries[7], 3)
   t.is(without.length, 7)
   t.throws(() => core.submitGraph(c, hex('91 98 a1 73 a1 70 c4 01 78 90 00 c0 c0 cd 03e9'), ['s']), { message: /task retries: 1001 is more than 1000/ })
+})
+
+/** [["l", "p", bin "x", [], 0, ["gone"], nil, retries 0, allowOtherWorkers true]]: a task's 9th field (crates/skein-wire/src/tests.rs holds the same bytes) */
+const TASK_WITH_LOOSE_RESTRICTIONS = hex('91 99 a1 6c a1 70 c4 01 78 90 00 91 a4 676f6e65 c0 00 c3')
+
+test('a task with allowOtherWorkers: Rust reads the golden 9-field task and runs it on a worker not named; the TypeScript graph writer adds the field only when true', (t) => {
+  const core = new NativeCore()
+  const c = core.addClient()
+  const w = core.addWorker('w1', 1, null, 0)
+  t.is(core.submitGraph(c, TASK_WITH_LOOSE_RESTRICTIONS, ['l']), 1)
+  t.deepEqual(takeMessages(core).workers.map((x) => x.id), [w], 'placed although w1 is not named')
+  const writer = new GraphWriter()
+  writer.add(taskWith({ key: 'loose', restrictions: ['gone'], allowOtherWorkers: true }, (x: number) => x, 1))
+  writer.add(taskWith({ key: 'loose-retries', restrictions: ['gone'], allowOtherWorkers: true, retries: 2 }, (x: number) => x, 2))
+  writer.add(taskWith({ key: 'strict', restrictions: ['gone'], allowOtherWorkers: false }, (x: number) => x, 3))
+  const [loose, looseRetries, strict] = decode(writer.finish()) as unknown[][]
+  t.deepEqual([loose.length, loose[7], loose[8]], [9, 0, true])
+  t.deepEqual([looseRetries.length, looseRetries[7], looseRetries[8]], [9, 2, true])
+  t.is(strict.length, 7)
+  t.throws(() => core.submitGraph(c, hex('91 99 a1 6d a1 70 c4 01 78 90 00 c0 c0 00 01'), ['m']), { message: /allowOtherWorkers/ })
 })
 
 /** ["unreachable", holder 3, reason "ECONNREFUSED"]: a worker could not reach another's peer server at all */

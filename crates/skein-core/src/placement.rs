@@ -53,6 +53,9 @@ pub(crate) const FETCH_LATENCY: f64 = 0.001;
 /// moving (`steal_min_duration`, the bar work stealing uses): then the start-time estimate
 /// decides whether moving the inputs pays. So a flood of fast tasks stays with its data
 /// instead of pulling it across for a slot freed microseconds earlier.
+///
+/// Loose restrictions (`allowOtherWorkers`) are none when no named worker is open and
+/// declares the task's resources (which still hold).
 pub(crate) fn decide_worker(
     tasks: &TaskTable,
     workers: &mut WorkerTable,
@@ -82,7 +85,9 @@ pub(crate) fn decide_worker(
     }
 
     let needs = task.resources();
-    let names = task.restrictions();
+    let names = task.restrictions().filter(|names| {
+        !task.loose_restrictions() || names.iter().any(|n| named_fits(workers, n, needs))
+    });
     let mut best = Best::new(total_bytes, epoch, config.bandwidth);
     let mut all_full = true;
     for &w in &candidates {
@@ -127,6 +132,14 @@ pub(crate) fn decide_worker(
     }
     workers.candidates = candidates;
     best.pick.map(|(_, _, w)| w)
+}
+
+/// Whether worker `name` is connected, open and declares `needs`.
+fn named_fits(workers: &WorkerTable, name: &str, needs: &[(u32, f64)]) -> bool {
+    workers.by_name.get(name).is_some_and(|&w| {
+        let wk = &workers.list[w.ix()];
+        wk.open() && wk.satisfies(needs)
+    })
 }
 
 /// The candidate with the earliest estimated start, ties to the fewest processing tasks,

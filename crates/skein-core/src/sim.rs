@@ -1164,6 +1164,7 @@ pub fn task(
         restrictions: None,
         resources: Vec::new(),
         retries: 0,
+        allow_other_workers: false,
     }
 }
 

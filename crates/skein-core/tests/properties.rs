@@ -58,11 +58,9 @@ fn resources(code: u8) -> Vec<(String, f64)> {
 }
 
 /// Whether some worker of the pool may run a task with these needs.
-fn satisfiable(restrictions: &Option<Vec<String>>, needs: &[(String, f64)]) -> bool {
+fn satisfiable(restrictions: Option<&Vec<String>>, needs: &[(String, f64)]) -> bool {
     POOL.iter().any(|(name, has)| {
-        restrictions
-            .as_ref()
-            .is_none_or(|r| r.iter().any(|n| n == name))
+        restrictions.is_none_or(|r| r.iter().any(|n| n == name))
             && needs
                 .iter()
                 .all(|(k, need)| has.iter().any(|(hk, hv)| hk == k && hv >= need))
@@ -340,6 +338,15 @@ type Check = Result<(), TestCaseError>;
 struct Needs {
     restrictions: Option<Vec<String>>,
     resources: Vec<(String, f64)>,
+    /// The restrictions are a preference (`allow_other_workers`): any equipped worker may
+    /// run it (when one named is there is not followed here; core tests cover that).
+    loose: bool,
+}
+
+impl Needs {
+    fn names(&self) -> Option<&Vec<String>> {
+        self.restrictions.as_ref().filter(|_| !self.loose)
+    }
 }
 
 impl Harness {
@@ -427,10 +434,7 @@ impl Harness {
                 let Some(needs) = self.needs.get(key) else {
                     continue;
                 };
-                let allowed = needs
-                    .restrictions
-                    .as_ref()
-                    .is_none_or(|r| r.iter().any(|n| n == name));
+                let allowed = needs.names().is_none_or(|r| r.iter().any(|n| n == name));
                 let equipped = needs
                     .resources
                     .iter()
@@ -595,11 +599,13 @@ impl Harness {
             }
             let restrictions = restriction(seed.restrict);
             let needs = resources(seed.resource);
+            let loose = restrictions.is_some() && seed.priority % 4 == 1;
             created.push((
                 key.clone(),
                 Needs {
                     restrictions: restrictions.clone(),
                     resources: needs.clone(),
+                    loose,
                 },
             ));
             specs.push(TaskSpec {
@@ -611,6 +617,7 @@ impl Harness {
                 restrictions,
                 resources: needs,
                 retries: u32::from(seed.priority % 3 == 0),
+                allow_other_workers: loose,
             });
             pool.push(key);
         }
@@ -1293,7 +1300,7 @@ impl Harness {
             if self
                 .needs
                 .get(s.key(t))
-                .is_some_and(|n| !satisfiable(&n.restrictions, &n.resources))
+                .is_some_and(|n| !satisfiable(n.names(), &n.resources))
             {
                 return true;
             }

@@ -3,7 +3,8 @@
 //!
 //! Graph (submitGraph): `[task, ...]`, each task
 //!   `[key, prefix, payload: bin, deps: [key], priority: int, restrictions: [name] | nil, resources: {name: number} | nil]`,
-//!   with an 8th field `retries: uint` when the task has any (runs again after it raised)
+//!   with an 8th field `retries: uint` when the task has any (runs again after it raised),
+//!   and a 9th `allowOtherWorkers: bool` (restrictions are a preference) when it is true
 //!   (a key, the task's or a dependency's, is at most `MAX_KEY_BYTES` of UTF-8: `SKEIN_KEY_TOO_LONG`)
 //!
 //! Worker events (workerEvents): `[event, ...]`, each one of
@@ -62,9 +63,9 @@ pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
     let mut tasks = Vec::with_capacity(r.capacity_for(n, MIN_TASK_BYTES));
     for _ in 0..n {
         let fields = r.array_len("task")?;
-        if fields != 7 && fields != 8 {
+        if !(7..=9).contains(&fields) {
             return Err(malformed(format!(
-                "task: expected 7 or 8 fields, found {fields}"
+                "task: expected 7 to 9 fields, found {fields}"
             )));
         }
         let key = r.key("task key")?.to_owned();
@@ -78,7 +79,7 @@ pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
             Some(r.owned_strs("task restrictions")?)
         };
         let resources = decode_resources(&mut r)?;
-        let retries = if fields == 8 {
+        let retries = if fields >= 8 {
             let n = r.u32("task retries")?;
             if n > MAX_RETRIES {
                 return Err(malformed(format!(
@@ -89,6 +90,7 @@ pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
         } else {
             0
         };
+        let allow_other_workers = fields == 9 && r.bool("task allowOtherWorkers")?;
         tasks.push(TaskSpec {
             key,
             prefix,
@@ -98,6 +100,7 @@ pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
             restrictions,
             resources,
             retries,
+            allow_other_workers,
         });
     }
     r.expect_end("graph")?;

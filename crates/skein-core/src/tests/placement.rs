@@ -354,3 +354,124 @@ fn a_reduction_consumes_its_roots_before_new_ones_start() {
     }
     assert!(peak <= 4, "{peak} root results were in memory at once");
 }
+
+fn loose(key: &str, deps: &[&str], names: &[&str]) -> TaskSpec {
+    let mut t = task(key, deps);
+    t.restrictions = Some(names.iter().map(|n| n.to_string()).collect());
+    t.allow_other_workers = true;
+    t
+}
+
+/// Dask's test_allow_restrictions / test_no_valid_workers_loose_restrictions: a loose task
+/// runs on its named worker when it is there (even with another idle and holding its input),
+/// and on any worker when no named one is; a strict one waits.
+#[test]
+fn loose_restrictions_prefer_the_named_worker_and_give_way_when_it_is_absent() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 1);
+    let w2 = worker(&mut s, "w2", 1);
+    s.add_scattered(c, "x", w2, 1_000_000).unwrap();
+    let mut strict = task("strict", &[]);
+    strict.restrictions = Some(vec!["ghost".into()]);
+    s.submit_graph(
+        c,
+        vec![
+            loose("named", &["x"], &["w1"]),
+            loose("anywhere", &["x"], &["ghost"]),
+            strict,
+        ],
+        &["named", "anywhere", "strict"],
+    )
+    .unwrap();
+    assert_eq!(processing_on(&s, "named"), Some(w1));
+    assert_eq!(
+        processing_on(&s, "anywhere"),
+        Some(w2),
+        "unrestricted: it goes where its input is"
+    );
+    assert_eq!(st(&s, "strict"), NoWorker);
+}
+
+/// With no worker at all a loose task waits like any other, and the first worker to join
+/// runs it, named or not. One placed elsewhere stays there when its named worker joins.
+#[test]
+fn a_loose_task_runs_on_the_first_worker_to_join() {
+    let mut s = sched();
+    let c = s.add_client();
+    s.submit_graph(c, vec![loose("a", &[], &["w-named"])], &["a"])
+        .unwrap();
+    assert_eq!(st(&s, "a"), NoWorker);
+    let other = worker(&mut s, "w-other", 1);
+    assert_eq!(processing_on(&s, "a"), Some(other));
+    let named = worker(&mut s, "w-named", 1);
+    assert_eq!(processing_on(&s, "a"), Some(other), "not moved");
+    s.submit_graph(c, vec![loose("b", &[], &["w-named"])], &["b"])
+        .unwrap();
+    assert_eq!(processing_on(&s, "b"), Some(named), "now preferred");
+}
+
+/// The named worker leaves (or pauses) with the task on it: a loose task is placed again on
+/// another worker, a strict one waits for its worker.
+#[test]
+fn a_loose_task_moves_on_when_its_named_worker_leaves_or_pauses() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 1);
+    let w2 = worker(&mut s, "w2", 1);
+    let mut strict = task("strict", &[]);
+    strict.restrictions = Some(vec!["w1".into()]);
+    s.submit_graph(c, vec![loose("a", &[], &["w1"]), strict], &["a", "strict"])
+        .unwrap();
+    assert_eq!(processing_on(&s, "a"), Some(w1));
+    assert_eq!(processing_on(&s, "strict"), Some(w1));
+    s.remove_worker(w1, 1.0).unwrap();
+    assert_eq!(processing_on(&s, "a"), Some(w2));
+    assert_eq!(st(&s, "strict"), NoWorker);
+
+    let w3 = worker(&mut s, "w3", 1);
+    s.set_paused(w3, true).unwrap();
+    s.submit_graph(c, vec![loose("b", &[], &["w3"])], &["b"])
+        .unwrap();
+    assert_eq!(
+        processing_on(&s, "b"),
+        Some(w2),
+        "its named worker is paused"
+    );
+}
+
+/// Without restrictions, allow_other_workers changes nothing (the client refuses it alone).
+#[test]
+fn allow_other_workers_without_restrictions_is_plain() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w1 = worker(&mut s, "w1", 1);
+    let mut t = task("a", &[]);
+    t.allow_other_workers = true;
+    s.submit_graph(c, vec![t], &["a"]).unwrap();
+    assert_eq!(processing_on(&s, "a"), Some(w1));
+    assert!(!s.tasks[id(&s, "a")].loose_restrictions());
+}
+
+/// Resources still hold: a loose task whose named worker lacks them runs on one declaring
+/// them (Dask drops resources too when it falls back; skein keeps them).
+#[test]
+fn loose_restrictions_keep_the_resources() {
+    let mut s = sched();
+    let c = s.add_client();
+    worker(&mut s, "plain", 1);
+    let gpu = s
+        .add_worker(
+            WorkerSpec {
+                name: "gpu".into(),
+                slots: 1,
+                resources: vec![("gpu".into(), 1.0)],
+            },
+            0.0,
+        )
+        .unwrap();
+    let mut t = loose("a", &[], &["plain"]);
+    t.resources = vec![("gpu".into(), 1.0)];
+    s.submit_graph(c, vec![t], &["a"]).unwrap();
+    assert_eq!(processing_on(&s, "a"), Some(gpu));
+}
