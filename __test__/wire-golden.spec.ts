@@ -282,6 +282,30 @@ test('a task with allowOtherWorkers: Rust reads the golden 9-field task and runs
   t.throws(() => core.submitGraph(c, hex('91 99 a1 6d a1 70 c4 01 78 90 00 c0 c0 00 01'), ['m']), { message: /allowOtherWorkers/ })
 })
 
+/** ["retry", request 7, ["a", "b"]] (client -> scheduler) and its reply ["retried", 7, ["a"]] */
+const RETRY = hex('93 a5 7265747279 07 92 a1 61 a1 62')
+const RETRIED = hex('93 a7 72657472696564 07 91 a1 61')
+
+test('retry: the client writes the golden request, the scheduler checks it, the core takes erred keys back and the reply names them', (t) => {
+  t.deepEqual(encode(['retry', 7, ['a', 'b']]), RETRY)
+  t.deepEqual(checkClientMessage(decode(RETRY) as unknown[]), ['retry', 7, ['a', 'b']])
+  t.throws(() => checkClientMessage(['retry', 7, 'a']), { message: /keys/ })
+  t.throws(() => checkClientMessage(['retry', 7]), { message: /expected 2 fields, found 1/ })
+  t.deepEqual(encode(['retried', 7, ['a']]), RETRIED)
+  const core = new NativeCore()
+  const c = core.addClient()
+  const w = core.addWorker('w1', 1, null, 0)
+  const graph: WireTask[] = [['a', 'a', Buffer.from('x'), [], 0, null, null], ['b', 'b', Buffer.from('y'), ['a'], 0, null, null]]
+  core.submitGraph(c, encode(graph), ['b'])
+  const [[task, run]] = takeMessages(core).workers[0].compute
+  t.deepEqual(core.workerEvents(w, encode([[WorkerEventKind.Erred, task, run, Buffer.from('boom')]])), [])
+  takeMessages(core)
+  t.deepEqual(core.retryKeys(c, ['unknown']), [])
+  t.deepEqual(core.retryKeys(c, ['b']).sort(), ['a', 'b'])
+  t.deepEqual(takeMessages(core).workers[0].compute.map((x) => x[2]), ['a'], 'the input that failed runs again')
+  t.deepEqual(core.retryKeys(c, ['b']), [], 'nothing erred anymore')
+})
+
 /** ["unreachable", holder 3, reason "ECONNREFUSED"]: a worker could not reach another's peer server at all */
 const UNREACHABLE = hex('93 ab 756e726561636861626c65 03 ac 45434f4e4e52454655534544')
 

@@ -11,6 +11,7 @@ import {
   type Dataset,
   type DatasetNames,
   type Story,
+  type Retried,
   type Done,
   type ResolvedTls,
   type SchedulerToClient,
@@ -21,7 +22,7 @@ import { ConnectionClosedError, SchedulerError } from './errors'
 const CLOSE_GRACE_MS = 1000
 
 /** A request's successful answer: 'done', or the reply that carries what was asked for. */
-export type Reply = Done | Dataset | DatasetNames | Story
+export type Reply = Done | Dataset | DatasetNames | Story | Retried
 
 type Waiter = { resolve: () => void; reject: (error: Error) => void; onDone: ((reply: Reply) => void) | undefined }
 
@@ -164,6 +165,7 @@ export class SchedulerConnection {
       case 'dataset':
       case 'datasets':
       case 'story':
+      case 'retried':
         this.settle(message[1], null, message)
         return
       case 'error':

@@ -76,7 +76,7 @@ export async function scatterValues(values: readonly unknown[], options: Scatter
   for (const [worker, { states, entries }] of placements) {
     for (let j = 0; j < states.length; j++) located.push({ state: states[j], worker, nbytes: entries[j][1].byteLength })
   }
-  const told = located.length > 0 ? ctx.connection.request((request) => ['scattered', request, located.map((e) => [e.state.key, e.worker, e.nbytes])]) : Promise.resolve()
+  const told = located.length > 0 ? ctx.connection.request((request) => ['scattered', request, located.map((e): [string, number, number] => [e.state.key, e.worker, e.nbytes])]) : Promise.resolve()
   // One put per worker: its large values follow it in chunks (see PeerPool.put); the worker refuses values past its memory limit.
   const put = Promise.all([...placements].map(([worker, { entries }]) => ctx.peers.put(worker, entries)))
   const [toldOutcome, putOutcome] = await Promise.allSettled([told, put])

@@ -6,9 +6,9 @@ import { AuthenticationError, ProtocolVersionError, SkeinError } from './errors'
  * The version of skein's wire protocol. Both ends of every connection must
  * speak the same one; it changes whenever a message changes shape.
  * (Version 1 was the protocol before the versioned handshake; 3 sends large values in
- * chunks, carries task retries, datasets and fire-and-forget.)
+ * chunks, carries task retries, datasets and fire-and-forget; 4 adds allowOtherWorkers and retry.)
  */
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 
 /** What a party connects as: to the scheduler as a client or a worker, or to a worker's peer server. */
 export type PartyRole = 'client' | 'worker' | 'peer'

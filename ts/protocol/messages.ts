@@ -94,6 +94,11 @@ export type ListDatasets = ['list-datasets', request: number]
 export type FireAndForget = ['fire-and-forget', keys: string[]]
 /** Asks for `key`'s last transitions (its story in the core); answered with 'story'. */
 export type StoryRequest = ['story', request: number, key: string]
+/**
+ * Erred keys run again, with the erred inputs that made them err (Dask's `retry`); answered
+ * with 'retried', naming every key taken back from erred (keys that did not err are passed over).
+ */
+export type Retry = ['retry', request: number, keys: string[]]
 
 // ---------------------------------------------------------------- scheduler -> client
 /** taskIds: for a submit whose wanted keys were given as indices, the task id of each, in order. */
@@ -114,6 +119,8 @@ export type DatasetNames = ['datasets', request: number, names: string[]]
 export type StoryTransition = [from: string, to: string, stimulus: string]
 /** A key's transitions, oldest first (bounded: the core keeps the last few per key); empty for an unknown key. */
 export type Story = ['story', request: number, transitions: StoryTransition[]]
+/** Reply to 'retry': the keys that went back from erred to be computed again. */
+export type Retried = ['retried', request: number, keys: string[]]
 /** A request (or, with request -1, the connection) was refused. */
 export type ErrorReply = ['error', request: number, code: string, message: string]
 
@@ -180,7 +187,8 @@ export type ClientToScheduler =
   | ListDatasets
   | FireAndForget
   | StoryRequest
-export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply | Dataset | DatasetNames | Story
+  | Retry
+export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply | Dataset | DatasetNames | Story | Retried
 export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat | WorkerHeartbeat | Paused | Unreachable
 export type SchedulerToWorker = Challenge | Authenticated | Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply
 export type PeerRequest = Auth | Get | Put | Chunk

@@ -336,6 +336,11 @@ export class Router {
       case 'story':
         conn.send(['story', msg[1], storyOf(this.core, msg[2])])
         break
+      case 'retry': {
+        const request = msg[1]
+        this.request(conn, -1, () => conn.send(['retried', request, this.core.retryKeys(client, msg[2])]), request)
+        break
+      }
       case 'heartbeat':
         break
     }

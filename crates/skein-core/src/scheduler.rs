@@ -46,6 +46,8 @@ pub struct Scheduler {
     pub(crate) counters: SchedulerStats,
     /// `now` of the last `tick`, to notice when the scheduler itself was stalled.
     pub(crate) last_tick: Option<f64>,
+    /// Tasks a `retry_keys` took back from erred, handed to its caller.
+    pub(crate) retried: Vec<TaskId>,
 }
 
 impl Scheduler {
@@ -70,6 +72,7 @@ impl Scheduler {
             by_state: [0; TaskState::COUNT],
             stealing: Stealing::new(),
             counters: SchedulerStats::default(),
+            retried: Vec::new(),
         }
     }
 

@@ -26,6 +26,8 @@ pub enum Stimulus {
     ExecutorDied,
     /// A worker paused (memory) or resumed.
     WorkerPaused,
+    /// A client asked for erred keys to run again.
+    Retry,
 }
 
 impl Stimulus {
@@ -47,6 +49,7 @@ impl Stimulus {
             Stimulus::DataLost => "data-lost",
             Stimulus::Tick => "tick",
             Stimulus::StealResponse => "steal-response",
+            Stimulus::Retry => "retry",
         }
     }
 }
