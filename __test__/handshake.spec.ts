@@ -13,17 +13,17 @@ const TOKEN = 'sixteen-chars-ok'
 const credentials = Credentials.fromToken(TOKEN, 'the test')
 const hmac = (label: string, first: Uint8Array, second: Uint8Array) => createHmac('sha256', TOKEN).update(label).update(first).update(second).digest()
 
-/** ["challenge", 3, "hmac-sha256", nonce 32 x 0x01, []] */
-const CHALLENGE = hex('95 a9 6368616c6c656e6765 03 ab 686d61632d736861323536 c4 20' + '01'.repeat(32) + '90')
-/** ["auth", 3, "client", nonce 32 x 0x02, proof 32 x 0x03, []] */
-const AUTH = hex('96 a4 61757468 03 a6 636c69656e74 c4 20' + '02'.repeat(32) + 'c4 20' + '03'.repeat(32) + '90')
+/** ["challenge", 4, "hmac-sha256", nonce 32 x 0x01, []] */
+const CHALLENGE = hex('95 a9 6368616c6c656e6765 04 ab 686d61632d736861323536 c4 20' + '01'.repeat(32) + '90')
+/** ["auth", 4, "client", nonce 32 x 0x02, proof 32 x 0x03, []] */
+const AUTH = hex('96 a4 61757468 04 a6 636c69656e74 c4 20' + '02'.repeat(32) + 'c4 20' + '03'.repeat(32) + '90')
 /** ["authenticated", proof 32 x 0x04] */
 const AUTHENTICATED = hex('92 ad 61757468656e74696361746564 c4 20' + '04'.repeat(32))
 
 test('the handshake messages have golden bytes', (t) => {
-  t.is(PROTOCOL_VERSION, 3)
-  const challenge = ['challenge', 3, 'hmac-sha256', Buffer.alloc(32, 1), []]
-  const auth = ['auth', 3, 'client', Buffer.alloc(32, 2), Buffer.alloc(32, 3), []]
+  t.is(PROTOCOL_VERSION, 4)
+  const challenge = ['challenge', 4, 'hmac-sha256', Buffer.alloc(32, 1), []]
+  const auth = ['auth', 4, 'client', Buffer.alloc(32, 2), Buffer.alloc(32, 3), []]
   const authenticated = ['authenticated', Buffer.alloc(32, 4)]
   t.deepEqual(encode(challenge), CHALLENGE)
   t.deepEqual(encode(auth), AUTH)
@@ -35,16 +35,16 @@ test('the handshake messages have golden bytes', (t) => {
 
 test('the proofs are HMAC-SHA256 of the token over a label naming the side and role, then the nonces in a fixed order', (t) => {
   // Known-answer vectors for the nonces of the golden messages.
-  t.is(hmac('skein/3/party/client', Buffer.alloc(32, 1), Buffer.alloc(32, 2)).toString('hex'), 'd8678db1cb0d7073f8d941db808bc7742073a3ae0427cfa08ffabdb8c38df6c8')
-  t.is(hmac('skein/3/server', Buffer.alloc(32, 2), Buffer.alloc(32, 1)).toString('hex'), '11d7ae12ffd2b3919043fa8272d80b8b65b64a7216e8106f8e6e6418053c75e2')
+  t.is(hmac('skein/4/party/client', Buffer.alloc(32, 1), Buffer.alloc(32, 2)).toString('hex'), 'de92248d51d4ade9468b1bd8d82f397e988d0afd2f5ffe86ea2fdce086c0cff6')
+  t.is(hmac('skein/4/server', Buffer.alloc(32, 2), Buffer.alloc(32, 1)).toString('hex'), '3f4992f99962bea005836a3d0bcf5d8c8b0a3aa55c07a114c150f4c31fcd631f')
 
   const server = new ServerHandshake(credentials, 'scheduler', ['client', 'worker'])
   const party = new PartyHandshake(credentials, 'client', 'the test server')
   const challenge = server.challenge()
   const auth = party.receive(challenge)!
-  t.deepEqual(auth[4], hmac('skein/3/party/client', challenge[3], auth[3]))
+  t.deepEqual(auth[4], hmac('skein/4/party/client', challenge[3], auth[3]))
   const authenticated = server.answer(auth)
-  t.deepEqual(authenticated[1], hmac('skein/3/server', auth[3], challenge[3]))
+  t.deepEqual(authenticated[1], hmac('skein/4/server', auth[3], challenge[3]))
   t.is(server.role, 'client')
   t.is(party.receive(authenticated), null)
   t.true(party.done)
