@@ -253,9 +253,7 @@ impl Scheduler {
     /// Keys that did not err, or that the scheduler does not know, are passed over. Returns
     /// the tasks taken back from erred, for the client to wait on them anew.
     pub fn retry_keys(&mut self, c: ClientId, keys: &[&str]) -> Result<Vec<TaskId>, CoreError> {
-        if self.clients.list.get(c.ix()).is_none() {
-            return Err(CoreError::UnknownClient { client: c.0 });
-        }
+        self.check_client(c)?;
         check_keys(keys)?;
         self.stimulus = Stimulus::Retry;
         let mut stack: Vec<TaskId> = keys

@@ -136,6 +136,11 @@ enum Ev {
         client: u8,
         key: u16,
     },
+    /// A client asks for a key to run again if it erred (`retry_keys`).
+    Retry {
+        client: u8,
+        key: u16,
+    },
     AddClient,
     RemoveClient {
         client: u8,
@@ -264,6 +269,7 @@ fn event(mix: Mix) -> impl Strategy<Value = Ev> {
         mix.clients * 2 => (any::<u8>(), any::<u16>()).prop_map(|(client, key)| Ev::Want { client, key }),
         mix.clients => (any::<u8>(), any::<u16>()).prop_map(|(client, key)| Ev::Release { client, key }),
         mix.clients => (any::<u8>(), any::<u16>()).prop_map(|(client, key)| Ev::Cancel { client, key }),
+        mix.clients => (any::<u8>(), any::<u16>()).prop_map(|(client, key)| Ev::Retry { client, key }),
         mix.clients => Just(Ev::AddClient),
         mix.clients => any::<u8>().prop_map(|client| Ev::RemoveClient { client }),
         mix.clients => (any::<u8>(), any::<u8>(), prop::option::of(any::<u16>()))
@@ -811,6 +817,56 @@ impl Harness {
         Ok(())
     }
 
+    /// Retries `key`: refused for a removed client; a key that did not err takes nothing
+    /// back; the client forgets what it heard of the keys taken back (as the real one does),
+    /// and the final checks hold it to what it hears of their new runs.
+    fn retry(&mut self, client: u8, key: u16) -> Check {
+        let (c, live) = self.client(client);
+        let Some(key) = self.key(key) else {
+            return Ok(());
+        };
+        let before = self.counts();
+        let was_erred = self
+            .sim
+            .scheduler()
+            .task_id(&key)
+            .is_some_and(|t| self.sim.scheduler().state(t) == TaskState::Erred);
+        let result = self.sim.scheduler_mut().retry_keys(c, &[key.as_str()]);
+        if !live {
+            return self.expect_refused(
+                "retry from a removed client",
+                result.map(|_| ()),
+                Some("SKEIN_UNKNOWN_CLIENT"),
+                &before,
+            );
+        }
+        let retried = match result {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(TestCaseError::fail(format!(
+                    "retry_keys({key}) failed: {e:?}"
+                )))
+            }
+        };
+        let s = self.sim.scheduler();
+        if !was_erred {
+            prop_assert!(
+                retried.is_empty(),
+                "retry of {} (not erred) took back {:?}",
+                key,
+                retried
+            );
+        }
+        // A key taken back may err again at once: another of its inputs erred from lost
+        // scattered data, which no retry brings back.
+        let keys: Vec<String> = retried.iter().map(|&t| s.key(t).to_owned()).collect();
+        for k in &keys {
+            self.sim.forget_outcome(c, k);
+        }
+        self.sim.pump();
+        Ok(())
+    }
+
     fn release(&mut self, client: u8, key: u16, cancel: bool) -> Check {
         let (c, live) = self.client(client);
         let Some(key) = self.key(key) else {
@@ -1221,6 +1277,7 @@ impl Harness {
             Ev::Want { client, key } => self.want(*client, *key)?,
             Ev::Release { client, key } => self.release(*client, *key, false)?,
             Ev::Cancel { client, key } => self.release(*client, *key, true)?,
+            Ev::Retry { client, key } => self.retry(*client, *key)?,
             Ev::AddClient => {
                 let c = self.sim.add_client();
                 self.clients.push((c, true));
