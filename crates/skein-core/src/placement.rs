@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::ids::{TaskId, WorkerId};
 use crate::prefix::HELD_BACK;
-use crate::task::TaskTable;
+use crate::task::{Task, TaskTable};
 use crate::worker::{Worker, WorkerTable};
 
 /// The worker for a ready queued root or root-ish task: the least loaded one, if it has
@@ -85,9 +85,7 @@ pub(crate) fn decide_worker(
     }
 
     let needs = task.resources();
-    let names = task.restrictions().filter(|names| {
-        !task.loose_restrictions() || names.iter().any(|n| named_fits(workers, n, needs))
-    });
+    let names = allowed_names(task, workers);
     let mut best = Best::new(total_bytes, epoch, config.bandwidth);
     let mut all_full = true;
     for &w in &candidates {
@@ -132,6 +130,18 @@ pub(crate) fn decide_worker(
     }
     workers.candidates = candidates;
     best.pick.map(|(_, _, w)| w)
+}
+
+/// The worker names `task` is held to now: its restrictions, unless they are loose and no
+/// named worker is open and declares its resources.
+#[inline]
+pub(crate) fn allowed_names<'a>(task: &'a Task, workers: &WorkerTable) -> Option<&'a [Box<str>]> {
+    task.restrictions().filter(|names| {
+        !task.loose_restrictions()
+            || names
+                .iter()
+                .any(|n| named_fits(workers, n, task.resources()))
+    })
 }
 
 /// Whether worker `name` is connected, open and declares `needs`.
