@@ -179,3 +179,22 @@ test('retry of a future whose input erred runs the input again, then the future;
   await t.throwsAsync(client.retry(['not a future'] as never), { code: 'SKEIN_INVALID_OPTIONS' })
   await client.close()
 })
+
+test("a retry reaches every client holding the key: another client's future waits for the new run too (Dask's task-retried)", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skein-retry-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const first = await shared.connect()
+  const second = await shared.connect()
+  const file = path.join(dir, 'value')
+  const key = `shared-${path.basename(dir)}`
+  const mine = first.submitWith({ key }, readNumber, file)
+  await t.throwsAsync(mine, { instanceOf: TaskError })
+  const theirs = second.submitWith({ key }, readNumber, file)
+  await t.throwsAsync(theirs, { instanceOf: TaskError })
+  fs.writeFileSync(file, '7')
+  await mine.retry()
+  t.is(await mine, 7)
+  t.is(await theirs, 7)
+  await first.close()
+  await second.close()
+})

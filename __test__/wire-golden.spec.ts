@@ -302,8 +302,28 @@ test('retry: the client writes the golden request, the scheduler checks it, the 
   takeMessages(core)
   t.deepEqual(core.retryKeys(c, ['unknown']), [])
   t.deepEqual(core.retryKeys(c, ['b']).sort(), ['a', 'b'])
-  t.deepEqual(takeMessages(core).workers[0].compute.map((x) => x[2]), ['a'], 'the input that failed runs again')
+  const after = takeMessages(core)
+  t.deepEqual(after.workers[0].compute.map((x) => x[2]), ['a'], 'the input that failed runs again')
+  t.deepEqual(after.clients[0].retried, ['b'], 'a client wanting a key taken back hears it (task-retried)')
   t.deepEqual(core.retryKeys(c, ['b']), [], 'nothing erred anymore')
+})
+
+/** A client row with its 5th element after a retry: [client 0, nil, nil, nil, bin ["task-retried", ["a"]]] (crates/skein-wire/src/tests.rs holds the same bytes) */
+const CLIENT_ROW_RETRIED = hex('95 00 c0 c0 c0 c6 00000011 92 ac 7461736b2d72657472696564 91 a1 61')
+
+test('task-retried: Rust writes the golden 5th element of a client row, the router sends it first and the client reads it', (t) => {
+  const core = new NativeCore()
+  const c = core.addClient()
+  const w = core.addWorker('w1', 1, null, 0)
+  core.submitGraph(c, encode([['a', 'a', Buffer.from('x'), [], 0, null, null]] satisfies WireTask[]), ['a'])
+  const [[task, run]] = takeMessages(core).workers[0].compute
+  core.workerEvents(w, encode([[WorkerEventKind.Erred, task, run, Buffer.from('boom')]]))
+  t.is((decode(core.takeMessages()!) as unknown[][])[1].length, 1)
+  core.retryKeys(c, ['a'])
+  const bytes = core.takeMessages()!
+  t.true(bytes.includes(CLIENT_ROW_RETRIED), bytes.toString('hex'))
+  const [, clients] = decode(bytes) as [unknown, unknown[][]]
+  t.deepEqual(decode(clients[0][4] as Uint8Array), ['task-retried', ['a']])
 })
 
 /** ["unreachable", holder 3, reason "ECONNREFUSED"]: a worker could not reach another's peer server at all */

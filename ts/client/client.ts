@@ -686,6 +686,9 @@ export class Client implements FutureOwner {
       case 'cancelled':
         for (const key of event[1]) this.cancelled(key)
         return
+      case 'task-retried':
+        for (const key of event[1]) this.keys.get(key)?.retried()
+        return
       case 'workers':
         this.peers.setWorkers(event[1])
         this.wakeWorkerWaiters()

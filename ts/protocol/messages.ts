@@ -121,6 +121,8 @@ export type StoryTransition = [from: string, to: string, stimulus: string]
 export type Story = ['story', request: number, transitions: StoryTransition[]]
 /** Reply to 'retry': the keys that went back from erred to be computed again. */
 export type Retried = ['retried', request: number, keys: string[]]
+/** To every client wanting them: these erred keys were taken back by a retry (anyone's) and run again. */
+export type TaskRetried = ['task-retried', keys: string[]]
 /** A request (or, with request -1, the connection) was refused. */
 export type ErrorReply = ['error', request: number, code: string, message: string]
 
@@ -188,7 +190,7 @@ export type ClientToScheduler =
   | FireAndForget
   | StoryRequest
   | Retry
-export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply | Dataset | DatasetNames | Story | Retried
+export type SchedulerToClient = Challenge | Authenticated | Welcome | Done | InMemory | Erred | Cancelled | Workers | ErrorReply | Dataset | DatasetNames | Story | Retried | TaskRetried
 export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat | WorkerHeartbeat | Paused | Unreachable
 export type SchedulerToWorker = Challenge | Authenticated | Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply
 export type PeerRequest = Auth | Get | Put | Chunk

@@ -489,12 +489,14 @@ export class Router {
       // This flush already runs once per turn, after everything the turn produced: send now.
       conn.channel.flushNow()
     }
-    for (const [id, memory, erred, cancelled] of clients) {
+    for (const [id, memory, erred, cancelled, retried] of clients) {
       const conn = this.clients.get(id)
       if (!conn) {
         if (this.fireAndForget.is(id)) this.fireAndForget.settled(memory, erred)
         continue
       }
+      // First: the new run's news in this batch must find the old failure forgotten.
+      if (retried !== undefined) conn.sendEncoded(retried)
       if (memory !== null) conn.sendEncoded(memory)
       if (erred !== null) conn.sendEncoded(erred)
       if (cancelled !== null) conn.sendEncoded(cancelled)

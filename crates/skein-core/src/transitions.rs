@@ -360,6 +360,7 @@ impl Scheduler {
         extras.unfetched_reason = None;
         self.set_state(t, TaskState::Released);
         self.retried.push(t);
+        self.for_each_wanter(t, |out, c| out.retried(c, t));
         let n = self.tasks[t].dependents.len();
         for i in 0..n {
             let (d, _) = self.tasks[t].dependents[i];

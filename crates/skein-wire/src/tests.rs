@@ -484,3 +484,48 @@ fn golden_bytes_of_runs_past_2_pow_32() {
         ]
     );
 }
+
+/// Golden bytes (the router and the client read the same: __test__/wire-golden.spec.ts): a
+/// client row with a 5th element after a retry took keys back, `["task-retried", ["a"]]`,
+/// and rows without one keep their 4 elements.
+pub(crate) const CLIENT_ROW_RETRIED: &[u8] = &[
+    0x95, 0x00, 0xc0, 0xc0, 0xc0, 0xc6, 0x00, 0x00, 0x00, 0x11, 0x92, 0xac, b't', b'a', b's', b'k',
+    b'-', b'r', b'e', b't', b'r', b'i', b'e', b'd', 0x91, 0xa1, b'a',
+];
+
+#[test]
+fn a_retry_tells_every_client_wanting_the_key_in_a_fifth_element_of_its_row() {
+    let mut core = Scheduler::new(Config::default());
+    let c = core.add_client();
+    let w = core
+        .add_worker(
+            WorkerSpec {
+                name: "w".into(),
+                slots: 1,
+                resources: vec![],
+            },
+            0.0,
+        )
+        .unwrap();
+    let a = TaskSpec {
+        key: "a".into(),
+        payload: b"x".to_vec().into(),
+        ..TaskSpec::default()
+    };
+    core.submit_graph(c, vec![a], &["a"]).unwrap();
+    core.take_instructions();
+    let t = core.task_id("a").unwrap();
+    let run = core.run_id(t);
+    core.task_erred(w, t, run, b"boom".to_vec().into()).unwrap();
+    let ins = core.take_instructions();
+    let erred = encode_messages(&core, &ins, &InlineValues::default());
+    assert!(erred.windows(2).any(|x| x == [0x94, 0x00]), "{erred:02x?}");
+    core.retry_keys(c, &["a"]).unwrap();
+    let ins = core.take_instructions();
+    let out = encode_messages(&core, &ins, &InlineValues::default());
+    assert!(
+        out.windows(CLIENT_ROW_RETRIED.len())
+            .any(|x| x == CLIENT_ROW_RETRIED),
+        "{out:02x?}"
+    );
+}

@@ -24,7 +24,8 @@
 //! protocol messages, so the shell forwards bytes instead of decoding and
 //! re-encoding every task: `[workers, clients, removedWorkers]`
 //!   workers: `[[worker, free: bin | nil, compute: bin | nil, steal: bin | nil]]` (send in that order)
-//!   clients: `[[client, memory: bin | nil, erred: bin | nil, cancelled: bin | nil]]`
+//!   clients: `[[client, memory: bin | nil, erred: bin | nil, cancelled: bin | nil]]`, with a 5th
+//!     `retried: bin` when a retry took keys back (send it first: it comes before the rest)
 //!   removedWorkers: `[worker]`
 //! Each bin is one encoded message (nil when it would be empty):
 //!   `["free", [key]]`
@@ -40,6 +41,7 @@
 //!     cause (per worker): 0 died (connection closed), 1 stopped answering (heartbeat timeout),
 //!     2 the task ended its execution thread
 //!   `["cancelled", [key]]`
+//!   `["task-retried", [key]]` (erred keys taken back by a client's retry: they run again)
 
 use crate::error::{malformed, Result};
 use crate::inline_values::InlineValues;
@@ -451,7 +453,7 @@ pub fn encode_messages(core: &Scheduler, ins: &Instructions, inline: &InlineValu
     }
     out.array(ins.clients.len());
     for (client, batch) in &ins.clients {
-        out.array(4);
+        out.array(if batch.retried.is_empty() { 4 } else { 5 });
         out.uint(u64::from(client.0));
         out.memory_message(core, &batch.memory, inline);
         out.message("erred", batch.erred.is_empty(), |o| {
@@ -466,6 +468,11 @@ pub fn encode_messages(core: &Scheduler, ins: &Instructions, inline: &InlineValu
         out.message("cancelled", batch.cancelled.is_empty(), |o| {
             key_list(o, core, &batch.cancelled);
         });
+        if !batch.retried.is_empty() {
+            out.message("task-retried", false, |o| {
+                key_list(o, core, &batch.retried);
+            });
+        }
     }
     out.array(ins.removed_workers.len());
     for w in &ins.removed_workers {

@@ -211,10 +211,18 @@ fn retry_of_the_failed_input_takes_back_its_erred_dependents() {
         .unwrap();
     raise(&mut s, "x");
     assert_eq!(st(&s, "z"), Erred);
+    s.take_instructions();
     let ids = s.retry_keys(c, &["x"]).unwrap();
     let mut retried = keys(&s, &ids);
     retried.sort();
     assert_eq!(retried, ["x", "z"]);
+    let ins = s.take_instructions();
+    assert_eq!(keys(&s, &client_batch(&ins, c).retried), ["x"]);
+    assert_eq!(
+        keys(&s, &client_batch(&ins, other).retried),
+        ["z"],
+        "the other client hears its key runs again (Dask's task-retried)"
+    );
     finish(&mut s, "x");
     finish(&mut s, "z");
     let ins = s.take_instructions();
