@@ -119,3 +119,82 @@ test('retries: a task that throws runs again, and succeeds on its third try; wit
   t.throws(() => client.submitWith({ retries: 1.5 }, flaky, none, 1), { message: /option retries must be an integer from 0 to 1000/ })
   await client.close()
 })
+
+/** Reads a number from `file` (throws ENOENT while there is none), counting its runs in `file`.runs. */
+const readNumber = async (file: string): Promise<number> => {
+  const fsp = await import('node:fs/promises')
+  await fsp.appendFile(`${file}.runs`, 'x\n')
+  return Number(await fsp.readFile(file, 'utf8'))
+}
+
+// Dask's test_retry.
+test('future.retry(): a task that erred runs again, and awaiting the future waits for the new run', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skein-retry-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const client = await shared.connect()
+  const file = path.join(dir, 'value')
+  const future = client.submitWith({ pure: false }, readNumber, file)
+  await t.throwsAsync(future, { instanceOf: TaskError, message: /ENOENT/ })
+  t.is(future.status, 'error')
+  fs.writeFileSync(file, '41')
+  await future.retry()
+  t.is(await future, 41)
+  t.is(future.status, 'finished')
+  t.is(fs.readFileSync(`${file}.runs`, 'utf8'), 'x\nx\n', 'ran twice')
+  const story = await client.story(future)
+  t.true(story.some((s) => s.stimulus === 'retry' && s.from === 'erred' && s.to === 'released'), JSON.stringify(story))
+  // A future that did not err: nothing happens.
+  await future.retry()
+  t.is(await future, 41)
+  t.is(fs.readFileSync(`${file}.runs`, 'utf8'), 'x\nx\n')
+  await client.close()
+})
+
+// Dask's test_retry_dependencies.
+test('retry of a future whose input erred runs the input again, then the future; client.retry takes many', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skein-retry-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const client = await shared.connect()
+  const file = path.join(dir, 'value')
+  const x = client.submitWith({ pure: false }, readNumber, file)
+  const y = client.submit((v: number) => v + 1, x)
+  const error = await t.throwsAsync(y, { instanceOf: TaskError })
+  t.is(error!.causeKey, x.key)
+  t.is(x.status, 'error')
+  fs.writeFileSync(file, '100')
+  await y.retry()
+  t.is(await y, 101)
+  t.is(await x, 100, "the input's future waits for its new run too")
+  await y.retry()
+  await x.retry()
+  t.is(await y, 101)
+  t.is(fs.readFileSync(`${file}.runs`, 'utf8'), 'x\nx\n', 'the input ran twice, not more')
+
+  const other = path.join(dir, 'other')
+  const many = [0, 1, 2].map((i) => client.submitWith({ pure: false }, readNumber, `${other}-${i}`))
+  await Promise.allSettled(many)
+  for (let i = 0; i < 3; i++) fs.writeFileSync(`${other}-${i}`, String(i))
+  await client.retry(many)
+  t.deepEqual(await client.gather(many), [0, 1, 2])
+  await t.throwsAsync(client.retry(['not a future'] as never), { code: 'SKEIN_INVALID_OPTIONS' })
+  await client.close()
+})
+
+test("a retry reaches every client holding the key: another client's future waits for the new run too (Dask's task-retried)", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skein-retry-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const first = await shared.connect()
+  const second = await shared.connect()
+  const file = path.join(dir, 'value')
+  const key = `shared-${path.basename(dir)}`
+  const mine = first.submitWith({ key }, readNumber, file)
+  await t.throwsAsync(mine, { instanceOf: TaskError })
+  const theirs = second.submitWith({ key }, readNumber, file)
+  await t.throwsAsync(theirs, { instanceOf: TaskError })
+  fs.writeFileSync(file, '7')
+  await mine.retry()
+  t.is(await mine, 7)
+  t.is(await theirs, 7)
+  await first.close()
+  await second.close()
+})

@@ -40,6 +40,8 @@ test('the client API tour in the README runs as written', async (t) => {
   t.regex(out, /\[ 1, 4, 9, 16 \]/)
   t.regex(out, /^8$/m)
   t.regex(out, /SKEIN_TASK_FAILED/)
+  t.regex(out, /^retried 42$/m)
+  t.regex(out, /^35$/m)
 })
 
 test('the waiting example in the README runs as written', async (t) => {

@@ -22,6 +22,7 @@ import { TaskOutputRelay } from '../ts/scheduler/task-output'
 import type { Connection } from '../ts/scheduler/connection'
 import { ForwardedOutput } from '../ts/client/task-output'
 import { createLogger, type LogRecord } from '../ts/log'
+import { takeMessages } from './helpers/messages'
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
@@ -298,6 +299,70 @@ test('a task with retries: Rust reads the golden 8-field task; the TypeScript gr
   t.is(withRetries[7], 3)
   t.is(without.length, 7)
   t.throws(() => core.submitGraph(c, hex('91 98 a1 73 a1 70 c4 01 78 90 00 c0 c0 cd 03e9'), ['s']), { message: /task retries: 1001 is more than 1000/ })
+})
+
+/** [["l", "p", bin "x", [], 0, ["gone"], nil, retries 0, allowOtherWorkers true]]: a task's 9th field (crates/skein-wire/src/tests.rs holds the same bytes) */
+const TASK_WITH_LOOSE_RESTRICTIONS = hex('91 99 a1 6c a1 70 c4 01 78 90 00 91 a4 676f6e65 c0 00 c3')
+
+test('a task with allowOtherWorkers: Rust reads the golden 9-field task and runs it on a worker not named; the TypeScript graph writer adds the field only when true', (t) => {
+  const core = new NativeCore()
+  const c = core.addClient()
+  const w = core.addWorker('w1', 1, null, 0)
+  t.is(core.submitGraph(c, TASK_WITH_LOOSE_RESTRICTIONS, ['l']), 1)
+  t.deepEqual(takeMessages(core).workers.map((x) => x.id), [w], 'placed although w1 is not named')
+  const writer = new GraphWriter()
+  writer.add(taskWith({ key: 'loose', restrictions: ['gone'], allowOtherWorkers: true }, (x: number) => x, 1))
+  writer.add(taskWith({ key: 'loose-retries', restrictions: ['gone'], allowOtherWorkers: true, retries: 2 }, (x: number) => x, 2))
+  writer.add(taskWith({ key: 'strict', restrictions: ['gone'], allowOtherWorkers: false }, (x: number) => x, 3))
+  const [loose, looseRetries, strict] = decode(writer.finish()) as unknown[][]
+  t.deepEqual([loose.length, loose[7], loose[8]], [9, 0, true])
+  t.deepEqual([looseRetries.length, looseRetries[7], looseRetries[8]], [9, 2, true])
+  t.is(strict.length, 7)
+  t.throws(() => core.submitGraph(c, hex('91 99 a1 6d a1 70 c4 01 78 90 00 c0 c0 00 01'), ['m']), { message: /allowOtherWorkers/ })
+})
+
+/** ["retry", request 7, ["a", "b"]] (client -> scheduler) and its reply ["retried", 7, ["a"]] */
+const RETRY = hex('93 a5 7265747279 07 92 a1 61 a1 62')
+const RETRIED = hex('93 a7 72657472696564 07 91 a1 61')
+
+test('retry: the client writes the golden request, the scheduler checks it, the core takes erred keys back and the reply names them', (t) => {
+  t.deepEqual(encode(['retry', 7, ['a', 'b']]), RETRY)
+  t.deepEqual(checkClientMessage(decode(RETRY) as unknown[]), ['retry', 7, ['a', 'b']])
+  t.throws(() => checkClientMessage(['retry', 7, 'a']), { message: /keys/ })
+  t.throws(() => checkClientMessage(['retry', 7]), { message: /expected 2 fields, found 1/ })
+  t.deepEqual(encode(['retried', 7, ['a']]), RETRIED)
+  const core = new NativeCore()
+  const c = core.addClient()
+  const w = core.addWorker('w1', 1, null, 0)
+  const graph: WireTask[] = [['a', 'a', Buffer.from('x'), [], 0, null, null], ['b', 'b', Buffer.from('y'), ['a'], 0, null, null]]
+  core.submitGraph(c, encode(graph), ['b'])
+  const [[task, run]] = takeMessages(core).workers[0].compute
+  t.deepEqual(core.workerEvents(w, encode([[WorkerEventKind.Erred, task, run, Buffer.from('boom')]])), [])
+  takeMessages(core)
+  t.deepEqual(core.retryKeys(c, ['unknown']), [])
+  t.deepEqual(core.retryKeys(c, ['b']).sort(), ['a', 'b'])
+  const after = takeMessages(core)
+  t.deepEqual(after.workers[0].compute.map((x) => x[2]), ['a'], 'the input that failed runs again')
+  t.deepEqual(after.clients[0].retried, ['b'], 'a client wanting a key taken back hears it (task-retried)')
+  t.deepEqual(core.retryKeys(c, ['b']), [], 'nothing erred anymore')
+})
+
+/** A client row with its 5th element after a retry: [client 0, nil, nil, nil, bin ["task-retried", ["a"]]] (crates/skein-wire/src/tests.rs holds the same bytes) */
+const CLIENT_ROW_RETRIED = hex('95 00 c0 c0 c0 c6 00000011 92 ac 7461736b2d72657472696564 91 a1 61')
+
+test('task-retried: Rust writes the golden 5th element of a client row, the router sends it first and the client reads it', (t) => {
+  const core = new NativeCore()
+  const c = core.addClient()
+  const w = core.addWorker('w1', 1, null, 0)
+  core.submitGraph(c, encode([['a', 'a', Buffer.from('x'), [], 0, null, null]] satisfies WireTask[]), ['a'])
+  const [[task, run]] = takeMessages(core).workers[0].compute
+  core.workerEvents(w, encode([[WorkerEventKind.Erred, task, run, Buffer.from('boom')]]))
+  t.is((decode(core.takeMessages()!) as unknown[][])[1].length, 1)
+  core.retryKeys(c, ['a'])
+  const bytes = core.takeMessages()!
+  t.true(bytes.includes(CLIENT_ROW_RETRIED), bytes.toString('hex'))
+  const [, clients] = decode(bytes) as [unknown, unknown[][]]
+  t.deepEqual(decode(clients[0][4] as Uint8Array), ['task-retried', ['a']])
 })
 
 /** ["unreachable", holder 3, reason "ECONNREFUSED"]: a worker could not reach another's peer server at all */

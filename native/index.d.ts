@@ -52,6 +52,11 @@ export declare class NativeCore {
    */
   releaseTasks(client: number, tasks: Uint32Array): void
   cancelKeys(client: number, keys: Array<string>): void
+  /**
+   * Erred keys run again (Dask's `retry`), with the erred inputs that caused them; returns
+   * every key taken back from erred (the client waits on those anew).
+   */
+  retryKeys(client: number, keys: Array<string>): Array<string>
   /** Records data a client placed on `worker` itself (scatter). */
   addScattered(client: number, key: string, worker: number, nbytes: number): void
   addWorker(name: string, slots: number, resources: Record<string, number> | undefined | null, now: number): number

@@ -252,6 +252,7 @@ recorded_events! {
     18 Replicate => replicate(keys: Vec<String>, n: Option<u32>, workers: Option<Vec<String>>);
     19 ReplicaAdded => replica_added(worker: u32, key: String);
     20 RecordRuns => record_runs(on: bool);
+    21 RetryKeys => retry_keys(client: u32, keys: Vec<String>);
 }
 
 /// Appends a record of `$event` with the method's arguments, if this core keeps a log.

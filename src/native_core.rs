@@ -496,6 +496,20 @@ impl NativeCore {
         })
     }
 
+    /// Erred keys run again (Dask's `retry`), with the erred inputs that caused them; returns
+    /// every key taken back from erred (the client waits on those anew).
+    #[napi(catch_unwind)]
+    pub fn retry_keys(&mut self, client: u32, keys: Vec<String>) -> Result<Vec<String>> {
+        record!(self, RetryKeys, client, keys);
+        self.guarded(|core, _| {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let retried = core
+                .retry_keys(ClientId(client), &keys)
+                .map_err(core_error)?;
+            Ok(retried.iter().map(|&t| core.key(t).to_owned()).collect())
+        })
+    }
+
     /// Records data a client placed on `worker` itself (scatter).
     #[napi(catch_unwind)]
     pub fn add_scattered(

@@ -32,6 +32,8 @@ export interface ClientView {
   values: Map<number, Uint8Array>
   erred: ErredEntry[]
   cancelled: string[]
+  /** Keys a retry took back ('task-retried', the row's 5th element when there is one). */
+  retried: string[]
   /** The decoded messages, null where the core sent none. */
   raw: { memory: unknown[] | null; erred: unknown[] | null; cancelled: unknown[] | null }
 }
@@ -97,7 +99,8 @@ function workerView(row: unknown): WorkerView {
 }
 
 function clientView(row: unknown): ClientView {
-  const [id, memoryBin, erredBin, cancelledBin] = fields(row, 4, 'client row')
+  // 4 fields, and a 5th (task-retried, never nil) only after a retry.
+  const [id, memoryBin, erredBin, cancelledBin, retriedBin] = Array.isArray(row) && row.length === 5 && retriedBinOk(row[4]) ? row : fields(row, 4, 'client row')
   const raw = { memory: message(memoryBin, 'memory'), erred: message(erredBin, 'erred'), cancelled: message(cancelledBin, 'cancelled') }
   const memory: MemoryEntry[] = []
   const values = new Map<number, Uint8Array>()
@@ -135,6 +138,7 @@ function clientView(row: unknown): ClientView {
     values,
     erred: raw.erred === null ? [] : (bodyOf(raw.erred, 'erred') as ErredEntry[]),
     cancelled: raw.cancelled === null ? [] : (bodyOf(raw.cancelled, 'cancelled') as string[]),
+    retried: retriedBin === undefined ? [] : (body(retriedBin, 'task-retried') as string[]),
     raw,
   }
 }
@@ -158,6 +162,11 @@ function bodyOf(m: unknown[], name: string): unknown[] {
   if (m.length !== 2 || !Array.isArray(m[1])) throw new Error(`${name}: expected [name, list], got ${show(m)}`)
   if (m[1].length === 0) throw new Error(`${name}: an empty message should be nil`)
   return m[1]
+}
+
+function retriedBinOk(bin: unknown): boolean {
+  if (!(bin instanceof Uint8Array)) throw new Error(`client row: a 5th element must be a task-retried message (bin), got ${show(bin)}`)
+  return true
 }
 
 function fields(row: unknown, n: number, what: string): unknown[] {

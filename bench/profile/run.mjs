@@ -17,7 +17,7 @@ const { LocalCluster, Client, task } = skein.default ?? skein
 const { values: opts } = parseArgs({
   options: {
     runs: { type: 'string', default: '5' },
-    only: { type: 'string', default: 'noop,inc,latency,tree,shuffle,submit,gtree' },
+    only: { type: 'string', default: 'noop,inc,latency,tree,shuffle,submit,gtree,locality' },
     'prof-workers': { type: 'string' },
     scale: { type: 'string', default: '1' },
     workers: { type: 'string', default: '2' },
@@ -35,6 +35,8 @@ const inc = (x) => x + 1
 const sum = (...v) => v.reduce((a, b) => a + b, 0)
 const leaf = (i) => i
 const add = (a, b) => a + b
+const readAll = (i, ...xs) => [process.pid, xs.reduce((s, x) => s + x.length, i)]
+const pid = () => process.pid
 const stamp = (i) => performance.timeOrigin + performance.now()
 // graph-submit-100k of the official suite: leaves stamp [value, start], a 10-ary tree of combines reduces them.
 const stamp2 = (i) => [i, performance.timeOrigin + performance.now()]
@@ -99,6 +101,20 @@ const workloads = {
     if (total !== expect) throw new Error(`inc wrong ${total} ${expect}`)
     for (const f of [...sc, ...incd]) f.release()
     return { 'inc-1000 us/task': (ms * 1000) / n }
+  },
+  // Locality: 1,000 fast tasks each reading the same 10 inputs, all held by w-0; how many run there
+  // (the rest pull all 10 across), and how fast.
+  async locality(client) {
+    const n = Math.round(1000 * scale)
+    const inputs = await client.scatter(Array.from({ length: 10 }, (_, i) => Array.from({ length: 100 }, (_, k) => i + k + runId)), { workers: ['w-0'] })
+    const holder = await client.submitWith({ restrictions: ['w-0'], pure: false }, pid)
+    const t0 = performance.now()
+    const fs = Array.from({ length: n }, (_, i) => client.submit(readAll, i + runId * n, ...inputs))
+    const vals = await client.gather(fs)
+    const ms = performance.now() - t0
+    if (vals[n - 1][1] !== n - 1 + runId * n + 1000) throw new Error('locality wrong')
+    for (const f of [...fs, ...inputs]) f.release()
+    return { 'locality tasks/s': (n / ms) * 1000, 'locality % on holder': (100 * vals.filter((v) => v[0] === holder).length) / n }
   },
   async latency(client) {
     const n = Math.round(1000 * scale)
@@ -196,7 +212,7 @@ function cpuOf(pid) {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return (Number(f[11]) + Number(f[12])) / ticks
 }
-const TASKS = { noop: 100_000, inc: 1001, latency: 1000, tree: 19_999, shuffle: 10_200, submit: 100_000, gtree: 100_000 }
+const TASKS = { noop: 100_000, locality: 1000, inc: 1001, latency: 1000, tree: 19_999, shuffle: 10_200, submit: 100_000, gtree: 100_000 }
 
 let runId = 0
 const cluster = await startCluster(Number(opts.workers))
@@ -205,7 +221,7 @@ let watcher = null
 if (opts.dashboard) watcher = await watchDashboard(cluster.dashboardLink, cluster.token)
 // warm-up: compile shipped functions on every worker
 await client.gather(client.map(noop, Array.from({ length: 2000 }, (_, i) => -1 - i)))
-for (const fn of [inc, sum, leaf, add, stamp, stamp2]) await client.submit(fn, 1)
+for (const fn of [inc, sum, leaf, add, stamp, stamp2, readAll]) await client.submit(fn, 1)
 await client.submit(combine, [1, 2])
 const results = {}
 for (const name of Object.keys(workloads)) {

@@ -456,6 +456,25 @@ export class Client implements FutureOwner {
     return performanceReport(fetch, path, work, options)
   }
 
+  /**
+   * Runs erred futures' tasks again (Dask's `client.retry`): each erred task, with the erred
+   * tasks upstream that made it err, goes back to be computed; erred tasks downstream of those
+   * follow. Resolves once the scheduler has taken them back: awaiting the futures then waits
+   * for the new runs. Futures that did not err are passed over. A task erred because
+   * scattered data was lost stays erred (there is nothing to compute it from).
+   */
+  async retry(futures: Future | Iterable<Future>): Promise<void> {
+    const list = futures instanceof Future ? [futures] : [...futures]
+    for (const f of list) if (!(f instanceof Future)) throw invalidOptions(`retry: expected futures, got ${typeof f}`)
+    const keys = [...new Set(list.filter((f) => f.status === 'error').map((f) => f.key))]
+    if (keys.length === 0) return
+    const connection = this.open()
+    await this.requestInOrder(connection, (request) => ['retry', request, keys], (reply) => {
+      if (reply[0] !== 'retried') return
+      for (const key of reply[2]) this.keys.get(key)?.retried()
+    })
+  }
+
   /** Resolves once at least `count` workers are connected; rejects with NoWorkersError after `timeoutMs`. */
   waitForWorkers(count = 1, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
     if (this.closedError) return Promise.reject(this.closedError)
@@ -803,6 +822,9 @@ export class Client implements FutureOwner {
         return
       case 'cancelled':
         for (const key of event[1]) this.cancelled(key)
+        return
+      case 'task-retried':
+        for (const key of event[1]) this.keys.get(key)?.retried()
         return
       case 'workers':
         this.peers.setWorkers(event[1])

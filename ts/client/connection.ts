@@ -14,6 +14,7 @@ import {
   type RunResults,
   type WhoHasReply,
   type TaskStream,
+  type Retried,
   type Done,
   type ResolvedTls,
   type SchedulerToClient,
@@ -24,7 +25,7 @@ import { ConnectionClosedError, SchedulerError } from './errors'
 const CLOSE_GRACE_MS = 1000
 
 /** A request's successful answer: 'done', or the reply that carries what was asked for. */
-export type Reply = Done | Dataset | DatasetNames | Story | RunResults | WhoHasReply | TaskStream
+export type Reply = Done | Dataset | DatasetNames | Story | RunResults | WhoHasReply | TaskStream | Retried
 
 type Waiter = { resolve: () => void; reject: (error: Error) => void; onDone: ((reply: Reply) => void) | undefined }
 
@@ -170,6 +171,7 @@ export class SchedulerConnection {
       case 'run-results':
       case 'who-has':
       case 'task-stream':
+      case 'retried':
         this.settle(message[1], null, message)
         return
       case 'error':

@@ -17,6 +17,7 @@ export interface FutureOwner {
   resultOf(state: KeyState): Promise<unknown>
   cancelStates(states: KeyState[]): void
   letGo(future: Future, state: KeyState): void
+  retry(futures: Future | Iterable<Future>): Promise<void>
 }
 
 /**
@@ -98,6 +99,15 @@ export class Future<T = unknown> implements PromiseLike<T>, Dependency<T> {
 
   finally(onfinally?: (() => void) | null): Promise<T> {
     return this.then().finally(onfinally)
+  }
+
+  /**
+   * Runs the task again if it erred, with the erred tasks upstream that made it err (Dask's
+   * `future.retry()`); once this resolves, awaiting the future waits for the new run. Does
+   * nothing to a future that did not err. See `client.retry`.
+   */
+  retry(): Promise<void> {
+    return this.owner.retry(this)
   }
 
   /** Stops the task if nothing else needs it; awaiting then rejects with CancelledError. */

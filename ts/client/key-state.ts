@@ -130,6 +130,15 @@ export class KeyState {
     this.fail(error, status)
   }
 
+  /** The scheduler took the key back from erred (client.retry): it is pending again, and awaits wait for the new run. */
+  retried(): void {
+    if (this.hasValue || this.error === null || this.status === 'cancelled') return
+    this.error = null
+    this.result = null
+    this.fetching = false
+    this.status = 'pending'
+  }
+
   /**
    * Calls `listener` once, when the key first leaves 'pending' (now, if it already has).
    * Returns what takes the listener back before then (a wait that timed out).

@@ -5,6 +5,8 @@ import type { WorkerDescription } from './peers'
 interface Needs {
   restrictions: readonly string[] | null
   resources: Readonly<Record<string, number>> | null
+  /** The restrictions are a preference: with no named worker that fits, any worker may run it. */
+  allowOtherWorkers: boolean
 }
 
 /** A task that no connected worker can run, and why (`Client`'s 'unplaceable' warning). */
@@ -51,16 +53,22 @@ export class UnplaceableWatch {
 
 /** Why no worker of `workers` can run a task with `needs`, or null if one can. */
 function unmet(needs: Needs, workers: readonly WorkerDescription[]): string | null {
-  const named = needs.restrictions === null ? workers : workers.filter((w) => needs.restrictions!.includes(w.name))
+  let named = needs.restrictions === null ? workers : workers.filter((w) => needs.restrictions!.includes(w.name))
+  // As the scheduler: loose restrictions give way when no named worker is connected that fits.
+  if (needs.allowOtherWorkers && !named.some((w) => fits(needs.resources, w))) named = workers
   if (named.length === 0) {
     return `it may only run on worker(s) ${needs.restrictions!.map((n) => `'${n}'`).join(', ')}, and none of the ${workers.length} connected has that name`
   }
   const resources = needs.resources
   if (resources === null) return null
-  if (named.some((w) => Object.entries(resources).every(([r, amount]) => (w.resources[r] ?? 0) >= amount))) return null
+  if (named.some((w) => fits(resources, w))) return null
   const wanted = Object.entries(resources)
     .map(([r, amount]) => `${r}=${amount}`)
     .join(', ')
   const offered = named.map((w) => `${w.name} (${Object.keys(w.resources).length === 0 ? 'none' : Object.entries(w.resources).map(([r, a]) => `${r}=${a}`).join(', ')})`)
   return `it needs resources ${wanted}, which no connected worker${needs.restrictions === null ? '' : ' it may run on'} declares: ${offered.slice(0, 5).join('; ')}${offered.length > 5 ? '; ...' : ''}`
+}
+
+function fits(resources: Readonly<Record<string, number>> | null, w: WorkerDescription): boolean {
+  return resources === null || Object.entries(resources).every(([r, amount]) => (w.resources[r] ?? 0) >= amount)
 }

@@ -15,6 +15,12 @@ export interface TaskOptions {
   priority?: number
   /** Names of the workers allowed to run the task. */
   restrictions?: readonly string[]
+  /**
+   * With `restrictions`: they become a preference (Dask's `allow_other_workers`). A named worker
+   * runs the task whenever one is connected (and not paused); when none is, any worker does,
+   * instead of the task waiting for one. Only with `restrictions`; default `false`.
+   */
+  allowOtherWorkers?: boolean
   /** Amounts of named worker resources the task holds while it runs, e.g. `{ gpu: 1 }`. */
   resources?: Readonly<Record<string, number>>
   /**
@@ -60,6 +66,8 @@ export class Task<T = unknown> implements Dependency<T> {
     readonly looseRefs = false,
     /** Runs again after it throws, this many times at most (TaskOptions.retries). */
     readonly retries = 0,
+    /** Its restrictions are a preference (TaskOptions.allowOtherWorkers). */
+    readonly allowOtherWorkers = false,
   ) {}
 
   /** @internal scratch of the graph walk (orderGraph): the walk that last saw this task, and the task's position in it. */
@@ -111,6 +119,7 @@ export function buildTask<T>(fn: Fn | ModuleFunction, args: readonly unknown[], 
     options.key !== undefined,
     looseRefs,
     checkRetries(name, options.retries),
+    checkAllowOtherWorkers(name, options),
   )
 }
 
@@ -123,7 +132,16 @@ function taskKey(name: string, payload: Buffer, options: TaskOptions): string {
   return hashedKey(name, payload)
 }
 
-const TASK_OPTIONS: ReadonlySet<string> = new Set<keyof TaskOptions>(['key', 'pure', 'priority', 'restrictions', 'resources', 'timeoutMs', 'retries'])
+const TASK_OPTIONS: ReadonlySet<string> = new Set<keyof TaskOptions>(['key', 'pure', 'priority', 'restrictions', 'resources', 'timeoutMs', 'retries', 'allowOtherWorkers'])
+
+/** As Dask, which refuses allow_other_workers without workers: alone it would mean nothing. */
+function checkAllowOtherWorkers(name: string, options: TaskOptions): boolean {
+  const allow = options.allowOtherWorkers
+  if (allow === undefined) return false
+  if (typeof allow !== 'boolean') throw new InvalidTaskError(`task ${name}: option allowOtherWorkers must be a boolean, got ${String(allow)}`)
+  if (allow && options.restrictions === undefined) throw new InvalidTaskError(`task ${name}: option allowOtherWorkers needs restrictions (the workers to prefer)`)
+  return allow
+}
 
 const MAX_RETRIES = 1000
 

@@ -30,8 +30,9 @@ export class GraphWriter {
     const payload = t.payload
     this.reserve(16 + payload.length)
     const buf = this.buf
-    // 7 fields, and an 8th (retries) only for a task that has any: the usual bytes stay as they were.
-    buf[this.pos++] = t.retries > 0 ? 0x98 : 0x97
+    // 7 fields, an 8th (retries) only for a task that has any, and a 9th (allowOtherWorkers) only
+    // when true, after a retries of 0 if need be: the usual bytes stay as they were.
+    buf[this.pos++] = t.allowOtherWorkers ? 0x99 : t.retries > 0 ? 0x98 : 0x97
     this.str(t.key)
     this.str(t.name)
     this.reserve(5 + payload.length)
@@ -76,7 +77,11 @@ export class GraphWriter {
         this.pos += 9
       }
     }
-    if (t.retries > 0) this.int(t.retries)
+    if (t.retries > 0 || t.allowOtherWorkers) this.int(t.retries)
+    if (t.allowOtherWorkers) {
+      this.reserve(1)
+      this.buf[this.pos++] = 0xc3 // true
+    }
   }
 
   /** The graph's bytes; the writer must not be used after. */

@@ -8,7 +8,8 @@ import { AuthenticationError, ProtocolVersionError, SkeinError } from './errors'
  * (Version 1 was the protocol before the versioned handshake; 3 sends large values in
  * chunks, carries task retries, datasets and fire-and-forget; 4 forwards the lines tasks print,
  * adds run, replicate and who-has, the worker's long-running event for tasks that secede from
- * their slot, the task-stream request and the usage in worker heartbeats.)
+ * their slot, the task-stream request, the usage in worker heartbeats, allowOtherWorkers and
+ * retry.)
  */
 export const PROTOCOL_VERSION = 4
 

@@ -123,6 +123,11 @@ export type WhoHasRequest = ['who-has', request: number, keys: string[]]
  * with 'task-stream'.
  */
 export type TaskStreamRequest = ['task-stream', request: number, since: number, record: boolean]
+/**
+ * Erred keys run again, with the erred inputs that made them err (Dask's `retry`); answered
+ * with 'retried', naming every key taken back from erred (keys that did not err are passed over).
+ */
+export type Retry = ['retry', request: number, keys: string[]]
 
 // ---------------------------------------------------------------- scheduler -> client
 /** taskIds: for a submit whose wanted keys were given as indices, the task id of each, in order. */
@@ -179,6 +184,10 @@ export type WhoHasReply = ['who-has', request: number, holders: string[][]]
 export type TaskStream = ['task-stream', request: number, now: number, runs: Float64Array, prefixes: string[], workers: [id: number, name: string, slots: number][], dropped: number]
 /** A 'task-stream' reply carries at most this many runs. */
 export const MAX_TASK_STREAM_RUNS = 200_000
+/** Reply to 'retry': the keys that went back from erred to be computed again. */
+export type Retried = ['retried', request: number, keys: string[]]
+/** To every client wanting them: these erred keys were taken back by a retry (anyone's) and run again. */
+export type TaskRetried = ['task-retried', keys: string[]]
 /** A request (or, with request -1, the connection) was refused. */
 export type ErrorReply = ['error', request: number, code: string, message: string]
 
@@ -277,6 +286,7 @@ export type ClientToScheduler =
   | ReplicateRequest
   | WhoHasRequest
   | TaskStreamRequest
+  | Retry
 export type SchedulerToClient =
   | Challenge
   | Authenticated
@@ -294,6 +304,8 @@ export type SchedulerToClient =
   | RunResults
   | WhoHasReply
   | TaskStream
+  | Retried
+  | TaskRetried
 export type WorkerToScheduler = Auth | HelloWorker | WorkerEvents | FunctionRequest | Heartbeat | WorkerHeartbeat | Paused | Unreachable | TaskOutput | RunDone | Replicated
 export type SchedulerToWorker = Challenge | Authenticated | Welcome | ComputeBatch | Free | Steal | FunctionSource | Workers | ErrorReply | ForwardLogs | RunOnWorker | CopyReplicas
 export type PeerRequest = Auth | Get | Put | Chunk

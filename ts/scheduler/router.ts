@@ -378,10 +378,14 @@ export class Router {
         this.request(conn, -1, () => conn.send(['who-has', request, this.core.whoHas(msg[2]).map((ids) => ids.map((id) => this.workers.get(id)?.name ?? String(id)))]), request)
         break
       }
-      break
       case 'task-stream':
         this.taskStream(conn, msg[1], msg[2], msg[3])
         break
+      case 'retry': {
+        const request = msg[1]
+        this.request(conn, -1, () => conn.send(['retried', request, this.core.retryKeys(client, msg[2])]), request)
+        break
+      }
       case 'heartbeat':
         break
     }
@@ -582,12 +586,14 @@ export class Router {
       // This flush already runs once per turn, after everything the turn produced: send now.
       conn.channel.flushNow()
     }
-    for (const [id, memory, erred, cancelled] of clients) {
+    for (const [id, memory, erred, cancelled, retried] of clients) {
       const conn = this.clients.get(id)
       if (!conn) {
         if (this.fireAndForget.is(id)) this.fireAndForget.settled(memory, erred)
         continue
       }
+      // First: the new run's news in this batch must find the old failure forgotten.
+      if (retried !== undefined) conn.sendEncoded(retried)
       if (memory !== null) conn.sendEncoded(memory)
       if (erred !== null) conn.sendEncoded(erred)
       if (cancelled !== null) conn.sendEncoded(cancelled)

@@ -148,6 +148,11 @@ export function checkClientMessage(m: Message): Exclude<ClientToScheduler, Hello
       field(m, 1, isRequest, 'request id')
       field(m, 2, isKey, `key (a string of at most ${MAX_KEY_BYTES} bytes)`)
       break
+    case 'retry':
+      expectLength(m, 3)
+      field(m, 1, isRequest, 'request id')
+      field(m, 2, isKeyArray, 'keys')
+      break
     case 'fire-and-forget':
       expectLength(m, 2)
       field(m, 1, isKeyArray, 'keys')

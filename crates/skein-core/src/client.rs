@@ -246,6 +246,42 @@ impl Scheduler {
         Ok(())
     }
 
+    /// `c` asks for erred keys to run again (Dask's `retry`). From each erred key named, the
+    /// walk follows erred inputs down to the tasks whose own inputs did not err (the first to
+    /// fail); those go back to released and are computed again, and every erred task
+    /// downstream of them follows (so the keys named, and any other client's, run again too).
+    /// Keys that did not err, or that the scheduler does not know, are passed over. Returns
+    /// the tasks taken back from erred, for the client to wait on them anew.
+    pub fn retry_keys(&mut self, c: ClientId, keys: &[&str]) -> Result<Vec<TaskId>, CoreError> {
+        self.check_client(c)?;
+        check_keys(keys)?;
+        self.stimulus = Stimulus::Retry;
+        let mut stack: Vec<TaskId> = keys
+            .iter()
+            .filter_map(|k| self.tasks.find(k))
+            .filter(|&t| self.tasks[t].state == TaskState::Erred)
+            .collect();
+        let mut seen: FixedSet<TaskId> = FixedSet::with_hasher(fixed_hasher());
+        while let Some(t) = stack.pop() {
+            if !seen.insert(t) {
+                continue;
+            }
+            let before = stack.len();
+            for &d in self.tasks[t].deps() {
+                if self.tasks[d].state == TaskState::Erred {
+                    stack.push(d);
+                }
+            }
+            if stack.len() == before {
+                self.recommend(t, TaskState::Released);
+            }
+        }
+        self.run_recommendations();
+        let retried = std::mem::take(&mut self.retried);
+        self.end_event();
+        Ok(retried)
+    }
+
     /// `c` cancelled `t`, which nobody else wants: every task downstream of it that `c` wants
     /// and nobody else does is cancelled for `c` too (reported `cancelled`), through tasks
     /// nobody wants; a task another client wants stops the walk there (it still needs `t`,

@@ -284,6 +284,7 @@ impl Scheduler {
                         .as_ref()
                         .map(|r| r.iter().map(|x| x.as_str().into()).collect()),
                     resources: resources.into_boxed_slice(),
+                    loose: s.allow_other_workers && s.restrictions.is_some(),
                     ..Extras::default()
                 }));
             }

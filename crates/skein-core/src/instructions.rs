@@ -32,6 +32,9 @@ pub struct ClientBatch {
     /// (key, the key whose failure caused it, failure).
     pub erred: Vec<(TaskId, TaskId, Arc<Failure>)>,
     pub cancelled: Vec<TaskId>,
+    /// Keys that had erred and were taken back by a client's retry: forget their failure and
+    /// wait for the new run (Dask's `task-retried`). Said before the batch's other news.
+    pub retried: Vec<TaskId>,
 }
 
 /// Everything produced since the last `take_instructions`.
@@ -159,6 +162,10 @@ impl Outbox {
         self.client(c).cancelled.push(t);
     }
 
+    pub fn retried(&mut self, c: ClientId, t: TaskId) {
+        self.client(c).retried.push(t);
+    }
+
     /// A gone worker hears nothing more.
     pub fn drop_worker(&mut self, w: WorkerId) {
         self.workers[w.ix()] = WorkerBatch::default();
@@ -210,7 +217,11 @@ impl crate::scheduler::Scheduler {
         let dirty = std::mem::take(&mut self.outbox.dirty_clients);
         for c in dirty {
             let batch = self.outbox.take_client(c);
-            if !(batch.memory.is_empty() && batch.erred.is_empty() && batch.cancelled.is_empty()) {
+            if !(batch.memory.is_empty()
+                && batch.erred.is_empty()
+                && batch.cancelled.is_empty()
+                && batch.retried.is_empty())
+            {
                 out.clients.push((c, batch));
             }
         }
@@ -229,6 +240,7 @@ impl crate::scheduler::Scheduler {
         for (_, b) in instructions.clients {
             self.outbox.pool_tasks(b.memory);
             self.outbox.pool_tasks(b.cancelled);
+            self.outbox.pool_tasks(b.retried);
         }
     }
 }

@@ -52,6 +52,8 @@ pub struct Scheduler {
     pub(crate) prefix_states: PrefixStates,
     /// Ended runs, while the shell records them (`task_stream.rs`).
     pub(crate) task_stream: TaskStream,
+    /// Tasks a `retry_keys` took back from erred, handed to its caller.
+    pub(crate) retried: Vec<TaskId>,
 }
 
 impl Scheduler {
@@ -78,6 +80,7 @@ impl Scheduler {
             counters: SchedulerStats::default(),
             prefix_states: PrefixStates::default(),
             task_stream: TaskStream::default(),
+            retried: Vec::new(),
         }
     }
 

@@ -885,8 +885,23 @@ impl SimCluster {
             }
         }
         for (c, batch) in ins.clients {
-            delivered += batch.memory.len() + batch.erred.len() + batch.cancelled.len();
+            delivered += batch.memory.len()
+                + batch.erred.len()
+                + batch.cancelled.len()
+                + batch.retried.len();
             let check = self.config.check;
+            // A retry's news comes first: the client forgets the failure, then hears the rest.
+            if check && !batch.retried.is_empty() {
+                let retried: Vec<String> = batch
+                    .retried
+                    .iter()
+                    .map(|&t| self.scheduler.key(t).to_owned())
+                    .collect();
+                let log = self.client_log_mut(c);
+                for key in retried {
+                    log.last.remove(&key);
+                }
+            }
             let keys: Vec<(String, Outcome)> = if check {
                 let s = &self.scheduler;
                 batch
@@ -1206,6 +1221,7 @@ pub fn task(
         restrictions: None,
         resources: Vec::new(),
         retries: 0,
+        allow_other_workers: false,
     }
 }
 

@@ -24,6 +24,10 @@ pub struct TaskSpec {
     /// Times the task is run again after it raised, before it errs (Dask's `retries`). Worker
     /// deaths while it runs are counted apart (`Config::allowed_failures`).
     pub retries: u32,
+    /// With `restrictions`: when no named worker is connected (and not paused), run anywhere
+    /// instead of waiting for one (Dask's `allow_other_workers`, loose restrictions). Named
+    /// workers are still preferred whenever one is there. Ignored without restrictions.
+    pub allow_other_workers: bool,
 }
 
 /// A worker joining the cluster.

@@ -22,11 +22,12 @@ use crate::counters::SchedulerStats;
 use crate::error::CoreError;
 use crate::ids::{fixed_hasher, FixedMap, TaskId, WorkerId};
 use crate::instructions::Outbox;
+use crate::placement;
 use crate::scheduler::Scheduler;
 use crate::state::TaskState;
 use crate::story::Stimulus;
 use crate::task::{Task, TaskTable, FLAG_EXECUTING, FLAG_STEALING};
-use crate::worker::Worker;
+use crate::worker::{Worker, WorkerTable};
 
 /// Cost-ratio buckets: level `l` holds tasks with transfer/compute near 2^(l - 6).
 const LEVELS: usize = 15;
@@ -129,9 +130,11 @@ fn cost_level(ratio: f64) -> Option<usize> {
     (level < LEVELS as f64).then_some(level as usize)
 }
 
-/// Whether `wk` may run `task` (its name allowed, its resources declared).
-fn may_run(task: &Task, wk: &Worker) -> bool {
-    task.restrictions()
+/// Whether `wk` may run `task` (its name allowed, its resources declared). Loose
+/// restrictions bind only while a named worker could run it, as in placement (and Dask,
+/// which lets any thief take a loose task no named worker can).
+fn may_run(task: &Task, wk: &Worker, workers: &WorkerTable) -> bool {
+    placement::allowed_names(task, workers)
         .is_none_or(|names| names.iter().any(|n| **n == *wk.name))
         && wk.satisfies(task.resources())
 }
@@ -188,7 +191,7 @@ impl Scheduler {
                         .thieves
                         .iter()
                         .copied()
-                        .filter(|&th| may_run(task, &workers.list[th.ix()]))
+                        .filter(|&th| may_run(task, &workers.list[th.ix()], workers))
                         .min_by(|&a, &b| {
                             let (ba, bb) = (
                                 backlog(&workers.list[a.ix()], stealing.flow(a), d),
@@ -270,7 +273,7 @@ impl Scheduler {
                 let mut best: Option<(f64, WorkerId)> = None;
                 for &th in &stealing.thieves {
                     let tw = &workers.list[th.ix()];
-                    if th == v || !may_run(task, tw) {
+                    if th == v || !may_run(task, tw, workers) {
                         continue;
                     }
                     let b = backlog(tw, stealing.flow(th), d);
@@ -341,7 +344,7 @@ impl Scheduler {
             let thief = thief.filter(|&th| {
                 self.workers
                     .live(th)
-                    .is_some_and(|wk| may_run(&self.tasks[t], wk))
+                    .is_some_and(|wk| may_run(&self.tasks[t], wk, &self.workers))
             });
             match thief {
                 Some(th) => self.start_processing(t, th),

@@ -33,6 +33,8 @@ pub enum Stimulus {
     /// A processing task seceded from its slot (it waits for tasks it submitted): it stays
     /// processing, recorded as processing -> processing.
     LongRunning,
+    /// A client asked for erred keys to run again.
+    Retry,
 }
 
 impl Stimulus {
@@ -57,6 +59,7 @@ impl Stimulus {
             Stimulus::StealResponse => "steal-response",
             Stimulus::Replicate => "replicate",
             Stimulus::ReplicaAdded => "replica-added",
+            Stimulus::Retry => "retry",
         }
     }
 }

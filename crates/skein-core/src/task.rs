@@ -55,6 +55,8 @@ pub(crate) struct Extras {
     pub unfetched_reason: Option<Box<str>>,
     /// Runs left after one raises before the task errs (`TaskSpec::retries`).
     pub retries_left: u32,
+    /// Restrictions are a preference (`TaskSpec::allow_other_workers`).
+    pub loose: bool,
 }
 
 /// The task has an entry in the ready queue (possibly stale: the entry is dropped lazily).
@@ -211,6 +213,10 @@ impl Task {
     }
     pub fn restrictions(&self) -> Option<&[Box<str>]> {
         self.extras.as_ref().and_then(|e| e.restrictions.as_deref())
+    }
+    /// Whether its restrictions give way when no named worker is there.
+    pub fn loose_restrictions(&self) -> bool {
+        self.extras.as_ref().is_some_and(|e| e.loose)
     }
     pub fn resources(&self) -> &[(u32, f64)] {
         self.extras

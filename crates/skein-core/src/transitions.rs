@@ -11,6 +11,7 @@ use crate::ids::TaskId;
 use crate::placement;
 use crate::scheduler::Scheduler;
 use crate::state::TaskState;
+use crate::story::Stimulus;
 use crate::task::FLAG_IN_QUEUE;
 
 /// A recommendation: go to this state, or "settle" (decide from the task's situation when
@@ -96,6 +97,7 @@ impl Scheduler {
             (Memory, Forgotten) => self.transition_memory_forgotten(t),
             (Memory, Erred) => self.transition_memory_erred(t),
             (Erred, Forgotten) => self.transition_erred_forgotten(t),
+            (Erred, Released) => self.transition_erred_released(t),
             // No transition: a stale recommendation (the task moved on since it was made).
             (Released, Released | Queued | NoWorker | Processing | Erred)
             | (Waiting, Waiting | Memory | Forgotten)
@@ -103,7 +105,7 @@ impl Scheduler {
             | (NoWorker, Queued | NoWorker | Memory | Forgotten)
             | (Processing, Queued | NoWorker | Processing | Forgotten)
             | (Memory, Waiting | Queued | NoWorker | Processing | Memory)
-            | (Erred, Released | Waiting | Queued | NoWorker | Processing | Memory | Erred)
+            | (Erred, Waiting | Queued | NoWorker | Processing | Memory | Erred)
             | (
                 Forgotten,
                 Released | Waiting | Queued | NoWorker | Processing | Memory | Erred | Forgotten,
@@ -156,7 +158,13 @@ impl Scheduler {
         if self.tasks[t].waiting_on > 0 {
             return;
         }
-        match placement::decide_worker(&self.tasks, &mut self.workers, t, &self.config) {
+        match placement::decide_worker(
+            &self.tasks,
+            &mut self.workers,
+            t,
+            self.prefixes.estimate_us(self.tasks[t].prefix),
+            &self.config,
+        ) {
             Some(w) => self.start_processing(t, w),
             None => self.recommend(t, TaskState::NoWorker),
         }
@@ -230,7 +238,13 @@ impl Scheduler {
     // --- from no-worker
 
     fn transition_no_worker_processing(&mut self, t: TaskId) {
-        if let Some(w) = placement::decide_worker(&self.tasks, &mut self.workers, t, &self.config) {
+        if let Some(w) = placement::decide_worker(
+            &self.tasks,
+            &mut self.workers,
+            t,
+            self.prefixes.estimate_us(self.tasks[t].prefix),
+            &self.config,
+        ) {
             self.no_worker_remove(t);
             self.start_processing(t, w);
         }
@@ -330,6 +344,32 @@ impl Scheduler {
     }
 
     // --- from erred
+
+    /// A client's retry (`retry_keys`), and only that: the failure is forgotten (deaths and
+    /// unfetched inputs counted against it too), the task is computed again if needed, and
+    /// its erred dependents follow it back (as Dask's erred -> released). Scattered data
+    /// cannot be computed again and stays erred.
+    fn transition_erred_released(&mut self, t: TaskId) {
+        if self.stimulus != Stimulus::Retry || self.tasks[t].scattered() {
+            return;
+        }
+        let extras = self.tasks[t].extras_mut();
+        extras.failure = None;
+        extras.killed_on.clear();
+        extras.unfetched_from.clear();
+        extras.unfetched_reason = None;
+        self.set_state(t, TaskState::Released);
+        self.retried.push(t);
+        self.for_each_wanter(t, |out, c| out.retried(c, t));
+        let n = self.tasks[t].dependents.len();
+        for i in 0..n {
+            let (d, _) = self.tasks[t].dependents[i];
+            if self.tasks[d].state == TaskState::Erred {
+                self.recommend(d, TaskState::Released);
+            }
+        }
+        self.recommend_settle(t);
+    }
 
     fn transition_erred_forgotten(&mut self, t: TaskId) {
         let task = &self.tasks[t];

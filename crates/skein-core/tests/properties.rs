@@ -58,11 +58,9 @@ fn resources(code: u8) -> Vec<(String, f64)> {
 }
 
 /// Whether some worker of the pool may run a task with these needs.
-fn satisfiable(restrictions: &Option<Vec<String>>, needs: &[(String, f64)]) -> bool {
+fn satisfiable(restrictions: Option<&Vec<String>>, needs: &[(String, f64)]) -> bool {
     POOL.iter().any(|(name, has)| {
-        restrictions
-            .as_ref()
-            .is_none_or(|r| r.iter().any(|n| n == name))
+        restrictions.is_none_or(|r| r.iter().any(|n| n == name))
             && needs
                 .iter()
                 .all(|(k, need)| has.iter().any(|(hk, hv)| hk == k && hv >= need))
@@ -135,6 +133,11 @@ enum Ev {
         key: u16,
     },
     Cancel {
+        client: u8,
+        key: u16,
+    },
+    /// A client asks for a key to run again if it erred (`retry_keys`).
+    Retry {
         client: u8,
         key: u16,
     },
@@ -271,6 +274,7 @@ fn event(mix: Mix) -> impl Strategy<Value = Ev> {
         mix.clients * 2 => (any::<u8>(), any::<u16>()).prop_map(|(client, key)| Ev::Want { client, key }),
         mix.clients => (any::<u8>(), any::<u16>()).prop_map(|(client, key)| Ev::Release { client, key }),
         mix.clients => (any::<u8>(), any::<u16>()).prop_map(|(client, key)| Ev::Cancel { client, key }),
+        mix.clients => (any::<u8>(), any::<u16>()).prop_map(|(client, key)| Ev::Retry { client, key }),
         mix.clients => Just(Ev::AddClient),
         mix.clients => any::<u8>().prop_map(|client| Ev::RemoveClient { client }),
         mix.clients => (any::<u8>(), any::<u8>(), prop::option::of(any::<u16>()))
@@ -348,6 +352,15 @@ type Check = Result<(), TestCaseError>;
 struct Needs {
     restrictions: Option<Vec<String>>,
     resources: Vec<(String, f64)>,
+    /// The restrictions are a preference (`allow_other_workers`): any equipped worker may
+    /// run it (when one named is there is not followed here; core tests cover that).
+    loose: bool,
+}
+
+impl Needs {
+    fn names(&self) -> Option<&Vec<String>> {
+        self.restrictions.as_ref().filter(|_| !self.loose)
+    }
 }
 
 impl Harness {
@@ -435,10 +448,7 @@ impl Harness {
                 let Some(needs) = self.needs.get(key) else {
                     continue;
                 };
-                let allowed = needs
-                    .restrictions
-                    .as_ref()
-                    .is_none_or(|r| r.iter().any(|n| n == name));
+                let allowed = needs.names().is_none_or(|r| r.iter().any(|n| n == name));
                 let equipped = needs
                     .resources
                     .iter()
@@ -603,11 +613,13 @@ impl Harness {
             }
             let restrictions = restriction(seed.restrict);
             let needs = resources(seed.resource);
+            let loose = restrictions.is_some() && seed.priority % 4 == 1;
             created.push((
                 key.clone(),
                 Needs {
                     restrictions: restrictions.clone(),
                     resources: needs.clone(),
+                    loose,
                 },
             ));
             specs.push(TaskSpec {
@@ -619,6 +631,7 @@ impl Harness {
                 restrictions,
                 resources: needs,
                 retries: u32::from(seed.priority % 3 == 0),
+                allow_other_workers: loose,
             });
             pool.push(key);
         }
@@ -808,6 +821,56 @@ impl Harness {
         }
         prop_assert!(result.is_ok(), "want_keys({}) failed: {:?}", key, result);
         self.wants.entry(c.0).or_default().insert(key);
+        self.sim.pump();
+        Ok(())
+    }
+
+    /// Retries `key`: refused for a removed client; a key that did not err takes nothing
+    /// back; the client forgets what it heard of the keys taken back (as the real one does),
+    /// and the final checks hold it to what it hears of their new runs.
+    fn retry(&mut self, client: u8, key: u16) -> Check {
+        let (c, live) = self.client(client);
+        let Some(key) = self.key(key) else {
+            return Ok(());
+        };
+        let before = self.counts();
+        let was_erred = self
+            .sim
+            .scheduler()
+            .task_id(&key)
+            .is_some_and(|t| self.sim.scheduler().state(t) == TaskState::Erred);
+        let result = self.sim.scheduler_mut().retry_keys(c, &[key.as_str()]);
+        if !live {
+            return self.expect_refused(
+                "retry from a removed client",
+                result.map(|_| ()),
+                Some("SKEIN_UNKNOWN_CLIENT"),
+                &before,
+            );
+        }
+        let retried = match result {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(TestCaseError::fail(format!(
+                    "retry_keys({key}) failed: {e:?}"
+                )))
+            }
+        };
+        let s = self.sim.scheduler();
+        if !was_erred {
+            prop_assert!(
+                retried.is_empty(),
+                "retry of {} (not erred) took back {:?}",
+                key,
+                retried
+            );
+        }
+        // A key taken back may err again at once: another of its inputs erred from lost
+        // scattered data, which no retry brings back.
+        let keys: Vec<String> = retried.iter().map(|&t| s.key(t).to_owned()).collect();
+        for k in &keys {
+            self.sim.forget_outcome(c, k);
+        }
         self.sim.pump();
         Ok(())
     }
@@ -1266,6 +1329,7 @@ impl Harness {
             Ev::Want { client, key } => self.want(*client, *key)?,
             Ev::Release { client, key } => self.release(*client, *key, false)?,
             Ev::Cancel { client, key } => self.release(*client, *key, true)?,
+            Ev::Retry { client, key } => self.retry(*client, *key)?,
             Ev::AddClient => {
                 let c = self.sim.add_client();
                 self.clients.push((c, true));
@@ -1346,7 +1410,7 @@ impl Harness {
             if self
                 .needs
                 .get(s.key(t))
-                .is_some_and(|n| !satisfiable(&n.restrictions, &n.resources))
+                .is_some_and(|n| !satisfiable(n.names(), &n.resources))
             {
                 return true;
             }

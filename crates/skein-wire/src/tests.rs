@@ -102,6 +102,7 @@ fn a_well_formed_graph_decodes_field_by_field() {
             restrictions: Some(vec!["w1".into()]),
             resources: vec![("gpu".into(), 0.5)],
             retries: 0,
+            allow_other_workers: false,
         }
     );
 }
@@ -117,17 +118,40 @@ fn a_task_may_carry_its_retries_as_an_eighth_field() {
     let tasks = decode_graph(TASK_WITH_RETRIES).unwrap();
     assert_eq!(tasks[0].retries, 3);
     assert_eq!(tasks[0].key, "r");
-    // Not 6 nor 9 fields, nor retries that are not a uint.
+    // Not a 9th field that is not a bool, nor retries that are not a uint.
     let mut nine = TASK_WITH_RETRIES.to_vec();
     nine[1] = 0x99;
     nine.push(0x00);
-    assert!(matches!(decode_graph(&nine), Err(WireError::Malformed(_))));
+    malformed_graph(&nine, "allowOtherWorkers");
     let mut negative = TASK_WITH_RETRIES.to_vec();
     *negative.last_mut().unwrap() = 0xff; // -1
     assert!(matches!(
         decode_graph(&negative),
         Err(WireError::Malformed(_))
     ));
+}
+
+/// Golden bytes (the TypeScript graph writer writes the same: __test__/wire-golden.spec.ts):
+/// `[["l", "p", bin "x", [], 0, ["gone"], nil, 0, true]]`, a task whose restrictions are a
+/// preference: a 9th field, after retries (0 when it has none).
+pub(crate) const TASK_WITH_LOOSE_RESTRICTIONS: &[u8] = &[
+    0x91, 0x99, 0xa1, b'l', 0xa1, b'p', 0xc4, 0x01, b'x', 0x90, 0x00, 0x91, 0xa4, b'g', b'o', b'n',
+    b'e', 0xc0, 0x00, 0xc3,
+];
+
+#[test]
+fn a_task_may_carry_allow_other_workers_as_a_ninth_field() {
+    let tasks = decode_graph(TASK_WITH_LOOSE_RESTRICTIONS).unwrap();
+    assert!(tasks[0].allow_other_workers);
+    assert_eq!(tasks[0].retries, 0);
+    assert_eq!(tasks[0].restrictions, Some(vec!["gone".to_string()]));
+    let mut no = TASK_WITH_LOOSE_RESTRICTIONS.to_vec();
+    *no.last_mut().unwrap() = 0xc2;
+    assert!(!decode_graph(&no).unwrap()[0].allow_other_workers);
+    let mut ten = TASK_WITH_LOOSE_RESTRICTIONS.to_vec();
+    ten[1] = 0x9a;
+    ten.push(0xc3);
+    malformed_graph(&ten, "7 to 9 fields");
 }
 
 #[test]
@@ -188,7 +212,7 @@ fn fields_of_the_wrong_type_name_what_was_expected() {
         &task_with_field(6, &[0x90]),
         "task resources: expected a map",
     );
-    malformed_graph(&[0x91, 0x96], "task: expected 7 or 8 fields, found 6");
+    malformed_graph(&[0x91, 0x96], "task: expected 7 to 9 fields, found 6");
     malformed_graph(&[0x81], "graph: expected an array, found FixMap");
     malformed_graph(&[0x91, 0xc1], "task: expected an array, found Reserved");
 
@@ -513,5 +537,50 @@ fn golden_bytes_of_the_long_running_event() {
     assert_eq!(
         (core.processing_count(w), core.long_running_count(w)),
         (0, 1)
+    );
+}
+
+/// Golden bytes (the router and the client read the same: __test__/wire-golden.spec.ts): a
+/// client row with a 5th element after a retry took keys back, `["task-retried", ["a"]]`,
+/// and rows without one keep their 4 elements.
+pub(crate) const CLIENT_ROW_RETRIED: &[u8] = &[
+    0x95, 0x00, 0xc0, 0xc0, 0xc0, 0xc6, 0x00, 0x00, 0x00, 0x11, 0x92, 0xac, b't', b'a', b's', b'k',
+    b'-', b'r', b'e', b't', b'r', b'i', b'e', b'd', 0x91, 0xa1, b'a',
+];
+
+#[test]
+fn a_retry_tells_every_client_wanting_the_key_in_a_fifth_element_of_its_row() {
+    let mut core = Scheduler::new(Config::default());
+    let c = core.add_client();
+    let w = core
+        .add_worker(
+            WorkerSpec {
+                name: "w".into(),
+                slots: 1,
+                resources: vec![],
+            },
+            0.0,
+        )
+        .unwrap();
+    let a = TaskSpec {
+        key: "a".into(),
+        payload: b"x".to_vec().into(),
+        ..TaskSpec::default()
+    };
+    core.submit_graph(c, vec![a], &["a"]).unwrap();
+    core.take_instructions();
+    let t = core.task_id("a").unwrap();
+    let run = core.run_id(t);
+    core.task_erred(w, t, run, b"boom".to_vec().into()).unwrap();
+    let ins = core.take_instructions();
+    let erred = encode_messages(&core, &ins, &InlineValues::default());
+    assert!(erred.windows(2).any(|x| x == [0x94, 0x00]), "{erred:02x?}");
+    core.retry_keys(c, &["a"]).unwrap();
+    let ins = core.take_instructions();
+    let out = encode_messages(&core, &ins, &InlineValues::default());
+    assert!(
+        out.windows(CLIENT_ROW_RETRIED.len())
+            .any(|x| x == CLIENT_ROW_RETRIED),
+        "{out:02x?}"
     );
 }

@@ -3,7 +3,8 @@
 //!
 //! Graph (submitGraph): `[task, ...]`, each task
 //!   `[key, prefix, payload: bin, deps: [key], priority: int, restrictions: [name] | nil, resources: {name: number} | nil]`,
-//!   with an 8th field `retries: uint` when the task has any (runs again after it raised)
+//!   with an 8th field `retries: uint` when the task has any (runs again after it raised),
+//!   and a 9th `allowOtherWorkers: bool` (restrictions are a preference) when it is true
 //!   (a key, the task's or a dependency's, is at most `MAX_KEY_BYTES` of UTF-8: `SKEIN_KEY_TOO_LONG`)
 //!
 //! Worker events (workerEvents): `[event, ...]`, each one of
@@ -24,7 +25,8 @@
 //! protocol messages, so the shell forwards bytes instead of decoding and
 //! re-encoding every task: `[workers, clients, removedWorkers]`
 //!   workers: `[[worker, free: bin | nil, compute: bin | nil, steal: bin | nil]]` (send in that order)
-//!   clients: `[[client, memory: bin | nil, erred: bin | nil, cancelled: bin | nil]]`
+//!   clients: `[[client, memory: bin | nil, erred: bin | nil, cancelled: bin | nil]]`, with a 5th
+//!     `retried: bin` when a retry took keys back (send it first: it comes before the rest)
 //!   removedWorkers: `[worker]`
 //! Each bin is one encoded message (nil when it would be empty):
 //!   `["free", [key]]`
@@ -40,6 +42,7 @@
 //!     cause (per worker): 0 died (connection closed), 1 stopped answering (heartbeat timeout),
 //!     2 the task ended its execution thread
 //!   `["cancelled", [key]]`
+//!   `["task-retried", [key]]` (erred keys taken back by a client's retry: they run again)
 
 use crate::error::{malformed, Result};
 use crate::inline_values::InlineValues;
@@ -63,9 +66,9 @@ pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
     let mut tasks = Vec::with_capacity(r.capacity_for(n, MIN_TASK_BYTES));
     for _ in 0..n {
         let fields = r.array_len("task")?;
-        if fields != 7 && fields != 8 {
+        if !(7..=9).contains(&fields) {
             return Err(malformed(format!(
-                "task: expected 7 or 8 fields, found {fields}"
+                "task: expected 7 to 9 fields, found {fields}"
             )));
         }
         let key = r.key("task key")?.to_owned();
@@ -79,7 +82,7 @@ pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
             Some(r.owned_strs("task restrictions")?)
         };
         let resources = decode_resources(&mut r)?;
-        let retries = if fields == 8 {
+        let retries = if fields >= 8 {
             let n = r.u32("task retries")?;
             if n > MAX_RETRIES {
                 return Err(malformed(format!(
@@ -90,6 +93,7 @@ pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
         } else {
             0
         };
+        let allow_other_workers = fields == 9 && r.bool("task allowOtherWorkers")?;
         tasks.push(TaskSpec {
             key,
             prefix,
@@ -99,6 +103,7 @@ pub fn decode_graph(bytes: &[u8]) -> Result<Vec<TaskSpec>> {
             restrictions,
             resources,
             retries,
+            allow_other_workers,
         });
     }
     r.expect_end("graph")?;
@@ -461,7 +466,7 @@ pub fn encode_messages(core: &Scheduler, ins: &Instructions, inline: &InlineValu
     }
     out.array(ins.clients.len());
     for (client, batch) in &ins.clients {
-        out.array(4);
+        out.array(if batch.retried.is_empty() { 4 } else { 5 });
         out.uint(u64::from(client.0));
         out.memory_message(core, &batch.memory, inline);
         out.message("erred", batch.erred.is_empty(), |o| {
@@ -476,6 +481,11 @@ pub fn encode_messages(core: &Scheduler, ins: &Instructions, inline: &InlineValu
         out.message("cancelled", batch.cancelled.is_empty(), |o| {
             key_list(o, core, &batch.cancelled);
         });
+        if !batch.retried.is_empty() {
+            out.message("task-retried", false, |o| {
+                key_list(o, core, &batch.retried);
+            });
+        }
     }
     out.array(ins.removed_workers.len());
     for w in &ins.removed_workers {

@@ -140,3 +140,122 @@ fn a_task_with_retries_runs_again_after_it_raises_then_errs() {
     let ins = s.take_instructions();
     assert_eq!(client_batch(&ins, c).erred.len(), 1);
 }
+
+/// Errs `key` where it is processing.
+fn raise(s: &mut Scheduler, key: &str) {
+    let t = id(s, key);
+    let w = processing_on(s, key).unwrap_or_else(|| panic!("{key} is not processing"));
+    let run = s.run_id(t);
+    assert!(s.task_erred(w, t, run, b"boom".to_vec().into()).unwrap());
+}
+
+/// Dask's test_retry: an erred key named in a retry runs again, and its client hears of the
+/// new result; the story says why.
+#[test]
+fn retry_runs_an_erred_task_again() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("f", &[])], &["f"]).unwrap();
+    raise(&mut s, "f");
+    assert_eq!(st(&s, "f"), Erred);
+    s.take_instructions();
+    let retried = s.retry_keys(c, &["f"]).unwrap();
+    assert_eq!(keys(&s, &retried), ["f"]);
+    assert_eq!(processing_on(&s, "f"), Some(w));
+    assert!(s.tasks[id(&s, "f")].failure().is_none());
+    let ins = s.take_instructions();
+    assert_eq!(computes(&s, &ins, w), ["f"]);
+    finish(&mut s, "f");
+    assert_eq!(st(&s, "f"), Memory);
+    let stimuli: Vec<&str> = s.story("f").iter().map(|r| r.stimulus.name()).collect();
+    assert!(stimuli.contains(&"retry"), "{stimuli:?}");
+}
+
+/// Dask's test_retry_dependencies: retrying a key that erred because its input did runs the
+/// input again, then the key; retrying keys that did not err (now in memory, or unknown)
+/// changes nothing.
+#[test]
+fn retry_of_a_dependent_runs_the_erred_input_again() {
+    let mut s = sched();
+    let c = s.add_client();
+    let w = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("x", &[]), task("y", &["x"])], &["y"])
+        .unwrap();
+    raise(&mut s, "x");
+    assert_eq!((st(&s, "x"), st(&s, "y")), (Erred, Erred));
+    let ids = s.retry_keys(c, &["y"]).unwrap();
+    let mut retried = keys(&s, &ids);
+    retried.sort();
+    assert_eq!(retried, ["x", "y"]);
+    assert_eq!(processing_on(&s, "x"), Some(w));
+    assert_eq!(st(&s, "y"), Waiting);
+    finish(&mut s, "x");
+    finish(&mut s, "y");
+    assert_eq!(st(&s, "y"), Memory);
+    assert!(s.retry_keys(c, &["y", "x", "unknown"]).unwrap().is_empty());
+    assert_eq!(st(&s, "y"), Memory);
+}
+
+/// Retrying the input that failed takes back the erred tasks downstream of it that someone
+/// wants, another client's too; a chain erred from lost scattered data stays erred (it
+/// cannot be computed again).
+#[test]
+fn retry_of_the_failed_input_takes_back_its_erred_dependents() {
+    let mut s = sched();
+    let c = s.add_client();
+    let other = s.add_client();
+    let w = worker(&mut s, "w1", 1);
+    s.submit_graph(c, vec![task("x", &[])], &["x"]).unwrap();
+    s.submit_graph(other, vec![task("z", &["x"])], &["z"])
+        .unwrap();
+    raise(&mut s, "x");
+    assert_eq!(st(&s, "z"), Erred);
+    s.take_instructions();
+    let ids = s.retry_keys(c, &["x"]).unwrap();
+    let mut retried = keys(&s, &ids);
+    retried.sort();
+    assert_eq!(retried, ["x", "z"]);
+    let ins = s.take_instructions();
+    assert_eq!(keys(&s, &client_batch(&ins, c).retried), ["x"]);
+    assert_eq!(
+        keys(&s, &client_batch(&ins, other).retried),
+        ["z"],
+        "the other client hears its key runs again (Dask's task-retried)"
+    );
+    finish(&mut s, "x");
+    finish(&mut s, "z");
+    let ins = s.take_instructions();
+    assert!(client_batch(&ins, other).memory.contains(&id(&s, "z")));
+
+    s.add_scattered(c, "data", w, 8).unwrap();
+    s.submit_graph(c, vec![task("use", &["data"])], &["use"])
+        .unwrap();
+    s.remove_worker(w, 1.0).unwrap();
+    assert_eq!((st(&s, "data"), st(&s, "use")), (Erred, Erred));
+    worker(&mut s, "w2", 1);
+    assert!(s.retry_keys(c, &["use"]).unwrap().is_empty());
+    assert_eq!(st(&s, "use"), Erred);
+}
+
+/// A task that erred by killing workers gets its full allowance of deaths again.
+#[test]
+fn retry_forgets_the_deaths_counted_against_a_task() {
+    let mut s = Scheduler::new(Config {
+        allowed_failures: 0,
+        ..config()
+    });
+    let c = s.add_client();
+    worker(&mut s, "w1", 1);
+    worker(&mut s, "w2", 1);
+    s.submit_graph(c, vec![task("k", &[])], &["k"]).unwrap();
+    let on = processing_on(&s, "k").unwrap();
+    s.remove_worker(on, 1.0).unwrap();
+    assert_eq!(st(&s, "k"), Erred);
+    s.retry_keys(c, &["k"]).unwrap();
+    assert_eq!(st(&s, "k"), Processing);
+    assert!(s.tasks[id(&s, "k")]
+        .extras
+        .as_ref()
+        .is_none_or(|e| e.killed_on.is_empty()));
+}

@@ -322,3 +322,41 @@ fn a_seceded_task_is_not_stolen() {
     assert_eq!(s.state(t), TaskState::Processing);
     assert_eq!(s.long_running_count(w1), 1);
 }
+
+/// Dask's stealing lets any thief take a loose task that no named worker can run: so here,
+/// for tasks restricted to an absent worker with `allow_other_workers`; tasks held to a
+/// worker that is there stay.
+#[test]
+fn loose_tasks_are_stolen_while_their_named_worker_is_absent() {
+    for (names, stolen) in [(["ghost"], true), (["w1"], false)] {
+        let mut s = sched();
+        let c = s.add_client();
+        let w1 = worker(&mut s, "w1", 1);
+        worker(&mut s, "w2", 1);
+        s.add_scattered(c, "data", w1, 10_000_000).unwrap();
+        for i in 0..20 {
+            s.add_scattered(c, &format!("part-{i}"), w1, 10).unwrap();
+        }
+        let tasks: Vec<TaskSpec> = (0..20)
+            .map(|i| TaskSpec {
+                restrictions: Some(names.iter().map(|n| n.to_string()).collect()),
+                allow_other_workers: true,
+                ..task(&format!("work-{i}"), &["data", &format!("part-{i}")])
+            })
+            .collect();
+        let keys: Vec<String> = tasks.iter().map(|t| t.key.clone()).collect();
+        let wanted: Vec<&str> = keys.iter().map(String::as_str).collect();
+        s.submit_graph(c, tasks, &wanted).unwrap();
+        assert_eq!(s.processing_count(w1), 20, "{names:?}: with their input");
+        finish_with(&mut s, "work-0", 10, 1.0);
+        s.take_instructions();
+        s.tick(1.0);
+        let asked = steals(&s.take_instructions(), w1);
+        assert_eq!(
+            !asked.is_empty(),
+            stolen,
+            "{names:?}: asked for {}",
+            asked.len()
+        );
+    }
+}
