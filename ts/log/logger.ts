@@ -46,17 +46,17 @@ export const LOG_OPTION_EXPECTED = 'a function, a pino logger, false or { level,
 
 /**
  * The root logger (no component) a `log` option describes; `where` names the call in errors.
- * `defaultLevel` applies when neither the option nor SKEIN_LOG_LEVEL sets one.
+ * Its level: the option's, else SKEIN_LOG_LEVEL, else info.
  */
-export function createLogger(option: LogOption | undefined, where: string, defaultLevel: LogLevel = 'info'): Logger {
+export function createLogger(option: LogOption | undefined, where: string): Logger {
   if (isLogger(option)) return option
-  if (option === false) return pino({ level: 'silent' })
+  if (option === false) return pino({ level: 'silent' }, { write() {} })
   if (option !== undefined && !isLogOption(option)) throw new InvalidOptionsError(`${where} option 'log' must be ${LOG_OPTION_EXPECTED}`)
   const settings: LogSettings = typeof option === 'function' ? { destination: option } : (option ?? {})
   if (typeof option !== 'function') checkOptions(where, settings, SETTINGS, (m) => new InvalidOptionsError(m), 'log.')
   let level: LogLevel
   try {
-    level = settings.level ?? envLogLevel() ?? defaultLevel
+    level = settings.level ?? envLogLevel() ?? 'info'
   } catch (err) {
     throw new InvalidOptionsError((err as Error).message)
   }
