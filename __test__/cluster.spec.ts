@@ -126,11 +126,16 @@ test('a worker that says it is paused gets no new tasks until it resumes; heartb
   const worker = await Worker.start({ scheduler: scheduler.address, log: () => {} })
   const client = await Client.connect(scheduler.address)
   try {
-    t.deepEqual(await client.gather(client.map((x: number) => x + 1, [1, 2, 3, 4, 5, 6])), [2, 3, 4, 5, 6, 7])
+    const futures = client.map((x: number) => x + 1, [1, 2, 3, 4, 5, 6])
+    t.deepEqual(await client.gather(futures), [2, 3, 4, 5, 6, 7])
     t.false(raw.received.some((m) => m[0] === 'compute'), 'nothing was sent to the paused worker')
     const health = scheduler.health()
     t.like(health.memory, { managed: 1000, spilled: 200, paused: 1 })
     t.true(health.memory.process >= 5000)
+    // Released, so that losing the other worker recomputes none of them (left to the garbage
+    // collector, they were recomputed on this one whenever it had not collected them yet).
+    for (const f of futures) f.release()
+    for (const f of futures) t.true(await eventually(() => scheduler.state(f.key) === null, 10_000), `${f.key} is forgotten`)
     // Resumed (and the other worker gone): the next tasks go to it.
     raw.send(['paused', false])
     await worker.close()
