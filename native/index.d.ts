@@ -100,11 +100,6 @@ export declare class NativeCore {
   story(key: string): Array<StoryEntry>
   counts(): CoreCounts
   /**
-   * Live tasks per prefix and state, and tasks forgotten since start. Walks every task
-   * slot: meant for metrics scrapes, not for every event.
-   */
-  census(): CoreCensus
-  /**
    * Tasks processing that seceded from their worker's slot (they wait for tasks they
    * submitted): not counted against any worker's slots.
    */
@@ -145,12 +140,6 @@ export declare class NativeCore {
   whoHas(keys: Array<string>): Array<Array<number>>
   /** Throws naming the broken invariant, if any (code `SKEIN_INVARIANT_BROKEN`). */
   validate(): void
-}
-
-/** Tasks per prefix and state, and tasks forgotten so far (for metrics scrapes). */
-export interface CoreCensus {
-  prefixes: Array<PrefixCounts>
-  forgotten: number
 }
 
 /** Counts of tasks per state and of workers and clients. */
@@ -225,18 +214,6 @@ export interface NativeCoreOptions {
    * writes the rest. Default: no log.
    */
   eventLog?: string
-}
-
-/** Live tasks of one prefix per state. */
-export interface PrefixCounts {
-  prefix: string
-  released: number
-  waiting: number
-  queued: number
-  noWorker: number
-  processing: number
-  memory: number
-  erred: number
 }
 
 /** One prefix's tasks: live ones per state, and all forgotten since start (for the dashboard). */

@@ -3,8 +3,8 @@ use std::collections::HashMap;
 use napi::bindgen_prelude::{Buffer, Float64Array, Uint32Array};
 use napi_derive::napi;
 use skein_core::{
-    ClientId, Config, PrefixCensus, PrefixProgress, Scheduler, SchedulerStats, StateCounts, TaskId,
-    TaskState, WorkerId, WorkerSpec,
+    ClientId, Config, PrefixProgress, Scheduler, SchedulerStats, StateCounts, TaskId, TaskState,
+    WorkerId, WorkerSpec,
 };
 
 use skein_wire::{
@@ -160,42 +160,6 @@ impl From<SchedulerStats> for CoreStats {
             transitions: s.transitions as f64,
         }
     }
-}
-
-/// Live tasks of one prefix per state.
-#[napi(object)]
-pub struct PrefixCounts {
-    pub prefix: String,
-    pub released: u32,
-    pub waiting: u32,
-    pub queued: u32,
-    pub no_worker: u32,
-    pub processing: u32,
-    pub memory: u32,
-    pub erred: u32,
-}
-
-impl From<PrefixCensus> for PrefixCounts {
-    fn from(c: PrefixCensus) -> Self {
-        let n = |s: TaskState| c.by_state[s as usize] as u32;
-        PrefixCounts {
-            released: n(TaskState::Released),
-            waiting: n(TaskState::Waiting),
-            queued: n(TaskState::Queued),
-            no_worker: n(TaskState::NoWorker),
-            processing: n(TaskState::Processing),
-            memory: n(TaskState::Memory),
-            erred: n(TaskState::Erred),
-            prefix: c.prefix,
-        }
-    }
-}
-
-/// Tasks per prefix and state, and tasks forgotten so far (for metrics scrapes).
-#[napi(object)]
-pub struct CoreCensus {
-    pub prefixes: Vec<PrefixCounts>,
-    pub forgotten: f64,
 }
 
 /// A copy `replicate` decided on: `worker` fetches `key` from one of `holders`.
@@ -677,18 +641,6 @@ impl NativeCore {
     #[napi(catch_unwind)]
     pub fn counts(&self) -> Result<CoreCounts> {
         self.guarded_read(|core| Ok(core.counts().into()))
-    }
-
-    /// Live tasks per prefix and state, and tasks forgotten since start. Walks every task
-    /// slot: meant for metrics scrapes, not for every event.
-    #[napi(catch_unwind)]
-    pub fn census(&self) -> Result<CoreCensus> {
-        self.guarded_read(|core| {
-            Ok(CoreCensus {
-                prefixes: core.prefix_census().into_iter().map(Into::into).collect(),
-                forgotten: core.forgotten_total() as f64,
-            })
-        })
     }
 
     /// Tasks processing that seceded from their worker's slot (they wait for tasks they

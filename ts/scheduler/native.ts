@@ -6,8 +6,8 @@ export const NativeCore = binding.NativeCore
 export type NativeCore = InstanceType<typeof binding.NativeCore>
 export type NativeCoreOptions = import('../../native/index').NativeCoreOptions
 export type CoreStats = import('../../native/index').CoreStats
-/** Live tasks of one prefix per state (the core's census). */
-export type PrefixCounts = import('../../native/index').PrefixCounts
+/** One prefix's live tasks per state and its forgotten total (counters the core keeps per transition). */
+export type PrefixTotals = import('../../native/index').PrefixTotals
 export type CoreCounts = import('../../native/index').CoreCounts
 /** The longest key the scheduler accepts, in UTF-8 bytes (longer: an error with code SKEIN_KEY_TOO_LONG). */
 export const MAX_KEY_BYTES: number = binding.MAX_KEY_BYTES

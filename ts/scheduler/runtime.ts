@@ -169,7 +169,7 @@ export class SchedulerRuntime {
   private scrape(): Promise<{ body: string; contentType: string }> {
     this.metrics ??= new SchedulerMetrics({
       counts: () => this.core.counts(),
-      census: () => this.core.census(),
+      prefixTotals: () => this.core.prefixTotals(),
       stats: () => this.core.stats(),
       longRunning: () => this.core.longRunning(),
       workers: () => this.router.workerCount,

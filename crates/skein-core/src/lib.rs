@@ -10,7 +10,6 @@
 
 mod bookkeeping;
 mod bucket_order;
-mod census;
 mod client;
 mod config;
 mod counters;
@@ -44,7 +43,6 @@ mod worker;
 #[cfg(test)]
 mod tests;
 
-pub use census::PrefixCensus;
 pub use config::Config;
 pub use counters::SchedulerStats;
 pub use error::CoreError;

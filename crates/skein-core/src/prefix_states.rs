@@ -63,6 +63,11 @@ impl Scheduler {
             })
             .collect()
     }
+
+    /// Tasks forgotten since the scheduler started.
+    pub fn forgotten_total(&self) -> u64 {
+        self.by_state[TaskState::Forgotten as usize] as u64
+    }
 }
 
 #[cfg(test)]
@@ -103,5 +108,6 @@ mod tests {
         assert_eq!(inc[TaskState::Forgotten as usize], 2);
         assert_eq!(inc[..TaskState::Forgotten as usize].iter().sum::<u64>(), 0);
         assert_eq!(progress(&s, "sum")[TaskState::Forgotten as usize], 1);
+        assert_eq!(s.forgotten_total(), 3);
     }
 }
