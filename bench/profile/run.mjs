@@ -4,6 +4,7 @@
 // Workers are forked here (LocalCluster with workers: 0) so they can get --cpu-prof too.
 // --event-log FILE: the scheduler records its event log there (the cost of `skein scheduler --event-log`).
 // --dashboard: a plain WebSocket client watches the dashboard's feed meanwhile (as an open page does).
+// --scrape: a Prometheus stand-in fetches the scheduler's /metrics every second meanwhile.
 import { fork, spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -24,6 +25,7 @@ const { values: opts } = parseArgs({
     root: { type: 'string' },
     'event-log': { type: 'string' },
     dashboard: { type: 'boolean', default: false },
+    scrape: { type: 'boolean', default: false },
   },
 })
 const runs = Number(opts.runs)
@@ -219,6 +221,7 @@ const cluster = await startCluster(Number(opts.workers))
 const client = await Client.connect(cluster.address)
 let watcher = null
 if (opts.dashboard) watcher = await watchDashboard(cluster.dashboardLink, cluster.token)
+const scraper = opts.scrape ? await scrapeMetrics(cluster.address) : null
 // warm-up: compile shipped functions on every worker
 await client.gather(client.map(noop, Array.from({ length: 2000 }, (_, i) => -1 - i)))
 for (const fn of [inc, sum, leaf, add, stamp, stamp2, readAll]) await client.submit(fn, 1)
@@ -248,9 +251,31 @@ if (watcher !== null) {
   const { updates, runs } = await watcher.stop()
   console.log(`dashboard updates received: ${updates}, runs in them: ${runs}`)
 }
+if (scraper !== null) {
+  const { scrapes, bytes } = await scraper.stop()
+  console.log(`metrics scrapes: ${scrapes}, ${bytes} bytes in all`)
+}
 await client.close()
 await cluster.close()
 process.exit(0)
+
+/** Fetches GET /metrics from the scheduler's port every second, in a process of its own (as Prometheus would). */
+async function scrapeMetrics(address) {
+  const code = `
+    let scrapes = 0, bytes = 0
+    const timer = setInterval(async () => { const r = await fetch(process.argv[1]); bytes += (await r.text()).length; scrapes++ }, 1000)
+    process.send('started')
+    process.on('message', () => { clearInterval(timer); process.send({ scrapes, bytes }); process.disconnect() })`
+  const url = `${address.replace(/^ws/, 'http')}/metrics`
+  const child = spawn(process.execPath, ['-e', code, url], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], cwd: root })
+  await new Promise((resolve, reject) => { child.once('message', resolve); child.once('exit', () => reject(new Error('the metrics scraper exited'))) })
+  return {
+    async stop() {
+      child.send('stop')
+      return new Promise((resolve) => child.once('message', resolve))
+    },
+  }
+}
 
 /**
  * Subscribes to the dashboard's feed as a page would, parsing every update, in a process of its
