@@ -10,7 +10,9 @@
  * `getClient()` or `secede()`: threads whose tasks never do pay nothing for it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { Client, NotInTaskError, TASK_RUNTIME, type TaskRuntime } from '../client'
+import type { Client } from '../client/client'
+import { NotInTaskError } from '../client/errors'
+import { TASK_RUNTIME, type TaskRuntime } from '../client/in-task'
 import type { TaskConnection } from './thread-state'
 
 /** A task on the thread, as the runtime sees it. */
@@ -121,6 +123,9 @@ export class ThreadTaskRuntime<J extends WaitingJob> implements TaskRuntime {
   }
 
   private connect(): Promise<Client> {
+    // Loaded here, on the first getClient(): threads whose tasks never call it do not load the client.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Client } = require('../client/client') as typeof import('../client/client')
     const { scheduler, token, tls, name } = this.connection
     const connecting = Client.connect(scheduler, {
       name,

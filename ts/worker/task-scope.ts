@@ -9,14 +9,31 @@
  * name the function declares itself shadows this scope, and names the worker
  * has as globals are left alone.
  */
-import * as client from '../client'
-import * as graph from '../graph'
 import type { HelperScope } from '../graph/shipped-helpers'
 
-/** What a bare name stands for. */
-const TASK_API: Readonly<Record<string, unknown>> = Object.freeze({ getClient: client.getClient, secede: client.secede, rejoin: client.rejoin })
-/** What a module object stands for: skein's client and graph API (getClient, task, wait, the error classes...). */
-const SKEIN_API: Readonly<Record<string, unknown>> = Object.freeze({ ...graph, ...client })
+interface TaskApi {
+  /** What a bare name stands for. */
+  bare: Readonly<Record<string, unknown>>
+  /** What a module object stands for: skein's client and graph API (getClient, task, wait, the error classes...). */
+  module: Readonly<Record<string, unknown>>
+}
+
+let api: TaskApi | null = null
+
+/** Loaded the first time a shipped function names getClient, secede or rejoin: other threads never load the client. */
+function taskApi(): TaskApi {
+  if (api === null) {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const client = require('../client') as typeof import('../client')
+    const graph = require('../graph') as typeof import('../graph')
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    api = {
+      bare: Object.freeze({ getClient: client.getClient, secede: client.secede, rejoin: client.rejoin }),
+      module: Object.freeze({ ...graph, ...client }),
+    }
+  }
+  return api
+}
 
 const BARE = /(?<![\w$.])(getClient|secede|rejoin)(?![\w$])/g
 const THROUGH_MODULE = /(?<![\w$.])([A-Za-z_$][\w$]*)\s*\.\s*(?:getClient|secede|rejoin)(?![\w$])/g
@@ -38,7 +55,8 @@ export function taskScope(source: string, taken: readonly string[]): HelperScope
     names.push(name)
     values.push(value)
   }
-  for (const [, name] of source.matchAll(BARE)) add(name, TASK_API[name])
-  for (const [, holder] of source.matchAll(THROUGH_MODULE)) add(holder, SKEIN_API)
+  const { bare, module } = taskApi()
+  for (const [, name] of source.matchAll(BARE)) add(name, bare[name])
+  for (const [, holder] of source.matchAll(THROUGH_MODULE)) add(holder, module)
   return { names, values }
 }
