@@ -4,6 +4,38 @@ import type { RemoteCause, RemoteFailure } from '../graph/remote-failure'
 export { SkeinError, AuthenticationError, ProtocolVersionError, SecurityOptionsError } from '../protocol/errors'
 
 /**
+ * What user code threw on a worker, as it travelled: the remote name, message and stack, the
+ * thrown Error's `code` (as `remoteCode`), its `cause` (an Error again) and its own enumerable
+ * fields; a thrown non-Error in `thrown`. Empty when the failure was not a throw (`remote` null).
+ */
+export abstract class RemoteError extends SkeinError {
+  readonly remoteName: string
+  readonly remoteMessage: string
+  readonly remoteStack: string
+  /** The `code` of the Error that was thrown, if it had a string or number one. */
+  readonly remoteCode: string | number | undefined
+  /** The thrown Error's own enumerable fields (those that could travel). */
+  readonly fields: Readonly<Record<string, unknown>>
+  /** Whether a value that is not an Error was thrown; then `thrown` is that value. */
+  readonly threwValue: boolean
+  readonly thrown: unknown
+
+  /** `where` names the remote stack appended to this one ("of KEY", "on worker NAME"). */
+  constructor(code: string, message: string, remote: RemoteFailure | null, where: string) {
+    super(code, message)
+    this.remoteName = remote?.name ?? ''
+    this.remoteMessage = remote?.message ?? ''
+    this.remoteStack = remote?.stack ?? ''
+    this.remoteCode = remote?.code
+    this.fields = remote?.fields ?? {}
+    this.threwValue = remote?.threwValue === true
+    this.thrown = remote?.thrown
+    if (remote?.cause !== undefined) this.cause = remoteCause(remote.cause)
+    if (remote?.stack) this.stack = `${this.stack ?? ''}\n--- remote stack ${where} ---\n${remote.stack}`
+  }
+}
+
+/**
  * A task threw on its worker (or a task it depends on did). `key` is the
  * task awaited; `causeKey` the task that threw, equal to `key` when it was
  * this one. The remote message and stack are kept as sent, and so is what
@@ -12,18 +44,7 @@ export { SkeinError, AuthenticationError, ProtocolVersionError, SecurityOptionsE
  * and its own enumerable fields (`fields`). A task that threw something other
  * than an Error has `threwValue` true and the value in `thrown`.
  */
-export class TaskError extends SkeinError {
-  readonly remoteName: string
-  readonly remoteMessage: string
-  readonly remoteStack: string
-  /** The `code` of the Error the task threw, if it had a string or number one. */
-  readonly remoteCode: string | number | undefined
-  /** The thrown Error's own enumerable fields (those that could travel). */
-  readonly fields: Readonly<Record<string, unknown>>
-  /** Whether the task threw a value that is not an Error; then `thrown` is that value. */
-  readonly threwValue: boolean
-  readonly thrown: unknown
-
+export class TaskError extends RemoteError {
   constructor(
     readonly key: string,
     readonly causeKey: string,
@@ -34,16 +55,9 @@ export class TaskError extends SkeinError {
       key === causeKey
         ? `task ${key} failed: ${remote.name}: ${remote.message}`
         : `task ${key} failed because its dependency ${causeKey} failed: ${remote.name}: ${remote.message}`,
+      remote,
+      `of ${causeKey}`,
     )
-    this.remoteName = remote.name
-    this.remoteMessage = remote.message
-    this.remoteStack = remote.stack
-    this.remoteCode = remote.code
-    this.fields = remote.fields ?? {}
-    this.threwValue = remote.threwValue === true
-    this.thrown = remote.thrown
-    if (remote.cause !== undefined) this.cause = remoteCause(remote.cause)
-    if (remote.stack) this.stack = `${this.stack ?? ''}\n--- remote stack of ${causeKey} ---\n${remote.stack}`
   }
 }
 
@@ -208,33 +222,14 @@ export class WaitTimeoutError extends SkeinError {
  * (its value was too large to send back) or SKEIN_TOO_MANY_RUNS (its worker was running too
  * many already).
  */
-export class RunError extends SkeinError {
-  readonly remoteName: string
-  readonly remoteMessage: string
-  readonly remoteStack: string
-  /** The `code` of the Error the function threw, if it had a string or number one. */
-  readonly remoteCode: string | number | undefined
-  readonly fields: Readonly<Record<string, unknown>>
-  /** Whether the function threw a value that is not an Error; then `thrown` is that value. */
-  readonly threwValue: boolean
-  readonly thrown: unknown
-
+export class RunError extends RemoteError {
   constructor(
     readonly worker: string,
     code: string,
     message: string,
     remote: RemoteFailure | null,
   ) {
-    super(code, message)
-    this.remoteName = remote?.name ?? ''
-    this.remoteMessage = remote?.message ?? ''
-    this.remoteStack = remote?.stack ?? ''
-    this.remoteCode = remote?.code
-    this.fields = remote?.fields ?? {}
-    this.threwValue = remote?.threwValue === true
-    this.thrown = remote?.thrown
-    if (remote?.cause !== undefined) this.cause = remoteCause(remote.cause)
-    if (remote?.stack) this.stack = `${this.stack ?? ''}\n--- remote stack on worker ${worker} ---\n${remote.stack}`
+    super(code, message, remote, `on worker ${worker}`)
   }
 }
 
