@@ -3,16 +3,15 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Client, EventLogError, LocalCluster, moduleFunction, replayEventLog, Scheduler, task, Worker, type Task } from '../ts/index'
+import { Client, EventLogError, LocalCluster, moduleFunction, replayEventLog, Scheduler, Worker } from '../ts/index'
 import { NativeCore } from '../ts/scheduler/native'
 import { encode, type WireTask } from '../ts/protocol'
 import { cli, freePort, startCli } from './helpers/cli'
 import { alive, eventually, sleep } from './helpers/processes'
+import { mapThenTree } from './helpers/resilience-graphs'
 
 const fixtures = path.join(__dirname, 'fixtures', 'resilience.mjs')
 const spinWhere = moduleFunction<(data: Uint8Array, i: number, ms: number) => [pid: number, start: number, end: number, value: number]>(fixtures, 'spinWhere')
-const square = moduleFunction<(x: number, ms: number) => Promise<number>>(fixtures, 'square')
-const add = moduleFunction<(a: number, b: number) => number>(fixtures, 'add')
 
 const SPINS = 24
 const SPIN_MS = 150
@@ -30,16 +29,6 @@ function runSkein(args: string[]): Promise<{ code: number | null; stdout: string
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })))
-}
-
-function sumTree(n: number): Task<number> {
-  let level: Task<number>[] = Array.from({ length: n }, (_, i) => task(square, i, 1))
-  while (level.length > 1) {
-    const next: Task<number>[] = []
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? task(add, level[i], level[i + 1]) : level[i])
-    level = next
-  }
-  return level[0]
 }
 
 interface Recorded {
@@ -78,7 +67,7 @@ async function recordRun(t: { log: (...v: unknown[]) => void }): Promise<Recorde
       const spins = indexes.map((i) => client.submit(spinWhere, data, i, SPIN_MS))
       const runs = await client.gather(spins)
       if (runs.map((r) => r[3]).join() !== Array.from({ length: SPINS }, (_, i) => 1_000_000 + i).join()) throw new Error('a spin gave a wrong value')
-      const tree = client.compute(sumTree(SQUARES))
+      const tree = client.compute(mapThenTree(SQUARES))
       let done = false
       tree
         .result()
@@ -233,7 +222,7 @@ test.serial('skein scheduler --event-log records until SIGTERM, and the log repl
   try {
     const worker = await Worker.start({ scheduler: address, slots: 2 })
     const client = await Client.connect(address, { inProcess: false })
-    t.is(await client.compute(sumTree(50)), (49 * 50 * 99) / 6)
+    t.is(await client.compute(mapThenTree(50)), (49 * 50 * 99) / 6)
     await client.close()
     await worker.close()
     scheduler.child.kill('SIGTERM')

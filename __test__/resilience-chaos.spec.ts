@@ -1,23 +1,11 @@
 import test from 'ava'
 import path from 'node:path'
-import { Client, LocalCluster, moduleFunction, task, type Task } from '../ts/index'
+import { Client, LocalCluster, moduleFunction } from '../ts/index'
 import { alive, eventually, sleep } from './helpers/processes'
+import { mapThenTree } from './helpers/resilience-graphs'
 
 const fixtures = path.join(__dirname, 'fixtures', 'resilience.mjs')
-const square = moduleFunction<(x: number, ms: number) => Promise<number>>(fixtures, 'square')
-const add = moduleFunction<(a: number, b: number) => number>(fixtures, 'add')
 const nap = moduleFunction<(ms: number, tag: number) => Promise<number>>(fixtures, 'nap')
-
-/** A map of `n` squares, then a binary tree reduction: 2n - 1 tasks. */
-function mapThenTree(n: number): Task<number> {
-  let level: Task<number>[] = Array.from({ length: n }, (_, i) => task(square, i, 1))
-  while (level.length > 1) {
-    const next: Task<number>[] = []
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? task(add, level[i], level[i + 1]) : level[i])
-    level = next
-  }
-  return level[0]
-}
 
 const N = 10_000
 const EXPECTED = ((N - 1) * N * (2 * N - 1)) / 6
