@@ -5,8 +5,8 @@
  */
 import test from 'ava'
 import { Client, LocalCluster } from '../ts/index'
-import { encode } from '../ts/protocol'
-import { readRunBatch, RunBatchWriter } from '../ts/worker/hand-off'
+import { decode, encode } from '../ts/protocol'
+import { Outcome, readRunBatch, RESULT_FIELDS, ResultBatchWriter, RunBatchWriter } from '../ts/worker/hand-off'
 import { InputCache, InputDirectory } from '../ts/worker/input-cache'
 
 test('handles past 2^32 (up to 2^53 - 1) reach the execution thread exactly, with their keys and payloads', (t) => {
@@ -24,9 +24,32 @@ test('handles past 2^32 (up to 2^53 - 1) reach the execution thread exactly, wit
     handles.map((_, i) => `task-${i}`),
   )
   t.deepEqual(
-    handed.map((h) => Buffer.from(h.payload)),
+    handed.map((h) => Buffer.from(h.data.subarray(h.payloadStart, h.payloadEnd))),
     handles.map((_, i) => encode([i])),
   )
+})
+
+test('numbers, booleans and null are written into a result batch byte for byte as the codec encodes them', (t) => {
+  const values = [
+    0, 1, 31, 63, 64, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1,
+    -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, -0,
+    0.5, -1.25, Math.PI, 1e300, Number.MIN_VALUE, NaN, Infinity, -Infinity,
+    true, false, null,
+  ]
+  const writer = new ResultBatchWriter()
+  values.forEach((v, i) => writer.addScalar(i, 0.001, v))
+  // Past the writer's first index and buffer sizes, so both grow.
+  for (let i = 0; i < 300; i++) writer.addScalar(values.length + i, 0, i * 1000)
+  const { batch } = writer.take()
+  t.is(batch.count, values.length + 300)
+  const data = new Uint8Array(batch.data)
+  const written = (i: number) => Buffer.from(data.subarray(batch.index[i * RESULT_FIELDS + 3], batch.index[i * RESULT_FIELDS + 3] + batch.index[i * RESULT_FIELDS + 4]))
+  values.forEach((v, i) => {
+    t.deepEqual(written(i), encode(v), `bytes of ${String(v)}`)
+    t.is(batch.index[i * RESULT_FIELDS], i)
+    t.is(batch.index[i * RESULT_FIELDS + 1], Outcome.Finished)
+  })
+  for (let i = 0; i < 300; i++) t.is(decode(written(values.length + i)), i * 1000)
 })
 
 test('large results in shared memory reach their dependents, peers and the client exact: binary ones and ones with strings', async (t) => {

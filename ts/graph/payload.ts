@@ -32,8 +32,9 @@ export function encodeTaskPayload(fn: FunctionRef, args: unknown[], options?: Ru
   return encode(options === undefined ? [fn, args] : [fn, args, options])
 }
 
-export function decodeTaskPayload(bytes: Uint8Array): TaskPayload {
-  const decoded = decode(bytes)
+/** The payload encoded in `bytes` (from `start` to `end`, by default all of them). */
+export function decodeTaskPayload(bytes: Uint8Array, start = 0, end = bytes.length): TaskPayload {
+  const decoded = start === 0 && end === bytes.length ? decode(bytes) : decodeFrom(bytes, start, end)
   if (!Array.isArray(decoded) || (decoded.length !== 2 && decoded.length !== 3) || !Array.isArray(decoded[0]) || !Array.isArray(decoded[1])) {
     throw new Error('task payload is not [function, args] or [function, args, options]')
   }
@@ -43,13 +44,14 @@ export function decodeTaskPayload(bytes: Uint8Array): TaskPayload {
 }
 
 /**
- * Where the arguments start in a payload encoded as [[kind, string, string], args]
- * (the function reference in its usual encoding), or -1 for any other layout.
- * Lets a worker that meets the same function reference bytes again decode only the arguments.
+ * Where the arguments start (an index into `bytes`) in a payload encoded from `start` to `end` as
+ * [[kind, string, string], args] (the function reference in its usual encoding), or -1 for any
+ * other layout. Lets a worker that meets the same function reference bytes again decode only
+ * the arguments; the reference is `bytes` from `start + 1` to that index.
  */
-export function payloadArgsOffset(bytes: Uint8Array): number {
-  if (bytes.length < 5 || bytes[0] !== 0x92 || bytes[1] !== 0x93 || bytes[2] > 1) return -1
-  let pos = 3
+export function payloadArgsOffset(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  if (end - start < 5 || bytes[start] !== 0x92 || bytes[start + 1] !== 0x93 || bytes[start + 2] > 1) return -1
+  let pos = start + 3
   for (let i = 0; i < 2; i++) {
     const h = bytes[pos]
     if ((h & 0xe0) === 0xa0) pos += 1 + (h & 0x1f)
@@ -57,14 +59,14 @@ export function payloadArgsOffset(bytes: Uint8Array): number {
     else if (h === 0xda) pos += 3 + ((bytes[pos + 1] << 8) | bytes[pos + 2])
     else if (h === 0xdb) pos += 5 + (bytes[pos + 1] * 0x1000000 + ((bytes[pos + 2] << 16) | (bytes[pos + 3] << 8) | bytes[pos + 4]))
     else return -1
-    if (pos >= bytes.length) return -1
+    if (pos >= end) return -1
   }
   return pos
 }
 
-/** The arguments of a payload whose function reference ends at `offset` (see payloadArgsOffset). */
-export function decodeTaskArgs(bytes: Uint8Array, offset: number): unknown[] {
-  const args = decodeFrom(bytes, offset)
+/** The arguments of a payload ending at `end` whose function reference ends at `argsAt` (see payloadArgsOffset). */
+export function decodeTaskArgs(bytes: Uint8Array, argsAt: number, end: number = bytes.length): unknown[] {
+  const args = decodeFrom(bytes, argsAt, end)
   if (!Array.isArray(args)) throw new Error('task payload is not [function, args]')
   return args
 }

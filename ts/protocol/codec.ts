@@ -96,9 +96,9 @@ export function decode(bytes: Uint8Array): unknown {
   return packr.unpack(bytes)
 }
 
-/** The one value encoded in `bytes` from `start` to the end. */
-export function decodeFrom(bytes: Uint8Array, start: number): unknown {
-  return packr.unpack(bytes, { start, end: bytes.length })
+/** The one value encoded in `bytes` from `start` to `end` (default: the end). */
+export function decodeFrom(bytes: Uint8Array, start: number, end: number = bytes.length): unknown {
+  return packr.unpack(bytes, { start, end })
 }
 
 export class UnencodableValueError extends Error {

@@ -285,21 +285,21 @@ export class Executor implements SlotKeeper<Job> {
   }
 
   private decode(job: Job): void {
-    const bytes = job.handed.payload
-    const offset = payloadArgsOffset(bytes)
-    if (offset > 0 && this.lastRef !== null && sameRef(bytes, offset, this.lastRefBytes!)) {
+    const { data, payloadStart: start, payloadEnd: end } = job.handed
+    const argsAt = payloadArgsOffset(data, start, end)
+    if (argsAt > 0 && this.lastRef !== null && sameRef(data, start, argsAt, this.lastRefBytes!)) {
       // Same function reference as the previous task: only the arguments are decoded.
-      job.args = decodeTaskArgs(bytes, offset)
+      job.args = decodeTaskArgs(data, argsAt, end)
       job.fn = this.lastRef
       return
     }
-    const payload = decodeTaskPayload(bytes)
+    const payload = decodeTaskPayload(data, start, end)
     if (!isFunctionRef(payload.fn)) throw new Error(`task '${job.handed.key}': its payload names no function`)
     job.fn = payload.fn
     job.args = payload.args
     job.options = payload.options
-    if (offset > 0) {
-      this.lastRefBytes = bytes.slice(1, offset)
+    if (argsAt > 0) {
+      this.lastRefBytes = data.slice(start + 1, argsAt)
       this.lastRef = payload.fn
     }
   }
@@ -324,6 +324,12 @@ export class Executor implements SlotKeeper<Job> {
   }
 
   private succeed(job: Job, value: unknown, t0: number): number {
+    if (isScalar(value)) {
+      this.end(job)
+      const end = performance.now()
+      this.results.addScalar(job.handed.id, (end - t0) / 1000, value)
+      return end
+    }
     let bytes: Uint8Array
     try {
       if (isCompound(value)) assertResultEncodable(value, job.handed.key)
@@ -371,11 +377,17 @@ class ValueTooLargeError extends Error {
   }
 }
 
-/** Whether `bytes` from 1 to `offset` (a payload's function reference) equal `ref`. */
-function sameRef(bytes: Uint8Array, offset: number, ref: Uint8Array): boolean {
-  if (ref.length !== offset - 1) return false
-  for (let i = 0; i < ref.length; i++) if (bytes[i + 1] !== ref[i]) return false
+/** Whether `bytes` from `start + 1` to `argsAt` (a payload's function reference) equal `ref`. */
+function sameRef(bytes: Uint8Array, start: number, argsAt: number, ref: Uint8Array): boolean {
+  if (ref.length !== argsAt - start - 1) return false
+  const from = start + 1
+  for (let i = 0; i < ref.length; i++) if (bytes[from + i] !== ref[i]) return false
   return true
+}
+
+/** A number, boolean or null: written into the batch of outcomes as it is, with no encoder. */
+function isScalar(v: unknown): v is number | boolean | null {
+  return typeof v === 'number' || typeof v === 'boolean' || v === null
 }
 
 /** Whether a value could hold something unencodable (plain primitives cannot). */

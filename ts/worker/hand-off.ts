@@ -113,8 +113,10 @@ const enum Keeping {
   Once,
 }
 
-const utf8 = new TextEncoder()
 const fromUtf8 = new TextDecoder()
+
+/** Buffer's own UTF-8 writer (no encoding argument to parse, no view to make). */
+type Utf8Buffer = Buffer & { utf8Write(s: string, offset: number, length: number): number }
 
 /** Builds a RunBatch on the I/O thread, copying each key, payload and input the thread lacks once. */
 export class RunBatchWriter {
@@ -165,7 +167,9 @@ export class RunBatchWriter {
 
   /** The batch, and what to transfer with it. */
   finish(): { batch: RunBatch; transfer: ArrayBuffer[] } {
-    const data = new Uint8Array(this.bytes)
+    // A Buffer over memory of its own (never the shared pool: its memory is transferred), so keys
+    // are written in place with no view per key.
+    const data = Buffer.from(new ArrayBuffer(this.bytes)) as Utf8Buffer
     const index = new Uint32Array(this.indexLength)
     let pos = 0
     let s = 0
@@ -174,7 +178,7 @@ export class RunBatchWriter {
       const id = this.ids[i]
       index[s++] = Math.floor(id / HIGH)
       index[s++] = id >>> 0
-      const written = utf8.encodeInto(this.keys[i], data.subarray(pos)).written
+      const written = data.utf8Write(this.keys[i], pos, data.length - pos)
       index[s++] = pos
       index[s++] = written
       pos += written
@@ -213,10 +217,10 @@ export class RunBatchWriter {
       index,
       depKeys: this.depKeys,
       evict: this.directory.takeEvictions(),
-      data: data.buffer,
+      data: data.buffer as ArrayBuffer,
       shared: this.shared,
     }
-    return { batch, transfer: [data.buffer, index.buffer] }
+    return { batch, transfer: [data.buffer as ArrayBuffer, index.buffer] }
   }
 }
 
@@ -225,19 +229,26 @@ export class UndecodableInput {
   constructor(readonly error: Error) {}
 }
 
-/** One task of a RunBatch as the execution thread reads it: views into the batch's memory, inputs decoded. */
+/**
+ * One task of a RunBatch as the execution thread reads it: where its key and payload are in the
+ * batch's memory (offsets, not a view each: one object per task), inputs decoded.
+ */
 export class HandedTask {
   constructor(
     readonly id: number,
-    private readonly keyBytes: Uint8Array,
-    readonly payload: Uint8Array,
+    /** The batch's bytes, shared by its tasks. */
+    readonly data: Uint8Array,
+    private readonly keyStart: number,
+    private readonly keyEnd: number,
+    readonly payloadStart: number,
+    readonly payloadEnd: number,
     readonly depKeys: string[],
     readonly depValues: unknown[],
   ) {}
 
   /** Decoded only when a message needs it (errors). */
   get key(): string {
-    return fromUtf8.decode(this.keyBytes)
+    return fromUtf8.decode(this.data.subarray(this.keyStart, this.keyEnd))
   }
 }
 
@@ -253,9 +264,11 @@ export function readRunBatch(batch: RunBatch, cache: InputCache): HandedTask[] {
   let k = 0
   for (let i = 0; i < batch.count; i++) {
     const id = index[s] * HIGH + index[s + 1]
-    const key = data.subarray(index[s + 2], index[s + 2] + index[s + 3])
-    const payload = data.subarray(index[s + 4], index[s + 4] + index[s + 5])
+    const keyStart = index[s + 2]
+    const payloadStart = index[s + 4]
     const n = index[s + 6]
+    const keyEnd = keyStart + index[s + 3]
+    const payloadEnd = payloadStart + index[s + 5]
     s += 7
     let depKeys = NO_KEYS
     let depValues = NO_VALUES
@@ -276,7 +289,7 @@ export function readRunBatch(batch: RunBatch, cache: InputCache): HandedTask[] {
         s += 2
       }
     }
-    out[i] = new HandedTask(id, key, payload, depKeys, depValues)
+    out[i] = new HandedTask(id, data, keyStart, keyEnd, payloadStart, payloadEnd, depKeys, depValues)
   }
   cache.evict(batch.evict)
   return out
@@ -297,16 +310,21 @@ const MIN_CAPACITY = 4096
 /** Numbers per outcome in a ResultBatch's index: handle, outcome, duration, start, length. */
 export const RESULT_FIELDS = 5
 
+/** Outcomes a ResultBatchWriter has room for in its index before it grows it. */
+const MIN_OUTCOMES = 64
+
 /** Collects outcomes on the execution thread, each one's bytes copied once into a growing buffer. */
 export class ResultBatchWriter {
-  private index: number[] = []
+  private index = new Float64Array(MIN_OUTCOMES * RESULT_FIELDS)
+  private fields = 0
   private buf = new Uint8Array(MIN_CAPACITY)
+  private view = new DataView(this.buf.buffer)
   private pos = 0
   private shared: Uint8Array[] = []
   private sharedBytes = 0
 
   get size(): number {
-    return this.index.length / RESULT_FIELDS
+    return this.fields / RESULT_FIELDS
   }
 
   /** Bytes of the results waiting, in the batch's buffer and in shared memory. */
@@ -316,33 +334,104 @@ export class ResultBatchWriter {
 
   add(id: number, outcome: Outcome, duration: number, bytes: Uint8Array): void {
     if (bytes.buffer instanceof SharedArrayBuffer) {
-      this.index.push(id, outcome, duration, -1 - this.shared.length, bytes.byteLength)
+      this.note(id, outcome, duration, -1 - this.shared.length, bytes.byteLength)
       this.shared.push(bytes)
       this.sharedBytes += bytes.byteLength
       return
     }
-    if (this.pos + bytes.byteLength > this.buf.byteLength) {
-      const grown = new Uint8Array(Math.max(this.buf.byteLength * 2, this.pos + bytes.byteLength))
-      grown.set(this.buf.subarray(0, this.pos))
-      this.buf = grown
-    }
+    this.reserve(bytes.byteLength)
     this.buf.set(bytes, this.pos)
-    this.index.push(id, outcome, duration, this.pos, bytes.byteLength)
+    this.note(id, outcome, duration, this.pos, bytes.byteLength)
     this.pos += bytes.byteLength
+  }
+
+  /**
+   * A result that is a number, boolean or null, written here as MessagePack in the form the
+   * shared codec writes it (no encoder call, no buffer per result).
+   */
+  addScalar(id: number, duration: number, value: number | boolean | null): void {
+    const start = this.pos
+    if (typeof value === 'number') {
+      this.reserve(9)
+      const buf = this.buf
+      if (value >>> 0 === value) {
+        // The codec keeps 0x40-0x7f for its records: a positive fixint stops below them.
+        if (value < 0x40) buf[this.pos++] = value
+        else if (value < 0x100) {
+          buf[this.pos++] = 0xcc
+          buf[this.pos++] = value
+        } else if (value < 0x10000) {
+          buf[this.pos++] = 0xcd
+          this.view.setUint16(this.pos, value)
+          this.pos += 2
+        } else {
+          buf[this.pos++] = 0xce
+          this.view.setUint32(this.pos, value)
+          this.pos += 4
+        }
+      } else if (value >> 0 === value) {
+        if (value >= -0x20) buf[this.pos++] = 0x100 + value
+        else if (value >= -0x80) {
+          buf[this.pos++] = 0xd0
+          buf[this.pos++] = value + 0x100
+        } else if (value >= -0x8000) {
+          buf[this.pos++] = 0xd1
+          this.view.setInt16(this.pos, value)
+          this.pos += 2
+        } else {
+          buf[this.pos++] = 0xd2
+          this.view.setInt32(this.pos, value)
+          this.pos += 4
+        }
+      } else {
+        buf[this.pos++] = 0xcb
+        this.view.setFloat64(this.pos, value)
+        this.pos += 8
+      }
+    } else {
+      this.reserve(1)
+      this.buf[this.pos++] = value === null ? 0xc0 : value ? 0xc3 : 0xc2
+    }
+    this.note(id, Outcome.Finished, duration, start, this.pos - start)
   }
 
   /** The batch so far (the writer starts empty again), and what to transfer with it. */
   take(): { batch: ResultBatch; transfer: ArrayBuffer[] } {
     // Exactly the bytes used: the I/O thread keeps views of this memory as the stored results.
     const data = (this.buf.buffer.byteLength === this.pos ? this.buf.buffer : this.buf.slice(0, this.pos).buffer) as ArrayBuffer
-    const index = Float64Array.from(this.index)
-    const batch: ResultBatch = { count: this.index.length / RESULT_FIELDS, index, data, shared: this.shared }
-    this.index = []
+    const index = this.index.slice(0, this.fields)
+    const batch: ResultBatch = { count: this.fields / RESULT_FIELDS, index, data, shared: this.shared }
+    this.fields = 0
     this.shared = []
     this.sharedBytes = 0
     this.buf = new Uint8Array(Math.max(MIN_CAPACITY, Math.min(this.pos, 1 << 20)))
+    this.view = new DataView(this.buf.buffer)
     this.pos = 0
     return { batch, transfer: [data, index.buffer] }
+  }
+
+  private note(id: number, outcome: Outcome, duration: number, start: number, length: number): void {
+    if (this.fields + RESULT_FIELDS > this.index.length) {
+      const grown = new Float64Array(this.index.length * 2)
+      grown.set(this.index)
+      this.index = grown
+    }
+    const index = this.index
+    const x = this.fields
+    index[x] = id
+    index[x + 1] = outcome
+    index[x + 2] = duration
+    index[x + 3] = start
+    index[x + 4] = length
+    this.fields = x + RESULT_FIELDS
+  }
+
+  private reserve(n: number): void {
+    if (this.pos + n <= this.buf.byteLength) return
+    const grown = new Uint8Array(Math.max(this.buf.byteLength * 2, this.pos + n))
+    grown.set(this.buf.subarray(0, this.pos))
+    this.buf = grown
+    this.view = new DataView(grown.buffer)
   }
 }
 

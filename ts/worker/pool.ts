@@ -36,8 +36,11 @@ export interface PoolHost {
   readonly log: Log
   /** How tasks' `getClient()` reaches the scheduler; `name` is the worker's (each thread's client adds its index). */
   readonly connection: TaskConnection
-  /** The task returned `bytes` (its encoded result), taking `duration` seconds. */
-  finished(task: TaskRecord, bytes: Uint8Array, duration: number): void
+  /**
+   * The task returned its encoded result, `length` bytes of `memory` from `offset` (a Buffer over
+   * all of that memory: no view per result), taking `duration` seconds.
+   */
+  finished(task: TaskRecord, memory: Buffer, offset: number, length: number, duration: number): void
   /** The task failed; `failure` is its encoded RemoteFailure. */
   erred(task: TaskRecord, failure: Uint8Array): void
   /** The task is running on a thread (reported once, for tasks running a while). */
@@ -349,6 +352,7 @@ export class ExecutionPool {
     thread.ran = true
     this.startFailures = 0
     const data = batch.data
+    const memory = Buffer.from(data)
     // A small result keeps the whole batch's memory alive: copy it out of a large batch.
     const copySmall = data.byteLength > 65_536
     let avg = thread.averageMs
@@ -375,14 +379,16 @@ export class ExecutionPool {
         task.phase = Phase.Done
         const start = index[x + 3]
         const length = index[x + 4]
-        let bytes: Uint8Array
-        if (start < 0) bytes = batch.shared[-1 - start]
-        else {
-          bytes = new Uint8Array(data, start, length)
-          if (copySmall && length * 2 < data.byteLength) bytes = bytes.slice()
+        if (outcome === Outcome.Finished) {
+          if (start >= 0 && !(copySmall && length * 2 < data.byteLength)) this.host.finished(task, memory, start, length, duration)
+          else {
+            // Memory of its own: a shared result's, or a copy out of a large batch.
+            const bytes = start < 0 ? batch.shared[-1 - start] : new Uint8Array(data, start, length).slice()
+            this.host.finished(task, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, length, duration)
+          }
+        } else if (outcome === Outcome.Erred) {
+          this.host.erred(task, start < 0 ? batch.shared[-1 - start] : new Uint8Array(data, start, length))
         }
-        if (outcome === Outcome.Finished) this.host.finished(task, bytes, duration)
-        else if (outcome === Outcome.Erred) this.host.erred(task, bytes)
       }
       this.host.settled(task)
     }

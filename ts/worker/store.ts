@@ -117,22 +117,23 @@ export class DataStore {
   }
 
   /** A result computed here, into the slot of the task that computed it. */
-  putResult(key: string, slot: KeySlot, bytes: Uint8Array): void {
-    this.putOwned(key, slot, bytes)
+  /** A result computed here: its encoded bytes are `memory` from `offset`, `length` long (no view of them is made). */
+  putResult(key: string, slot: KeySlot, memory: ArrayBufferLike, offset: number, length: number): void {
+    this.putOwned(key, slot, memory, offset, length)
   }
 
   /** Data a client scattered here. */
   putScattered(key: string, bytes: Uint8Array): void {
-    this.putOwned(key, this.keys.slot(key), bytes)
+    this.putOwned(key, this.keys.slot(key), bytes.buffer, bytes.byteOffset, bytes.byteLength)
   }
 
-  private putOwned(key: string, slot: KeySlot, bytes: Uint8Array): void {
+  private putOwned(key: string, slot: KeySlot, memory: ArrayBufferLike, offset: number, length: number): void {
     if (slot.memory !== null || slot.spilled !== null) {
       this.dropData(slot)
       // Other bytes under the same key: what threads kept of the old ones goes.
       this.removed(key)
     }
-    this.keep(slot, bytes)
+    this.keepRegion(slot, memory, offset, length)
     slot.owned = true
     this.link(slot)
     this.spillPastTarget()
@@ -323,10 +324,14 @@ export class DataStore {
   }
 
   private keep(slot: KeySlot, bytes: Uint8Array): void {
-    slot.memory = bytes.buffer
-    slot.offset = bytes.byteOffset
-    slot.length = bytes.byteLength
-    this.totalBytes += bytes.byteLength
+    this.keepRegion(slot, bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  }
+
+  private keepRegion(slot: KeySlot, memory: ArrayBufferLike, offset: number, length: number): void {
+    slot.memory = memory
+    slot.offset = offset
+    slot.length = length
+    this.totalBytes += length
   }
 
   /** Forgets the slot's data, in memory or on disk (a write under way is abandoned). */

@@ -224,9 +224,9 @@ export class Worker {
         tls: options.tls === undefined ? null : clientTls(options.tls),
         name: this.name,
       },
-      finished: (task, bytes, duration) => {
-        this.store.putResult(task.key, task.slot, bytes)
-        this.outbox.finished(task.task, task.run, bytes.byteLength, duration, bytes)
+      finished: (task, memory, offset, length, duration) => {
+        this.store.putResult(task.key, task.slot, memory.buffer, memory.byteOffset + offset, length)
+        this.outbox.finished(task.task, task.run, length, duration, memory, offset)
       },
       // A Buffer, not a Uint8Array: only a Buffer encodes as MessagePack bin.
       erred: (task, failure) => this.outbox.push([WorkerEventKind.Erred, task.task, task.run, Buffer.from(failure.buffer, failure.byteOffset, failure.byteLength)]),
