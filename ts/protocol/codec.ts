@@ -115,7 +115,15 @@ export class UnencodableValueError extends Error {
 export function assertEncodable(value: unknown, path: string | (() => string) = 'value'): void {
   const t = typeof value
   if (t !== 'object' && t !== 'function' && t !== 'symbol') return
-  if (encodable(value, new Set())) return
+  const depth = ancestors.length
+  let ok: boolean
+  try {
+    ok = encodable(value)
+  } finally {
+    // A getter that threw (or a check that began inside one) leaves the path as it found it.
+    ancestors.length = depth
+  }
+  if (ok) return
   explain(value, typeof path === 'function' ? path() : path, new Set())
   throw new UnencodableValueError(`${typeof path === 'function' ? path() : path} cannot be encoded`)
 }
@@ -125,24 +133,31 @@ function isCompound(t: string): boolean {
   return t === 'object' || t === 'function' || t === 'symbol'
 }
 
-function encodable(value: unknown, seen: Set<object>): boolean {
+/**
+ * The objects on the path from the value being checked down to the one being looked at: one
+ * reused array, not a Set per check (results are checked one per task). Finding a cycle scans
+ * it, which costs the path's depth; plain data is shallow.
+ */
+const ancestors: object[] = []
+
+function encodable(value: unknown): boolean {
   const t = typeof value
   if (t === 'function' || t === 'symbol') return false
   if (t !== 'object' || value === null) return true
   const obj = value as object
   if (ArrayBuffer.isView(obj) || obj instanceof Date || obj instanceof ArrayBuffer || obj instanceof KeyRef) return true
-  if (seen.has(obj)) return false
-  seen.add(obj)
+  if (ancestors.includes(obj)) return false
+  ancestors.push(obj)
   let ok = true
   if (Array.isArray(obj)) {
     for (let i = 0; ok && i < obj.length; i++) {
       const v: unknown = obj[i]
-      if (isCompound(typeof v)) ok = encodable(v, seen)
+      if (isCompound(typeof v)) ok = encodable(v)
     }
   } else if (obj instanceof Map) {
-    for (const v of obj.values()) if (!(ok = encodable(v, seen))) break
+    for (const v of obj.values()) if (!(ok = encodable(v))) break
   } else if (obj instanceof Set) {
-    for (const v of obj) if (!(ok = encodable(v, seen))) break
+    for (const v of obj) if (!(ok = encodable(v))) break
   } else {
     const proto = Object.getPrototypeOf(obj)
     if (proto !== Object.prototype && proto !== null && !(obj instanceof Error)) ok = false
@@ -150,11 +165,11 @@ function encodable(value: unknown, seen: Set<object>): boolean {
       for (const k in obj) {
         if (!Object.prototype.hasOwnProperty.call(obj, k)) continue
         const v: unknown = (obj as Record<string, unknown>)[k]
-        if (isCompound(typeof v) && !(ok = encodable(v, seen))) break
+        if (isCompound(typeof v) && !(ok = encodable(v))) break
       }
     }
   }
-  seen.delete(obj)
+  ancestors.pop()
   return ok
 }
 

@@ -332,7 +332,7 @@ export class Executor implements SlotKeeper<Job> {
     }
     let bytes: Uint8Array
     try {
-      if (isCompound(value)) assertResultEncodable(value, job.handed.key)
+      if (isCompound(value)) assertResultEncodable(value, job.handed)
       bytes = encodeResult(value, this.maxValueBytes)
       if (bytes.byteLength > this.maxValueBytes) throw new ValueTooLargeError(job.handed.key, bytes.byteLength, this.maxValueBytes)
     } catch (err) {
@@ -397,8 +397,9 @@ function isCompound(v: unknown): boolean {
 }
 
 /** A function of its own, so the closure naming the result is made only for results that need the check. */
-function assertResultEncodable(value: unknown, key: string): void {
-  assertEncodable(value, () => `the result of task '${key}'`)
+function assertResultEncodable(value: unknown, task: HandedTask): void {
+  // The key is decoded only for the message of a value that fails.
+  assertEncodable(value, () => `the result of task '${task.key}'`)
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
