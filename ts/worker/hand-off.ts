@@ -4,7 +4,7 @@
  * buffers (an index of numbers, and the bytes): a message costs about the same
  * for one task as for fifty, and nothing is structured-cloned item by item.
  */
-import { decode } from '../protocol'
+import { decodeFrom } from '../protocol'
 import type { InputCache, InputDirectory } from './input-cache'
 import type { ConsoleLine } from './task-console'
 
@@ -283,7 +283,7 @@ export function readRunBatch(batch: RunBatch, cache: InputCache): HandedTask[] {
         if (start === KEPT) depValues[j] = cache.get(depKey)
         else {
           const size = length & ~KEEP
-          depValues[j] = decodeInput(start === SHARED ? batch.shared[size] : data.subarray(start, start + size))
+          depValues[j] = start === SHARED ? decodeInput(batch.shared[size], 0, batch.shared[size].length) : decodeInput(data, start, start + size)
           if (length & KEEP) cache.set(depKey, depValues[j])
         }
         s += 2
@@ -295,13 +295,14 @@ export function readRunBatch(batch: RunBatch, cache: InputCache): HandedTask[] {
   return out
 }
 
-function decodeInput(bytes: Uint8Array): unknown {
+/** The input encoded in `bytes` from `start` to `end` (a range, not a view: no object per input). */
+function decodeInput(bytes: Uint8Array, start: number, end: number): unknown {
   try {
-    return decode(bytes)
+    return decodeFrom(bytes, start, end)
   } catch (err) {
     // msgpackr's native string decoder reads only unshared memory: a value with strings
     // (object keys among them) is decoded from a copy, binary data stays where it is.
-    if (bytes.buffer instanceof SharedArrayBuffer) return decodeInput(new Uint8Array(bytes))
+    if (bytes.buffer instanceof SharedArrayBuffer) return decodeInput(bytes.slice(start, end), 0, end - start)
     return new UndecodableInput(err as Error)
   }
 }
