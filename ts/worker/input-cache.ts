@@ -51,6 +51,8 @@ export class InputDirectory {
 
   /** The worker no longer holds `key`: the thread lets it go with the next batch. */
   forget(key: string): void {
+    // Every freed key comes here, once per thread: most threads keep nothing.
+    if (this.kept.size === 0) return
     const n = this.kept.get(key)
     if (n !== undefined) this.forgetKept(key, n)
   }
