@@ -6,7 +6,7 @@
 import test from 'ava'
 import { Client, LocalCluster } from '../ts/index'
 import { decode, encode } from '../ts/protocol'
-import { Outcome, readRunBatch, RESULT_FIELDS, ResultBatchWriter, RunBatchWriter } from '../ts/worker/hand-off'
+import { HandedTask, Outcome, readRunBatch, RESULT_FIELDS, ResultBatchWriter, RunBatchWriter } from '../ts/worker/hand-off'
 import { InputCache, InputDirectory } from '../ts/worker/input-cache'
 
 test('handles past 2^32 (up to 2^53 - 1) reach the execution thread exactly, with their keys and payloads', (t) => {
@@ -14,7 +14,7 @@ test('handles past 2^32 (up to 2^53 - 1) reach the execution thread exactly, wit
   const writer = new RunBatchWriter(new InputDirectory())
   handles.forEach((h, i) => writer.add(h, `task-${i}`, encode([i]), [], []))
   const { batch } = writer.finish()
-  const handed = readRunBatch(batch, new InputCache())
+  const handed = readRunBatch(batch, new InputCache(), HandedTask)
   t.deepEqual(
     handed.map((h) => h.id),
     handles,

@@ -5,7 +5,7 @@
  */
 import test from 'ava'
 import { encode } from '../ts/protocol'
-import { readRunBatch, RunBatchWriter, type HeldBytes } from '../ts/worker/hand-off'
+import { HandedTask, readRunBatch, RunBatchWriter, type HeldBytes } from '../ts/worker/hand-off'
 import { InputCache, InputDirectory } from '../ts/worker/input-cache'
 
 /** A tiny deterministic generator (mulberry32), so a failure repeats. */
@@ -62,7 +62,7 @@ test('the thread always has what the I/O thread says it keeps, and values are th
         expected.push(values)
       }
       const { batch } = writer.finish()
-      const handed = readRunBatch(batch, cache)
+      const handed = readRunBatch(batch, cache, HandedTask)
       t.deepEqual(
         handed.map((h) => h.depValues),
         expected,

@@ -96,9 +96,14 @@ export function decode(bytes: Uint8Array): unknown {
   return packr.unpack(bytes)
 }
 
+/** One options object for every ranged decode (the decoder reads it at once and keeps no reference). */
+const range = { start: 0, end: 0 }
+
 /** The one value encoded in `bytes` from `start` to `end` (default: the end). */
 export function decodeFrom(bytes: Uint8Array, start: number, end: number = bytes.length): unknown {
-  return packr.unpack(bytes, { start, end })
+  range.start = start
+  range.end = end
+  return packr.unpack(bytes, range)
 }
 
 export class UnencodableValueError extends Error {

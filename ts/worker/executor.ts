@@ -4,7 +4,7 @@ import { decodeTaskArgs, decodeTaskPayload, encodeTaskFailure, payloadArgsOffset
 import { resolveRefs } from './args'
 import { explainFailure, FunctionCache, isFunctionRef } from './functions'
 import { garbageCollector } from './gc'
-import { inSharedMemory, Outcome, readRunBatch, ResultBatchWriter, SHARED_RESULT_BYTES, type FromExecutor, type HandedTask, type ToExecutor } from './hand-off'
+import { inSharedMemory, Outcome, readRunBatch, ResultBatchWriter, SHARED_RESULT_BYTES, type FromExecutor, HandedTask, type ToExecutor } from './hand-off'
 import { InputCache } from './input-cache'
 import { ThreadTaskRuntime, type SlotKeeper, type WaitingJob } from './task-runtime'
 import type { TaskConnection, ThreadState } from './thread-state'
@@ -26,7 +26,7 @@ const COLLECT_AFTER_BYTES = 16 * 2 ** 20
 const NOTHING = new Uint8Array(0)
 
 /** A handed task on its thread. */
-class Job implements WaitingJob {
+class Job extends HandedTask implements WaitingJob {
   fn: FunctionRef | null = null
   args: unknown[] | null = null
   options: RunOptions | null = null
@@ -37,8 +37,6 @@ class Job implements WaitingJob {
   /** While it waits to take a slot back: resolves that wait. */
   rejoined: Promise<void> | null = null
   resume: (() => void) | null = null
-
-  constructor(readonly handed: HandedTask) {}
 }
 
 /**
@@ -97,12 +95,12 @@ export class Executor implements SlotKeeper<Job> {
 
   /** The key of the task running now, if one is: the task a console line comes from. */
   currentKey(): string | undefined {
-    if (this.running !== null) return this.running.handed.key
+    if (this.running !== null) return this.running.key
     const handle = this.state.running
     if (handle === -1) return undefined
     // A synchronous task runs from the queue: the job last taken from it.
     const job = this.queue[this.head - 1]
-    return job !== undefined && job.handed.id === handle ? job.handed.key : undefined
+    return job !== undefined && job.id === handle ? job.key : undefined
   }
 
   jobNow(): Job | null {
@@ -114,7 +112,7 @@ export class Executor implements SlotKeeper<Job> {
     job.holdsSlot = false
     if (this.running === job) this.running = null
     this.state.end()
-    this.post({ t: 'seceded', id: job.handed.id })
+    this.post({ t: 'seceded', id: job.id })
     this.schedule()
   }
 
@@ -143,18 +141,18 @@ export class Executor implements SlotKeeper<Job> {
   private receive(m: ToExecutor): void {
     switch (m.t) {
       case 'run': {
-        let handed: HandedTask[]
+        let jobs: Job[]
         try {
           this.moved += m.batch.data.byteLength
           for (const input of m.batch.shared) this.moved += input.byteLength
-          handed = readRunBatch(m.batch, this.inputs)
+          jobs = readRunBatch(m.batch, this.inputs, Job)
         } catch (err) {
           // This thread no longer agrees with the I/O thread on what it keeps: a fresh thread
           // (the I/O thread starts one) runs these tasks again.
           this.post({ t: 'log', line: `execution thread cannot read a batch, restarting it: ${(err as Error).message}` })
           process.exit(70)
         }
-        for (const h of handed) this.queue.push(new Job(h))
+        for (const job of jobs) this.queue.push(job)
         this.runSoon()
         break
       }
@@ -208,8 +206,8 @@ export class Executor implements SlotKeeper<Job> {
     if (!job.done) {
       job.holdsSlot = true
       this.running = job
-      this.state.resume(job.handed.id)
-      this.post({ t: 'rejoined', id: job.handed.id })
+      this.state.resume(job.id)
+      this.post({ t: 'rejoined', id: job.id })
     }
     resolve?.()
   }
@@ -246,7 +244,7 @@ export class Executor implements SlotKeeper<Job> {
       return t0
     }
     if (fn instanceof Error) return this.fail(job, fn, t0)
-    const id = job.handed.id
+    const id = job.id
     if (!this.state.begin(id)) {
       this.results.add(id, Outcome.Skipped, 0, NOTHING)
       return t0
@@ -256,14 +254,13 @@ export class Executor implements SlotKeeper<Job> {
     if (timeoutMs !== undefined) {
       // The payload came from a client: a bad option fails this task, not the thread.
       if (typeof timeoutMs !== 'number' || !(timeoutMs > 0 && timeoutMs <= 2 ** 31 - 1)) {
-        return this.fail(job, new Error(`task '${job.handed.key}': its timeoutMs option must be a positive number of milliseconds, not ${String(timeoutMs)}`), t0)
+        return this.fail(job, new Error(`task '${job.key}': its timeoutMs option must be a positive number of milliseconds, not ${String(timeoutMs)}`), t0)
       }
       this.post({ t: 'timeout', id, ms: timeoutMs })
     }
     let result: unknown
     try {
-      const handed = job.handed
-      const args = handed.depKeys.length === 0 ? job.args! : resolveRefs(job.args!, handed.depKeys, handed.depValues)
+      const args = job.depKeys.length === 0 ? job.args! : resolveRefs(job.args!, job.depKeys, job.depValues)
       job.args = null
       this.starting = job
       result = this.runtime.tracking ? this.runtime.call(job, fn, args) : fn(...args)
@@ -285,7 +282,7 @@ export class Executor implements SlotKeeper<Job> {
   }
 
   private decode(job: Job): void {
-    const { data, payloadStart: start, payloadEnd: end } = job.handed
+    const { data, payloadStart: start, payloadEnd: end } = job
     const argsAt = payloadArgsOffset(data, start, end)
     if (argsAt > 0 && this.lastRef !== null && sameRef(data, start, argsAt, this.lastRefBytes!)) {
       // Same function reference as the previous task: only the arguments are decoded.
@@ -294,7 +291,7 @@ export class Executor implements SlotKeeper<Job> {
       return
     }
     const payload = decodeTaskPayload(data, start, end)
-    if (!isFunctionRef(payload.fn)) throw new Error(`task '${job.handed.key}': its payload names no function`)
+    if (!isFunctionRef(payload.fn)) throw new Error(`task '${job.key}': its payload names no function`)
     job.fn = payload.fn
     job.args = payload.args
     job.options = payload.options
@@ -327,28 +324,28 @@ export class Executor implements SlotKeeper<Job> {
     if (isScalar(value)) {
       this.end(job)
       const end = performance.now()
-      this.results.addScalar(job.handed.id, (end - t0) / 1000, value)
+      this.results.addScalar(job.id, (end - t0) / 1000, value)
       return end
     }
     let bytes: Uint8Array
     try {
-      if (isCompound(value)) assertResultEncodable(value, job.handed)
+      if (isCompound(value)) assertResultEncodable(value, job)
       bytes = encodeResult(value, this.maxValueBytes)
-      if (bytes.byteLength > this.maxValueBytes) throw new ValueTooLargeError(job.handed.key, bytes.byteLength, this.maxValueBytes)
+      if (bytes.byteLength > this.maxValueBytes) throw new ValueTooLargeError(job.key, bytes.byteLength, this.maxValueBytes)
     } catch (err) {
       return this.fail(job, err, t0)
     }
     this.end(job)
     // The duration covers decoding inputs and encoding the result: what the task costs this worker.
     const end = performance.now()
-    this.results.add(job.handed.id, Outcome.Finished, (end - t0) / 1000, bytes)
+    this.results.add(job.id, Outcome.Finished, (end - t0) / 1000, bytes)
     return end
   }
 
   private fail(job: Job, err: unknown, t0: number): number {
     this.end(job)
     const end = performance.now()
-    this.results.add(job.handed.id, Outcome.Erred, (end - t0) / 1000, encodeTaskFailure(explainFailure(err, job.fn)))
+    this.results.add(job.id, Outcome.Erred, (end - t0) / 1000, encodeTaskFailure(explainFailure(err, job.fn)))
     return end
   }
 }

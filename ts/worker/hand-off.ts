@@ -255,11 +255,15 @@ export class HandedTask {
 const NO_KEYS: string[] = []
 const NO_VALUES: unknown[] = []
 
-/** Reads a batch on the execution thread: inputs sent with it are decoded into `cache`, kept ones read from it. */
-export function readRunBatch(batch: RunBatch, cache: InputCache): HandedTask[] {
+/**
+ * Reads a batch on the execution thread: inputs sent with it are decoded into `cache`, kept ones
+ * read from it. Each task is made with `make` (HandedTask or a subclass: the thread's own record
+ * of a task is then one object).
+ */
+export function readRunBatch<T extends HandedTask>(batch: RunBatch, cache: InputCache, make: new (...fields: ConstructorParameters<typeof HandedTask>) => T): T[] {
   const data = new Uint8Array(batch.data)
   const index = batch.index
-  const out: HandedTask[] = new Array(batch.count)
+  const out: T[] = new Array<T>(batch.count)
   let s = 0
   let k = 0
   for (let i = 0; i < batch.count; i++) {
@@ -289,7 +293,7 @@ export function readRunBatch(batch: RunBatch, cache: InputCache): HandedTask[] {
         s += 2
       }
     }
-    out[i] = new HandedTask(id, data, keyStart, keyEnd, payloadStart, payloadEnd, depKeys, depValues)
+    out[i] = new make(id, data, keyStart, keyEnd, payloadStart, payloadEnd, depKeys, depValues)
   }
   cache.evict(batch.evict)
   return out
