@@ -202,7 +202,7 @@ test('mutual TLS: parties without a certificate signed by the CA are refused at 
 
 test('inside TLS the token is still required, and before it a connection may send little and must be quick', async (t) => {
   const log: string[] = []
-  const scheduler = await new Scheduler({ tls: serverTls(), helloTimeoutMs: 400, log: (line) => log.push(line) }).listen()
+  const scheduler = await new Scheduler({ tls: serverTls(), helloTimeoutMs: 1500, log: (line) => log.push(line) }).listen()
   const ca = readFileSync(certs.ca)
   const open = () =>
     new Promise<RawConnection>((resolve, reject) => {
@@ -220,7 +220,7 @@ test('inside TLS the token is still required, and before it a connection may sen
     const silent = await open()
     await silent.whenClosed()
     t.true(log.some((line) => /sent more than 65536 bytes before authenticating/.test(line)), log.join(' | '))
-    t.true(log.some((line) => /did not finish its handshake within 400 ms/.test(line)), log.join(' | '))
+    t.true(log.some((line) => /did not finish its handshake within 1500 ms/.test(line)), log.join(' | '))
     const client = await Client.connect(scheduler.address, { token: scheduler.token!, inProcess: false, tls: { ca: certs.ca } })
     t.is(client.workers.length, 0)
     await client.close()
