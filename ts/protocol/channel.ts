@@ -50,7 +50,12 @@ export class Channel<Out, In> {
   /** Bytes waiting in `pending` while the socket drains (counted only then: see SendLimit). */
   private waitingBytes = 0
   private overflowed = false
-  private scheduled = false
+  /** The flush scheduled for the end of this turn; cancelled when something else sends first. */
+  private scheduled: NodeJS.Immediate | null = null
+  private readonly scheduledFlush = () => {
+    this.scheduled = null
+    if (!this.waitingForDrain) this.flush()
+  }
   private waitingForDrain = false
   private closed = false
   private lazyTimer: NodeJS.Timeout | null = null
@@ -99,9 +104,15 @@ export class Channel<Out, In> {
     if (this.closed) return
     this.pending.push(new Encoded(message, null))
     this.encodedPending++
-    if (this.lazyTimer !== null || this.scheduled) return
-    this.lazyTimer = setTimeout(this.lazyFlush, maxDelayMs)
-    this.lazyTimer.unref()
+    this.flushLater(maxDelayMs)
+  }
+
+  /** Like `sendEncodedLater`, for a message that is not encoded yet. */
+  sendLater(message: Out, maxDelayMs: number): void {
+    if (this.closed) return
+    this.pending.push(message)
+    if (this.waitingForDrain) this.queued(UNENCODED_MESSAGE_BYTES)
+    this.flushLater(maxDelayMs)
   }
 
   /**
@@ -164,6 +175,12 @@ export class Channel<Out, In> {
       clearTimeout(this.lazyTimer)
       this.lazyTimer = null
     }
+    // Sent now (flushNow): a message sent later in this turn schedules a flush of its own, and
+    // one sent "later" waits for its own delay instead of leaving with a flush that has nothing to do.
+    if (this.scheduled !== null) {
+      clearImmediate(this.scheduled)
+      this.scheduled = null
+    }
     if (this.closed || this.pending.length === 0) return
     let frame = this.encodedPending === 0 ? encode(this.pending) : this.soleRoomyMessage()
     let options = BINARY
@@ -216,13 +233,15 @@ export class Channel<Out, In> {
     return Buffer.concat(parts)
   }
 
+  private flushLater(maxDelayMs: number): void {
+    if (this.lazyTimer !== null || this.scheduled !== null) return
+    this.lazyTimer = setTimeout(this.lazyFlush, maxDelayMs)
+    this.lazyTimer.unref()
+  }
+
   private schedule(): void {
-    if (this.scheduled || this.waitingForDrain) return
-    this.scheduled = true
-    setImmediate(() => {
-      this.scheduled = false
-      if (!this.waitingForDrain) this.flush()
-    })
+    if (this.scheduled !== null || this.waitingForDrain) return
+    this.scheduled = setImmediate(this.scheduledFlush)
   }
 
   private waitForDrain(): void {
