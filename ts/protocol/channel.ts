@@ -50,11 +50,18 @@ export class Channel<Out, In> {
   /** Bytes waiting in `pending` while the socket drains (counted only then: see SendLimit). */
   private waitingBytes = 0
   private overflowed = false
-  /** The flush scheduled for the end of this turn; cancelled when something else sends first. */
-  private scheduled: NodeJS.Immediate | null = null
+  /** A flush is scheduled for the end of this turn. */
+  private scheduled = false
+  /**
+   * What it was scheduled for was sent already (flushNow): it sends nothing, so that a message
+   * sent "later" meanwhile waits for its own delay. (It still runs: a loop turn that sleeps less
+   * often costs less than cancelling it.)
+   */
+  private scheduledForNothing = false
   private readonly scheduledFlush = () => {
-    this.scheduled = null
-    if (!this.waitingForDrain) this.flush()
+    this.scheduled = false
+    if (this.scheduledForNothing) this.scheduledForNothing = false
+    else if (!this.waitingForDrain) this.flush()
   }
   private waitingForDrain = false
   private closed = false
@@ -175,12 +182,7 @@ export class Channel<Out, In> {
       clearTimeout(this.lazyTimer)
       this.lazyTimer = null
     }
-    // Sent now (flushNow): a message sent later in this turn schedules a flush of its own, and
-    // one sent "later" waits for its own delay instead of leaving with a flush that has nothing to do.
-    if (this.scheduled !== null) {
-      clearImmediate(this.scheduled)
-      this.scheduled = null
-    }
+    if (this.scheduled) this.scheduledForNothing = true
     if (this.closed || this.pending.length === 0) return
     let frame = this.encodedPending === 0 ? encode(this.pending) : this.soleRoomyMessage()
     let options = BINARY
@@ -234,14 +236,17 @@ export class Channel<Out, In> {
   }
 
   private flushLater(maxDelayMs: number): void {
-    if (this.lazyTimer !== null || this.scheduled !== null) return
+    if (this.lazyTimer !== null || (this.scheduled && !this.scheduledForNothing)) return
     this.lazyTimer = setTimeout(this.lazyFlush, maxDelayMs)
     this.lazyTimer.unref()
   }
 
   private schedule(): void {
-    if (this.scheduled !== null || this.waitingForDrain) return
-    this.scheduled = setImmediate(this.scheduledFlush)
+    if (this.waitingForDrain) return
+    this.scheduledForNothing = false
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(this.scheduledFlush)
   }
 
   private waitForDrain(): void {
