@@ -31,6 +31,23 @@ test('a message sent "later" leaves with the next frame, in order, or alone afte
   t.is(frames.length, 2)
 })
 
+test('an unencoded message sent "later" waits for the next frame even right after a flushNow', async (t) => {
+  const { sender, frames, received } = pair()
+  sender.send(['memory', [1]])
+  sender.flushNow()
+  sender.sendLater(['done', 7, [1]], 50)
+  await sleep(5)
+  t.deepEqual(received, [['memory', [1]]], 'the flush scheduled for the first message does not take it along')
+  sender.send(['memory', [2]])
+  await sleep(5)
+  t.deepEqual(received.slice(1), [['done', 7, [1]], ['memory', [2]]], 'it went first, with the next message')
+  t.is(frames.length, 2)
+  sender.sendLater(['done', 8, [3]], 20)
+  await sleep(60)
+  t.deepEqual(received.at(-1), ['done', 8, [3]], 'alone, once its delay is over')
+  t.is(frames.length, 3)
+})
+
 /** Both kinds of in-process socket pair: on one thread, and over a MessagePort (whose other end normally lives on another thread). */
 const pairs = {
   LocalSocket: () => LocalSocket.pair(),

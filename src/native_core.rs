@@ -373,19 +373,14 @@ impl NativeCore {
         record!(self, SubmitGraphIndexed, client, graph, wanted);
         self.guarded(|core, _| {
             let tasks = decode_graph(&graph).map_err(wire_error)?;
-            let mut keys: Vec<String> = Vec::with_capacity(wanted.len());
-            for &i in wanted.iter() {
-                let task = tasks.get(i as usize).ok_or_else(|| {
-                    malformed(format!(
-                        "wanted index {i} is not in the graph of {} tasks",
-                        tasks.len()
-                    ))
-                })?;
-                keys.push(task.key.clone());
+            if let Some(&i) = wanted.iter().find(|&&i| i as usize >= tasks.len()) {
+                return Err(malformed(format!(
+                    "wanted index {i} is not in the graph of {} tasks",
+                    tasks.len()
+                )));
             }
-            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
             let ids = core
-                .submit_graph(ClientId(client), tasks, &keys)
+                .submit_graph_indexed(ClientId(client), tasks, &wanted)
                 .map_err(core_error)?;
             Ok(wanted
                 .iter()
@@ -439,14 +434,9 @@ impl NativeCore {
     pub fn release_tasks(&mut self, client: u32, tasks: Uint32Array) -> Result<()> {
         record!(self, ReleaseTasks, client, tasks);
         self.guarded(|core, _| {
-            let c = ClientId(client);
-            let keys: Vec<String> = tasks
-                .iter()
-                .filter(|&&t| core.wants(c, TaskId(t)))
-                .map(|&t| core.key(TaskId(t)).to_owned())
-                .collect();
-            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-            core.release_keys(c, &keys).map_err(core_error)
+            let tasks: Vec<TaskId> = tasks.iter().map(|&t| TaskId(t)).collect();
+            core.release_tasks(ClientId(client), &tasks)
+                .map_err(core_error)
         })
     }
 

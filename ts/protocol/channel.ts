@@ -50,7 +50,19 @@ export class Channel<Out, In> {
   /** Bytes waiting in `pending` while the socket drains (counted only then: see SendLimit). */
   private waitingBytes = 0
   private overflowed = false
+  /** A flush is scheduled for the end of this turn. */
   private scheduled = false
+  /**
+   * What it was scheduled for was sent already (flushNow): it sends nothing, so that a message
+   * sent "later" meanwhile waits for its own delay. (It still runs: a loop turn that sleeps less
+   * often costs less than cancelling it.)
+   */
+  private scheduledForNothing = false
+  private readonly scheduledFlush = () => {
+    this.scheduled = false
+    if (this.scheduledForNothing) this.scheduledForNothing = false
+    else if (!this.waitingForDrain) this.flush()
+  }
   private waitingForDrain = false
   private closed = false
   private lazyTimer: NodeJS.Timeout | null = null
@@ -99,9 +111,15 @@ export class Channel<Out, In> {
     if (this.closed) return
     this.pending.push(new Encoded(message, null))
     this.encodedPending++
-    if (this.lazyTimer !== null || this.scheduled) return
-    this.lazyTimer = setTimeout(this.lazyFlush, maxDelayMs)
-    this.lazyTimer.unref()
+    this.flushLater(maxDelayMs)
+  }
+
+  /** Like `sendEncodedLater`, for a message that is not encoded yet. */
+  sendLater(message: Out, maxDelayMs: number): void {
+    if (this.closed) return
+    this.pending.push(message)
+    if (this.waitingForDrain) this.queued(UNENCODED_MESSAGE_BYTES)
+    this.flushLater(maxDelayMs)
   }
 
   /**
@@ -164,6 +182,7 @@ export class Channel<Out, In> {
       clearTimeout(this.lazyTimer)
       this.lazyTimer = null
     }
+    if (this.scheduled) this.scheduledForNothing = true
     if (this.closed || this.pending.length === 0) return
     let frame = this.encodedPending === 0 ? encode(this.pending) : this.soleRoomyMessage()
     let options = BINARY
@@ -216,13 +235,18 @@ export class Channel<Out, In> {
     return Buffer.concat(parts)
   }
 
+  private flushLater(maxDelayMs: number): void {
+    if (this.lazyTimer !== null || (this.scheduled && !this.scheduledForNothing)) return
+    this.lazyTimer = setTimeout(this.lazyFlush, maxDelayMs)
+    this.lazyTimer.unref()
+  }
+
   private schedule(): void {
-    if (this.scheduled || this.waitingForDrain) return
+    if (this.waitingForDrain) return
+    this.scheduledForNothing = false
+    if (this.scheduled) return
     this.scheduled = true
-    setImmediate(() => {
-      this.scheduled = false
-      if (!this.waitingForDrain) this.flush()
-    })
+    setImmediate(this.scheduledFlush)
   }
 
   private waitForDrain(): void {

@@ -68,6 +68,8 @@ export type Welcome = ['welcome', id: number]
  * graph: the native graph layout, MessagePack-encoded (passed to the core as is).
  * wanted: the keys the client wants, or (the client's fast path) their indices in the graph;
  * with indices the 'done' reply carries their task ids, which 'memory' messages then name.
+ * That reply may wait (up to 5 ms) to travel with the next message to the client; it always
+ * arrives before any message that names those ids.
  */
 export type Submit = ['submit', request: number, graph: Uint8Array, wanted: string[] | Uint32Array]
 export type Want = ['want', keys: string[]]

@@ -69,9 +69,13 @@ export class Connection {
     this.channel.send(message)
   }
 
-  /** One message the native core encoded. */
+  /**
+   * One message of a batch the native core encoded (see instructions.ts), once the batch is
+   * decoded. The byte before it, the last of its bin header, is not read again: a message that
+   * makes a frame alone gets its frame header there and leaves without being copied into a frame.
+   */
   sendEncoded(message: Uint8Array): void {
-    this.channel.sendEncoded(message)
+    this.channel.sendEncodedAt1(Buffer.from(message.buffer, message.byteOffset - 1, message.byteLength + 1))
   }
 
   sendError(request: number, code: string, message: string): void {

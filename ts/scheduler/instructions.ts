@@ -6,6 +6,7 @@ export type WorkerMessages = [worker: number, free: Uint8Array | null, compute: 
 export type ClientMessages = [client: number, memory: Uint8Array | null, erred: Uint8Array | null, cancelled: Uint8Array | null, retried?: Uint8Array]
 export type Messages = [workers: WorkerMessages[], clients: ClientMessages[], removedWorkers: number[]]
 
+/** Each message comes as a view of `bytes`, right after its bin header (Connection.sendEncoded relies on it). */
 export function decodeMessages(bytes: Buffer): Messages {
   return decode(bytes) as Messages
 }

@@ -26,6 +26,8 @@ const CLOSE_POLICY = 1008
 const RECHECK_MS = 5000
 /** Longest a worker's 'free' waits for a compute to travel with (see dispatch). */
 const FREE_DELAY_MS = 5
+/** Longest a submit's 'done' waits for the client's next message to travel with (see clientMessage). */
+const DONE_DELAY_MS = 5
 
 export const now = (): number => performance.now() / 1000
 /** Milliseconds since the epoch, with the monotonic clock's resolution: the task stream's clock. */
@@ -297,7 +299,10 @@ export class Router {
           this.scheduleFlush()
           try {
             const ids = this.core.submitGraphIndexed(client, asBuffer(graph), wanted)
-            conn.send(['done', request, ids])
+            // The client waits on the tasks' news, not on this reply (it only maps keys to ids, and
+            // comes first in the frame that carries their news): a lone task's reply and result then
+            // wake the client (another thread, or process) once, not twice.
+            conn.channel.sendLater(['done', request, ids], DONE_DELAY_MS)
           } catch (err) {
             if (isCorePanic(err)) throw err
             const e = err as Error & { code?: string }

@@ -222,6 +222,24 @@ impl Scheduler {
         Ok(())
     }
 
+    /// Like `release_keys`, with the tasks named by id (as `submit_graph_indexed` returned
+    /// them): no key is looked up. An id `c` does not want (any more) is ignored, so a
+    /// recycled slot is never released by mistake.
+    pub fn release_tasks(&mut self, c: ClientId, tasks: &[TaskId]) -> Result<(), CoreError> {
+        if self.clients.list.get(c.ix()).is_none() {
+            return Err(CoreError::UnknownClient { client: c.0 });
+        }
+        self.stimulus = Stimulus::ReleaseKeys;
+        for &t in tasks {
+            if self.wants(c, t) {
+                self.unwant(c, t);
+                self.run_recommendations();
+            }
+        }
+        self.end_event();
+        Ok(())
+    }
+
     /// Release, plus a `cancelled` report to `c` for every key it wanted; as Dask's
     /// `cancel_key`, a key nobody else wants takes downstream with it every task only `c`
     /// wants (see `cancel_downstream`). A task stops only if nobody else needs it.

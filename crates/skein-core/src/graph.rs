@@ -23,6 +23,13 @@ enum DepRef {
     Existing(TaskId),
 }
 
+/// The keys a submitting client wants: named, or as positions in the graph it submits.
+#[derive(Clone, Copy)]
+enum Wanted<'a> {
+    Keys(&'a [&'a str]),
+    Positions(&'a [u32]),
+}
+
 /// The validated plan for one graph.
 struct Plan {
     hashes: Vec<u64>,
@@ -47,6 +54,26 @@ impl Scheduler {
         c: ClientId,
         tasks: Vec<TaskSpec>,
         wanted: &[&str],
+    ) -> Result<Vec<TaskId>, CoreError> {
+        self.submit(c, tasks, Wanted::Keys(wanted))
+    }
+
+    /// Like `submit_graph`, with the wanted keys named by their position in `tasks` (no key
+    /// is compared or copied for them). A position past the graph is an invalid graph.
+    pub fn submit_graph_indexed(
+        &mut self,
+        c: ClientId,
+        tasks: Vec<TaskSpec>,
+        wanted: &[u32],
+    ) -> Result<Vec<TaskId>, CoreError> {
+        self.submit(c, tasks, Wanted::Positions(wanted))
+    }
+
+    fn submit(
+        &mut self,
+        c: ClientId,
+        tasks: Vec<TaskSpec>,
+        wanted: Wanted<'_>,
     ) -> Result<Vec<TaskId>, CoreError> {
         self.check_client(c)?;
         let plan = self.plan_graph(&tasks, wanted)?;
@@ -81,18 +108,23 @@ impl Scheduler {
         Ok(ids)
     }
 
-    fn plan_graph(&self, specs: &[TaskSpec], wanted: &[&str]) -> Result<Plan, CoreError> {
+    fn plan_graph(&self, specs: &[TaskSpec], wanted: Wanted<'_>) -> Result<Plan, CoreError> {
         let n = specs.len();
+        let no_keys: &[&str] = &[];
+        let wanted_keys = match wanted {
+            Wanted::Keys(keys) => keys,
+            Wanted::Positions(_) => no_keys,
+        };
         let mut hashes = Vec::with_capacity(n);
         let mut local: HashTable<u32> = HashTable::with_capacity(n);
         let mut existing = Vec::with_capacity(n);
         let any_existing = self.tasks.indexed_len() > 0;
         // Wanted keys that name the graph key at the same position (the usual case) are
         // matched here, while the key is in cache.
-        let mut same_position = vec![false; wanted.len().min(n)];
+        let mut same_position = vec![false; wanted_keys.len().min(n)];
         for (i, s) in specs.iter().enumerate() {
             if let Some(m) = same_position.get_mut(i) {
-                *m = wanted[i] == s.key;
+                *m = wanted_keys[i] == s.key;
             }
             if s.key.is_empty() {
                 return Err(CoreError::InvalidGraph {
@@ -185,20 +217,43 @@ impl Scheduler {
             dep_start.push(deps.len() as u32);
             local_start.push(local_deps.len() as u32);
         }
+        let local_ref = |j: usize| match existing[j] {
+            Some(t) => DepRef::Existing(t),
+            None => DepRef::Local(j as u32),
+        };
+        if let Wanted::Positions(positions) = wanted {
+            let mut wanted_refs = Vec::with_capacity(positions.len());
+            for &j in positions {
+                if j as usize >= n {
+                    return Err(CoreError::InvalidGraph {
+                        key: String::new(),
+                        reason: format!("wanted position {j} is not in the graph of {n} tasks"),
+                    });
+                }
+                wanted_refs.push(local_ref(j as usize));
+            }
+            return self.finish_plan(
+                specs,
+                hashes,
+                existing,
+                dep_start,
+                deps,
+                local_start,
+                local_deps,
+                wanted_refs,
+            );
+        }
         // Wanted keys usually list graph keys in graph order: try the next position first.
         let mut guess = 0usize;
-        let mut wanted_refs = Vec::with_capacity(wanted.len());
-        for (pos, &k) in wanted.iter().enumerate() {
+        let mut wanted_refs = Vec::with_capacity(wanted_keys.len());
+        for (pos, &k) in wanted_keys.iter().enumerate() {
             let by_position = if same_position.get(pos) == Some(&true) {
                 Some(pos)
             } else {
                 specs.get(guess).filter(|s| s.key == k).map(|_| guess)
             };
             let r = match by_position {
-                Some(j) => match existing[j] {
-                    Some(t) => DepRef::Existing(t),
-                    None => DepRef::Local(j as u32),
-                },
+                Some(j) => local_ref(j),
                 None => resolve(k).ok_or_else(|| CoreError::unknown_key(k))?,
             };
             guess = match r {
@@ -207,7 +262,32 @@ impl Scheduler {
             };
             wanted_refs.push(r);
         }
-        let wanted = wanted_refs;
+        self.finish_plan(
+            specs,
+            hashes,
+            existing,
+            dep_start,
+            deps,
+            local_start,
+            local_deps,
+            wanted_refs,
+        )
+    }
+
+    /// Orders the graph's new tasks (refusing a cycle) and completes the plan.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_plan(
+        &self,
+        specs: &[TaskSpec],
+        hashes: Vec<u64>,
+        existing: Vec<Option<TaskId>>,
+        dep_start: Vec<u32>,
+        deps: Vec<DepRef>,
+        local_start: Vec<u32>,
+        local_deps: Vec<u32>,
+        wanted: Vec<DepRef>,
+    ) -> Result<Plan, CoreError> {
+        let n = specs.len();
         let active: Vec<bool> = existing.iter().map(Option::is_none).collect();
         let rank = order_graph(
             &active,

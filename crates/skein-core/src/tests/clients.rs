@@ -239,3 +239,45 @@ fn events_panic_on_a_broken_invariant_when_validating() {
     s.tasks[a].want_count = 5;
     s.add_client();
 }
+
+#[test]
+fn wanted_positions_and_released_ids_act_as_the_keys_they_name() {
+    let mut s = sched();
+    let c = s.add_client();
+    let other = s.add_client();
+    worker(&mut s, "w1", 1);
+    s.submit_graph(other, vec![task("shared", &[])], &["shared"])
+        .unwrap();
+    let ids = s
+        .submit_graph_indexed(
+            c,
+            vec![task("shared", &[]), task("a", &["shared"]), task("b", &[])],
+            &[1, 0],
+        )
+        .unwrap();
+    assert_eq!(ids[..2], [id(&s, "shared"), id(&s, "a")]);
+    assert_eq!(st(&s, "b"), Forgotten, "an unwanted new task is not kept");
+    assert!(s.wants(c, ids[1]) && s.wants(c, ids[0]));
+    assert_eq!(
+        s.submit_graph_indexed(c, vec![task("z", &[])], &[1])
+            .unwrap_err()
+            .code(),
+        "SKEIN_INVALID_GRAPH"
+    );
+    assert_eq!(st(&s, "z"), Forgotten, "a refused graph changes nothing");
+    finish(&mut s, "shared");
+    finish(&mut s, "a");
+    // Ids it does not want (another client's key, twice the same) are ignored.
+    s.release_tasks(c, &[ids[1], ids[1]]).unwrap();
+    assert_eq!(st(&s, "a"), Forgotten);
+    s.release_tasks(other, &[ids[1]]).unwrap();
+    s.release_tasks(c, &[ids[0]]).unwrap();
+    assert_eq!(st(&s, "shared"), Memory, "still wanted by the other client");
+    s.release_tasks(other, &[ids[0]]).unwrap();
+    assert_eq!(st(&s, "shared"), Forgotten);
+    assert_eq!(
+        s.release_tasks(ClientId(42), &[ids[0]]).unwrap_err().code(),
+        "SKEIN_UNKNOWN_CLIENT"
+    );
+    s.validate().unwrap();
+}
