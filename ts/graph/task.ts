@@ -1,3 +1,4 @@
+import { CallTemplate } from './call-template'
 import { replaceDependencies } from './dependencies'
 import { InvalidTaskError } from './errors'
 import { functionHandle, type FunctionHandle, type ModuleFunction } from './functions'
@@ -118,6 +119,28 @@ export function buildTask<T>(fn: Fn | ModuleFunction, args: readonly unknown[], 
     checkResources(name, options.resources),
     options.key !== undefined,
     looseRefs,
+    checkRetries(name, options.retries),
+    checkAllowOtherWorkers(name, options),
+  )
+}
+
+/**
+ * @internal What the tasks `fn(item)` of a map with these options share (see GraphWriter.addCall),
+ * or null when its tasks need buildTask: an impure key or a run option in the payload. Checks
+ * `fn` and the options as buildTask does, in its order; the caller calls it at its first item,
+ * where buildTask would have.
+ */
+export function callTemplate(fn: Fn | ModuleFunction, options: TaskOptions | undefined): CallTemplate | null {
+  const handle = functionHandle(fn)
+  if (options === undefined) return new CallTemplate(handle, 0, null, null, 0, false)
+  const name = handle.name
+  checkTaskOptions(name, options)
+  if (checkTimeout(name, options.timeoutMs) !== undefined || options.key !== undefined || options.pure === false) return null
+  return new CallTemplate(
+    handle,
+    checkPriority(name, options.priority),
+    checkRestrictions(name, options.restrictions),
+    checkResources(name, options.resources),
     checkRetries(name, options.retries),
     checkAllowOtherWorkers(name, options),
   )
