@@ -1,7 +1,8 @@
 import test from 'ava'
-import { encode } from '../ts/protocol'
+import { encode, KeyRef } from '../ts/protocol'
 import { buildTask, callTemplate, GraphWriter, moduleFunction, type TaskOptions } from '../ts/graph'
 import { MAX_PLAIN_BYTES, MAX_PLAIN_STRING, writePlainValue } from '../ts/graph/plain-value'
+import { encodePlainPayload, encodeTaskPayload } from '../ts/graph/payload'
 
 /** The edges of every branch of the codec's number, string and constant encodings. */
 const PLAIN: unknown[] = [
@@ -74,4 +75,26 @@ test('options a template cannot carry leave the tasks to buildTask', (t) => {
   t.is(callTemplate(inc, { timeoutMs: 100 }), null)
   t.throws(() => callTemplate(inc, { priority: 1.5 }), { message: /priority must be a 32-bit integer/ })
   t.throws(() => callTemplate(inc, { colour: 'red' } as TaskOptions), { message: /unknown option 'colour'/ })
+})
+
+test('a payload written by hand has the bytes the codec gives [fn, args], for plain values and KeyRefs; others are left to the codec', (t) => {
+  const refs = [callTemplate(inc, undefined)!.fn, moduleFunction('./__test__/fixtures/tasks.mjs', 'inc')]
+  const argLists: unknown[][] = [
+    [],
+    [1],
+    PLAIN,
+    PLAIN.slice(0, 15),
+    PLAIN.slice(0, 16),
+    [new KeyRef('inc-0123456789abcdef'), 5, new KeyRef('a'.repeat(40)), new KeyRef('k'.repeat(MAX_PLAIN_STRING))],
+    Array.from({ length: 300 }, (_, i) => new KeyRef(`combine-${i}`)),
+  ]
+  for (const fn of refs) {
+    for (const args of argLists) {
+      const bytes = encodePlainPayload(fn.refBytes, args)
+      t.is(bytes?.toString('hex'), encodeTaskPayload(fn.ref, args).toString('hex'), `${args.length} arguments`)
+    }
+    for (const args of [[[1]], [{ a: 1 }], [new KeyRef('é')], [new KeyRef('k'.repeat(MAX_PLAIN_STRING + 1))], [undefined], [1, 'é']]) {
+      t.is(encodePlainPayload(fn.refBytes, args), null)
+    }
+  }
 })

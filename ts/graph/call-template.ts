@@ -1,4 +1,3 @@
-import { encode } from '../protocol'
 import type { FunctionHandle } from './functions'
 import { MAX_PLAIN_BYTES } from './plain-value'
 import { taskHeader, GraphWriter } from './wire'
@@ -53,7 +52,7 @@ export class CallTemplate {
     at = scratch.length
     scratch.fields([], priority, restrictions, resources, retries, allowOtherWorkers)
     this.tail = scratch.bytesFrom(at)
-    const ref = encode(fn.ref)
+    const ref = fn.refBytes
     this.payloadHead = Buffer.alloc(ref.length + 2)
     this.payloadHead[0] = 0x92 // [fn, args]
     this.payloadHead.set(ref, 1)

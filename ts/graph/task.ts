@@ -3,7 +3,7 @@ import { replaceDependencies } from './dependencies'
 import { InvalidTaskError } from './errors'
 import { functionHandle, type FunctionHandle, type ModuleFunction } from './functions'
 import { hashedKey, nextNonce } from './hash'
-import { encodeTaskPayload } from './payload'
+import { encodePlainPayload, encodeTaskPayload } from './payload'
 import { DEPENDENCY, type Args, type Dependency, type Fn, type ResultOf, type TypedKey } from './types'
 
 /** How one task is keyed and placed. Every field is optional. */
@@ -100,7 +100,10 @@ export function buildTask<T>(fn: Fn | ModuleFunction, args: readonly unknown[], 
   const replaced = replaceDependencies(args, name)
   if (options !== undefined) checkTaskOptions(name, options)
   const timeoutMs = options === undefined ? undefined : checkTimeout(name, options.timeoutMs)
-  const payload = encodeTaskPayload(handle.ref, replaced.args, timeoutMs === undefined ? undefined : { timeoutMs })
+  const payload =
+    timeoutMs === undefined
+      ? (encodePlainPayload(handle.refBytes, replaced.args) ?? encodeTaskPayload(handle.ref, replaced.args))
+      : encodeTaskPayload(handle.ref, replaced.args, { timeoutMs })
   const upstream = replaced.sources.length === 0 ? NO_TASKS : replaced.sources.filter((s): s is Task => s instanceof Task)
   const looseRefs = replaced.keys.length > replaced.sources.length
   if (options === undefined) {
