@@ -1,7 +1,7 @@
 import test from 'ava'
-import { encode, KeyRef } from '../ts/protocol'
+import { decode, encode, KeyRef } from '../ts/protocol'
 import { buildTask, callTemplate, GraphWriter, moduleFunction, type TaskOptions } from '../ts/graph'
-import { MAX_PLAIN_BYTES, MAX_PLAIN_STRING, writePlainValue } from '../ts/graph/plain-value'
+import { MAX_PLAIN_BYTES, MAX_PLAIN_STRING, NOT_PLAIN, readPlainValue, writePlainValue } from '../ts/graph/plain-value'
 import { encodePlainPayload, encodeTaskPayload } from '../ts/graph/payload'
 
 /** The edges of every branch of the codec's number, string and constant encodings. */
@@ -14,7 +14,7 @@ const PLAIN: unknown[] = [
 ]
 
 /** Values the fast path must leave to the codec. */
-const NOT_PLAIN: unknown[] = ['é', 'x'.repeat(MAX_PLAIN_STRING + 1), 'a\u{1F600}', undefined, 1n, [1], { a: 1 }, new Date(0), Symbol('s'), () => 1]
+const UNWRITABLE: unknown[] = ['é', 'x'.repeat(MAX_PLAIN_STRING + 1), 'a\u{1F600}', undefined, 1n, [1], { a: 1 }, new Date(0), Symbol('s'), () => 1]
 
 test('writePlainValue writes exactly what the codec does, and refuses what it does not cover', (t) => {
   const buf = Buffer.alloc(MAX_PLAIN_BYTES + 8)
@@ -30,7 +30,7 @@ test('writePlainValue writes exactly what the codec does, and refuses what it do
       t.is(buf.subarray(0, end).toString('hex'), encode(v).toString('hex'), `bytes of ${v}`)
     }
   }
-  for (const value of NOT_PLAIN) t.is(writePlainValue(buf, 0, value), -1, `${String(value)} is not plain`)
+  for (const value of UNWRITABLE) t.is(writePlainValue(buf, 0, value), -1, `${String(value)} is not plain`)
 })
 
 const inc = (x: number) => x + 1
@@ -97,4 +97,16 @@ test('a payload written by hand has the bytes the codec gives [fn, args], for pl
       t.is(encodePlainPayload(fn.refBytes, args), null)
     }
   }
+})
+
+test('readPlainValue decodes what the codec decodes, for one plain value and nothing else', (t) => {
+  const values = [...PLAIN, ...Array.from({ length: 2000 }, () => Math.round((Math.random() - 0.5) * 2 ** (Math.random() * 34)))]
+  for (const value of values) {
+    const bytes = encode(value)
+    const read = readPlainValue(bytes)
+    if (typeof value === 'string' && value.length >= 32) t.is(read, NOT_PLAIN, 'longer strings are the codec\'s')
+    else t.true(Object.is(read, decode(bytes)), `${String(value)}`)
+  }
+  const others = [Buffer.from([]), Buffer.from([0x01, 0x02]), Buffer.from([0xcc]), Buffer.from([0xca, 0x3f, 0x80, 0, 0]), Buffer.from([0xa2, 0xc3, 0xa9]), encode('é'), encode([1]), encode({ a: 1 }), Buffer.from([0xcf, 0, 0, 0, 0, 0, 0, 0, 1]), encode(1n), encode(undefined)]
+  for (const bytes of others) t.is(readPlainValue(bytes), NOT_PLAIN, bytes.toString('hex'))
 })

@@ -103,3 +103,58 @@ function writeNumber(buf: Uint8Array, pos: number, v: number): number {
   else for (let i = 0; i < 8; i++) buf[pos + 1 + i] = f64Bytes[i]
   return pos + 9
 }
+
+/** What `readPlainValue` returns for bytes it leaves to the codec. */
+export const NOT_PLAIN: unique symbol = Symbol('not plain')
+
+/**
+ * @internal The value `bytes` hold when they are exactly one number (an integer or float64),
+ * boolean, null or short ASCII string, decoded as the codec decodes it; else NOT_PLAIN (anything
+ * else, trailing bytes included, is the codec's to decode or refuse). Most task results are such
+ * values: this skips the codec's per-call setup for each of them.
+ */
+export function readPlainValue(bytes: Uint8Array): unknown {
+  const n = bytes.length
+  if (n === 0) return NOT_PLAIN
+  const h = bytes[0]
+  if (h < 0x80) return n === 1 ? h : NOT_PLAIN
+  if (h >= 0xe0) return n === 1 ? h - 0x100 : NOT_PLAIN
+  if (h >= 0xa0 && h < 0xc0) {
+    const length = h & 0x1f
+    if (n !== length + 1) return NOT_PLAIN
+    let s = ''
+    for (let i = 1; i < n; i++) {
+      const c = bytes[i]
+      if (c >= 0x80) return NOT_PLAIN
+      s += String.fromCharCode(c)
+    }
+    return s
+  }
+  switch (h) {
+    case 0xc0:
+      return n === 1 ? null : NOT_PLAIN
+    case 0xc2:
+      return n === 1 ? false : NOT_PLAIN
+    case 0xc3:
+      return n === 1 ? true : NOT_PLAIN
+    case 0xcc:
+      return n === 2 ? bytes[1] : NOT_PLAIN
+    case 0xcd:
+      return n === 3 ? (bytes[1] << 8) | bytes[2] : NOT_PLAIN
+    case 0xce:
+      return n === 5 ? bytes[1] * 0x1000000 + ((bytes[2] << 16) | (bytes[3] << 8) | bytes[4]) : NOT_PLAIN
+    case 0xd0:
+      return n === 2 ? (bytes[1] << 24) >> 24 : NOT_PLAIN
+    case 0xd1:
+      return n === 3 ? (((bytes[1] << 8) | bytes[2]) << 16) >> 16 : NOT_PLAIN
+    case 0xd2:
+      return n === 5 ? (bytes[1] << 24) | (bytes[2] << 16) | (bytes[3] << 8) | bytes[4] : NOT_PLAIN
+    case 0xcb:
+      if (n !== 9) return NOT_PLAIN
+      if (LITTLE_ENDIAN) for (let i = 0; i < 8; i++) f64Bytes[7 - i] = bytes[1 + i]
+      else for (let i = 0; i < 8; i++) f64Bytes[i] = bytes[1 + i]
+      return f64[0]
+    default:
+      return NOT_PLAIN
+  }
+}
