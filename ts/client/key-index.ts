@@ -108,22 +108,13 @@ export class KeyIndex<T extends Keyed> {
     slots[2 * i + 1] = value
   }
 
-  /**
-   * A table of `capacity` slots holding the same items, renumbered densely. Walks the old slots,
-   * which keep each key's hash: no key is hashed again, and the items array is not scanned.
-   */
+  /** A table of `capacity` slots holding the same items, renumbered densely. */
   private rebuild(capacity: number): void {
-    const old = this.slots
-    const oldItems = this.items
-    const items: (T | undefined)[] = []
+    const live = this.items.filter((item): item is T => item !== undefined)
     this.slots = new Int32Array(2 * capacity)
     this.mask = capacity - 1
-    for (let i = 0; i < old.length; i += 2) {
-      const n = old[i + 1]
-      if (n === 0) continue
-      this.place(old[i], items.push(oldItems[n - 1]))
-    }
-    this.items = items
+    this.items = live
     this.free = []
+    for (let n = 0; n < live.length; n++) this.place(hashOf(live[n].key), n + 1)
   }
 }
