@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import test from 'ava'
 import { decode, encode, KeyRef } from '../ts/protocol'
 import { buildTask, callTemplate, GraphWriter, moduleFunction, type TaskOptions } from '../ts/graph'
@@ -63,6 +64,7 @@ test('a task written from a call template has the bytes and key of the Task buil
         const task = buildTask(fn, [item], options)
         slow.add(task)
         t.is(key, task.key)
+        t.is(task.key, `${fn.name}-${createHash('sha256').update(task.payload).digest('hex').slice(0, 16)}`, 'a key is the name and the sha256 of the payload')
         t.is(fast.finish().toString('hex'), slow.finish().toString('hex'), `${fn.name}(${String(item)}) with ${JSON.stringify(options)}`)
       }
       t.is(new GraphWriter().addCall(template, { not: 'plain' }), null)

@@ -45,7 +45,7 @@ let scratch = Buffer.allocUnsafe(256)
 
 type ScratchBuffer = Buffer & {
   utf8Write(s: string, offset: number, length: number): number
-  latin1Write(s: string, offset: number, length: number): number
+  latin1Slice(start: number, end: number): string
   utf8Slice(start: number, end: number): string
 }
 
@@ -60,8 +60,20 @@ export function hashedKey(name: string, data: string | Buffer): string {
   const need = name.length * 3 + 1 + KEY_HASH_HEX
   if (scratch.length < need) scratch = Buffer.allocUnsafe(need * 2)
   const buf = scratch as ScratchBuffer
-  let pos = buf.utf8Write(name, 0, buf.length)
+  // Names are mostly ASCII: copied by a loop, and the key read back as latin1 (both cheaper than
+  // calls into C++); any other name goes through UTF-8.
+  let pos = 0
+  let ascii = true
+  for (; pos < name.length; pos++) {
+    const c = name.charCodeAt(pos)
+    if (c >= 0x80) {
+      ascii = false
+      break
+    }
+    buf[pos] = c
+  }
+  if (!ascii) pos = buf.utf8Write(name, 0, buf.length)
   buf[pos++] = 0x2d // '-'
-  pos += buf.latin1Write(hex, pos, KEY_HASH_HEX)
-  return buf.utf8Slice(0, pos)
+  for (let i = 0; i < KEY_HASH_HEX; i++) buf[pos++] = hex.charCodeAt(i)
+  return ascii ? buf.latin1Slice(0, pos) : buf.utf8Slice(0, pos)
 }
