@@ -7,6 +7,7 @@ import type { Task } from './task'
 /** Node's Buffer has these (undocumented, stable since v0.x): they skip `write`'s and `toString`'s argument parsing. */
 type Utf8Writer = Buffer & { utf8Write(s: string, offset: number, length: number): number }
 type ScratchBuffer = Utf8Writer & {
+  latin1Write(s: string, offset: number, length: number): number
   latin1Slice(start: number, end: number): string
   utf8Slice(start: number, end: number): string
 }
@@ -112,11 +113,9 @@ export class GraphWriter {
       buf.writeUInt32BE(length, payloadAt - 1)
       payloadEnd += 3
     }
-    // A plain Uint8Array view: cheaper to make than a Buffer's subarray, and the hash takes any view.
-    const digest = hash('sha256', new Uint8Array(buf.buffer, buf.byteOffset + payloadEnd - length, length), 'hex')
+    const digest = hash('sha256', buf.subarray(payloadEnd - length, payloadEnd), 'hex')
     const keyEnd = start + 1 + keyBytes.length
-    // 16 ASCII digits: a loop costs less than a call into C++.
-    for (let i = 0, at = keyEnd - KEY_HASH_HEX; i < KEY_HASH_HEX; i++) buf[at + i] = digest.charCodeAt(i)
+    buf.latin1Write(digest, keyEnd - KEY_HASH_HEX, KEY_HASH_HEX)
     const key = template.asciiKey ? buf.latin1Slice(keyAt, keyEnd) : buf.utf8Slice(keyAt, keyEnd)
     this.pos = copy(template.tail, buf, payloadEnd)
     this.count++
