@@ -60,33 +60,3 @@ test('KeyIndex tells apart keys that differ anywhere, of any length, and the emp
   t.is(index.get('c'), undefined)
   t.true(index.has('🔑'))
 })
-
-test('KeyIndex.retain keeps exactly the items asked for, found as before, and the index goes on working', (t) => {
-  const rnd = random(11)
-  const index = new KeyIndex<Item>()
-  const model = new Map<string, Item>()
-  for (let round = 0; round < 6; round++) {
-    for (let i = 0; i < 20_000; i++) {
-      const key = `task-${Math.floor(rnd() * 200_000).toString(16)}`
-      if (model.has(key)) continue
-      const item = new Item(key)
-      model.set(key, item)
-      index.add(item)
-    }
-    // Drop a different share each round: nearly all, about half, none.
-    const share = [0.99, 0.5, 0, 1, 0.25, 0.75][round]
-    const dropped = new Set([...model.keys()].filter(() => rnd() < share))
-    index.retain((item) => !dropped.has(item.key))
-    for (const key of dropped) model.delete(key)
-    t.is(index.size, model.size)
-    let mismatches = 0
-    for (const [key, item] of model) if (index.get(key) !== item) mismatches++
-    for (const key of dropped) if (index.get(key) !== undefined) mismatches++
-    t.is(mismatches, 0, `round ${round}`)
-    // Deletes after a retain still find their items.
-    for (const key of [...model.keys()].slice(0, 100)) {
-      t.true(index.delete(key))
-      model.delete(key)
-    }
-  }
-})

@@ -95,24 +95,6 @@ export class KeyIndex<T extends Keyed> {
     return true
   }
 
-  /**
-   * Keeps only the items `keep` is true of, in a table rebuilt for them. For dropping many items
-   * at once: one pass in the order they were added (which is about the order they lie in memory),
-   * where deleting each would probe the table at random.
-   */
-  retain(keep: (item: T) => boolean): void {
-    const live: T[] = []
-    for (const item of this.items) if (item !== undefined && keep(item)) live.push(item)
-    let capacity = MIN_CAPACITY
-    while (2 * live.length > capacity) capacity *= 2
-    this.slots = new Int32Array(2 * capacity)
-    this.mask = capacity - 1
-    this.items = live
-    this.free = []
-    this.count = live.length
-    for (let n = 0; n < live.length; n++) this.place(hashOf(live[n].key), n + 1)
-  }
-
   /** Every item, as a new array (safe to change the index while going through it). */
   values(): T[] {
     return this.items.filter((item): item is T => item !== undefined)

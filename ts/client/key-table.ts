@@ -1,11 +1,6 @@
 import { KeyIndex } from './key-index'
 import { KeyState } from './key-state'
 
-/** A release of at least this share of the tracked keys rebuilds the index instead of deleting from it. */
-const BULK_RELEASE_SHARE = 0.25
-
-const isAttached = (state: KeyState): boolean => state.attached
-
 /**
  * The keys this client holds futures for, with a count of live futures per
  * key. A key whose count drops to zero (release() or garbage collection) is
@@ -101,13 +96,8 @@ export class KeyTable {
     // A state is in `states` exactly while attached (create/state add only untracked keys):
     // an attached one is deleted without looking it up first, a detached one is gone already.
     if (!state.attached) return
-    this.states.delete(state.key)
-    this.unbind(state)
-  }
-
-  /** Marks `state` detached and forgets its task id; the caller takes it out of `states`. */
-  private unbind(state: KeyState): void {
     state.attached = false
+    this.states.delete(state.key)
     // The scheduler may give a forgotten task's id to a new task: this state must not hear about it.
     if (state.id >= 0 && this.byTaskId[state.id] === state) this.byTaskId[state.id] = undefined
   }
@@ -142,17 +132,12 @@ export class KeyTable {
     const keys: string[] = []
     const ids = new Uint32Array(this.releasing.length)
     let n = 0
-    // Releasing a good part of the table (a map's futures let go together): the states are marked
-    // here and the index rebuilt once from those still attached, rather than probed once for each.
-    const bulk = this.releasing.length >= BULK_RELEASE_SHARE * this.states.size
     for (const state of this.releasing) {
       if (state.refs > 0 || !state.attached) continue
-      if (bulk) this.unbind(state)
-      else this.detach(state)
+      this.detach(state)
       if (state.id >= 0) ids[n++] = state.id
       else keys.push(state.key)
     }
-    if (bulk) this.states.retain(isAttached)
     this.releasing = []
     if ((keys.length > 0 || n > 0) && !this.closed) this.sendRelease(keys, n === 0 ? null : n === ids.length ? ids : ids.slice(0, n))
   }
