@@ -1,4 +1,3 @@
-import type { GraphSlice } from '../graph'
 import { abandon, FIRST_CHUNK, MAX_CHUNK, type StreamSink } from './graph-stream'
 import type { KeyState } from './key-state'
 
@@ -15,8 +14,8 @@ export interface SubmitStream {
  * keep every worker idle until all of it is decoded and inserted.
  *
  * The tasks come already encoded, back to back, in one graph buffer (see
- * GraphWriter); `ends[i]` is where task i ends. Each submit is a slice of it,
- * every task in it wanted. If the scheduler
+ * GraphWriter); `ends[i]` is where task i ends. Each submit is a slice of it
+ * behind its own array header, every task in it wanted. If the scheduler
  * refuses one, every state without a value fails with that error, nothing
  * more is sent and what was sent is released.
  */
@@ -26,8 +25,8 @@ export class BatchStream implements SubmitStream {
   private error: Error | null = null
 
   constructor(
-    /** The tasks (`ends` are positions in its bytes). */
-    private readonly graph: GraphSlice,
+    /** The graph as GraphWriter.finish() returned it: a 5-byte array header, then the tasks. */
+    private readonly graph: Buffer,
     private readonly ends: Uint32Array,
     /** The new states, in the graph's order. */
     private readonly states: readonly KeyState[],
@@ -44,7 +43,12 @@ export class BatchStream implements SubmitStream {
     const to = Math.min(this.states.length, from + this.size)
     this.from = to
     this.size = Math.min(MAX_CHUNK, this.size * 2)
-    const chunk = { bytes: this.graph.bytes, start: from === 0 ? this.graph.start : this.ends[from - 1], end: this.ends[to - 1], count: to - from }
+    const start = from === 0 ? 5 : this.ends[from - 1]
+    const end = this.ends[to - 1]
+    const chunk = Buffer.allocUnsafe(5 + end - start)
+    chunk[0] = 0xdd // array32
+    chunk.writeUInt32BE(to - from, 1)
+    this.graph.copy(chunk, 5, start, end)
     const wanted = new Uint32Array(to - from)
     for (let i = 0; i < wanted.length; i++) wanted[i] = i
     this.sink.submit(chunk, wanted, this.states.slice(from, to)).catch((error: Error) => this.fail(error))

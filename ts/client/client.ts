@@ -42,7 +42,6 @@ import { AsCompleted } from './as-completed'
 import { futuresIn, rebuild, withFutures, type Gathered } from './gather-structure'
 import { UnplaceableWatch, type Needs, type UnplaceableWarning } from './unplaceable'
 import { NewTasks } from './new-tasks'
-import { encodeSubmit } from './submit-message'
 import { wait, type DoneAndNotDone, type WaitOptions } from './wait'
 import { SchedulerConnection, type Reply, type SchedulerEvent } from './connection'
 import { CancelledError, ConnectionClosedError, NoWorkersError } from './errors'
@@ -785,8 +784,8 @@ export class Client implements FutureOwner {
       holds: (key) => this.keys.has(key),
       // Wanted keys go as indices into the graph and come back as task ids: no key crosses twice.
       submit: (graph, wanted, states) =>
-        connection.requestEncoded(
-          (request) => encodeSubmit(request, graph, wanted),
+        connection.request(
+          (request) => ['submit', request, graph, wanted],
           (done) => {
             const ids = done[0] === 'done' ? done[2] : undefined
             if (ids !== undefined) for (let i = 0; i < states.length; i++) this.keys.bindId(states[i], ids[i])

@@ -147,16 +147,6 @@ export class SchedulerConnection {
     })
   }
 
-  /** Like `request`, for a message the caller encoded itself (the codec's bytes of a ClientToScheduler). */
-  requestEncoded(build: (request: number) => Uint8Array, onDone?: (reply: Reply) => void): Promise<void> {
-    if (this.closedError) return Promise.reject(this.closedError)
-    const request = this.nextRequest++
-    return new Promise((resolve, reject) => {
-      this.waiting.set(request, { resolve, reject, onDone })
-      this.channel.sendEncoded(build(request))
-    })
-  }
-
   /** Closes the socket; resolves once it is closed (forcibly after a second). */
   close(): Promise<void> {
     if (this.socket.readyState === WebSocket.CLOSED) {

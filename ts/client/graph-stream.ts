@@ -1,4 +1,4 @@
-import { GraphWriter, type GraphOrder, type GraphSlice } from '../graph'
+import { GraphWriter, type GraphOrder } from '../graph'
 import type { SubmitStream } from './batch-stream'
 import type { KeyState } from './key-state'
 
@@ -20,7 +20,7 @@ export interface StreamSink {
   /** True if the client holds a future of `key` (so the key is wanted anyway: no bridge needed). */
   holds(key: string): boolean
   /** Sends one submit; `states[i]` gets the id of wanted[i] from the reply; the promise rejects on refusal. */
-  submit(graph: GraphSlice, wanted: Uint32Array, states: KeyState[]): Promise<void>
+  submit(graph: Buffer, wanted: Uint32Array, states: KeyState[]): Promise<void>
   /** Drops this client's want of `keys` at the scheduler. */
   release(keys: string[]): void
   /** Stops tracking `state` (no release message). */
@@ -109,7 +109,7 @@ export class GraphStream implements SubmitStream {
         this.sent.push(key)
       }
     }
-    this.sink.submit(writer.tasks(), Uint32Array.from(wantedIdx), states).catch((error: Error) => this.fail(error))
+    this.sink.submit(writer.finish(), Uint32Array.from(wantedIdx), states).catch((error: Error) => this.fail(error))
     // Dependents of these bridges are all sent now (the channel keeps order): they hold them.
     if (this.bridges.length > 0) {
       const done: string[] = []

@@ -1,4 +1,7 @@
-import { GRAPH_HEADER_BYTES, GraphWriter, type CallTemplate, type GraphSlice, type Task } from '../graph'
+import { GraphWriter, type CallTemplate, type Task } from '../graph'
+
+/** The layout's graph header: an array32 of the tasks. */
+const GRAPH_HEADER_BYTES = 5
 
 /**
  * Tasks with no Task upstream and derived keys (map, submit), encoded into one graph as they
@@ -28,8 +31,6 @@ export class NewTasks {
 
   /** Adds `template.fn(item)` if `item` is plain (see GraphWriter.addCall); false if not (nothing added). */
   addCall(template: CallTemplate, item: unknown): boolean {
-    // The first call tells the size of the rest: room for all of them at once, not by doubling.
-    if (this.count === 0) this.writer.expect((this.keys.length + 1) * template.typicalBytes)
     const key = this.writer.addCall(template, item)
     if (key === null) return false
     this.keys[this.count] = key
@@ -41,8 +42,8 @@ export class NewTasks {
    * The graph of the tasks `kept` marks (all when null), and where each of them ends in it;
    * the tasks must not be added to after.
    */
-  graph(kept: Uint8Array | null): { graph: GraphSlice; ends: Uint32Array } {
-    const all = this.writer.tasks()
+  graph(kept: Uint8Array | null): { graph: Buffer; ends: Uint32Array } {
+    const all = this.writer.finish()
     if (kept === null) return { graph: all, ends: this.ends.subarray(0, this.count) }
     let size = GRAPH_HEADER_BYTES
     let n = 0
@@ -51,16 +52,18 @@ export class NewTasks {
       n++
       size += this.ends[i] - (i === 0 ? GRAPH_HEADER_BYTES : this.ends[i - 1])
     }
-    const bytes = Buffer.allocUnsafe(size)
+    const graph = Buffer.allocUnsafe(size)
     const ends = new Uint32Array(n)
+    graph[0] = 0xdd // array32
+    graph.writeUInt32BE(n, 1)
     let pos = GRAPH_HEADER_BYTES
     n = 0
     for (let i = 0; i < this.count; i++) {
       if (kept[i] === 0) continue
       const start = i === 0 ? GRAPH_HEADER_BYTES : this.ends[i - 1]
-      pos += all.bytes.copy(bytes, pos, start, this.ends[i])
+      pos += all.copy(graph, pos, start, this.ends[i])
       ends[n++] = pos
     }
-    return { graph: { bytes, start: GRAPH_HEADER_BYTES, end: pos, count: n }, ends }
+    return { graph, ends }
   }
 }

@@ -25,8 +25,6 @@ export class CallTemplate {
   readonly tail: Buffer
   /** Room a task of this template takes at most. */
   readonly maxBytes: number
-  /** What a task of this template takes with a small item. */
-  readonly typicalBytes: number
 
   constructor(
     readonly fn: FunctionHandle,
@@ -57,7 +55,6 @@ export class CallTemplate {
     this.payloadHead[0] = 0x92 // [fn, args]
     this.payloadHead.set(ref, 1)
     this.payloadHead[ref.length + 1] = 0x91 // args: [item]
-    this.typicalBytes = 1 + this.keyBytes.length + this.nameBytes.length + 5 + this.payloadHead.length + 9 + this.tail.length
-    this.maxBytes = this.typicalBytes - 9 + MAX_PLAIN_BYTES
+    this.maxBytes = 1 + this.keyBytes.length + this.nameBytes.length + 5 + this.payloadHead.length + MAX_PLAIN_BYTES + this.tail.length
   }
 }

@@ -8,4 +8,4 @@ export { DEPENDENCY, type Dependency, type TypedKey, type Arg, type Args, type A
 export * from './payload'
 export { KeyRef } from '../protocol'
 export { orderGraph, type GraphOrder } from './order'
-export { GraphWriter, GRAPH_HEADER_BYTES, type GraphSlice } from './wire'
+export { GraphWriter } from './wire'

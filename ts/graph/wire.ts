@@ -12,17 +12,6 @@ type ScratchBuffer = Utf8Writer & {
   utf8Slice(start: number, end: number): string
 }
 
-/** Tasks of the graph layout lying back to back in `bytes`, from `start` to `end`, without the graph's array header. */
-export interface GraphSlice {
-  bytes: Buffer
-  start: number
-  end: number
-  count: number
-}
-
-/** The graph's array32 header, which `finish` writes at 0. */
-export const GRAPH_HEADER_BYTES = 5
-
 /** The first byte of a task: an array of 7 fields, or 8 with retries, or 9 with allowOtherWorkers. */
 export function taskHeader(retries: number, allowOtherWorkers: boolean): number {
   return allowOtherWorkers ? 0x99 : retries > 0 ? 0x98 : 0x97
@@ -45,7 +34,7 @@ function copy(from: Uint8Array, to: Uint8Array, at: number): number {
 export class GraphWriter {
   private buf: Buffer
   /** The array32 header of the graph is written at 0 by `finish`. */
-  private pos = GRAPH_HEADER_BYTES
+  private pos = 5
   count = 0
 
   constructor(capacity = 16 * 1024) {
@@ -165,19 +154,9 @@ export class GraphWriter {
     }
   }
 
-  /** Makes room for `bytes` more bytes at once (a caller that knows how much is coming). */
-  expect(bytes: number): void {
-    this.reserve(bytes)
-  }
-
   /** The bytes written from `from` on (a copy). */
   bytesFrom(from: number): Buffer {
     return Buffer.from(this.buf.subarray(from, this.pos))
-  }
-
-  /** The tasks written, without the graph's header (see encodeSubmit); the writer must not be used after. */
-  tasks(): GraphSlice {
-    return { bytes: this.buf, start: GRAPH_HEADER_BYTES, end: this.pos, count: this.count }
   }
 
   /** The graph's bytes; the writer must not be used after. */
