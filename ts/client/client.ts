@@ -281,12 +281,12 @@ export class Client implements FutureOwner {
       built ??= task
     }
     // Every task of a map has the same function and options.
-    const shared: Needs & { fn: FunctionHandle } | null = template ?? built
+    const shared: SharedByAll | null = template ?? built
     if (shared === null) {
       this.open()
       return []
     }
-    return this.submitNew(tasks, () => shared.fn, () => shared) as Future<ResultOf<F>>[]
+    return this.submitNew(tasks, null, shared) as Future<ResultOf<F>>[]
   }
 
   /** Submits a graph of tasks built with `task()`; returns a future per task given (not for the tasks upstream of them). */
@@ -711,18 +711,15 @@ export class Client implements FutureOwner {
   private submitIndependent(roots: readonly Task[]): Future[] {
     const tasks = new NewTasks(roots.length, roots.length === 0 ? 0 : roots[0].payload.length + 64)
     for (const root of roots) tasks.add(root)
-    return this.submitNew(
-      tasks,
-      (i) => roots[i].fn,
-      (i) => roots[i],
-    )
+    return this.submitNew(tasks, roots, null)
   }
 
   /**
    * Submits the tasks of `tasks` whose keys this client does not hold yet, in order (the key
-   * table dedupes them, so the graph holds exactly the new ones); a future per task.
+   * table dedupes them, so the graph holds exactly the new ones); a future per task. Function and
+   * placement needs come from `roots[i]`, or from `shared` when every task has the same (a map).
    */
-  private submitNew(tasks: NewTasks, fnOf: (i: number) => FunctionHandle, needsOf: (i: number) => Needs): Future[] {
+  private submitNew(tasks: NewTasks, roots: readonly Task[] | null, shared: SharedByAll | null): Future[] {
     const connection = this.open()
     const n = tasks.count
     const keys = tasks.keys
@@ -736,9 +733,9 @@ export class Client implements FutureOwner {
       if (state === undefined) {
         state = this.keys.create(keys[i])
         created.push(state)
-        const needs = needsOf(i)
+        const needs = roots !== null ? roots[i] : shared!
         if (needs.restrictions !== null || needs.resources !== null) this.watchPlacement(state, needs)
-        const fn = fnOf(i)
+        const fn = needs.fn
         if (fn !== lastFn && fn instanceof ShippedFunction) {
           lastFn = fn
           if (!this.registered.has(fn.hash)) {
@@ -982,6 +979,9 @@ class Gather implements Gathering {
     resolve(this.values)
   }
 }
+
+/** What every task of a map has in common: its function and placement needs. */
+type SharedByAll = Needs & { fn: FunctionHandle }
 
 /** The types of value a map writes straight into its graph (see writePlainValue). */
 function isPlainType(item: unknown): boolean {

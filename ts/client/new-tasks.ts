@@ -13,14 +13,14 @@ export class NewTasks {
   private readonly writer: GraphWriter
   /** The key of each task, in order. */
   readonly keys: string[]
-  /** Where each task ends in the writer's buffer. */
-  private readonly ends: Uint32Array
+  /** Where each task ends in the writer's buffer (an array, not a typed one: cheaper to make for a single submit). */
+  private readonly ends: number[]
   count = 0
 
   constructor(capacity: number, bytesPerTask: number) {
     this.writer = new GraphWriter(capacity * bytesPerTask + 64)
     this.keys = new Array<string>(capacity)
-    this.ends = new Uint32Array(capacity)
+    this.ends = new Array<number>(capacity)
   }
 
   add(task: Task): void {
@@ -39,12 +39,12 @@ export class NewTasks {
   }
 
   /**
-   * The graph of the tasks `kept` marks (all when null), and where each of them ends in it;
-   * the tasks must not be added to after.
+   * The graph of the tasks `kept` marks (all when null), and where each of them ends in it
+   * (positions past the last task's are not to be read); the tasks must not be added to after.
    */
-  graph(kept: Uint8Array | null): { graph: Buffer; ends: Uint32Array } {
+  graph(kept: Uint8Array | null): { graph: Buffer; ends: ArrayLike<number> } {
     const all = this.writer.finish()
-    if (kept === null) return { graph: all, ends: this.ends.subarray(0, this.count) }
+    if (kept === null) return { graph: all, ends: this.ends }
     let size = GRAPH_HEADER_BYTES
     let n = 0
     for (let i = 0; i < this.count; i++) {
