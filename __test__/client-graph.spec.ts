@@ -58,6 +58,25 @@ test('dependencies are found by type inside arrays and objects, not by string', 
   t.is(arg.label, one.key, 'a string equal to a key stays a string')
 })
 
+test('flat arguments (a reduction): each dependency once, in order of first appearance, duplicates and KeyRefs included; nested ones agree', (t) => {
+  const parts = Array.from({ length: 30 }, (_, i) => task(inc, i))
+  const sum = (...xs: unknown[]) => xs.length
+  // Past 16 distinct keys, repeats of early and late ones, a bare KeyRef, and plain values among them.
+  const flatArgs = [...parts.slice(0, 20), parts[3], 7, new KeyRef('elsewhere'), ...parts.slice(18), parts[0], 'x', new KeyRef('elsewhere'), null]
+  const flat = task(sum, ...flatArgs)
+  const expected = [...parts.slice(0, 20).map((p) => p.key), 'elsewhere', ...parts.slice(20).map((p) => p.key)]
+  t.deepEqual(flat.dependencies, expected)
+  t.deepEqual(flat.upstream, parts)
+  const nested = task((xs: unknown[]) => xs.length, flatArgs)
+  t.deepEqual(nested.dependencies, expected, 'the same arguments one level down (the general walk) give the same dependencies')
+  t.deepEqual(nested.upstream, parts)
+  const { args } = decodeTaskPayload(flat.payload)
+  t.deepEqual(args, (decodeTaskPayload(nested.payload).args[0] as unknown[]))
+  t.true(args[0] instanceof KeyRef && args[0].key === parts[0].key)
+  t.is(args[21], 7)
+  t.throws(() => task(sum, parts[0], () => 1), { instanceOf: InvalidTaskError, message: /argument args\[1\] is a function/ })
+})
+
 test('a string equal to a key is not a dependency', (t) => {
   const one = task(inc, 1)
   const echo = task((s: string) => s, one.key)

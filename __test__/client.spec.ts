@@ -51,6 +51,24 @@ test('the README example: map, futures as arguments, gather', async (t) => {
   await client.close()
 })
 
+test('map: repeated items and keys already held give one task per key; plain, structured, future and task items mix', async (t) => {
+  const client = await connect()
+  const inc = (x: unknown) => (x as number) + 1
+  const first = client.map(inc, [1, 2])
+  const again = client.map(inc, [2, 3, 3, 1, 'x', [4], { y: 5 }, first[0], 2.5])
+  t.is(again[0].key, first[1].key, 'a key this client holds is not submitted again')
+  t.is(again[3].key, first[0].key)
+  t.is(again[1].key, again[2].key, 'equal items in one map share a key')
+  t.is(again[1].key, task(inc, 3).key, 'a map task has the key task() gives it')
+  t.is(again[5].key, task(inc, [4]).key)
+  t.deepEqual(await client.gather(again), [3, 4, 4, 2, 'x1', '41', '[object Object]1', 3, 3.5])
+  t.deepEqual(await client.gather(client.map(inc, [10, task(inc, 1), 'é'])), [11, 3, 'é1'], 'a Task item makes the map a graph')
+  t.deepEqual(await client.gather(client.map(inc, new Set([5, 6]))), [6, 7], 'any iterable')
+  t.deepEqual(client.map(inc, []), [])
+  await client.close()
+  t.throws(() => client.map(inc, []), { instanceOf: ConnectionClosedError })
+})
+
 test('map of many tasks then one sum: data moves between workers', async (t) => {
   const client = await connect()
   const parts = client.map((i: number) => i * 2, Array.from({ length: 400 }, (_, i) => i))

@@ -27,7 +27,7 @@ export class BatchStream implements SubmitStream {
   constructor(
     /** The graph as GraphWriter.finish() returned it: a 5-byte array header, then the tasks. */
     private readonly graph: Buffer,
-    private readonly ends: Uint32Array,
+    private readonly ends: ArrayLike<number>,
     /** The new states, in the graph's order. */
     private readonly states: readonly KeyState[],
     private readonly sink: StreamSink,

@@ -22,12 +22,14 @@ import {
 } from '../protocol'
 import {
   DEPENDENCY,
-  GraphWriter,
   InvalidTaskError,
   ShippedFunction,
   Task,
   buildTask,
+  callTemplate,
   functionHandle,
+  type CallTemplate,
+  type FunctionHandle,
   orderGraph,
   type Arg,
   type Args,
@@ -38,7 +40,8 @@ import {
 } from '../graph'
 import { AsCompleted } from './as-completed'
 import { futuresIn, rebuild, withFutures, type Gathered } from './gather-structure'
-import { UnplaceableWatch, type UnplaceableWarning } from './unplaceable'
+import { UnplaceableWatch, type Needs, type UnplaceableWarning } from './unplaceable'
+import { NewTasks } from './new-tasks'
 import { wait, type DoneAndNotDone, type WaitOptions } from './wait'
 import { SchedulerConnection, type Reply, type SchedulerEvent } from './connection'
 import { CancelledError, ConnectionClosedError, NoWorkersError } from './errors'
@@ -114,6 +117,9 @@ export type FuturesOf<T extends readonly Task[]> = { -readonly [K in keyof T]: T
 export type ValuesOf<T extends readonly Future[]> = { -readonly [K in keyof T]: T[K] extends Future<infer R> ? R : never }
 
 const DEFAULT_TIMEOUT_MS = 10_000
+
+/** A first guess of a map task's size in the graph: the graph grows past it if need be. */
+const MAP_TASK_BYTES = 64
 
 const invalidOptions = (message: string) => new InvalidOptionsError(message)
 
@@ -257,9 +263,30 @@ export class Client implements FutureOwner {
     if (options !== undefined && 'key' in options) {
       throw new InvalidTaskError('map: option key is not allowed (every task needs its own key); use submitWith for a named task')
     }
-    const roots: Task[] = []
-    for (const item of items) roots.push(buildTask(fn, [item], options))
-    return this.submitTasks(roots) as Future<ResultOf<F>>[]
+    const list: readonly unknown[] = Array.isArray(items) ? items : Array.from(items)
+    const tasks = new NewTasks(list.length, MAP_TASK_BYTES)
+    // Plain items (numbers, short strings...) are written straight into the graph; others become Tasks.
+    let template: CallTemplate | null | undefined
+    let built: Task | null = null
+    for (let i = 0; i < list.length; i++) {
+      const item = list[i]
+      if (template !== null && isPlainType(item)) {
+        template ??= callTemplate(fn, options)
+        if (template !== null && tasks.addCall(template, item)) continue
+      }
+      const task = buildTask(fn, [item], options)
+      // An item holding a Task: the whole map is a graph to walk.
+      if (!isIndependent(task)) return this.submitTasks(list.map((x) => buildTask(fn, [x], options))) as Future<ResultOf<F>>[]
+      tasks.add(task)
+      built ??= task
+    }
+    // Every task of a map has the same function and options.
+    const shared: SharedByAll | null = template ?? built
+    if (shared === null) {
+      this.open()
+      return []
+    }
+    return this.submitNew(tasks, null, shared) as Future<ResultOf<F>>[]
   }
 
   /** Submits a graph of tasks built with `task()`; returns a future per task given (not for the tasks upstream of them). */
@@ -593,8 +620,8 @@ export class Client implements FutureOwner {
     return this
   }
 
-  private watchPlacement(state: KeyState, task: Task): void {
-    this.unplaceable.watch(state, task)
+  private watchPlacement(state: KeyState, needs: Needs): void {
+    this.unplaceable.watch(state, needs)
     // After this turn's submits: the check looks at the workers as the client knows them now.
     if (!this.placementCheckQueued) {
       this.placementCheckQueued = true
@@ -680,29 +707,35 @@ export class Client implements FutureOwner {
     return futures
   }
 
-  /**
-   * Tasks with no Task upstream and derived keys (map, submit): the key table
-   * dedupes them, so no graph walk, and the graph holds exactly the new ones, in order.
-   */
+  /** Tasks with no Task upstream and derived keys (submit, compute): no graph walk. */
   private submitIndependent(roots: readonly Task[]): Future[] {
+    const tasks = new NewTasks(roots.length, roots.length === 0 ? 0 : roots[0].payload.length + 64)
+    for (const root of roots) tasks.add(root)
+    return this.submitNew(tasks, roots, null)
+  }
+
+  /**
+   * Submits the tasks of `tasks` whose keys this client does not hold yet, in order (the key
+   * table dedupes them, so the graph holds exactly the new ones); a future per task. Function and
+   * placement needs come from `roots[i]`, or from `shared` when every task has the same (a map).
+   */
+  private submitNew(tasks: NewTasks, roots: readonly Task[] | null, shared: SharedByAll | null): Future[] {
     const connection = this.open()
+    const n = tasks.count
+    const keys = tasks.keys
     const created: KeyState[] = []
-    const futures: Future[] = new Array(roots.length)
-    let writer: GraphWriter | null = null
-    // Where each new task ends in the graph: a large batch is sent as slices of it (BatchStream).
-    const ends = roots.length > STREAM_THRESHOLD ? new Uint32Array(roots.length) : null
+    const futures: Future[] = new Array(n)
+    // Which tasks go in the graph: made when the first task whose key is held already turns up.
+    let kept: Uint8Array | null = null
     let lastFn: unknown = null
-    for (let i = 0; i < roots.length; i++) {
-      const root = roots[i]
-      let state = this.keys.get(root.key)
+    for (let i = 0; i < n; i++) {
+      let state = this.keys.get(keys[i])
       if (state === undefined) {
-        state = this.keys.create(root.key)
+        state = this.keys.create(keys[i])
         created.push(state)
-        if (root.restrictions !== null || root.resources !== null) this.watchPlacement(state, root)
-        writer ??= new GraphWriter((roots.length - i) * (root.payload.length + 64) + 64)
-        writer.add(root)
-        if (ends !== null) ends[created.length - 1] = writer.length
-        const fn = root.fn
+        const needs = roots !== null ? roots[i] : shared!
+        if (needs.restrictions !== null || needs.resources !== null) this.watchPlacement(state, needs)
+        const fn = needs.fn
         if (fn !== lastFn && fn instanceof ShippedFunction) {
           lastFn = fn
           if (!this.registered.has(fn.hash)) {
@@ -710,17 +743,22 @@ export class Client implements FutureOwner {
             connection.send(['fn', fn.hash, fn.source, fn.name])
           }
         }
+        if (kept !== null) kept[i] = 1
+      } else if (kept === null) {
+        kept = new Uint8Array(n)
+        kept.fill(1, 0, i)
       }
       futures[i] = this.future(state)
     }
-    if (writer !== null && ends !== null && created.length > STREAM_THRESHOLD) {
-      const stream = new BatchStream(writer.finish(), ends, created, this.streamSink(connection))
+    if (created.length === 0) return futures
+    const { graph, ends } = tasks.graph(kept)
+    const sink = this.streamSink(connection)
+    if (created.length > STREAM_THRESHOLD) {
+      const stream = new BatchStream(graph, ends, created, sink)
       this.post(() => this.startStream(stream))
-    } else if (writer !== null) {
-      const graph = writer.finish()
+    } else {
       const indices = new Uint32Array(created.length)
       for (let i = 0; i < indices.length; i++) indices[i] = i
-      const sink = this.streamSink(connection)
       this.post(() => {
         sink.submit(graph, indices, created).catch((error: Error) => abandon(created, error, sink))
       })
@@ -940,6 +978,15 @@ class Gather implements Gathering {
     this.futures = null
     resolve(this.values)
   }
+}
+
+/** What every task of a map has in common: its function and placement needs. */
+type SharedByAll = Needs & { fn: FunctionHandle }
+
+/** The types of value a map writes straight into its graph (see writePlainValue). */
+function isPlainType(item: unknown): boolean {
+  const t = typeof item
+  return t === 'number' || t === 'string' || t === 'boolean' || item === null
 }
 
 function isIndependent(task: Task): boolean {

@@ -1,4 +1,5 @@
 import { decode } from '../protocol'
+import { NOT_PLAIN, readPlainValue } from '../graph/plain-value'
 import { LostDataError, SkeinError } from './errors'
 import type { KeyState } from './key-state'
 import type { PeerPool, ValueRefusedError } from './peers'
@@ -82,7 +83,11 @@ export class Fetcher {
 
 /** A value's bytes, from a worker or inline in a 'memory' message, decoded into `state` (or `state` fails naming `source`). */
 export function deliver(state: KeyState, bytes: Uint8Array, source: string): void {
-  let value: unknown
+  let value = readPlainValue(bytes)
+  if (value !== NOT_PLAIN) {
+    state.fulfil(value)
+    return
+  }
   try {
     value = decode(bytes)
   } catch (err) {

@@ -16,6 +16,21 @@ export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled' | 'los
  * failure never surfaces as an unhandled rejection and a million futures
  * cost a million small objects, not a million promises.
  */
+/**
+ * What few keys need: a key awaited by itself (its promise), watched, or relocated. Kept apart
+ * so that the many keys of a map cost a small object each: they live until released, and every
+ * young-generation collection meanwhile copies them.
+ */
+class KeyExtras {
+  result: Promise<unknown> | null = null
+  resolve: ((value: unknown) => void) | null = null
+  reject: ((error: Error) => void) | null = null
+  listeners: (() => void)[] | null = null
+  onResolved: (() => void) | null = null
+  relocations = 0
+  unplaceable: string | null = null
+}
+
 export class KeyState {
   status: FutureStatus = 'pending'
   /** The scheduler's task id for the key, once its submit is done (-1 before, or for scattered keys). */
@@ -27,49 +42,72 @@ export class KeyState {
   nbytes = 0
   /** Ids of the workers holding the value. */
   holders: number[] = NO_HOLDERS
-  /** Times the scheduler was asked anew where the value is, after its holders did not have it. */
-  relocations = 0
   /** A fetch from a worker is under way. */
   fetching = false
   hasValue = false
   value: unknown = undefined
   error: Error | null = null
-  private result: Promise<unknown> | null = null
-  private resolve: ((value: unknown) => void) | null = null
-  private reject: ((error: Error) => void) | null = null
-  private listeners: (() => void)[] | null = null
-  /** Called once when the awaited result resolves or rejects (the client unpins the key then). */
-  onResolved: (() => void) | null = null
   /** A gather waiting for this key's value, and the key's position in it. */
   gathering: Gathering | null = null
   gatheringIndex = 0
   /** Futures of this key released explicitly whose finalizer has not run yet (see KeyTable.letGo). */
   releasedUncollected = 0
-  /** While no connected worker can run this (restricted) task: why (see UnplaceableWatch). */
-  unplaceable: string | null = null
+  private more: KeyExtras | null = null
 
   constructor(readonly key: string) {}
 
+  private extras(): KeyExtras {
+    return (this.more ??= new KeyExtras())
+  }
+
+  /** Times the scheduler was asked anew where the value is, after its holders did not have it. */
+  get relocations(): number {
+    return this.more === null ? 0 : this.more.relocations
+  }
+
+  set relocations(n: number) {
+    this.extras().relocations = n
+  }
+
+  /** Called once when the awaited result resolves or rejects (the client unpins the key then). */
+  get onResolved(): (() => void) | null {
+    return this.more === null ? null : this.more.onResolved
+  }
+
+  set onResolved(hook: (() => void) | null) {
+    if (hook !== null || this.more !== null) this.extras().onResolved = hook
+  }
+
+  /** While no connected worker can run this (restricted) task: why (see UnplaceableWatch). */
+  get unplaceable(): string | null {
+    return this.more === null ? null : this.more.unplaceable
+  }
+
+  set unplaceable(reason: string | null) {
+    if (reason !== null || this.more !== null) this.extras().unplaceable = reason
+  }
+
   get awaited(): boolean {
-    return this.result !== null || this.gathering !== null
+    return this.gathering !== null || (this.more !== null && this.more.result !== null)
   }
 
   /** Whether a result promise was made (someone awaited this key by itself). */
   get hasPromise(): boolean {
-    return this.result !== null
+    return this.more !== null && this.more.result !== null
   }
 
   /** The value, fetched through `fetch` once the key is in memory. */
   awaitResult(fetch: (state: KeyState) => void): Promise<unknown> {
-    if (this.result !== null) return this.result
-    if (this.hasValue) return (this.result = Promise.resolve(this.value))
-    if (this.error !== null) return (this.result = Promise.reject(this.error))
-    this.result = new Promise((resolve, reject) => {
-      this.resolve = resolve
-      this.reject = reject
+    const more = this.extras()
+    if (more.result !== null) return more.result
+    if (this.hasValue) return (more.result = Promise.resolve(this.value))
+    if (this.error !== null) return (more.result = Promise.reject(this.error))
+    more.result = new Promise((resolve, reject) => {
+      more.resolve = resolve
+      more.reject = reject
     })
     if (this.status === 'finished' && !this.fetching) fetch(this)
-    return this.result
+    return more.result
   }
 
   /** Scattered data: the value is known before it is placed on a worker. */
@@ -91,8 +129,11 @@ export class KeyState {
     this.hasValue = true
     this.value = value
     this.settle('finished')
-    this.resolve?.(value)
-    this.resolve = this.reject = null
+    const more = this.more
+    if (more !== null) {
+      more.resolve?.(value)
+      more.resolve = more.reject = null
+    }
     const gathering = this.gathering
     if (gathering !== null) {
       this.gathering = null
@@ -106,8 +147,11 @@ export class KeyState {
     this.fetching = false
     this.error = error
     this.settle(status)
-    this.reject?.(error)
-    this.resolve = this.reject = null
+    const more = this.more
+    if (more !== null) {
+      more.reject?.(error)
+      more.resolve = more.reject = null
+    }
     const gathering = this.gathering
     if (gathering !== null) {
       this.gathering = null
@@ -125,7 +169,7 @@ export class KeyState {
     if (this.hasValue) {
       this.hasValue = false
       this.value = undefined
-      this.result = null
+      if (this.more !== null) this.more.result = null
     }
     this.fail(error, status)
   }
@@ -134,7 +178,7 @@ export class KeyState {
   retried(): void {
     if (this.hasValue || this.error === null || this.status === 'cancelled') return
     this.error = null
-    this.result = null
+    if (this.more !== null) this.more.result = null
     this.fetching = false
     this.status = 'pending'
   }
@@ -148,24 +192,28 @@ export class KeyState {
       listener()
       return NOTHING_TO_UNDO
     }
-    ;(this.listeners ??= []).push(listener)
+    const more = this.extras()
+    ;(more.listeners ??= []).push(listener)
     return () => {
-      const at = this.listeners?.indexOf(listener) ?? -1
-      if (at >= 0) this.listeners!.splice(at, 1)
+      const at = more.listeners?.indexOf(listener) ?? -1
+      if (at >= 0) more.listeners!.splice(at, 1)
     }
   }
 
   private resolved(): void {
-    const hook = this.onResolved
-    this.onResolved = null
-    hook?.()
+    const more = this.more
+    if (more === null || more.onResolved === null) return
+    const hook = more.onResolved
+    more.onResolved = null
+    hook()
   }
 
   private settle(status: FutureStatus): void {
     this.status = status
-    const listeners = this.listeners
-    if (listeners === null) return
-    this.listeners = null
+    const more = this.more
+    if (more === null || more.listeners === null) return
+    const listeners = more.listeners
+    more.listeners = null
     for (const listener of listeners) listener()
   }
 }

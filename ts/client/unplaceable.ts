@@ -2,7 +2,7 @@ import type { KeyState } from './key-state'
 import type { WorkerDescription } from './peers'
 
 /** What a restricted task needs of a worker. */
-interface Needs {
+export interface Needs {
   restrictions: readonly string[] | null
   resources: Readonly<Record<string, number>> | null
   /** The restrictions are a preference: with no named worker that fits, any worker may run it. */

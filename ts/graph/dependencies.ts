@@ -20,6 +20,8 @@ export interface ReplacedArguments {
  */
 export function replaceDependencies(args: readonly unknown[], taskName: string): ReplacedArguments {
   if (allPrimitive(args)) return { args: args as unknown[], keys: NONE, sources: NONE }
+  const flat = replaceFlat(args)
+  if (flat !== null) return flat
   const walk = new Walk(taskName)
   const out = walk.array(args)
   return { args: out as unknown[], keys: walk.keys, sources: walk.sources }
@@ -34,6 +36,45 @@ function allPrimitive(args: readonly unknown[]): boolean {
     if ((t === 'object' && args[i] !== null) || t === 'function' || t === 'symbol') return false
   }
   return true
+}
+
+/** Past this many dependencies, `replaceFlat` dedupes keys with a Set rather than by scanning them. */
+const SCANNED_KEYS = 16
+
+/**
+ * What the Walk gives for arguments that are each a primitive, a dependency or a KeyRef (a
+ * reduction over the outputs of other tasks), in one pass with no Walk state; null for any
+ * other arguments (nested containers, values to check or to refuse), which the Walk handles.
+ */
+function replaceFlat(args: readonly unknown[]): ReplacedArguments | null {
+  let out: unknown[] | null = null
+  const keys: string[] = []
+  const sources: Dependency[] = []
+  let seen: Set<string> | null = null
+  for (let i = 0; i < args.length; i++) {
+    const v = args[i]
+    if (typeof v !== 'object' || v === null) {
+      if (typeof v === 'function' || typeof v === 'symbol') return null
+      continue
+    }
+    let key: string
+    let source: Dependency | null = null
+    if (v instanceof KeyRef) key = v.key
+    else if (DEPENDENCY in v) {
+      source = v as Dependency
+      key = source[DEPENDENCY]()
+      out ??= args.slice()
+      out[i] = new KeyRef(key)
+    } else return null
+    if (seen !== null) {
+      if (seen.has(key)) continue
+      seen.add(key)
+    } else if (keys.includes(key)) continue
+    else if (keys.length === SCANNED_KEYS) seen = new Set(keys).add(key)
+    keys.push(key)
+    if (source !== null) sources.push(source)
+  }
+  return { args: out ?? (args as unknown[]), keys, sources }
 }
 
 class Walk {

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { encode } from '../protocol'
 import { capturedGlobals } from './captured-globals'
 import { guardCaptured } from './captured-guard'
 import { InvalidTaskError } from './errors'
@@ -31,7 +32,13 @@ export class ModuleFunction<F extends Fn = Fn> {
     return (this.cachedRef ??= [MODULE, this.specifier, this.exportName])
   }
 
+  /** `ref` as the codec encodes it (payloads written by hand start with it). */
+  get refBytes(): Buffer {
+    return (this.cachedRefBytes ??= Buffer.from(encode(this.ref)))
+  }
+
   private cachedRef: FunctionRef | undefined
+  private cachedRefBytes: Buffer | undefined
 }
 
 /**
@@ -69,6 +76,13 @@ export class ShippedFunction {
   ) {
     this.ref = [SHIPPED, hash, name]
   }
+
+  /** `ref` as the codec encodes it (payloads written by hand start with it). */
+  get refBytes(): Buffer {
+    return (this.cachedRefBytes ??= Buffer.from(encode(this.ref)))
+  }
+
+  private cachedRefBytes: Buffer | undefined
 }
 
 export type FunctionHandle = ShippedFunction | ModuleFunction

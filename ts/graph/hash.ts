@@ -1,8 +1,8 @@
 import { hash, randomBytes } from 'node:crypto'
 import { FunctionHashMismatchError } from './errors'
 
-/** Hex digits kept of a sha256: 64 bits, collision-free in practice for keys. */
-const SHORT_HEX = 16
+/** @internal Hex digits kept of a sha256: 64 bits, collision-free in practice for keys. */
+export const KEY_HASH_HEX = 16
 /**
  * Hex digits of a shipped function's hash: 128 bits. A source is trusted for its hash, so the
  * hash must resist a second-preimage search (other code under a common function's hash),
@@ -12,7 +12,7 @@ const FUNCTION_HEX = 32
 
 /** @internal sha256 of `data`, first 16 hex digits. */
 export function shortHash(data: string | Buffer): string {
-  return hash('sha256', data, 'hex').slice(0, SHORT_HEX)
+  return hash('sha256', data, 'hex').slice(0, KEY_HASH_HEX)
 }
 
 /** @internal The hash a shipped function travels under: sha256 of its source, first 32 hex digits. */
@@ -45,7 +45,7 @@ let scratch = Buffer.allocUnsafe(256)
 
 type ScratchBuffer = Buffer & {
   utf8Write(s: string, offset: number, length: number): number
-  latin1Write(s: string, offset: number, length: number): number
+  latin1Slice(start: number, end: number): string
   utf8Slice(start: number, end: number): string
 }
 
@@ -57,11 +57,23 @@ type ScratchBuffer = Buffer & {
  */
 export function hashedKey(name: string, data: string | Buffer): string {
   const hex = hash('sha256', data, 'hex')
-  const need = name.length * 3 + 1 + SHORT_HEX
+  const need = name.length * 3 + 1 + KEY_HASH_HEX
   if (scratch.length < need) scratch = Buffer.allocUnsafe(need * 2)
   const buf = scratch as ScratchBuffer
-  let pos = buf.utf8Write(name, 0, buf.length)
+  // Names are mostly ASCII: copied by a loop, and the key read back as latin1 (both cheaper than
+  // calls into C++); any other name goes through UTF-8.
+  let pos = 0
+  let ascii = true
+  for (; pos < name.length; pos++) {
+    const c = name.charCodeAt(pos)
+    if (c >= 0x80) {
+      ascii = false
+      break
+    }
+    buf[pos] = c
+  }
+  if (!ascii) pos = buf.utf8Write(name, 0, buf.length)
   buf[pos++] = 0x2d // '-'
-  pos += buf.latin1Write(hex, pos, SHORT_HEX)
-  return buf.utf8Slice(0, pos)
+  for (let i = 0; i < KEY_HASH_HEX; i++) buf[pos++] = hex.charCodeAt(i)
+  return ascii ? buf.latin1Slice(0, pos) : buf.utf8Slice(0, pos)
 }

@@ -1,4 +1,5 @@
-export { Task, task, taskWith, buildTask, type TaskOptions } from './task'
+export { Task, task, taskWith, buildTask, callTemplate, type TaskOptions } from './task'
+export { CallTemplate } from './call-template'
 export { ModuleFunction, ShippedFunction, moduleFunction, functionHandle, type FunctionHandle } from './functions'
 export { replaceDependencies, type ReplacedArguments } from './dependencies'
 export { InvalidTaskError } from './errors'

@@ -1,4 +1,5 @@
-import { decode, decodeFrom, encode } from '../protocol'
+import { decode, decodeFrom, encode, KeyRef } from '../protocol'
+import { MAX_PLAIN_BYTES, writePlainValue } from './plain-value'
 
 /**
  * What a task payload holds: which function to run and its arguments. The
@@ -30,6 +31,49 @@ export interface TaskPayload {
 /** [fn, args], or [fn, args, options] when a run option is set. */
 export function encodeTaskPayload(fn: FunctionRef, args: unknown[], options?: RunOptions): Buffer {
   return encode(options === undefined ? [fn, args] : [fn, args, options])
+}
+
+/** Where `encodePlainPayload` writes; grown to the largest payload it made. */
+let scratch = Buffer.allocUnsafe(1024)
+
+/** 0xd4 (fixext 1), then the codec's extension type of a KeyRef and the byte it writes after. */
+const KEY_REF_HEAD = [0xd4, 0x4b, 0x00]
+
+/**
+ * [fn, args] as `encodeTaskPayload` encodes it (same bytes), written by hand when every argument
+ * is plain (see writePlainValue) or a KeyRef: the arguments of most tasks (a number, a few
+ * dependencies) skip the codec's per-value dispatch, whose extension lookup is slow for KeyRefs.
+ * Null for any other arguments. `refBytes`: the function reference as the codec encodes it.
+ */
+export function encodePlainPayload(refBytes: Uint8Array, args: readonly unknown[]): Buffer | null {
+  const n = args.length
+  if (n >= 0x10000) return null
+  const need = refBytes.length + 4 + n * (MAX_PLAIN_BYTES + 3)
+  if (scratch.length < need) scratch = Buffer.allocUnsafe(need)
+  const buf = scratch
+  buf[0] = 0x92 // [fn, args]
+  buf.set(refBytes, 1)
+  let p = 1 + refBytes.length
+  if (n < 16) buf[p++] = 0x90 | n
+  else {
+    buf[p] = 0xdc
+    buf[p + 1] = n >> 8
+    buf[p + 2] = n & 0xff
+    p += 3
+  }
+  for (let i = 0; i < n; i++) {
+    const arg = args[i]
+    if (arg instanceof KeyRef) {
+      buf[p] = KEY_REF_HEAD[0]
+      buf[p + 1] = KEY_REF_HEAD[1]
+      buf[p + 2] = KEY_REF_HEAD[2]
+      p = writePlainValue(buf, p + 3, arg.key)
+    } else p = writePlainValue(buf, p, arg)
+    if (p < 0) return null
+  }
+  const payload = Buffer.allocUnsafe(p)
+  buf.copy(payload, 0, 0, p)
+  return payload
 }
 
 /** The payload encoded in `bytes` (from `start` to `end`, by default all of them). */

@@ -1,8 +1,9 @@
+import { CallTemplate } from './call-template'
 import { replaceDependencies } from './dependencies'
 import { InvalidTaskError } from './errors'
 import { functionHandle, type FunctionHandle, type ModuleFunction } from './functions'
 import { hashedKey, nextNonce } from './hash'
-import { encodeTaskPayload } from './payload'
+import { encodePlainPayload, encodeTaskPayload } from './payload'
 import { DEPENDENCY, type Args, type Dependency, type Fn, type ResultOf, type TypedKey } from './types'
 
 /** How one task is keyed and placed. Every field is optional. */
@@ -99,7 +100,10 @@ export function buildTask<T>(fn: Fn | ModuleFunction, args: readonly unknown[], 
   const replaced = replaceDependencies(args, name)
   if (options !== undefined) checkTaskOptions(name, options)
   const timeoutMs = options === undefined ? undefined : checkTimeout(name, options.timeoutMs)
-  const payload = encodeTaskPayload(handle.ref, replaced.args, timeoutMs === undefined ? undefined : { timeoutMs })
+  const payload =
+    timeoutMs === undefined
+      ? (encodePlainPayload(handle.refBytes, replaced.args) ?? encodeTaskPayload(handle.ref, replaced.args))
+      : encodeTaskPayload(handle.ref, replaced.args, { timeoutMs })
   const upstream = replaced.sources.length === 0 ? NO_TASKS : replaced.sources.filter((s): s is Task => s instanceof Task)
   const looseRefs = replaced.keys.length > replaced.sources.length
   if (options === undefined) {
@@ -118,6 +122,28 @@ export function buildTask<T>(fn: Fn | ModuleFunction, args: readonly unknown[], 
     checkResources(name, options.resources),
     options.key !== undefined,
     looseRefs,
+    checkRetries(name, options.retries),
+    checkAllowOtherWorkers(name, options),
+  )
+}
+
+/**
+ * @internal What the tasks `fn(item)` of a map with these options share (see GraphWriter.addCall),
+ * or null when its tasks need buildTask: an impure key or a run option in the payload. Checks
+ * `fn` and the options as buildTask does, in its order; the caller calls it at its first item,
+ * where buildTask would have.
+ */
+export function callTemplate(fn: Fn | ModuleFunction, options: TaskOptions | undefined): CallTemplate | null {
+  const handle = functionHandle(fn)
+  if (options === undefined) return new CallTemplate(handle, 0, null, null, 0, false)
+  const name = handle.name
+  checkTaskOptions(name, options)
+  if (checkTimeout(name, options.timeoutMs) !== undefined || options.key !== undefined || options.pure === false) return null
+  return new CallTemplate(
+    handle,
+    checkPriority(name, options.priority),
+    checkRestrictions(name, options.restrictions),
+    checkResources(name, options.resources),
     checkRetries(name, options.retries),
     checkAllowOtherWorkers(name, options),
   )

@@ -1,7 +1,28 @@
+import { hash } from 'node:crypto'
+import type { CallTemplate } from './call-template'
+import { KEY_HASH_HEX } from './hash'
+import { writePlainValue } from './plain-value'
 import type { Task } from './task'
 
-/** Node's Buffer has this (undocumented, stable since v0.x): it skips `write`'s argument parsing. */
+/** Node's Buffer has these (undocumented, stable since v0.x): they skip `write`'s and `toString`'s argument parsing. */
 type Utf8Writer = Buffer & { utf8Write(s: string, offset: number, length: number): number }
+type ScratchBuffer = Utf8Writer & {
+  latin1Write(s: string, offset: number, length: number): number
+  latin1Slice(start: number, end: number): string
+  utf8Slice(start: number, end: number): string
+}
+
+/** The first byte of a task: an array of 7 fields, or 8 with retries, or 9 with allowOtherWorkers. */
+export function taskHeader(retries: number, allowOtherWorkers: boolean): number {
+  return allowOtherWorkers ? 0x99 : retries > 0 ? 0x98 : 0x97
+}
+
+/** Copies `from` to `to` at `at`; returns the position after. A loop: these are a few dozen bytes, where `set` costs more. */
+function copy(from: Uint8Array, to: Uint8Array, at: number): number {
+  const n = from.length
+  for (let i = 0; i < n; i++) to[at + i] = from[i]
+  return at + n
+}
 
 /**
  * @internal Writes the native graph layout (src/wire.rs) of tasks straight
@@ -29,10 +50,9 @@ export class GraphWriter {
     this.count++
     const payload = t.payload
     this.reserve(16 + payload.length)
-    const buf = this.buf
     // 7 fields, an 8th (retries) only for a task that has any, and a 9th (allowOtherWorkers) only
     // when true, after a retries of 0 if need be: the usual bytes stay as they were.
-    buf[this.pos++] = t.allowOtherWorkers ? 0x99 : t.retries > 0 ? 0x98 : 0x97
+    this.buf[this.pos++] = taskHeader(t.retries, t.allowOtherWorkers)
     this.str(t.key)
     this.str(t.name)
     this.reserve(5 + payload.length)
@@ -47,17 +67,67 @@ export class GraphWriter {
     }
     this.buf.set(payload, this.pos)
     this.pos += payload.length
-    const deps = t.dependencies
+    this.fields(t.dependencies, t.priority, t.restrictions, t.resources, t.retries, t.allowOtherWorkers)
+  }
+
+  /**
+   * Adds the task `template.fn(item)` when `item` is a plain value (see writePlainValue), as
+   * `add` would add the Task buildTask makes of it (same bytes, same key): its payload is written
+   * in place and hashed there, with no Task, payload Buffer or argument array. Returns the key,
+   * or null (nothing added) for any other item.
+   */
+  addCall(template: CallTemplate, item: unknown): string | null {
+    this.reserve(template.maxBytes)
+    const buf = this.buf as ScratchBuffer
+    const start = this.pos
+    let p = start
+    buf[p++] = template.header
+    const keyBytes = template.keyBytes
+    const keyAt = p + template.keyHeaderLength
+    p = copy(keyBytes, buf, p)
+    p = copy(template.nameBytes, buf, p)
+    // The payload, [fn, [item]], behind a bin8 header: moved behind a bin32 one if it turns out longer.
+    const payloadAt = p + 2
+    p = copy(template.payloadHead, buf, payloadAt)
+    p = writePlainValue(buf, p, item)
+    if (p < 0) return null
+    let payloadEnd = p
+    const length = payloadEnd - payloadAt
+    if (length < 256) {
+      buf[payloadAt - 2] = 0xc4
+      buf[payloadAt - 1] = length
+    } else {
+      buf.copyWithin(payloadAt + 3, payloadAt, payloadEnd)
+      buf[payloadAt - 2] = 0xc6
+      buf.writeUInt32BE(length, payloadAt - 1)
+      payloadEnd += 3
+    }
+    const digest = hash('sha256', buf.subarray(payloadEnd - length, payloadEnd), 'hex')
+    const keyEnd = start + 1 + keyBytes.length
+    buf.latin1Write(digest, keyEnd - KEY_HASH_HEX, KEY_HASH_HEX)
+    const key = template.asciiKey ? buf.latin1Slice(keyAt, keyEnd) : buf.utf8Slice(keyAt, keyEnd)
+    this.pos = copy(template.tail, buf, payloadEnd)
+    this.count++
+    return key
+  }
+
+  /** Writes a task's fields after its payload: dependencies, priority, restrictions, resources, [retries, [allowOtherWorkers]]. */
+  fields(
+    deps: readonly string[],
+    priority: number,
+    restrictions: readonly string[] | null,
+    resources: Readonly<Record<string, number>> | null,
+    retries: number,
+    allowOtherWorkers: boolean,
+  ): void {
     this.arrayHeader(deps.length)
     for (let i = 0; i < deps.length; i++) this.str(deps[i])
-    this.int(t.priority)
-    const restrictions = t.restrictions
+    this.int(priority)
     if (restrictions === null) this.nil()
     else {
       this.arrayHeader(restrictions.length)
       for (const r of restrictions) this.str(r)
     }
-    const resources = t.resources
     if (resources === null) this.nil()
     else {
       // A MessagePack map: the native reader does not read msgpackr records.
@@ -77,11 +147,16 @@ export class GraphWriter {
         this.pos += 9
       }
     }
-    if (t.retries > 0 || t.allowOtherWorkers) this.int(t.retries)
-    if (t.allowOtherWorkers) {
+    if (retries > 0 || allowOtherWorkers) this.int(retries)
+    if (allowOtherWorkers) {
       this.reserve(1)
       this.buf[this.pos++] = 0xc3 // true
     }
+  }
+
+  /** The bytes written from `from` on (a copy). */
+  bytesFrom(from: number): Buffer {
+    return Buffer.from(this.buf.subarray(from, this.pos))
   }
 
   /** The graph's bytes; the writer must not be used after. */
@@ -91,7 +166,8 @@ export class GraphWriter {
     return this.buf.subarray(0, this.pos)
   }
 
-  private str(s: string): void {
+  /** Writes a MessagePack string (see the class comment on its header). */
+  str(s: string): void {
     const max = s.length * 3
     this.reserve(5 + max)
     const buf = this.buf as Utf8Writer
