@@ -1,0 +1,99 @@
+// Per-thread CPU (us per task, user+system, from /proc) of the driver (client main thread + scheduler
+// thread) and the two worker processes, for one workload, plus its rate. Robust to other load far more
+// than wall-clock rates are (preemption is not counted); /proc counts 10 ms ticks, so give small
+// workloads (tree: 11k tasks) 10+ runs.
+//   node bench/profile/threadcpu.mjs ROOT [noop|tree|btree|latency] [RUNS]
+// WARGS="--cpu-prof ..." passes Node options to the worker processes.
+// Threads: 'main' (tid = pid); the rest are listed by creation order, those within pid+4 summed as
+// 'v8'. The labels are a guess: V8's platform threads (GC, JIT) are not always the first ones, so
+// read the per-thread cells: in the driver the largest non-main cell is the scheduler thread, in a
+// worker the execution thread; the small ones are GC/JIT helpers. The client connects in-process.
+import path from 'node:path'
+import fs from 'node:fs'
+import { fork } from 'node:child_process'
+const root = path.resolve(process.argv[2])
+const workload = process.argv[3] ?? 'noop'
+const runs = Number(process.argv[4] ?? 3)
+const skein = await import(path.join(root, 'dist/index.js'))
+const { LocalCluster, Client, task } = skein.default ?? skein
+const cluster = await LocalCluster.start({ workers: 0 })
+const env = cluster.scheduler.token ? { ...process.env, SKEIN_TOKEN: cluster.scheduler.token } : process.env
+const kids = [0, 1].map((i) => fork(path.join(root, 'dist/worker/main.js'), [cluster.address, '--slots', '1', '--name', `w-${i}`, '--quiet'], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: (process.env.WARGS ?? '').split(' ').filter(Boolean) }))
+await cluster.scheduler.waitForWorkers(2, 30000)
+const client = await Client.connect(cluster.address)
+function threads(pid) {
+  const out = {}
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`).map(Number).sort((a, b) => a - b)) {
+    try {
+      const f = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')
+      out[tid] = Number(f[11]) + Number(f[12])
+    } catch {}
+  }
+  return out
+}
+const noop = (i) => i
+const inc = (x) => x + 1
+const stamp2 = (i) => [i, 0]
+const combine = (...parts) => { let s = 0; for (const [v] of parts) s += v; return [s, 0] }
+const TASKS = { noop: 100_000, tree: 11_111, latency: 2000, btree: 19_999 }
+let runId = 0
+const workloads = {
+  async noop() {
+    const n = TASKS.noop; runId++
+    const fs_ = client.map(noop, Array.from({ length: n }, (_, i) => i + runId * n))
+    await client.gather(fs_)
+    for (const f of fs_) f.release()
+  },
+  async tree() {
+    runId++
+    let level = Array.from({ length: 10_000 }, (_, i) => task(stamp2, runId * 1e6 + i))
+    while (level.length > 1) { const next = []; for (let i = 0; i < level.length; i += 10) next.push(task(combine, ...level.slice(i, i + 10))); level = next }
+    const f = client.compute(level[0]); await f; f.release()
+  },
+  async btree() {
+    runId++
+    const leaf = (i) => i
+    const add = (a, b) => a + b
+    let level = Array.from({ length: 10_000 }, (_, i) => task(leaf, runId * 1e6 + i))
+    while (level.length > 1) { const next = []; for (let i = 0; i + 1 < level.length; i += 2) next.push(task(add, level[i], level[i + 1])); if (level.length % 2 === 1) next.push(level[level.length - 1]); level = next }
+    const f = client.compute(level[0]); await f; f.release()
+  },
+  async latency() {
+    for (let i = 0; i < TASKS.latency; i++) { const f = client.submit(inc, ++runId * 10); await f; f.release() }
+  },
+}
+await client.gather(client.map(noop, Array.from({ length: 5000 }, (_, i) => -1 - i)))
+await workloads[workload]() // warm-up
+const pids = { driver: process.pid, w0: kids[0].pid, w1: kids[1].pid }
+const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, threads(p)]))
+const rates = []
+for (let r = 0; r < runs; r++) {
+  const t0 = performance.now()
+  await workloads[workload]()
+  const ms = performance.now() - t0
+  rates.push(workload === 'latency' ? (ms * 1000) / TASKS.latency : (TASKS[workload] / ms) * 1000)
+}
+const after = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, threads(p)]))
+const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
+console.log(`${workload}: ${workload === 'latency' ? 'us/task (mean per run)' : 'tasks/s'} median ${med(rates).toFixed(0)} [${rates.map((r) => r.toFixed(0)).join(' ')}]`)
+const total = TASKS[workload] * runs
+let all = 0
+for (const [k, pid] of Object.entries(pids)) {
+  const tids = Object.keys(after[k]).map(Number).sort((a, b) => a - b)
+  const cells = []
+  let v8 = 0, sum = 0, t = 0
+  for (const tid of tids) {
+    const us = ((after[k][tid] - (before[k][tid] ?? 0)) * 1e4) / total
+    sum += us
+    if (tid === pid) cells.push(`main ${us.toFixed(2)}`)
+    else if (tid <= pid + 4) v8 += us
+    else if (us >= 0.05) cells.push(`thread${t++} ${us.toFixed(2)}`)
+  }
+  all += sum
+  console.log(`  ${k.padEnd(6)} total ${sum.toFixed(2)}  ${cells.join('  ')}  v8 ${v8.toFixed(2)}`)
+}
+console.log(`  all processes: ${all.toFixed(2)} us CPU per task`)
+await client.close()
+await Promise.all(kids.map((k) => new Promise((r) => { k.once('exit', r); k.kill('SIGTERM') })))
+await cluster.close()
+process.exit(0)
