@@ -116,8 +116,10 @@ export class DataStore {
     )
   }
 
-  /** A result computed here, into the slot of the task that computed it. */
-  /** A result computed here: its encoded bytes are `memory` from `offset`, `length` long (no view of them is made). */
+  /**
+   * A result computed here, into the slot of the task that computed it: its encoded bytes are
+   * `memory` from `offset`, `length` long (no view of them is made).
+   */
   putResult(key: string, slot: KeySlot, memory: ArrayBufferLike, offset: number, length: number): void {
     this.putOwned(key, slot, memory, offset, length)
   }
