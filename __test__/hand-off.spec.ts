@@ -29,17 +29,19 @@ test('handles past 2^32 (up to 2^53 - 1) reach the execution thread exactly, wit
   )
 })
 
-test('numbers, booleans and null are written into a result batch byte for byte as the codec encodes them', (t) => {
+test('numbers, booleans, null and short ASCII strings are written into a result batch byte for byte as the codec encodes them; other values are refused', (t) => {
   const values = [
     0, 1, 31, 63, 64, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1,
     -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, -0,
     0.5, -1.25, Math.PI, 1e300, Number.MIN_VALUE, NaN, Infinity, -Infinity,
-    true, false, null,
+    true, false, null, '', 'ok', 'x'.repeat(31), 'y'.repeat(32), 'z'.repeat(255),
   ]
   const writer = new ResultBatchWriter()
-  values.forEach((v, i) => writer.addScalar(i, 0.001, v))
+  values.forEach((v, i) => t.true(writer.addPlain(i, 0.001, v), `takes ${String(v).slice(0, 20)}`))
+  // Refused, adding nothing: the codec encodes these.
+  for (const other of ['é', 'z'.repeat(256), undefined, 10n, [1], { a: 1 }]) t.false(writer.addPlain(-1, 0, other))
   // Past the writer's first index and buffer sizes, so both grow.
-  for (let i = 0; i < 300; i++) writer.addScalar(values.length + i, 0, i * 1000)
+  for (let i = 0; i < 300; i++) writer.addPlain(values.length + i, 0, i * 1000)
   const { batch } = writer.take()
   t.is(batch.count, values.length + 300)
   const data = new Uint8Array(batch.data)

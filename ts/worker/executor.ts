@@ -321,11 +321,12 @@ export class Executor implements SlotKeeper<Job> {
   }
 
   private succeed(job: Job, value: unknown, t0: number): number {
-    if (isScalar(value)) {
-      this.end(job)
+    if (isPlainCandidate(value)) {
       const end = performance.now()
-      this.results.addScalar(job.id, (end - t0) / 1000, value)
-      return end
+      if (this.results.addPlain(job.id, (end - t0) / 1000, value)) {
+        this.end(job)
+        return end
+      }
     }
     let bytes: Uint8Array
     try {
@@ -382,9 +383,10 @@ function sameRef(bytes: Uint8Array, start: number, argsAt: number, ref: Uint8Arr
   return true
 }
 
-/** A number, boolean or null: written into the batch of outcomes as it is, with no encoder. */
-function isScalar(v: unknown): v is number | boolean | null {
-  return typeof v === 'number' || typeof v === 'boolean' || v === null
+/** A value the result batch may write without the encoder (see ResultBatchWriter.addPlain). */
+function isPlainCandidate(v: unknown): boolean {
+  const t = typeof v
+  return t === 'number' || t === 'boolean' || t === 'string' || v === null
 }
 
 /** Whether a value could hold something unencodable (plain primitives cannot). */

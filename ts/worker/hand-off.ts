@@ -4,6 +4,7 @@
  * buffers (an index of numbers, and the bytes): a message costs about the same
  * for one task as for fifty, and nothing is structured-cloned item by item.
  */
+import { MAX_PLAIN_BYTES, writePlainValue } from '../graph/plain-value'
 import { decodeFrom } from '../protocol'
 import type { InputCache, InputDirectory } from './input-cache'
 import type { ConsoleLine } from './task-console'
@@ -323,7 +324,6 @@ export class ResultBatchWriter {
   private index = new Float64Array(MIN_OUTCOMES * RESULT_FIELDS)
   private fields = 0
   private buf = new Uint8Array(MIN_CAPACITY)
-  private view = new DataView(this.buf.buffer)
   private pos = 0
   private shared: Uint8Array[] = []
   private sharedBytes = 0
@@ -351,53 +351,17 @@ export class ResultBatchWriter {
   }
 
   /**
-   * A result that is a number, boolean or null, written here as MessagePack in the form the
-   * shared codec writes it (no encoder call, no buffer per result).
+   * A result the codec's bytes for plain values can be written for (see writePlainValue: a number,
+   * boolean, null or short ASCII string), written straight into the batch: no encoder call, no
+   * buffer per result. False, with nothing added, for any other value.
    */
-  addScalar(id: number, duration: number, value: number | boolean | null): void {
-    const start = this.pos
-    if (typeof value === 'number') {
-      this.reserve(9)
-      const buf = this.buf
-      if (value >>> 0 === value) {
-        // The codec keeps 0x40-0x7f for its records: a positive fixint stops below them.
-        if (value < 0x40) buf[this.pos++] = value
-        else if (value < 0x100) {
-          buf[this.pos++] = 0xcc
-          buf[this.pos++] = value
-        } else if (value < 0x10000) {
-          buf[this.pos++] = 0xcd
-          this.view.setUint16(this.pos, value)
-          this.pos += 2
-        } else {
-          buf[this.pos++] = 0xce
-          this.view.setUint32(this.pos, value)
-          this.pos += 4
-        }
-      } else if (value >> 0 === value) {
-        if (value >= -0x20) buf[this.pos++] = 0x100 + value
-        else if (value >= -0x80) {
-          buf[this.pos++] = 0xd0
-          buf[this.pos++] = value + 0x100
-        } else if (value >= -0x8000) {
-          buf[this.pos++] = 0xd1
-          this.view.setInt16(this.pos, value)
-          this.pos += 2
-        } else {
-          buf[this.pos++] = 0xd2
-          this.view.setInt32(this.pos, value)
-          this.pos += 4
-        }
-      } else {
-        buf[this.pos++] = 0xcb
-        this.view.setFloat64(this.pos, value)
-        this.pos += 8
-      }
-    } else {
-      this.reserve(1)
-      this.buf[this.pos++] = value === null ? 0xc0 : value ? 0xc3 : 0xc2
-    }
-    this.note(id, Outcome.Finished, duration, start, this.pos - start)
+  addPlain(id: number, duration: number, value: unknown): boolean {
+    this.reserve(MAX_PLAIN_BYTES)
+    const end = writePlainValue(this.buf, this.pos, value)
+    if (end < 0) return false
+    this.note(id, Outcome.Finished, duration, this.pos, end - this.pos)
+    this.pos = end
+    return true
   }
 
   /** The batch so far (the writer starts empty again), and what to transfer with it. */
@@ -410,7 +374,6 @@ export class ResultBatchWriter {
     this.shared = []
     this.sharedBytes = 0
     this.buf = new Uint8Array(Math.max(MIN_CAPACITY, Math.min(this.pos, 1 << 20)))
-    this.view = new DataView(this.buf.buffer)
     this.pos = 0
     return { batch, transfer: [data, index.buffer] }
   }
@@ -436,7 +399,6 @@ export class ResultBatchWriter {
     const grown = new Uint8Array(Math.max(this.buf.byteLength * 2, this.pos + n))
     grown.set(this.buf.subarray(0, this.pos))
     this.buf = grown
-    this.view = new DataView(grown.buffer)
   }
 }
 
