@@ -221,8 +221,8 @@ impl Scheduler {
             Some(t) => DepRef::Existing(t),
             None => DepRef::Local(j as u32),
         };
-        if let Wanted::Positions(positions) = wanted {
-            let mut wanted_refs = Vec::with_capacity(positions.len());
+        let wanted_refs = if let Wanted::Positions(positions) = wanted {
+            let mut refs = Vec::with_capacity(positions.len());
             for &j in positions {
                 if j as usize >= n {
                     return Err(CoreError::InvalidGraph {
@@ -230,38 +230,31 @@ impl Scheduler {
                         reason: format!("wanted position {j} is not in the graph of {n} tasks"),
                     });
                 }
-                wanted_refs.push(local_ref(j as usize));
+                refs.push(local_ref(j as usize));
             }
-            return self.finish_plan(
-                specs,
-                hashes,
-                existing,
-                dep_start,
-                deps,
-                local_start,
-                local_deps,
-                wanted_refs,
-            );
-        }
-        // Wanted keys usually list graph keys in graph order: try the next position first.
-        let mut guess = 0usize;
-        let mut wanted_refs = Vec::with_capacity(wanted_keys.len());
-        for (pos, &k) in wanted_keys.iter().enumerate() {
-            let by_position = if same_position.get(pos) == Some(&true) {
-                Some(pos)
-            } else {
-                specs.get(guess).filter(|s| s.key == k).map(|_| guess)
-            };
-            let r = match by_position {
-                Some(j) => local_ref(j),
-                None => resolve(k).ok_or_else(|| CoreError::unknown_key(k))?,
-            };
-            guess = match r {
-                DepRef::Local(j) => j as usize + 1,
-                DepRef::Existing(_) => by_position.map_or(guess, |j| j + 1),
-            };
-            wanted_refs.push(r);
-        }
+            refs
+        } else {
+            // Wanted keys usually list graph keys in graph order: try the next position first.
+            let mut guess = 0usize;
+            let mut refs = Vec::with_capacity(wanted_keys.len());
+            for (pos, &k) in wanted_keys.iter().enumerate() {
+                let by_position = if same_position.get(pos) == Some(&true) {
+                    Some(pos)
+                } else {
+                    specs.get(guess).filter(|s| s.key == k).map(|_| guess)
+                };
+                let r = match by_position {
+                    Some(j) => local_ref(j),
+                    None => resolve(k).ok_or_else(|| CoreError::unknown_key(k))?,
+                };
+                guess = match r {
+                    DepRef::Local(j) => j as usize + 1,
+                    DepRef::Existing(_) => by_position.map_or(guess, |j| j + 1),
+                };
+                refs.push(r);
+            }
+            refs
+        };
         self.finish_plan(
             specs,
             hashes,
