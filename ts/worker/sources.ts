@@ -20,7 +20,9 @@ export interface SourceWaiter {
 /**
  * Shipped functions' sources on the I/O thread: asked from the scheduler once
  * per hash, kept for execution threads that start later (a replaced thread
- * compiles them again without asking the scheduler).
+ * compiles them again without asking the scheduler). A function the scheduler
+ * does not know fails the tasks waiting for it then, and is asked for again by
+ * the next task that needs it.
  */
 export class SourceCache {
   private readonly sources = new Map<string, { source: string; name: string }>()
@@ -65,7 +67,10 @@ export class SourceCache {
 
   private refuse(hash: string, refusal: SourceRefusal): void {
     this.answered(hash)
-    this.refusals.set(hash, refusal)
+    // "Unknown" holds only until a client registers the function (one may be about to: a client
+    // that closed took its functions along, the next one brings them again): the next task that
+    // needs it asks anew. A source that does not match its hash stays refused.
+    if (refusal.code !== UNKNOWN_FUNCTION) this.refusals.set(hash, refusal)
     const waiters = this.waiting.get(hash)
     this.waiting.delete(hash)
     for (const w of waiters ?? []) w.refused(hash, refusal)
