@@ -4,6 +4,7 @@ import { Client } from '../ts/client'
 import { Scheduler } from '../ts/scheduler'
 import { boundedPrefixes, MAX_PREFIX_SERIES } from '../ts/scheduler/metrics'
 import { Worker } from '../ts/worker'
+import { WorkerMetrics, type WorkerMetricsSource } from '../ts/worker/metrics'
 
 interface Sample {
   labels?: Record<string, string>
@@ -98,6 +99,7 @@ test('GET /metrics on the scheduler and on each worker: Prometheus families with
   t.true(value(worker.families, 'skein_worker_memory_bytes', { kind: 'process' }) > 0)
   t.is(value(worker.families, 'skein_worker_memory_bytes', { kind: 'spilled' }), 0)
   t.is(value(worker.families, 'skein_worker_transfers_total', { outcome: 'ok' }), 10)
+  t.is(value(worker.families, 'skein_worker_transfers_total', { outcome: 'failed' }), 0)
   t.true(value(worker.families, 'skein_worker_transfer_received_bytes_total') > 0)
   const durations = worker.families.get('skein_worker_transfer_duration_seconds')!
   t.is(durations.type, 'HISTOGRAM')
@@ -130,4 +132,29 @@ test('per-prefix series are bounded: past 50 prefixes the smallest are summed un
   // p0..p9 are the smallest: waiting 0+1+...+9, one in memory each.
   t.like(other[1], { waiting: 45, memory: 10 })
   t.deepEqual(boundedPrefixes(prefixes.slice(0, 3)).map(([p]) => p), ['p0', 'p1', 'p2'])
+})
+
+test('worker transfer metrics: counts, bytes and every duration reach the scrape, however many arrive between scrapes', async (t) => {
+  const metrics = new WorkerMetrics()
+  metrics.attach({ slots: 1, executing: () => 0, ready: () => 0, memory: () => ({ managed: 0, spilled: 0, process: 0 }) as ReturnType<WorkerMetricsSource['memory']>, paused: () => false, peerPortBytes: () => ({ read: 0, written: 0 }) })
+  const families = async () => new Map((parsePrometheusTextFormat(await metrics.registry.metrics()) as Family[]).map((f) => [f.name, f]))
+  const start = performance.now() - 3 // 3 ms ago: every duration lands between the 2.5 ms and the 1 s bucket
+  // More than are kept unobserved between scrapes: the overflow is observed on the way, none lost.
+  for (let i = 0; i < 2500; i++) metrics.transferArrived(start, 100)
+  metrics.transferFailed()
+  let f = await families()
+  t.is(value(f, 'skein_worker_transfers_total', { outcome: 'ok' }), 2500)
+  t.is(value(f, 'skein_worker_transfers_total', { outcome: 'failed' }), 1)
+  t.is(value(f, 'skein_worker_transfer_received_bytes_total'), 250_000)
+  const durations = f.get('skein_worker_transfer_duration_seconds')!.metrics[0]
+  t.is(Number(durations.count), 2500)
+  t.is(Number(durations.buckets!['0.0025']), 0)
+  t.is(Number(durations.buckets!['1']), 2500)
+  // A second scrape counts on from the first, and the heartbeat's list is bounded on its own.
+  metrics.transferArrived(performance.now(), 7)
+  f = await families()
+  t.is(value(f, 'skein_worker_transfers_total', { outcome: 'ok' }), 2501)
+  t.is(value(f, 'skein_worker_transfer_received_bytes_total'), 250_007)
+  t.is(Number(f.get('skein_worker_transfer_duration_seconds')!.metrics[0].count), 2501)
+  t.true(metrics.takeTransfers().length <= 3 * 2501)
 })

@@ -17,6 +17,8 @@ class Fetch implements KeyRequest {
   readonly inputs: number[] = []
   /** Copies the scheduler asked for (replicate): told null once the key is kept here, or why not. */
   readonly copies: ((error: string | null) => void)[] = []
+  /** When the first local task asked for it (performance.now()); NaN while only copies wait (not timed). */
+  startedMs = Number.NaN
 
   constructor(
     readonly key: string,
@@ -26,6 +28,7 @@ class Fetch implements KeyRequest {
   ) {}
 
   wait(task: TaskRecord, input: number): void {
+    if (Number.isNaN(this.startedMs)) this.startedMs = performance.now()
     this.waiters.push(task)
     this.inputs.push(input)
   }
@@ -40,6 +43,8 @@ export interface FetcherHost {
   peerAddress(worker: number): string | undefined
   /** A fetched key arrived; the task holds a reference to its slot now, which is the task's input `input`. */
   arrived(task: TaskRecord, input: number, slot: KeySlot): void
+  /** A fetch some local task asked for at `startedMs` (performance.now()) arrived, `bytes` long (once per fetch). */
+  fetched(startedMs: number, bytes: number): void
   /** No holder gave `key` (`lastError`: why the last try failed, when known); the waiting tasks are abandoned and reported by the host. */
   unavailable(key: string, depTask: number, failedHolders: number[], waiters: TaskRecord[], lastError: string | undefined): void
   /** A holder's peer server could not be reached at all (see PeerPoolHost.unreachable). */
@@ -152,6 +157,7 @@ export class Fetcher {
     }
     this.fetching.delete(fetch.key)
     const slot = this.store.putReplica(fetch.key, bytes)
+    if (!Number.isNaN(fetch.startedMs)) this.host.fetched(fetch.startedMs, slot.length)
     for (let i = 0; i < fetch.waiters.length; i++) {
       this.store.retainSlot(slot)
       this.host.arrived(fetch.waiters[i], fetch.inputs[i], slot)

@@ -3,8 +3,13 @@ import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { MAX_HEARTBEAT_TRANSFERS, type WorkerMemory } from '../protocol'
 
-/** Fetches in flight that are timed at once; past this the oldest are no longer timed (their fetch was abandoned, most likely). */
-const MAX_TIMED_TRANSFERS = 10_000
+/**
+ * Transfer durations kept for the histogram until a scrape reads them; past this many they are
+ * handed to it at once. A prom-client observe per transfer (and a labelled inc: it hashes its
+ * labels) was a visible part of the I/O thread in all-to-all workloads, which fetch one small
+ * input per task.
+ */
+const MAX_PENDING_DURATIONS = 1024
 
 /** What a scrape reads from the worker: state it keeps anyway. */
 export interface WorkerMetricsSource {
@@ -21,15 +26,17 @@ export interface WorkerMetricsSource {
 
 /**
  * The worker's Prometheus metrics, served at `GET /metrics` on its peer port. Gauges are read at
- * scrape time; transfers (inputs fetched from other workers) are counted and timed as they
- * arrive, one Map entry per key in flight.
+ * scrape time; transfers (inputs fetched from other workers) are counted in plain numbers as
+ * they arrive (the fetch carries its start), and prom-client reads them at scrape time.
  */
 export class WorkerMetrics {
   readonly registry = new Registry()
   private source: WorkerMetricsSource | undefined
-  private readonly started = new Map<string, number>()
-  private readonly transferBytes: Counter
-  private readonly transfers: Counter<'outcome'>
+  private receivedBytes = 0
+  private transfersOk = 0
+  private transfersFailed = 0
+  /** Durations (seconds) not yet observed by the histogram. */
+  private pendingSeconds: number[] = []
   private readonly transferSeconds: Histogram
   private loopDelay: IntervalHistogram | undefined
   /** Transfers that arrived since the last heartbeat: [start ms, end ms (since the epoch), bytes, ...]. */
@@ -37,15 +44,36 @@ export class WorkerMetrics {
 
   constructor() {
     const registers = [this.registry]
-    this.transferBytes = new Counter({ name: 'skein_worker_transfer_received_bytes_total', help: 'Bytes of inputs fetched from other workers', registers })
-    this.transfers = new Counter({ name: 'skein_worker_transfers_total', help: 'Inputs fetched from other workers, by outcome (ok, or failed: no holder gave it)', labelNames: ['outcome'], registers })
+    const metrics = this
+    new Counter({
+      name: 'skein_worker_transfer_received_bytes_total',
+      help: 'Bytes of inputs fetched from other workers',
+      registers,
+      collect() {
+        this.reset()
+        this.inc(metrics.receivedBytes)
+      },
+    })
+    new Counter({
+      name: 'skein_worker_transfers_total',
+      help: 'Inputs fetched from other workers, by outcome (ok, or failed: no holder gave it)',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        this.reset()
+        this.inc({ outcome: 'ok' }, metrics.transfersOk)
+        this.inc({ outcome: 'failed' }, metrics.transfersFailed)
+      },
+    })
     this.transferSeconds = new Histogram({
       name: 'skein_worker_transfer_duration_seconds',
       help: 'Time from asking for an input held elsewhere to having it (holders retried included)',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
+      collect() {
+        metrics.observePending()
+      },
     })
-    const metrics = this
     const read = () => {
       if (metrics.source === undefined) throw new Error('the worker has not started')
       return metrics.source
@@ -126,23 +154,14 @@ export class WorkerMetrics {
     this.source = source
   }
 
-  /** The worker starts fetching `key` from a peer (a second call for a key in flight changes nothing). */
-  transferStarted(key: string): void {
-    if (this.started.has(key)) return
-    if (this.started.size >= MAX_TIMED_TRANSFERS) this.started.delete(this.started.keys().next().value!)
-    this.started.set(key, performance.now())
-  }
-
-  /** `key` arrived (`bytes` long); only the first arrival of a fetch counts. */
-  transferArrived(key: string, bytes: number): void {
-    const start = this.started.get(key)
-    if (start === undefined) return
-    this.started.delete(key)
-    this.transferBytes.inc(bytes)
-    this.transfers.inc({ outcome: 'ok' })
+  /** A fetch that started at `startMs` (performance.now()) arrived, `bytes` long. */
+  transferArrived(startMs: number, bytes: number): void {
+    this.receivedBytes += bytes
+    this.transfersOk++
     const now = performance.now()
-    this.transferSeconds.observe((now - start) / 1000)
-    if (this.recent.length < MAX_HEARTBEAT_TRANSFERS * 3) this.recent.push(performance.timeOrigin + start, performance.timeOrigin + now, bytes)
+    this.pendingSeconds.push((now - startMs) / 1000)
+    if (this.pendingSeconds.length >= MAX_PENDING_DURATIONS) this.observePending()
+    if (this.recent.length < MAX_HEARTBEAT_TRANSFERS * 3) this.recent.push(performance.timeOrigin + startMs, performance.timeOrigin + now, bytes)
   }
 
   /** The transfers that arrived since the last call (at most MAX_HEARTBEAT_TRANSFERS), for the heartbeat. */
@@ -152,10 +171,15 @@ export class WorkerMetrics {
     return taken
   }
 
-  /** No holder gave `key`. */
-  transferFailed(key: string): void {
-    this.started.delete(key)
-    this.transfers.inc({ outcome: 'failed' })
+  /** No holder gave an input. */
+  transferFailed(): void {
+    this.transfersFailed++
+  }
+
+  private observePending(): void {
+    const pending = this.pendingSeconds
+    this.pendingSeconds = []
+    for (const seconds of pending) this.transferSeconds.observe(seconds)
   }
 
   /** Serves GET /metrics (read-only counts, no token needed, like the scheduler's); anything else is 404. */

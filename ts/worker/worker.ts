@@ -252,6 +252,7 @@ export class Worker {
         maxValueBytes: this.memorySettings.limit,
         peerAddress: (id) => this.peers.get(id),
         arrived: (task, input, slot) => this.arrived(task, input, slot),
+        fetched: (startedMs, bytes) => this.metrics.transferArrived(startedMs, bytes),
         unavailable: (key, depTask, holders, waiters, lastError) => this.unavailable(key, depTask, holders, waiters, lastError),
         unreachable: (holder, _address, why) => this.reportUnreachable(holder, why),
       },
@@ -526,7 +527,6 @@ export class Worker {
         continue
       }
       task.missing++
-      this.metrics.transferStarted(deps[i][0])
       this.fetcher.need(deps[i], task, i)
       // No holder could be asked: the task was reported missing and dropped (its inputs released) already.
       if (task.phase === Phase.Dropped) return
@@ -564,7 +564,6 @@ export class Worker {
   }
 
   private arrived(task: TaskRecord, input: number, slot: KeySlot): void {
-    this.metrics.transferArrived(slot.key, slot.length)
     task.inputs[input] = slot
     if (--task.missing === 0 && task.phase === Phase.Fetching) this.pool.enqueue(task)
   }
@@ -582,7 +581,7 @@ export class Worker {
   }
 
   private unavailable(key: string, depTask: number, holders: number[], waiters: TaskRecord[], lastError: string | undefined): void {
-    this.metrics.transferFailed(key)
+    this.metrics.transferFailed()
     // The scheduler keeps the last reason for the client's TransferError.
     const reason = lastError?.slice(0, MAX_REASON_LENGTH)
     for (const task of waiters) {
