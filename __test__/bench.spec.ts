@@ -72,6 +72,11 @@ test.serial('the report table and the vega chart render from the smoke results, 
   const twoProcesses = rows.find((r) => r.workload === 'cpu-1ms' && r.unit === 'x')!
   t.deepEqual([oneProcess.dask, oneProcess.piscina], [twoProcesses.dask, twoProcesses.piscina], 'the 1x2 shape is compared with the peers of cpu-1ms')
   t.truthy(oneProcess.dask)
+  for (const name of ['tree-reduce-10k', 'shuffle-100x100']) {
+    const one = rows.find((r) => r.workload === `${name}-1x2`)!
+    t.is(one.dask, rows.find((r) => r.workload === name)!.dask, `${name}-1x2 is compared with the Dask run of ${name}`)
+    t.truthy(one.dask)
+  }
   const table = formatTable(rows)
   for (const w of WORKLOADS) t.true(table.includes(w.name), w.name)
   t.true(table.includes('piscina median'))

@@ -29,6 +29,9 @@ export const HEADLINES: readonly Headline[] = [
   { workload: 'latency', metric: 'p99Us', label: 'round trip, p99', unit: 'us', better: 'lower', bound: 1000 },
   { workload: 'tree-reduce-10k', metric: 'tasksPerSec', label: 'throughput', unit: 'tasks/s', better: 'higher', ratio: 100 },
   { workload: 'shuffle-100x100', metric: 'tasksPerSec', label: 'throughput', unit: 'tasks/s', better: 'higher', ratio: 100 },
+  // The default shape of a 2-core LocalCluster (issue 10 compares both with the runtime before execution threads).
+  { workload: 'tree-reduce-10k-1x2', metric: 'tasksPerSec', label: 'throughput, 1 process x 2 slots', unit: 'tasks/s', better: 'higher', ratio: 100 },
+  { workload: 'shuffle-100x100-1x2', metric: 'tasksPerSec', label: 'throughput, 1 process x 2 slots', unit: 'tasks/s', better: 'higher', ratio: 100 },
   { workload: 'graph-submit-100k', metric: 'firstTaskMs', label: 'submit to first task running', unit: 'ms', better: 'lower', bound: 50 },
   { workload: 'graph-submit-100k', metric: 'doneMs', label: 'submit to result', unit: 'ms', better: 'lower' },
   {

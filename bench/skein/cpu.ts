@@ -1,13 +1,8 @@
-import { taskWith, type LocalClusterOptions } from 'skein'
+import { taskWith } from 'skein'
 import { cpuShareSince } from '../lib/cpu-share'
 import { CPU_SLOTS, JS_ROUNDS, calibrate, calibrationMetrics, checkCpuResults, cpuRunMetrics, cpuWork, type CpuWorkloadName } from '../lib/cpu-work'
+import { SHAPES, shapedName, type Shape } from './shapes'
 import type { Workload } from './workload'
-
-/** The two ways skein gives the CPU workloads 2 slots. */
-const SHAPES = {
-  '2x1': { workers: 2, slotsPerWorker: 1 },
-  '1x2': { workers: 1, slotsPerWorker: 2 },
-} as const satisfies Record<string, LocalClusterOptions>
 
 const SIZES: Record<CpuWorkloadName, Workload['sizes']> = {
   'cpu-1ms': { full: 2000, quick: 200, smoke: 20 },
@@ -20,11 +15,11 @@ const SIZES: Record<CpuWorkloadName, Workload['sizes']> = {
  * 2x1 shape is the one Dask and piscina are compared with (as `name`), 1x2 is
  * skein alone (as `name-1x2`, with the same peers in its rows).
  */
-function cpuWorkload(name: CpuWorkloadName, shape: keyof typeof SHAPES): Workload {
+function cpuWorkload(name: CpuWorkloadName, shape: Shape): Workload {
   const rounds = JS_ROUNDS[name]
   const cluster = SHAPES[shape]
   return {
-    name: shape === '2x1' ? name : `${name}-${shape}`,
+    name: shapedName(name, shape),
     peer: name,
     description: `n tasks of ${rounds.toLocaleString('en-US')} rounds of an integer hash (~${name.slice(4)} of CPU each) on ${cluster.workers} process${cluster.workers > 1 ? 'es' : ''} x ${cluster.slotsPerWorker} slot${cluster.slotsPerWorker > 1 ? 's' : ''}; wall vs total CPU / ${CPU_SLOTS} (size = n)`,
     sizes: SIZES[name],

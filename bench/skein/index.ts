@@ -7,8 +7,8 @@ export { longSyncWorkload } from './long-sync'
 export { memoryPressureSpillOnlyWorkload, memoryPressureWorkload } from './memory-pressure'
 export { noopMap1mWorkload, noopMapWorkload } from './noop-map'
 export { CLUSTER, describeCluster, runSkein, type SideResult, type RunPlan } from './runner'
-export { shuffleWorkload } from './shuffle'
-export { treeReduceWorkload } from './tree-reduce'
+export { shuffleOneProcessWorkload, shuffleWorkload } from './shuffle'
+export { treeReduceOneProcessWorkload, treeReduceWorkload } from './tree-reduce'
 export { WrongResult, peerName, type Metrics, type Scale, type Workload } from './workload'
 
 import { busyFetchWorkload } from './busy-fetch'
@@ -19,8 +19,8 @@ import { latencyWorkload } from './latency'
 import { longSyncWorkload } from './long-sync'
 import { memoryPressureSpillOnlyWorkload, memoryPressureWorkload } from './memory-pressure'
 import { noopMap1mWorkload, noopMapWorkload } from './noop-map'
-import { shuffleWorkload } from './shuffle'
-import { treeReduceWorkload } from './tree-reduce'
+import { shuffleOneProcessWorkload, shuffleWorkload } from './shuffle'
+import { treeReduceOneProcessWorkload, treeReduceWorkload } from './tree-reduce'
 import type { Workload } from './workload'
 
 /** Every workload, in the order the reports list them. */
@@ -29,7 +29,9 @@ export const WORKLOADS: readonly Workload[] = [
   noopMapWorkload,
   latencyWorkload,
   treeReduceWorkload,
+  treeReduceOneProcessWorkload,
   shuffleWorkload,
+  shuffleOneProcessWorkload,
   graphSubmitWorkload,
   noopMap1mWorkload,
   cpu1msWorkload,

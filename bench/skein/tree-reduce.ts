@@ -1,4 +1,5 @@
 import { task, type Task } from 'skein'
+import { SHAPES, shapedName, type Shape } from './shapes'
 import type { Workload } from './workload'
 import { expectEqual, rangeSum, runBase } from './workload'
 
@@ -17,21 +18,29 @@ export function binaryTree(n: number, base: number): Task<number> {
   return level[0]
 }
 
-export const treeReduceWorkload: Workload = {
-  name: 'tree-reduce-10k',
-  description: 'n leaf tasks summed by a binary tree of add tasks (2n - 1 tasks), graph built and computed in one go (size = n leaves)',
-  sizes: { full: 10_000, quick: 1000, smoke: 64 },
-  tasks: (n) => 2 * n - 1,
-  dask: true,
-  piscina: false,
-  async run({ client, run }, n) {
-    const base = runBase(run)
-    const start = performance.now()
-    const root = client.compute(binaryTree(n, base))
-    const value = await root
-    const wallMs = performance.now() - start
-    expectEqual('tree sum', value, rangeSum(base, n))
-    root.release()
-    return { wallMs, tasksPerSec: (2 * n - 1) / (wallMs / 1000) }
-  },
+function treeReduce(shape: Shape): Workload {
+  return {
+    name: shapedName('tree-reduce-10k', shape),
+    peer: 'tree-reduce-10k',
+    description: `n leaf tasks summed by a binary tree of add tasks (2n - 1 tasks), graph built and computed in one go${shape === '2x1' ? '' : ', on 1 process x 2 slots'} (size = n leaves)`,
+    sizes: { full: 10_000, quick: 1000, smoke: 64 },
+    tasks: (n) => 2 * n - 1,
+    dask: shape === '2x1',
+    piscina: false,
+    ...(shape === '2x1' ? {} : { cluster: () => SHAPES[shape] }),
+    async run({ client, run }, n) {
+      const base = runBase(run)
+      const start = performance.now()
+      const root = client.compute(binaryTree(n, base))
+      const value = await root
+      const wallMs = performance.now() - start
+      expectEqual('tree sum', value, rangeSum(base, n))
+      root.release()
+      return { wallMs, tasksPerSec: (2 * n - 1) / (wallMs / 1000) }
+    },
+  }
 }
+
+export const treeReduceWorkload = treeReduce('2x1')
+/** The same on the default shape of a 2-core LocalCluster (compared with the same Dask run). */
+export const treeReduceOneProcessWorkload = treeReduce('1x2')
