@@ -9,15 +9,19 @@ import { decode, encode } from '../ts/protocol'
 import { HandedTask, Outcome, readRunBatch, RESULT_FIELDS, ResultBatchWriter, RunBatchWriter } from '../ts/worker/hand-off'
 import { InputCache, InputDirectory } from '../ts/worker/input-cache'
 
-test('handles past 2^32 (up to 2^53 - 1) reach the execution thread exactly, with their keys and payloads', (t) => {
+test('handles past 2^32 (up to 2^53 - 1) reach the execution thread exactly, with their keys, payloads and whether their outcome may wait', (t) => {
   const handles = [0, 1, 0xffffffff, 2 ** 32, 2 ** 32 + 5, 3 * 2 ** 40 + 7, Number.MAX_SAFE_INTEGER]
   const writer = new RunBatchWriter(new InputDirectory())
-  handles.forEach((h, i) => writer.add(h, `task-${i}`, encode([i]), [], []))
+  handles.forEach((h, i) => writer.add(h, `task-${i}`, encode([i]), [], [], i % 3 === 0))
   const { batch } = writer.finish()
   const handed = readRunBatch(batch, new InputCache(), HandedTask)
   t.deepEqual(
     handed.map((h) => h.id),
     handles,
+  )
+  t.deepEqual(
+    handed.map((h) => h.deferrable),
+    handles.map((_, i) => i % 3 === 0),
   )
   t.deepEqual(
     handed.map((h) => h.key),

@@ -43,6 +43,7 @@ test('the thread always has what the I/O thread says it keeps, and values are th
       }
       const writer = new RunBatchWriter(directory)
       const expected: unknown[][] = []
+      const deferrable: boolean[] = []
       const tasks = 1 + Math.floor(next() * 6)
       for (let i = 0; i < tasks; i++) {
         const deps: [string][] = []
@@ -58,7 +59,9 @@ test('the thread always has what the I/O thread says it keeps, and values are th
           inputs.push(held(value, next() < 0.6 ? 3 : 1))
           values.push(value)
         }
-        writer.add(i, `task-${round}-${i}`, encode([0]), deps, inputs)
+        // The flag shares its index entry with the dependency count: both must come through.
+        deferrable.push(next() < 0.5)
+        writer.add(i, `task-${round}-${i}`, encode([0]), deps, inputs, deferrable[i])
         expected.push(values)
       }
       const { batch } = writer.finish()
@@ -67,6 +70,10 @@ test('the thread always has what the I/O thread says it keeps, and values are th
         handed.map((h) => h.depValues),
         expected,
         `seed ${seed}, round ${round}`,
+      )
+      t.deepEqual(
+        handed.map((h) => h.deferrable),
+        deferrable,
       )
     }
   }

@@ -9,7 +9,7 @@ import type { KeySlot } from '../ts/worker/keys'
 import type { WirePriority } from '../ts/protocol'
 
 function record(id: number, priority: WirePriority): TaskRecord {
-  return new TaskRecord(id, 0, `k-${id}`, new Uint8Array(0), [], priority, null as unknown as KeySlot)
+  return new TaskRecord(id, 0, `k-${id}`, new Uint8Array(0), [], priority, null as unknown as KeySlot, false)
 }
 
 /** Running order: higher user priority, older graph, earlier place, earlier arrival. */
@@ -45,13 +45,16 @@ for (const [name, sortedShare] of [
         } else {
           waiting.sort(order)
           const expected = waiting.shift()
+          const peeked = queue.peek()
           const got = queue.pop()
+          if (peeked !== got) return t.fail(`seed ${seed}, step ${step}: peek gave ${peeked?.task}, pop ${got?.task}`)
           if (got?.task !== expected?.id) return t.fail(`seed ${seed}, step ${step}: popped ${got?.task}, expected ${expected?.id}`)
         }
         if (queue.size !== waiting.length) return t.fail(`seed ${seed}, step ${step}: size ${queue.size}, expected ${waiting.length}`)
       }
       waiting.sort(order)
       for (const expected of waiting) if (queue.pop()?.task !== expected.id) return t.fail(`seed ${seed}: drained out of order`)
+      t.is(queue.peek(), undefined)
       t.is(queue.pop(), undefined)
     }
     t.pass()

@@ -26,8 +26,11 @@ import { takeMessages } from './helpers/messages'
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
-/** ["compute", [[task 0, run 0, "a", payload "pa", deps [], priority [3, 1, 0]]]] */
-const COMPUTE = hex('92 a7 636f6d70757465 91 96 00 00 a1 61 c4 02 7061 90 93 03 01 00')
+/** ["compute", [[task 0, run 0, "a", payload "pa", deps [], priority [3, 1, 0], no task depends on it: true]]] */
+const COMPUTE = hex('92 a7 636f6d70757465 91 97 00 00 a1 61 c4 02 7061 90 93 03 01 00 c3')
+
+/** ["compute", [[task 0, run 0, "a", payload "pa", deps [], priority [3, 1, 0]]]]: "b" depends on it, so no 7th field */
+const COMPUTE_WITH_DEPENDENT = hex('92 a7 636f6d70757465 91 96 00 00 a1 61 c4 02 7061 90 93 03 01 00')
 
 /** (array32 header, as the outbox writes it) [[0 finished, task 0, run 0, nbytes 8, 0.5 s], [5 executing, 0, 0], [6 executor died, task 1, run 1]] */
 const EVENTS = hex('dd 00000003 95 00 00 00 08 cb 3fe0000000000000 93 05 00 00 93 06 01 01')
@@ -38,8 +41,8 @@ const ERRED_KILLED = hex('92 a5 6572726564 91 93 a1 61 a1 61 94 01 a1 61 91 a2 7
 /** ["erred", [["b", "b", [3 unfetchable, input "a", holders tried ["w1"]]]]] */
 const ERRED_UNFETCHABLE = hex('92 a5 6572726564 91 93 a1 62 a1 62 93 03 a1 61 91 a2 7731')
 
-/** A run past 2^32: ["compute", [[task 0, run 2^32 + 5 as uint64, "a", payload "pa", deps [], priority [3, 1, 0]]]] */
-const COMPUTE_RUN_PAST_2_32 = hex('92 a7 636f6d70757465 91 96 00 cf 0000000100000005 a1 61 c4 02 7061 90 93 03 01 00')
+/** A run past 2^32: ["compute", [[task 0, run 2^32 + 5 as uint64, "a", payload "pa", deps [], priority [3, 1, 0], true]]] */
+const COMPUTE_RUN_PAST_2_32 = hex('92 a7 636f6d70757465 91 97 00 cf 0000000100000005 a1 61 c4 02 7061 90 93 03 01 00 c3')
 
 /**
  * Runs past 2^32: [[0 finished, task 0, run 2^32 + 5 as uint64 (the outbox writes it by hand), nbytes 8, 0.5 s],
@@ -63,7 +66,17 @@ test('compute messages carry the task priority: Rust encodes the golden bytes', 
   core.addWorker('w1', 1, null, 0)
   core.submitGraph(client, encode([task('a', 'pa', 3)]), ['a'])
   t.deepEqual(workerMessage(core, 'compute'), COMPUTE)
-  t.deepEqual(decode(COMPUTE), ['compute', [[0, 0, 'a', Buffer.from('pa'), [], [3, 1, 0]]]])
+  t.deepEqual(decode(COMPUTE), ['compute', [[0, 0, 'a', Buffer.from('pa'), [], [3, 1, 0], true]]])
+})
+
+test('a task that another depends on carries no 7th field: Rust encodes the golden bytes', (t) => {
+  const core = new NativeCore({ validate: true })
+  const client = core.addClient()
+  core.addWorker('w1', 1, null, 0)
+  const b: WireTask = ['b', 'p', Buffer.from('pb'), ['a'], 3, null, null]
+  core.submitGraph(client, encode([task('a', 'pa', 3), b]), ['b'])
+  t.deepEqual(workerMessage(core, 'compute'), COMPUTE_WITH_DEPENDENT)
+  t.deepEqual(decode(COMPUTE_WITH_DEPENDENT), ['compute', [[0, 0, 'a', Buffer.from('pa'), [], [3, 1, 0]]]])
 })
 
 test('executing and executor-died events: the TypeScript outbox writes the golden bytes and Rust applies them', (t) => {
@@ -156,7 +169,7 @@ test('run ids past 2^32: Rust encodes the golden compute bytes, the TypeScript o
   const w = core.addWorker('w1', 2, null, 0)
   core.submitGraph(client, encode([task('a', 'pa', 3)]), ['a'])
   t.deepEqual(workerMessage(core, 'compute'), COMPUTE_RUN_PAST_2_32)
-  t.deepEqual(decode(COMPUTE_RUN_PAST_2_32), ['compute', [[0, firstRunId, 'a', Buffer.from('pa'), [], [3, 1, 0]]]])
+  t.deepEqual(decode(COMPUTE_RUN_PAST_2_32), ['compute', [[0, firstRunId, 'a', Buffer.from('pa'), [], [3, 1, 0], true]]])
 
   const sent: Buffer[] = []
   const outbox = new EventOutbox((message) => sent.push(Buffer.from(message.subarray(1))))

@@ -49,8 +49,13 @@ export type DependencyLocation = [key: string, nbytes: number, holders: number[]
 /** Run order: higher `user` first, then lower `generation`, then lower `order`. */
 export type WirePriority = [user: number, generation: number, order: number]
 
-/** [task id, run id, key, payload, dependencies, priority] */
-export type WireCompute = [task: number, run: number, key: string, payload: Uint8Array, deps: DependencyLocation[], priority: WirePriority]
+/**
+ * [task id, run id, key, payload, dependencies, priority], and `true` when no task depends on it
+ * (only clients read its result: the worker may report it a little later, with others).
+ */
+export type WireCompute =
+  | [task: number, run: number, key: string, payload: Uint8Array, deps: DependencyLocation[], priority: WirePriority]
+  | [task: number, run: number, key: string, payload: Uint8Array, deps: DependencyLocation[], priority: WirePriority, sink: true]
 
 /** [id, name, peer address, resources it declared (null: none)] */
 export type WorkerInfo = [id: number, name: string, address: string, resources: Record<string, number> | null]

@@ -11,6 +11,14 @@ import type { TaskConnection, ThreadState } from './thread-state'
 
 /** Outcomes go back at least this often while tasks keep coming (ms). */
 const REPORT_EVERY_MS = 5
+/**
+ * ... unless every outcome waiting is of a task nothing depends on (only clients read it): those
+ * wait up to this long while the thread keeps running tasks. Each report wakes the I/O thread,
+ * the scheduler, the client and back, a few hundred microseconds of CPU on the cores the tasks
+ * run on: for millisecond tasks, reporting every 5 ms cost as much as a tenth of the machine.
+ * A thread with nothing left to run reports at once, whatever it holds.
+ */
+const DEFERRED_REPORT_MS = 20
 /** ... and as soon as this many bytes of results wait. */
 const REPORT_BYTES = 1 << 20
 
@@ -68,6 +76,8 @@ export class Executor implements SlotKeeper<Job> {
   private readonly runtime: ThreadTaskRuntime<Job>
   private scheduled = false
   private lastReport = performance.now()
+  /** An outcome waiting to be reported is one a task depends on (or a failure): it goes within REPORT_EVERY_MS. */
+  private urgent = false
   private readonly runNow = () => this.run()
   /** The function reference of the last payload decoded in full, and its bytes: tasks of one map share them. */
   private lastRefBytes: Uint8Array | null = null
@@ -189,7 +199,7 @@ export class Executor implements SlotKeeper<Job> {
     while (this.running === null && this.head < this.queue.length) {
       const job = this.queue[this.head++]
       now = this.start(job, now)
-      if (now - this.lastReport >= REPORT_EVERY_MS || this.results.byteLength >= REPORT_BYTES) this.report(now)
+      if (now - this.lastReport >= (this.urgent ? REPORT_EVERY_MS : DEFERRED_REPORT_MS) || this.results.byteLength >= REPORT_BYTES) this.report(now)
     }
     if (this.head === this.queue.length) {
       this.queue.length = 0
@@ -214,6 +224,7 @@ export class Executor implements SlotKeeper<Job> {
 
   private report(now: number): void {
     this.lastReport = now
+    this.urgent = false
     if (this.results.size === 0) return
     const moved = this.results.byteLength
     const { batch, transfer } = this.results.take()
@@ -321,6 +332,7 @@ export class Executor implements SlotKeeper<Job> {
   }
 
   private succeed(job: Job, value: unknown, t0: number): number {
+    if (!job.deferrable) this.urgent = true
     if (isPlainCandidate(value)) {
       const end = performance.now()
       if (this.results.addPlain(job.id, (end - t0) / 1000, value)) {
@@ -344,6 +356,7 @@ export class Executor implements SlotKeeper<Job> {
   }
 
   private fail(job: Job, err: unknown, t0: number): number {
+    this.urgent = true
     this.end(job)
     const end = performance.now()
     this.results.add(job.id, Outcome.Erred, (end - t0) / 1000, encodeTaskFailure(explainFailure(err, job.fn)))

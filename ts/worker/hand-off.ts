@@ -12,7 +12,8 @@ import type { ConsoleLine } from './task-console'
 /**
  * Tasks to run: I/O thread -> execution thread. `index` holds, per task: its
  * handle (two numbers: the high and low 32 bits, so a handle past 2^32 arrives
- * whole), key start and length, payload start and length, dependency count,
+ * whole), key start and length, payload start and length, dependency count
+ * (with DEFERRABLE set when the task's result may wait for a later report),
  * then start and length of each dependency's bytes (all offsets into `data`;
  * start KEPT: the thread keeps that input decoded already). `depKeys` lists the
  * dependencies' keys, all tasks' in a row; `evict`, the kept inputs the thread
@@ -36,6 +37,8 @@ const SHARED = 0xfffffffe
 const KEEP = 0x80000000
 /** A handle is split at 2^32 into two index entries; JS numbers keep it exact up to 2^53. */
 const HIGH = 0x100000000
+/** Set in a task's dependency count: no task depends on it (its outcome may wait for a later report). */
+const DEFERRABLE = 0x80000000
 
 export const enum Outcome {
   Finished = 0,
@@ -122,6 +125,7 @@ type Utf8Buffer = Buffer & { utf8Write(s: string, offset: number, length: number
 /** Builds a RunBatch on the I/O thread, copying each key, payload and input the thread lacks once. */
 export class RunBatchWriter {
   private readonly ids: number[] = []
+  private readonly deferrable: boolean[] = []
   private readonly keys: string[] = []
   private readonly payloads: Uint8Array[] = []
   private readonly deps: (readonly (HeldBytes | undefined)[])[] = []
@@ -141,9 +145,11 @@ export class RunBatchWriter {
   /**
    * `deps[i][0]` is the key of input `i`, `inputs[i]` where its bytes are (every input is
    * held); an input that other local tasks still need (`refs` > 1) is kept on the thread.
+   * `deferrable`: no task depends on it (its outcome may wait for a later report).
    */
-  add(id: number, key: string, payload: Uint8Array, deps: readonly (readonly [string, ...unknown[]])[], inputs: readonly (HeldBytes | undefined)[]): void {
+  add(id: number, key: string, payload: Uint8Array, deps: readonly (readonly [string, ...unknown[]])[], inputs: readonly (HeldBytes | undefined)[], deferrable: boolean): void {
     this.ids.push(id)
+    this.deferrable.push(deferrable)
     this.keys.push(key)
     this.payloads.push(payload)
     this.deps.push(inputs)
@@ -189,7 +195,7 @@ export class RunBatchWriter {
       index[s++] = payload.byteLength
       pos += payload.byteLength
       const deps = this.deps[i]
-      index[s++] = deps.length
+      index[s++] = this.deferrable[i] ? (deps.length | DEFERRABLE) >>> 0 : deps.length
       for (let j = 0; j < deps.length; j++) {
         const d = deps[j]!
         const keeping = this.kept[k++]
@@ -245,6 +251,8 @@ export class HandedTask {
     readonly payloadEnd: number,
     readonly depKeys: string[],
     readonly depValues: unknown[],
+    /** No task depends on it: its outcome may wait for a later report. */
+    readonly deferrable: boolean,
   ) {}
 
   /** Decoded only when a message needs it (errors). */
@@ -271,7 +279,8 @@ export function readRunBatch<T extends HandedTask>(batch: RunBatch, cache: Input
     const id = index[s] * HIGH + index[s + 1]
     const keyStart = index[s + 2]
     const payloadStart = index[s + 4]
-    const n = index[s + 6]
+    const count = index[s + 6]
+    const n = count & ~DEFERRABLE
     const keyEnd = keyStart + index[s + 3]
     const payloadEnd = payloadStart + index[s + 5]
     s += 7
@@ -294,7 +303,7 @@ export function readRunBatch<T extends HandedTask>(batch: RunBatch, cache: Input
         s += 2
       }
     }
-    out[i] = new make(id, data, keyStart, keyEnd, payloadStart, payloadEnd, depKeys, depValues)
+    out[i] = new make(id, data, keyStart, keyEnd, payloadStart, payloadEnd, depKeys, depValues, count >= DEFERRABLE)
   }
   cache.evict(batch.evict)
   return out

@@ -10,6 +10,12 @@ import type { TaskConnection } from './thread-state'
 
 /** Work handed to a thread, in expected milliseconds (the scheduler gives a worker about as much): it never waits for the I/O thread, and reports in large batches. */
 const HANDED_AHEAD_MS = 5
+/**
+ * ... when the next task is one nothing depends on: as much as the thread may hold such outcomes
+ * before reporting them (the executor's DEFERRED_REPORT_MS), so that it does not run dry, and
+ * report, sooner.
+ */
+const DEFERRED_AHEAD_MS = 20
 /** At most this many tasks handed to one thread at a time (queued there, not stealable or reorderable). */
 const MAX_HANDED = 1024
 /**
@@ -196,7 +202,7 @@ export class ExecutionPool {
       const i = (this.first + k) % n
       const thread = this.threads[i]
       if (thread.stopping !== null) continue
-      const limit = capacity(thread)
+      const limit = capacity(thread, this.ready.peek()?.deferrable === true ? DEFERRED_AHEAD_MS : HANDED_AHEAD_MS)
       // Refill only once half of what it holds is done: batches stay large, and the half left covers the trip.
       if (thread.held > limit >> 1) continue
       let room = limit - thread.held
@@ -278,7 +284,7 @@ export class ExecutionPool {
     this.nextHandle = this.nextHandle >= 0x7fffffff ? 1 : this.nextHandle + 1
     task.handle = this.nextHandle
     thread.handed.set(task.handle, task)
-    batch.add(task.handle, task.key, task.payload, task.deps, task.inputs)
+    batch.add(task.handle, task.key, task.payload, task.deps, task.inputs, task.deferrable)
   }
 
   /**
@@ -468,11 +474,11 @@ export class ExecutionPool {
   }
 }
 
-/** Tasks a thread may hold at once: one, or more when its tasks are short. */
-function capacity(thread: ExecutionThread): number {
+/** Tasks a thread may hold at once: one, or more when its tasks are short (about `aheadMs` of them). */
+function capacity(thread: ExecutionThread, aheadMs: number): number {
   const avg = thread.averageMs
   if (avg === undefined) return 1
-  return Math.max(1, Math.min(MAX_HANDED, Math.floor(HANDED_AHEAD_MS / Math.max(avg, 0.001))))
+  return Math.max(1, Math.min(MAX_HANDED, Math.floor(aheadMs / Math.max(avg, 0.001))))
 }
 
 function describeExit(thread: ExecutionThread, code: number): string {

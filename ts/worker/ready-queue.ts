@@ -38,6 +38,13 @@ export class ReadyQueue {
     heap[i] = task
   }
 
+  /** The task pop() would take, left in place. */
+  peek(): TaskRecord | undefined {
+    const run = this.run
+    if (this.head < run.length && (this.heap.length === 0 || !before(this.heap[0], run[this.head]))) return run[this.head]
+    return this.heap[0]
+  }
+
   pop(): TaskRecord | undefined {
     const run = this.run
     if (this.head < run.length && (this.heap.length === 0 || !before(this.heap[0], run[this.head]))) {

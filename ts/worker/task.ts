@@ -48,9 +48,11 @@ export class TaskRecord {
     readonly priority: WirePriority,
     /** Its key's slot, which lists this task until it settles or a later compute of the key replaces it. */
     readonly slot: KeySlot,
+    /** No task depends on it: its result may wait for a later report (see the executor's DEFERRED_REPORT_MS). */
+    readonly deferrable: boolean,
   ) {}
 
   static from(c: WireCompute, slot: KeySlot): TaskRecord {
-    return new TaskRecord(c[0], c[1], c[2], c[3], c[4], Array.isArray(c[5]) ? c[5] : LOWEST, slot)
+    return new TaskRecord(c[0], c[1], c[2], c[3], c[4], Array.isArray(c[5]) ? c[5] : LOWEST, slot, c[6] === true)
   }
 }

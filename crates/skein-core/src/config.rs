@@ -5,7 +5,9 @@
 pub struct Config {
     /// A task whose worker died under it this many times errs with `Failure::KilledWorker`.
     pub allowed_failures: u32,
-    /// Seconds of work a worker should have buffered per slot (root-task saturation).
+    /// Seconds of work a worker should have buffered per slot (root-task saturation). Longer
+    /// than a worker's report period for results nothing depends on (20 ms while its threads
+    /// keep running), so that a worker never runs dry waiting for the next batch.
     pub saturation_horizon: f64,
     /// Cap on that buffer, in tasks per slot.
     pub max_tasks_per_slot: u32,
@@ -46,7 +48,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             allowed_failures: 3,
-            saturation_horizon: 0.005,
+            saturation_horizon: 0.02,
             max_tasks_per_slot: 1000,
             default_task_duration: 0.0005,
             duration_ema_alpha: 0.3,

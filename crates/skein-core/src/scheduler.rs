@@ -125,6 +125,15 @@ impl Scheduler {
         self.tasks.slots.get(t.ix()).map_or(&[], |task| task.deps())
     }
 
+    /// Whether any task depends on `t` (false for an unknown id): a task nobody depends on
+    /// produces a result only clients read.
+    pub fn has_dependents(&self, t: TaskId) -> bool {
+        self.tasks
+            .slots
+            .get(t.ix())
+            .is_some_and(|task| !task.dependents.is_empty())
+    }
+
     /// Run order as (user priority: higher first, graph generation, order in graph: lower first).
     pub fn priority(&self, t: TaskId) -> (i32, u64, u32) {
         let p = self.tasks[t].priority;

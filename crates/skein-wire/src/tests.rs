@@ -429,7 +429,7 @@ fn a_frame_with_one_malformed_event_applies_none_of_them() {
 #[test]
 fn golden_bytes_of_runs_past_2_pow_32() {
     let compute =
-        hex("92 a7 636f6d70757465 91 96 00 cf 0000000100000005 a1 61 c4 02 7061 90 93 03 01 00");
+        hex("92 a7 636f6d70757465 91 97 00 cf 0000000100000005 a1 61 c4 02 7061 90 93 03 01 00 c3");
     let mut core = Scheduler::new(Config {
         validate: true,
         first_run: (1 << 32) + 5,

@@ -31,7 +31,9 @@
 //! Each bin is one encoded message (nil when it would be empty):
 //!   `["free", [key]]`
 //!   `["compute", [[task, run, key, payload: bin, deps: [[key, nbytes, [holder], task]], priority: [user, generation, order]]]]`
-//!     (priority: run higher `user` first, then lower `generation`, then lower `order`)
+//!     (priority: run higher `user` first, then lower `generation`, then lower `order`), with a
+//!     7th field `true` when no task depends on it (only clients read its result: the worker may
+//!     report it later, with others, while its thread keeps running tasks)
 //!   `["steal", [[task, run, key]]]` (answer each with worker event 4)
 //!   `["memory", [task, nbytes, holderCount, holder..., task, ...]]` (flat: task ids, not keys),
 //!     or `["memory", flat, [task, value: bin, task, value, ...]]` when some of those results came inline
@@ -349,6 +351,9 @@ impl Out {
     fn nil(&mut self) {
         rmp::encode::write_nil(&mut self.0).expect("Vec write");
     }
+    fn bool(&mut self, v: bool) {
+        rmp::encode::write_bool(&mut self.0, v).expect("Vec write");
+    }
     /// Starts a bin32 whose length is patched by `end_bin`: a message is written in place, not copied.
     fn begin_bin(&mut self) -> usize {
         self.0.push(0xc6);
@@ -414,11 +419,13 @@ impl Out {
     }
 }
 
-/// `[[task, run, key, payload, deps: [[key, nbytes, [holder], task]], [user, generation, order]]]`.
+/// `[[task, run, key, payload, deps: [[key, nbytes, [holder], task]], [user, generation, order]]]`,
+/// each with a 7th field `true` when no task depends on it.
 fn compute_list(out: &mut Out, core: &Scheduler, compute: &[Compute]) {
     out.array(compute.len());
     for c in compute {
-        out.array(6);
+        let sink = !core.has_dependents(c.task);
+        out.array(if sink { 7 } else { 6 });
         out.uint(u64::from(c.task.0));
         out.uint(c.run);
         out.str(core.key(c.task));
@@ -437,6 +444,9 @@ fn compute_list(out: &mut Out, core: &Scheduler, compute: &[Compute]) {
         out.int(i64::from(user));
         out.uint(generation);
         out.uint(u64::from(order));
+        if sink {
+            out.bool(true);
+        }
     }
 }
 

@@ -327,7 +327,7 @@ fn a_fast_root_ish_kind_gets_deep_buffers() {
     s.add_scattered(c, "x", w, 10).unwrap();
     s.observe_duration("fast", 0.0005);
     fan_out(&mut s, c, "fast", 100, &["x"]);
-    // 1 + 5 ms / 0.5 ms = 11 per slot
-    assert_eq!(s.processing_count(w), 22);
-    assert_eq!(s.counts().queued, 78);
+    // 1 + 20 ms / 0.5 ms = 41 per slot
+    assert_eq!(s.processing_count(w), 82);
+    assert_eq!(s.counts().queued, 18);
 }
