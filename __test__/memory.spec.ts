@@ -106,6 +106,8 @@ test('a worker past its pause threshold starts no new task until its memory drop
     client.cancel(hold)
     const start = await next
     t.true(start >= released, `the task started ${released - start} ms before the memory was released`)
+    // The worker logged the resume before it started the task, but its stderr pipe may reach us after the result did.
+    t.true(await eventually(() => /resumed: process memory/.test(stderr), 10_000), stderr)
     t.regex(stderr, /paused: process memory[^]*resumed: process memory/)
   } finally {
     await client.close()
