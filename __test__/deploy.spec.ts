@@ -59,6 +59,10 @@ helmTest('helm template renders a scheduler Deployment and Service, a worker Dep
   const service = docs.get('Service/demo-skein-scheduler')!
   t.regex(service, /port: 8786\n\s+targetPort: skein/)
   t.regex(service, /app\.kubernetes\.io\/component: scheduler/)
+  // The dashboard (Dask's 8787) on the pod and the Service.
+  t.regex(scheduler, /- --dashboard-address\n\s+- ":8787"/)
+  t.regex(scheduler, /- name: dashboard\n\s+containerPort: 8787/)
+  t.regex(service, /- name: dashboard\n\s+port: 8787\n\s+targetPort: dashboard/)
 
   const worker = docs.get('Deployment/demo-skein-worker')!
   t.regex(worker, /replicas: 5/)
@@ -70,6 +74,16 @@ helmTest('helm template renders a scheduler Deployment and Service, a worker Dep
   t.regex(worker, /- --slots\n\s+- \$\(SKEIN_CPU_LIMIT\)\n\s+- --memory-limit\n\s+- \$\(SKEIN_MEMORY_LIMIT\)/)
   t.regex(worker, /resource: limits\.memory/)
   t.regex(worker, /limits:\n\s+cpu: 2\n\s+memory: 4Gi/)
+})
+
+helmTest('scheduler.dashboardPort moves the dashboard, and 0 serves none (no port on the pod or the Service)', (t) => {
+  const moved = render('scheduler.dashboardPort=9000')
+  t.regex(moved.get('Deployment/demo-skein-scheduler')!, /- --dashboard-address\n\s+- ":9000"/)
+  t.regex(moved.get('Service/demo-skein-scheduler')!, /port: 9000\n\s+targetPort: dashboard/)
+  const none = render('scheduler.dashboardPort=0')
+  t.regex(none.get('Deployment/demo-skein-scheduler')!, /- --no-dashboard/)
+  t.notRegex(none.get('Deployment/demo-skein-scheduler')!, /dashboard-address|name: dashboard/)
+  t.notRegex(none.get('Service/demo-skein-scheduler')!, /dashboard/)
 })
 
 helmTest('the chart takes an existing Secret, and refuses a token too short', (t) => {
