@@ -168,7 +168,7 @@ interface Setup {
   close(): Promise<void>
 }
 
-async function setup(peerData: Record<string, unknown>, options: { memoryLimit?: number; log?: (line: string) => void } = {}): Promise<Setup> {
+async function setup(peerData: Record<string, unknown>, options: { memoryLimit?: number; slots?: number; log?: (line: string) => void } = {}): Promise<Setup> {
   const scheduler = await FakeScheduler.start()
   const peer = await FakePeer.start(peerData)
   const worker = await Worker.start({ scheduler: scheduler.address, log: () => {}, ...options })
@@ -348,6 +348,31 @@ test('a shipped source that does not hash to the hash asked for errs its tasks w
     const again = await s.scheduler.event((e) => e[0] === WorkerEventKind.Erred && e[1] === 2)
     t.like(decode(again[3] as Uint8Array), { code: 'SKEIN_FUNCTION_HASH_MISMATCH' })
     t.is(valueOf(await s.scheduler.event(finished(3, 1))), 5)
+  } finally {
+    await s.close()
+  }
+})
+
+test('a long task is reported executing while the other slot keeps sending outcomes (its report rides with theirs)', async (t) => {
+  const s = await setup({}, { slots: 2 })
+  try {
+    const spinFn: FunctionRef = [MODULE, fixtures, 'spin']
+    // Both threads import the module first (a slow first outcome would leave room for a report of
+    // its own) and learn that these tasks take ~10 ms (so each thread is handed one at a time).
+    s.scheduler.send(['compute', [compute(2, 1, 'warm-a', spinFn, ['', 0, 10]), compute(3, 1, 'warm-b', spinFn, ['', 0, 10])]])
+    await Promise.all([s.scheduler.event(finished(2, 1)), s.scheduler.event(finished(3, 1))])
+    s.scheduler.executing.length = 0
+    // The long task takes one slot; short synchronous ones keep the other reporting outcomes every
+    // ~10 ms from the start, so the executing report never waits on a quiet spell of its own.
+    const shorts = Array.from({ length: 40 }, (_, i) => compute(10 + i, 1, `short-${i}`, spinFn, ['', i, 10]))
+    s.scheduler.send(['compute', [compute(1, 1, 'long', spinFn, ['', 0, 600]), ...shorts]])
+    await s.scheduler.event(finished(49, 1))
+    t.true(
+      s.scheduler.executing.some((e) => e[1] === 1 && e[2] === 1),
+      `the long task was reported executing before it ended; executing reports: ${JSON.stringify(s.scheduler.executing)}`,
+    )
+    t.deepEqual(s.scheduler.eventsFor(1), [], 'and it is still running')
+    t.is(valueOf(await s.scheduler.event(finished(1, 1))), 0)
   } finally {
     await s.close()
   }

@@ -86,6 +86,8 @@ export class ExecutionPool {
   private rebalanceTimer: NodeJS.Timeout | undefined
   private readonly pumpNow = () => this.pump()
   private reportTimer: NodeJS.Timeout | undefined
+  /** When outcomes last came back from a thread (performance.now()). */
+  private lastOutcomesAt = 0
   private startFailures = 0
   private closed = false
   private paused = false
@@ -304,7 +306,9 @@ export class ExecutionPool {
   }
 
   private reportExecuting(): void {
-    if (this.noteExecuting()) this.host.flush()
+    // Outcomes went out lately, and the running tasks with them: the next report of outcomes
+    // carries those started since (a message of its own would wake the scheduler as often again).
+    if (performance.now() - this.lastOutcomesAt >= EXECUTING_REPORT_MS && this.noteExecuting()) this.host.flush()
     if (this.active === 0 && this.reportTimer !== undefined) {
       clearInterval(this.reportTimer)
       this.reportTimer = undefined
@@ -355,6 +359,7 @@ export class ExecutionPool {
   }
 
   private done(thread: ExecutionThread, batch: ResultBatch): void {
+    this.lastOutcomesAt = performance.now()
     thread.ran = true
     this.startFailures = 0
     const data = batch.data
