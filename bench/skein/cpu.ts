@@ -1,7 +1,7 @@
 import { taskWith } from 'skein'
 import { cpuShareSince } from '../lib/cpu-share'
 import { CPU_SLOTS, JS_ROUNDS, calibrate, calibrationMetrics, checkCpuResults, cpuRunMetrics, cpuWork, type CpuWorkloadName } from '../lib/cpu-work'
-import { SHAPES, shapedName, type Shape } from './shapes'
+import { inShape, SHAPES, type Shape } from './shapes'
 import type { Workload } from './workload'
 
 const SIZES: Record<CpuWorkloadName, Workload['sizes']> = {
@@ -19,14 +19,11 @@ function cpuWorkload(name: CpuWorkloadName, shape: Shape): Workload {
   const rounds = JS_ROUNDS[name]
   const cluster = SHAPES[shape]
   return {
-    name: shapedName(name, shape),
-    peer: name,
+    ...inShape(name, shape),
     description: `n tasks of ${rounds.toLocaleString('en-US')} rounds of an integer hash (~${name.slice(4)} of CPU each) on ${cluster.workers} process${cluster.workers > 1 ? 'es' : ''} x ${cluster.slotsPerWorker} slot${cluster.slotsPerWorker > 1 ? 's' : ''}; wall vs total CPU / ${CPU_SLOTS} (size = n)`,
     sizes: SIZES[name],
     tasks: (n) => n,
-    dask: shape === '2x1',
     piscina: shape === '2x1',
-    cluster: () => cluster,
     async once(_ctx, n) {
       return calibrationMetrics(calibrate(rounds, n))
     },

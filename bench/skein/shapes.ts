@@ -1,4 +1,5 @@
 import type { LocalClusterOptions } from 'skein'
+import type { Workload } from './workload'
 
 /**
  * The two ways skein gives a workload 2 slots: 2 processes x 1 slot (the suite's shape, the one
@@ -11,7 +12,11 @@ export const SHAPES = {
 
 export type Shape = keyof typeof SHAPES
 
-/** A workload's name in a shape: the plain name for 2x1, `name-1x2` for the other. */
-export function shapedName(name: string, shape: Shape): string {
-  return shape === '2x1' ? name : `${name}-${shape}`
+/**
+ * The fields of workload `name` that depend on its shape: its name in the shape (the plain name
+ * for 2x1, `name-1x2` for the other), its peers' name (Dask runs the 2x1 shape only, and the 1x2
+ * rows show that run), and its cluster.
+ */
+export function inShape(name: string, shape: Shape): Pick<Workload, 'name' | 'peer' | 'dask' | 'cluster'> {
+  return { name: shape === '2x1' ? name : `${name}-${shape}`, peer: name, dask: shape === '2x1', cluster: () => SHAPES[shape] }
 }

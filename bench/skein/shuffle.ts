@@ -1,5 +1,5 @@
 import { task, type Task } from 'skein'
-import { SHAPES, shapedName, type Shape } from './shapes'
+import { inShape, type Shape } from './shapes'
 import type { Workload } from './workload'
 import { WrongResult, expectEqual, rangeSum, runBase } from './workload'
 
@@ -16,14 +16,11 @@ const concat = (...pieces: number[][]) => ([] as number[]).concat(...pieces)
  */
 function shuffle(shape: Shape): Workload {
   return {
-    name: shapedName('shuffle-100x100', shape),
-    peer: 'shuffle-100x100',
+    ...inShape('shuffle-100x100', shape),
     description: `n inputs of ${PIECE}n numbers, each split into n pieces (one task per piece), n outputs each concatenating one piece of every input: n + n^2 + n tasks${shape === '2x1' ? '' : ', on 1 process x 2 slots'} (size = n)`,
     sizes: { full: 100, quick: 32, smoke: 5 },
     tasks: (n) => n * n + 2 * n,
-    dask: shape === '2x1',
     piscina: false,
-    ...(shape === '2x1' ? {} : { cluster: () => SHAPES[shape] }),
     async run({ client, run }, n) {
       // Keep base a multiple of n so that value mod n names the output it belongs to.
       const base = runBase(run) - (runBase(run) % n)

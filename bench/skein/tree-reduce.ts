@@ -1,5 +1,5 @@
 import { task, type Task } from 'skein'
-import { SHAPES, shapedName, type Shape } from './shapes'
+import { inShape, type Shape } from './shapes'
 import type { Workload } from './workload'
 import { expectEqual, rangeSum, runBase } from './workload'
 
@@ -20,14 +20,11 @@ export function binaryTree(n: number, base: number): Task<number> {
 
 function treeReduce(shape: Shape): Workload {
   return {
-    name: shapedName('tree-reduce-10k', shape),
-    peer: 'tree-reduce-10k',
+    ...inShape('tree-reduce-10k', shape),
     description: `n leaf tasks summed by a binary tree of add tasks (2n - 1 tasks), graph built and computed in one go${shape === '2x1' ? '' : ', on 1 process x 2 slots'} (size = n leaves)`,
     sizes: { full: 10_000, quick: 1000, smoke: 64 },
     tasks: (n) => 2 * n - 1,
-    dask: shape === '2x1',
     piscina: false,
-    ...(shape === '2x1' ? {} : { cluster: () => SHAPES[shape] }),
     async run({ client, run }, n) {
       const base = runBase(run)
       const start = performance.now()

@@ -4,21 +4,17 @@ import { decodeTaskArgs, decodeTaskPayload, encodeTaskFailure, payloadArgsOffset
 import { resolveRefs } from './args'
 import { explainFailure, FunctionCache, isFunctionRef } from './functions'
 import { garbageCollector } from './gc'
-import { inSharedMemory, Outcome, readRunBatch, ResultBatchWriter, SHARED_RESULT_BYTES, type FromExecutor, HandedTask, type ToExecutor } from './hand-off'
+import { DEFERRED_REPORT_MS, inSharedMemory, Outcome, readRunBatch, ResultBatchWriter, SHARED_RESULT_BYTES, type FromExecutor, HandedTask, type ToExecutor } from './hand-off'
 import { InputCache } from './input-cache'
 import { ThreadTaskRuntime, type SlotKeeper, type WaitingJob } from './task-runtime'
 import type { TaskConnection, ThreadState } from './thread-state'
 
-/** Outcomes go back at least this often while tasks keep coming (ms). */
-const REPORT_EVERY_MS = 5
 /**
- * ... unless every outcome waiting is of a task nothing depends on (only clients read it): those
- * wait up to this long while the thread keeps running tasks. Each report wakes the I/O thread,
- * the scheduler, the client and back, a few hundred microseconds of CPU on the cores the tasks
- * run on: for millisecond tasks, reporting every 5 ms cost as much as a tenth of the machine.
- * A thread with nothing left to run reports at once, whatever it holds.
+ * Outcomes go back at least this often while tasks keep coming (ms), unless every outcome waiting
+ * is of a task nothing depends on: those wait up to DEFERRED_REPORT_MS (hand-off.ts). A thread
+ * with nothing left to run reports at once, whatever it holds.
  */
-const DEFERRED_REPORT_MS = 20
+const REPORT_EVERY_MS = 5
 /** ... and as soon as this many bytes of results wait. */
 const REPORT_BYTES = 1 << 20
 

@@ -40,6 +40,15 @@ const HIGH = 0x100000000
 /** Set in a task's dependency count: no task depends on it (its outcome may wait for a later report). */
 const DEFERRABLE = 0x80000000
 
+/**
+ * How long an execution thread may hold the outcomes of tasks nothing depends on while it keeps
+ * running tasks (ms); the I/O thread hands such tasks about this much work at a time, so that the
+ * thread does not run dry, and report, sooner. Each report wakes the I/O thread, the scheduler,
+ * the client and back, a few hundred microseconds of CPU on the cores the tasks run on: for
+ * millisecond tasks, reporting every 5 ms cost as much as a tenth of the machine.
+ */
+export const DEFERRED_REPORT_MS = 20
+
 export const enum Outcome {
   Finished = 0,
   Erred = 1,

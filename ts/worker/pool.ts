@@ -1,6 +1,6 @@
 import { encodeTaskFailure } from '../graph/payload'
 import { ExecutionThread } from './execution-thread'
-import { Outcome, RESULT_FIELDS, RunBatchWriter, type FromExecutor, type ResultBatch } from './hand-off'
+import { DEFERRED_REPORT_MS, Outcome, RESULT_FIELDS, RunBatchWriter, type FromExecutor, type ResultBatch } from './hand-off'
 import type { Log } from './log'
 import type { ConsoleLine } from './task-console'
 import { ReadyQueue } from './ready-queue'
@@ -10,12 +10,6 @@ import type { TaskConnection } from './thread-state'
 
 /** Work handed to a thread, in expected milliseconds (the scheduler gives a worker about as much): it never waits for the I/O thread, and reports in large batches. */
 const HANDED_AHEAD_MS = 5
-/**
- * ... when the next task is one nothing depends on: as much as the thread may hold such outcomes
- * before reporting them (the executor's DEFERRED_REPORT_MS), so that it does not run dry, and
- * report, sooner.
- */
-const DEFERRED_AHEAD_MS = 20
 /** At most this many tasks handed to one thread at a time (queued there, not stealable or reorderable). */
 const MAX_HANDED = 1024
 /**
@@ -204,7 +198,7 @@ export class ExecutionPool {
       const i = (this.first + k) % n
       const thread = this.threads[i]
       if (thread.stopping !== null) continue
-      const limit = capacity(thread, this.ready.peek()?.deferrable === true ? DEFERRED_AHEAD_MS : HANDED_AHEAD_MS)
+      const limit = capacity(thread, this.ready.peek()?.deferrable === true ? DEFERRED_REPORT_MS : HANDED_AHEAD_MS)
       // Refill only once half of what it holds is done: batches stay large, and the half left covers the trip.
       if (thread.held > limit >> 1) continue
       let room = limit - thread.held

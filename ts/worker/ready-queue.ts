@@ -40,14 +40,12 @@ export class ReadyQueue {
 
   /** The task pop() would take, left in place. */
   peek(): TaskRecord | undefined {
-    const run = this.run
-    if (this.head < run.length && (this.heap.length === 0 || !before(this.heap[0], run[this.head]))) return run[this.head]
-    return this.heap[0]
+    return this.runFirst() ? this.run[this.head] : this.heap[0]
   }
 
   pop(): TaskRecord | undefined {
     const run = this.run
-    if (this.head < run.length && (this.heap.length === 0 || !before(this.heap[0], run[this.head]))) {
+    if (this.runFirst()) {
       const task = run[this.head]
       run[this.head++] = undefined as unknown as TaskRecord
       if (this.head === run.length) {
@@ -61,6 +59,11 @@ export class ReadyQueue {
       return task
     }
     return this.popHeap()
+  }
+
+  /** The run's head goes before the heap's top (the run is not empty). */
+  private runFirst(): boolean {
+    return this.head < this.run.length && (this.heap.length === 0 || !before(this.heap[0], this.run[this.head]))
   }
 
   private popHeap(): TaskRecord | undefined {

@@ -48,7 +48,7 @@ export class TaskRecord {
     readonly priority: WirePriority,
     /** Its key's slot, which lists this task until it settles or a later compute of the key replaces it. */
     readonly slot: KeySlot,
-    /** No task depends on it: its result may wait for a later report (see the executor's DEFERRED_REPORT_MS). */
+    /** No task depends on it: its result may wait for a later report (see DEFERRED_REPORT_MS in hand-off.ts). */
     readonly deferrable: boolean,
   ) {}
 
