@@ -1,7 +1,7 @@
 // Per-thread CPU (us per task, user+system, from /proc) of the driver (client main thread + scheduler
 // thread) and the two worker processes, for one workload, plus its rate. Robust to other load far more
-// than wall-clock rates are (preemption is not counted); /proc counts 10 ms ticks, so give small
-// workloads (tree: 11k tasks) 10+ runs.
+// than wall-clock rates are (preemption is not counted). From /proc/PID/task/TID/schedstat, in
+// nanoseconds (stat's 10 ms ticks needed 10+ runs of the small workloads).
 //   node bench/profile/threadcpu.mjs ROOT [noop|tree|btree|shuffle|cpu1ms|latency] [RUNS]
 // WARGS="--cpu-prof ..." passes Node options to the worker processes; SHAPE=1x2 runs one worker
 // process with 2 slots instead of two with 1; HZ=0.02 sets the core's saturationHorizon (seconds).
@@ -28,8 +28,8 @@ function threads(pid) {
   const out = {}
   for (const tid of fs.readdirSync(`/proc/${pid}/task`).map(Number).sort((a, b) => a - b)) {
     try {
-      const f = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')
-      out[tid] = Number(f[11]) + Number(f[12])
+      // schedstat's first field: nanoseconds on a CPU (stat's utime/stime count 10 ms ticks).
+      out[tid] = Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1000
     } catch {}
   }
   return out
@@ -113,7 +113,7 @@ for (const [k, pid] of Object.entries(pids)) {
   const cells = []
   let v8 = 0, sum = 0, t = 0
   for (const tid of tids) {
-    const us = ((after[k][tid] - (before[k][tid] ?? 0)) * 1e4) / total
+    const us = (after[k][tid] - (before[k][tid] ?? 0)) / total
     sum += us
     if (tid === pid) cells.push(`main ${us.toFixed(2)}`)
     else if (tid <= pid + 4) v8 += us

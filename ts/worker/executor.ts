@@ -1,4 +1,4 @@
-import type { MessagePort } from 'node:worker_threads'
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 import { assertEncodable, binarySize, encode, encodeInto } from '../protocol'
 import { decodeTaskArgs, decodeTaskPayload, encodeTaskFailure, payloadArgsOffset, type FunctionRef, type RunOptions } from '../graph/payload'
 import { resolveRefs } from './args'
@@ -71,6 +71,8 @@ export class Executor implements SlotKeeper<Job> {
   private readonly rejoining: Job[] = []
   private readonly runtime: ThreadTaskRuntime<Job>
   private scheduled = false
+  /** Inside run(): messages taken from the port there queue their tasks for that loop. */
+  private inRun = false
   private lastReport = performance.now()
   /** An outcome waiting to be reported is one a task depends on (or a failure): it goes within REPORT_EVERY_MS. */
   private urgent = false
@@ -184,24 +186,42 @@ export class Executor implements SlotKeeper<Job> {
 
   /** Runs now, from a message handler (no trip around the event loop first). */
   private runSoon(): void {
-    if (this.running === null && !this.scheduled) this.run()
+    if (this.running === null && !this.scheduled && !this.inRun) this.run()
   }
 
   /** Runs queued jobs back to back until one is async or none is left; seceded ones taking the slot back come first. */
   private run(): void {
     this.scheduled = false
+    this.inRun = true
     let now = performance.now()
-    while (this.running === null && this.rejoining.length > 0) this.resume(this.rejoining.shift()!)
-    while (this.running === null && this.head < this.queue.length) {
-      const job = this.queue[this.head++]
-      now = this.start(job, now)
-      if (now - this.lastReport >= (this.urgent ? REPORT_EVERY_MS : DEFERRED_REPORT_MS) || this.results.byteLength >= REPORT_BYTES) this.report(now)
-    }
-    if (this.head === this.queue.length) {
-      this.queue.length = 0
-      this.head = 0
+    try {
+      for (;;) {
+        while (this.running === null && this.rejoining.length > 0) this.resume(this.rejoining.shift()!)
+        while (this.running === null && this.head < this.queue.length) {
+          const job = this.queue[this.head++]
+          now = this.start(job, now)
+          if (now - this.lastReport >= (this.urgent ? REPORT_EVERY_MS : DEFERRED_REPORT_MS) || this.results.byteLength >= REPORT_BYTES) this.report(now)
+        }
+        if (this.head === this.queue.length) {
+          this.queue.length = 0
+          this.head = 0
+        }
+        if (this.running !== null || !this.takeWaiting()) break
+      }
+    } finally {
+      this.inRun = false
     }
     if (this.running === null || this.results.size > 0) this.report(now)
+  }
+
+  /**
+   * Takes the messages already waiting in the port, without a trip around the event loop; true
+   * if they gave this thread tasks to run. The I/O thread refills a thread before it runs dry,
+   * so a thread that finds its next batch here goes on without reporting: it is not idle.
+   */
+  private takeWaiting(): boolean {
+    for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) this.receive(m.message as ToExecutor)
+    return this.head < this.queue.length || this.rejoining.length > 0
   }
 
   /** `job`, seceded, takes the free slot back; its wait resolves. */

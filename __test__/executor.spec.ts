@@ -1,0 +1,91 @@
+/**
+ * One execution thread's Executor on this thread, spoken to through a MessageChannel as its
+ * I/O thread would: what it reports, and when.
+ */
+import test from 'ava'
+import path from 'node:path'
+import { MessageChannel, type MessagePort } from 'node:worker_threads'
+import { MODULE, encodeTaskPayload, type FunctionRef } from '../ts/graph/payload'
+import { decode } from '../ts/protocol'
+import { Executor } from '../ts/worker/executor'
+import { RESULT_FIELDS, RunBatchWriter, type FromExecutor, type ResultBatch, type ToExecutor } from '../ts/worker/hand-off'
+import { InputDirectory } from '../ts/worker/input-cache'
+import { ThreadState } from '../ts/worker/thread-state'
+
+const add: FunctionRef = [MODULE, path.join(__dirname, 'fixtures', 'resilience.mjs'), 'add']
+
+/** The I/O thread's side of one executor: hands it batches, collects its 'done' reports. */
+class FakeIoThread {
+  readonly reports: ResultBatch[] = []
+  private readonly directory = new InputDirectory()
+  private nextHandle = 1
+  private waiting: { count: number; resolve: () => void } | null = null
+  private readonly port: MessagePort
+
+  constructor() {
+    const { port1, port2 } = new MessageChannel()
+    this.port = port2
+    port2.on('message', (m: FromExecutor) => {
+      if (m.t !== 'done') return
+      this.reports.push(m.batch)
+      if (this.waiting !== null && this.outcomes() >= this.waiting.count) this.waiting.resolve()
+    })
+    new Executor(port1, new ThreadState(), 2 ** 30, { scheduler: 'ws://127.0.0.1:1', token: null, tls: null, name: 'executor-spec' })
+  }
+
+  /** Hands `pairs` as one batch of tasks add(a, b) whose outcomes may wait (nothing depends on them). */
+  hand(pairs: [number, number][]): void {
+    const writer = new RunBatchWriter(this.directory)
+    for (const args of pairs) {
+      const handle = this.nextHandle++
+      writer.add(handle, `add-${handle}`, encodeTaskPayload(add, args), [], [], true)
+    }
+    const { batch, transfer } = writer.finish()
+    this.port.postMessage({ t: 'run', batch } satisfies ToExecutor, transfer)
+  }
+
+  outcomes(): number {
+    return this.reports.reduce((n, r) => n + r.count, 0)
+  }
+
+  /** Resolves once `count` outcomes in all have been reported. */
+  until(count: number): Promise<void> {
+    if (this.outcomes() >= count) return Promise.resolve()
+    return new Promise((resolve) => (this.waiting = { count, resolve }))
+  }
+
+  /** The values reported, in order. */
+  values(): unknown[] {
+    const out: unknown[] = []
+    for (const r of this.reports) {
+      const data = new Uint8Array(r.data)
+      for (let i = 0; i < r.count; i++) {
+        const at = r.index[i * RESULT_FIELDS + 3]
+        out.push(decode(data.subarray(at, at + r.index[i * RESULT_FIELDS + 4])))
+      }
+    }
+    return out
+  }
+
+  close(): void {
+    this.port.close()
+  }
+}
+
+test('a thread that finds its next batch already waiting runs it before reporting: one report for both', async (t) => {
+  const io = new FakeIoThread()
+  try {
+    // The first batch loads the module; its outcome is reported once the thread runs dry.
+    io.hand([[1, 1]])
+    await io.until(1)
+    t.is(io.reports.length, 1)
+    // Two batches handed at once: the second waits in the port while the first runs.
+    io.hand([[2, 2], [3, 3]])
+    io.hand([[4, 4], [5, 5]])
+    await io.until(5)
+    t.is(io.reports.length, 2, `the two batches' outcomes left in one report: ${io.reports.map((r) => r.count).join(', ')}`)
+    t.deepEqual(io.values(), [2, 4, 6, 8, 10])
+  } finally {
+    io.close()
+  }
+})
