@@ -16,7 +16,8 @@ const cluster = await LocalCluster.start(shape)
 const client = await Client.connect(cluster.address)
 const wallNow = () => performance.timeOrigin + performance.now()
 
-// bench/lib/cpu-work.ts's loop, stamped.
+// bench/lib/cpu-work.ts's loop, stamped: copied, since a shipped function carries no imports and the
+// stamps must come from inside the loop's task.
 const work = (rounds, seed) => {
   const started = performance.timeOrigin + performance.now()
   let h = seed | 0
