@@ -79,5 +79,19 @@ for (let i = 1; i < steps.length; i++) {
   console.log(`  ${steps[i - 1].padEnd(16)} -> ${steps[i].padEnd(16)} p50 ${String(pick(d, 0.5)).padStart(5)} us  p90 ${String(pick(d, 0.9)).padStart(5)} us`)
 }
 const totals = chosen.map((trip) => trip[trip.length - 1][0] - trip[0][0])
-console.log(`  round trip p50 ${pick(totals, 0.5)} us  p90 ${pick(totals, 0.9)} us`)
+console.log(`  round trip p50 ${pick(totals, 0.5)} us  p90 ${pick(totals, 0.9)} us  p99 ${pick(totals, 0.99)} us`)
+// The slowest 2% of all the late round trips, whatever their path: which step took longest in each.
+const slow = [...late].sort((a, b) => b[b.length - 1][0] - b[0][0] - (a[a.length - 1][0] - a[0][0])).slice(0, Math.ceil(late.length / 50))
+const blamed = new Map()
+for (const trip of slow) {
+  let worst = 1
+  for (let i = 2; i < trip.length; i++) if (trip[i][0] - trip[i - 1][0] > trip[worst][0] - trip[worst - 1][0]) worst = i
+  const step = `${trip[worst - 1][1].replace(/\d+/g, '')} -> ${trip[worst][1].replace(/\d+/g, '')}`
+  const entry = blamed.get(step) ?? { n: 0, us: [] }
+  entry.n++
+  entry.us.push(trip[worst][0] - trip[worst - 1][0])
+  blamed.set(step, entry)
+}
+console.log(`the slowest ${slow.length} round trips (${slow[slow.length - 1][slow[slow.length - 1].length - 1][0] - slow[slow.length - 1][0][0]} us and more), by their longest step:`)
+for (const [step, { n, us }] of [...blamed].sort((a, b) => b[1].n - a[1].n)) console.log(`  ${String(n).padStart(4)} x ${step.padEnd(36)} median ${pick(us, 0.5)} us`)
 process.exit(0)
