@@ -13,7 +13,7 @@ const log = []
 const record = (kind) => {
   if (log.length >= 2_000_000) return
   log.push(kind, Math.round((performance.timeOrigin + performance.now()) * 1000))
-  // Threads the cluster terminates get no exit event, and a busy one may not run its timer.
+  // Threads the cluster terminates get no exit event: write as the log grows too.
   if (log.length % 2_000 === 0) dump()
 }
 globalThis.__hops = record
