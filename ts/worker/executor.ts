@@ -189,7 +189,7 @@ export class Executor implements SlotKeeper<Job> {
     if (this.running === null && !this.scheduled && !this.inRun) this.run()
   }
 
-  /** Runs queued jobs back to back until one is async or none is left; seceded ones taking the slot back come first. */
+  /** Runs queued jobs, then any batch already waiting in the port, back to back until one is async or none is left; seceded ones taking the slot back come first. */
   private run(): void {
     this.scheduled = false
     this.inRun = true
